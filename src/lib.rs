@@ -1,0 +1,6 @@
+//! fleetwright: an automated migration engine.
+//!
+//! See `docs/architecture.md` for the map of the house.
+
+pub mod diag;
+pub mod yaml;
