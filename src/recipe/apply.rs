@@ -1,0 +1,205 @@
+//! Computing a recipe's edits on one tree: every applicable rule on every
+//! file, edits combined the way ast-grep combines them (sorted, overlapping
+//! ones dropped), repeated until the file stops changing, and the result
+//! refused when it parses worse than the original.
+
+use std::path::Path;
+
+use ast_grep_config::RuleConfig;
+use ast_grep_core::tree_sitter::LanguageExt;
+use ast_grep_language::Language;
+
+use super::changes::{Changes, FileChange, RejectedFile};
+use super::walk::{self, FileEntry};
+use super::{ApplyError, ApplyOptions, MAX_PASSES, Recipe, SupportLang};
+
+type Config = RuleConfig<SupportLang>;
+
+pub(super) fn apply(
+    recipe: &Recipe,
+    root: &Path,
+    options: &ApplyOptions,
+) -> Result<Changes, ApplyError> {
+    let mut changes = Changes::default();
+    for entry in walk::files(root, &mut changes.skipped)? {
+        let Some(language) = SupportLang::from_path(&entry.rel) else {
+            continue;
+        };
+        let rules: Vec<&Config> = recipe
+            .rules
+            .iter()
+            .filter_map(|r| r.config_for(&entry.rel))
+            .collect();
+        if rules.is_empty() {
+            continue;
+        }
+        let Some(text) = walk::read_text(&entry, options.max_file_size, &mut changes.skipped)?
+        else {
+            continue;
+        };
+        match rewrite(&entry, language, &rules, text)? {
+            Outcome::Unchanged => {}
+            Outcome::Changed(change) => changes.files.push(change),
+            Outcome::Rejected(rejected) => changes.rejected.push(rejected),
+        }
+    }
+    Ok(changes)
+}
+
+enum Outcome {
+    Unchanged,
+    Changed(FileChange),
+    Rejected(RejectedFile),
+}
+
+/// Rewrite one file until it stops changing, then check its syntax.
+fn rewrite(
+    entry: &FileEntry,
+    language: SupportLang,
+    rules: &[&Config],
+    before: String,
+) -> Result<Outcome, ApplyError> {
+    let mut counts = vec![0usize; rules.len()];
+    let mut current = before.clone();
+    let mut last_pass_rules = Vec::new();
+    for _ in 0..MAX_PASSES {
+        let (next, pass_counts) = one_pass(language, rules, &current);
+        if next == current {
+            return Ok(outcome(entry, language, rules, before, current, &counts));
+        }
+        for (total, n) in counts.iter_mut().zip(&pass_counts) {
+            *total += n;
+        }
+        last_pass_rules = rule_ids(rules, &pass_counts);
+        current = next;
+    }
+    Err(ApplyError::NoFixedPoint {
+        path: entry.rel.clone(),
+        rules: last_pass_rules,
+    })
+}
+
+fn outcome(
+    entry: &FileEntry,
+    language: SupportLang,
+    rules: &[&Config],
+    before: String,
+    after: String,
+    counts: &[usize],
+) -> Outcome {
+    if after == before {
+        return Outcome::Unchanged;
+    }
+    let rule_ids = rule_ids(rules, counts);
+    let errors_before = syntax_errors(language, &before);
+    let errors_after = syntax_errors(language, &after);
+    if errors_after.len() > errors_before.len() {
+        let line = first_new_error(&errors_before, &errors_after);
+        return Outcome::Rejected(RejectedFile {
+            path: entry.rel.clone(),
+            message: format!(
+                "the rewritten file does not parse: {} syntax error(s) where the original had {}; first new one at line {line}",
+                errors_after.len(),
+                errors_before.len(),
+            ),
+            rule_ids,
+            line,
+        });
+    }
+    let matches = rules
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| (r.id.clone(), *n))
+        .collect();
+    Outcome::Changed(FileChange {
+        path: entry.rel.clone(),
+        before,
+        after,
+        matches,
+    })
+}
+
+fn rule_ids(rules: &[&Config], counts: &[usize]) -> Vec<String> {
+    rules
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, _)| r.id.clone())
+        .collect()
+}
+
+/// One edit: replace `start..end` with `text`, made by rule number `rule`.
+struct Edit {
+    start: usize,
+    end: usize,
+    text: String,
+    rule: usize,
+}
+
+/// Run every rule once on `source`; the rewritten text and the number of
+/// edits each rule made.
+fn one_pass(language: SupportLang, rules: &[&Config], source: &str) -> (String, Vec<usize>) {
+    let grep = language.ast_grep(source);
+    let mut edits = Vec::new();
+    for (index, rule) in rules.iter().enumerate() {
+        let Some(fixer) = rule.fixer.first() else {
+            continue;
+        };
+        for m in grep.root().find_all(&rule.matcher) {
+            let edit = m.make_edit(&rule.matcher, fixer);
+            let end = edit.position + edit.deleted_length;
+            let text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
+            if source.get(edit.position..end) != Some(text.as_str()) {
+                edits.push(Edit {
+                    start: edit.position,
+                    end,
+                    text,
+                    rule: index,
+                });
+            }
+        }
+    }
+    splice(source, edits, rules.len())
+}
+
+/// Apply `edits` in position order, dropping any that overlaps an earlier one.
+fn splice(source: &str, mut edits: Vec<Edit>, rule_count: usize) -> (String, Vec<usize>) {
+    edits.sort_by_key(|e| (e.start, e.rule, e.end));
+    let mut counts = vec![0; rule_count];
+    let mut out = String::with_capacity(source.len());
+    let mut done = 0;
+    for edit in edits {
+        let valid = source.is_char_boundary(edit.start) && source.is_char_boundary(edit.end);
+        if edit.start < done || edit.end > source.len() || !valid {
+            continue;
+        }
+        out.push_str(&source[done..edit.start]);
+        out.push_str(&edit.text);
+        done = edit.end;
+        counts[edit.rule] += 1;
+    }
+    out.push_str(&source[done..]);
+    (out, counts)
+}
+
+/// The 1-based lines of every syntax error (ERROR or missing node).
+fn syntax_errors(language: SupportLang, source: &str) -> Vec<usize> {
+    let grep = language.ast_grep(source);
+    grep.root()
+        .dfs()
+        .filter(|n| n.is_error() || n.is_missing())
+        .map(|n| n.start_pos().line() + 1)
+        .collect()
+}
+
+/// The first line with more errors after than before (or the first error).
+fn first_new_error(before: &[usize], after: &[usize]) -> usize {
+    let count = |lines: &[usize], line| lines.iter().filter(|l| **l == line).count();
+    after
+        .iter()
+        .copied()
+        .find(|&line| count(after, line) > count(before, line))
+        .or(after.first().copied())
+        .unwrap_or(1)
+}

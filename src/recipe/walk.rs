@@ -1,0 +1,105 @@
+//! The files of a tree a recipe may rewrite: `.gitignore` respected, hidden
+//! files included, `.git` never entered, symlinks never followed.
+//!
+//! Only the tree's own ignore files count (not the user's global gitignore,
+//! nor those of directories above the root), so that a recipe gives the same
+//! result on every machine.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use ignore::WalkBuilder;
+
+use super::{ApplyError, Skipped};
+
+/// A regular file of the tree.
+pub(super) struct FileEntry {
+    /// Relative to the root, `/`-separated.
+    pub rel: PathBuf,
+    pub abs: PathBuf,
+}
+
+/// Every regular file under `root`, sorted by path; symlinks are counted in
+/// `skipped` and left out.
+pub(super) fn files(root: &Path, skipped: &mut Skipped) -> Result<Vec<FileEntry>, ApplyError> {
+    let walker = WalkBuilder::new(root)
+        .hidden(false)
+        .follow_links(false)
+        .git_global(false)
+        .parents(false)
+        .require_git(false)
+        .filter_entry(|e| e.file_name() != ".git")
+        .sort_by_file_path(|a, b| a.cmp(b))
+        .build();
+    let mut out = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|source| ApplyError::Walk {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let Some(file_type) = entry.file_type() else {
+            continue;
+        };
+        if file_type.is_symlink() {
+            skipped.symlinks += 1;
+        } else if file_type.is_file() {
+            let abs = entry.into_path();
+            let Some(rel) = relative(root, &abs) else {
+                continue;
+            };
+            out.push(FileEntry { rel, abs });
+        }
+    }
+    Ok(out)
+}
+
+/// `abs` relative to `root`, with `/` separators.
+fn relative(root: &Path, abs: &Path) -> Option<PathBuf> {
+    let rel = abs.strip_prefix(root).ok()?;
+    let parts: Vec<_> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(PathBuf::from(parts.join("/")))
+}
+
+/// Bytes looked at to tell a binary file (one with a NUL byte) apart.
+const BINARY_PROBE: usize = 8 * 1024;
+
+/// The text of a file, or `None` (counted in `skipped`) when it is too
+/// large, binary or not UTF-8.
+pub(super) fn read_text(
+    entry: &FileEntry,
+    max_size: u64,
+    skipped: &mut Skipped,
+) -> Result<Option<String>, ApplyError> {
+    let read_error = |source| ApplyError::Read {
+        path: entry.rel.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&entry.abs).map_err(read_error)?;
+    if file.metadata().map_err(read_error)?.len() > max_size {
+        skipped.too_large += 1;
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    // One byte more than allowed tells a file that grew since the check.
+    file.take(max_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > max_size {
+        skipped.too_large += 1;
+        return Ok(None);
+    }
+    if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
+        skipped.binary += 1;
+        return Ok(None);
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(_) => {
+            skipped.not_utf8 += 1;
+            Ok(None)
+        }
+    }
+}
