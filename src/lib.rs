@@ -2,6 +2,13 @@
 //!
 //! See `docs/architecture.md` for the map of the house.
 
+// Diagnostics carry their source text so they can underline it; they travel
+// on cold error paths only, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 pub mod diag;
+pub mod forge;
+pub mod git;
 pub mod recipe;
+pub mod state;
 pub mod yaml;

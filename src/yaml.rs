@@ -42,8 +42,7 @@ pub fn documents(text: &str) -> Vec<Document<'_>> {
     let mut start = 0;
     let mut start_line = 1;
     let mut offset = 0;
-    let mut line_no = 1;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1..).zip(text.split_inclusive('\n')) {
         let bare = line.trim_end_matches(['\n', '\r']);
         let is_marker = bare == "---"
             || bare.starts_with("--- ")
@@ -64,7 +63,6 @@ pub fn documents(text: &str) -> Vec<Document<'_>> {
             }
         }
         offset += line.len();
-        line_no += 1;
     }
     docs.push((start, text.len(), start_line));
     docs.into_iter()
@@ -175,8 +173,8 @@ mod tests {
 
     #[derive(Debug, Deserialize)]
     struct Owner {
-        #[allow(dead_code)]
         owner: Spanned<String>,
+        #[allow(dead_code)]
         count: u32,
     }
 

@@ -1,0 +1,471 @@
+//! Campaigns: a recipe, a selection of catalog targets, a rollout in
+//! tranches and a pull request template, read from a YAML file kept in git.
+//!
+//! This module reads and checks campaign files (every problem at
+//! file:line:column), selects targets from the catalog and cuts them into
+//! tranches ([`plan`]), and renders the pull request and commit text
+//! ([`template`]). It never touches a repository, the state or the terminal.
+
+pub mod plan;
+pub mod template;
+
+use std::path::{Component as PathPart, Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::catalog::{Catalog, CatalogError, EntityRef};
+use crate::diag::FileDiagnostic;
+use crate::recipe::{Recipe, RecipeError};
+use crate::yaml::{self, Spanned};
+
+pub use plan::{Plan, PlannedTarget, PlannedTranche, Skipped};
+pub use template::{FileSummary, TemplateContext};
+
+/// Why a campaign could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error("cannot read campaign file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{} problem(s) in campaign file {}", .1.len(), .0.display())]
+    Invalid(PathBuf, Vec<FileDiagnostic>),
+    #[error(transparent)]
+    Recipe(#[from] RecipeError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
+/// One tranche size as written: `1`, `"25%"`, or `rest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrancheSize {
+    Count(usize),
+    Percent(u32),
+    Rest,
+}
+
+impl std::fmt::Display for TrancheSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrancheSize::Count(n) => write!(f, "{n}"),
+            TrancheSize::Percent(p) => write!(f, "{p}%"),
+            TrancheSize::Rest => f.write_str("rest"),
+        }
+    }
+}
+
+/// Which catalog components a campaign targets. Every field holds one value
+/// or a list; a component matches a field when its value is one of the list
+/// (for `tags`: when it carries at least one of them). Unset fields match all.
+#[derive(Debug, Clone, Default)]
+pub struct TargetFilter {
+    pub spec_type: Vec<String>,
+    pub lifecycle: Vec<String>,
+    pub system: Vec<EntityRef>,
+    pub owner: Vec<EntityRef>,
+    pub tags: Vec<String>,
+    /// Repository names, component names or entity refs left out.
+    pub exclude: Vec<String>,
+}
+
+/// The pull request template.
+#[derive(Debug, Clone)]
+pub struct PullRequestTemplate {
+    pub title: String,
+    /// `None`: the built-in body that explains the change.
+    pub body: Option<String>,
+    pub branch: String,
+    pub labels: Vec<String>,
+    pub draft: bool,
+}
+
+/// How commits are written.
+#[derive(Debug, Clone)]
+pub struct CommitTemplate {
+    /// `None`: the pull request title, then the recipe's description.
+    pub message: Option<String>,
+    pub author_name: String,
+    pub author_email: String,
+}
+
+/// A campaign file, checked.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    pub name: String,
+    pub description: Option<String>,
+    /// The campaign file, absolute.
+    pub file: PathBuf,
+    /// The recipe file, absolute.
+    pub recipe: PathBuf,
+    /// The catalog file or folder, absolute.
+    pub catalog: PathBuf,
+    pub forge: String,
+    pub targets: TargetFilter,
+    pub tranches: Vec<TrancheSize>,
+    pub pull_request: PullRequestTemplate,
+    pub commit: CommitTemplate,
+}
+
+/// A campaign with its recipe and catalog loaded and its plan made.
+#[derive(Debug)]
+pub struct Loaded {
+    pub campaign: Campaign,
+    pub recipe: Arc<Recipe>,
+    pub catalog: Catalog,
+    pub plan: Plan,
+}
+
+/// Load a campaign file, its recipe and catalog, and plan its targets.
+/// Catalog problems do not stop it: they are in `catalog.problems`.
+pub fn load_all(path: &Path) -> Result<Loaded, CampaignError> {
+    let campaign = Campaign::load(path)?;
+    let recipe = Arc::new(Recipe::load(&campaign.recipe)?);
+    let catalog = Catalog::load(&campaign.catalog)?;
+    let plan = plan::plan(&campaign, &catalog);
+    Ok(Loaded {
+        campaign,
+        recipe,
+        catalog,
+        plan,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: Option<String>,
+    recipe: Spanned<String>,
+    catalog: Spanned<String>,
+    #[serde(default)]
+    forge: Option<Spanned<String>>,
+    #[serde(default)]
+    targets: RawFilter,
+    tranches: Spanned<Vec<Spanned<RawTranche>>>,
+    #[serde(default)]
+    pull_request: RawPullRequest,
+    #[serde(default)]
+    commit: RawCommit,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawTranche {
+    Count(u64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilter {
+    #[serde(default)]
+    kind: Option<Spanned<OneOrMany>>,
+    #[serde(default, rename = "type")]
+    spec_type: Option<OneOrMany>,
+    #[serde(default)]
+    lifecycle: Option<OneOrMany>,
+    #[serde(default)]
+    system: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    owner: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    tags: Option<OneOrMany>,
+    #[serde(default)]
+    exclude: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPullRequest {
+    #[serde(default)]
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    body: Option<Spanned<String>>,
+    #[serde(default)]
+    branch: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    draft: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommit {
+    #[serde(default)]
+    message: Option<Spanned<String>>,
+    #[serde(default)]
+    author_name: Option<String>,
+    #[serde(default)]
+    author_email: Option<String>,
+}
+
+const DEFAULT_TITLE: &str = "{{ recipe.title }}";
+const DEFAULT_BRANCH: &str = "fleetwright/{{ campaign }}";
+
+impl Campaign {
+    /// Read and check a campaign file. Every problem is reported, each at
+    /// its place in the file.
+    pub fn load(path: &Path) -> Result<Campaign, CampaignError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CampaignError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_str(path, &text)
+    }
+
+    /// Check a campaign file's text; `path` names it in errors and anchors
+    /// the relative paths it holds.
+    pub fn from_str(path: &Path, text: &str) -> Result<Campaign, CampaignError> {
+        let invalid = |problems| CampaignError::Invalid(path.to_path_buf(), problems);
+        let docs: Vec<_> = yaml::documents(text).into_iter().filter(|d| !d.is_empty()).collect();
+        let Some(doc) = docs.first() else {
+            let d = FileDiagnostic::at_offset(path, text, 0, 0, "the campaign file is empty")
+                .with_help("a campaign needs at least `name`, `recipe`, `catalog` and `tranches`; see docs/campaigns.md");
+            return Err(invalid(vec![d]));
+        };
+        let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
+            invalid(vec![d.with_help(
+                "campaign keys: name, description, recipe, catalog, forge, targets, tranches, pull_request, commit (docs/campaigns.md)",
+            )])
+        })?;
+        let mut problems = Vec::new();
+        let at = |v: &Spanned<String>, msg: String| yaml::diagnostic_at(path, text, doc, v, msg);
+        let base = absolute(path.parent().unwrap_or(Path::new(".")));
+
+        if !valid_name(&raw.name.value) {
+            problems.push(
+                at(&raw.name, format!("campaign name `{}` is not a valid name", raw.name.value))
+                    .with_help("use lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit (it names branches)"),
+            );
+        }
+        let recipe = base.join(&raw.recipe.value);
+        if !recipe.is_file() {
+            problems.push(
+                at(&raw.recipe, format!("recipe `{}` does not exist ({})", raw.recipe.value, recipe.display()))
+                    .with_help("paths in a campaign file are relative to the campaign file"),
+            );
+        }
+        let catalog = base.join(&raw.catalog.value);
+        if raw.catalog.value.starts_with("http://") || raw.catalog.value.starts_with("https://") {
+            problems.push(
+                at(&raw.catalog, "live Backstage catalogs are not supported yet".into())
+                    .with_help("export the catalog-info.yaml files and point `catalog` at their folder"),
+            );
+        } else if !catalog.exists() {
+            problems.push(
+                at(&raw.catalog, format!("catalog `{}` does not exist ({})", raw.catalog.value, catalog.display()))
+                    .with_help("point `catalog` at a catalog file or a folder of them, relative to the campaign file"),
+            );
+        }
+        let forge = raw.forge.as_ref().map_or("local".to_string(), |f| f.value.clone());
+        if let Some(f) = raw.forge.as_ref().filter(|f| f.value != "local") {
+            problems.push(
+                at(f, format!("forge `{}` is not supported yet", f.value))
+                    .with_help("this version ships the embedded `local` forge"),
+            );
+        }
+        let targets = filter(raw.targets, &mut problems, path, text, doc);
+        let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
+
+        let pr = raw.pull_request;
+        let title = pr.title.as_ref().map_or(DEFAULT_TITLE.to_string(), |t| t.value.clone());
+        let branch = pr.branch.as_ref().map_or(DEFAULT_BRANCH.to_string(), |b| b.value.clone());
+        let body = pr.body.as_ref().map(|b| b.value.clone());
+        let message = raw.commit.message.as_ref().map(|m| m.value.clone());
+        for (value, what) in [
+            (pr.title.as_ref(), "pull_request.title"),
+            (pr.body.as_ref(), "pull_request.body"),
+            (pr.branch.as_ref(), "pull_request.branch"),
+            (raw.commit.message.as_ref(), "commit.message"),
+        ] {
+            if let Some(v) = value {
+                if let Err(e) = template::check(&v.value) {
+                    problems.push(at(v, format!("{what} is not a valid template: {e}")).with_help(template::HELP));
+                }
+            }
+        }
+        let sample = template::TemplateContext::sample(&raw.name.value);
+        if let Ok(rendered) = template::render(&branch, &sample) {
+            if !git2::Reference::is_valid_name(&format!("refs/heads/{rendered}")) {
+                let d = match pr.branch.as_ref() {
+                    Some(b) => at(b, format!("`{rendered}` is not a valid branch name")),
+                    None => at(&raw.name, format!("the default branch `{rendered}` is not a valid branch name")),
+                };
+                problems.push(d.with_help("branch names cannot hold spaces, `..`, `~`, `^`, `:` or end in `.lock`"));
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(invalid(problems));
+        }
+        Ok(Campaign {
+            name: raw.name.value,
+            description: raw.description,
+            file: absolute(path),
+            recipe: normalize(&recipe),
+            catalog: normalize(&catalog),
+            forge,
+            targets,
+            tranches,
+            pull_request: PullRequestTemplate {
+                title,
+                body,
+                branch,
+                labels: pr.labels,
+                draft: pr.draft,
+            },
+            commit: CommitTemplate {
+                message,
+                author_name: raw.commit.author_name.unwrap_or_else(|| "fleetwright".into()),
+                author_email: raw.commit.author_email.unwrap_or_else(|| "fleetwright@localhost".into()),
+            },
+        })
+    }
+}
+
+fn filter(
+    raw: RawFilter,
+    problems: &mut Vec<FileDiagnostic>,
+    path: &Path,
+    text: &str,
+    doc: &yaml::Document<'_>,
+) -> TargetFilter {
+    if let Some(kind) = &raw.kind {
+        let kinds = match &kind.value {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        };
+        if kinds.iter().any(|k| !k.eq_ignore_ascii_case("component")) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, kind, "only `Component` entities can be targeted")
+                    .with_help("Components are the entities with a repository; remove `kind` or set it to Component"),
+            );
+        }
+    }
+    let mut refs = |v: Option<Spanned<OneOrMany>>, default_kind: &str| -> Vec<EntityRef> {
+        let Some(v) = v else { return Vec::new() };
+        let mut out = Vec::new();
+        for s in v.value.into_vec() {
+            match EntityRef::parse(&s, default_kind, "default") {
+                Ok(r) => out.push(r),
+                Err(e) => problems.push(yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    &Spanned::new((), v.referenced, v.defined),
+                    format!("`{s}` is not an entity reference: {e}"),
+                )),
+            }
+        }
+        out
+    };
+    let system = refs(raw.system, "system");
+    let owner = refs(raw.owner, "group");
+    TargetFilter {
+        spec_type: raw.spec_type.map(OneOrMany::into_vec).unwrap_or_default(),
+        lifecycle: raw.lifecycle.map(OneOrMany::into_vec).unwrap_or_default(),
+        system,
+        owner,
+        tags: raw.tags.map(OneOrMany::into_vec).unwrap_or_default(),
+        exclude: raw.exclude,
+    }
+}
+
+fn tranches(
+    raw: &Spanned<Vec<Spanned<RawTranche>>>,
+    problems: &mut Vec<FileDiagnostic>,
+    path: &Path,
+    text: &str,
+    doc: &yaml::Document<'_>,
+) -> Vec<TrancheSize> {
+    let help = "a tranche is a count (`5`), a share of all targets (`\"25%\"`) or `rest`; e.g. tranches: [1, 5, \"25%\", rest]";
+    if raw.value.is_empty() {
+        problems.push(yaml::diagnostic_at(path, text, doc, raw, "`tranches` is empty").with_help(help));
+    }
+    let mut out = Vec::new();
+    for (i, item) in raw.value.iter().enumerate() {
+        let parsed = match &item.value {
+            RawTranche::Count(0) => Err("a tranche of 0 targets opens nothing".to_string()),
+            RawTranche::Count(n) => Ok(TrancheSize::Count(*n as usize)),
+            RawTranche::Text(s) => parse_tranche(s),
+        };
+        match parsed {
+            Ok(TrancheSize::Rest) if i + 1 != raw.value.len() => problems.push(
+                yaml::diagnostic_at(path, text, doc, item, "`rest` must be the last tranche").with_help(help),
+            ),
+            Ok(t) => out.push(t),
+            Err(e) => problems.push(yaml::diagnostic_at(path, text, doc, item, e).with_help(help)),
+        }
+    }
+    out
+}
+
+fn parse_tranche(s: &str) -> Result<TrancheSize, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("rest") {
+        return Ok(TrancheSize::Rest);
+    }
+    if let Some(p) = s.strip_suffix('%') {
+        return match p.trim().parse::<u32>() {
+            Ok(p) if (1..=100).contains(&p) => Ok(TrancheSize::Percent(p)),
+            _ => Err(format!("`{s}` is not a share between 1% and 100%")),
+        };
+    }
+    match s.parse::<usize>() {
+        Ok(0) => Err("a tranche of 0 targets opens nothing".to_string()),
+        Ok(n) => Ok(TrancheSize::Count(n)),
+        Err(_) => Err(format!("`{s}` is not a tranche size")),
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+        && !name.contains("..")
+        && !name.ends_with('.')
+}
+
+/// `path` made absolute against the current directory, `.` and `..` folded.
+pub fn absolute(path: &Path) -> PathBuf {
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    normalize(&joined)
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            PathPart::CurDir => {}
+            PathPart::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

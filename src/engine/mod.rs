@@ -1,0 +1,444 @@
+//! The engine: runs a campaign's open tranches to their pull requests.
+//!
+//! For each target of an open tranche it clones or fetches the repository,
+//! applies the recipe on a fresh checkout of the default branch, commits,
+//! pushes the campaign branch and opens the pull request on the forge,
+//! recording every step in the state. It owns the order of those steps and
+//! the invariants below; it never prints (progress goes through
+//! [`Progress`]) and never reads a terminal.
+//!
+//! Invariants:
+//! - the intent to cause a forge or remote side effect (push, pull request)
+//!   is recorded in the state before it is attempted, and its outcome after;
+//! - a target whose branch or pull request already exists adopts it: a run
+//!   never creates a second branch, commit or pull request for a target;
+//! - a failure in one repository is recorded on its target (with the step
+//!   and the reason) and never stops the others.
+
+mod prepare;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::campaign::{Campaign, Loaded};
+use crate::forge::{Forge, ForgeError, PullRequest, RepoRef};
+use crate::git::Workspace;
+use crate::recipe::Recipe;
+use crate::state::{
+    CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step,
+    TargetRow, TargetState, Transition,
+};
+
+/// Reports what the engine is doing; the command layer draws it.
+pub trait Progress: Send + Sync {
+    /// Work on `total` targets begins.
+    fn start(&self, _label: &str, _total: usize) {}
+    /// A target enters a step.
+    fn step(&self, _repo: &str, _step: Step) {}
+    /// A target is done for this run.
+    fn done(&self, _repo: &str, _state: TargetState) {}
+    /// The run is over.
+    fn finish(&self) {}
+}
+
+/// Progress that goes nowhere (tests, `--quiet`).
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Engine failures that stop a whole command (per-target failures never do).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("no campaign named `{0}` in the state")]
+    UnknownCampaign(String),
+    #[error("campaign `{name}` was launched from {recorded}, not from {given}")]
+    OtherFile {
+        name: String,
+        recorded: String,
+        given: String,
+    },
+    #[error("campaign `{campaign}` has no target `{repo}`")]
+    UnknownTarget { campaign: String, repo: String },
+    #[error("{repo}: {source}")]
+    Forge {
+        repo: String,
+        #[source]
+        source: ForgeError,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// What one target ended as in a run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TargetOutcome {
+    pub repo: String,
+    pub state: TargetState,
+    pub step: Option<Step>,
+    pub reason: Option<String>,
+    pub pr: Option<i64>,
+}
+
+/// What a launch or advance did.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub campaign: CampaignRow,
+    /// Tranches (0-based) this run opened.
+    pub opened: Vec<i64>,
+    /// True when the run finished an interrupted tranche instead of opening one.
+    pub resumed: bool,
+    /// The targets this run worked on, in plan order.
+    pub outcomes: Vec<TargetOutcome>,
+}
+
+impl RunReport {
+    /// Number of targets this run left failed.
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.state == TargetState::Failed).count()
+    }
+
+    /// Outcome counts by state.
+    pub fn counts(&self) -> BTreeMap<TargetState, usize> {
+        let mut counts = BTreeMap::new();
+        for o in &self.outcomes {
+            *counts.entry(o.state).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// The engine, with its state, forge and clone cache.
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: State,
+    forge: Arc<dyn Forge>,
+    workspace: Workspace,
+    progress: Arc<dyn Progress>,
+    concurrency: usize,
+}
+
+/// Why a target failed: the step and what happened.
+#[derive(Debug)]
+struct Failure {
+    step: Step,
+    reason: String,
+}
+
+impl Failure {
+    fn new(step: Step, reason: impl Into<String>) -> Self {
+        Failure {
+            step,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<StateError> for Failure {
+    fn from(e: StateError) -> Self {
+        Failure::new(Step::OpenPr, format!("the state database failed: {e}"))
+    }
+}
+
+impl Engine {
+    pub fn new(
+        state: State,
+        forge: Arc<dyn Forge>,
+        workspace: Workspace,
+        progress: Arc<dyn Progress>,
+        concurrency: usize,
+    ) -> Self {
+        Engine {
+            shared: Arc::new(Shared {
+                state,
+                forge,
+                workspace,
+                progress,
+                concurrency: concurrency.max(1),
+            }),
+        }
+    }
+
+    fn state(&self) -> &State {
+        &self.shared.state
+    }
+
+    /// The recorded campaign `name`.
+    pub async fn campaign(&self, name: &str) -> Result<CampaignRow> {
+        self.state()
+            .campaign(name)
+            .await?
+            .ok_or_else(|| EngineError::UnknownCampaign(name.to_string()))
+    }
+
+    /// Record the campaign (first time) with its plan, open the first
+    /// tranche, and run every open tranche. Running it again resumes.
+    pub async fn launch(&self, loaded: &Loaded) -> Result<RunReport> {
+        let campaign = &loaded.campaign;
+        let file = campaign.file.display().to_string();
+        let (row, opened) = match self.state().campaign(&campaign.name).await? {
+            Some(row) if row.file != file => {
+                return Err(EngineError::OtherFile {
+                    name: campaign.name.clone(),
+                    recorded: row.file,
+                    given: file,
+                });
+            }
+            Some(row) => (row, Vec::new()),
+            None => {
+                let targets: Vec<NewTarget> = loaded
+                    .plan
+                    .targets()
+                    .enumerate()
+                    .map(|(position, (tranche, t))| NewTarget {
+                        repo: t.repo.clone(),
+                        url: t.url.clone(),
+                        component: t.component.to_string(),
+                        owner: t.owner.to_string(),
+                        tranche: tranche as i64,
+                        position: position as i64,
+                    })
+                    .collect();
+                let new = NewCampaign {
+                    name: campaign.name.clone(),
+                    file,
+                    recipe_id: loaded.recipe.id.clone(),
+                    forge: campaign.forge.clone(),
+                    tranche_count: loaded.plan.tranches.len() as i64,
+                };
+                let row = self.state().create_campaign(&new, &targets).await?;
+                let row = self.open_next(&row).await?;
+                let opened = (0..row.tranches_open).collect();
+                (row, opened)
+            }
+        };
+        let outcomes = self.run_open(&row, campaign, &loaded.recipe).await?;
+        Ok(RunReport {
+            campaign: self.campaign(&row.name).await?,
+            opened,
+            resumed: false,
+            outcomes,
+        })
+    }
+
+    /// Open the next tranche and run every open tranche. When the last run
+    /// was interrupted, finish the open tranches first and open nothing.
+    pub async fn advance(&self, loaded: &Loaded) -> Result<RunReport> {
+        let row = self.campaign(&loaded.campaign.name).await?;
+        let targets = self.state().targets(row.id).await?;
+        let interrupted = targets
+            .iter()
+            .any(|t| t.tranche < row.tranches_open && matches!(t.state, TargetState::Queued | TargetState::Pushed));
+        let before = row.tranches_open;
+        let row = if interrupted || row.tranches_open >= row.tranche_count {
+            row
+        } else {
+            self.open_next(&row).await?
+        };
+        let outcomes = self.run_open(&row, &loaded.campaign, &loaded.recipe).await?;
+        Ok(RunReport {
+            campaign: self.campaign(&row.name).await?,
+            opened: (before..row.tranches_open).collect(),
+            resumed: interrupted,
+            outcomes,
+        })
+    }
+
+    /// Open the next tranche that has targets (empty tranches open with it).
+    async fn open_next(&self, row: &CampaignRow) -> Result<CampaignRow> {
+        let targets = self.state().targets(row.id).await?;
+        let mut upto = row.tranches_open + 1;
+        while upto < row.tranche_count && !targets.iter().any(|t| t.tranche == upto - 1) {
+            upto += 1;
+        }
+        Ok(self.state().open_tranches(row, upto).await?)
+    }
+
+    /// Work on every target of the open tranches that needs it.
+    async fn run_open(&self, row: &CampaignRow, campaign: &Campaign, recipe: &Arc<Recipe>) -> Result<Vec<TargetOutcome>> {
+        let targets: Vec<TargetRow> = self
+            .state()
+            .targets(row.id)
+            .await?
+            .into_iter()
+            .filter(|t| t.tranche < row.tranches_open && t.state.needs_work())
+            .collect();
+        let progress = self.shared.progress.clone();
+        progress.start(&format!("{}: preparing", row.name), targets.len());
+        let limit = Arc::new(Semaphore::new(self.shared.concurrency));
+        let campaign = Arc::new(campaign.clone());
+        let mut tasks = JoinSet::new();
+        for target in targets {
+            let shared = self.shared.clone();
+            let campaign = campaign.clone();
+            let recipe = recipe.clone();
+            let limit = limit.clone();
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let position = target.position;
+                (position, run_target(&shared, &campaign, &recipe, target).await)
+            });
+        }
+        let mut outcomes = Vec::new();
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => return Err(EngineError::Refused(format!("a target's task failed: {e}"))),
+            }
+        }
+        progress.finish();
+        outcomes.sort_by_key(|(position, _)| *position);
+        outcomes.into_iter().map(|(_, o)| o).collect()
+    }
+
+    /// Find a target by repository name or component name.
+    pub async fn target(&self, row: &CampaignRow, repo: &str) -> Result<TargetRow> {
+        self.state()
+            .targets(row.id)
+            .await?
+            .into_iter()
+            .find(|t| {
+                t.repo == repo
+                    || t.repo.rsplit('/').next() == Some(repo)
+                    || t.component == repo
+                    || t.component.rsplit('/').next() == Some(repo)
+            })
+            .ok_or_else(|| EngineError::UnknownTarget {
+                campaign: row.name.clone(),
+                repo: repo.to_string(),
+            })
+    }
+
+    /// Merge a target's pull request on the forge, and record it.
+    pub async fn merge(&self, target: &TargetRow) -> Result<TargetRow> {
+        let (repo, number) = open_pull_request_of(target)?;
+        let pr = self
+            .shared
+            .forge
+            .merge_pull_request(&repo, number)
+            .await
+            .map_err(|source| EngineError::Forge { repo: repo.name.clone(), source })?;
+        record_pull_request(&self.shared.state, target, &pr).await?;
+        Ok(self.state().target(target.id).await?)
+    }
+
+    /// Close a target's pull request without merging, and record it as
+    /// declined with the comment as its reason.
+    pub async fn close(&self, target: &TargetRow, comment: Option<&str>) -> Result<TargetRow> {
+        let (repo, number) = open_pull_request_of(target)?;
+        let pr = self
+            .shared
+            .forge
+            .close_pull_request(&repo, number, comment)
+            .await
+            .map_err(|source| EngineError::Forge { repo: repo.name.clone(), source })?;
+        record_pull_request(&self.shared.state, target, &pr).await?;
+        Ok(self.state().target(target.id).await?)
+    }
+}
+
+fn open_pull_request_of(target: &TargetRow) -> Result<(RepoRef, i64)> {
+    let number = target
+        .changeset
+        .as_ref()
+        .and_then(|c| c.number)
+        .filter(|_| target.state == TargetState::PrOpen)
+        .ok_or_else(|| {
+            EngineError::Refused(format!(
+                "{} has no open pull request (it is {})",
+                target.repo, target.state
+            ))
+        })?;
+    Ok((repo_ref(target), number))
+}
+
+fn repo_ref(target: &TargetRow) -> RepoRef {
+    RepoRef {
+        name: target.repo.clone(),
+        url: target.url.clone(),
+    }
+}
+
+/// Record what the forge says of a target's pull request and move the target
+/// to the matching state.
+async fn record_pull_request(state: &State, target: &TargetRow, pr: &PullRequest) -> Result<TargetState, StateError> {
+    state
+        .record_pull_request(
+            target,
+            &PullRequestRecord {
+                number: pr.number,
+                url: pr.url.clone(),
+                state: pr.state,
+                draft: pr.draft,
+                ci_state: pr.ci_state.clone(),
+            },
+        )
+        .await?;
+    let (to, reason) = match pr.state {
+        PrState::Open => (TargetState::PrOpen, None),
+        PrState::Merged => (TargetState::Merged, None),
+        PrState::Closed => (
+            TargetState::Declined,
+            Some(pr.close_comment.clone().unwrap_or_else(|| "closed without a comment".into())),
+        ),
+    };
+    let current = state.target(target.id).await?;
+    if current.state != to {
+        let change = Transition {
+            reason,
+            ..Transition::default()
+        };
+        state.transition(&current, to, &change).await?;
+    }
+    Ok(to)
+}
+
+/// Run one target and record how it ended; never fails the run.
+async fn run_target(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recipe>, target: TargetRow) -> TargetOutcome {
+    let result = prepare::run(shared, campaign, recipe, &target).await;
+    let (state, step, reason) = match result {
+        Ok(state) => (state, None, None),
+        Err(failure) => {
+            let change = Transition::failed(failure.step, &failure.reason);
+            if let Err(e) = shared.state.transition(&target, TargetState::Failed, &change).await {
+                tracing::error!(repo = %target.repo, "cannot record the failure: {e}");
+            }
+            (TargetState::Failed, Some(failure.step), Some(failure.reason))
+        }
+    };
+    shared.progress.done(&target.repo, state);
+    let pr = match shared.state.target(target.id).await {
+        Ok(t) => t.changeset.and_then(|c| c.number),
+        Err(_) => None,
+    };
+    TargetOutcome {
+        repo: target.repo,
+        state,
+        step,
+        reason,
+        pr,
+    }
+}
+
+/// The error and each of its sources, joined, without repeating a source
+/// whose text its parent already shows.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text = format!("{text}: {s_text}");
+        }
+        source = s.source();
+    }
+    text
+}

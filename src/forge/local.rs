@@ -1,0 +1,151 @@
+//! The embedded local forge: bare repositories on this machine, with pull
+//! requests recorded in the state. It serves `demo`, dry runs and tests, and
+//! lets a person act as the app team (`fleetwright local merge|close`).
+//!
+//! A merge is real: the head branch is merged into the base branch of the
+//! bare repository with a merge commit, as a forge's merge button does.
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
+use crate::git::{self, Identity};
+use crate::state::{LocalPullRequest, NewLocalPullRequest, PrState, State};
+
+/// The local forge, backed by the state database.
+#[derive(Debug, Clone)]
+pub struct LocalForge {
+    state: State,
+}
+
+impl LocalForge {
+    pub fn new(state: State) -> Self {
+        LocalForge { state }
+    }
+
+    fn bare_path(repo: &RepoRef) -> Result<PathBuf, ForgeError> {
+        git::local_path(&repo.url).ok_or_else(|| {
+            ForgeError::Refused(format!(
+                "the local forge works on repositories on this machine (a path or a file:// URL); `{}` is not one",
+                repo.url
+            ))
+        })
+    }
+
+    fn to_pull_request(repo: &RepoRef, pr: LocalPullRequest) -> PullRequest {
+        PullRequest {
+            number: pr.number,
+            url: pull_request_url(&repo.name, pr.number),
+            state: pr.state,
+            draft: pr.draft,
+            head: pr.head,
+            base: pr.base,
+            ci_state: Some(pr.ci_state),
+            close_comment: pr.close_comment,
+        }
+    }
+
+    async fn get(&self, repo: &RepoRef, number: i64) -> Result<LocalPullRequest, ForgeError> {
+        self.state
+            .local_pr(&repo.url, number)
+            .await?
+            .ok_or_else(|| ForgeError::NotFound(format!("{} has no pull request #{number}", repo.name)))
+    }
+}
+
+/// The address the local forge gives a pull request.
+pub fn pull_request_url(repo_name: &str, number: i64) -> String {
+    format!("local://{repo_name}/pull/{number}")
+}
+
+#[async_trait]
+impl Forge for LocalForge {
+    fn kind(&self) -> &'static str {
+        "local"
+    }
+
+    async fn find_pull_request(&self, repo: &RepoRef, head: &str) -> Result<Option<PullRequest>, ForgeError> {
+        Ok(self
+            .state
+            .local_pr_for_head(&repo.url, head)
+            .await?
+            .map(|pr| Self::to_pull_request(repo, pr)))
+    }
+
+    async fn open_pull_request(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+        let bare = Self::bare_path(repo)?;
+        let head = git::bare_branch_head(&bare, &pr.head)?;
+        if head.map(|h| h.to_string()) != Some(pr.head_commit.clone()) {
+            return Err(ForgeError::Refused(format!(
+                "branch {} of {} does not point at {} (it points at {}); push it first",
+                pr.head,
+                repo.name,
+                pr.head_commit,
+                head.map_or("nothing".to_string(), |h| h.to_string())
+            )));
+        }
+        let row = self
+            .state
+            .insert_local_pr(&NewLocalPullRequest {
+                repo_url: repo.url.clone(),
+                title: pr.title.clone(),
+                body: pr.body.clone(),
+                head: pr.head.clone(),
+                base: pr.base.clone(),
+                head_commit: pr.head_commit.clone(),
+                draft: pr.draft,
+                labels: pr.labels.clone(),
+            })
+            .await?;
+        Ok(Self::to_pull_request(repo, row))
+    }
+
+    async fn pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError> {
+        Ok(Self::to_pull_request(repo, self.get(repo, number).await?))
+    }
+
+    async fn merge_pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError> {
+        let pr = self.get(repo, number).await?;
+        if pr.state != PrState::Open {
+            return Err(ForgeError::Refused(format!(
+                "{} #{number} is {}, not open",
+                repo.name,
+                pr.state.as_str()
+            )));
+        }
+        let bare = Self::bare_path(repo)?;
+        let message = format!("Merge pull request #{number} from {}\n\n{}", pr.head, pr.title);
+        let head = pr.head.clone();
+        let base = pr.base.clone();
+        let merge = tokio::task::spawn_blocking(move || {
+            git::merge_in_bare(&bare, &head, &base, &message, &Identity::default())
+        })
+        .await
+        .map_err(|e| ForgeError::Refused(format!("the merge task failed: {e}")))??;
+        self.state
+            .set_local_pr_state(&repo.url, number, PrState::Merged, Some(&merge.to_string()), None)
+            .await?;
+        self.pull_request(repo, number).await
+    }
+
+    async fn close_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        comment: Option<&str>,
+    ) -> Result<PullRequest, ForgeError> {
+        let pr = self.get(repo, number).await?;
+        if pr.state != PrState::Open {
+            return Err(ForgeError::Refused(format!(
+                "{} #{number} is {}, not open",
+                repo.name,
+                pr.state.as_str()
+            )));
+        }
+        self.state
+            .set_local_pr_state(&repo.url, number, PrState::Closed, None, comment)
+            .await?;
+        self.pull_request(repo, number).await
+    }
+}

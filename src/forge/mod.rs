@@ -1,0 +1,94 @@
+//! Forges: where repositories and pull requests live.
+//!
+//! The engine talks to one trait, [`Forge`]; each forge (today the embedded
+//! [`local`] forge, GitHub next) lives behind it, so that a campaign file
+//! switches forge with one line and nothing else in the engine changes.
+//! A forge never decides anything about a campaign: it opens, finds, merges
+//! and closes pull requests, and reports what it sees.
+
+pub mod local;
+
+use async_trait::async_trait;
+
+use crate::git::GitError;
+use crate::state::{PrState, StateError};
+
+/// A repository on a forge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoRef {
+    /// Display name, e.g. `acme/billing-api`.
+    pub name: String,
+    /// What git clones and pushes to.
+    pub url: String,
+}
+
+/// A pull request to open.
+#[derive(Debug, Clone)]
+pub struct NewPullRequest {
+    pub title: String,
+    pub body: String,
+    /// The branch holding the change.
+    pub head: String,
+    /// The branch to merge into.
+    pub base: String,
+    /// The commit the head branch must point at.
+    pub head_commit: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+}
+
+/// A pull request as the forge reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub number: i64,
+    pub url: String,
+    pub state: PrState,
+    pub draft: bool,
+    pub head: String,
+    pub base: String,
+    /// Combined CI state (`none` when the forge runs no CI).
+    pub ci_state: Option<String>,
+    /// Why it was closed, when a closing comment said so.
+    pub close_comment: Option<String>,
+}
+
+/// A forge failure.
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// What every forge does for the engine.
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// The name a campaign file uses for this forge (`local`, `github`).
+    fn kind(&self) -> &'static str;
+
+    /// The newest pull request whose head is `head`, in any state: a re-run
+    /// adopts it instead of opening a second one.
+    async fn find_pull_request(&self, repo: &RepoRef, head: &str) -> Result<Option<PullRequest>, ForgeError>;
+
+    /// Open a pull request.
+    async fn open_pull_request(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError>;
+
+    /// A pull request by number.
+    async fn pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError>;
+
+    /// Merge a pull request into its base.
+    async fn merge_pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError>;
+
+    /// Close a pull request without merging, with an optional comment.
+    async fn close_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        comment: Option<&str>,
+    ) -> Result<PullRequest, ForgeError>;
+}

@@ -1,0 +1,408 @@
+//! Every git operation fleetwright performs, through libgit2: the cache of
+//! working clones under the state folder, fresh branches from the default
+//! branch, commits, pushes, and merges inside bare repositories (for the
+//! local forge).
+//!
+//! Invariants: a push never forces; a remote branch is only reused when a
+//! commit on it carries this campaign's trailer (a person's commits are never
+//! overwritten); nothing is written outside the cache folder and the remote
+//! named by the caller; credentials are never written into a remote URL or
+//! `.git/config`.
+
+use std::path::{Path, PathBuf};
+
+use git2::{
+    BranchType, Direction, FetchOptions, FetchPrune, IndexAddOption, Oid, PushOptions,
+    RemoteCallbacks, Repository, Signature, build::CheckoutBuilder,
+};
+
+/// A git failure, with what was being done.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("{action}: {source}")]
+    Git {
+        action: String,
+        #[source]
+        source: git2::Error,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+type Result<T, E = GitError> = std::result::Result<T, E>;
+
+trait Context<T> {
+    fn ctx(self, action: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> Context<T> for std::result::Result<T, git2::Error> {
+    fn ctx(self, action: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|source| GitError::Git {
+            action: action(),
+            source,
+        })
+    }
+}
+
+/// The trailer that marks a commit as made by fleetwright for a campaign.
+pub const CAMPAIGN_TRAILER: &str = "Fleetwright-Campaign";
+
+/// Who commits.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Identity {
+            name: "fleetwright".into(),
+            email: "fleetwright@localhost".into(),
+        }
+    }
+}
+
+/// The folder of working clones, one per repository URL.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+}
+
+impl Workspace {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Workspace { root: root.into() }
+    }
+
+    /// The folder a repository's clone lives in: its name made safe, plus a
+    /// hash of its URL so that two repositories never share a folder.
+    pub fn clone_dir(&self, url: &str, name: &str) -> PathBuf {
+        let safe: String = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+            .collect();
+        let safe = safe.trim_matches(['.', '-']).to_string();
+        let hash = Oid::hash_object(git2::ObjectType::Blob, url.as_bytes())
+            .map(|o| o.to_string()[..10].to_string())
+            .unwrap_or_default();
+        self.root.join(format!("{safe}-{hash}"))
+    }
+
+    /// Clone `url` into the cache, or fetch it when already there, and find
+    /// its default branch.
+    pub fn sync(&self, url: &str, name: &str) -> Result<Checkout> {
+        let path = self.clone_dir(url, name);
+        std::fs::create_dir_all(&path).map_err(|e| {
+            GitError::Refused(format!("cannot create the clone folder {}: {e}", path.display()))
+        })?;
+        let repo = match Repository::open(&path) {
+            Ok(repo) => repo,
+            Err(_) => Repository::init(&path).ctx(|| format!("init {}", path.display()))?,
+        };
+        match repo.find_remote("origin") {
+            Ok(remote) if remote.url().ok() == Some(url) => {}
+            Ok(_) => repo.remote_set_url("origin", url).ctx(|| "set the origin URL".into())?,
+            Err(_) => {
+                repo.remote("origin", url).ctx(|| "add the origin remote".into())?;
+            }
+        }
+        let default_ref = {
+            let mut remote = repo.find_remote("origin").ctx(|| "find origin".into())?;
+            remote
+                .connect(Direction::Fetch)
+                .ctx(|| format!("connect to {url}"))?;
+            let head = remote
+                .default_branch()
+                .ctx(|| format!("read the default branch of {url}"))?;
+            let head = head.as_str().unwrap_or_default().to_string();
+            remote.disconnect().ctx(|| "disconnect".into())?;
+            let mut options = FetchOptions::new();
+            options.prune(FetchPrune::On);
+            remote
+                .fetch(&["+refs/heads/*:refs/remotes/origin/*"], Some(&mut options), None)
+                .ctx(|| format!("fetch {url}"))?;
+            head
+        };
+        let default_branch = default_ref
+            .strip_prefix("refs/heads/")
+            .ok_or_else(|| GitError::Refused(format!("{url} has no default branch (is it empty?)")))?
+            .to_string();
+        let base = repo
+            .refname_to_id(&format!("refs/remotes/origin/{default_branch}"))
+            .ctx(|| format!("find origin/{default_branch}"))?;
+        Ok(Checkout {
+            repo,
+            path,
+            default_branch,
+            base,
+        })
+    }
+}
+
+/// A working clone, fetched, positioned at nothing in particular yet.
+pub struct Checkout {
+    repo: Repository,
+    /// The clone's working tree.
+    pub path: PathBuf,
+    /// The remote's default branch.
+    pub default_branch: String,
+    /// The head of the remote's default branch.
+    pub base: Oid,
+}
+
+/// What is on the remote under the campaign branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteBranch {
+    /// No such branch.
+    Absent,
+    /// The branch exists and a commit of this campaign is on it: its tip.
+    Ours(Oid),
+    /// The branch exists and fleetwright did not make it.
+    Foreign(Oid),
+}
+
+impl Checkout {
+    /// What the remote holds under `branch` (as of the last fetch).
+    pub fn remote_branch(&self, branch: &str, campaign: &str) -> Result<RemoteBranch> {
+        let tip = match self.repo.find_branch(&format!("origin/{branch}"), BranchType::Remote) {
+            Ok(b) => b.get().target(),
+            Err(_) => return Ok(RemoteBranch::Absent),
+        };
+        let Some(tip) = tip else {
+            return Ok(RemoteBranch::Absent);
+        };
+        let mut walk = self.repo.revwalk().ctx(|| "walk the branch".into())?;
+        walk.push(tip).ctx(|| "walk the branch".into())?;
+        walk.hide(self.base).ok();
+        for oid in walk.take(50) {
+            let oid = oid.ctx(|| "walk the branch".into())?;
+            let commit = self.repo.find_commit(oid).ctx(|| "read a commit".into())?;
+            if is_campaign_commit(commit.message().unwrap_or(""), campaign) {
+                return Ok(RemoteBranch::Ours(tip));
+            }
+        }
+        Ok(RemoteBranch::Foreign(tip))
+    }
+
+    /// Put the working tree exactly at the default branch head: every local
+    /// change and untracked file from an earlier run is gone.
+    pub fn reset_to_base(&self) -> Result<()> {
+        self.repo
+            .set_head_detached(self.base)
+            .ctx(|| "check out the default branch".into())?;
+        let mut checkout = CheckoutBuilder::new();
+        checkout.force().remove_untracked(true).remove_ignored(true);
+        self.repo
+            .checkout_head(Some(&mut checkout))
+            .ctx(|| "check out the default branch".into())
+    }
+
+    /// Commit every change of the working tree on top of the base, and point
+    /// the local `branch` at it. `None` when the tree did not change.
+    pub fn commit_all(&self, branch: &str, message: &str, who: &Identity) -> Result<Option<Oid>> {
+        let mut index = self.repo.index().ctx(|| "read the index".into())?;
+        index
+            .add_all(["*"], IndexAddOption::DEFAULT, None)
+            .ctx(|| "stage the changes".into())?;
+        index
+            .update_all(["*"], None)
+            .ctx(|| "stage the changes".into())?;
+        index.write().ctx(|| "write the index".into())?;
+        let tree_id = index.write_tree().ctx(|| "write the tree".into())?;
+        let parent = self.repo.find_commit(self.base).ctx(|| "read the base commit".into())?;
+        if parent.tree_id() == tree_id {
+            return Ok(None);
+        }
+        let tree = self.repo.find_tree(tree_id).ctx(|| "read the tree".into())?;
+        let sig = Signature::now(&who.name, &who.email).ctx(|| "make the signature".into())?;
+        let oid = self
+            .repo
+            .commit(None, &sig, &sig, message, &tree, &[&parent])
+            .ctx(|| "commit".into())?;
+        self.repo
+            .reference(&format!("refs/heads/{branch}"), oid, true, "fleetwright: prepare")
+            .ctx(|| format!("point {branch} at the commit"))?;
+        Ok(Some(oid))
+    }
+
+    /// Push the local `branch` to the same name on origin. Never forces: a
+    /// branch that appeared on the remote meanwhile makes this fail.
+    pub fn push(&self, branch: &str) -> Result<()> {
+        let mut remote = self.repo.find_remote("origin").ctx(|| "find origin".into())?;
+        let mut rejection: Option<String> = None;
+        {
+            let mut callbacks = RemoteCallbacks::new();
+            callbacks.push_update_reference(|refname, status| {
+                if let Some(status) = status {
+                    rejection = Some(format!("{refname}: {status}"));
+                }
+                Ok(())
+            });
+            let mut options = PushOptions::new();
+            options.remote_callbacks(callbacks);
+            let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
+            remote
+                .push(&[spec.as_str()], Some(&mut options))
+                .ctx(|| format!("push {branch}"))?;
+        }
+        match rejection {
+            Some(why) => Err(GitError::Refused(format!("the remote refused the push of {why}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Paths changed between the base and `commit`, for the PR body.
+    pub fn changed_paths(&self, commit: Oid) -> Result<Vec<String>> {
+        let new = self.repo.find_commit(commit).ctx(|| "read the commit".into())?;
+        let old = self.repo.find_commit(self.base).ctx(|| "read the base".into())?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(
+                Some(&old.tree().ctx(|| "read a tree".into())?),
+                Some(&new.tree().ctx(|| "read a tree".into())?),
+                None,
+            )
+            .ctx(|| "diff the commit".into())?;
+        Ok(diff
+            .deltas()
+            .filter_map(|d| d.new_file().path().or(d.old_file().path()))
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect())
+    }
+}
+
+/// True when `message` carries the trailer of `campaign`.
+pub fn is_campaign_commit(message: &str, campaign: &str) -> bool {
+    message
+        .lines()
+        .any(|l| l.trim() == format!("{CAMPAIGN_TRAILER}: {campaign}"))
+}
+
+/// The filesystem path of a repository URL that names one on this machine:
+/// a plain path or a `file://` URL.
+pub fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(rest) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(rest));
+    }
+    if url.contains("://") || (url.contains('@') && url.contains(':')) {
+        return None;
+    }
+    Some(PathBuf::from(url))
+}
+
+/// The commit `refs/heads/{branch}` of a bare repository points at.
+pub fn bare_branch_head(bare: &Path, branch: &str) -> Result<Option<Oid>> {
+    let repo = Repository::open_bare(bare).ctx(|| format!("open {}", bare.display()))?;
+    match repo.refname_to_id(&format!("refs/heads/{branch}")) {
+        Ok(oid) => Ok(Some(oid)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(GitError::Git {
+            action: format!("read {branch}"),
+            source: e,
+        }),
+    }
+}
+
+/// Merge `head` into `base` inside a bare repository with a merge commit,
+/// as a forge's merge button does. Fails on conflicts, touching nothing.
+pub fn merge_in_bare(bare: &Path, head: &str, base: &str, message: &str, who: &Identity) -> Result<Oid> {
+    let repo = Repository::open_bare(bare).ctx(|| format!("open {}", bare.display()))?;
+    let base_ref = format!("refs/heads/{base}");
+    let theirs = repo
+        .find_reference(&format!("refs/heads/{head}"))
+        .and_then(|r| r.peel_to_commit())
+        .ctx(|| format!("find branch {head}"))?;
+    let ours = repo
+        .find_reference(&base_ref)
+        .and_then(|r| r.peel_to_commit())
+        .ctx(|| format!("find branch {base}"))?;
+    let mut index = repo
+        .merge_commits(&ours, &theirs, None)
+        .ctx(|| format!("merge {head} into {base}"))?;
+    if index.has_conflicts() {
+        return Err(GitError::Refused(format!(
+            "{head} conflicts with {base}; the branch needs a rebase before it can merge"
+        )));
+    }
+    let tree_id = index.write_tree_to(&repo).ctx(|| "write the merged tree".into())?;
+    let tree = repo.find_tree(tree_id).ctx(|| "read the merged tree".into())?;
+    let sig = Signature::now(&who.name, &who.email).ctx(|| "make the signature".into())?;
+    repo.commit(Some(&base_ref), &sig, &sig, message, &tree, &[&ours, &theirs])
+        .ctx(|| format!("commit the merge into {base}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare_with_commit(dir: &Path) -> PathBuf {
+        let bare = dir.join("r.git");
+        let repo = Repository::init_bare(&bare).unwrap();
+        let sig = Signature::now("t", "t@t").unwrap();
+        let mut tb = repo.treebuilder(None).unwrap();
+        let blob = repo.blob(b"print('hi')\n").unwrap();
+        tb.insert("app.py", blob, 0o100644).unwrap();
+        let tree = repo.find_tree(tb.write().unwrap()).unwrap();
+        repo.commit(Some("refs/heads/trunk"), &sig, &sig, "init", &tree, &[]).unwrap();
+        repo.set_head("refs/heads/trunk").unwrap();
+        bare
+    }
+
+    #[test]
+    fn prepare_commit_push_and_merge_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = bare_with_commit(dir.path());
+        let url = bare.to_str().unwrap();
+        let ws = Workspace::new(dir.path().join("cache"));
+        let co = ws.sync(url, "acme/r").unwrap();
+        assert_eq!(co.default_branch, "trunk");
+        assert_eq!(co.remote_branch("fw/x", "c").unwrap(), RemoteBranch::Absent);
+        co.reset_to_base().unwrap();
+        std::fs::write(co.path.join("app.py"), "print('bye')\n").unwrap();
+        let msg = format!("Change\n\n{CAMPAIGN_TRAILER}: c\n");
+        let oid = co.commit_all("fw/x", &msg, &Identity::default()).unwrap().unwrap();
+        co.push("fw/x").unwrap();
+        assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(oid));
+        assert_eq!(co.changed_paths(oid).unwrap(), ["app.py"]);
+
+        // A second sync sees the branch as ours; a reset discards the edit.
+        let co = ws.sync(url, "acme/r").unwrap();
+        assert_eq!(co.remote_branch("fw/x", "c").unwrap(), RemoteBranch::Ours(oid));
+        assert!(matches!(co.remote_branch("fw/x", "other").unwrap(), RemoteBranch::Foreign(_)));
+        co.reset_to_base().unwrap();
+        assert_eq!(std::fs::read_to_string(co.path.join("app.py")).unwrap(), "print('hi')\n");
+        assert_eq!(co.commit_all("fw/y", "nothing", &Identity::default()).unwrap(), None);
+
+        let merge = merge_in_bare(&bare, "fw/x", "trunk", "Merge", &Identity::default()).unwrap();
+        let repo = Repository::open_bare(&bare).unwrap();
+        let merged = repo.find_commit(merge).unwrap();
+        assert_eq!(merged.parent_count(), 2);
+        assert_eq!(repo.refname_to_id("refs/heads/trunk").unwrap(), merge);
+        let blob = merged.tree().unwrap().get_name("app.py").unwrap().to_object(&repo).unwrap();
+        assert_eq!(blob.as_blob().unwrap().content(), b"print('bye')\n");
+    }
+
+    #[test]
+    fn a_push_never_overwrites_a_branch_that_appeared_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = bare_with_commit(dir.path());
+        let url = bare.to_str().unwrap();
+        let a = Workspace::new(dir.path().join("a")).sync(url, "r").unwrap();
+        let b = Workspace::new(dir.path().join("b")).sync(url, "r").unwrap();
+        for (co, text) in [(&a, "one\n"), (&b, "two\n")] {
+            co.reset_to_base().unwrap();
+            std::fs::write(co.path.join("app.py"), text).unwrap();
+            co.commit_all("fw/x", "m", &Identity::default()).unwrap().unwrap();
+        }
+        a.push("fw/x").unwrap();
+        assert!(b.push("fw/x").is_err());
+    }
+
+    #[test]
+    fn local_paths_are_told_apart_from_network_urls() {
+        assert_eq!(local_path("file:///srv/r.git"), Some(PathBuf::from("/srv/r.git")));
+        assert_eq!(local_path("/srv/r.git"), Some(PathBuf::from("/srv/r.git")));
+        assert_eq!(local_path("https://github.com/a/b.git"), None);
+        assert_eq!(local_path("git@github.com:a/b.git"), None);
+    }
+}

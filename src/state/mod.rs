@@ -1,0 +1,494 @@
+//! The state: every campaign, target, changeset and event, in SQLite.
+//!
+//! This module is the only place that speaks SQL. The engine talks to one
+//! type, [`State`]; fleets that outgrow one machine will move it to
+//! PostgreSQL (sqlx speaks both), and that change stays inside this module.
+//! Writes that belong together happen in one transaction, and every state
+//! change of a target appends a row to the `events` log in that same
+//! transaction, so the current state can always be explained from the log.
+
+mod types;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Row, SqlitePool};
+
+pub use types::*;
+
+/// Errors of the state database.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot open the state database {path}: {source}")]
+    Open { path: PathBuf, source: sqlx::Error },
+    #[error("cannot prepare the state database {path}: {source}")]
+    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
+    #[error("cannot create the state folder {path}: {source}")]
+    Folder { path: PathBuf, source: std::io::Error },
+    #[error("state database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+    #[error("the state holds a value this version does not know: {0}")]
+    Unknown(String),
+    #[error("campaign `{0}` is already recorded in the state")]
+    CampaignExists(String),
+}
+
+type Result<T, E = StateError> = std::result::Result<T, E>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations");
+
+/// The state database. Cheap to clone (a connection pool).
+#[derive(Clone, Debug)]
+pub struct State {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+impl State {
+    /// Open (or create) the database at `path`, in WAL mode with a busy
+    /// timeout, and bring its schema up to date.
+    pub async fn open(path: &Path) -> Result<State> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StateError::Folder {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StateError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|source| StateError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(State {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where the database lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Close the pool, checkpointing the WAL.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    // ----- campaigns -------------------------------------------------------
+
+    /// The campaign named `name`, if it was launched.
+    pub async fn campaign(&self, name: &str) -> Result<Option<CampaignRow>> {
+        let row = sqlx::query("SELECT * FROM campaigns WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| CampaignRow::from_row(&r)).transpose()
+    }
+
+    /// Names of every recorded campaign, oldest first.
+    pub async fn campaign_names(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT name FROM campaigns ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<String, _>("name")).collect())
+    }
+
+    /// Record a new campaign and its planned targets (all `pending`), in one
+    /// transaction.
+    pub async fn create_campaign(
+        &self,
+        campaign: &NewCampaign,
+        targets: &[NewTarget],
+    ) -> Result<CampaignRow> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let exists = sqlx::query("SELECT id FROM campaigns WHERE name = ?")
+            .bind(&campaign.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(StateError::CampaignExists(campaign.name.clone()));
+        }
+        let id: i64 = sqlx::query(
+            "INSERT INTO campaigns (name, file, recipe_id, forge, status, tranche_count, tranches_open, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'active', ?, 0, ?, ?) RETURNING id",
+        )
+        .bind(&campaign.name)
+        .bind(&campaign.file)
+        .bind(&campaign.recipe_id)
+        .bind(&campaign.forge)
+        .bind(campaign.tranche_count)
+        .bind(&at)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?
+        .get("id");
+        insert_event(&mut tx, id, None, "campaign_created", None, Some("active"), Some(&campaign.file), &at).await?;
+        for t in targets {
+            let target_id: i64 = sqlx::query(
+                "INSERT INTO targets (campaign_id, repo, url, component, owner, tranche, position, state, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id",
+            )
+            .bind(id)
+            .bind(&t.repo)
+            .bind(&t.url)
+            .bind(&t.component)
+            .bind(&t.owner)
+            .bind(t.tranche)
+            .bind(t.position)
+            .bind(&at)
+            .fetch_one(&mut *tx)
+            .await?
+            .get("id");
+            let detail = format!("tranche {}", t.tranche + 1);
+            insert_event(&mut tx, id, Some(target_id), "target_planned", None, Some("pending"), Some(&detail), &at).await?;
+        }
+        tx.commit().await?;
+        self.campaign(&campaign.name)
+            .await?
+            .ok_or_else(|| StateError::Unknown(format!("campaign {} vanished", campaign.name)))
+    }
+
+    /// Open tranches `0..upto`: their `pending` targets become `queued`.
+    /// Opening is recorded before any target of the tranche is touched, so an
+    /// interrupted run leaves `queued` targets that the next run picks up.
+    pub async fn open_tranches(&self, campaign: &CampaignRow, upto: i64) -> Result<CampaignRow> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let current: i64 = sqlx::query("SELECT tranches_open FROM campaigns WHERE id = ?")
+            .bind(campaign.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get("tranches_open");
+        let upto = upto.min(campaign.tranche_count);
+        if upto > current {
+            sqlx::query("UPDATE campaigns SET tranches_open = ?, updated_at = ? WHERE id = ?")
+                .bind(upto)
+                .bind(&at)
+                .bind(campaign.id)
+                .execute(&mut *tx)
+                .await?;
+            for tranche in current..upto {
+                let detail = format!("tranche {}", tranche + 1);
+                insert_event(&mut tx, campaign.id, None, "tranche_opened", None, None, Some(&detail), &at).await?;
+            }
+        }
+        let pending = sqlx::query(
+            "SELECT id FROM targets WHERE campaign_id = ? AND tranche < ? AND state = 'pending' ORDER BY position",
+        )
+        .bind(campaign.id)
+        .bind(upto)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in pending {
+            let target_id: i64 = row.get("id");
+            sqlx::query("UPDATE targets SET state = 'queued', updated_at = ? WHERE id = ?")
+                .bind(&at)
+                .bind(target_id)
+                .execute(&mut *tx)
+                .await?;
+            insert_event(&mut tx, campaign.id, Some(target_id), "state", Some("pending"), Some("queued"), None, &at).await?;
+        }
+        tx.commit().await?;
+        self.campaign(&campaign.name)
+            .await?
+            .ok_or_else(|| StateError::Unknown(format!("campaign {} vanished", campaign.name)))
+    }
+
+    /// Set the campaign's lifecycle status.
+    pub async fn set_campaign_status(&self, campaign: &CampaignRow, status: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        sqlx::query("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?")
+            .bind(status)
+            .bind(&at)
+            .bind(campaign.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(&mut tx, campaign.id, None, "campaign_status", Some(&campaign.status), Some(status), None, &at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ----- targets ---------------------------------------------------------
+
+    /// Every target of a campaign, in plan order, with its changeset.
+    pub async fn targets(&self, campaign_id: i64) -> Result<Vec<TargetRow>> {
+        // Only constant text is formatted into the query.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE t.campaign_id = ? ORDER BY t.position"
+        )))
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(TargetRow::from_row).collect()
+    }
+
+    /// One target by id.
+    pub async fn target(&self, target_id: i64) -> Result<TargetRow> {
+        let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = ?")))
+            .bind(target_id)
+            .fetch_one(&self.pool)
+            .await?;
+        TargetRow::from_row(&row)
+    }
+
+    /// Move a target to `to`, with what the move learned, and log it.
+    pub async fn transition(&self, target: &TargetRow, to: TargetState, change: &Transition) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
+            .bind(target.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get("state");
+        let (step, reason) = if to == TargetState::Failed || to == TargetState::Declined {
+            (change.step.map(|s| s.as_str().to_string()), change.reason.clone())
+        } else {
+            (None, None)
+        };
+        sqlx::query(
+            "UPDATE targets SET state = ?, step = ?, reason = ?,
+                default_branch = COALESCE(?, default_branch),
+                base_commit = COALESCE(?, base_commit),
+                head_commit = COALESCE(?, head_commit),
+                updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(to.as_str())
+        .bind(&step)
+        .bind(&reason)
+        .bind(&change.default_branch)
+        .bind(&change.base_commit)
+        .bind(&change.head_commit)
+        .bind(&at)
+        .bind(target.id)
+        .execute(&mut *tx)
+        .await?;
+        let detail = match (&change.step, &change.reason) {
+            (Some(step), Some(reason)) => Some(format!("{}: {reason}", step.as_str())),
+            (None, Some(reason)) => Some(reason.clone()),
+            _ => change.head_commit.as_ref().map(|c| format!("commit {c}")),
+        };
+        insert_event(&mut tx, target.campaign_id, Some(target.id), "state", Some(&from), Some(to.as_str()), detail.as_deref(), &at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Append an event that records an intent or an outcome (e.g. "about to
+    /// push", "pull request opened") without changing the target's state.
+    pub async fn record_event(&self, target: &TargetRow, kind: &str, detail: &str) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_event(&mut tx, target.campaign_id, Some(target.id), kind, None, None, Some(detail), &now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every event of a campaign, oldest first.
+    pub async fn events(&self, campaign_id: i64) -> Result<Vec<EventRow>> {
+        let rows = sqlx::query("SELECT * FROM events WHERE campaign_id = ? ORDER BY id")
+            .bind(campaign_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(EventRow::from_row).collect())
+    }
+
+    // ----- changesets ------------------------------------------------------
+
+    /// Create the target's changeset (its branch) if it has none yet.
+    pub async fn ensure_changeset(&self, target: &TargetRow, forge: &str, branch: &str, base: &str) -> Result<()> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO changesets (target_id, forge, branch, base, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (target_id) DO UPDATE SET branch = excluded.branch, base = excluded.base, updated_at = excluded.updated_at",
+        )
+        .bind(target.id)
+        .bind(forge)
+        .bind(branch)
+        .bind(base)
+        .bind(&at)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Record what the forge says of the target's pull request.
+    pub async fn record_pull_request(&self, target: &TargetRow, pr: &PullRequestRecord) -> Result<()> {
+        sqlx::query(
+            "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?, updated_at = ?
+             WHERE target_id = ?",
+        )
+        .bind(pr.number)
+        .bind(&pr.url)
+        .bind(pr.state.as_str())
+        .bind(pr.draft)
+        .bind(&pr.ci_state)
+        .bind(now())
+        .bind(target.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // ----- the local forge's pull requests ----------------------------------
+
+    /// The newest local pull request of `repo_url` whose head is `head`.
+    pub async fn local_pr_for_head(&self, repo_url: &str, head: &str) -> Result<Option<LocalPullRequest>> {
+        let row = sqlx::query(
+            "SELECT * FROM local_pull_requests WHERE repo_url = ? AND head = ? ORDER BY number DESC LIMIT 1",
+        )
+        .bind(repo_url)
+        .bind(head)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| LocalPullRequest::from_row(&r)).transpose()
+    }
+
+    /// The local pull request `number` of `repo_url`.
+    pub async fn local_pr(&self, repo_url: &str, number: i64) -> Result<Option<LocalPullRequest>> {
+        let row = sqlx::query("SELECT * FROM local_pull_requests WHERE repo_url = ? AND number = ?")
+            .bind(repo_url)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| LocalPullRequest::from_row(&r)).transpose()
+    }
+
+    /// Insert a local pull request with the next number of its repository.
+    /// The unique index on open heads makes a second open PR for the same
+    /// branch impossible, whatever the caller does.
+    pub async fn insert_local_pr(&self, pr: &NewLocalPullRequest) -> Result<LocalPullRequest> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        let number: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_pull_requests WHERE repo_url = ?",
+        )
+        .bind(&pr.repo_url)
+        .fetch_one(&mut *tx)
+        .await?
+        .get("next");
+        sqlx::query(
+            "INSERT INTO local_pull_requests
+                (repo_url, number, title, body, head, base, head_commit, state, draft, labels, ci_state, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, 'none', ?, ?)",
+        )
+        .bind(&pr.repo_url)
+        .bind(number)
+        .bind(&pr.title)
+        .bind(&pr.body)
+        .bind(&pr.head)
+        .bind(&pr.base)
+        .bind(&pr.head_commit)
+        .bind(pr.draft)
+        .bind(serde_json::to_string(&pr.labels).unwrap_or_else(|_| "[]".into()))
+        .bind(&at)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.local_pr(&pr.repo_url, number)
+            .await?
+            .ok_or_else(|| StateError::Unknown("local pull request vanished".into()))
+    }
+
+    /// Mark a local pull request merged (with its merge commit) or closed.
+    pub async fn set_local_pr_state(
+        &self,
+        repo_url: &str,
+        number: i64,
+        state: PrState,
+        merge_commit: Option<&str>,
+        comment: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE local_pull_requests SET state = ?, merge_commit = COALESCE(?, merge_commit),
+                close_comment = COALESCE(?, close_comment), updated_at = ?
+             WHERE repo_url = ? AND number = ?",
+        )
+        .bind(state.as_str())
+        .bind(merge_commit)
+        .bind(comment)
+        .bind(now())
+        .bind(repo_url)
+        .bind(number)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Run `PRAGMA integrity_check` and return its answer (`ok` when sound).
+    pub async fn integrity_check(&self) -> Result<String> {
+        let row = sqlx::query("PRAGMA integrity_check").fetch_one(&self.pool).await?;
+        Ok(row.get::<String, _>(0))
+    }
+}
+
+const TARGET_SELECT: &str = "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
+        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state
+    FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    campaign_id: i64,
+    target_id: Option<i64>,
+    kind: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: Option<&str>,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO events (campaign_id, target_id, kind, from_state, to_state, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(campaign_id)
+    .bind(target_id)
+    .bind(kind)
+    .bind(from)
+    .bind(to)
+    .bind(detail)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl FromStr for TargetState {
+    type Err = StateError;
+    fn from_str(s: &str) -> Result<Self> {
+        TargetState::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| StateError::Unknown(format!("target state `{s}`")))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,353 @@
+//! The rows the state hands out, and the words it stores.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Result, StateError};
+
+/// Where a target is in its campaign. See `docs/architecture.md` for the
+/// machine; the strings are what the state stores and `--json` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetState {
+    /// Planned; its tranche is not open yet.
+    Pending,
+    /// Its tranche is open; not prepared yet (or interrupted before the push).
+    Queued,
+    /// The branch is on the remote; the pull request is not open yet.
+    Pushed,
+    /// The pull request is open.
+    PrOpen,
+    /// The pull request was merged.
+    Merged,
+    /// The pull request was closed without merging.
+    Declined,
+    /// The recipe changes nothing in this repository.
+    NoChange,
+    /// A step failed; `step` and `reason` say which and why. Retried by the next run.
+    Failed,
+}
+
+impl TargetState {
+    pub const ALL: [TargetState; 8] = [
+        TargetState::Pending,
+        TargetState::Queued,
+        TargetState::Pushed,
+        TargetState::PrOpen,
+        TargetState::Merged,
+        TargetState::Declined,
+        TargetState::NoChange,
+        TargetState::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Pending => "pending",
+            TargetState::Queued => "queued",
+            TargetState::Pushed => "pushed",
+            TargetState::PrOpen => "pr_open",
+            TargetState::Merged => "merged",
+            TargetState::Declined => "declined",
+            TargetState::NoChange => "no_change",
+            TargetState::Failed => "failed",
+        }
+    }
+
+    /// True when a run of launch/advance has work to do on a target in this
+    /// state (its tranche being open).
+    pub fn needs_work(self) -> bool {
+        matches!(self, TargetState::Queued | TargetState::Pushed | TargetState::Failed)
+    }
+}
+
+impl std::fmt::Display for TargetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The step of preparing a target, named in failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Clone,
+    Apply,
+    Commit,
+    Push,
+    OpenPr,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Clone => "clone",
+            Step::Apply => "apply",
+            Step::Commit => "commit",
+            Step::Push => "push",
+            Step::OpenPr => "open_pr",
+        }
+    }
+}
+
+/// State of a pull request, on any forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrState {
+    Open,
+    Merged,
+    Closed,
+}
+
+impl PrState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrState::Open => "open",
+            PrState::Merged => "merged",
+            PrState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<PrState> {
+        match s {
+            "open" => Ok(PrState::Open),
+            "merged" => Ok(PrState::Merged),
+            "closed" => Ok(PrState::Closed),
+            other => Err(StateError::Unknown(format!("pull request state `{other}`"))),
+        }
+    }
+}
+
+/// A campaign as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignRow {
+    pub id: i64,
+    pub name: String,
+    pub file: String,
+    pub recipe_id: String,
+    pub forge: String,
+    pub status: String,
+    pub tranche_count: i64,
+    pub tranches_open: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CampaignRow {
+    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+        Ok(CampaignRow {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            file: r.try_get("file")?,
+            recipe_id: r.try_get("recipe_id")?,
+            forge: r.try_get("forge")?,
+            status: r.try_get("status")?,
+            tranche_count: r.try_get("tranche_count")?,
+            tranches_open: r.try_get("tranches_open")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    }
+}
+
+/// A campaign about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub name: String,
+    pub file: String,
+    pub recipe_id: String,
+    pub forge: String,
+    pub tranche_count: i64,
+}
+
+/// A planned target about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewTarget {
+    pub repo: String,
+    pub url: String,
+    pub component: String,
+    pub owner: String,
+    pub tranche: i64,
+    pub position: i64,
+}
+
+/// A target as recorded, with its changeset when it has one.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetRow {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub repo: String,
+    pub url: String,
+    pub component: String,
+    pub owner: String,
+    pub tranche: i64,
+    pub position: i64,
+    pub state: TargetState,
+    pub step: Option<String>,
+    pub reason: Option<String>,
+    pub default_branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub head_commit: Option<String>,
+    pub updated_at: String,
+    pub changeset: Option<ChangesetRow>,
+}
+
+/// A target's branch and pull request.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangesetRow {
+    pub branch: String,
+    pub base: String,
+    pub number: Option<i64>,
+    pub url: Option<String>,
+    pub pr_state: Option<PrState>,
+    pub draft: bool,
+    pub ci_state: Option<String>,
+}
+
+impl TargetRow {
+    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+        let state: String = r.try_get("state")?;
+        let branch: Option<String> = r.try_get("cs_branch")?;
+        let changeset = match branch {
+            Some(branch) => Some(ChangesetRow {
+                branch,
+                base: r.try_get("cs_base")?,
+                number: r.try_get("cs_number")?,
+                url: r.try_get("cs_url")?,
+                pr_state: r
+                    .try_get::<Option<String>, _>("cs_pr_state")?
+                    .map(|s| PrState::parse(&s))
+                    .transpose()?,
+                draft: r.try_get::<Option<bool>, _>("cs_draft")?.unwrap_or(false),
+                ci_state: r.try_get("cs_ci_state")?,
+            }),
+            None => None,
+        };
+        Ok(TargetRow {
+            id: r.try_get("id")?,
+            campaign_id: r.try_get("campaign_id")?,
+            repo: r.try_get("repo")?,
+            url: r.try_get("url")?,
+            component: r.try_get("component")?,
+            owner: r.try_get("owner")?,
+            tranche: r.try_get("tranche")?,
+            position: r.try_get("position")?,
+            state: state.parse()?,
+            step: r.try_get("step")?,
+            reason: r.try_get("reason")?,
+            default_branch: r.try_get("default_branch")?,
+            base_commit: r.try_get("base_commit")?,
+            head_commit: r.try_get("head_commit")?,
+            updated_at: r.try_get("updated_at")?,
+            changeset,
+        })
+    }
+}
+
+/// What a state transition learned, besides the new state.
+#[derive(Debug, Clone, Default)]
+pub struct Transition {
+    pub step: Option<Step>,
+    pub reason: Option<String>,
+    pub default_branch: Option<String>,
+    pub base_commit: Option<String>,
+    pub head_commit: Option<String>,
+}
+
+impl Transition {
+    pub fn failed(step: Step, reason: impl Into<String>) -> Self {
+        Transition {
+            step: Some(step),
+            reason: Some(reason.into()),
+            ..Transition::default()
+        }
+    }
+}
+
+/// What the forge says of a pull request, as the changeset records it.
+#[derive(Debug, Clone)]
+pub struct PullRequestRecord {
+    pub number: i64,
+    pub url: String,
+    pub state: PrState,
+    pub draft: bool,
+    pub ci_state: Option<String>,
+}
+
+/// One row of the append-only event log.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub target_id: Option<i64>,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub detail: Option<String>,
+    pub at: String,
+}
+
+impl EventRow {
+    pub(super) fn from_row(r: &SqliteRow) -> Self {
+        EventRow {
+            id: r.get("id"),
+            target_id: r.get("target_id"),
+            kind: r.get("kind"),
+            from_state: r.get("from_state"),
+            to_state: r.get("to_state"),
+            detail: r.get("detail"),
+            at: r.get("at"),
+        }
+    }
+}
+
+/// A pull request of the embedded local forge.
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalPullRequest {
+    pub repo_url: String,
+    pub number: i64,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub head_commit: String,
+    pub state: PrState,
+    pub draft: bool,
+    pub labels: Vec<String>,
+    pub ci_state: String,
+    pub merge_commit: Option<String>,
+    pub close_comment: Option<String>,
+}
+
+impl LocalPullRequest {
+    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+        let labels: String = r.try_get("labels")?;
+        Ok(LocalPullRequest {
+            repo_url: r.try_get("repo_url")?,
+            number: r.try_get("number")?,
+            title: r.try_get("title")?,
+            body: r.try_get("body")?,
+            head: r.try_get("head")?,
+            base: r.try_get("base")?,
+            head_commit: r.try_get("head_commit")?,
+            state: PrState::parse(&r.try_get::<String, _>("state")?)?,
+            draft: r.try_get("draft")?,
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
+            ci_state: r.try_get("ci_state")?,
+            merge_commit: r.try_get("merge_commit")?,
+            close_comment: r.try_get("close_comment")?,
+        })
+    }
+}
+
+/// A local pull request about to be opened.
+#[derive(Debug, Clone)]
+pub struct NewLocalPullRequest {
+    pub repo_url: String,
+    pub title: String,
+    pub body: String,
+    pub head: String,
+    pub base: String,
+    pub head_commit: String,
+    pub draft: bool,
+    pub labels: Vec<String>,
+}
