@@ -3,4 +3,5 @@
 //! See `docs/architecture.md` for the map of the house.
 
 pub mod diag;
+pub mod fleet;
 pub mod yaml;
