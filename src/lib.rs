@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod diag;
+pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod recipe;
