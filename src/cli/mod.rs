@@ -1,0 +1,213 @@
+//! The command layer: parses the command line, opens the state, the forge
+//! and the workspace in one place, calls the domain modules, and prints.
+//! It is the only layer that knows about the terminal (clap, indicatif,
+//! colours); the domain modules below it never print.
+
+mod demo;
+pub mod exit;
+mod launch;
+mod local;
+mod output;
+mod plan;
+mod progress;
+mod recipe;
+mod status;
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::{Engine, NoProgress, Progress};
+use crate::forge::local::LocalForge;
+use crate::git::Workspace;
+use crate::state::State;
+
+/// fleetwright: land one change in hundreds of repositories.
+///
+/// A recipe rewrites code; a campaign points it at the repositories of a
+/// Backstage catalog and opens pull requests in tranches, tracking every
+/// repository in SQLite until the old way is gone.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fleetwright",
+    version,
+    propagate_version = true,
+    after_help = "Examples:\n  fleetwright demo --dir demo-fleet\n  fleetwright plan campaigns/logging.yaml\n  fleetwright launch campaigns/logging.yaml\n  fleetwright status modernize-logging\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The state database.
+    #[arg(long, global = true, env = "FLEETWRIGHT_STATE", default_value = "state/fleetwright.db")]
+    state: PathBuf,
+    /// More output (-v: info, -vv: debug). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// When to use colours.
+    #[arg(long, global = true, value_enum, env = "FLEETWRIGHT_COLOR", default_value = "auto")]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Recipe(recipe::RecipeArgs),
+    Plan(plan::PlanArgs),
+    Launch(launch::LaunchArgs),
+    Advance(launch::AdvanceArgs),
+    Status(status::StatusArgs),
+    Local(local::LocalArgs),
+    Demo(demo::DemoArgs),
+}
+
+/// Parse `args` and run the command; the exit code says how it went.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let _ = e.print();
+            return exit::code(code);
+        }
+    };
+    init_tracing(&cli.global);
+    let ui = Ui::new(&cli.global);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::code(exit::ERROR);
+        }
+    };
+    match runtime.block_on(run(cli, &ui)) {
+        Ok(code) => exit::code(code),
+        Err(error) => {
+            let (code, hint) = exit::classify(&error);
+            output::print_error(&ui, &error, hint.as_deref());
+            exit::code(code)
+        }
+    }
+}
+
+async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Recipe(args) => recipe::run(args, ui),
+        Command::Plan(args) => plan::run(args, ui),
+        Command::Launch(args) => launch::launch(args, global, ui).await,
+        Command::Advance(args) => launch::advance(args, global, ui).await,
+        Command::Status(args) => status::run(args, global, ui).await,
+        Command::Local(args) => local::run(args, global, ui).await,
+        Command::Demo(args) => demo::run(args, ui).await,
+    }
+}
+
+/// How to talk to the person at the terminal.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    /// Colours on stderr.
+    pub color: bool,
+    /// Progress bars and notes on stderr.
+    pub quiet: bool,
+}
+
+impl Ui {
+    fn new(global: &GlobalArgs) -> Self {
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Ui {
+            color,
+            quiet: global.quiet,
+        }
+    }
+
+    /// A note for the person (stderr), unless quiet.
+    pub fn note(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{text}");
+        }
+    }
+
+    /// The progress reporter for a long operation.
+    pub fn progress(&self) -> Arc<dyn Progress> {
+        if self.quiet {
+            Arc::new(NoProgress)
+        } else {
+            Arc::new(progress::Bars::new())
+        }
+    }
+}
+
+fn init_tracing(global: &GlobalArgs) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("fleetwright={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Open the state database named on the command line.
+async fn open_state(path: &Path) -> anyhow::Result<State> {
+    State::open(path)
+        .await
+        .with_context(|| format!("cannot use the state at {}", path.display()))
+}
+
+/// Build the engine over `state`: the forge the campaign names, the clone
+/// cache next to the database, and progress for `ui`.
+fn engine(state: &State, forge: &str, ui: &Ui, jobs: Option<usize>) -> anyhow::Result<Engine> {
+    let forge: Arc<dyn crate::forge::Forge> = match forge {
+        "local" => Arc::new(LocalForge::new(state.clone())),
+        other => {
+            return Err(exit::Refusal::new(exit::BAD_INPUT, format!("forge `{other}` is not supported yet"))
+                .hint("this version ships the embedded `local` forge")
+                .into());
+        }
+    };
+    let cache = state
+        .path()
+        .parent()
+        .map_or_else(|| PathBuf::from("cache"), |p| p.join("cache"));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    Ok(Engine::new(state.clone(), forge, Workspace::new(cache.join("repos")), ui.progress(), jobs))
+}

@@ -1,0 +1,53 @@
+//! Progress bars on stderr, drawn by indicatif (hidden when stderr is not a
+//! terminal).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::engine::Progress;
+use crate::state::{Step, TargetState};
+
+/// One bar per run, with the current target and step as its message.
+pub struct Bars {
+    bar: ProgressBar,
+}
+
+impl Bars {
+    pub fn new() -> Self {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Bars { bar }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, label: &str, total: usize) {
+        self.bar.reset();
+        self.bar.set_length(total as u64);
+        self.bar.set_prefix(label.to_string());
+        self.bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    }
+
+    fn step(&self, repo: &str, step: Step) {
+        let verb = match step {
+            Step::Clone => "fetching",
+            Step::Apply => "applying the recipe",
+            Step::Commit => "committing",
+            Step::Push => "pushing",
+            Step::OpenPr => "opening the pull request",
+        };
+        self.bar.set_message(format!("{repo}: {verb}"));
+    }
+
+    fn done(&self, repo: &str, state: TargetState) {
+        self.bar.inc(1);
+        self.bar.set_message(format!("{repo}: {state}"));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
