@@ -2,5 +2,6 @@
 //!
 //! See `docs/architecture.md` for the map of the house.
 
+pub mod catalog;
 pub mod diag;
 pub mod yaml;
