@@ -6,10 +6,15 @@
 // on cold error paths only, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod campaign;
+pub mod catalog;
+pub mod cli;
 pub mod diag;
+pub mod engine;
 pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod recipe;
+pub mod report;
 pub mod state;
 pub mod yaml;

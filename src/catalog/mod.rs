@@ -1,0 +1,91 @@
+//! The Backstage service catalog, read from files into typed entities.
+//!
+//! A campaign targets the components of a catalog, and the catalog says who
+//! owns each one and where its repository lives. This module reads catalog
+//! files (many YAML documents per file, `Location` entities pointing at more
+//! files) into [`Component`], [`Group`] and [`User`] values, and collects
+//! every problem it meets as a [`FileDiagnostic`] at file:line:column instead
+//! of stopping at the first: a fleet of hundreds of entries always has a few
+//! broken ones, and the rest must still load.
+//!
+//! Invariants: this module only reads files. It never prints, never touches
+//! git, the network or the state database, and knows nothing of the terminal
+//! (no clap, no indicatif). Remote `Location` targets and the live catalog API
+//! are deliberately absent; the command layer decides what to do with
+//! [`Catalog::problems`].
+
+mod entity;
+mod load;
+mod raw;
+mod repository;
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+pub use entity::{Component, EntityRef, Group, Origin, Repository, User};
+
+use crate::diag::FileDiagnostic;
+
+/// Everything read from a catalog, problems included.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub components: Vec<Component>,
+    pub groups: Vec<Group>,
+    pub users: Vec<User>,
+    /// Entities of other kinds (System, API, Resource, Domain, Location,
+    /// Template...), loaded and kept but not targeted.
+    pub others: Vec<EntityRef>,
+    /// Files read, in the order read.
+    pub files: Vec<PathBuf>,
+    /// Problems found; each names file:line:column and the field. Loading
+    /// goes on past them. Ordered by file (in the order read), then position.
+    pub problems: Vec<FileDiagnostic>,
+}
+
+/// The catalog path itself cannot be read (anything further in is a problem
+/// in [`Catalog::problems`] instead).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CatalogError {
+    #[error("cannot read the catalog at {}", path.display())]
+    #[diagnostic(
+        code(fleetwright::catalog::unreadable),
+        help(
+            "pass a catalog file (such as catalog-info.yaml) or a directory holding *.yaml catalog files, and check that it is readable"
+        )
+    )]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Catalog {
+    /// Load from a file or a directory (all `*.yaml` / `*.yml` below it,
+    /// recursively, sorted, not following symlinks, skipping hidden
+    /// directories such as `.git`), following `Location` entities.
+    ///
+    /// Err only when `path` itself cannot be read; everything else is a
+    /// problem in [`Catalog::problems`].
+    pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
+        load::load(path)
+    }
+
+    pub fn group(&self, r: &EntityRef) -> Option<&Group> {
+        self.groups.iter().find(|g| &g.entity == r)
+    }
+
+    pub fn user(&self, r: &EntityRef) -> Option<&User> {
+        self.users.iter().find(|u| &u.entity == r)
+    }
+
+    pub fn component(&self, r: &EntityRef) -> Option<&Component> {
+        self.components.iter().find(|c| &c.entity == r)
+    }
+
+    /// True when `r` names a Group or a User of the catalog (a possible owner).
+    pub fn is_known_owner(&self, r: &EntityRef) -> bool {
+        self.group(r).is_some() || self.user(r).is_some()
+    }
+}
