@@ -79,7 +79,13 @@ impl Workspace {
     pub fn clone_dir(&self, url: &str, name: &str) -> PathBuf {
         let safe: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let safe = safe.trim_matches(['.', '-']).to_string();
         let hash = Oid::hash_object(git2::ObjectType::Blob, url.as_bytes())
@@ -93,7 +99,10 @@ impl Workspace {
     pub fn sync(&self, url: &str, name: &str) -> Result<Checkout> {
         let path = self.clone_dir(url, name);
         std::fs::create_dir_all(&path).map_err(|e| {
-            GitError::Refused(format!("cannot create the clone folder {}: {e}", path.display()))
+            GitError::Refused(format!(
+                "cannot create the clone folder {}: {e}",
+                path.display()
+            ))
         })?;
         let repo = match Repository::open(&path) {
             Ok(repo) => repo,
@@ -101,9 +110,12 @@ impl Workspace {
         };
         match repo.find_remote("origin") {
             Ok(remote) if remote.url().ok() == Some(url) => {}
-            Ok(_) => repo.remote_set_url("origin", url).ctx(|| "set the origin URL".into())?,
+            Ok(_) => repo
+                .remote_set_url("origin", url)
+                .ctx(|| "set the origin URL".into())?,
             Err(_) => {
-                repo.remote("origin", url).ctx(|| "add the origin remote".into())?;
+                repo.remote("origin", url)
+                    .ctx(|| "add the origin remote".into())?;
             }
         }
         let default_ref = {
@@ -119,13 +131,19 @@ impl Workspace {
             let mut options = FetchOptions::new();
             options.prune(FetchPrune::On);
             remote
-                .fetch(&["+refs/heads/*:refs/remotes/origin/*"], Some(&mut options), None)
+                .fetch(
+                    &["+refs/heads/*:refs/remotes/origin/*"],
+                    Some(&mut options),
+                    None,
+                )
                 .ctx(|| format!("fetch {url}"))?;
             head
         };
         let default_branch = default_ref
             .strip_prefix("refs/heads/")
-            .ok_or_else(|| GitError::Refused(format!("{url} has no default branch (is it empty?)")))?
+            .ok_or_else(|| {
+                GitError::Refused(format!("{url} has no default branch (is it empty?)"))
+            })?
             .to_string();
         let base = repo
             .refname_to_id(&format!("refs/remotes/origin/{default_branch}"))
@@ -164,7 +182,10 @@ pub enum RemoteBranch {
 impl Checkout {
     /// What the remote holds under `branch` (as of the last fetch).
     pub fn remote_branch(&self, branch: &str, campaign: &str) -> Result<RemoteBranch> {
-        let tip = match self.repo.find_branch(&format!("origin/{branch}"), BranchType::Remote) {
+        let tip = match self
+            .repo
+            .find_branch(&format!("origin/{branch}"), BranchType::Remote)
+        {
             Ok(b) => b.get().target(),
             Err(_) => return Ok(RemoteBranch::Absent),
         };
@@ -209,18 +230,29 @@ impl Checkout {
             .ctx(|| "stage the changes".into())?;
         index.write().ctx(|| "write the index".into())?;
         let tree_id = index.write_tree().ctx(|| "write the tree".into())?;
-        let parent = self.repo.find_commit(self.base).ctx(|| "read the base commit".into())?;
+        let parent = self
+            .repo
+            .find_commit(self.base)
+            .ctx(|| "read the base commit".into())?;
         if parent.tree_id() == tree_id {
             return Ok(None);
         }
-        let tree = self.repo.find_tree(tree_id).ctx(|| "read the tree".into())?;
+        let tree = self
+            .repo
+            .find_tree(tree_id)
+            .ctx(|| "read the tree".into())?;
         let sig = Signature::now(&who.name, &who.email).ctx(|| "make the signature".into())?;
         let oid = self
             .repo
             .commit(None, &sig, &sig, message, &tree, &[&parent])
             .ctx(|| "commit".into())?;
         self.repo
-            .reference(&format!("refs/heads/{branch}"), oid, true, "fleetwright: prepare")
+            .reference(
+                &format!("refs/heads/{branch}"),
+                oid,
+                true,
+                "fleetwright: prepare",
+            )
             .ctx(|| format!("point {branch} at the commit"))?;
         Ok(Some(oid))
     }
@@ -228,7 +260,10 @@ impl Checkout {
     /// Push the local `branch` to the same name on origin. Never forces: a
     /// branch that appeared on the remote meanwhile makes this fail.
     pub fn push(&self, branch: &str) -> Result<()> {
-        let mut remote = self.repo.find_remote("origin").ctx(|| "find origin".into())?;
+        let mut remote = self
+            .repo
+            .find_remote("origin")
+            .ctx(|| "find origin".into())?;
         let mut rejection: Option<String> = None;
         {
             let mut callbacks = RemoteCallbacks::new();
@@ -246,15 +281,23 @@ impl Checkout {
                 .ctx(|| format!("push {branch}"))?;
         }
         match rejection {
-            Some(why) => Err(GitError::Refused(format!("the remote refused the push of {why}"))),
+            Some(why) => Err(GitError::Refused(format!(
+                "the remote refused the push of {why}"
+            ))),
             None => Ok(()),
         }
     }
 
     /// Paths changed between the base and `commit`, for the PR body.
     pub fn changed_paths(&self, commit: Oid) -> Result<Vec<String>> {
-        let new = self.repo.find_commit(commit).ctx(|| "read the commit".into())?;
-        let old = self.repo.find_commit(self.base).ctx(|| "read the base".into())?;
+        let new = self
+            .repo
+            .find_commit(commit)
+            .ctx(|| "read the commit".into())?;
+        let old = self
+            .repo
+            .find_commit(self.base)
+            .ctx(|| "read the base".into())?;
         let diff = self
             .repo
             .diff_tree_to_tree(
@@ -305,7 +348,13 @@ pub fn bare_branch_head(bare: &Path, branch: &str) -> Result<Option<Oid>> {
 
 /// Merge `head` into `base` inside a bare repository with a merge commit,
 /// as a forge's merge button does. Fails on conflicts, touching nothing.
-pub fn merge_in_bare(bare: &Path, head: &str, base: &str, message: &str, who: &Identity) -> Result<Oid> {
+pub fn merge_in_bare(
+    bare: &Path,
+    head: &str,
+    base: &str,
+    message: &str,
+    who: &Identity,
+) -> Result<Oid> {
     let repo = Repository::open_bare(bare).ctx(|| format!("open {}", bare.display()))?;
     let base_ref = format!("refs/heads/{base}");
     let theirs = repo
@@ -324,11 +373,22 @@ pub fn merge_in_bare(bare: &Path, head: &str, base: &str, message: &str, who: &I
             "{head} conflicts with {base}; the branch needs a rebase before it can merge"
         )));
     }
-    let tree_id = index.write_tree_to(&repo).ctx(|| "write the merged tree".into())?;
-    let tree = repo.find_tree(tree_id).ctx(|| "read the merged tree".into())?;
+    let tree_id = index
+        .write_tree_to(&repo)
+        .ctx(|| "write the merged tree".into())?;
+    let tree = repo
+        .find_tree(tree_id)
+        .ctx(|| "read the merged tree".into())?;
     let sig = Signature::now(&who.name, &who.email).ctx(|| "make the signature".into())?;
-    repo.commit(Some(&base_ref), &sig, &sig, message, &tree, &[&ours, &theirs])
-        .ctx(|| format!("commit the merge into {base}"))
+    repo.commit(
+        Some(&base_ref),
+        &sig,
+        &sig,
+        message,
+        &tree,
+        &[&ours, &theirs],
+    )
+    .ctx(|| format!("commit the merge into {base}"))
 }
 
 #[cfg(test)]
@@ -343,7 +403,8 @@ mod tests {
         let blob = repo.blob(b"print('hi')\n").unwrap();
         tb.insert("app.py", blob, 0o100644).unwrap();
         let tree = repo.find_tree(tb.write().unwrap()).unwrap();
-        repo.commit(Some("refs/heads/trunk"), &sig, &sig, "init", &tree, &[]).unwrap();
+        repo.commit(Some("refs/heads/trunk"), &sig, &sig, "init", &tree, &[])
+            .unwrap();
         repo.set_head("refs/heads/trunk").unwrap();
         bare
     }
@@ -360,25 +421,47 @@ mod tests {
         co.reset_to_base().unwrap();
         std::fs::write(co.path.join("app.py"), "print('bye')\n").unwrap();
         let msg = format!("Change\n\n{CAMPAIGN_TRAILER}: c\n");
-        let oid = co.commit_all("fw/x", &msg, &Identity::default()).unwrap().unwrap();
+        let oid = co
+            .commit_all("fw/x", &msg, &Identity::default())
+            .unwrap()
+            .unwrap();
         co.push("fw/x").unwrap();
         assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(oid));
         assert_eq!(co.changed_paths(oid).unwrap(), ["app.py"]);
 
         // A second sync sees the branch as ours; a reset discards the edit.
         let co = ws.sync(url, "acme/r").unwrap();
-        assert_eq!(co.remote_branch("fw/x", "c").unwrap(), RemoteBranch::Ours(oid));
-        assert!(matches!(co.remote_branch("fw/x", "other").unwrap(), RemoteBranch::Foreign(_)));
+        assert_eq!(
+            co.remote_branch("fw/x", "c").unwrap(),
+            RemoteBranch::Ours(oid)
+        );
+        assert!(matches!(
+            co.remote_branch("fw/x", "other").unwrap(),
+            RemoteBranch::Foreign(_)
+        ));
         co.reset_to_base().unwrap();
-        assert_eq!(std::fs::read_to_string(co.path.join("app.py")).unwrap(), "print('hi')\n");
-        assert_eq!(co.commit_all("fw/y", "nothing", &Identity::default()).unwrap(), None);
+        assert_eq!(
+            std::fs::read_to_string(co.path.join("app.py")).unwrap(),
+            "print('hi')\n"
+        );
+        assert_eq!(
+            co.commit_all("fw/y", "nothing", &Identity::default())
+                .unwrap(),
+            None
+        );
 
         let merge = merge_in_bare(&bare, "fw/x", "trunk", "Merge", &Identity::default()).unwrap();
         let repo = Repository::open_bare(&bare).unwrap();
         let merged = repo.find_commit(merge).unwrap();
         assert_eq!(merged.parent_count(), 2);
         assert_eq!(repo.refname_to_id("refs/heads/trunk").unwrap(), merge);
-        let blob = merged.tree().unwrap().get_name("app.py").unwrap().to_object(&repo).unwrap();
+        let blob = merged
+            .tree()
+            .unwrap()
+            .get_name("app.py")
+            .unwrap()
+            .to_object(&repo)
+            .unwrap();
         assert_eq!(blob.as_blob().unwrap().content(), b"print('bye')\n");
     }
 
@@ -392,7 +475,9 @@ mod tests {
         for (co, text) in [(&a, "one\n"), (&b, "two\n")] {
             co.reset_to_base().unwrap();
             std::fs::write(co.path.join("app.py"), text).unwrap();
-            co.commit_all("fw/x", "m", &Identity::default()).unwrap().unwrap();
+            co.commit_all("fw/x", "m", &Identity::default())
+                .unwrap()
+                .unwrap();
         }
         a.push("fw/x").unwrap();
         assert!(b.push("fw/x").is_err());
@@ -400,7 +485,10 @@ mod tests {
 
     #[test]
     fn local_paths_are_told_apart_from_network_urls() {
-        assert_eq!(local_path("file:///srv/r.git"), Some(PathBuf::from("/srv/r.git")));
+        assert_eq!(
+            local_path("file:///srv/r.git"),
+            Some(PathBuf::from("/srv/r.git"))
+        );
         assert_eq!(local_path("/srv/r.git"), Some(PathBuf::from("/srv/r.git")));
         assert_eq!(local_path("https://github.com/a/b.git"), None);
         assert_eq!(local_path("git@github.com:a/b.git"), None);

@@ -191,7 +191,13 @@ mod tests {
         let text = "x: 1\n---\nowner: team-a\ncount: 2\n";
         let docs = documents(text);
         let v: Owner = parse(Path::new("f.yaml"), text, &docs[1]).unwrap();
-        let d = diagnostic_at(Path::new("f.yaml"), text, &docs[1], &v.owner, "unknown owner");
+        let d = diagnostic_at(
+            Path::new("f.yaml"),
+            text,
+            &docs[1],
+            &v.owner,
+            "unknown owner",
+        );
         assert_eq!((d.line, d.column), (3, 8));
     }
 }

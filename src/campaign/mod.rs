@@ -26,7 +26,10 @@ pub use template::{FileSummary, TemplateContext};
 #[derive(Debug, thiserror::Error)]
 pub enum CampaignError {
     #[error("cannot read campaign file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{} problem(s) in campaign file {}", .1.len(), .0.display())]
     Invalid(PathBuf, Vec<FileDiagnostic>),
     #[error(transparent)]
@@ -234,7 +237,10 @@ impl Campaign {
     /// the relative paths it holds.
     pub fn from_str(path: &Path, text: &str) -> Result<Campaign, CampaignError> {
         let invalid = |problems| CampaignError::Invalid(path.to_path_buf(), problems);
-        let docs: Vec<_> = yaml::documents(text).into_iter().filter(|d| !d.is_empty()).collect();
+        let docs: Vec<_> = yaml::documents(text)
+            .into_iter()
+            .filter(|d| !d.is_empty())
+            .collect();
         let Some(doc) = docs.first() else {
             let d = FileDiagnostic::at_offset(path, text, 0, 0, "the campaign file is empty")
                 .with_help("a campaign needs at least `name`, `recipe`, `catalog` and `tranches`; see docs/campaigns.md");
@@ -258,15 +264,27 @@ impl Campaign {
         let recipe = base.join(&raw.recipe.value);
         if !recipe.is_file() {
             problems.push(
-                at(&raw.recipe, format!("recipe `{}` does not exist ({})", raw.recipe.value, recipe.display()))
-                    .with_help("paths in a campaign file are relative to the campaign file"),
+                at(
+                    &raw.recipe,
+                    format!(
+                        "recipe `{}` does not exist ({})",
+                        raw.recipe.value,
+                        recipe.display()
+                    ),
+                )
+                .with_help("paths in a campaign file are relative to the campaign file"),
             );
         }
         let catalog = base.join(&raw.catalog.value);
         if raw.catalog.value.starts_with("http://") || raw.catalog.value.starts_with("https://") {
             problems.push(
-                at(&raw.catalog, "live Backstage catalogs are not supported yet".into())
-                    .with_help("export the catalog-info.yaml files and point `catalog` at their folder"),
+                at(
+                    &raw.catalog,
+                    "live Backstage catalogs are not supported yet".into(),
+                )
+                .with_help(
+                    "export the catalog-info.yaml files and point `catalog` at their folder",
+                ),
             );
         } else if !catalog.exists() {
             problems.push(
@@ -274,7 +292,10 @@ impl Campaign {
                     .with_help("point `catalog` at a catalog file or a folder of them, relative to the campaign file"),
             );
         }
-        let forge = raw.forge.as_ref().map_or("local".to_string(), |f| f.value.clone());
+        let forge = raw
+            .forge
+            .as_ref()
+            .map_or("local".to_string(), |f| f.value.clone());
         if let Some(f) = raw.forge.as_ref().filter(|f| f.value != "local") {
             problems.push(
                 at(f, format!("forge `{}` is not supported yet", f.value))
@@ -285,8 +306,14 @@ impl Campaign {
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
 
         let pr = raw.pull_request;
-        let title = pr.title.as_ref().map_or(DEFAULT_TITLE.to_string(), |t| t.value.clone());
-        let branch = pr.branch.as_ref().map_or(DEFAULT_BRANCH.to_string(), |b| b.value.clone());
+        let title = pr
+            .title
+            .as_ref()
+            .map_or(DEFAULT_TITLE.to_string(), |t| t.value.clone());
+        let branch = pr
+            .branch
+            .as_ref()
+            .map_or(DEFAULT_BRANCH.to_string(), |b| b.value.clone());
         let body = pr.body.as_ref().map(|b| b.value.clone());
         let message = raw.commit.message.as_ref().map(|m| m.value.clone());
         for (value, what) in [
@@ -295,21 +322,28 @@ impl Campaign {
             (pr.branch.as_ref(), "pull_request.branch"),
             (raw.commit.message.as_ref(), "commit.message"),
         ] {
-            if let Some(v) = value {
-                if let Err(e) = template::check(&v.value) {
-                    problems.push(at(v, format!("{what} is not a valid template: {e}")).with_help(template::HELP));
-                }
+            if let Some(v) = value
+                && let Err(e) = template::check(&v.value)
+            {
+                problems.push(
+                    at(v, format!("{what} is not a valid template: {e}")).with_help(template::HELP),
+                );
             }
         }
         let sample = template::TemplateContext::sample(&raw.name.value);
-        if let Ok(rendered) = template::render(&branch, &sample) {
-            if !git2::Reference::is_valid_name(&format!("refs/heads/{rendered}")) {
-                let d = match pr.branch.as_ref() {
-                    Some(b) => at(b, format!("`{rendered}` is not a valid branch name")),
-                    None => at(&raw.name, format!("the default branch `{rendered}` is not a valid branch name")),
-                };
-                problems.push(d.with_help("branch names cannot hold spaces, `..`, `~`, `^`, `:` or end in `.lock`"));
-            }
+        if let Ok(rendered) = template::render(&branch, &sample)
+            && !git2::Reference::is_valid_name(&format!("refs/heads/{rendered}"))
+        {
+            let d = match pr.branch.as_ref() {
+                Some(b) => at(b, format!("`{rendered}` is not a valid branch name")),
+                None => at(
+                    &raw.name,
+                    format!("the default branch `{rendered}` is not a valid branch name"),
+                ),
+            };
+            problems.push(d.with_help(
+                "branch names cannot hold spaces, `..`, `~`, `^`, `:` or end in `.lock`",
+            ));
         }
 
         if !problems.is_empty() {
@@ -333,8 +367,14 @@ impl Campaign {
             },
             commit: CommitTemplate {
                 message,
-                author_name: raw.commit.author_name.unwrap_or_else(|| "fleetwright".into()),
-                author_email: raw.commit.author_email.unwrap_or_else(|| "fleetwright@localhost".into()),
+                author_name: raw
+                    .commit
+                    .author_name
+                    .unwrap_or_else(|| "fleetwright".into()),
+                author_email: raw
+                    .commit
+                    .author_email
+                    .unwrap_or_else(|| "fleetwright@localhost".into()),
             },
         })
     }
@@ -397,7 +437,8 @@ fn tranches(
 ) -> Vec<TrancheSize> {
     let help = "a tranche is a count (`5`), a share of all targets (`\"25%\"`) or `rest`; e.g. tranches: [1, 5, \"25%\", rest]";
     if raw.value.is_empty() {
-        problems.push(yaml::diagnostic_at(path, text, doc, raw, "`tranches` is empty").with_help(help));
+        problems
+            .push(yaml::diagnostic_at(path, text, doc, raw, "`tranches` is empty").with_help(help));
     }
     let mut out = Vec::new();
     for (i, item) in raw.value.iter().enumerate() {
@@ -408,7 +449,8 @@ fn tranches(
         };
         match parsed {
             Ok(TrancheSize::Rest) if i + 1 != raw.value.len() => problems.push(
-                yaml::diagnostic_at(path, text, doc, item, "`rest` must be the last tranche").with_help(help),
+                yaml::diagnostic_at(path, text, doc, item, "`rest` must be the last tranche")
+                    .with_help(help),
             ),
             Ok(t) => out.push(t),
             Err(e) => problems.push(yaml::diagnostic_at(path, text, doc, item, e).with_help(help)),
@@ -438,7 +480,8 @@ fn parse_tranche(s: &str) -> Result<TrancheSize, String> {
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+        && chars
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
         && !name.contains("..")
         && !name.ends_with('.')
 }

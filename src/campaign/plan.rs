@@ -91,7 +91,10 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
             });
             continue;
         };
-        if let Some(first) = targets.iter().find(|t| t.url == repo.url || t.repo == repo.name) {
+        if let Some(first) = targets
+            .iter()
+            .find(|t| t.url == repo.url || t.repo == repo.name)
+        {
             skipped.push(Skipped {
                 component: component.entity.clone(),
                 reason: format!("same repository as {}", first.component),
@@ -103,7 +106,8 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
             url: repo.url.clone(),
             component: component.entity.clone(),
             owner: component.owner.clone(),
-            owner_known: catalog.group(&component.owner).is_some() || catalog.user(&component.owner).is_some(),
+            owner_known: catalog.group(&component.owner).is_some()
+                || catalog.user(&component.owner).is_some(),
             lifecycle: component.lifecycle.clone(),
             spec_type: component.spec_type.clone(),
         });
@@ -133,7 +137,10 @@ fn lifecycle_rank(lifecycle: &str) -> u8 {
 
 /// Cut the ordered targets into tranches. A share is of all targets,
 /// rounded up; every tranche takes what is left when it is larger.
-pub fn cut(targets: Vec<PlannedTarget>, sizes: &[TrancheSize]) -> (Vec<PlannedTranche>, Vec<PlannedTarget>) {
+pub fn cut(
+    targets: Vec<PlannedTarget>,
+    sizes: &[TrancheSize],
+) -> (Vec<PlannedTranche>, Vec<PlannedTarget>) {
     let total = targets.len();
     let mut rest = targets.into_iter();
     let mut tranches = Vec::new();
@@ -159,9 +166,13 @@ fn one_of(values: &[String], value: &str) -> bool {
 fn selects(filter: &TargetFilter, c: &Component) -> bool {
     one_of(&filter.spec_type, &c.spec_type)
         && one_of(&filter.lifecycle, &c.lifecycle)
-        && (filter.system.is_empty() || c.system.as_ref().is_some_and(|s| filter.system.contains(s)))
+        && (filter.system.is_empty()
+            || c.system.as_ref().is_some_and(|s| filter.system.contains(s)))
         && (filter.owner.is_empty() || filter.owner.contains(&c.owner))
-        && (filter.tags.is_empty() || c.tags.iter().any(|t| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(t))))
+        && (filter.tags.is_empty()
+            || c.tags
+                .iter()
+                .any(|t| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(t))))
 }
 
 fn excluded_by<'f>(filter: &'f TargetFilter, c: &Component) -> Option<&'f str> {
@@ -172,9 +183,9 @@ fn excluded_by<'f>(filter: &'f TargetFilter, c: &Component) -> Option<&'f str> {
             let e = e.as_str();
             e == c.entity.name
                 || e == c.entity.to_string()
-                || c.repository
-                    .as_ref()
-                    .is_some_and(|r| r.name == e || r.url == e || r.name.rsplit('/').next() == Some(e))
+                || c.repository.as_ref().is_some_and(|r| {
+                    r.name == e || r.url == e || r.name.rsplit('/').next() == Some(e)
+                })
         })
         .map(String::as_str)
 }

@@ -91,10 +91,10 @@ pub fn check(template: &str) -> Result<(), String> {
 
 fn describe(e: minijinja::Error) -> String {
     let mut msg = e.to_string();
-    if let Some(detail) = e.detail() {
-        if !msg.contains(detail) {
-            msg = format!("{msg}: {detail}");
-        }
+    if let Some(detail) = e.detail()
+        && !msg.contains(detail)
+    {
+        msg = format!("{msg}: {detail}");
     }
     msg
 }
@@ -146,7 +146,11 @@ mod tests {
         assert!(err.contains("undefined"), "{err}");
         assert!(check("{% if %}").is_err());
         assert_eq!(
-            render("{{ repo }} for {{ campaign }}", &TemplateContext::sample("c")).unwrap(),
+            render(
+                "{{ repo }} for {{ campaign }}",
+                &TemplateContext::sample("c")
+            )
+            .unwrap(),
             "org/repo for c"
         );
     }

@@ -56,14 +56,29 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
         }
         if let Some(e) = cause.downcast_ref::<CampaignError>() {
             return match e {
-                CampaignError::Read { .. } => (BAD_INPUT, Some("check the path of the campaign file".into())),
-                CampaignError::Invalid(..) => (BAD_INPUT, Some("fix the campaign file, then run `fleetwright plan` to check it".into())),
-                CampaignError::Recipe(_) => (BAD_INPUT, Some("fix the recipe, then run `fleetwright recipe check RECIPE`".into())),
-                CampaignError::Catalog(_) => (BAD_INPUT, Some("check the `catalog` path of the campaign".into())),
+                CampaignError::Read { .. } => (
+                    BAD_INPUT,
+                    Some("check the path of the campaign file".into()),
+                ),
+                CampaignError::Invalid(..) => (
+                    BAD_INPUT,
+                    Some("fix the campaign file, then run `fleetwright plan` to check it".into()),
+                ),
+                CampaignError::Recipe(_) => (
+                    BAD_INPUT,
+                    Some("fix the recipe, then run `fleetwright recipe check RECIPE`".into()),
+                ),
+                CampaignError::Catalog(_) => (
+                    BAD_INPUT,
+                    Some("check the `catalog` path of the campaign".into()),
+                ),
             };
         }
         if cause.downcast_ref::<RecipeError>().is_some() {
-            return (BAD_INPUT, Some("fix the recipe, then run `fleetwright recipe check RECIPE`".into()));
+            return (
+                BAD_INPUT,
+                Some("fix the recipe, then run `fleetwright recipe check RECIPE`".into()),
+            );
         }
         if let Some(e) = cause.downcast_ref::<EngineError>() {
             return match e {

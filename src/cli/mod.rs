@@ -50,7 +50,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The state database.
-    #[arg(long, global = true, env = "FLEETWRIGHT_STATE", default_value = "state/fleetwright.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "FLEETWRIGHT_STATE",
+        default_value = "state/fleetwright.db"
+    )]
     state: PathBuf,
     /// More output (-v: info, -vv: debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -59,7 +64,13 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
     /// When to use colours.
-    #[arg(long, global = true, value_enum, env = "FLEETWRIGHT_COLOR", default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "FLEETWRIGHT_COLOR",
+        default_value = "auto"
+    )]
     color: ColorChoice,
 }
 
@@ -90,7 +101,11 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::SUCCESS };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            };
             let _ = e.print();
             return exit::code(code);
         }
@@ -145,7 +160,9 @@ impl Ui {
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            ColorChoice::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         };
         Ui {
             color,
@@ -178,7 +195,8 @@ fn init_tracing(global: &GlobalArgs) {
         (false, 1) => "info",
         (false, _) => "debug",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("fleetwright={level}")));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("fleetwright={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -199,9 +217,12 @@ fn engine(state: &State, forge: &str, ui: &Ui, jobs: Option<usize>) -> anyhow::R
     let forge: Arc<dyn crate::forge::Forge> = match forge {
         "local" => Arc::new(LocalForge::new(state.clone())),
         other => {
-            return Err(exit::Refusal::new(exit::BAD_INPUT, format!("forge `{other}` is not supported yet"))
-                .hint("this version ships the embedded `local` forge")
-                .into());
+            return Err(exit::Refusal::new(
+                exit::BAD_INPUT,
+                format!("forge `{other}` is not supported yet"),
+            )
+            .hint("this version ships the embedded `local` forge")
+            .into());
         }
     };
     let cache = state
@@ -209,5 +230,11 @@ fn engine(state: &State, forge: &str, ui: &Ui, jobs: Option<usize>) -> anyhow::R
         .parent()
         .map_or_else(|| PathBuf::from("cache"), |p| p.join("cache"));
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    Ok(Engine::new(state.clone(), forge, Workspace::new(cache.join("repos")), ui.progress(), jobs))
+    Ok(Engine::new(
+        state.clone(),
+        forge,
+        Workspace::new(cache.join("repos")),
+        ui.progress(),
+        jobs,
+    ))
 }

@@ -28,7 +28,8 @@ impl Progress for Bars {
         self.bar.reset();
         self.bar.set_length(total as u64);
         self.bar.set_prefix(label.to_string());
-        self.bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        self.bar
+            .enable_steady_tick(std::time::Duration::from_millis(120));
     }
 
     fn step(&self, repo: &str, step: Step) {

@@ -100,7 +100,10 @@ pub struct RunReport {
 impl RunReport {
     /// Number of targets this run left failed.
     pub fn failed(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.state == TargetState::Failed).count()
+        self.outcomes
+            .iter()
+            .filter(|o| o.state == TargetState::Failed)
+            .count()
     }
 
     /// Outcome counts by state.
@@ -234,16 +237,19 @@ impl Engine {
     pub async fn advance(&self, loaded: &Loaded) -> Result<RunReport> {
         let row = self.campaign(&loaded.campaign.name).await?;
         let targets = self.state().targets(row.id).await?;
-        let interrupted = targets
-            .iter()
-            .any(|t| t.tranche < row.tranches_open && matches!(t.state, TargetState::Queued | TargetState::Pushed));
+        let interrupted = targets.iter().any(|t| {
+            t.tranche < row.tranches_open
+                && matches!(t.state, TargetState::Queued | TargetState::Pushed)
+        });
         let before = row.tranches_open;
         let row = if interrupted || row.tranches_open >= row.tranche_count {
             row
         } else {
             self.open_next(&row).await?
         };
-        let outcomes = self.run_open(&row, &loaded.campaign, &loaded.recipe).await?;
+        let outcomes = self
+            .run_open(&row, &loaded.campaign, &loaded.recipe)
+            .await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened: (before..row.tranches_open).collect(),
@@ -263,7 +269,12 @@ impl Engine {
     }
 
     /// Work on every target of the open tranches that needs it.
-    async fn run_open(&self, row: &CampaignRow, campaign: &Campaign, recipe: &Arc<Recipe>) -> Result<Vec<TargetOutcome>> {
+    async fn run_open(
+        &self,
+        row: &CampaignRow,
+        campaign: &Campaign,
+        recipe: &Arc<Recipe>,
+    ) -> Result<Vec<TargetOutcome>> {
         let targets: Vec<TargetRow> = self
             .state()
             .targets(row.id)
@@ -284,7 +295,10 @@ impl Engine {
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let position = target.position;
-                (position, run_target(&shared, &campaign, &recipe, target).await)
+                (
+                    position,
+                    run_target(&shared, &campaign, &recipe, target).await,
+                )
             });
         }
         let mut outcomes = Vec::new();
@@ -296,7 +310,7 @@ impl Engine {
         }
         progress.finish();
         outcomes.sort_by_key(|(position, _)| *position);
-        outcomes.into_iter().map(|(_, o)| o).collect()
+        Ok(outcomes.into_iter().map(|(_, o)| o).collect())
     }
 
     /// Find a target by repository name or component name.
@@ -325,7 +339,10 @@ impl Engine {
             .forge
             .merge_pull_request(&repo, number)
             .await
-            .map_err(|source| EngineError::Forge { repo: repo.name.clone(), source })?;
+            .map_err(|source| EngineError::Forge {
+                repo: repo.name.clone(),
+                source,
+            })?;
         record_pull_request(&self.shared.state, target, &pr).await?;
         Ok(self.state().target(target.id).await?)
     }
@@ -339,7 +356,10 @@ impl Engine {
             .forge
             .close_pull_request(&repo, number, comment)
             .await
-            .map_err(|source| EngineError::Forge { repo: repo.name.clone(), source })?;
+            .map_err(|source| EngineError::Forge {
+                repo: repo.name.clone(),
+                source,
+            })?;
         record_pull_request(&self.shared.state, target, &pr).await?;
         Ok(self.state().target(target.id).await?)
     }
@@ -369,7 +389,11 @@ fn repo_ref(target: &TargetRow) -> RepoRef {
 
 /// Record what the forge says of a target's pull request and move the target
 /// to the matching state.
-async fn record_pull_request(state: &State, target: &TargetRow, pr: &PullRequest) -> Result<TargetState, StateError> {
+async fn record_pull_request(
+    state: &State,
+    target: &TargetRow,
+    pr: &PullRequest,
+) -> Result<TargetState, StateError> {
     state
         .record_pull_request(
             target,
@@ -387,7 +411,11 @@ async fn record_pull_request(state: &State, target: &TargetRow, pr: &PullRequest
         PrState::Merged => (TargetState::Merged, None),
         PrState::Closed => (
             TargetState::Declined,
-            Some(pr.close_comment.clone().unwrap_or_else(|| "closed without a comment".into())),
+            Some(
+                pr.close_comment
+                    .clone()
+                    .unwrap_or_else(|| "closed without a comment".into()),
+            ),
         ),
     };
     let current = state.target(target.id).await?;
@@ -402,16 +430,29 @@ async fn record_pull_request(state: &State, target: &TargetRow, pr: &PullRequest
 }
 
 /// Run one target and record how it ended; never fails the run.
-async fn run_target(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recipe>, target: TargetRow) -> TargetOutcome {
+async fn run_target(
+    shared: &Shared,
+    campaign: &Campaign,
+    recipe: &Arc<Recipe>,
+    target: TargetRow,
+) -> TargetOutcome {
     let result = prepare::run(shared, campaign, recipe, &target).await;
     let (state, step, reason) = match result {
         Ok(state) => (state, None, None),
         Err(failure) => {
             let change = Transition::failed(failure.step, &failure.reason);
-            if let Err(e) = shared.state.transition(&target, TargetState::Failed, &change).await {
+            if let Err(e) = shared
+                .state
+                .transition(&target, TargetState::Failed, &change)
+                .await
+            {
                 tracing::error!(repo = %target.repo, "cannot record the failure: {e}");
             }
-            (TargetState::Failed, Some(failure.step), Some(failure.reason))
+            (
+                TargetState::Failed,
+                Some(failure.step),
+                Some(failure.reason),
+            )
         }
     };
     shared.progress.done(&target.repo, state);

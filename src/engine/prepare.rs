@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use super::{Failure, Shared, error_chain, record_pull_request, repo_ref};
-use crate::campaign::template::{self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, RecipeInfo, TemplateContext};
 use crate::campaign::Campaign;
+use crate::campaign::template::{
+    self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, RecipeInfo, TemplateContext,
+};
 use crate::forge::NewPullRequest;
 use crate::git::{CAMPAIGN_TRAILER, Checkout, Identity, RemoteBranch};
 use crate::recipe::{Changes, Recipe};
@@ -21,7 +23,12 @@ struct Prepared {
 }
 
 /// Bring `target` as far as it goes: to `pr_open`, or `no_change`.
-pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recipe>, target: &TargetRow) -> Result<TargetState> {
+pub(super) async fn run(
+    shared: &Shared,
+    campaign: &Campaign,
+    recipe: &Arc<Recipe>,
+    target: &TargetRow,
+) -> Result<TargetState> {
     let progress = &shared.progress;
     let mut ctx = context(campaign, recipe, target);
     let branch = template::render(&campaign.pull_request.branch, &ctx)
@@ -31,10 +38,19 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
     let prepared = {
         let workspace = shared.workspace.clone();
         let recipe = recipe.clone();
-        let (url, repo, branch, name) = (target.url.clone(), target.repo.clone(), branch.clone(), campaign.name.clone());
+        let (url, repo, branch, name) = (
+            target.url.clone(),
+            target.repo.clone(),
+            branch.clone(),
+            campaign.name.clone(),
+        );
         blocking(move || prepare(&workspace, &recipe, &url, &repo, &branch, &name)).await?
     };
-    let Prepared { checkout, remote, changes } = prepared;
+    let Prepared {
+        checkout,
+        remote,
+        changes,
+    } = prepared;
     ctx.files = summarize(&changes);
     ctx.matches = changes.total_matches();
     let base = Transition {
@@ -62,11 +78,19 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
         }
         RemoteBranch::Absent => {
             if changes.is_empty() {
-                shared.state.transition(target, TargetState::NoChange, &base).await?;
+                shared
+                    .state
+                    .transition(target, TargetState::NoChange, &base)
+                    .await?;
                 return Ok(TargetState::NoChange);
             }
             progress.step(&target.repo, Step::Commit);
-            ctx.title = render(&campaign.pull_request.title, &ctx, Step::Commit, "pull_request.title")?;
+            ctx.title = render(
+                &campaign.pull_request.title,
+                &ctx,
+                Step::Commit,
+                "pull_request.title",
+            )?;
             let message = commit_message(campaign, recipe, &ctx)?;
             let identity = Identity {
                 name: campaign.commit.author_name.clone(),
@@ -86,7 +110,10 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
                 .await?
             };
             let Some(commit) = commit else {
-                shared.state.transition(target, TargetState::NoChange, &base).await?;
+                shared
+                    .state
+                    .transition(target, TargetState::NoChange, &base)
+                    .await?;
                 return Ok(TargetState::NoChange);
             };
             progress.step(&target.repo, Step::Push);
@@ -96,13 +123,21 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
                 .await?;
             {
                 let branch = branch.clone();
-                blocking(move || checkout.push(&branch).map_err(|e| Failure::new(Step::Push, error_chain(&e)))).await?;
+                blocking(move || {
+                    checkout
+                        .push(&branch)
+                        .map_err(|e| Failure::new(Step::Push, error_chain(&e)))
+                })
+                .await?;
             }
             let pushed = Transition {
                 head_commit: Some(commit.to_string()),
                 ..base.clone()
             };
-            shared.state.transition(target, TargetState::Pushed, &pushed).await?;
+            shared
+                .state
+                .transition(target, TargetState::Pushed, &pushed)
+                .await?;
             commit.to_string()
         }
     };
@@ -115,7 +150,12 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
         .await?;
     let repo = repo_ref(target);
     let forge_err = |e: crate::forge::ForgeError| Failure::new(Step::OpenPr, error_chain(&e));
-    let pr = match shared.forge.find_pull_request(&repo, &branch).await.map_err(forge_err)? {
+    let pr = match shared
+        .forge
+        .find_pull_request(&repo, &branch)
+        .await
+        .map_err(forge_err)?
+    {
         Some(pr) => {
             shared
                 .state
@@ -125,9 +165,18 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
         }
         None => {
             if ctx.title.is_empty() {
-                ctx.title = render(&campaign.pull_request.title, &ctx, Step::OpenPr, "pull_request.title")?;
+                ctx.title = render(
+                    &campaign.pull_request.title,
+                    &ctx,
+                    Step::OpenPr,
+                    "pull_request.title",
+                )?;
             }
-            let body_template = campaign.pull_request.body.as_deref().unwrap_or(DEFAULT_BODY);
+            let body_template = campaign
+                .pull_request
+                .body
+                .as_deref()
+                .unwrap_or(DEFAULT_BODY);
             let body = render(body_template, &ctx, Step::OpenPr, "pull_request.body")?;
             shared
                 .state
@@ -142,10 +191,18 @@ pub(super) async fn run(shared: &Shared, campaign: &Campaign, recipe: &Arc<Recip
                 draft: campaign.pull_request.draft,
                 labels: campaign.pull_request.labels.clone(),
             };
-            let pr = shared.forge.open_pull_request(&repo, &new).await.map_err(forge_err)?;
+            let pr = shared
+                .forge
+                .open_pull_request(&repo, &new)
+                .await
+                .map_err(forge_err)?;
             shared
                 .state
-                .record_event(target, "pull_request_opened", &format!("#{} {}", pr.number, pr.url))
+                .record_event(
+                    target,
+                    "pull_request_opened",
+                    &format!("#{} {}", pr.number, pr.url),
+                )
                 .await?;
             pr
         }
@@ -184,7 +241,11 @@ fn prepare(
                 rejected.path.display(),
                 rejected.line,
                 rejected.message,
-                if more > 0 { format!(", and {more} more file(s) likewise") } else { String::new() }
+                if more > 0 {
+                    format!(", and {more} more file(s) likewise")
+                } else {
+                    String::new()
+                }
             ),
         ));
     }
@@ -219,7 +280,11 @@ fn summarize(changes: &Changes) -> Vec<FileSummary> {
         .iter()
         .map(|f| FileSummary {
             path: f.path.to_string_lossy().replace('\\', "/"),
-            rules: f.matches.iter().map(|(rule, n)| format!("{rule} ×{n}")).collect(),
+            rules: f
+                .matches
+                .iter()
+                .map(|(rule, n)| format!("{rule} ×{n}"))
+                .collect(),
             matches: f.matches.iter().map(|(_, n)| n).sum(),
         })
         .collect()

@@ -56,28 +56,8 @@ pub struct Demo {
 }
 
 /// The demo's recipe: `logging.warn` → `logging.warning`, `interface{}` → `any`.
-pub const RECIPE_YAML: &str = r#"id: modernize-deprecated-apis
-title: Replace deprecated APIs (logging.warn, interface{})
-description: |
-  `logging.warn` is an undocumented alias of `logging.warning`, deprecated
-  since Python 3.3; Python 3.13 removed it in an alpha release and restored it
-  only because so much code still calls it. Go 1.18 added `any` as the
-  predeclared alias of `interface{}`: both spell the same type, so neither
-  rewrite changes behaviour. `warnings.warn` and non-empty interfaces are
-  different things and are left alone.
-rules:
-  - id: python-logging-warn
-    language: python
-    rule:
-      pattern: logging.warn($$$ARGS)
-    fix: logging.warning($$$ARGS)
-  - id: go-empty-interface-to-any
-    language: go
-    rule:
-      kind: interface_type
-      regex: '^interface\s*\{\s*\}$'
-    fix: any
-"#;
+pub const RECIPE_YAML: &str =
+    include_str!("../../migrations-recipes/modernize-deprecated-apis.yaml");
 
 /// The demo's campaign.
 pub const CAMPAIGN_YAML: &str = r#"name: modernize-deprecated-apis

@@ -50,7 +50,9 @@ impl LocalForge {
         self.state
             .local_pr(&repo.url, number)
             .await?
-            .ok_or_else(|| ForgeError::NotFound(format!("{} has no pull request #{number}", repo.name)))
+            .ok_or_else(|| {
+                ForgeError::NotFound(format!("{} has no pull request #{number}", repo.name))
+            })
     }
 }
 
@@ -65,7 +67,11 @@ impl Forge for LocalForge {
         "local"
     }
 
-    async fn find_pull_request(&self, repo: &RepoRef, head: &str) -> Result<Option<PullRequest>, ForgeError> {
+    async fn find_pull_request(
+        &self,
+        repo: &RepoRef,
+        head: &str,
+    ) -> Result<Option<PullRequest>, ForgeError> {
         Ok(self
             .state
             .local_pr_for_head(&repo.url, head)
@@ -73,7 +79,11 @@ impl Forge for LocalForge {
             .map(|pr| Self::to_pull_request(repo, pr)))
     }
 
-    async fn open_pull_request(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError> {
+    async fn open_pull_request(
+        &self,
+        repo: &RepoRef,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
         let bare = Self::bare_path(repo)?;
         let head = git::bare_branch_head(&bare, &pr.head)?;
         if head.map(|h| h.to_string()) != Some(pr.head_commit.clone()) {
@@ -105,7 +115,11 @@ impl Forge for LocalForge {
         Ok(Self::to_pull_request(repo, self.get(repo, number).await?))
     }
 
-    async fn merge_pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError> {
+    async fn merge_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+    ) -> Result<PullRequest, ForgeError> {
         let pr = self.get(repo, number).await?;
         if pr.state != PrState::Open {
             return Err(ForgeError::Refused(format!(
@@ -115,7 +129,10 @@ impl Forge for LocalForge {
             )));
         }
         let bare = Self::bare_path(repo)?;
-        let message = format!("Merge pull request #{number} from {}\n\n{}", pr.head, pr.title);
+        let message = format!(
+            "Merge pull request #{number} from {}\n\n{}",
+            pr.head, pr.title
+        );
         let head = pr.head.clone();
         let base = pr.base.clone();
         let merge = tokio::task::spawn_blocking(move || {
@@ -124,7 +141,13 @@ impl Forge for LocalForge {
         .await
         .map_err(|e| ForgeError::Refused(format!("the merge task failed: {e}")))??;
         self.state
-            .set_local_pr_state(&repo.url, number, PrState::Merged, Some(&merge.to_string()), None)
+            .set_local_pr_state(
+                &repo.url,
+                number,
+                PrState::Merged,
+                Some(&merge.to_string()),
+                None,
+            )
             .await?;
         self.pull_request(repo, number).await
     }

@@ -73,16 +73,28 @@ pub trait Forge: Send + Sync {
 
     /// The newest pull request whose head is `head`, in any state: a re-run
     /// adopts it instead of opening a second one.
-    async fn find_pull_request(&self, repo: &RepoRef, head: &str) -> Result<Option<PullRequest>, ForgeError>;
+    async fn find_pull_request(
+        &self,
+        repo: &RepoRef,
+        head: &str,
+    ) -> Result<Option<PullRequest>, ForgeError>;
 
     /// Open a pull request.
-    async fn open_pull_request(&self, repo: &RepoRef, pr: &NewPullRequest) -> Result<PullRequest, ForgeError>;
+    async fn open_pull_request(
+        &self,
+        repo: &RepoRef,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError>;
 
     /// A pull request by number.
     async fn pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError>;
 
     /// Merge a pull request into its base.
-    async fn merge_pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError>;
+    async fn merge_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+    ) -> Result<PullRequest, ForgeError>;
 
     /// Close a pull request without merging, with an optional comment.
     async fn close_pull_request(

@@ -24,9 +24,15 @@ pub enum StateError {
     #[error("cannot open the state database {path}: {source}")]
     Open { path: PathBuf, source: sqlx::Error },
     #[error("cannot prepare the state database {path}: {source}")]
-    Migrate { path: PathBuf, source: sqlx::migrate::MigrateError },
+    Migrate {
+        path: PathBuf,
+        source: sqlx::migrate::MigrateError,
+    },
     #[error("cannot create the state folder {path}: {source}")]
-    Folder { path: PathBuf, source: std::io::Error },
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("state database query failed: {0}")]
     Query(#[from] sqlx::Error),
     #[error("the state holds a value this version does not know: {0}")]
@@ -88,6 +94,13 @@ impl State {
         })
     }
 
+    /// Begin a write transaction. `BEGIN IMMEDIATE` takes the write lock
+    /// up front, so that a transaction that reads before it writes waits for
+    /// other writers (busy timeout) instead of failing with a stale snapshot.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// Where the database lives.
     pub fn path(&self) -> &Path {
         &self.path
@@ -124,7 +137,7 @@ impl State {
         campaign: &NewCampaign,
         targets: &[NewTarget],
     ) -> Result<CampaignRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let at = now();
         let exists = sqlx::query("SELECT id FROM campaigns WHERE name = ?")
             .bind(&campaign.name)
@@ -147,7 +160,17 @@ impl State {
         .fetch_one(&mut *tx)
         .await?
         .get("id");
-        insert_event(&mut tx, id, None, "campaign_created", None, Some("active"), Some(&campaign.file), &at).await?;
+        insert_event(
+            &mut tx,
+            id,
+            None,
+            "campaign_created",
+            None,
+            Some("active"),
+            Some(&campaign.file),
+            &at,
+        )
+        .await?;
         for t in targets {
             let target_id: i64 = sqlx::query(
                 "INSERT INTO targets (campaign_id, repo, url, component, owner, tranche, position, state, updated_at)
@@ -165,7 +188,17 @@ impl State {
             .await?
             .get("id");
             let detail = format!("tranche {}", t.tranche + 1);
-            insert_event(&mut tx, id, Some(target_id), "target_planned", None, Some("pending"), Some(&detail), &at).await?;
+            insert_event(
+                &mut tx,
+                id,
+                Some(target_id),
+                "target_planned",
+                None,
+                Some("pending"),
+                Some(&detail),
+                &at,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.campaign(&campaign.name)
@@ -177,7 +210,7 @@ impl State {
     /// Opening is recorded before any target of the tranche is touched, so an
     /// interrupted run leaves `queued` targets that the next run picks up.
     pub async fn open_tranches(&self, campaign: &CampaignRow, upto: i64) -> Result<CampaignRow> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let at = now();
         let current: i64 = sqlx::query("SELECT tranches_open FROM campaigns WHERE id = ?")
             .bind(campaign.id)
@@ -194,7 +227,17 @@ impl State {
                 .await?;
             for tranche in current..upto {
                 let detail = format!("tranche {}", tranche + 1);
-                insert_event(&mut tx, campaign.id, None, "tranche_opened", None, None, Some(&detail), &at).await?;
+                insert_event(
+                    &mut tx,
+                    campaign.id,
+                    None,
+                    "tranche_opened",
+                    None,
+                    None,
+                    Some(&detail),
+                    &at,
+                )
+                .await?;
             }
         }
         let pending = sqlx::query(
@@ -211,7 +254,17 @@ impl State {
                 .bind(target_id)
                 .execute(&mut *tx)
                 .await?;
-            insert_event(&mut tx, campaign.id, Some(target_id), "state", Some("pending"), Some("queued"), None, &at).await?;
+            insert_event(
+                &mut tx,
+                campaign.id,
+                Some(target_id),
+                "state",
+                Some("pending"),
+                Some("queued"),
+                None,
+                &at,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.campaign(&campaign.name)
@@ -221,7 +274,7 @@ impl State {
 
     /// Set the campaign's lifecycle status.
     pub async fn set_campaign_status(&self, campaign: &CampaignRow, status: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let at = now();
         sqlx::query("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?")
             .bind(status)
@@ -229,7 +282,17 @@ impl State {
             .bind(campaign.id)
             .execute(&mut *tx)
             .await?;
-        insert_event(&mut tx, campaign.id, None, "campaign_status", Some(&campaign.status), Some(status), None, &at).await?;
+        insert_event(
+            &mut tx,
+            campaign.id,
+            None,
+            "campaign_status",
+            Some(&campaign.status),
+            Some(status),
+            None,
+            &at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -258,8 +321,13 @@ impl State {
     }
 
     /// Move a target to `to`, with what the move learned, and log it.
-    pub async fn transition(&self, target: &TargetRow, to: TargetState, change: &Transition) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+    pub async fn transition(
+        &self,
+        target: &TargetRow,
+        to: TargetState,
+        change: &Transition,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
         let at = now();
         let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
             .bind(target.id)
@@ -267,7 +335,10 @@ impl State {
             .await?
             .get("state");
         let (step, reason) = if to == TargetState::Failed || to == TargetState::Declined {
-            (change.step.map(|s| s.as_str().to_string()), change.reason.clone())
+            (
+                change.step.map(|s| s.as_str().to_string()),
+                change.reason.clone(),
+            )
         } else {
             (None, None)
         };
@@ -294,7 +365,17 @@ impl State {
             (None, Some(reason)) => Some(reason.clone()),
             _ => change.head_commit.as_ref().map(|c| format!("commit {c}")),
         };
-        insert_event(&mut tx, target.campaign_id, Some(target.id), "state", Some(&from), Some(to.as_str()), detail.as_deref(), &at).await?;
+        insert_event(
+            &mut tx,
+            target.campaign_id,
+            Some(target.id),
+            "state",
+            Some(&from),
+            Some(to.as_str()),
+            detail.as_deref(),
+            &at,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -302,8 +383,18 @@ impl State {
     /// Append an event that records an intent or an outcome (e.g. "about to
     /// push", "pull request opened") without changing the target's state.
     pub async fn record_event(&self, target: &TargetRow, kind: &str, detail: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
-        insert_event(&mut tx, target.campaign_id, Some(target.id), kind, None, None, Some(detail), &now()).await?;
+        let mut tx = self.write().await?;
+        insert_event(
+            &mut tx,
+            target.campaign_id,
+            Some(target.id),
+            kind,
+            None,
+            None,
+            Some(detail),
+            &now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -320,7 +411,13 @@ impl State {
     // ----- changesets ------------------------------------------------------
 
     /// Create the target's changeset (its branch) if it has none yet.
-    pub async fn ensure_changeset(&self, target: &TargetRow, forge: &str, branch: &str, base: &str) -> Result<()> {
+    pub async fn ensure_changeset(
+        &self,
+        target: &TargetRow,
+        forge: &str,
+        branch: &str,
+        base: &str,
+    ) -> Result<()> {
         let at = now();
         sqlx::query(
             "INSERT INTO changesets (target_id, forge, branch, base, created_at, updated_at)
@@ -339,7 +436,11 @@ impl State {
     }
 
     /// Record what the forge says of the target's pull request.
-    pub async fn record_pull_request(&self, target: &TargetRow, pr: &PullRequestRecord) -> Result<()> {
+    pub async fn record_pull_request(
+        &self,
+        target: &TargetRow,
+        pr: &PullRequestRecord,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?, updated_at = ?
              WHERE target_id = ?",
@@ -359,7 +460,11 @@ impl State {
     // ----- the local forge's pull requests ----------------------------------
 
     /// The newest local pull request of `repo_url` whose head is `head`.
-    pub async fn local_pr_for_head(&self, repo_url: &str, head: &str) -> Result<Option<LocalPullRequest>> {
+    pub async fn local_pr_for_head(
+        &self,
+        repo_url: &str,
+        head: &str,
+    ) -> Result<Option<LocalPullRequest>> {
         let row = sqlx::query(
             "SELECT * FROM local_pull_requests WHERE repo_url = ? AND head = ? ORDER BY number DESC LIMIT 1",
         )
@@ -372,11 +477,12 @@ impl State {
 
     /// The local pull request `number` of `repo_url`.
     pub async fn local_pr(&self, repo_url: &str, number: i64) -> Result<Option<LocalPullRequest>> {
-        let row = sqlx::query("SELECT * FROM local_pull_requests WHERE repo_url = ? AND number = ?")
-            .bind(repo_url)
-            .bind(number)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM local_pull_requests WHERE repo_url = ? AND number = ?")
+                .bind(repo_url)
+                .bind(number)
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|r| LocalPullRequest::from_row(&r)).transpose()
     }
 
@@ -384,7 +490,7 @@ impl State {
     /// The unique index on open heads makes a second open PR for the same
     /// branch impossible, whatever the caller does.
     pub async fn insert_local_pr(&self, pr: &NewLocalPullRequest) -> Result<LocalPullRequest> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let at = now();
         let number: i64 = sqlx::query(
             "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_pull_requests WHERE repo_url = ?",
@@ -444,12 +550,15 @@ impl State {
 
     /// Run `PRAGMA integrity_check` and return its answer (`ok` when sound).
     pub async fn integrity_check(&self) -> Result<String> {
-        let row = sqlx::query("PRAGMA integrity_check").fetch_one(&self.pool).await?;
+        let row = sqlx::query("PRAGMA integrity_check")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.get::<String, _>(0))
     }
 }
 
-const TARGET_SELECT: &str = "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
+const TARGET_SELECT: &str =
+    "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
         c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state
     FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
 

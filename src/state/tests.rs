@@ -2,7 +2,9 @@ use super::*;
 
 async fn fresh() -> (tempfile::TempDir, State) {
     let dir = tempfile::tempdir().unwrap();
-    let state = State::open(&dir.path().join("nested/fleetwright.db")).await.unwrap();
+    let state = State::open(&dir.path().join("nested/fleetwright.db"))
+        .await
+        .unwrap();
     (dir, state)
 }
 
@@ -38,23 +40,36 @@ async fn opening_a_tranche_queues_only_its_targets_and_logs_it() {
     assert_eq!(c.tranches_open, 1);
     let targets = state.targets(c.id).await.unwrap();
     let states: Vec<_> = targets.iter().map(|t| (t.repo.as_str(), t.state)).collect();
-    assert_eq!(states, [("a", TargetState::Queued), ("b", TargetState::Pending)]);
+    assert_eq!(
+        states,
+        [("a", TargetState::Queued), ("b", TargetState::Pending)]
+    );
     // Opening again changes nothing and logs nothing new.
     let before = state.events(c.id).await.unwrap().len();
     state.open_tranches(&c, 1).await.unwrap();
     assert_eq!(state.events(c.id).await.unwrap().len(), before);
-    assert!(state.create_campaign(&campaign(), &[]).await.is_err(), "names are unique");
+    assert!(
+        state.create_campaign(&campaign(), &[]).await.is_err(),
+        "names are unique"
+    );
     assert_eq!(state.integrity_check().await.unwrap(), "ok");
 }
 
 #[tokio::test]
 async fn transitions_are_logged_and_failures_keep_their_step() {
     let (_dir, state) = fresh().await;
-    let c = state.create_campaign(&campaign(), &[target("a", 0, 0)]).await.unwrap();
+    let c = state
+        .create_campaign(&campaign(), &[target("a", 0, 0)])
+        .await
+        .unwrap();
     state.open_tranches(&c, 1).await.unwrap();
     let t = &state.targets(c.id).await.unwrap()[0];
     state
-        .transition(t, TargetState::Failed, &Transition::failed(Step::Clone, "unreachable"))
+        .transition(
+            t,
+            TargetState::Failed,
+            &Transition::failed(Step::Clone, "unreachable"),
+        )
         .await
         .unwrap();
     let t = state.target(t.id).await.unwrap();
@@ -97,6 +112,10 @@ async fn local_forge_numbers_per_repository_and_refuses_a_second_open_pr_for_a_h
         .unwrap();
     let second = state.insert_local_pr(&pr("/r1")).await.unwrap();
     assert_eq!(second.number, 2);
-    let found = state.local_pr_for_head("/r1", "fleetwright/x").await.unwrap().unwrap();
+    let found = state
+        .local_pr_for_head("/r1", "fleetwright/x")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((found.number, found.labels), (2, vec!["l".to_string()]));
 }

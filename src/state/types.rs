@@ -57,7 +57,10 @@ impl TargetState {
     /// True when a run of launch/advance has work to do on a target in this
     /// state (its tranche being open).
     pub fn needs_work(self) -> bool {
-        matches!(self, TargetState::Queued | TargetState::Pushed | TargetState::Failed)
+        matches!(
+            self,
+            TargetState::Queued | TargetState::Pushed | TargetState::Failed
+        )
     }
 }
 

@@ -1,0 +1,160 @@
+//! `fleetwright launch` and `fleetwright advance`: run a campaign's open
+//! tranches to their pull requests.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::plan::warn_catalog_problems;
+use super::{Ui, engine, exit, open_state};
+use crate::campaign;
+use crate::engine::RunReport;
+use crate::state::TargetState;
+
+/// Record a campaign, open its first tranche and prepare its pull requests.
+///
+/// Running it again resumes where a failed or interrupted run stopped; it
+/// never creates a second branch, commit or pull request for a target.
+///
+/// Example: fleetwright launch campaigns/modernize.yaml
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// The campaign file.
+    campaign_file: PathBuf,
+    /// Targets prepared at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+}
+
+/// Open the next tranche of a launched campaign.
+///
+/// When the last run was interrupted, it first finishes the open tranches
+/// and opens nothing; run it again to open the next one. Failed targets of
+/// open tranches are retried.
+///
+/// Example: fleetwright advance modernize-deprecated-apis
+#[derive(Debug, Args)]
+pub struct AdvanceArgs {
+    /// The campaign name (as in its file's `name`).
+    campaign: String,
+    /// Targets prepared at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+}
+
+pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let loaded = campaign::load_all(&args.campaign_file)?;
+    warn_catalog_problems(ui, &loaded);
+    let state = open_state(&global.state).await?;
+    let engine = engine(&state, &loaded.campaign.forge, ui, args.jobs)?;
+    let report = engine.launch(&loaded).await?;
+    print_run(ui, &report);
+    state.close().await;
+    Ok(exit_code(&report))
+}
+
+pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let state = open_state(&global.state).await?;
+    let row = state.campaign(&args.campaign).await?.ok_or_else(|| {
+        exit::Refusal::new(exit::NOT_FOUND, format!("no campaign named `{}` in {}", args.campaign, global.state.display()))
+            .hint("launch it first with `fleetwright launch CAMPAIGN_FILE`, or pass its state with --state")
+    })?;
+    let file = PathBuf::from(&row.file);
+    if !file.is_file() {
+        return Err(exit::Refusal::new(
+            exit::BAD_INPUT,
+            format!(
+                "campaign `{}` was launched from {}, which no longer exists",
+                row.name, row.file
+            ),
+        )
+        .hint("restore the campaign file at that path (campaign files are meant to live in git)")
+        .into());
+    }
+    let loaded = campaign::load_all(&file)?;
+    if loaded.campaign.name != row.name {
+        return Err(exit::Refusal::new(
+            exit::REFUSED,
+            format!(
+                "{} now names campaign `{}`, not `{}`",
+                row.file, loaded.campaign.name, row.name
+            ),
+        )
+        .hint("a campaign's name cannot change once launched; restore it")
+        .into());
+    }
+    warn_catalog_problems(ui, &loaded);
+    let engine = engine(&state, &loaded.campaign.forge, ui, args.jobs)?;
+    let report = engine.advance(&loaded).await?;
+    print_run(ui, &report);
+    state.close().await;
+    Ok(exit_code(&report))
+}
+
+fn exit_code(report: &RunReport) -> u8 {
+    if report.failed() > 0 {
+        exit::TARGETS_FAILED
+    } else {
+        exit::SUCCESS
+    }
+}
+
+/// What a run did, for the person who ran it.
+pub(super) fn print_run(ui: &Ui, report: &RunReport) {
+    let c = &report.campaign;
+    if report.resumed {
+        println!(
+            "the last run of {} was interrupted: finished the open tranches, opened none",
+            c.name
+        );
+    }
+    for t in &report.opened {
+        println!("opened tranche {} of {}", t + 1, c.tranche_count);
+    }
+    if report.opened.is_empty() && !report.resumed {
+        if c.tranches_open >= c.tranche_count {
+            println!("every tranche of {} is open", c.name);
+        } else {
+            println!("no tranche opened; resuming the open ones");
+        }
+    }
+    for o in &report.outcomes {
+        match o.state {
+            TargetState::Failed => println!(
+                "  {:<28} failed at {}: {}",
+                o.repo,
+                o.step.map_or("?", |s| s.as_str()),
+                o.reason.as_deref().unwrap_or("")
+            ),
+            TargetState::PrOpen | TargetState::Merged | TargetState::Declined => println!(
+                "  {:<28} {} (pull request #{})",
+                o.repo,
+                o.state,
+                o.pr.map_or("?".to_string(), |n| n.to_string())
+            ),
+            state => println!("  {:<28} {state}", o.repo),
+        }
+    }
+    let counts: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    println!(
+        "{}: {} target(s) worked on{}",
+        c.name,
+        report.outcomes.len(),
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", counts.join(", "))
+        }
+    );
+    if report.failed() > 0 {
+        ui.note(format!(
+            "{} target(s) failed; fix the cause and run the same command again: it picks up where it stopped",
+            report.failed()
+        ));
+    }
+    ui.note(format!("next: `fleetwright status {}`", c.name));
+}

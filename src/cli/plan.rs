@@ -1,0 +1,132 @@
+//! `fleetwright plan`: the targets of a campaign per tranche, with owners,
+//! without touching any repository or the state.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::output::{print_diagnostics, table};
+use super::{Ui, exit};
+use crate::campaign::{self, Loaded, Plan};
+
+/// Show the targets of a campaign per tranche, touching nothing.
+///
+/// Example: fleetwright plan campaigns/modernize.yaml
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The campaign file.
+    campaign_file: PathBuf,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct PlanJson<'a> {
+    campaign: &'a str,
+    recipe: &'a str,
+    forge: &'a str,
+    #[serde(flatten)]
+    plan: &'a Plan,
+    catalog_problems: Vec<String>,
+}
+
+/// Print the catalog's problems as warnings: they leave entities out but do
+/// not stop the campaign.
+pub fn warn_catalog_problems(ui: &Ui, loaded: &Loaded) {
+    if !loaded.catalog.problems.is_empty() {
+        print_diagnostics(ui, "warning", &loaded.catalog.problems);
+        ui.note(format!(
+            "warning: the catalog has {} problem(s); the entities they concern may be left out or carry unknown owners",
+            loaded.catalog.problems.len()
+        ));
+    }
+}
+
+pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let loaded = campaign::load_all(&args.campaign_file)?;
+    warn_catalog_problems(ui, &loaded);
+    let c = &loaded.campaign;
+    if args.json {
+        let json = PlanJson {
+            campaign: &c.name,
+            recipe: &loaded.recipe.id,
+            forge: &c.forge,
+            plan: &loaded.plan,
+            catalog_problems: loaded
+                .catalog
+                .problems
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        };
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(exit::SUCCESS);
+    }
+    let plan = &loaded.plan;
+    println!(
+        "campaign {}: recipe `{}` ({} rule(s)), forge {}",
+        c.name,
+        loaded.recipe.id,
+        loaded.recipe.rules.len(),
+        c.forge
+    );
+    println!(
+        "catalog {}: {} component(s) in {} file(s); {} selected as {} target(s) in {} tranche(s)",
+        c.catalog.display(),
+        loaded.catalog.components.len(),
+        loaded.catalog.files.len(),
+        loaded.catalog.components.len() - plan.not_selected,
+        plan.target_count(),
+        plan.tranches.len()
+    );
+    for tranche in &plan.tranches {
+        println!(
+            "\ntranche {} ({}): {} target(s)",
+            tranche.index + 1,
+            tranche.size,
+            tranche.targets.len()
+        );
+        if tranche.targets.is_empty() {
+            continue;
+        }
+        let rows: Vec<Vec<String>> = tranche
+            .targets
+            .iter()
+            .map(|t| {
+                let owner = if t.owner_known {
+                    t.owner.to_string()
+                } else {
+                    format!("{} (not in catalog)", t.owner)
+                };
+                vec![
+                    t.repo.clone(),
+                    owner,
+                    t.lifecycle.clone(),
+                    t.spec_type.clone(),
+                ]
+            })
+            .collect();
+        for line in table(&["REPO", "OWNER", "LIFECYCLE", "TYPE"], &rows).lines() {
+            println!("  {line}");
+        }
+    }
+    if !plan.skipped.is_empty() {
+        println!("\nskipped ({}):", plan.skipped.len());
+        for s in &plan.skipped {
+            println!("  {}: {}", s.component, s.reason);
+        }
+    }
+    if !plan.unscheduled.is_empty() {
+        println!(
+            "\nnot scheduled ({}): the tranches end before these targets; add `rest` to include them:",
+            plan.unscheduled.len()
+        );
+        for t in &plan.unscheduled {
+            println!("  {}", t.repo);
+        }
+    }
+    ui.note("\nnothing was touched. `fleetwright launch` opens tranche 1.");
+    Ok(exit::SUCCESS)
+}

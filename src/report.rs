@@ -1,0 +1,125 @@
+//! Views of a campaign computed from the state, in documented shapes: what
+//! `status --json` prints and what tests and other tools read back.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{CampaignRow, TargetRow, TargetState};
+
+/// `fleetwright status --json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub campaign: CampaignSummary,
+    /// Number of targets per state (only states that occur).
+    pub counts: BTreeMap<String, usize>,
+    /// Every target, in plan order.
+    pub targets: Vec<TargetStatus>,
+}
+
+/// The campaign itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CampaignSummary {
+    pub name: String,
+    /// active | paused | completed | cancelled
+    pub status: String,
+    pub recipe: String,
+    pub forge: String,
+    /// The campaign file it was launched from.
+    pub file: String,
+    pub tranches_open: i64,
+    pub tranche_count: i64,
+}
+
+/// One target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetStatus {
+    /// Repository display name.
+    pub repo: String,
+    /// Catalog entity ref of the component.
+    pub component: String,
+    /// Catalog entity ref of the owner.
+    pub owner: String,
+    /// 1-based tranche.
+    pub tranche: i64,
+    /// pending | queued | pushed | pr_open | merged | declined | no_change | failed
+    pub state: String,
+    /// The step that failed (clone, apply, commit, push, open_pr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Why it failed, or why it was declined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The commit fleetwright pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<PrStatus>,
+}
+
+/// A target's pull request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PrStatus {
+    pub number: i64,
+    pub url: String,
+    /// open | merged | closed
+    pub state: String,
+    pub draft: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_state: Option<String>,
+}
+
+impl StatusReport {
+    pub fn build(campaign: &CampaignRow, targets: &[TargetRow]) -> Self {
+        let mut counts = BTreeMap::new();
+        for t in targets {
+            *counts.entry(t.state.as_str().to_string()).or_default() += 1;
+        }
+        StatusReport {
+            campaign: CampaignSummary {
+                name: campaign.name.clone(),
+                status: campaign.status.clone(),
+                recipe: campaign.recipe_id.clone(),
+                forge: campaign.forge.clone(),
+                file: campaign.file.clone(),
+                tranches_open: campaign.tranches_open,
+                tranche_count: campaign.tranche_count,
+            },
+            counts,
+            targets: targets.iter().map(TargetStatus::from).collect(),
+        }
+    }
+
+    /// Number of targets in `state`.
+    pub fn count(&self, state: TargetState) -> usize {
+        self.counts.get(state.as_str()).copied().unwrap_or(0)
+    }
+}
+
+impl From<&TargetRow> for TargetStatus {
+    fn from(t: &TargetRow) -> Self {
+        let cs = t.changeset.as_ref();
+        TargetStatus {
+            repo: t.repo.clone(),
+            component: t.component.clone(),
+            owner: t.owner.clone(),
+            tranche: t.tranche + 1,
+            state: t.state.as_str().to_string(),
+            step: t.step.clone(),
+            reason: t.reason.clone(),
+            branch: cs.map(|c| c.branch.clone()),
+            commit: t.head_commit.clone(),
+            pr: cs.and_then(|c| {
+                Some(PrStatus {
+                    number: c.number?,
+                    url: c.url.clone()?,
+                    state: c.pr_state?.as_str().to_string(),
+                    draft: c.draft,
+                    ci_state: c.ci_state.clone(),
+                })
+            }),
+        }
+    }
+}
