@@ -255,7 +255,8 @@ impl Campaign {
         let at = |v: &Spanned<String>, msg: String| yaml::diagnostic_at(path, text, doc, v, msg);
         let base = absolute(path.parent().unwrap_or(Path::new(".")));
 
-        if !valid_name(&raw.name.value) {
+        let name_ok = valid_name(&raw.name.value);
+        if !name_ok {
             problems.push(
                 at(&raw.name, format!("campaign name `{}` is not a valid name", raw.name.value))
                     .with_help("use lowercase letters, digits, `-`, `_` and `.`, starting with a letter or digit (it names branches)"),
@@ -331,7 +332,9 @@ impl Campaign {
             }
         }
         let sample = template::TemplateContext::sample(&raw.name.value);
+        // (An invalid name is reported once, not again through the branch.)
         if let Ok(rendered) = template::render(&branch, &sample)
+            && name_ok
             && !git2::Reference::is_valid_name(&format!("refs/heads/{rendered}"))
         {
             let d = match pr.branch.as_ref() {

@@ -1,1 +1,168 @@
+use std::path::Path;
 
+use super::plan::cut;
+use super::*;
+
+/// A campaign directory with a recipe and a catalog folder, so that paths
+/// in campaign files resolve.
+fn workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("recipe.yaml"),
+        "id: r\ntitle: R\nrules:\n  - id: a\n    language: python\n    rule: {pattern: a()}\n    fix: b()\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("catalog")).unwrap();
+    dir
+}
+
+fn load(dir: &Path, text: &str) -> Result<Campaign, CampaignError> {
+    let path = dir.join("campaign.yaml");
+    std::fs::write(&path, text).unwrap();
+    Campaign::load(&path)
+}
+
+fn problems(err: CampaignError) -> Vec<(usize, usize, String)> {
+    match err {
+        CampaignError::Invalid(_, d) => d
+            .into_iter()
+            .map(|d| (d.line, d.column, d.message))
+            .collect(),
+        other => panic!("expected problems, got {other}"),
+    }
+}
+
+const MINIMAL: &str =
+    "name: c\nrecipe: recipe.yaml\ncatalog: catalog\ntranches: [1, \"25%\", rest]\n";
+
+#[test]
+fn a_minimal_campaign_gets_the_documented_defaults() {
+    let dir = workspace();
+    let c = load(dir.path(), MINIMAL).unwrap();
+    assert_eq!(c.forge, "local");
+    assert_eq!(
+        c.tranches,
+        [
+            TrancheSize::Count(1),
+            TrancheSize::Percent(25),
+            TrancheSize::Rest
+        ]
+    );
+    assert_eq!(c.pull_request.branch, "fleetwright/{{ campaign }}");
+    assert!(c.pull_request.body.is_none());
+    assert!(c.recipe.is_absolute() && c.recipe.ends_with("recipe.yaml"));
+}
+
+#[test]
+fn every_problem_is_reported_at_its_place() {
+    let dir = workspace();
+    let text = "name: Bad Name\nrecipe: missing.yaml\ncatalog: catalog\nforge: gitlab\ntranches: [0, \"150%\", rest, 2]\npull_request:\n  title: \"{{ repository }}\"\n";
+    let found = problems(load(dir.path(), text).unwrap_err());
+    let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
+    assert_eq!(
+        at,
+        [(1, 7), (2, 9), (4, 8), (5, 12), (5, 15), (5, 23), (7, 10)],
+        "{found:#?}"
+    );
+    assert!(found[0].2.contains("Bad Name"));
+    assert!(found[6].2.contains("pull_request.title"), "{}", found[6].2);
+}
+
+#[test]
+fn unknown_keys_are_refused_with_the_list_of_known_ones() {
+    let dir = workspace();
+    let found = problems(load(dir.path(), &format!("{MINIMAL}tranche: [1]\n")).unwrap_err());
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].0, found[0].1), (5, 1));
+    assert!(found[0].2.contains("tranche"), "{}", found[0].2);
+}
+
+#[test]
+fn an_invalid_branch_name_is_caught_before_any_repository_is_touched() {
+    let dir = workspace();
+    let text = format!("{MINIMAL}pull_request:\n  branch: \"fleet wright..{{{{ campaign }}}}\"\n");
+    let found = problems(load(dir.path(), &text).unwrap_err());
+    assert_eq!(
+        (found[0].0, found[0].2.contains("not a valid branch name")),
+        (6, true),
+        "{found:?}"
+    );
+}
+
+fn target(repo: &str) -> PlannedTarget {
+    PlannedTarget {
+        repo: repo.into(),
+        url: format!("/r/{repo}"),
+        component: EntityRef::parse(repo, "component", "default").unwrap(),
+        owner: EntityRef::parse("team", "group", "default").unwrap(),
+        owner_known: true,
+        lifecycle: "production".into(),
+        spec_type: "service".into(),
+    }
+}
+
+#[test]
+fn tranches_cut_counts_shares_of_all_and_the_rest() {
+    let targets: Vec<_> = (0..10).map(|i| target(&format!("r{i}"))).collect();
+    let sizes = [
+        TrancheSize::Count(1),
+        TrancheSize::Percent(25),
+        TrancheSize::Rest,
+    ];
+    let (tranches, unscheduled) = cut(targets.clone(), &sizes);
+    let lens: Vec<usize> = tranches.iter().map(|t| t.targets.len()).collect();
+    // 25% of 10 rounds up to 3; the rest takes the remaining 6.
+    assert_eq!(lens, [1, 3, 6]);
+    assert!(unscheduled.is_empty());
+    assert_eq!(tranches[1].targets[0].repo, "r1", "order is kept");
+
+    let (tranches, unscheduled) = cut(targets, &[TrancheSize::Count(2), TrancheSize::Count(20)]);
+    assert_eq!(
+        tranches[1].targets.len(),
+        8,
+        "a tranche larger than what is left takes what is left"
+    );
+    assert!(unscheduled.is_empty());
+    let (_, unscheduled) = cut(
+        (0..4).map(|i| target(&format!("r{i}"))).collect(),
+        &[TrancheSize::Count(1)],
+    );
+    assert_eq!(
+        unscheduled.len(),
+        3,
+        "without `rest`, the remainder is not scheduled"
+    );
+}
+
+#[test]
+fn the_plan_selects_by_filter_excludes_and_puts_experimental_first() {
+    let dir = workspace();
+    let catalog = dir.path().join("catalog/all.yaml");
+    let component = |name: &str, lifecycle: &str, owner: &str, tags: &str| {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  tags: [{tags}]\n  annotations:\n    github.com/project-slug: acme/{name}\nspec:\n  type: service\n  lifecycle: {lifecycle}\n  owner: {owner}\n"
+        )
+    };
+    let docs = [
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec:\n  type: team\n  children: []\n".to_string(),
+        component("zeta", "experimental", "team-a", "python"),
+        component("alpha", "production", "group:default/team-a", "python"),
+        component("beta", "production", "team-a", "go"),
+        component("gamma", "deprecated", "team-a", "python"),
+        component("delta", "production", "team-b", "python"),
+    ];
+    std::fs::write(&catalog, docs.join("---\n")).unwrap();
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog: catalog\ntranches: [1, rest]\ntargets:\n  lifecycle: [production, experimental]\n  tags: python\n  exclude: [acme/delta]\n";
+    let campaign = load(dir.path(), text).unwrap();
+    let catalog = Catalog::load(&campaign.catalog).unwrap();
+    let plan = plan::plan(&campaign, &catalog);
+    let repos: Vec<Vec<&str>> = plan
+        .tranches
+        .iter()
+        .map(|t| t.targets.iter().map(|x| x.repo.as_str()).collect())
+        .collect();
+    assert_eq!(repos, [vec!["acme/zeta"], vec!["acme/alpha"]]);
+    assert_eq!(plan.skipped.len(), 1);
+    assert!(plan.skipped[0].reason.contains("acme/delta"));
+    assert_eq!(plan.not_selected, 2, "beta (go) and gamma (deprecated)");
+}
