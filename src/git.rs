@@ -97,6 +97,13 @@ impl Workspace {
     /// Clone `url` into the cache, or fetch it when already there, and find
     /// its default branch.
     pub fn sync(&self, url: &str, name: &str) -> Result<Checkout> {
+        if let Some(local) = local_path(url)
+            && !local.exists()
+        {
+            return Err(GitError::Refused(format!(
+                "repository {url} does not exist on this machine; check the catalog's source-location for it"
+            )));
+        }
         let path = self.clone_dir(url, name);
         std::fs::create_dir_all(&path).map_err(|e| {
             GitError::Refused(format!(
@@ -192,11 +199,19 @@ impl Checkout {
         let Some(tip) = tip else {
             return Ok(RemoteBranch::Absent);
         };
+        // The commits only the branch has; when it was merged already, that
+        // is none, and its tip tells.
         let mut walk = self.repo.revwalk().ctx(|| "walk the branch".into())?;
         walk.push(tip).ctx(|| "walk the branch".into())?;
         walk.hide(self.base).ok();
-        for oid in walk.take(50) {
-            let oid = oid.ctx(|| "walk the branch".into())?;
+        let mut commits: Vec<Oid> = walk
+            .take(50)
+            .collect::<Result<_, _>>()
+            .ctx(|| "walk the branch".into())?;
+        if commits.is_empty() {
+            commits.push(tip);
+        }
+        for oid in commits {
             let commit = self.repo.find_commit(oid).ctx(|| "read a commit".into())?;
             if is_campaign_commit(commit.message().unwrap_or(""), campaign) {
                 return Ok(RemoteBranch::Ours(tip));
@@ -344,6 +359,18 @@ pub fn bare_branch_head(bare: &Path, branch: &str) -> Result<Option<Oid>> {
             source: e,
         }),
     }
+}
+
+/// True when `commit` is already contained in `branch` of a bare repository.
+pub fn bare_contains(bare: &Path, branch: &str, commit: Oid) -> Result<bool> {
+    let repo = Repository::open_bare(bare).ctx(|| format!("open {}", bare.display()))?;
+    let tip = repo
+        .refname_to_id(&format!("refs/heads/{branch}"))
+        .ctx(|| format!("read {branch}"))?;
+    Ok(tip == commit
+        || repo
+            .graph_descendant_of(tip, commit)
+            .ctx(|| format!("compare {commit} with {branch}"))?)
 }
 
 /// Merge `head` into `base` inside a bare repository with a merge commit,

@@ -95,6 +95,14 @@ impl Forge for LocalForge {
                 head.map_or("nothing".to_string(), |h| h.to_string())
             )));
         }
+        if let Some(head) = head
+            && git::bare_contains(&bare, &pr.base, head)?
+        {
+            return Err(ForgeError::Refused(format!(
+                "no commits between {} and {} in {}: the change is already on {}",
+                pr.base, pr.head, repo.name, pr.base
+            )));
+        }
         let row = self
             .state
             .insert_local_pr(&NewLocalPullRequest {
