@@ -6,6 +6,8 @@ use clap::{Args, Subcommand};
 use super::{GlobalArgs, Ui, engine, exit, open_state};
 
 /// Act as the app team on the local forge: merge or close a pull request.
+///
+/// Example: fleetwright local merge modernize-deprecated-apis billing-api
 #[derive(Debug, Args)]
 pub struct LocalArgs {
     #[command(subcommand)]

@@ -9,6 +9,8 @@ use super::{Ui, exit};
 use crate::recipe::Recipe;
 
 /// Check or apply a recipe.
+///
+/// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis.yaml . --dry-run
 #[derive(Debug, Args)]
 pub struct RecipeArgs {
     #[command(subcommand)]

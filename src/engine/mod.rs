@@ -455,6 +455,10 @@ async fn run_target(
             )
         }
     };
+    match &reason {
+        Some(reason) => tracing::info!(repo = %target.repo, "failed: {reason}"),
+        None => tracing::info!(repo = %target.repo, state = state.as_str(), "done"),
+    }
     shared.progress.done(&target.repo, state);
     let pr = match shared.state.target(target.id).await {
         Ok(t) => t.changeset.and_then(|c| c.number),

@@ -29,12 +29,11 @@ pub(super) async fn run(
     recipe: &Arc<Recipe>,
     target: &TargetRow,
 ) -> Result<TargetState> {
-    let progress = &shared.progress;
     let mut ctx = context(campaign, recipe, target);
     let branch = template::render(&campaign.pull_request.branch, &ctx)
         .map_err(|e| Failure::new(Step::Clone, format!("pull_request.branch: {e}")))?;
 
-    progress.step(&target.repo, Step::Clone);
+    enter(shared, &target.repo, Step::Clone);
     let prepared = {
         let workspace = shared.workspace.clone();
         let recipe = recipe.clone();
@@ -84,7 +83,7 @@ pub(super) async fn run(
                     .await?;
                 return Ok(TargetState::NoChange);
             }
-            progress.step(&target.repo, Step::Commit);
+            enter(shared, &target.repo, Step::Commit);
             ctx.title = render(
                 &campaign.pull_request.title,
                 &ctx,
@@ -116,7 +115,7 @@ pub(super) async fn run(
                     .await?;
                 return Ok(TargetState::NoChange);
             };
-            progress.step(&target.repo, Step::Push);
+            enter(shared, &target.repo, Step::Push);
             shared
                 .state
                 .record_event(target, "push_intended", &format!("{branch} at {commit}"))
@@ -142,7 +141,7 @@ pub(super) async fn run(
         }
     };
 
-    progress.step(&target.repo, Step::OpenPr);
+    enter(shared, &target.repo, Step::OpenPr);
     let default_branch = base.default_branch.clone().unwrap_or_default();
     shared
         .state
@@ -303,6 +302,12 @@ fn commit_message(campaign: &Campaign, recipe: &Recipe, ctx: &TemplateContext) -
         campaign.name,
         recipe.id
     ))
+}
+
+/// A target enters a step: tell the progress display and the log.
+fn enter(shared: &Shared, repo: &str, step: Step) {
+    tracing::debug!(repo, step = step.as_str(), "step");
+    shared.progress.step(repo, step);
 }
 
 /// Run blocking work (git, file system) off the async threads.
