@@ -333,33 +333,28 @@ impl Engine {
 
     /// Merge a target's pull request on the forge, and record it.
     pub async fn merge(&self, target: &TargetRow) -> Result<TargetRow> {
-        let (repo, number) = open_pull_request_of(target)?;
-        let pr = self
-            .shared
-            .forge
-            .merge_pull_request(&repo, number)
-            .await
-            .map_err(|source| EngineError::Forge {
-                repo: repo.name.clone(),
-                source,
-            })?;
-        record_pull_request(&self.shared.state, target, &pr).await?;
-        Ok(self.state().target(target.id).await?)
+        self.settle(target, None).await
     }
 
     /// Close a target's pull request without merging, and record it as
     /// declined with the comment as its reason.
     pub async fn close(&self, target: &TargetRow, comment: Option<&str>) -> Result<TargetRow> {
+        self.settle(target, Some(comment)).await
+    }
+
+    /// Merge (`close: None`) or close (`Some(comment)`) the open pull request
+    /// of `target`, and record what the forge then says of it.
+    async fn settle(&self, target: &TargetRow, close: Option<Option<&str>>) -> Result<TargetRow> {
         let (repo, number) = open_pull_request_of(target)?;
-        let pr = self
-            .shared
-            .forge
-            .close_pull_request(&repo, number, comment)
-            .await
-            .map_err(|source| EngineError::Forge {
-                repo: repo.name.clone(),
-                source,
-            })?;
+        let forge = &self.shared.forge;
+        let pr = match close {
+            None => forge.merge_pull_request(&repo, number).await,
+            Some(comment) => forge.close_pull_request(&repo, number, comment).await,
+        }
+        .map_err(|source| EngineError::Forge {
+            repo: repo.name.clone(),
+            source,
+        })?;
         record_pull_request(&self.shared.state, target, &pr).await?;
         Ok(self.state().target(target.id).await?)
     }

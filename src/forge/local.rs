@@ -46,6 +46,18 @@ impl LocalForge {
         }
     }
 
+    async fn get_open(&self, repo: &RepoRef, number: i64) -> Result<LocalPullRequest, ForgeError> {
+        let pr = self.get(repo, number).await?;
+        if pr.state != PrState::Open {
+            return Err(ForgeError::Refused(format!(
+                "{} #{number} is {}, not open",
+                repo.name,
+                pr.state.as_str()
+            )));
+        }
+        Ok(pr)
+    }
+
     async fn get(&self, repo: &RepoRef, number: i64) -> Result<LocalPullRequest, ForgeError> {
         self.state
             .local_pr(&repo.url, number)
@@ -128,14 +140,7 @@ impl Forge for LocalForge {
         repo: &RepoRef,
         number: i64,
     ) -> Result<PullRequest, ForgeError> {
-        let pr = self.get(repo, number).await?;
-        if pr.state != PrState::Open {
-            return Err(ForgeError::Refused(format!(
-                "{} #{number} is {}, not open",
-                repo.name,
-                pr.state.as_str()
-            )));
-        }
+        let pr = self.get_open(repo, number).await?;
         let bare = Self::bare_path(repo)?;
         let message = format!(
             "Merge pull request #{number} from {}\n\n{}",
@@ -166,14 +171,7 @@ impl Forge for LocalForge {
         number: i64,
         comment: Option<&str>,
     ) -> Result<PullRequest, ForgeError> {
-        let pr = self.get(repo, number).await?;
-        if pr.state != PrState::Open {
-            return Err(ForgeError::Refused(format!(
-                "{} #{number} is {}, not open",
-                repo.name,
-                pr.state.as_str()
-            )));
-        }
+        self.get_open(repo, number).await?;
         self.state
             .set_local_pr_state(&repo.url, number, PrState::Closed, None, comment)
             .await?;
