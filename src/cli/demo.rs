@@ -57,7 +57,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
 
     println!("\n== launch: tranche 1 is the canary");
     let mut report = engine.launch(&loaded).await?;
-    print_run(ui, &report);
+    print_run(ui, &report, false);
     loop {
         let row = report.campaign.clone();
         simulate_reviews(
@@ -73,7 +73,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         }
         println!("\n== advance: open tranche {}", row.tranches_open + 1);
         report = engine.advance(&loaded).await?;
-        print_run(ui, &report);
+        print_run(ui, &report, false);
     }
 
     println!("\n== status\n");

@@ -48,7 +48,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
     let state = open_state(&global.state).await?;
     let engine = engine(&state, &loaded.campaign.forge, ui, args.jobs)?;
     let report = engine.launch(&loaded).await?;
-    print_run(ui, &report);
+    print_run(ui, &report, true);
     state.close().await;
     Ok(exit_code(&report))
 }
@@ -86,7 +86,7 @@ pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> 
     warn_catalog_problems(ui, &loaded);
     let engine = engine(&state, &loaded.campaign.forge, ui, args.jobs)?;
     let report = engine.advance(&loaded).await?;
-    print_run(ui, &report);
+    print_run(ui, &report, true);
     state.close().await;
     Ok(exit_code(&report))
 }
@@ -100,7 +100,7 @@ fn exit_code(report: &RunReport) -> u8 {
 }
 
 /// What a run did, for the person who ran it.
-pub(super) fn print_run(ui: &Ui, report: &RunReport) {
+pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
     let c = &report.campaign;
     if report.resumed {
         println!(
@@ -156,5 +156,7 @@ pub(super) fn print_run(ui: &Ui, report: &RunReport) {
             report.failed()
         ));
     }
-    ui.note(format!("next: `fleetwright status {}`", c.name));
+    if next_hint {
+        ui.note(format!("next: `fleetwright status {}`", c.name));
+    }
 }

@@ -52,18 +52,33 @@ enum Outcome {
     Rejected(RejectedFile),
 }
 
-/// Rewrite one file until it stops changing, then check its syntax.
+/// Rewrite one file until it stops changing, then check its syntax. Fixes
+/// keep the layout of what they matched (see [`keep_layout`]); when that
+/// parses worse than ast-grep's own output, ast-grep's output is used.
 fn rewrite(
     entry: &FileEntry,
     language: SupportLang,
     rules: &[&Config],
     before: String,
 ) -> Result<Outcome, ApplyError> {
+    match rewrite_with(entry, language, rules, before.clone(), true)? {
+        Outcome::Rejected(_) => rewrite_with(entry, language, rules, before, false),
+        outcome => Ok(outcome),
+    }
+}
+
+fn rewrite_with(
+    entry: &FileEntry,
+    language: SupportLang,
+    rules: &[&Config],
+    before: String,
+    layout: bool,
+) -> Result<Outcome, ApplyError> {
     let mut counts = vec![0usize; rules.len()];
     let mut current = before.clone();
     let mut last_pass_rules = Vec::new();
     for _ in 0..MAX_PASSES {
-        let (next, pass_counts) = one_pass(language, rules, &current);
+        let (next, pass_counts) = one_pass(language, rules, &current, layout);
         if next == current {
             return Ok(outcome(entry, language, rules, before, current, &counts));
         }
@@ -139,7 +154,12 @@ struct Edit {
 
 /// Run every rule once on `source`; the rewritten text and the number of
 /// edits each rule made.
-fn one_pass(language: SupportLang, rules: &[&Config], source: &str) -> (String, Vec<usize>) {
+fn one_pass(
+    language: SupportLang,
+    rules: &[&Config],
+    source: &str,
+    layout: bool,
+) -> (String, Vec<usize>) {
     let grep = language.ast_grep(source);
     let mut edits = Vec::new();
     for (index, rule) in rules.iter().enumerate() {
@@ -149,7 +169,10 @@ fn one_pass(language: SupportLang, rules: &[&Config], source: &str) -> (String, 
         for m in grep.root().find_all(&rule.matcher) {
             let edit = m.make_edit(&rule.matcher, fixer);
             let end = edit.position + edit.deleted_length;
-            let text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
+            let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
+            if layout && let Some(matched) = source.get(edit.position..end) {
+                text = keep_layout(matched, &text);
+            }
             if source.get(edit.position..end) != Some(text.as_str()) {
                 edits.push(Edit {
                     start: edit.position,
@@ -161,6 +184,53 @@ fn one_pass(language: SupportLang, rules: &[&Config], source: &str) -> (String, 
         }
     }
     splice(source, edits, rules.len())
+}
+
+/// The fixed text of a match, with the match's own layout kept wherever the
+/// fix changed nothing but line breaks and indentation.
+///
+/// ast-grep re-indents the text of metavariables, so a fix on a call whose
+/// arguments span several lines loses their continuation indentation and
+/// glues the closing parenthesis on. Here the non-blank characters of the
+/// match and of the fix are aligned (a diff); between two aligned
+/// characters, the match's own blanks are kept when both sides hold only
+/// blanks and one of them breaks a line. Everything the fix really changes
+/// comes from the fix. A match on one line is left exactly as ast-grep
+/// fixes it.
+pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
+    if !matched.contains('\n') {
+        return fixed.to_string();
+    }
+    let solid = |s: &str| -> Vec<(usize, char)> { s.char_indices().filter(|(_, c)| !c.is_whitespace()).collect() };
+    let (a, b) = (solid(matched), solid(fixed));
+    let a_chars: Vec<char> = a.iter().map(|(_, c)| *c).collect();
+    let b_chars: Vec<char> = b.iter().map(|(_, c)| *c).collect();
+    let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &a_chars, &b_chars);
+    let mut out = String::with_capacity(fixed.len());
+    let (mut a_done, mut b_done) = (0, 0);
+    for op in ops {
+        if let similar::DiffOp::Equal { old_index, new_index, len } = op {
+            for k in 0..len {
+                let ((a_at, c), (b_at, _)) = (a[old_index + k], b[new_index + k]);
+                out.push_str(gap(&matched[a_done..a_at], &fixed[b_done..b_at]));
+                out.push(c);
+                a_done = a_at + c.len_utf8();
+                b_done = b_at + c.len_utf8();
+            }
+        }
+    }
+    out.push_str(gap(&matched[a_done..], &fixed[b_done..]));
+    out
+}
+
+/// Between two aligned characters: the match's blanks, or the fix's text.
+fn gap<'a>(matched: &'a str, fixed: &'a str) -> &'a str {
+    let blank = |s: &str| s.chars().all(char::is_whitespace);
+    if blank(matched) && blank(fixed) && (matched.contains('\n') || fixed.contains('\n')) {
+        matched
+    } else {
+        fixed
+    }
 }
 
 /// Apply `edits` in position order, dropping any that overlaps an earlier one.
