@@ -21,14 +21,14 @@ pub struct RecipeArgs {
 enum RecipeCommand {
     /// Check a recipe without applying it; problems come with file:line:column.
     ///
-    /// Example: fleetwright recipe check migrations-recipes/python-logging-warn.yaml
+    /// Example: fleetwright recipe check migrations-recipes/modernize-deprecated-apis.yaml
     Check {
         /// The recipe file (a fleetwright recipe or a plain ast-grep rule file).
         recipe: PathBuf,
     },
     /// Apply a recipe to a folder: rewrite the files, or print the diff with --dry-run.
     ///
-    /// Example: fleetwright recipe apply migrations-recipes/python-logging-warn.yaml ~/src/billing --dry-run
+    /// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis.yaml ~/src/billing --dry-run
     Apply {
         /// The recipe file (a fleetwright recipe or a plain ast-grep rule file).
         recipe: PathBuf,
@@ -93,7 +93,11 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
                 changes.files.len()
             );
             if dry_run {
-                print!("{}", changes.unified_diff());
+                let diff = changes.unified_diff();
+                print!("{diff}");
+                if !diff.is_empty() && !diff.ends_with('\n') {
+                    println!();
+                }
                 ui.note(format!(
                     "dry run: would rewrite {summary}; nothing was written"
                 ));

@@ -346,6 +346,14 @@ impl Engine {
     /// of `target`, and record what the forge then says of it.
     async fn settle(&self, target: &TargetRow, close: Option<Option<&str>>) -> Result<TargetRow> {
         let (repo, number) = open_pull_request_of(target)?;
+        let intent = if close.is_some() {
+            "close_intended"
+        } else {
+            "merge_intended"
+        };
+        self.state()
+            .record_event(target, intent, &format!("#{number}"))
+            .await?;
         let forge = &self.shared.forge;
         let pr = match close {
             None => forge.merge_pull_request(&repo, number).await,

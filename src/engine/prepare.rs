@@ -59,6 +59,13 @@ pub(super) async fn run(
     };
 
     let head = match remote {
+        RemoteBranch::Foreign(_) if changes.is_empty() => {
+            shared
+                .state
+                .transition(target, TargetState::NoChange, &base)
+                .await?;
+            return Ok(TargetState::NoChange);
+        }
         RemoteBranch::Foreign(tip) => {
             return Err(Failure::new(
                 Step::Push,

@@ -148,7 +148,13 @@ impl Forge for LocalForge {
         );
         let head = pr.head.clone();
         let base = pr.base.clone();
+        // A merge that happened before a crash is not made twice.
+        let head_commit = git2::Oid::from_str(&pr.head_commit)
+            .map_err(|e| ForgeError::Refused(format!("bad head commit {}: {e}", pr.head_commit)))?;
         let merge = tokio::task::spawn_blocking(move || {
+            if git::bare_contains(&bare, &base, head_commit)? {
+                return git::bare_branch_head(&bare, &base).map(|tip| tip.unwrap_or(head_commit));
+            }
             git::merge_in_bare(&bare, &head, &base, &message, &Identity::default())
         })
         .await

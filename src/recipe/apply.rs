@@ -201,7 +201,11 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
     if !matched.contains('\n') {
         return fixed.to_string();
     }
-    let solid = |s: &str| -> Vec<(usize, char)> { s.char_indices().filter(|(_, c)| !c.is_whitespace()).collect() };
+    let solid = |s: &str| -> Vec<(usize, char)> {
+        s.char_indices()
+            .filter(|(_, c)| !c.is_whitespace())
+            .collect()
+    };
     let (a, b) = (solid(matched), solid(fixed));
     let a_chars: Vec<char> = a.iter().map(|(_, c)| *c).collect();
     let b_chars: Vec<char> = b.iter().map(|(_, c)| *c).collect();
@@ -209,7 +213,12 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
     let mut out = String::with_capacity(fixed.len());
     let (mut a_done, mut b_done) = (0, 0);
     for op in ops {
-        if let similar::DiffOp::Equal { old_index, new_index, len } = op {
+        if let similar::DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
             for k in 0..len {
                 let ((a_at, c), (b_at, _)) = (a[old_index + k], b[new_index + k]);
                 out.push_str(gap(&matched[a_done..a_at], &fixed[b_done..b_at]));

@@ -247,7 +247,10 @@ fn required(
                     text,
                     doc.start,
                     0,
-                    format!("a recipe needs an `{key}`"),
+                    format!(
+                        "a recipe needs {} `{key}`",
+                        if key == "id" { "an" } else { "a" }
+                    ),
                 )
                 .with_help(format!("add `{key}: ...` at the top of the recipe")),
             );
