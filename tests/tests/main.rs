@@ -1,0 +1,20 @@
+//! fleetwright's integration tests: the real binary on fleets of real git
+//! repositories built in a temp dir per test.
+//!
+//! One test binary (`cargo test --test tests`): its modules live next to this
+//! file, so cargo does not build each of them as a test binary of its own.
+
+/// Fixtures: the sandbox fleet, campaign and recipe files, and the runner.
+mod util;
+
+/// Campaigns on the local forge: plan, launch, tranches, merge, close, re-runs.
+mod campaign;
+
+/// Broken catalogs, recipes and campaign files: what is reported, and where.
+mod bad_input;
+
+/// `recipe check` and `recipe apply` on a folder.
+mod recipe_cli;
+
+/// `fleetwright demo`: the sandbox and its campaign, end to end.
+mod demo;
