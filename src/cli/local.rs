@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::{GlobalArgs, Ui, engine, exit, open_state};
+use super::{GlobalArgs, Ui, engine, exit, open_existing_state};
 
 /// Act as the app team on the local forge: merge or close a pull request.
 ///
@@ -40,12 +40,12 @@ enum LocalCommand {
 }
 
 pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let state = open_state(&global.state).await?;
     let (name, repo) = match &args.command {
         LocalCommand::Merge { campaign, repo } | LocalCommand::Close { campaign, repo, .. } => {
             (campaign, repo)
         }
     };
+    let state = open_existing_state(&global.state, name).await?;
     let row = state.campaign(name).await?.ok_or_else(|| {
         exit::Refusal::new(
             exit::NOT_FOUND,

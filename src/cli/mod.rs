@@ -204,7 +204,21 @@ fn init_tracing(global: &GlobalArgs) {
         .try_init();
 }
 
-/// Open the state database named on the command line.
+/// Open the state database named on the command line, which must exist:
+/// commands that only read or act on a launched campaign never create one.
+async fn open_existing_state(path: &Path, campaign: &str) -> anyhow::Result<State> {
+    if !path.is_file() {
+        return Err(exit::Refusal::new(
+            exit::NOT_FOUND,
+            format!("no campaign `{campaign}`: there is no state database at {}", path.display()),
+        )
+            .hint("pass the state the campaign was launched with (--state or FLEETWRIGHT_STATE); `fleetwright launch` creates one")
+            .into());
+    }
+    open_state(path).await
+}
+
+/// Open the state database named on the command line, creating it if needed.
 async fn open_state(path: &Path) -> anyhow::Result<State> {
     State::open(path)
         .await

@@ -3,7 +3,7 @@
 use clap::Args;
 
 use super::output::table;
-use super::{GlobalArgs, Ui, exit, open_state};
+use super::{GlobalArgs, Ui, exit, open_existing_state};
 use crate::report::StatusReport;
 use crate::state::State;
 
@@ -43,7 +43,7 @@ pub async fn report(state: &State, name: &str) -> anyhow::Result<StatusReport> {
 }
 
 pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
-    let state = open_state(&global.state).await?;
+    let state = open_existing_state(&global.state, &args.campaign).await?;
     let status = report(&state, &args.campaign).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);

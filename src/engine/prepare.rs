@@ -80,6 +80,16 @@ pub(super) async fn run(
                 .state
                 .record_event(target, "branch_adopted", &format!("{branch} at {tip}"))
                 .await?;
+            if target.state != TargetState::Pushed || target.head_commit.is_none() {
+                let pushed = Transition {
+                    head_commit: Some(tip.to_string()),
+                    ..base.clone()
+                };
+                shared
+                    .state
+                    .transition(target, TargetState::Pushed, &pushed)
+                    .await?;
+            }
             tip.to_string()
         }
         RemoteBranch::Absent => {
