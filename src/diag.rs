@@ -115,7 +115,9 @@ pub fn byte_offset_of(text: &str, line: usize, column: usize) -> usize {
     offset + in_line
 }
 
-fn token_len(rest: &str) -> usize {
+/// Length of the token at the start of `rest`: the rest of its line, less
+/// trailing blanks.
+pub(crate) fn token_len(rest: &str) -> usize {
     let line = rest.split('\n').next().unwrap_or("");
     let trimmed = line.trim_end();
     if trimmed.is_empty() { 0 } else { trimmed.len() }

@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use git2::{
-    BranchType, Direction, FetchOptions, FetchPrune, IndexAddOption, Oid, PushOptions,
-    RemoteCallbacks, Repository, Signature, build::CheckoutBuilder,
+    AutotagOption, BranchType, Direction, IndexAddOption, Oid, PushOptions, RemoteCallbacks,
+    RemoteUpdateFlags, Repository, Signature, build::CheckoutBuilder,
 };
 
 /// A git failure, with what was being done.
@@ -125,6 +125,9 @@ impl Workspace {
                     .ctx(|| "add the origin remote".into())?;
             }
         }
+        // One connection: read the remote's HEAD, download, then update the
+        // remote-tracking branches and prune the ones gone (what
+        // `Remote::fetch` does, but it would connect a second time).
         let default_ref = {
             let mut remote = repo.find_remote("origin").ctx(|| "find origin".into())?;
             remote
@@ -134,16 +137,21 @@ impl Workspace {
                 .default_branch()
                 .ctx(|| format!("read the default branch of {url}"))?;
             let head = head.as_str().unwrap_or_default().to_string();
-            remote.disconnect().ctx(|| "disconnect".into())?;
-            let mut options = FetchOptions::new();
-            options.prune(FetchPrune::On);
             remote
-                .fetch(
-                    &["+refs/heads/*:refs/remotes/origin/*"],
-                    Some(&mut options),
+                .download(&["+refs/heads/*:refs/remotes/origin/*"], None)
+                .ctx(|| format!("fetch {url}"))?;
+            remote
+                .update_tips(
+                    None,
+                    RemoteUpdateFlags::UPDATE_FETCHHEAD,
+                    AutotagOption::None,
                     None,
                 )
-                .ctx(|| format!("fetch {url}"))?;
+                .ctx(|| format!("update the branches of {url}"))?;
+            remote.disconnect().ctx(|| "disconnect".into())?;
+            remote
+                .prune(None)
+                .ctx(|| format!("prune the branches {url} deleted"))?;
             head
         };
         let default_branch = default_ref
@@ -490,6 +498,36 @@ mod tests {
             .to_object(&repo)
             .unwrap();
         assert_eq!(blob.as_blob().unwrap().content(), b"print('bye')\n");
+    }
+
+    #[test]
+    fn a_sync_sees_new_branches_and_forgets_deleted_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let bare = bare_with_commit(dir.path());
+        let url = bare.to_str().unwrap();
+        let ws = Workspace::new(dir.path().join("cache"));
+        let co = ws.sync(url, "r").unwrap();
+        co.reset_to_base().unwrap();
+        std::fs::write(co.path.join("app.py"), "x\n").unwrap();
+        let msg = format!("m\n\n{CAMPAIGN_TRAILER}: c\n");
+        let oid = co
+            .commit_all("fw/x", &msg, &Identity::default())
+            .unwrap()
+            .unwrap();
+        co.push("fw/x").unwrap();
+        let co = ws.sync(url, "r").unwrap();
+        assert_eq!(
+            co.remote_branch("fw/x", "c").unwrap(),
+            RemoteBranch::Ours(oid)
+        );
+        Repository::open_bare(&bare)
+            .unwrap()
+            .find_reference("refs/heads/fw/x")
+            .unwrap()
+            .delete()
+            .unwrap();
+        let co = ws.sync(url, "r").unwrap();
+        assert_eq!(co.remote_branch("fw/x", "c").unwrap(), RemoteBranch::Absent);
     }
 
     #[test]

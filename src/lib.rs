@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fleet;
 pub mod forge;
 pub mod git;
+pub mod paths;
 pub mod recipe;
 pub mod report;
 pub mod state;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{CampaignRow, TargetRow, TargetState};
+use crate::state::{CampaignRow, TargetRow};
 
 /// `fleetwright status --json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -90,11 +90,6 @@ impl StatusReport {
             counts,
             targets: targets.iter().map(TargetStatus::from).collect(),
         }
-    }
-
-    /// Number of targets in `state`.
-    pub fn count(&self, state: TargetState) -> usize {
-        self.counts.get(state.as_str()).copied().unwrap_or(0)
     }
 }
 

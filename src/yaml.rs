@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 pub use serde_saphyr::Spanned;
 
-use crate::diag::{FileDiagnostic, byte_offset_of};
+use crate::diag::{FileDiagnostic, byte_offset_of, token_len};
 
 /// One YAML document of a file.
 #[derive(Debug, Clone, Copy)]
@@ -117,9 +117,7 @@ pub fn location_in_file(
     }
     let line = doc.start_line + loc.line() as usize - 1;
     let offset = byte_offset_of(file_text, line, loc.column() as usize);
-    let rest = &file_text[offset..];
-    let len = rest.split('\n').next().unwrap_or("").trim_end().len();
-    (offset, len)
+    (offset, token_len(&file_text[offset..]))
 }
 
 /// A diagnostic pointing at a [`Spanned`] value of `doc`.
@@ -130,7 +128,18 @@ pub fn diagnostic_at<T>(
     value: &Spanned<T>,
     message: impl Into<String>,
 ) -> FileDiagnostic {
-    let (offset, len) = location_in_file(file_text, doc, &value.referenced);
+    diagnostic_at_location(path, file_text, doc, &value.referenced, message)
+}
+
+/// A diagnostic pointing at a location inside `doc`.
+pub fn diagnostic_at_location(
+    path: &Path,
+    file_text: &str,
+    doc: &Document<'_>,
+    loc: &serde_saphyr::Location,
+    message: impl Into<String>,
+) -> FileDiagnostic {
+    let (offset, len) = location_in_file(file_text, doc, loc);
     FileDiagnostic::at_offset(path, file_text, offset, len, message)
 }
 

@@ -9,13 +9,15 @@
 pub mod plan;
 pub mod template;
 
-use std::path::{Component as PathPart, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use crate::catalog::{Catalog, CatalogError, EntityRef};
 use crate::diag::FileDiagnostic;
+use crate::git::Identity;
+use crate::paths::{absolute, normalize};
 use crate::recipe::{Recipe, RecipeError};
 use crate::yaml::{self, Spanned};
 
@@ -86,8 +88,8 @@ pub struct PullRequestTemplate {
 pub struct CommitTemplate {
     /// `None`: the pull request title, then the recipe's description.
     pub message: Option<String>,
-    pub author_name: String,
-    pub author_email: String,
+    /// Who commits (`commit.author_name` / `author_email`).
+    pub author: Identity,
 }
 
 /// A campaign file, checked.
@@ -370,14 +372,13 @@ impl Campaign {
             },
             commit: CommitTemplate {
                 message,
-                author_name: raw
-                    .commit
-                    .author_name
-                    .unwrap_or_else(|| "fleetwright".into()),
-                author_email: raw
-                    .commit
-                    .author_email
-                    .unwrap_or_else(|| "fleetwright@localhost".into()),
+                author: {
+                    let default = Identity::default();
+                    Identity {
+                        name: raw.commit.author_name.unwrap_or(default.name),
+                        email: raw.commit.author_email.unwrap_or(default.email),
+                    }
+                },
             },
         })
     }
@@ -487,30 +488,6 @@ fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
         && !name.contains("..")
         && !name.ends_with('.')
-}
-
-/// `path` made absolute against the current directory, `.` and `..` folded.
-pub fn absolute(path: &Path) -> PathBuf {
-    let joined = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    normalize(&joined)
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            PathPart::CurDir => {}
-            PathPart::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

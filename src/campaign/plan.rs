@@ -106,8 +106,7 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
             url: repo.url.clone(),
             component: component.entity.clone(),
             owner: component.owner.clone(),
-            owner_known: catalog.group(&component.owner).is_some()
-                || catalog.user(&component.owner).is_some(),
+            owner_known: catalog.is_known_owner(&component.owner),
             lifecycle: component.lifecycle.clone(),
             spec_type: component.spec_type.clone(),
         });

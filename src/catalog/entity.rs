@@ -106,8 +106,6 @@ pub struct Component {
     pub repository: Option<Repository>,
     /// Where the entity is written (its `kind:` value).
     pub origin: Origin,
-    /// Where `spec.owner` is written.
-    pub owner_origin: Origin,
 }
 
 /// A `kind: Group`: a team that can own components.

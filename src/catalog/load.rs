@@ -13,9 +13,10 @@ use super::entity::{Component, EntityRef, Group, Origin, Repository, User, is_va
 use super::raw::{
     ComponentSpec, GroupSpec, LocationSpec, RawEntity, RawMetadata, UserSpec, WithSpec,
 };
-use super::repository::{self, PROJECT_SLUG, SOURCE_LOCATION, normalize};
+use super::repository::{self, PROJECT_SLUG, SOURCE_LOCATION};
 use super::{Catalog, CatalogError};
 use crate::diag::{FileDiagnostic, line_column};
+use crate::paths::{absolute, normalize};
 use crate::yaml::{self, Document, Spanned};
 
 const TEAM_SLUG: &str = "github.com/team-slug";
@@ -31,8 +32,9 @@ pub(super) fn load(path: &Path) -> Result<Catalog, CatalogError> {
 #[derive(Default)]
 struct Loader {
     catalog: Catalog,
-    /// The text of every file read, for diagnostics made after loading.
-    texts: HashMap<PathBuf, String>,
+    /// For each component (by index), the problem to report if its owner
+    /// turns out not to be in the catalog (known only once all is loaded).
+    unknown_owner: Vec<(usize, FileDiagnostic)>,
     /// Identities (canonical paths) of the files read: each is read once.
     loaded: HashSet<PathBuf>,
     /// Files being read, outermost first: (identity, path as shown).
@@ -110,7 +112,6 @@ impl Loader {
             });
         }
         self.chain.pop();
-        self.texts.insert(path.to_path_buf(), text);
     }
 
     fn load_document(&mut self, cx: Cx<'_>) {
@@ -279,9 +280,14 @@ impl Loader {
             annotations: plain_annotations(&h.metadata),
             repository,
             origin: cx.origin(&h.kind_at),
-            owner_origin: cx.origin(&owner_at.referenced),
             entity: h.entity,
         };
+        let msg = format!(
+            "Component `{}`: unknown owner `{}` (not a Group or User in the catalog)",
+            component.entity.name, component.owner
+        );
+        self.unknown_owner
+            .push((self.catalog.components.len(), cx.at(owner_at, msg)));
         self.catalog.components.push(component);
     }
 
@@ -648,29 +654,15 @@ impl Loader {
 
     /// Every component's owner must be a Group or a User of the catalog.
     fn check_owners(&mut self) {
-        let owners: HashSet<&EntityRef> = (self.catalog.groups.iter().map(|g| &g.entity))
-            .chain(self.catalog.users.iter().map(|u| &u.entity))
-            .collect();
         let help = known_groups_help(&self.catalog.groups);
-        let unknown: Vec<FileDiagnostic> = self
-            .catalog
-            .components
-            .iter()
-            .filter(|c| !owners.contains(&c.owner))
-            .filter_map(|c| {
-                let at = &c.owner_origin;
-                let text = self.texts.get(&at.path)?;
-                let msg = format!(
-                    "Component `{}`: unknown owner `{}` (not a Group or User in the catalog)",
-                    c.entity.name, c.owner
-                );
-                Some(
-                    FileDiagnostic::at_line_column(&at.path, text, at.line, at.column, msg)
-                        .with_help(help.clone()),
-                )
-            })
-            .collect();
-        self.catalog.problems.extend(unknown);
+        for (index, problem) in std::mem::take(&mut self.unknown_owner) {
+            if !self
+                .catalog
+                .is_known_owner(&self.catalog.components[index].owner)
+            {
+                self.catalog.problems.push(problem.with_help(help.clone()));
+            }
+        }
     }
 }
 
@@ -700,8 +692,7 @@ impl Cx<'_> {
     }
 
     fn at_location(&self, at: &Location, msg: impl Into<String>) -> FileDiagnostic {
-        let (offset, len) = yaml::location_in_file(self.text, self.doc, at);
-        FileDiagnostic::at_offset(self.path, self.text, offset, len, msg)
+        yaml::diagnostic_at_location(self.path, self.text, self.doc, at, msg)
     }
 
     /// At the first line of the document that is not blank or a comment.
@@ -800,9 +791,7 @@ fn unreadable_file(path: &Path, e: &io::Error) -> FileDiagnostic {
 
 /// The same file named two ways is one file.
 fn identity(path: &Path) -> PathBuf {
-    fs::canonicalize(path).unwrap_or_else(|_| {
-        normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
-    })
+    fs::canonicalize(path).unwrap_or_else(|_| absolute(path))
 }
 
 /// The absolute directory of a catalog file, for relative repository paths.
@@ -811,7 +800,7 @@ fn base_dir(path: &Path) -> PathBuf {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    normalize(&std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()))
+    absolute(dir)
 }
 
 fn plain_annotations(metadata: &RawMetadata) -> std::collections::BTreeMap<String, String> {

@@ -1,6 +1,8 @@
 //! From a component's annotations to the repository git will clone.
 
-use std::path::{Component as Part, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use crate::paths::normalize;
 
 use super::entity::Repository;
 
@@ -148,29 +150,6 @@ fn valid_segment(s: &str) -> bool {
     !s.is_empty() && !s.contains(char::is_whitespace) && s != "." && s != ".."
 }
 
-/// Resolve `.` and `..` without touching the filesystem (a leading `..` of a
-/// relative path stays; an empty result is `.`).
-pub(super) fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Part::CurDir => {}
-            Part::ParentDir => match out.components().next_back() {
-                Some(Part::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Part::RootDir | Part::Prefix(_)) => {}
-                _ => out.push(".."),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.as_os_str().is_empty() {
-        out.push(".");
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,19 +225,5 @@ mod tests {
         ] {
             assert!(from_source_location(bad, Path::new("/")).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn normalize_is_lexical() {
-        assert_eq!(
-            normalize(Path::new("/a/b/../c/./d")),
-            PathBuf::from("/a/c/d")
-        );
-        assert_eq!(normalize(Path::new("/../x")), PathBuf::from("/x"));
-        assert_eq!(
-            normalize(Path::new("../a/../../b")),
-            PathBuf::from("../../b")
-        );
-        assert_eq!(normalize(Path::new("a/..")), PathBuf::from("."));
     }
 }

@@ -359,13 +359,6 @@ fn unknown_owner_points_at_the_owner_value() {
         d.help
     );
     assert_eq!(c.components[0].owner, group_ref("team-x"));
-    assert_eq!(
-        (
-            c.components[0].owner_origin.line,
-            c.components[0].owner_origin.column
-        ),
-        (d.line, d.column)
-    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         },
     )
     .map_err(|e| exit::Refusal::new(exit::REFUSED, e.to_string()))?;
-    let dir = campaign::absolute(&demo.dir);
+    let dir = crate::paths::absolute(&demo.dir);
     println!(
         "built a sandbox fleet of {} repositories in {}",
         demo.fleet.repos.len(),
@@ -77,7 +77,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     }
 
     println!("\n== status\n");
-    let status = status::report(&state, &name).await?;
+    let status = status::report(&state, &report.campaign).await?;
     print!("{}", status::render(&status));
     let state_arg = db.display();
     println!(

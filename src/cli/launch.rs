@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::plan::warn_catalog_problems;
-use super::{Ui, engine, exit, open_existing_state, open_state};
+use super::{Ui, engine, exit, open_state, recorded_campaign};
 use crate::campaign;
 use crate::engine::RunReport;
 use crate::state::TargetState;
@@ -54,11 +54,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 }
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let state = open_existing_state(&global.state, &args.campaign).await?;
-    let row = state.campaign(&args.campaign).await?.ok_or_else(|| {
-        exit::Refusal::new(exit::NOT_FOUND, format!("no campaign named `{}` in {}", args.campaign, global.state.display()))
-            .hint("launch it first with `fleetwright launch CAMPAIGN_FILE`, or pass its state with --state")
-    })?;
+    let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
     let file = PathBuf::from(&row.file);
     if !file.is_file() {
         return Err(exit::Refusal::new(

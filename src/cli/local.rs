@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 
-use super::{GlobalArgs, Ui, engine, exit, open_existing_state};
+use super::{GlobalArgs, Ui, engine, exit, recorded_campaign};
 
 /// Act as the app team on the local forge: merge or close a pull request.
 ///
@@ -45,14 +45,7 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
             (campaign, repo)
         }
     };
-    let state = open_existing_state(&global.state, name).await?;
-    let row = state.campaign(name).await?.ok_or_else(|| {
-        exit::Refusal::new(
-            exit::NOT_FOUND,
-            format!("no campaign named `{name}` in {}", global.state.display()),
-        )
-        .hint("`fleetwright status CAMPAIGN` needs the same --state as launch")
-    })?;
+    let (state, row) = recorded_campaign(&global.state, name).await?;
     if row.forge != "local" {
         return Err(exit::Refusal::new(
             exit::REFUSED,

@@ -25,7 +25,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::engine::{Engine, NoProgress, Progress};
 use crate::forge::local::LocalForge;
 use crate::git::Workspace;
-use crate::state::State;
+use crate::state::{CampaignRow, State};
 
 /// fleetwright: land one change in hundreds of repositories.
 ///
@@ -204,18 +204,31 @@ fn init_tracing(global: &GlobalArgs) {
         .try_init();
 }
 
-/// Open the state database named on the command line, which must exist:
-/// commands that only read or act on a launched campaign never create one.
-async fn open_existing_state(path: &Path, campaign: &str) -> anyhow::Result<State> {
+/// The state at `path` and the campaign `name` recorded in it. Commands that
+/// act on a launched campaign never create a state database: a wrong path or
+/// name is "not found", with the campaigns the state does hold as the hint.
+async fn recorded_campaign(path: &Path, name: &str) -> anyhow::Result<(State, CampaignRow)> {
+    let not_found =
+        |what: String| exit::Refusal::new(exit::NOT_FOUND, format!("no campaign `{name}`: {what}"));
     if !path.is_file() {
-        return Err(exit::Refusal::new(
-            exit::NOT_FOUND,
-            format!("no campaign `{campaign}`: there is no state database at {}", path.display()),
-        )
+        return Err(not_found(format!("there is no state database at {}", path.display()))
             .hint("pass the state the campaign was launched with (--state or FLEETWRIGHT_STATE); `fleetwright launch` creates one")
             .into());
     }
-    open_state(path).await
+    let state = open_state(path).await?;
+    if let Some(row) = state.campaign(name).await? {
+        return Ok((state, row));
+    }
+    let names = state.campaign_names().await?;
+    let hint = if names.is_empty() {
+        "this state holds no campaign yet: `fleetwright launch CAMPAIGN_FILE` records one"
+            .to_string()
+    } else {
+        format!("campaigns in this state: {}", names.join(", "))
+    };
+    Err(not_found(format!("it is not in {}", path.display()))
+        .hint(hint)
+        .into())
 }
 
 /// Open the state database named on the command line, creating it if needed.

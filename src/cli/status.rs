@@ -3,9 +3,9 @@
 use clap::Args;
 
 use super::output::table;
-use super::{GlobalArgs, Ui, exit, open_existing_state};
+use super::{GlobalArgs, Ui, exit, recorded_campaign};
 use crate::report::StatusReport;
-use crate::state::State;
+use crate::state::{CampaignRow, State};
 
 /// Show every target of a campaign: repo, owner, tranche, state, PR.
 ///
@@ -19,32 +19,15 @@ pub struct StatusArgs {
     json: bool,
 }
 
-/// The status of `name`, or a not-found refusal.
-pub async fn report(state: &State, name: &str) -> anyhow::Result<StatusReport> {
-    let row = match state.campaign(name).await? {
-        Some(row) => row,
-        None => {
-            let refusal = exit::Refusal::new(
-                exit::NOT_FOUND,
-                format!("no campaign named `{name}` in {}", state.path().display()),
-            );
-            let names = state.campaign_names().await.unwrap_or_default();
-            let hint = if names.is_empty() {
-                "this state holds no campaign yet: `fleetwright launch CAMPAIGN_FILE` records one"
-                    .to_string()
-            } else {
-                format!("campaigns in this state: {}", names.join(", "))
-            };
-            return Err(refusal.hint(hint).into());
-        }
-    };
+/// The status of a recorded campaign, from the state.
+pub async fn report(state: &State, row: &CampaignRow) -> anyhow::Result<StatusReport> {
     let targets = state.targets(row.id).await?;
-    Ok(StatusReport::build(&row, &targets))
+    Ok(StatusReport::build(row, &targets))
 }
 
 pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
-    let state = open_existing_state(&global.state, &args.campaign).await?;
-    let status = report(&state, &args.campaign).await?;
+    let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
+    let status = report(&state, &row).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {

@@ -218,7 +218,8 @@ impl Engine {
                     tranche_count: loaded.plan.tranches.len() as i64,
                 };
                 let row = self.state().create_campaign(&new, &targets).await?;
-                let row = self.open_next(&row).await?;
+                let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
+                let row = self.open_next(&row, &tranches).await?;
                 let opened = (0..row.tranches_open).collect();
                 (row, opened)
             }
@@ -245,7 +246,8 @@ impl Engine {
         let row = if interrupted || row.tranches_open >= row.tranche_count {
             row
         } else {
-            self.open_next(&row).await?
+            let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
+            self.open_next(&row, &tranches).await?
         };
         let outcomes = self
             .run_open(&row, &loaded.campaign, &loaded.recipe)
@@ -258,11 +260,11 @@ impl Engine {
         })
     }
 
-    /// Open the next tranche that has targets (empty tranches open with it).
-    async fn open_next(&self, row: &CampaignRow) -> Result<CampaignRow> {
-        let targets = self.state().targets(row.id).await?;
+    /// Open the next tranche that has targets (empty tranches open with it);
+    /// `tranches` holds the tranche of every target.
+    async fn open_next(&self, row: &CampaignRow, tranches: &[i64]) -> Result<CampaignRow> {
         let mut upto = row.tranches_open + 1;
-        while upto < row.tranche_count && !targets.iter().any(|t| t.tranche == upto - 1) {
+        while upto < row.tranche_count && !tranches.contains(&(upto - 1)) {
             upto += 1;
         }
         Ok(self.state().open_tranches(row, upto).await?)
@@ -440,8 +442,8 @@ async fn run_target(
     target: TargetRow,
 ) -> TargetOutcome {
     let result = prepare::run(shared, campaign, recipe, &target).await;
-    let (state, step, reason) = match result {
-        Ok(state) => (state, None, None),
+    let (state, pr, step, reason) = match result {
+        Ok((state, pr)) => (state, pr, None, None),
         Err(failure) => {
             let change = Transition::failed(failure.step, &failure.reason);
             if let Err(e) = shared
@@ -453,6 +455,7 @@ async fn run_target(
             }
             (
                 TargetState::Failed,
+                None,
                 Some(failure.step),
                 Some(failure.reason),
             )
@@ -463,10 +466,6 @@ async fn run_target(
         None => tracing::info!(repo = %target.repo, state = state.as_str(), "done"),
     }
     shared.progress.done(&target.repo, state);
-    let pr = match shared.state.target(target.id).await {
-        Ok(t) => t.changeset.and_then(|c| c.number),
-        Err(_) => None,
-    };
     TargetOutcome {
         repo: target.repo,
         state,

@@ -9,7 +9,7 @@ use crate::campaign::template::{
     self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, RecipeInfo, TemplateContext,
 };
 use crate::forge::NewPullRequest;
-use crate::git::{CAMPAIGN_TRAILER, Checkout, Identity, RemoteBranch};
+use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
 use crate::recipe::{Changes, Recipe};
 use crate::state::{Step, TargetRow, TargetState, Transition};
 
@@ -22,13 +22,14 @@ struct Prepared {
     changes: Changes,
 }
 
-/// Bring `target` as far as it goes: to `pr_open`, or `no_change`.
+/// Bring `target` as far as it goes: to `pr_open` (with its pull request
+/// number), or `no_change`.
 pub(super) async fn run(
     shared: &Shared,
     campaign: &Campaign,
     recipe: &Arc<Recipe>,
     target: &TargetRow,
-) -> Result<TargetState> {
+) -> Result<(TargetState, Option<i64>)> {
     let mut ctx = context(campaign, recipe, target);
     let branch = template::render(&campaign.pull_request.branch, &ctx)
         .map_err(|e| Failure::new(Step::Clone, format!("pull_request.branch: {e}")))?;
@@ -64,7 +65,7 @@ pub(super) async fn run(
                 .state
                 .transition(target, TargetState::NoChange, &base)
                 .await?;
-            return Ok(TargetState::NoChange);
+            return Ok((TargetState::NoChange, None));
         }
         RemoteBranch::Foreign(tip) => {
             return Err(Failure::new(
@@ -98,7 +99,7 @@ pub(super) async fn run(
                     .state
                     .transition(target, TargetState::NoChange, &base)
                     .await?;
-                return Ok(TargetState::NoChange);
+                return Ok((TargetState::NoChange, None));
             }
             enter(shared, &target.repo, Step::Commit);
             ctx.title = render(
@@ -108,10 +109,7 @@ pub(super) async fn run(
                 "pull_request.title",
             )?;
             let message = commit_message(campaign, recipe, &ctx)?;
-            let identity = Identity {
-                name: campaign.commit.author_name.clone(),
-                email: campaign.commit.author_email.clone(),
-            };
+            let identity = campaign.commit.author.clone();
             let (checkout, commit) = {
                 let branch = branch.clone();
                 blocking(move || {
@@ -130,7 +128,7 @@ pub(super) async fn run(
                     .state
                     .transition(target, TargetState::NoChange, &base)
                     .await?;
-                return Ok(TargetState::NoChange);
+                return Ok((TargetState::NoChange, None));
             };
             enter(shared, &target.repo, Step::Push);
             shared
@@ -223,7 +221,8 @@ pub(super) async fn run(
             pr
         }
     };
-    Ok(record_pull_request(&shared.state, target, &pr).await?)
+    let state = record_pull_request(&shared.state, target, &pr).await?;
+    Ok((state, Some(pr.number)))
 }
 
 /// Fetch, look at the remote branch, reset to the default branch, apply.

@@ -242,7 +242,6 @@ fn ensure_absent_or_empty_dir(path: &Path) -> Result<(), FleetError> {
 fn validate(spec: &FleetSpec) -> Result<(), FleetError> {
     let invalid = |msg: String| Err(FleetError::InvalidSpec(msg));
     let mut teams = HashSet::new();
-    let mut users = HashSet::new();
     for team in &spec.teams {
         check_entity_name("team", &team.name)?;
         if !teams.insert(team.name.as_str()) {
@@ -257,7 +256,6 @@ fn validate(spec: &FleetSpec) -> Result<(), FleetError> {
                     team.name
                 ));
             }
-            users.insert(user.as_str());
         }
     }
     let mut repos = HashSet::new();

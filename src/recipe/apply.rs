@@ -106,8 +106,14 @@ fn outcome(
         return Outcome::Unchanged;
     }
     let rule_ids = rule_ids(rules, counts);
-    let errors_before = syntax_errors(language, &before);
+    // A result without errors cannot parse worse: only then is the
+    // original parsed again to compare.
     let errors_after = syntax_errors(language, &after);
+    let errors_before = if errors_after.is_empty() {
+        Vec::new()
+    } else {
+        syntax_errors(language, &before)
+    };
     if errors_after.len() > errors_before.len() {
         let line = first_new_error(&errors_before, &errors_after);
         return Outcome::Rejected(RejectedFile {

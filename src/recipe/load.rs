@@ -440,10 +440,9 @@ fn parse_problems(
     }
     let diagnostic = match tree.and_then(|t| id_location(&t.value)) {
         Some(loc) if error.to_string().starts_with("missing field") => {
-            let (offset, len) = yaml::location_in_file(text, doc, &loc);
             let message = error.without_snippet().to_string();
             let message = message.lines().next().unwrap_or_default().to_string();
-            FileDiagnostic::at_offset(path, text, offset, len, message)
+            yaml::diagnostic_at_location(path, text, doc, &loc, message)
         }
         _ => yaml::error_to_diagnostic(path, text, doc, error),
     };

@@ -115,11 +115,10 @@ impl State {
 
     /// The campaign named `name`, if it was launched.
     pub async fn campaign(&self, name: &str) -> Result<Option<CampaignRow>> {
-        let row = sqlx::query("SELECT * FROM campaigns WHERE name = ?")
+        Ok(sqlx::query_as("SELECT * FROM campaigns WHERE name = ?")
             .bind(name)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| CampaignRow::from_row(&r)).transpose()
+            .await?)
     }
 
     /// Names of every recorded campaign, oldest first.
@@ -272,31 +271,6 @@ impl State {
             .ok_or_else(|| StateError::Unknown(format!("campaign {} vanished", campaign.name)))
     }
 
-    /// Set the campaign's lifecycle status.
-    pub async fn set_campaign_status(&self, campaign: &CampaignRow, status: &str) -> Result<()> {
-        let mut tx = self.write().await?;
-        let at = now();
-        sqlx::query("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?")
-            .bind(status)
-            .bind(&at)
-            .bind(campaign.id)
-            .execute(&mut *tx)
-            .await?;
-        insert_event(
-            &mut tx,
-            campaign.id,
-            None,
-            "campaign_status",
-            Some(&campaign.status),
-            Some(status),
-            None,
-            &at,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     // ----- targets ---------------------------------------------------------
 
     /// Every target of a campaign, in plan order, with its changeset.
@@ -401,11 +375,12 @@ impl State {
 
     /// Every event of a campaign, oldest first.
     pub async fn events(&self, campaign_id: i64) -> Result<Vec<EventRow>> {
-        let rows = sqlx::query("SELECT * FROM events WHERE campaign_id = ? ORDER BY id")
-            .bind(campaign_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(EventRow::from_row).collect())
+        Ok(
+            sqlx::query_as("SELECT id, target_id, kind, from_state, to_state, detail, at FROM events WHERE campaign_id = ? ORDER BY id")
+                .bind(campaign_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     // ----- changesets ------------------------------------------------------

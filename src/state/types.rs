@@ -122,7 +122,7 @@ impl PrState {
 }
 
 /// A campaign as recorded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CampaignRow {
     pub id: i64,
     pub name: String,
@@ -134,23 +134,6 @@ pub struct CampaignRow {
     pub tranches_open: i64,
     pub created_at: String,
     pub updated_at: String,
-}
-
-impl CampaignRow {
-    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
-        Ok(CampaignRow {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-            file: r.try_get("file")?,
-            recipe_id: r.try_get("recipe_id")?,
-            forge: r.try_get("forge")?,
-            status: r.try_get("status")?,
-            tranche_count: r.try_get("tranche_count")?,
-            tranches_open: r.try_get("tranches_open")?,
-            created_at: r.try_get("created_at")?,
-            updated_at: r.try_get("updated_at")?,
-        })
-    }
 }
 
 /// A campaign about to be recorded.
@@ -278,7 +261,7 @@ pub struct PullRequestRecord {
 }
 
 /// One row of the append-only event log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
     pub target_id: Option<i64>,
@@ -287,20 +270,6 @@ pub struct EventRow {
     pub to_state: Option<String>,
     pub detail: Option<String>,
     pub at: String,
-}
-
-impl EventRow {
-    pub(super) fn from_row(r: &SqliteRow) -> Self {
-        EventRow {
-            id: r.get("id"),
-            target_id: r.get("target_id"),
-            kind: r.get("kind"),
-            from_state: r.get("from_state"),
-            to_state: r.get("to_state"),
-            detail: r.get("detail"),
-            at: r.get("at"),
-        }
-    }
 }
 
 /// A pull request of the embedded local forge.
