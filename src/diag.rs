@@ -3,8 +3,8 @@
 //! and what to do about it.
 //!
 //! Domain modules build a [`FileDiagnostic`]; only the command layer renders
-//! it (with miette's graphical handler on a terminal, or as one plain
-//! `path:line:column: message` line otherwise).
+//! it: one `path:line:column: message` line (for editors and grep), then
+//! miette's snippet with the text underlined (coloured on a terminal).
 
 use std::path::{Path, PathBuf};
 
@@ -27,9 +27,8 @@ pub struct FileDiagnostic {
     pub help: Option<String>,
     #[source_code]
     source_code: NamedSource<String>,
-    #[label("{label}")]
+    #[label("here")]
     span: SourceSpan,
-    label: String,
 }
 
 impl FileDiagnostic {
@@ -52,39 +51,13 @@ impl FileDiagnostic {
             help: None,
             source_code: NamedSource::new(path.display().to_string(), text.to_string()),
             span: SourceSpan::new(byte_offset.into(), len),
-            label: "here".to_string(),
         }
-    }
-
-    /// A diagnostic at a 1-based `line` and character `column` of `text`.
-    /// The underline covers the rest of the token that starts there.
-    pub fn at_line_column(
-        path: &Path,
-        text: &str,
-        line: usize,
-        column: usize,
-        message: impl Into<String>,
-    ) -> Self {
-        let offset = byte_offset_of(text, line, column);
-        let len = token_len(&text[offset..]);
-        Self::at_offset(path, text, offset, len, message)
     }
 
     /// Attach a hint saying what to do.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
-    }
-
-    /// Replace the label shown under the underlined text.
-    pub fn with_label(mut self, label: impl Into<String>) -> Self {
-        self.label = label.into();
-        self
-    }
-
-    /// `path:line:column`, the form editors and terminals turn into links.
-    pub fn location(&self) -> String {
-        format!("{}:{}:{}", self.path.display(), self.line, self.column)
     }
 }
 
@@ -145,14 +118,10 @@ mod tests {
 
     #[test]
     fn display_names_file_line_and_column() {
-        let d = FileDiagnostic::at_line_column(
-            Path::new("catalog/a.yaml"),
-            "kind: Component\nspec:\n  owner: 12\n",
-            3,
-            10,
-            "bad owner",
-        );
+        let text = "kind: Component\nspec:\n  owner: 12\n";
+        let offset = text.find("12").unwrap();
+        let d =
+            FileDiagnostic::at_offset(Path::new("catalog/a.yaml"), text, offset, 2, "bad owner");
         assert_eq!(d.to_string(), "catalog/a.yaml:3:10: bad owner");
-        assert_eq!(d.location(), "catalog/a.yaml:3:10");
     }
 }

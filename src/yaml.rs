@@ -15,8 +15,6 @@ use crate::diag::{FileDiagnostic, byte_offset_of, token_len};
 /// One YAML document of a file.
 #[derive(Debug, Clone, Copy)]
 pub struct Document<'a> {
-    /// 0-based index of the document in its file.
-    pub index: usize,
     /// The document's text (without its `---` marker line).
     pub text: &'a str,
     /// Byte offset of `text` in the whole file.
@@ -66,9 +64,7 @@ pub fn documents(text: &str) -> Vec<Document<'_>> {
     }
     docs.push((start, text.len(), start_line));
     docs.into_iter()
-        .enumerate()
-        .map(|(index, (s, e, l))| Document {
-            index,
+        .map(|(s, e, l)| Document {
             text: &text[s..e],
             start: s,
             start_line: l,
@@ -145,7 +141,7 @@ pub fn diagnostic_at_location(
 
 /// The error's own sentence, without the source snippet serde-saphyr adds
 /// (the diagnostic renders its own) and without its trailing location.
-fn error_message(error: &serde_saphyr::Error) -> String {
+pub fn error_message(error: &serde_saphyr::Error) -> String {
     let text = error.without_snippet().to_string();
     let first = text.lines().next().unwrap_or("").trim().to_string();
     // serde-saphyr appends " at line X column Y"; the diagnostic says where.

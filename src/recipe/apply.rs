@@ -54,66 +54,81 @@ enum Outcome {
 
 /// Rewrite one file until it stops changing, then check its syntax. Fixes
 /// keep the layout of what they matched (see [`keep_layout`]); when that
-/// parses worse than ast-grep's own output, ast-grep's output is used.
+/// parses worse than ast-grep's own output, and kept anything, ast-grep's
+/// output is used.
 fn rewrite(
     entry: &FileEntry,
     language: SupportLang,
     rules: &[&Config],
     before: String,
 ) -> Result<Outcome, ApplyError> {
-    match rewrite_with(entry, language, rules, before.clone(), true)? {
-        Outcome::Rejected(_) => rewrite_with(entry, language, rules, before, false),
+    let (outcome, reshaped) = rewrite_with(entry, language, rules, &before, true)?;
+    match outcome {
+        Outcome::Rejected(_) if reshaped => {
+            Ok(rewrite_with(entry, language, rules, &before, false)?.0)
+        }
         outcome => Ok(outcome),
     }
 }
 
+/// The fixed point of `before`, and whether keeping the layout changed any
+/// fix. The syntax errors of the original and of the result come from the
+/// trees the first and the last pass parse anyway.
 fn rewrite_with(
     entry: &FileEntry,
     language: SupportLang,
     rules: &[&Config],
-    before: String,
+    before: &str,
     layout: bool,
-) -> Result<Outcome, ApplyError> {
+) -> Result<(Outcome, bool), ApplyError> {
     let mut counts = vec![0usize; rules.len()];
-    let mut current = before.clone();
-    let mut last_pass_rules = Vec::new();
+    let mut current: Option<String> = None;
+    let mut errors_before = None;
+    let mut reshaped = false;
+    let mut last_counts = Vec::new();
     for _ in 0..MAX_PASSES {
-        let (next, pass_counts) = one_pass(language, rules, &current, layout);
-        if next == current {
-            return Ok(outcome(entry, language, rules, before, current, &counts));
+        let text = current.as_deref().unwrap_or(before);
+        let pass = one_pass(language, rules, text, layout, errors_before.is_none());
+        reshaped |= pass.reshaped;
+        if errors_before.is_none() {
+            errors_before = Some(pass.errors.clone());
         }
-        for (total, n) in counts.iter_mut().zip(&pass_counts) {
+        let Some(next) = pass.text.filter(|next| next != text) else {
+            let Some(after) = current else {
+                return Ok((Outcome::Unchanged, reshaped));
+            };
+            let errors = (errors_before.unwrap_or_default(), pass.errors);
+            return Ok((
+                outcome(entry, rules, before, after, &counts, errors),
+                reshaped,
+            ));
+        };
+        for (total, n) in counts.iter_mut().zip(&pass.counts) {
             *total += n;
         }
-        last_pass_rules = rule_ids(rules, &pass_counts);
-        current = next;
+        last_counts = pass.counts;
+        current = Some(next);
     }
     Err(ApplyError::NoFixedPoint {
         path: entry.rel.clone(),
-        rules: last_pass_rules,
+        rules: matches(rules, &last_counts)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect(),
     })
 }
 
+/// A changed file, or its rejection when it parses worse than the original
+/// (`errors` holds the lines of the syntax errors before and after).
 fn outcome(
     entry: &FileEntry,
-    language: SupportLang,
     rules: &[&Config],
-    before: String,
+    before: &str,
     after: String,
     counts: &[usize],
+    (errors_before, errors_after): (Vec<usize>, Vec<usize>),
 ) -> Outcome {
-    if after == before {
-        return Outcome::Unchanged;
-    }
-    let rule_ids = rule_ids(rules, counts);
-    // A result without errors cannot parse worse: only then is the
-    // original parsed again to compare.
-    let errors_after = syntax_errors(language, &after);
-    let errors_before = if errors_after.is_empty() {
-        Vec::new()
-    } else {
-        syntax_errors(language, &before)
-    };
+    let matches = matches(rules, counts);
     if errors_after.len() > errors_before.len() {
         let line = first_new_error(&errors_before, &errors_after);
         return Outcome::Rejected(RejectedFile {
@@ -123,30 +138,25 @@ fn outcome(
                 errors_after.len(),
                 errors_before.len(),
             ),
-            rule_ids,
+            rule_ids: matches.into_iter().map(|(id, _)| id).collect(),
             line,
         });
     }
-    let matches = rules
-        .iter()
-        .zip(counts)
-        .filter(|(_, n)| **n > 0)
-        .map(|(r, n)| (r.id.clone(), *n))
-        .collect();
     Outcome::Changed(FileChange {
         path: entry.rel.clone(),
-        before,
+        before: before.to_string(),
         after,
         matches,
     })
 }
 
-fn rule_ids(rules: &[&Config], counts: &[usize]) -> Vec<String> {
+/// `(rule id, count)` of the rules that made edits.
+fn matches(rules: &[&Config], counts: &[usize]) -> Vec<(String, usize)> {
     rules
         .iter()
         .zip(counts)
         .filter(|(_, n)| **n > 0)
-        .map(|(r, _)| r.id.clone())
+        .map(|(r, n)| (r.id.clone(), *n))
         .collect()
 }
 
@@ -158,16 +168,30 @@ struct Edit {
     rule: usize,
 }
 
-/// Run every rule once on `source`; the rewritten text and the number of
-/// edits each rule made.
+/// What one pass of every rule over a text found.
+struct Pass {
+    /// The rewritten text; `None` when no rule had an edit.
+    text: Option<String>,
+    /// Edits made, per rule.
+    counts: Vec<usize>,
+    /// Lines of the input's syntax errors, when asked for or when nothing
+    /// changed (the input is then the result).
+    errors: Vec<usize>,
+    /// Keeping the layout changed some fix.
+    reshaped: bool,
+}
+
+/// Run every rule once on `source`.
 fn one_pass(
     language: SupportLang,
     rules: &[&Config],
     source: &str,
     layout: bool,
-) -> (String, Vec<usize>) {
+    want_errors: bool,
+) -> Pass {
     let grep = language.ast_grep(source);
     let mut edits = Vec::new();
+    let mut reshaped = false;
     for (index, rule) in rules.iter().enumerate() {
         let Some(fixer) = rule.fixer.first() else {
             continue;
@@ -176,10 +200,13 @@ fn one_pass(
             let edit = m.make_edit(&rule.matcher, fixer);
             let end = edit.position + edit.deleted_length;
             let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
-            if layout && let Some(matched) = source.get(edit.position..end) {
-                text = keep_layout(matched, &text);
+            let matched = source.get(edit.position..end);
+            if layout && let Some(matched) = matched {
+                let kept = keep_layout(matched, &text);
+                reshaped |= kept != text;
+                text = kept;
             }
-            if source.get(edit.position..end) != Some(text.as_str()) {
+            if matched != Some(text.as_str()) {
                 edits.push(Edit {
                     start: edit.position,
                     end,
@@ -189,20 +216,45 @@ fn one_pass(
             }
         }
     }
-    splice(source, edits, rules.len())
+    let errors = if want_errors || edits.is_empty() {
+        grep.root()
+            .dfs()
+            .filter(|n| n.is_error() || n.is_missing())
+            .map(|n| n.start_pos().line() + 1)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if edits.is_empty() {
+        return Pass {
+            text: None,
+            counts: vec![0; rules.len()],
+            errors,
+            reshaped,
+        };
+    }
+    let (text, counts) = splice(source, edits, rules.len());
+    Pass {
+        text: Some(text),
+        counts,
+        errors,
+        reshaped,
+    }
 }
 
 /// The fixed text of a match, with the match's own layout kept wherever the
-/// fix changed nothing but line breaks and indentation.
+/// fix changed nothing but line breaks and indentation inside brackets.
 ///
 /// ast-grep re-indents the text of metavariables, so a fix on a call whose
 /// arguments span several lines loses their continuation indentation and
 /// glues the closing parenthesis on. Here the non-blank characters of the
 /// match and of the fix are aligned (a diff); between two aligned
 /// characters, the match's own blanks are kept when both sides hold only
-/// blanks and one of them breaks a line. Everything the fix really changes
-/// comes from the fix. A match on one line is left exactly as ast-grep
-/// fixes it.
+/// blanks, one of them breaks a line, and the place is inside brackets of
+/// the match (`(`, `[`, `{` not closed yet, outside string quotes). Outside
+/// brackets indentation can mean something (a Python block), so the fix's
+/// own re-indentation stands there. Everything the fix really changes comes
+/// from the fix. A match on one line is left exactly as ast-grep fixes it.
 pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
     if !matched.contains('\n') {
         return fixed.to_string();
@@ -218,6 +270,7 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
     let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &a_chars, &b_chars);
     let mut out = String::with_capacity(fixed.len());
     let (mut a_done, mut b_done) = (0, 0);
+    let mut nesting = Nesting::default();
     for op in ops {
         if let similar::DiffOp::Equal {
             old_index,
@@ -227,24 +280,67 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
         {
             for k in 0..len {
                 let ((a_at, c), (b_at, _)) = (a[old_index + k], b[new_index + k]);
-                out.push_str(gap(&matched[a_done..a_at], &fixed[b_done..b_at]));
+                nesting.advance(&matched[nesting.scanned..a_at]);
+                out.push_str(gap(
+                    &matched[a_done..a_at],
+                    &fixed[b_done..b_at],
+                    nesting.inside(),
+                ));
                 out.push(c);
                 a_done = a_at + c.len_utf8();
                 b_done = b_at + c.len_utf8();
             }
         }
     }
-    out.push_str(gap(&matched[a_done..], &fixed[b_done..]));
+    nesting.advance(&matched[nesting.scanned..]);
+    out.push_str(gap(&matched[a_done..], &fixed[b_done..], nesting.inside()));
     out
 }
 
 /// Between two aligned characters: the match's blanks, or the fix's text.
-fn gap<'a>(matched: &'a str, fixed: &'a str) -> &'a str {
+fn gap<'a>(matched: &'a str, fixed: &'a str, in_brackets: bool) -> &'a str {
     let blank = |s: &str| s.chars().all(char::is_whitespace);
-    if blank(matched) && blank(fixed) && (matched.contains('\n') || fixed.contains('\n')) {
+    let layout_only =
+        blank(matched) && blank(fixed) && (matched.contains('\n') || fixed.contains('\n'));
+    if in_brackets && layout_only {
         matched
     } else {
         fixed
+    }
+}
+
+/// How deep in brackets a scan of the matched text is.
+#[derive(Default)]
+struct Nesting {
+    /// Bytes of the matched text scanned so far.
+    scanned: usize,
+    depth: usize,
+    /// The quote of the string literal being scanned, if any.
+    quote: Option<char>,
+    escaped: bool,
+}
+
+impl Nesting {
+    fn advance(&mut self, text: &str) {
+        for c in text.chars() {
+            self.scanned += c.len_utf8();
+            match self.quote {
+                Some(_) if self.escaped => self.escaped = false,
+                Some(_) if c == '\\' => self.escaped = true,
+                Some(q) if c == q => self.quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' | '`' => self.quote = Some(c),
+                    '(' | '[' | '{' => self.depth += 1,
+                    ')' | ']' | '}' => self.depth = self.depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    fn inside(&self) -> bool {
+        self.depth > 0 && self.quote.is_none()
     }
 }
 
@@ -266,16 +362,6 @@ fn splice(source: &str, mut edits: Vec<Edit>, rule_count: usize) -> (String, Vec
     }
     out.push_str(&source[done..]);
     (out, counts)
-}
-
-/// The 1-based lines of every syntax error (ERROR or missing node).
-fn syntax_errors(language: SupportLang, source: &str) -> Vec<usize> {
-    let grep = language.ast_grep(source);
-    grep.root()
-        .dfs()
-        .filter(|n| n.is_error() || n.is_missing())
-        .map(|n| n.start_pos().line() + 1)
-        .collect()
 }
 
 /// The first line with more errors after than before (or the first error).

@@ -337,8 +337,12 @@ fn item_end(text: &str, start: usize) -> usize {
 fn flow_end(text: &str) -> usize {
     let mut depth = 0usize;
     let mut quote = None;
+    let mut escaped = false;
     for (i, c) in text.char_indices() {
         match (quote, c) {
+            // In double quotes a backslash escapes the next character.
+            (Some('"'), _) if escaped => escaped = false,
+            (Some('"'), '\\') => escaped = true,
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '"' | '\'') => quote = Some(c),
@@ -438,10 +442,10 @@ fn parse_problems(
     if !unknown.is_empty() {
         return unknown;
     }
+    // A missing field has no place of its own: point at the rule's `id`.
+    let message = yaml::error_message(error);
     let diagnostic = match tree.and_then(|t| id_location(&t.value)) {
-        Some(loc) if error.to_string().starts_with("missing field") => {
-            let message = error.without_snippet().to_string();
-            let message = message.lines().next().unwrap_or_default().to_string();
+        Some(loc) if message.contains("missing field") => {
             yaml::diagnostic_at_location(path, text, doc, &loc, message)
         }
         _ => yaml::error_to_diagnostic(path, text, doc, error),

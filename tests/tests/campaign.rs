@@ -390,8 +390,8 @@ fn launch_after_a_killed_run_adopts_the_pushed_branch_and_the_opened_pr() {
         );
     }
     // ledger-go's PR was opened once, by the killed run, and adopted.
-    assert_eq!(sb.local_pr_counts()["ledger-go"], 1);
-    assert_eq!(sb.local_pr_counts()["billing-api"], 1);
+    let prs = sb.local_pr_counts();
+    assert_eq!((prs["ledger-go"], prs["billing-api"]), (1, 1));
     assert_log_explains(&sb);
 }
 

@@ -64,7 +64,6 @@ fn demo_runs_a_whole_campaign_and_can_run_again() {
         .collect();
     let targets: BTreeSet<String> = status.targets.iter().map(|t| t.repo.clone()).collect();
     assert_eq!(targets, expected);
-    assert!(targets.len() <= 8);
     assert_eq!(status.campaign.tranches_open, status.campaign.tranche_count);
     assert!(
         status.targets.iter().any(|t| t.state == "merged"),

@@ -229,7 +229,7 @@ impl Sandbox {
         })
     }
 
-    /// Number of local pull requests per repository URL.
+    /// Number of local pull requests per repository name.
     pub fn local_pr_counts(&self) -> BTreeMap<String, i64> {
         self.with_state(async |s| {
             let row = s.campaign(CAMPAIGN).await.unwrap().expect("campaign");
