@@ -16,6 +16,7 @@ mod apply;
 mod changes;
 mod load;
 mod locate;
+pub mod structured;
 mod walk;
 
 #[cfg(test)]

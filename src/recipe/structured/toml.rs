@@ -1,0 +1,16 @@
+//! toml edits (to be written).
+
+use super::{Applied, Edit, EditError};
+
+pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
+    let _ = edits;
+    Err(EditError::Parse {
+        format: "toml",
+        line: 1,
+        message: format!(
+            "{} edits are not implemented yet ({} bytes)",
+            "toml",
+            text.len()
+        ),
+    })
+}
