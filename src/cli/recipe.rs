@@ -10,7 +10,7 @@ use crate::recipe::Recipe;
 
 /// Check or apply a recipe.
 ///
-/// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis.yaml . --dry-run
+/// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis/recipe.yaml . --dry-run
 #[derive(Debug, Args)]
 pub struct RecipeArgs {
     #[command(subcommand)]
@@ -21,14 +21,14 @@ pub struct RecipeArgs {
 enum RecipeCommand {
     /// Check a recipe without applying it; problems come with file:line:column.
     ///
-    /// Example: fleetwright recipe check migrations-recipes/modernize-deprecated-apis.yaml
+    /// Example: fleetwright recipe check migrations-recipes/modernize-deprecated-apis/recipe.yaml
     Check {
         /// The recipe file (a fleetwright recipe or a plain ast-grep rule file).
         recipe: PathBuf,
     },
     /// Apply a recipe to a folder: rewrite the files, or print the diff with --dry-run.
     ///
-    /// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis.yaml ~/src/billing --dry-run
+    /// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis/recipe.yaml ~/src/billing --dry-run
     Apply {
         /// The recipe file (a fleetwright recipe or a plain ast-grep rule file).
         recipe: PathBuf,

@@ -57,7 +57,7 @@ pub struct Demo {
 
 /// The demo's recipe: `logging.warn` → `logging.warning`, `interface{}` → `any`.
 pub const RECIPE_YAML: &str =
-    include_str!("../../migrations-recipes/modernize-deprecated-apis.yaml");
+    include_str!("../../migrations-recipes/modernize-deprecated-apis/recipe.yaml");
 
 /// The demo's campaign.
 pub const CAMPAIGN_YAML: &str = r#"name: modernize-deprecated-apis
