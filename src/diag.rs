@@ -54,6 +54,21 @@ impl FileDiagnostic {
         }
     }
 
+    /// The same diagnostic in `original`, the text `path` held before
+    /// something (parameter substitution) turned it into the text this
+    /// diagnostic points into; `map` takes an offset of that text to one of
+    /// `original`.
+    pub fn remap(self, original: &str, map: impl Fn(usize) -> usize) -> Self {
+        let start = map(self.span.offset());
+        let end = map(self.span.offset() + self.span.len()).max(start);
+        let moved =
+            FileDiagnostic::at_offset(&self.path, original, start, end - start, self.message);
+        FileDiagnostic {
+            help: self.help,
+            ..moved
+        }
+    }
+
     /// Attach a hint saying what to do.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());

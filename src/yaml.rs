@@ -12,6 +12,24 @@ pub use serde_saphyr::Spanned;
 
 use crate::diag::{FileDiagnostic, byte_offset_of, token_len};
 
+/// A value written either alone or as a list (`tags: python` or
+/// `tags: [python, go]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
 /// One YAML document of a file.
 #[derive(Debug, Clone, Copy)]
 pub struct Document<'a> {

@@ -19,7 +19,7 @@ use crate::diag::FileDiagnostic;
 use crate::git::Identity;
 use crate::paths::{absolute, normalize};
 use crate::recipe::{Recipe, RecipeError};
-use crate::yaml::{self, Spanned};
+use crate::yaml::{self, OneOrMany, Spanned};
 
 pub use plan::{Plan, PlannedTarget, PlannedTranche, Skipped};
 pub use template::{FileSummary, TemplateContext};
@@ -158,22 +158,6 @@ struct RawCampaign {
 enum RawTranche {
     Count(u64),
     Text(String),
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            OneOrMany::One(s) => vec![s],
-            OneOrMany::Many(v) => v,
-        }
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -392,10 +376,7 @@ fn filter(
     doc: &yaml::Document<'_>,
 ) -> TargetFilter {
     if let Some(kind) = &raw.kind {
-        let kinds = match &kind.value {
-            OneOrMany::One(s) => vec![s.clone()],
-            OneOrMany::Many(v) => v.clone(),
-        };
+        let kinds = kind.value.clone().into_vec();
         if kinds.iter().any(|k| !k.eq_ignore_ascii_case("component")) {
             problems.push(
                 yaml::diagnostic_at(path, text, doc, kind, "only `Component` entities can be targeted")

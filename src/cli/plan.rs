@@ -66,10 +66,10 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
     }
     let plan = &loaded.plan;
     println!(
-        "campaign {}: recipe `{}` ({} rule(s)), forge {}",
+        "campaign {}: recipe `{}` ({}), forge {}",
         c.name,
         loaded.recipe.id,
-        loaded.recipe.rules.len(),
+        loaded.recipe.summary(),
         c.forge
     );
     println!(

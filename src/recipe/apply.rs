@@ -7,46 +7,13 @@ use std::path::Path;
 
 use ast_grep_config::RuleConfig;
 use ast_grep_core::tree_sitter::LanguageExt;
-use ast_grep_language::Language;
 
-use super::changes::{Changes, FileChange, RejectedFile};
-use super::walk::{self, FileEntry};
-use super::{ApplyError, ApplyOptions, MAX_PASSES, Recipe, SupportLang};
+use super::changes::{FileChange, FileStatus, RejectedFile};
+use super::{ApplyError, MAX_PASSES, SupportLang};
 
 type Config = RuleConfig<SupportLang>;
 
-pub(super) fn apply(
-    recipe: &Recipe,
-    root: &Path,
-    options: &ApplyOptions,
-) -> Result<Changes, ApplyError> {
-    let mut changes = Changes::default();
-    for entry in walk::files(root, &mut changes.skipped)? {
-        let Some(language) = SupportLang::from_path(&entry.rel) else {
-            continue;
-        };
-        let rules: Vec<&Config> = recipe
-            .rules
-            .iter()
-            .filter_map(|r| r.config_for(&entry.rel))
-            .collect();
-        if rules.is_empty() {
-            continue;
-        }
-        let Some(text) = walk::read_text(&entry, options.max_file_size, &mut changes.skipped)?
-        else {
-            continue;
-        };
-        match rewrite(&entry, language, &rules, text)? {
-            Outcome::Unchanged => {}
-            Outcome::Changed(change) => changes.files.push(change),
-            Outcome::Rejected(rejected) => changes.rejected.push(rejected),
-        }
-    }
-    Ok(changes)
-}
-
-enum Outcome {
+pub(super) enum Outcome {
     Unchanged,
     Changed(FileChange),
     Rejected(RejectedFile),
@@ -56,16 +23,16 @@ enum Outcome {
 /// keep the layout of what they matched (see [`keep_layout`]); when that
 /// parses worse than ast-grep's own output, and kept anything, ast-grep's
 /// output is used.
-fn rewrite(
-    entry: &FileEntry,
+pub(super) fn rewrite(
+    rel: &Path,
     language: SupportLang,
     rules: &[&Config],
-    before: String,
+    before: &str,
 ) -> Result<Outcome, ApplyError> {
-    let (outcome, reshaped) = rewrite_with(entry, language, rules, &before, true)?;
+    let (outcome, reshaped) = rewrite_with(rel, language, rules, before, true)?;
     match outcome {
         Outcome::Rejected(_) if reshaped => {
-            Ok(rewrite_with(entry, language, rules, &before, false)?.0)
+            Ok(rewrite_with(rel, language, rules, before, false)?.0)
         }
         outcome => Ok(outcome),
     }
@@ -75,7 +42,7 @@ fn rewrite(
 /// fix. The syntax errors of the original and of the result come from the
 /// trees the first and the last pass parse anyway.
 fn rewrite_with(
-    entry: &FileEntry,
+    rel: &Path,
     language: SupportLang,
     rules: &[&Config],
     before: &str,
@@ -99,7 +66,7 @@ fn rewrite_with(
             };
             let errors = (errors_before.unwrap_or_default(), pass.errors);
             return Ok((
-                outcome(entry, rules, before, after, &counts, errors),
+                outcome(rel, rules, before, after, &counts, errors),
                 reshaped,
             ));
         };
@@ -110,7 +77,7 @@ fn rewrite_with(
         current = Some(next);
     }
     Err(ApplyError::NoFixedPoint {
-        path: entry.rel.clone(),
+        path: rel.to_path_buf(),
         rules: matches(rules, &last_counts)
             .into_iter()
             .map(|(id, _)| id)
@@ -121,7 +88,7 @@ fn rewrite_with(
 /// A changed file, or its rejection when it parses worse than the original
 /// (`errors` holds the lines of the syntax errors before and after).
 fn outcome(
-    entry: &FileEntry,
+    rel: &Path,
     rules: &[&Config],
     before: &str,
     after: String,
@@ -132,7 +99,7 @@ fn outcome(
     if errors_after.len() > errors_before.len() {
         let line = first_new_error(&errors_before, &errors_after);
         return Outcome::Rejected(RejectedFile {
-            path: entry.rel.clone(),
+            path: rel.to_path_buf(),
             message: format!(
                 "the rewritten file does not parse: {} syntax error(s) where the original had {}; first new one at line {line}",
                 errors_after.len(),
@@ -143,7 +110,8 @@ fn outcome(
         });
     }
     Outcome::Changed(FileChange {
-        path: entry.rel.clone(),
+        path: rel.to_path_buf(),
+        status: FileStatus::Modified,
         before: before.to_string(),
         after,
         matches,

@@ -14,8 +14,21 @@ pub struct Changes {
     pub files: Vec<FileChange>,
     /// Files some rule applies to but that were not read.
     pub skipped: Skipped,
-    /// Files whose rewrite would not parse; left unchanged, sorted by path.
+    /// Files a step could not change (the rewrite would not parse, an edit
+    /// conflicts, a move is refused); left unchanged, sorted by path.
     pub rejected: Vec<RejectedFile>,
+    /// Why the recipe does not apply to the tree (an `applies_when`
+    /// condition that does not hold); nothing else is computed then.
+    pub not_applicable: Option<String>,
+}
+
+/// What happens to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileStatus {
+    Modified,
+    Added,
+    Deleted,
 }
 
 /// One changed file.
@@ -23,9 +36,13 @@ pub struct Changes {
 pub struct FileChange {
     /// Relative to the root, `/`-separated.
     pub path: PathBuf,
+    pub status: FileStatus,
+    /// The text before (empty for an added file).
     pub before: String,
+    /// The text after (empty for a deleted file).
     pub after: String,
-    /// Edits made by each rule (rule id, count), in recipe order, over all passes.
+    /// Edits made by each rule or edit (its id or label, count), in the order
+    /// first made, over all passes.
     pub matches: Vec<(String, usize)>,
 }
 
@@ -39,13 +56,14 @@ pub struct Skipped {
     pub symlinks: usize,
 }
 
-/// A file the recipe would have broken: its rewrite has more syntax errors
-/// than the original, so it is left unchanged.
+/// A file a step could not change: its rewrite has more syntax errors than
+/// the original, an edit conflicts with what is there, or a move is
+/// refused. It is left as the steps before left it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedFile {
     /// Relative to the root, `/`-separated.
     pub path: PathBuf,
-    /// The rules that edited the file.
+    /// The rules or edits that could not be made.
     pub rule_ids: Vec<String>,
     /// 1-based line of the first new syntax error in the rewritten file.
     pub line: usize,
@@ -71,39 +89,69 @@ impl Changes {
         self.files.iter().map(FileChange::unified_diff).collect()
     }
 
-    /// Write every changed file under `root`. Refuses to write through a
-    /// symlink, to anything but a regular file inside `root`, or to a file
+    /// Write every change under `root`: rewrite, create and delete files.
+    /// Refuses to go through a symlink, to leave `root`, to overwrite
+    /// anything but the regular file the recipe read, or to touch a file
     /// that changed since the recipe was applied.
     pub fn write(&self, root: &Path) -> Result<(), ApplyError> {
         for file in &self.files {
-            let target = checked_target(root, &file.path)?;
-            let current = std::fs::read_to_string(&target).map_err(|source| ApplyError::Read {
-                path: file.path.clone(),
-                source,
-            })?;
-            if current != file.before {
-                return Err(unsafe_path(
-                    &file.path,
-                    "it changed since the recipe was applied",
-                ));
+            match file.status {
+                FileStatus::Modified => {
+                    let target = checked_target(root, &file.path)?;
+                    unchanged_since(&target, file)?;
+                    write_file(&target, file)?;
+                }
+                FileStatus::Added => {
+                    let target = checked_new_target(root, &file.path)?;
+                    write_file(&target, file)?;
+                }
+                FileStatus::Deleted => {
+                    let target = checked_target(root, &file.path)?;
+                    std::fs::remove_file(&target).map_err(|source| ApplyError::Write {
+                        path: file.path.clone(),
+                        source,
+                    })?;
+                }
             }
-            std::fs::write(&target, &file.after).map_err(|source| ApplyError::Write {
-                path: file.path.clone(),
-                source,
-            })?;
         }
         Ok(())
     }
+}
+
+fn unchanged_since(target: &Path, file: &FileChange) -> Result<(), ApplyError> {
+    let current = std::fs::read_to_string(target).map_err(|source| ApplyError::Read {
+        path: file.path.clone(),
+        source,
+    })?;
+    if current != file.before {
+        return Err(unsafe_path(
+            &file.path,
+            "it changed since the recipe was applied",
+        ));
+    }
+    Ok(())
+}
+
+fn write_file(target: &Path, file: &FileChange) -> Result<(), ApplyError> {
+    std::fs::write(target, &file.after).map_err(|source| ApplyError::Write {
+        path: file.path.clone(),
+        source,
+    })
 }
 
 impl FileChange {
     /// This file's unified diff.
     pub fn unified_diff(&self) -> String {
         let path = self.path.to_string_lossy();
+        let (old, new) = match self.status {
+            FileStatus::Modified => (format!("a/{path}"), format!("b/{path}")),
+            FileStatus::Added => ("/dev/null".to_string(), format!("b/{path}")),
+            FileStatus::Deleted => (format!("a/{path}"), "/dev/null".to_string()),
+        };
         TextDiff::from_lines(&self.before, &self.after)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("a/{path}"), &format!("b/{path}"))
+            .header(&old, &new)
             .to_string()
     }
 }
@@ -141,6 +189,32 @@ fn checked_target(root: &Path, rel: &Path) -> Result<PathBuf, ApplyError> {
     };
     if !inside {
         return Err(unsafe_path(rel, "it resolves outside the root"));
+    }
+    Ok(target)
+}
+
+/// `root/rel` for a new file: `rel` a plain relative path, nothing there
+/// yet, and every folder on the way a real folder inside `root` (created
+/// when missing), never a symlink.
+fn checked_new_target(root: &Path, rel: &Path) -> Result<PathBuf, ApplyError> {
+    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(unsafe_path(rel, "it is not a plain path inside the root"));
+    }
+    let mut target = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for (i, component) in parts.iter().enumerate() {
+        target.push(component);
+        let last = i + 1 == parts.len();
+        match std::fs::symlink_metadata(&target) {
+            Ok(_) if last => return Err(unsafe_path(rel, "something is already there")),
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => return Err(unsafe_path(rel, "a part of its path is not a folder")),
+            Err(_) if last => {}
+            Err(_) => std::fs::create_dir(&target).map_err(|source| ApplyError::Write {
+                path: rel.to_path_buf(),
+                source,
+            })?,
+        }
     }
     Ok(target)
 }

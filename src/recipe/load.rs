@@ -2,15 +2,20 @@
 //! or a plain ast-grep rule file (documents with `rule:`), every problem
 //! reported at its place in the file.
 
-use std::collections::HashSet;
-use std::path::Path;
+mod defs;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use ast_grep_config::{GlobalRules, RuleConfig, SerializableRuleConfig};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
+use self::defs::{ConditionDef, Context, StepDef};
 use super::locate::{self, Node};
-use super::{Recipe, Rule, SupportLang};
+use super::params::{self, Parameter, Values};
+use super::steps::{Step, StepKind};
+use super::{Recipe, RecipeError, Rule, SupportLang};
 use crate::diag::FileDiagnostic;
 use crate::yaml::{self, Document, Spanned};
 
@@ -24,9 +29,30 @@ const RULE_HELP: &str =
 struct Probe {
     rules: Option<IgnoredAny>,
     rule: Option<IgnoredAny>,
+    steps: Option<IgnoredAny>,
 }
 
-/// The fleetwright recipe form; `rules` are read one by one afterwards.
+/// The parameters a recipe declares, read before anything else (their
+/// values are substituted into the rest).
+#[derive(Deserialize)]
+struct ParameterProbe {
+    parameters: Option<Spanned<BTreeMap<String, Spanned<ParameterDef>>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ParameterDef {
+    /// `name: value`, the default alone.
+    Default(String),
+    Full {
+        default: Option<String>,
+        #[serde(default)]
+        description: String,
+    },
+}
+
+/// The fleetwright recipe form; `rules` and `steps` are read one by one
+/// afterwards.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Header {
@@ -34,49 +60,208 @@ struct Header {
     title: Option<Spanned<String>>,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    why: String,
+    link: Option<Spanned<String>>,
     version: Option<Spanned<String>>,
-    rules: Spanned<Option<Vec<Spanned<IgnoredAny>>>>,
+    #[allow(dead_code, reason = "read by ParameterProbe")]
+    parameters: Option<IgnoredAny>,
+    #[serde(default)]
+    applies_when: Vec<Spanned<ConditionDef>>,
+    rules: Option<Spanned<Vec<Spanned<IgnoredAny>>>>,
+    steps: Option<Spanned<Vec<Spanned<StepDef>>>>,
 }
 
-pub(super) fn recipe(path: &Path, text: &str) -> Result<Recipe, Diagnostics> {
+/// Read the recipe at `path`; `stack` holds the recipes including it (to
+/// refuse a cycle).
+pub(super) fn load(
+    path: &Path,
+    values: &Values,
+    stack: &mut Vec<PathBuf>,
+) -> Result<Recipe, RecipeError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    recipe(path, &text, values, stack).map_err(RecipeError::Invalid)
+}
+
+pub(super) fn recipe(
+    path: &Path,
+    text: &str,
+    values: &Values,
+    stack: &mut Vec<PathBuf>,
+) -> Result<Recipe, Diagnostics> {
     let all = yaml::documents(text);
     let docs: Vec<&Document> = all.iter().filter(|d| !d.is_empty()).collect();
     let Some(first) = docs.first() else {
         return Err(vec![
             FileDiagnostic::at_offset(path, text, 0, 0, "the recipe file is empty")
-                .with_help("a recipe has an `id`, a `title` and a list of `rules`"),
+                .with_help("a recipe has an `id`, a `title` and a list of `steps`"),
         ]);
     };
     let probe: Probe = yaml::parse(path, text, first).map_err(|d| vec![d])?;
-    match (probe.rules, probe.rule) {
-        (Some(_), _) => fleetwright_recipe(path, text, &docs),
-        (None, Some(_)) => ast_grep_file(path, text, &docs),
-        (None, None) => Err(vec![
+    match (probe.rules.is_some() || probe.steps.is_some(), probe.rule) {
+        (true, _) => fleetwright_recipe(path, text, first, values, stack),
+        (false, Some(_)) => ast_grep_file(path, text, &docs),
+        (false, None) => Err(vec![
             FileDiagnostic::at_offset(
                 path,
                 text,
                 first.start,
                 0,
-                "this is neither a recipe (no `rules:`) nor an ast-grep rule (no `rule:`)",
+                "this is neither a recipe (no `steps:`) nor an ast-grep rule (no `rule:`)",
             )
-            .with_help("a recipe has `id`, `title` and `rules:`, a list of ast-grep rules"),
+            .with_help("a recipe has `id`, `title` and `steps:`; see docs/recipes.md"),
         ]),
     }
 }
 
-/// Form A: one document with `id`, `title`, `description`, `version`, `rules`.
-fn fleetwright_recipe(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, Diagnostics> {
+/// Form A: one document with `id`, `title`, ..., `steps` (or `rules`, the
+/// short form of one ast-grep step). Parameters are substituted into the
+/// text first; every diagnostic points back into the text as written.
+fn fleetwright_recipe(
+    path: &Path,
+    original: &str,
+    first: &Document,
+    given: &Values,
+    stack: &mut Vec<PathBuf>,
+) -> Result<Recipe, Diagnostics> {
+    let (parameters, values) = parameters(path, original, first, given)?;
+    let (rendered, unknown) = params::render(original, &values);
+    if !unknown.is_empty() {
+        return Err(unknown
+            .into_iter()
+            .map(|p| {
+                FileDiagnostic::at_offset(
+                    path,
+                    original,
+                    p.range.start,
+                    p.range.len(),
+                    format!("`{{{{ {} }}}}` names no parameter of this recipe", p.name),
+                )
+                .with_help(format!(
+                    "declare it under `parameters:` (with a `default`), or fix the name{}",
+                    known_names(&parameters)
+                ))
+            })
+            .collect());
+    }
+    let text = rendered.text.as_str();
+    let back = |d: FileDiagnostic| {
+        if d.path == path {
+            d.remap(original, |o| rendered.original_offset(o))
+        } else {
+            d
+        }
+    };
+    let all = yaml::documents(text);
+    let docs: Vec<&Document> = all.iter().filter(|d| !d.is_empty()).collect();
+    let mut recipe =
+        build(path, text, &docs, stack).map_err(|d| d.into_iter().map(back).collect::<Vec<_>>())?;
+    recipe.parameters = parameters;
+    recipe.values = values;
+    Ok(recipe)
+}
+
+fn known_names(parameters: &[Parameter]) -> String {
+    if parameters.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = parameters.iter().map(|p| p.name.as_str()).collect();
+        format!("; this recipe's parameters are {}", names.join(", "))
+    }
+}
+
+/// The declared parameters, and the value of each: given, else its default.
+fn parameters(
+    path: &Path,
+    text: &str,
+    doc: &Document,
+    given: &Values,
+) -> Result<(Vec<Parameter>, Values), Diagnostics> {
+    let probe: ParameterProbe = yaml::parse(path, text, doc).map_err(|d| {
+        vec![d.with_help(
+            "each parameter is `name: {default: ..., description: ...}` or `name: default`",
+        )]
+    })?;
+    let mut problems = Vec::new();
+    let mut declared = Vec::new();
+    let mut values = Values::new();
+    let (entries, place) = match &probe.parameters {
+        Some(map) => (map.value.iter().collect::<Vec<_>>(), Some(map)),
+        None => (Vec::new(), None),
+    };
+    for (name, def) in entries {
+        let (default, description) = match &def.value {
+            ParameterDef::Default(value) => (Some(value.clone()), String::new()),
+            ParameterDef::Full {
+                default,
+                description,
+            } => (default.clone(), description.clone()),
+        };
+        match given.get(name).or(default.as_ref()) {
+            Some(value) => {
+                values.insert(name.clone(), value.clone());
+            }
+            None => problems.push(
+                yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    def,
+                    format!("parameter `{name}` has no default and no value was given"),
+                )
+                .with_help(format!(
+                    "give it in the campaign (`parameters: {{{name}: ...}}`) or with `--param {name}=...`"
+                )),
+            ),
+        }
+        declared.push(Parameter {
+            name: name.clone(),
+            default,
+            description,
+        });
+    }
+    for name in given
+        .keys()
+        .filter(|n| !values.contains_key(*n) && !declared.iter().any(|p| &p.name == *n))
+    {
+        let message = format!("a value was given for `{name}`, which this recipe does not declare");
+        let help = format!("remove it, or fix its name{}", known_names(&declared));
+        problems.push(
+            match place {
+                Some(map) => yaml::diagnostic_at(path, text, doc, map, message),
+                None => FileDiagnostic::at_offset(path, text, doc.start, 0, message),
+            }
+            .with_help(help),
+        );
+    }
+    if problems.is_empty() {
+        Ok((declared, values))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The recipe from its substituted `text`.
+fn build(
+    path: &Path,
+    text: &str,
+    docs: &[&Document],
+    stack: &mut Vec<PathBuf>,
+) -> Result<Recipe, Diagnostics> {
     let doc = docs[0];
     let header: Header = yaml::parse(path, text, doc).map_err(|d| {
         vec![d.with_help(
-            "a recipe has `id`, `title`, `description`, `version` and `rules` (a list of ast-grep rules)",
+            "a recipe has `id`, `title`, `description`, `why`, `link`, `version`, `parameters`, `applies_when` and `steps`",
         )]
     })?;
     let mut problems = Vec::new();
     for extra in &docs[1..] {
         problems.push(
             FileDiagnostic::at_offset(path, text, extra.start, 0, "a recipe is one YAML document")
-                .with_help("move these rules into the `rules:` list of the first document"),
+                .with_help("move this into the first document"),
         );
     }
     let id = required(path, text, doc, header.id.as_ref(), "id", &mut problems);
@@ -88,56 +273,80 @@ fn fleetwright_recipe(path: &Path, text: &str, docs: &[&Document]) -> Result<Rec
         "title",
         &mut problems,
     );
-    let items = header.rules.value.as_deref().unwrap_or_default();
-    if items.is_empty() {
-        problems.push(
-            yaml::diagnostic_at(path, text, doc, &header.rules, "`rules` is empty")
-                .with_help("a recipe needs at least one ast-grep rule with a `fix`"),
-        );
-    }
-    let (rules, id_offsets): (Vec<Rule>, Vec<usize>) = items
+    let ctx = Context { path, text, doc };
+    let applies_when = header
+        .applies_when
         .iter()
-        .filter_map(|item| {
-            let entry = isolate(doc, item_start(doc, &item.referenced));
-            keep_errors(compile(path, text, &entry), &mut problems)
-        })
-        .unzip();
-    finish(
-        Recipe {
-            id,
-            title,
-            description: header.description,
-            version: header.version.map(|v| v.value),
-            path: path.to_path_buf(),
-            rules,
-        },
-        path,
-        text,
-        &id_offsets,
-        problems,
-    )
+        .filter_map(|c| keep_errors(ctx.condition(c), &mut problems))
+        .collect();
+    let mut steps = Vec::new();
+    let mut ids = Vec::new();
+    match (&header.rules, &header.steps) {
+        (Some(rules), Some(_)) => problems.push(
+            yaml::diagnostic_at(
+                path,
+                text,
+                doc,
+                rules,
+                "a recipe has `steps` or `rules`, not both",
+            )
+            .with_help("move these rules into an `ast-grep:` step"),
+        ),
+        (Some(rules), None) => {
+            let items = rules.value.as_slice();
+            if items.is_empty() {
+                problems.push(
+                    yaml::diagnostic_at(path, text, doc, rules, "`rules` is empty")
+                        .with_help("a recipe needs at least one ast-grep rule with a `fix`"),
+                );
+            }
+            let (compiled, offsets) = ctx.inline_rules(items, &mut problems);
+            ids = offsets;
+            steps.push(Step {
+                label: "step 1 (ast-grep)".to_string(),
+                gates: Vec::new(),
+                kind: StepKind::AstGrep(compiled),
+            });
+        }
+        (None, Some(list)) => {
+            if list.value.is_empty() {
+                problems.push(
+                    yaml::diagnostic_at(path, text, doc, list, "`steps` is empty")
+                        .with_help("a recipe needs at least one step; see docs/recipes.md"),
+                );
+            }
+            for (index, def) in list.value.iter().enumerate() {
+                let label = format!("step {} ({})", index + 1, def.value.kind());
+                match ctx.step(&label, def, stack) {
+                    Ok(built) => {
+                        ids.extend(built.ids);
+                        steps.extend(built.steps);
+                    }
+                    Err(mut d) => problems.append(&mut d),
+                }
+            }
+        }
+        (None, None) => unreachable!("the probe saw `rules` or `steps`"),
+    }
+    let recipe = Recipe {
+        id,
+        title,
+        description: header.description,
+        why: header.why,
+        link: header.link.map(|l| l.value),
+        version: header.version.map(|v| v.value),
+        path: path.to_path_buf(),
+        parameters: Vec::new(),
+        values: Values::new(),
+        applies_when,
+        steps,
+    };
+    finish(recipe, path, text, &ids, problems)
 }
 
 /// Form B: a plain ast-grep rule file, one rule per document.
 fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, Diagnostics> {
-    let mut problems = Vec::new();
-    let mut first_meta = None;
-    let mut rules = Vec::new();
-    let mut id_offsets = Vec::new();
-    for doc in docs {
-        let entry = Entry {
-            doc: **doc,
-            owned: doc.text.to_string(),
-        };
-        if first_meta.is_none() {
-            first_meta = Some(rule_metadata(&entry));
-        }
-        if let Some((rule, offset)) = keep_errors(compile(path, text, &entry), &mut problems) {
-            rules.push(rule);
-            id_offsets.push(offset);
-        }
-    }
-    let (message, note) = first_meta.flatten().unwrap_or_default();
+    let (rules, ids, (message, note), problems) = rule_file(path, text, docs);
     let id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -152,13 +361,59 @@ fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, 
             id,
             title,
             description: note,
+            why: String::new(),
+            link: None,
             version: None,
             path: path.to_path_buf(),
-            rules,
+            parameters: Vec::new(),
+            values: Values::new(),
+            applies_when: Vec::new(),
+            steps: vec![Step {
+                label: "step 1 (ast-grep)".to_string(),
+                gates: Vec::new(),
+                kind: StepKind::AstGrep(rules),
+            }],
         },
         path,
         text,
-        &id_offsets,
+        &ids,
+        problems,
+    )
+}
+
+/// The rules of a plain ast-grep rule file, the offsets of their ids, the
+/// first rule's `message` and `note`, and the problems found.
+pub(super) fn rule_file(
+    path: &Path,
+    text: &str,
+    docs: &[&Document],
+) -> (
+    Vec<Rule>,
+    Vec<(String, usize)>,
+    (String, String),
+    Diagnostics,
+) {
+    let mut problems = Vec::new();
+    let mut first_meta = None;
+    let mut rules = Vec::new();
+    let mut ids = Vec::new();
+    for doc in docs {
+        let entry = Entry {
+            doc: **doc,
+            owned: doc.text.to_string(),
+        };
+        if first_meta.is_none() {
+            first_meta = Some(rule_metadata(&entry));
+        }
+        if let Some((rule, offset)) = keep_errors(compile(path, text, &entry), &mut problems) {
+            ids.push((rule.id.clone(), offset));
+            rules.push(rule);
+        }
+    }
+    (
+        rules,
+        ids,
+        first_meta.flatten().unwrap_or_default(),
         problems,
     )
 }
@@ -181,35 +436,31 @@ fn finish(
     recipe: Recipe,
     path: &Path,
     text: &str,
-    id_offsets: &[usize],
+    ids: &[(String, usize)],
     mut problems: Diagnostics,
 ) -> Result<Recipe, Diagnostics> {
-    problems.extend(duplicate_ids(path, text, &recipe.rules, id_offsets));
+    problems.extend(duplicate_ids(path, text, ids));
     if problems.is_empty() {
         Ok(recipe)
     } else {
-        problems.sort_by_key(|d| (d.line, d.column));
+        problems.sort_by(|a, b| (&a.path, a.line, a.column).cmp(&(&b.path, b.line, b.column)));
         Err(problems)
     }
 }
 
-/// A diagnostic at every rule whose id an earlier rule already has.
-fn duplicate_ids(path: &Path, text: &str, rules: &[Rule], id_offsets: &[usize]) -> Diagnostics {
+/// A diagnostic at every rule whose id an earlier rule of the same text
+/// already has; `ids` holds each rule's id and the offset of its `id`.
+fn duplicate_ids(path: &Path, text: &str, ids: &[(String, usize)]) -> Diagnostics {
     let mut seen = HashSet::new();
-    rules
-        .iter()
-        .zip(id_offsets)
-        .filter(|(rule, _)| !seen.insert(rule.id.as_str()))
-        .map(|(rule, &offset)| {
+    ids.iter()
+        .filter(|(id, _)| !seen.insert(id.as_str()))
+        .map(|(id, offset)| {
             FileDiagnostic::at_offset(
                 path,
                 text,
-                offset,
-                rule.id.len(),
-                format!(
-                    "another rule of this recipe already has the id `{}`",
-                    rule.id
-                ),
+                *offset,
+                id.len(),
+                format!("another rule of this recipe already has the id `{id}`"),
             )
             .with_help("give every rule of a recipe its own `id`")
         })

@@ -14,8 +14,12 @@
 
 mod apply;
 mod changes;
+mod fixtures;
 mod load;
 mod locate;
+mod params;
+mod run;
+mod steps;
 pub mod structured;
 mod walk;
 
@@ -30,30 +34,44 @@ pub use ast_grep_language::SupportLang;
 
 use crate::diag::FileDiagnostic;
 
-pub use changes::{Changes, FileChange, RejectedFile, Skipped};
+pub use changes::{Changes, FileChange, FileStatus, RejectedFile, Skipped};
+pub use fixtures::{CaseOutcome, CaseReport, FixtureError};
+pub use params::{Parameter, Values, parse_assignment};
+pub use steps::{Condition, Facts, Step};
 
 /// Files larger than this are left alone (counted in [`Skipped::too_large`]).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024;
 
-/// How many rewrite passes a file may take before the recipe is declared
-/// unstable ([`ApplyError::NoFixedPoint`]).
+/// How many passes (of the rules over a file, of the steps over the tree)
+/// may change something before the recipe is declared unstable
+/// ([`ApplyError::NoFixedPoint`]).
 pub const MAX_PASSES: usize = 10;
 
-/// A loaded, validated recipe.
+/// A loaded, validated recipe, its parameters substituted.
 #[derive(Debug)]
 pub struct Recipe {
     /// Stable identifier (form A: `id`; a plain ast-grep file: its file stem).
     pub id: String,
     /// One line saying what the recipe does.
     pub title: String,
-    /// Why, in Markdown (may be empty).
+    /// What the change is, in Markdown (may be empty).
     pub description: String,
+    /// Why the change matters, in Markdown (may be empty).
+    pub why: String,
+    /// A link with the rationale (a changelog, a deprecation notice).
+    pub link: Option<String>,
     /// The recipe's own version, as written (`1`, `"2.1"`), if any.
     pub version: Option<String>,
     /// The file the recipe was loaded from.
     pub path: PathBuf,
-    /// The rules, in file order.
-    pub rules: Vec<Rule>,
+    /// The parameters the recipe declares.
+    pub parameters: Vec<Parameter>,
+    /// The value of every parameter, as substituted.
+    pub values: Values,
+    /// Preconditions: all must hold, else the recipe does not apply.
+    pub applies_when: Vec<Condition>,
+    /// The steps, in order, with those of included recipes in their place.
+    pub steps: Vec<Step>,
 }
 
 /// One ast-grep rule of a recipe, compiled.
@@ -82,7 +100,7 @@ impl Rule {
 
     /// The compiled rule when it applies to `rel_path` (relative to the root
     /// of the tree, `/`-separated): same language, `files`/`ignores` honoured.
-    fn config_for(&self, rel_path: &Path) -> Option<&RuleConfig<SupportLang>> {
+    pub(crate) fn config_for(&self, rel_path: &Path) -> Option<&RuleConfig<SupportLang>> {
         self.collection.for_path(rel_path).into_iter().next()
     }
 }
@@ -104,6 +122,7 @@ pub enum RecipeError {
         path: PathBuf,
         source: std::io::Error,
     },
+
     /// Every problem found in the file, each at its file:line:column.
     #[error("{}", invalid_summary(.0))]
     Invalid(Vec<FileDiagnostic>),
@@ -151,19 +170,35 @@ pub enum ApplyError {
 }
 
 impl Recipe {
-    /// Read and validate the recipe at `path`.
+    /// Read and validate the recipe at `path`, with its parameters' defaults.
     pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Recipe::from_str(path, &text)
+        Recipe::load_with(path, &Values::new())
     }
 
-    /// Validate the recipe `text`, the content of `path` (used in diagnostics
-    /// and, for a plain ast-grep rule file, as the recipe id).
+    /// Read and validate the recipe at `path`, with `values` for its
+    /// parameters (the others take their defaults).
+    pub fn load_with(path: &Path, values: &Values) -> Result<Recipe, RecipeError> {
+        load::load(path, values, &mut Vec::new())
+    }
+
+    /// Validate the recipe `text`, the content of `path` (used in diagnostics,
+    /// to find included recipes and rule files, and, for a plain ast-grep
+    /// rule file, as the recipe id).
     pub fn from_str(path: &Path, text: &str) -> Result<Recipe, RecipeError> {
-        load::recipe(path, text).map_err(RecipeError::Invalid)
+        load::recipe(path, text, &Values::new(), &mut Vec::new()).map_err(RecipeError::Invalid)
+    }
+
+    /// Every ast-grep rule of the recipe, in step order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.steps.iter().flat_map(|s| s.rules())
+    }
+
+    /// How many ast-grep rules and edits the recipe holds, in words
+    /// (`2 steps: ast-grep (3 rules), yaml (1 edit)`).
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+        let parts: Vec<String> = self.steps.iter().map(Step::summary).collect();
+        format!("{}: {}", plural(self.steps.len(), "step"), parts.join(", "))
     }
 
     /// Compute the edits on the tree at `root` without writing anything.
@@ -171,23 +206,33 @@ impl Recipe {
         self.apply_with(root, &ApplyOptions::default())
     }
 
-    /// [`Recipe::apply`] with explicit limits.
+    /// [`Recipe::apply`] with explicit limits and catalog facts.
     pub fn apply_with(&self, root: &Path, options: &ApplyOptions) -> Result<Changes, ApplyError> {
-        apply::apply(self, root, options)
+        run::apply(self, root, options)
+    }
+
+    /// Run the recipe's fixtures (`fixtures/<case>/before`, `after` beside
+    /// the recipe file, or in `dir`).
+    pub fn test(&self, dir: Option<&Path>) -> Result<Vec<CaseReport>, fixtures::FixtureError> {
+        fixtures::run(self, dir)
     }
 }
 
-/// Limits of [`Recipe::apply_with`].
+/// Limits and context of [`Recipe::apply_with`].
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Files larger than this many bytes are skipped.
     pub max_file_size: u64,
+    /// What the catalog says about the tree's component, for `catalog`
+    /// preconditions (which hold when this is `None`).
+    pub facts: Option<Facts>,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
         ApplyOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            facts: None,
         }
     }
 }

@@ -61,9 +61,9 @@ fn fleetwright_recipe_rewrites_a_python_tree() {
         "`logging.warn` is a deprecated alias of `logging.warning`.\n"
     );
     assert_eq!(recipe.version.as_deref(), Some("1"));
-    assert_eq!(recipe.rules.len(), 1);
-    assert_eq!(recipe.rules[0].id, "logging-warn");
-    assert_eq!(recipe.rules[0].language, SupportLang::Python);
+    assert_eq!(recipe.rules().count(), 1);
+    assert_eq!(recipe.rules().next().unwrap().id, "logging-warn");
+    assert_eq!(recipe.rules().next().unwrap().language, SupportLang::Python);
 
     let dir = tree(&[
         (
@@ -147,7 +147,7 @@ fix: logging.debug($A)
     assert_eq!(recipe.title, "Use logging instead of print");
     assert_eq!(recipe.description, "print goes nowhere in production");
     assert_eq!(recipe.version, None);
-    let ids: Vec<_> = recipe.rules.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<_> = recipe.rules().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["no-print", "no-pprint"]);
 
     let dir = tree(&[("a.py", "print(1)\npprint(2)\n")]);
@@ -339,6 +339,7 @@ fn write_refuses_a_symlink() {
     let changes = Changes {
         files: vec![FileChange {
             path: PathBuf::from("link.py"),
+            status: FileStatus::Modified,
             before: "x\n".into(),
             after: "y\n".into(),
             matches: vec![],
@@ -478,7 +479,10 @@ fn walk_respects_gitignore_includes_hidden_files_and_skips_git() {
     let recipe = recipe(
         "id: r\ntitle: t\nrules:\n  - id: ab\n    language: python\n    rule: {pattern: a()}\n    fix: b()\n",
     );
-    let options = ApplyOptions { max_file_size: 10 };
+    let options = ApplyOptions {
+        max_file_size: 10,
+        ..ApplyOptions::default()
+    };
     let changes = recipe.apply_with(dir.path(), &options).unwrap();
     assert_eq!(
         paths(&changes),
@@ -573,5 +577,5 @@ fn a_rule_without_rule_points_at_its_id() {
 fn an_escaped_quote_in_a_flow_rule_does_not_end_its_string() {
     let text = "id: r\ntitle: R\nrules: [{id: a, language: python, rule: {pattern: \"f(\\\"}\\\")\"}, fix: g()}]\n";
     let r = recipe(text);
-    assert_eq!(r.rules.len(), 1);
+    assert_eq!(r.rules().count(), 1);
 }

@@ -16,7 +16,6 @@ use super::{ApplyError, Skipped};
 pub(super) struct FileEntry {
     /// Relative to the root, `/`-separated.
     pub rel: PathBuf,
-    pub abs: PathBuf,
 }
 
 /// Every regular file under `root`, sorted by path; symlinks are counted in
@@ -47,7 +46,7 @@ pub(super) fn files(root: &Path, skipped: &mut Skipped) -> Result<Vec<FileEntry>
             let Some(rel) = relative(root, &abs) else {
                 continue;
             };
-            out.push(FileEntry { rel, abs });
+            out.push(FileEntry { rel });
         }
     }
     Ok(out)
@@ -66,21 +65,39 @@ fn relative(root: &Path, abs: &Path) -> Option<PathBuf> {
 /// Bytes looked at to tell a binary file (one with a NUL byte) apart.
 const BINARY_PROBE: usize = 8 * 1024;
 
-/// The text of a file, or `None` (counted in `skipped`) when it is too
-/// large, binary or not UTF-8.
+/// Why a file was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SkipReason {
+    TooLarge,
+    Binary,
+    NotUtf8,
+}
+
+impl Skipped {
+    /// Count one file left alone for `reason`.
+    pub(super) fn count(&mut self, reason: SkipReason) {
+        match reason {
+            SkipReason::TooLarge => self.too_large += 1,
+            SkipReason::Binary => self.binary += 1,
+            SkipReason::NotUtf8 => self.not_utf8 += 1,
+        }
+    }
+}
+
+/// The text of the file at `abs` (`rel` names it in errors), or why it is
+/// left alone: too large, binary or not UTF-8.
 pub(super) fn read_text(
-    entry: &FileEntry,
+    rel: &Path,
+    abs: &Path,
     max_size: u64,
-    skipped: &mut Skipped,
-) -> Result<Option<String>, ApplyError> {
+) -> Result<Result<String, SkipReason>, ApplyError> {
     let read_error = |source| ApplyError::Read {
-        path: entry.rel.clone(),
+        path: rel.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(&entry.abs).map_err(read_error)?;
+    let file = std::fs::File::open(abs).map_err(read_error)?;
     if file.metadata().map_err(read_error)?.len() > max_size {
-        skipped.too_large += 1;
-        return Ok(None);
+        return Ok(Err(SkipReason::TooLarge));
     }
     let mut bytes = Vec::new();
     // One byte more than allowed tells a file that grew since the check.
@@ -88,18 +105,10 @@ pub(super) fn read_text(
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
     if bytes.len() as u64 > max_size {
-        skipped.too_large += 1;
-        return Ok(None);
+        return Ok(Err(SkipReason::TooLarge));
     }
     if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
-        skipped.binary += 1;
-        return Ok(None);
+        return Ok(Err(SkipReason::Binary));
     }
-    match String::from_utf8(bytes) {
-        Ok(text) => Ok(Some(text)),
-        Err(_) => {
-            skipped.not_utf8 += 1;
-            Ok(None)
-        }
-    }
+    Ok(String::from_utf8(bytes).map_err(|_| SkipReason::NotUtf8))
 }

@@ -1,0 +1,389 @@
+//! Applying a recipe to a tree: its preconditions, then every step in order
+//! over an in-memory copy of the changed files, the whole list repeated
+//! until a pass changes nothing.
+//!
+//! Nothing here writes to disk: the result is a [`Changes`], written (or
+//! shown) by the caller. A later pass only shows a step the files that
+//! changed since that step last ran, so the pass that confirms the fixed
+//! point costs what the changes cost, not what the tree costs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::changes::{Changes, FileChange, FileStatus, RejectedFile};
+use super::steps::Condition;
+use super::walk::{self, SkipReason};
+use super::{ApplyError, ApplyOptions, MAX_PASSES, Recipe, Skipped};
+
+/// Compute what `recipe` changes under `root`.
+pub(super) fn apply(
+    recipe: &Recipe,
+    root: &Path,
+    options: &ApplyOptions,
+) -> Result<Changes, ApplyError> {
+    let mut tree = Tree::walk(root, options)?;
+    if let Some(reason) = unmet(&recipe.applies_when, &mut tree, options)? {
+        return Ok(Changes {
+            not_applicable: Some(reason),
+            skipped: tree.skipped,
+            ..Changes::default()
+        });
+    }
+    // The steps whose included recipe's preconditions hold, decided once on
+    // the tree as it was.
+    let mut steps = Vec::new();
+    for step in &recipe.steps {
+        let mut open = true;
+        for gate in &step.gates {
+            open &= unmet(&gate.conditions, &mut tree, options)?.is_none();
+        }
+        if open {
+            steps.push(step);
+        }
+    }
+    let mut last_run: Vec<Option<u64>> = vec![None; steps.len()];
+    for _ in 0..MAX_PASSES {
+        tree.changed_in_pass.clear();
+        for (step, last) in steps.iter().zip(&mut last_run) {
+            tree.generation += 1;
+            let since = last.replace(tree.generation);
+            step.run(&mut tree, since)?;
+        }
+        if tree.changed_in_pass.is_empty() {
+            return Ok(tree.into_changes());
+        }
+    }
+    let (path, _) = tree.changed_in_pass[0].clone();
+    let mut labels: Vec<String> = tree.changed_in_pass.into_iter().map(|(_, l)| l).collect();
+    labels.dedup();
+    Err(ApplyError::NoFixedPoint {
+        path,
+        rules: labels,
+    })
+}
+
+/// The first of `conditions` that does not hold, said in words.
+fn unmet(
+    conditions: &[Condition],
+    tree: &mut Tree,
+    options: &ApplyOptions,
+) -> Result<Option<String>, ApplyError> {
+    for condition in conditions {
+        if let Some(reason) = condition.unmet(tree, options.facts.as_ref())? {
+            return Ok(Some(reason));
+        }
+    }
+    Ok(None)
+}
+
+/// The files of a tree as the recipe has left them so far.
+pub(super) struct Tree<'a> {
+    root: &'a Path,
+    max_file_size: u64,
+    files: BTreeMap<PathBuf, Slot>,
+    pub(super) skipped: Skipped,
+    /// Bumped before every step runs; a file remembers when it last changed.
+    generation: u64,
+    /// `(file, what changed it)` in the current pass.
+    changed_in_pass: Vec<(PathBuf, String)>,
+    rejected: Vec<RejectedFile>,
+}
+
+#[derive(Default)]
+struct Slot {
+    on_disk: bool,
+    /// The file as on disk, once read: its text, or why it is left alone.
+    original: Option<Result<String, SkipReason>>,
+    /// The text now, once a step changed or created it.
+    current: Option<String>,
+    deleted: bool,
+    changed_at: u64,
+    /// Edits made, per rule or edit label, in the order first made.
+    matches: Vec<(String, usize)>,
+}
+
+impl Slot {
+    fn text(&self) -> Option<&str> {
+        if self.deleted {
+            return None;
+        }
+        match (&self.current, &self.original) {
+            (Some(current), _) => Some(current),
+            (None, Some(Ok(original))) => Some(original),
+            _ => None,
+        }
+    }
+}
+
+/// A file handed to a step: its path and text.
+pub(super) struct FileText<'t> {
+    pub rel: &'t Path,
+    pub text: &'t str,
+}
+
+/// What a step made of one file.
+pub(super) enum FileResult {
+    Unchanged,
+    Changed {
+        text: String,
+        /// `(label, count)` of the rules or edits that changed it.
+        matches: Vec<(String, usize)>,
+    },
+    Rejected(RejectedFile),
+}
+
+impl<'a> Tree<'a> {
+    fn walk(root: &'a Path, options: &ApplyOptions) -> Result<Tree<'a>, ApplyError> {
+        let mut skipped = Skipped::default();
+        let files = walk::files(root, &mut skipped)?
+            .into_iter()
+            .map(|entry| {
+                let slot = Slot {
+                    on_disk: true,
+                    ..Slot::default()
+                };
+                (entry.rel, slot)
+            })
+            .collect();
+        Ok(Tree {
+            root,
+            max_file_size: options.max_file_size,
+            files,
+            skipped,
+            generation: 0,
+            changed_in_pass: Vec::new(),
+            rejected: Vec::new(),
+        })
+    }
+
+    /// Every file present now, sorted.
+    pub(super) fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files
+            .iter()
+            .filter(|(_, slot)| !slot.deleted)
+            .map(|(rel, _)| rel.as_path())
+    }
+
+    /// The files present now that changed at or after generation `since`
+    /// (all of them when `since` is `None`) and that `wanted` selects.
+    pub(super) fn candidates(
+        &self,
+        since: Option<u64>,
+        wanted: impl Fn(&Path) -> bool,
+    ) -> Vec<PathBuf> {
+        self.files
+            .iter()
+            .filter(|(rel, slot)| {
+                !slot.deleted && since.is_none_or(|g| slot.changed_at >= g) && wanted(rel)
+            })
+            .map(|(rel, _)| rel.clone())
+            .collect()
+    }
+
+    /// Whether `rel` exists: in the tree, or on disk (a symlink or an
+    /// ignored file is not in the tree but is there all the same).
+    pub(super) fn exists(&self, rel: &Path) -> bool {
+        match self.files.get(rel) {
+            Some(slot) => !slot.deleted,
+            None => std::fs::symlink_metadata(self.root.join(rel)).is_ok(),
+        }
+    }
+
+    /// Whether `rel` is a file of the tree (not deleted, not ignored).
+    pub(super) fn contains(&self, rel: &Path) -> bool {
+        self.files.get(rel).is_some_and(|slot| !slot.deleted)
+    }
+
+    /// Run `work` on the text of every file of `rels`, on all cores, and
+    /// record what it made of each. Files not read yet are read on the way;
+    /// those too large, binary or not UTF-8 are counted and skipped.
+    pub(super) fn rewrite(
+        &mut self,
+        rels: Vec<PathBuf>,
+        work: impl Fn(FileText) -> Result<FileResult, ApplyError> + Sync,
+    ) -> Result<(), ApplyError> {
+        let max = self.max_file_size;
+        let root = self.root;
+        let jobs: Vec<(PathBuf, Option<&Slot>)> = rels
+            .into_iter()
+            .map(|rel| {
+                let slot = self.files.get(&rel);
+                (rel, slot)
+            })
+            .collect();
+        let results = par_map_in_order(jobs, |(rel, slot)| {
+            let loaded = match slot {
+                Some(slot) if slot.current.is_some() || slot.original.is_some() => None,
+                _ => Some(walk::read_text(&rel, &root.join(&rel), max)?),
+            };
+            let text = match (&loaded, slot) {
+                (Some(Ok(text)), _) => Some(text.as_str()),
+                (Some(Err(_)), _) => None,
+                (None, Some(slot)) => slot.text(),
+                (None, None) => None,
+            };
+            let result = match text {
+                Some(text) => work(FileText { rel: &rel, text })?,
+                None => FileResult::Unchanged,
+            };
+            Ok((rel, loaded, result))
+        });
+        for outcome in results {
+            let (rel, loaded, result) = outcome?;
+            if let Some(loaded) = loaded {
+                if let Err(reason) = &loaded {
+                    self.skipped.count(*reason);
+                }
+                self.files.entry(rel.clone()).or_default().original = Some(loaded);
+            }
+            match result {
+                FileResult::Unchanged => {}
+                FileResult::Changed { text, matches } => self.set_text(&rel, text, matches),
+                FileResult::Rejected(rejected) => self.reject(rejected),
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of `rel` now (read from disk if needed), or `None` when it
+    /// is absent or left alone.
+    pub(super) fn text(&mut self, rel: &Path) -> Result<Option<&str>, ApplyError> {
+        let needs_read = self
+            .files
+            .get(rel)
+            .is_some_and(|s| !s.deleted && s.current.is_none() && s.original.is_none());
+        if needs_read {
+            let loaded = walk::read_text(rel, &self.root.join(rel), self.max_file_size)?;
+            if let Err(reason) = &loaded {
+                self.skipped.count(*reason);
+            }
+            if let Some(slot) = self.files.get_mut(rel) {
+                slot.original = Some(loaded);
+            }
+        }
+        Ok(self.files.get(rel).and_then(Slot::text))
+    }
+
+    fn set_text(&mut self, rel: &Path, text: String, matches: Vec<(String, usize)>) {
+        let generation = self.generation;
+        let slot = self.files.entry(rel.to_path_buf()).or_default();
+        slot.current = Some(text);
+        slot.deleted = false;
+        slot.changed_at = generation;
+        for (label, n) in matches {
+            self.changed_in_pass
+                .push((rel.to_path_buf(), label.clone()));
+            match slot.matches.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, total)) => *total += n,
+                None => slot.matches.push((label, n)),
+            }
+        }
+    }
+
+    /// Create `rel` (absent now) with `text`.
+    pub(super) fn create(&mut self, rel: &Path, text: String, label: &str) {
+        self.set_text(rel, text, vec![(label.to_string(), 1)]);
+    }
+
+    /// Delete `rel` (present now).
+    pub(super) fn delete(&mut self, rel: &Path, label: &str) -> Result<(), ApplyError> {
+        // The original is kept for the diff of the deletion.
+        self.text(rel)?;
+        let generation = self.generation;
+        if let Some(slot) = self.files.get_mut(rel) {
+            slot.deleted = true;
+            slot.current = None;
+            slot.changed_at = generation;
+            slot.matches.push((label.to_string(), 1));
+        }
+        self.changed_in_pass
+            .push((rel.to_path_buf(), label.to_string()));
+        Ok(())
+    }
+
+    pub(super) fn reject(&mut self, rejected: RejectedFile) {
+        let known = self
+            .rejected
+            .iter()
+            .any(|r| r.path == rejected.path && r.rule_ids == rejected.rule_ids);
+        if !known {
+            self.rejected.push(rejected);
+        }
+    }
+
+    fn into_changes(self) -> Changes {
+        let mut files = Vec::new();
+        for (rel, slot) in self.files {
+            let original = match slot.original {
+                Some(Ok(text)) => Some(text),
+                _ => None,
+            };
+            let status = match (slot.on_disk, slot.deleted) {
+                (true, true) => FileStatus::Deleted,
+                (false, true) => continue,
+                (false, false) => FileStatus::Added,
+                (true, false) => FileStatus::Modified,
+            };
+            let edited = slot.current.is_some();
+            let after = slot.current.unwrap_or_default();
+            let before = original.unwrap_or_default();
+            let changed = match status {
+                FileStatus::Modified => edited && after != before,
+                FileStatus::Added | FileStatus::Deleted => true,
+            };
+            if changed {
+                files.push(FileChange {
+                    path: rel,
+                    status,
+                    before,
+                    after,
+                    matches: slot.matches,
+                });
+            }
+        }
+        let mut rejected = self.rejected;
+        rejected.sort_by(|a, b| a.path.cmp(&b.path));
+        Changes {
+            files,
+            skipped: self.skipped,
+            rejected,
+            not_applicable: None,
+        }
+    }
+}
+
+/// `f` over `items` on every core, results in the order of `items`.
+pub(super) fn par_map_in_order<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 2 {
+        return items.into_iter().map(f).collect();
+    }
+    let total = items.len();
+    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.min(total))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    while let Some((index, item)) = next() {
+                        done.push((index, f(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, r)| r).collect()
+}

@@ -1,0 +1,427 @@
+//! The kinds of step a recipe is made of, and the preconditions
+//! (`applies_when`) that decide whether it applies to a tree at all.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ast_grep_language::Language;
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::Regex;
+
+use super::apply::{self, Outcome};
+use super::changes::RejectedFile;
+use super::run::{FileResult, FileText, Tree};
+use super::structured::{self, Edit, EditError, Format};
+use super::{ApplyError, Rule, SupportLang};
+
+/// One step of a recipe.
+#[derive(Debug)]
+pub struct Step {
+    /// Says which step this is: `step 2 (yaml)`, or `python-logging-warn ›
+    /// step 1 (ast-grep)` for a step of an included recipe.
+    pub label: String,
+    /// The preconditions of the included recipes this step comes from; the
+    /// step runs only when all of them hold.
+    pub(super) gates: Vec<Arc<Gate>>,
+    pub(super) kind: StepKind,
+}
+
+/// The `applies_when` of an included recipe.
+#[derive(Debug)]
+pub(super) struct Gate {
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug)]
+pub(super) enum StepKind {
+    /// ast-grep rules, all run on each file in one pass (one parse).
+    AstGrep(Vec<Rule>),
+    /// Key-path edits of a configuration format.
+    Edit {
+        format: Format,
+        files: FileSet,
+        /// `(label, edit)`.
+        edits: Vec<(String, Edit)>,
+    },
+    /// Regex replacements.
+    Text {
+        files: FileSet,
+        replaces: Vec<Replace>,
+    },
+    /// Files added, moved and deleted, in order.
+    Files(Vec<FileOp>),
+}
+
+/// One regex replacement of a `text` step.
+#[derive(Debug)]
+pub(super) struct Replace {
+    pub label: String,
+    pub pattern: Regex,
+    /// The replacement, with `$1`/`${name}` for the pattern's groups.
+    pub with: String,
+}
+
+/// One operation of a `files` step. Paths are plain relative paths (checked
+/// when the recipe is loaded).
+#[derive(Debug)]
+pub(super) enum FileOp {
+    /// Create `path` with `content` unless something is already there.
+    Add {
+        label: String,
+        path: PathBuf,
+        content: String,
+    },
+    /// Move `from` to `to` when `from` exists; `to` existing too is refused.
+    Move {
+        label: String,
+        from: PathBuf,
+        to: PathBuf,
+    },
+    /// Delete every file the globs select.
+    Delete { label: String, files: FileSet },
+}
+
+/// Globs on paths relative to the root of the tree: `*` stays within one
+/// folder, `**` crosses folders, `{a,b}` is either.
+#[derive(Debug, Clone)]
+pub struct FileSet {
+    include: GlobSet,
+    exclude: GlobSet,
+    /// The globs as written, to say which ones in messages.
+    pub written: Vec<String>,
+}
+
+impl FileSet {
+    /// Compile `include` and `exclude`; an error names the bad glob.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<FileSet, String> {
+        Ok(FileSet {
+            include: glob_set(include)?,
+            exclude: glob_set(exclude)?,
+            written: include.to_vec(),
+        })
+    }
+
+    pub fn matches(&self, rel: &Path) -> bool {
+        self.include.is_match(rel) && !self.exclude.is_match(rel)
+    }
+}
+
+/// One glob, compiled the way every glob of a recipe is.
+pub fn glob(pattern: &str) -> Result<Glob, String> {
+    GlobBuilder::new(pattern.trim_start_matches("./"))
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("`{pattern}` is not a valid glob: {}", e.kind()))
+}
+
+fn glob_set(patterns: &[String]) -> Result<GlobSet, String> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        builder.add(glob(pattern)?);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
+/// A precondition of a recipe (`applies_when`).
+#[derive(Debug)]
+pub enum Condition {
+    /// Some file matches the globs.
+    Files(FileSet),
+    /// Some file the globs select matches the regex.
+    Contains { files: FileSet, pattern: Regex },
+    /// The target's catalog entity has these properties.
+    Catalog(CatalogCondition),
+}
+
+/// Properties of a catalog entity a recipe may require; each list is any-of,
+/// an empty list is no requirement.
+#[derive(Debug, Default, Clone)]
+pub struct CatalogCondition {
+    pub spec_type: Vec<String>,
+    pub lifecycle: Vec<String>,
+    pub tags: Vec<String>,
+    pub owner: Vec<String>,
+    pub system: Vec<String>,
+}
+
+/// What the catalog says about a target, for [`CatalogCondition`]s.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Facts {
+    #[serde(default, rename = "type")]
+    pub spec_type: String,
+    #[serde(default)]
+    pub lifecycle: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The owner's entity ref (`group:default/payments`).
+    #[serde(default)]
+    pub owner: String,
+    /// The system's entity ref, if any.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+impl Condition {
+    /// Why the condition does not hold on `tree`, or `None` when it holds.
+    /// Catalog conditions hold when there are no `facts` (a folder outside
+    /// any campaign).
+    pub(super) fn unmet(
+        &self,
+        tree: &mut Tree,
+        facts: Option<&Facts>,
+    ) -> Result<Option<String>, ApplyError> {
+        match self {
+            Condition::Files(files) => Ok((!tree.paths().any(|p| files.matches(p)))
+                .then(|| format!("no file matches {}", files.written.join(", ")))),
+            Condition::Contains { files, pattern } => {
+                let candidates = tree.candidates(None, |p| files.matches(p));
+                for rel in candidates {
+                    if tree.text(&rel)?.is_some_and(|t| pattern.is_match(t)) {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some(format!(
+                    "no file matching {} contains /{}/",
+                    files.written.join(", "),
+                    pattern.as_str()
+                )))
+            }
+            Condition::Catalog(wanted) => Ok(facts.and_then(|f| wanted.unmet(f))),
+        }
+    }
+}
+
+impl CatalogCondition {
+    fn unmet(&self, facts: &Facts) -> Option<String> {
+        let any = |wanted: &[String], have: &[&str]| {
+            wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| same_ref(w, h)))
+        };
+        let system = facts.system.as_deref().unwrap_or("");
+        let tags: Vec<&str> = facts.tags.iter().map(String::as_str).collect();
+        let checks = [
+            ("type", &self.spec_type, vec![facts.spec_type.as_str()]),
+            ("lifecycle", &self.lifecycle, vec![facts.lifecycle.as_str()]),
+            ("tags", &self.tags, tags),
+            ("owner", &self.owner, vec![facts.owner.as_str()]),
+            ("system", &self.system, vec![system]),
+        ];
+        checks
+            .into_iter()
+            .find(|(_, wanted, have)| !any(wanted, have))
+            .map(|(what, wanted, have)| {
+                format!(
+                    "the catalog's {what} is {}, not {}",
+                    if have.iter().all(|h| h.is_empty()) {
+                        "unset".to_string()
+                    } else {
+                        have.join(", ")
+                    },
+                    wanted.join(" or ")
+                )
+            })
+    }
+}
+
+/// `payments` names `group:default/payments`; case does not matter.
+fn same_ref(wanted: &str, have: &str) -> bool {
+    let name = |s: &str| {
+        s.rsplit(['/', ':'])
+            .next()
+            .unwrap_or(s)
+            .to_ascii_lowercase()
+    };
+    wanted.eq_ignore_ascii_case(have)
+        || (!wanted.contains([':', '/']) && name(have) == wanted.to_ascii_lowercase())
+}
+
+impl Step {
+    /// Run the step on the files that changed at or after generation
+    /// `since` (all files when `None`).
+    pub(super) fn run(&self, tree: &mut Tree, since: Option<u64>) -> Result<(), ApplyError> {
+        match &self.kind {
+            StepKind::AstGrep(rules) => {
+                let wanted = |rel: &Path| {
+                    SupportLang::from_path(rel).is_some()
+                        && rules.iter().any(|r| r.config_for(rel).is_some())
+                };
+                let rels = tree.candidates(since, wanted);
+                tree.rewrite(rels, |file| ast_grep(rules, file))
+            }
+            StepKind::Edit {
+                format,
+                files,
+                edits,
+            } => {
+                let rels = tree.candidates(since, |rel| files.matches(rel));
+                tree.rewrite(rels, |file| Ok(edit(*format, edits, file)))
+            }
+            StepKind::Text { files, replaces } => {
+                let rels = tree.candidates(since, |rel| files.matches(rel));
+                tree.rewrite(rels, |file| Ok(text(replaces, file)))
+            }
+            StepKind::Files(ops) => ops.iter().try_for_each(|op| file_op(op, tree)),
+        }
+    }
+}
+
+fn ast_grep(rules: &[Rule], file: FileText) -> Result<FileResult, ApplyError> {
+    let Some(language) = SupportLang::from_path(file.rel) else {
+        return Ok(FileResult::Unchanged);
+    };
+    let configs: Vec<_> = rules
+        .iter()
+        .filter_map(|r| r.config_for(file.rel))
+        .collect();
+    Ok(
+        match apply::rewrite(file.rel, language, &configs, file.text)? {
+            Outcome::Unchanged => FileResult::Unchanged,
+            Outcome::Changed(change) => FileResult::Changed {
+                text: change.after,
+                matches: change.matches,
+            },
+            Outcome::Rejected(rejected) => FileResult::Rejected(rejected),
+        },
+    )
+}
+
+fn edit(format: Format, edits: &[(String, Edit)], file: FileText) -> FileResult {
+    let plain: Vec<Edit> = edits.iter().map(|(_, e)| e.clone()).collect();
+    match structured::apply(format, file.text, &plain) {
+        Ok(applied) if applied.text == file.text => FileResult::Unchanged,
+        Ok(applied) => FileResult::Changed {
+            text: applied.text,
+            matches: edits
+                .iter()
+                .zip(applied.counts)
+                .filter(|(_, n)| *n > 0)
+                .map(|((label, _), n)| (label.clone(), n))
+                .collect(),
+        },
+        Err(error) => {
+            let (line, rule_ids) = match &error {
+                EditError::Parse { line, .. } => {
+                    (*line, edits.iter().map(|(l, _)| l.clone()).collect())
+                }
+                EditError::Conflict { edit, line, .. } => (
+                    *line,
+                    edits
+                        .get(*edit)
+                        .map(|(l, _)| l.clone())
+                        .into_iter()
+                        .collect(),
+                ),
+            };
+            FileResult::Rejected(RejectedFile {
+                path: file.rel.to_path_buf(),
+                rule_ids,
+                line,
+                message: error.to_string(),
+            })
+        }
+    }
+}
+
+fn text(replaces: &[Replace], file: FileText) -> FileResult {
+    let mut current = file.text.to_string();
+    let mut matches = Vec::new();
+    for replace in replaces {
+        let mut count = 0;
+        let next = replace
+            .pattern
+            .replace_all(&current, |captures: &regex::Captures| {
+                let mut out = String::new();
+                captures.expand(&replace.with, &mut out);
+                count += usize::from(out != captures[0]);
+                out
+            })
+            .into_owned();
+        if count > 0 {
+            matches.push((replace.label.clone(), count));
+            current = next;
+        }
+    }
+    if matches.is_empty() {
+        FileResult::Unchanged
+    } else {
+        FileResult::Changed {
+            text: current,
+            matches,
+        }
+    }
+}
+
+fn file_op(op: &FileOp, tree: &mut Tree) -> Result<(), ApplyError> {
+    match op {
+        FileOp::Add {
+            label,
+            path,
+            content,
+        } => {
+            if !tree.exists(path) {
+                tree.create(path, content.clone(), label);
+            }
+        }
+        FileOp::Move { label, from, to } => {
+            if !tree.contains(from) {
+                return Ok(());
+            }
+            let refuse = |message: &str| RejectedFile {
+                path: from.clone(),
+                rule_ids: vec![label.clone()],
+                line: 1,
+                message: message.to_string(),
+            };
+            if tree.exists(to) {
+                tree.reject(refuse(&format!(
+                    "cannot move it to {}: something is already there",
+                    to.display()
+                )));
+                return Ok(());
+            }
+            let Some(text) = tree.text(from)?.map(str::to_string) else {
+                tree.reject(refuse(
+                    "cannot move it: only text files (UTF-8, not too large) can be moved",
+                ));
+                return Ok(());
+            };
+            tree.create(to, text, label);
+            tree.delete(from, label)?;
+        }
+        FileOp::Delete { label, files } => {
+            for rel in tree.candidates(None, |rel| files.matches(rel)) {
+                tree.delete(&rel, label)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Step {
+    /// The step in a few words: `ast-grep (3 rules)`, `yaml (2 edits)`.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+        let what = match &self.kind {
+            StepKind::AstGrep(rules) => format!("ast-grep ({})", plural(rules.len(), "rule")),
+            StepKind::Edit { format, edits, .. } => {
+                format!("{} ({})", format.name(), plural(edits.len(), "edit"))
+            }
+            StepKind::Text { replaces, .. } => {
+                format!("text ({})", plural(replaces.len(), "replacement"))
+            }
+            StepKind::Files(ops) => format!("files ({})", plural(ops.len(), "operation")),
+        };
+        match self.label.split_once(" › ") {
+            Some((included, _)) => format!("{what} from {included}"),
+            None => what,
+        }
+    }
+
+    /// The ast-grep rules of the step (none for other kinds).
+    pub fn rules(&self) -> &[Rule] {
+        match &self.kind {
+            StepKind::AstGrep(rules) => rules,
+            _ => &[],
+        }
+    }
+}
