@@ -42,7 +42,7 @@ pub struct TargetStatus {
     pub owner: String,
     /// 1-based tranche.
     pub tranche: i64,
-    /// pending | queued | pushed | pr_open | merged | declined | no_change | failed
+    /// pending | queued | pushed | pr_open | merged | declined | no_change | not_applicable | failed
     pub state: String,
     /// The step that failed (clone, apply, commit, push, open_pr).
     #[serde(default, skip_serializing_if = "Option::is_none")]

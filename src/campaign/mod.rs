@@ -9,6 +9,7 @@
 pub mod plan;
 pub mod template;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -108,6 +109,8 @@ pub struct Campaign {
     pub tranches: Vec<TrancheSize>,
     pub pull_request: PullRequestTemplate,
     pub commit: CommitTemplate,
+    /// Values for the recipe's parameters.
+    pub parameters: crate::recipe::Values,
 }
 
 /// A campaign with its recipe and catalog loaded and its plan made.
@@ -123,7 +126,7 @@ pub struct Loaded {
 /// Catalog problems do not stop it: they are in `catalog.problems`.
 pub fn load_all(path: &Path) -> Result<Loaded, CampaignError> {
     let campaign = Campaign::load(path)?;
-    let recipe = Arc::new(Recipe::load(&campaign.recipe)?);
+    let recipe = Arc::new(Recipe::load_with(&campaign.recipe, &campaign.parameters)?);
     let catalog = Catalog::load(&campaign.catalog)?;
     let plan = plan::plan(&campaign, &catalog);
     Ok(Loaded {
@@ -141,6 +144,8 @@ struct RawCampaign {
     #[serde(default)]
     description: Option<String>,
     recipe: Spanned<String>,
+    #[serde(default)]
+    parameters: BTreeMap<String, String>,
     catalog: Spanned<String>,
     #[serde(default)]
     forge: Option<Spanned<String>>,
@@ -234,7 +239,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, catalog, forge, targets, tranches, pull_request, commit (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, targets, tranches, pull_request, commit (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -347,6 +352,7 @@ impl Campaign {
             forge,
             targets,
             tranches,
+            parameters: raw.parameters,
             pull_request: PullRequestTemplate {
                 title,
                 body,

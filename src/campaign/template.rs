@@ -32,7 +32,14 @@ pub struct TemplateContext {
 pub struct RecipeInfo {
     pub id: String,
     pub title: String,
+    /// What the change is (may be empty).
     pub description: String,
+    /// Why it matters (may be empty).
+    pub why: String,
+    /// A link with the rationale (empty when none).
+    pub link: String,
+    /// The parameter values the recipe ran with.
+    pub parameters: std::collections::BTreeMap<String, String>,
 }
 
 /// One changed file.
@@ -54,6 +61,9 @@ impl TemplateContext {
                 id: "recipe".into(),
                 title: "Recipe".into(),
                 description: "Description.".into(),
+                why: "Why.".into(),
+                link: "https://example.com/why".into(),
+                parameters: [("version".to_string(), "2".to_string())].into(),
             },
             repo: "org/repo".into(),
             component: "component:default/repo".into(),
@@ -70,7 +80,7 @@ impl TemplateContext {
 }
 
 /// What to write in a template, for error hints.
-pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, files (each with path, rules, matches)";
+pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, files (each with path, rules, matches)";
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -103,7 +113,15 @@ fn describe(e: minijinja::Error) -> String {
 /// opt out.
 pub const DEFAULT_BODY: &str = r#"## Why
 
+{{ (recipe.why or recipe.description) | trim }}
+{%- if recipe.link %}
+
+More: {{ recipe.link }}
+{%- endif %}
+{%- if recipe.why and recipe.description %}
+
 {{ recipe.description | trim }}
+{%- endif %}
 
 ## What changed
 
@@ -125,7 +143,7 @@ Close this pull request with a comment saying why. fleetwright records the reaso
 
 /// The built-in commit message: the PR title, then the recipe's
 /// description. Trailers are appended by the engine.
-pub const DEFAULT_COMMIT: &str = "{{ title }}\n\n{{ recipe.description | trim }}\n";
+pub const DEFAULT_COMMIT: &str = "{{ title }}\n\n{{ (recipe.why or recipe.description) | trim }}\n";
 
 #[cfg(test)]
 mod tests {
@@ -134,7 +152,17 @@ mod tests {
     #[test]
     fn the_default_body_explains_the_change() {
         let body = render(DEFAULT_BODY, &TemplateContext::sample("modernize")).unwrap();
-        assert!(body.contains("## Why\n\nDescription."), "{body}");
+        assert!(
+            body.contains(
+                "## Why\n\nWhy.\n\nMore: https://example.com/why\n\nDescription.\n\n## What"
+            ),
+            "{body}"
+        );
+        let mut plain = TemplateContext::sample("modernize");
+        plain.recipe.why.clear();
+        plain.recipe.link.clear();
+        let body = render(DEFAULT_BODY, &plain).unwrap();
+        assert!(body.contains("## Why\n\nDescription.\n\n## What"), "{body}");
         assert!(body.contains("- `src/app.py`: rule ×1"), "{body}");
         assert!(body.contains("(1 place in 1 file)"), "{body}");
         assert!(body.contains("tranche 1"), "{body}");

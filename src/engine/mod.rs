@@ -17,16 +17,17 @@
 
 mod prepare;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::campaign::{Campaign, Loaded};
+use crate::catalog::Catalog;
 use crate::forge::{Forge, ForgeError, PullRequest, RepoRef};
 use crate::git::Workspace;
-use crate::recipe::Recipe;
+use crate::recipe::{Facts, Recipe};
 use crate::state::{
     CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step,
     TargetRow, TargetState, Transition,
@@ -224,7 +225,7 @@ impl Engine {
                 (row, opened)
             }
         };
-        let outcomes = self.run_open(&row, campaign, &loaded.recipe).await?;
+        let outcomes = self.run_open(&row, loaded).await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened,
@@ -249,9 +250,7 @@ impl Engine {
             let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
             self.open_next(&row, &tranches).await?
         };
-        let outcomes = self
-            .run_open(&row, &loaded.campaign, &loaded.recipe)
-            .await?;
+        let outcomes = self.run_open(&row, loaded).await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened: (before..row.tranches_open).collect(),
@@ -271,12 +270,9 @@ impl Engine {
     }
 
     /// Work on every target of the open tranches that needs it.
-    async fn run_open(
-        &self,
-        row: &CampaignRow,
-        campaign: &Campaign,
-        recipe: &Arc<Recipe>,
-    ) -> Result<Vec<TargetOutcome>> {
+    async fn run_open(&self, row: &CampaignRow, loaded: &Loaded) -> Result<Vec<TargetOutcome>> {
+        let recipe = &loaded.recipe;
+        let facts = Arc::new(facts(&loaded.catalog));
         let targets: Vec<TargetRow> = self
             .state()
             .targets(row.id)
@@ -287,19 +283,20 @@ impl Engine {
         let progress = self.shared.progress.clone();
         progress.start(&format!("{}: preparing", row.name), targets.len());
         let limit = Arc::new(Semaphore::new(self.shared.concurrency));
-        let campaign = Arc::new(campaign.clone());
+        let campaign = Arc::new(loaded.campaign.clone());
         let mut tasks = JoinSet::new();
         for target in targets {
             let shared = self.shared.clone();
             let campaign = campaign.clone();
             let recipe = recipe.clone();
             let limit = limit.clone();
+            let facts = facts.get(&target.component).cloned();
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let position = target.position;
                 (
                     position,
-                    run_target(&shared, &campaign, &recipe, target).await,
+                    run_target(&shared, &campaign, &recipe, facts, target).await,
                 )
             });
         }
@@ -434,14 +431,34 @@ async fn record_pull_request(
     Ok(to)
 }
 
+/// What the catalog says about each component (by entity ref), for the
+/// recipe's `catalog` preconditions.
+fn facts(catalog: &Catalog) -> HashMap<String, Facts> {
+    catalog
+        .components
+        .iter()
+        .map(|c| {
+            let facts = Facts {
+                spec_type: c.spec_type.clone(),
+                lifecycle: c.lifecycle.clone(),
+                tags: c.tags.clone(),
+                owner: c.owner.to_string(),
+                system: c.system.as_ref().map(ToString::to_string),
+            };
+            (c.entity.to_string(), facts)
+        })
+        .collect()
+}
+
 /// Run one target and record how it ended; never fails the run.
 async fn run_target(
     shared: &Shared,
     campaign: &Campaign,
     recipe: &Arc<Recipe>,
+    facts: Option<Facts>,
     target: TargetRow,
 ) -> TargetOutcome {
-    let result = prepare::run(shared, campaign, recipe, &target).await;
+    let result = prepare::run(shared, campaign, recipe, facts, &target).await;
     let (state, pr, step, reason) = match result {
         Ok((state, pr)) => (state, pr, None, None),
         Err(failure) => {

@@ -10,7 +10,7 @@ use crate::campaign::template::{
 };
 use crate::forge::NewPullRequest;
 use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
-use crate::recipe::{Changes, Recipe};
+use crate::recipe::{ApplyOptions, Changes, Facts, Recipe};
 use crate::state::{Step, TargetRow, TargetState, Transition};
 
 type Result<T> = std::result::Result<T, Failure>;
@@ -28,6 +28,7 @@ pub(super) async fn run(
     shared: &Shared,
     campaign: &Campaign,
     recipe: &Arc<Recipe>,
+    facts: Option<Facts>,
     target: &TargetRow,
 ) -> Result<(TargetState, Option<i64>)> {
     let mut ctx = context(campaign, recipe, target);
@@ -44,20 +45,27 @@ pub(super) async fn run(
             branch.clone(),
             campaign.name.clone(),
         );
-        blocking(move || prepare(&workspace, &recipe, &url, &repo, &branch, &name)).await?
+        blocking(move || prepare(&workspace, &recipe, facts, &url, &repo, &branch, &name)).await?
     };
     let Prepared {
         checkout,
         remote,
         changes,
     } = prepared;
+    if let Some(reason) = &changes.not_applicable {
+        let change = Transition {
+            reason: Some(reason.clone()),
+            ..base_of(&checkout)
+        };
+        shared
+            .state
+            .transition(target, TargetState::NotApplicable, &change)
+            .await?;
+        return Ok((TargetState::NotApplicable, None));
+    }
     ctx.files = summarize(&changes);
     ctx.matches = changes.total_matches();
-    let base = Transition {
-        default_branch: Some(checkout.default_branch.clone()),
-        base_commit: Some(checkout.base.to_string()),
-        ..Transition::default()
-    };
+    let base = base_of(&checkout);
 
     let head = match remote {
         RemoteBranch::Foreign(_) if changes.is_empty() => {
@@ -229,6 +237,7 @@ pub(super) async fn run(
 fn prepare(
     workspace: &crate::git::Workspace,
     recipe: &Recipe,
+    facts: Option<Facts>,
     url: &str,
     repo: &str,
     branch: &str,
@@ -243,8 +252,12 @@ fn prepare(
     checkout
         .reset_to_base()
         .map_err(|e| Failure::new(Step::Clone, error_chain(&e)))?;
+    let options = ApplyOptions {
+        facts,
+        ..ApplyOptions::default()
+    };
     let changes = recipe
-        .apply(&checkout.path)
+        .apply_with(&checkout.path, &options)
         .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
     if let Some(rejected) = changes.rejected.first() {
         let more = changes.rejected.len() - 1;
@@ -271,6 +284,15 @@ fn prepare(
     })
 }
 
+/// What every transition of a prepared target records: where it started.
+fn base_of(checkout: &Checkout) -> Transition {
+    Transition {
+        default_branch: Some(checkout.default_branch.clone()),
+        base_commit: Some(checkout.base.to_string()),
+        ..Transition::default()
+    }
+}
+
 fn context(campaign: &Campaign, recipe: &Recipe, target: &TargetRow) -> TemplateContext {
     TemplateContext {
         campaign: campaign.name.clone(),
@@ -279,6 +301,9 @@ fn context(campaign: &Campaign, recipe: &Recipe, target: &TargetRow) -> Template
             id: recipe.id.clone(),
             title: recipe.title.clone(),
             description: recipe.description.clone(),
+            why: recipe.why.clone(),
+            link: recipe.link.clone().unwrap_or_default(),
+            parameters: recipe.values.clone(),
         },
         repo: target.repo.clone(),
         component: target.component.clone(),

@@ -148,11 +148,16 @@ impl FileChange {
             FileStatus::Added => ("/dev/null".to_string(), format!("b/{path}")),
             FileStatus::Deleted => (format!("a/{path}"), "/dev/null".to_string()),
         };
-        TextDiff::from_lines(&self.before, &self.after)
+        let diff = TextDiff::from_lines(&self.before, &self.after)
             .unified_diff()
             .context_radius(3)
             .header(&old, &new)
-            .to_string()
+            .to_string();
+        if diff.is_empty() && self.status != FileStatus::Modified {
+            // A deleted binary file (never read) or an empty added one.
+            return format!("--- {old}\n+++ {new}\n");
+        }
+        diff
     }
 }
 

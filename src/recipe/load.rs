@@ -67,9 +67,9 @@ struct Header {
     #[allow(dead_code, reason = "read by ParameterProbe")]
     parameters: Option<IgnoredAny>,
     #[serde(default)]
-    applies_when: Vec<Spanned<ConditionDef>>,
+    applies_when: Vec<Spanned<IgnoredAny>>,
     rules: Option<Spanned<Vec<Spanned<IgnoredAny>>>>,
-    steps: Option<Spanned<Vec<Spanned<StepDef>>>>,
+    steps: Option<Spanned<Vec<Spanned<IgnoredAny>>>>,
 }
 
 /// Read the recipe at `path`; `stack` holds the recipes including it (to
@@ -277,7 +277,13 @@ fn build(
     let applies_when = header
         .applies_when
         .iter()
-        .filter_map(|c| keep_errors(ctx.condition(c), &mut problems))
+        .filter_map(|item| {
+            let def: Spanned<ConditionDef> = keep_errors(
+                item_of(path, text, doc, item, CONDITION_HELP),
+                &mut problems,
+            )?;
+            keep_errors(ctx.condition(&def), &mut problems)
+        })
         .collect();
     let mut steps = Vec::new();
     let mut ids = Vec::new();
@@ -315,9 +321,15 @@ fn build(
                         .with_help("a recipe needs at least one step; see docs/recipes.md"),
                 );
             }
-            for (index, def) in list.value.iter().enumerate() {
+            for (index, item) in list.value.iter().enumerate() {
+                let Some(def) = keep_errors(
+                    item_of::<StepDef>(path, text, doc, item, STEP_HELP),
+                    &mut problems,
+                ) else {
+                    continue;
+                };
                 let label = format!("step {} ({})", index + 1, def.value.kind());
-                match ctx.step(&label, def, stack) {
+                match ctx.step(&label, &def, stack) {
                     Ok(built) => {
                         ids.extend(built.ids);
                         steps.extend(built.steps);
@@ -344,9 +356,32 @@ fn build(
     finish(recipe, path, text, &ids, problems)
 }
 
+const STEP_HELP: &str = "a step is one of `ast-grep`, `yaml`, `json`, `toml`, `hcl`, `text`, `files`, `include`; see docs/recipes.md";
+const CONDITION_HELP: &str = "a condition is one of `files: GLOB`, `contains: {files: GLOB, pattern: REGEX}`, `catalog: {type, lifecycle, tags, owner, system}`";
+
+/// One item of a list, read on its own (so that a mistake in one step does
+/// not hide the others), its locations those of the whole document.
+fn item_of<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    doc: &Document,
+    item: &Spanned<IgnoredAny>,
+    help: &str,
+) -> Result<Spanned<T>, Diagnostics> {
+    let entry = isolate(doc, item_start(doc, &item.referenced));
+    let alone = entry.document();
+    let value: T = yaml::parse(path, text, &alone).map_err(|d| vec![d.with_help(help)])?;
+    Ok(Spanned::new(value, item.referenced, item.defined))
+}
+
 /// Form B: a plain ast-grep rule file, one rule per document.
 fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, Diagnostics> {
-    let (rules, ids, (message, note), problems) = rule_file(path, text, docs);
+    let RuleFile {
+        rules,
+        ids,
+        meta: (message, note),
+        problems,
+    } = rule_file(path, text, docs);
     let id = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -381,18 +416,21 @@ fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, 
     )
 }
 
+/// Each rule's id and the offset of its `id` key in the text.
+pub(super) type RuleIds = Vec<(String, usize)>;
+
+/// What a plain ast-grep rule file holds.
+pub(super) struct RuleFile {
+    pub rules: Vec<Rule>,
+    pub ids: RuleIds,
+    /// The first rule's `message` and `note`.
+    pub meta: (String, String),
+    pub problems: Diagnostics,
+}
+
 /// The rules of a plain ast-grep rule file, the offsets of their ids, the
 /// first rule's `message` and `note`, and the problems found.
-pub(super) fn rule_file(
-    path: &Path,
-    text: &str,
-    docs: &[&Document],
-) -> (
-    Vec<Rule>,
-    Vec<(String, usize)>,
-    (String, String),
-    Diagnostics,
-) {
+pub(super) fn rule_file(path: &Path, text: &str, docs: &[&Document]) -> RuleFile {
     let mut problems = Vec::new();
     let mut first_meta = None;
     let mut rules = Vec::new();
@@ -410,12 +448,12 @@ pub(super) fn rule_file(
             rules.push(rule);
         }
     }
-    (
+    RuleFile {
         rules,
         ids,
-        first_meta.flatten().unwrap_or_default(),
+        meta: first_meta.flatten().unwrap_or_default(),
         problems,
-    )
+    }
 }
 
 /// The first rule's `message` and `note`, for the title and description.

@@ -25,12 +25,14 @@ pub enum TargetState {
     Declined,
     /// The recipe changes nothing in this repository.
     NoChange,
+    /// The recipe's `applies_when` does not hold here; `reason` says which.
+    NotApplicable,
     /// A step failed; `step` and `reason` say which and why. Retried by the next run.
     Failed,
 }
 
 impl TargetState {
-    pub const ALL: [TargetState; 8] = [
+    pub const ALL: [TargetState; 9] = [
         TargetState::Pending,
         TargetState::Queued,
         TargetState::Pushed,
@@ -38,6 +40,7 @@ impl TargetState {
         TargetState::Merged,
         TargetState::Declined,
         TargetState::NoChange,
+        TargetState::NotApplicable,
         TargetState::Failed,
     ];
 
@@ -50,6 +53,7 @@ impl TargetState {
             TargetState::Merged => "merged",
             TargetState::Declined => "declined",
             TargetState::NoChange => "no_change",
+            TargetState::NotApplicable => "not_applicable",
             TargetState::Failed => "failed",
         }
     }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 
-use super::{Diagnostics, compile, isolate, item_start, keep_errors, rule_file};
+use super::{Diagnostics, RuleFile, RuleIds, compile, isolate, item_start, keep_errors, rule_file};
 use crate::diag::FileDiagnostic;
 use crate::recipe::params::Values;
 use crate::recipe::steps::{
@@ -181,7 +181,13 @@ impl Context<'_> {
 
     fn regex(&self, value: &Spanned<String>) -> Result<Regex, FileDiagnostic> {
         Regex::new(&value.value).map_err(|e| {
-            let first = e.to_string().lines().last().unwrap_or_default().to_string();
+            let first = e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ")
+                .to_string();
             self.at(
                 value,
                 format!("`{}` is not a valid regex: {first}", value.value),
@@ -302,7 +308,7 @@ impl Context<'_> {
         &self,
         def: &Spanned<StepDef>,
         ast_grep: &AstGrepDef,
-    ) -> Result<(Vec<Rule>, Vec<(String, usize)>), Diagnostics> {
+    ) -> Result<(Vec<Rule>, RuleIds), Diagnostics> {
         match (&ast_grep.rules, &ast_grep.file) {
             (Some(rules), None) => {
                 let mut problems = Vec::new();
@@ -332,7 +338,12 @@ impl Context<'_> {
                 })?;
                 let all = yaml::documents(&text);
                 let docs: Vec<&Document> = all.iter().filter(|d| !d.is_empty()).collect();
-                let (rules, ids, _, mut problems) = rule_file(&path, &text, &docs);
+                let RuleFile {
+                    rules,
+                    ids,
+                    mut problems,
+                    ..
+                } = rule_file(&path, &text, &docs);
                 problems.extend(super::duplicate_ids(&path, &text, &ids));
                 if rules.is_empty() && problems.is_empty() {
                     problems.push(self.at(file, format!("{} holds no rule", path.display())));
@@ -437,7 +448,7 @@ impl Context<'_> {
             (None, true) => {
                 return Err(self
                     .at(path_text, format!("`{}` needs a `value`", op.name()))
-                    .with_help(format!("add `value: ...` to this edit")));
+                    .with_help("add `value: ...` to this edit"));
             }
             (Some(v), false) => {
                 return Err(self
