@@ -28,7 +28,7 @@ impl Format for Json {
     fn parse(text: &str) -> Parsed {
         let grep = SupportLang::Json.ast_grep(text);
         let root = grep.root();
-        if let Some(error) = first_error(&root) {
+        if let Some(error) = first_error(&root, text) {
             return Parsed {
                 roots: Vec::new(),
                 error: Some(error),
@@ -276,4 +276,340 @@ fn starts_line(src: &str, at: usize) -> bool {
 /// `s` as a JSON string literal.
 fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::Op;
+    use super::super::tree::testing::{append, check, delete, ensure, rename, set, when, where_};
+    use super::*;
+
+    fn json(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
+        check(apply, input, edits, expected, counts);
+    }
+
+    const PACKAGE: &str = r#"{
+  "name": "web",
+  "version": "1.2.0",
+  "scripts": {
+    "test": "vitest"
+  },
+  "devDependencies": {
+    "typescript": "^5.4.0"
+  }
+}
+"#;
+
+    #[test]
+    fn engines_node_is_created_after_the_last_member() {
+        let edit = set("engines.node", json!(">=20"));
+        let expected = r#"{
+  "name": "web",
+  "version": "1.2.0",
+  "scripts": {
+    "test": "vitest"
+  },
+  "devDependencies": {
+    "typescript": "^5.4.0"
+  },
+  "engines": {
+    "node": ">=20"
+  }
+}
+"#;
+        json(PACKAGE, &[edit], expected, &[1]);
+    }
+
+    #[test]
+    fn engines_node_is_bumped_when_present() {
+        let input = r#"{
+  "name": "web",
+  "engines": { "node": ">=16", "npm": ">=8" }
+}
+"#;
+        let edit = when(set("engines.node", json!(">=20")), r"^>=1[0-8]$");
+        let expected = r#"{
+  "name": "web",
+  "engines": { "node": ">=20", "npm": ">=8" }
+}
+"#;
+        json(input, &[edit], expected, &[1]);
+    }
+
+    #[test]
+    fn an_empty_object_gets_its_first_member_one_unit_deeper() {
+        let input = "{\n    \"name\": \"web\",\n    \"engines\": {}\n}";
+        let expected =
+            "{\n    \"name\": \"web\",\n    \"engines\": {\n        \"node\": \">=20\"\n    }\n}";
+        json(input, &[set("engines.node", json!(">=20"))], expected, &[1]);
+    }
+
+    #[test]
+    fn scripts_are_added_renamed_and_deleted() {
+        let edits = [
+            set("scripts.lint", json!("eslint .")),
+            rename("scripts.test", "test:unit"),
+            delete("devDependencies.typescript"),
+            ensure("version", json!("9.9.9")),
+        ];
+        let expected = r#"{
+  "name": "web",
+  "version": "1.2.0",
+  "scripts": {
+    "test:unit": "vitest",
+    "lint": "eslint ."
+  },
+  "devDependencies": {}
+}
+"#;
+        json(PACKAGE, &edits, expected, &[1, 1, 1, 0]);
+    }
+
+    const TSCONFIG: &str = r#"{
+  // shared settings
+  "extends": "./base.json",
+  "compilerOptions": {
+    "target": "ES2017", // old browsers
+    "module": "commonjs",
+    "lib": ["dom", "es2017"],
+    /* paths */
+    "baseUrl": ".",
+    "strict": false // for now
+  }
+}
+"#;
+
+    #[test]
+    fn tsconfig_comments_survive_every_operation() {
+        let edits = [
+            when(
+                set("compilerOptions.target", json!("ES2022")),
+                r"^ES201[5-7]$",
+            ),
+            set("compilerOptions.strict", json!(true)),
+            append("compilerOptions.lib", json!("es2022")),
+            delete("compilerOptions.module"),
+            set("compilerOptions.outDir", json!("dist")),
+        ];
+        let expected = r#"{
+  // shared settings
+  "extends": "./base.json",
+  "compilerOptions": {
+    "target": "ES2022", // old browsers
+    "lib": ["dom", "es2017", "es2022"],
+    /* paths */
+    "baseUrl": ".",
+    "strict": true, // for now
+    "outDir": "dist"
+  }
+}
+"#;
+        json(TSCONFIG, &edits, expected, &[1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn deleting_the_last_member_moves_the_comma() {
+        let edits = [delete("compilerOptions.strict"), delete("extends")];
+        let expected = r#"{
+  // shared settings
+  "compilerOptions": {
+    "target": "ES2017", // old browsers
+    "module": "commonjs",
+    "lib": ["dom", "es2017"],
+    /* paths */
+    "baseUrl": "."
+  }
+}
+"#;
+        json(TSCONFIG, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn inline_members_are_deleted_with_the_right_comma() {
+        let input = r#"{"a": [1, 2, 3], "b": [1, 2, 3], "c": [1, 2, 3], "d": {"x": 1}}"#;
+        let edits = [
+            when(delete("a[*]"), "^1$"),
+            when(delete("b[*]"), "^2$"),
+            when(delete("c[*]"), "^[23]$"),
+            delete("d.x"),
+        ];
+        let expected = r#"{"a": [2, 3], "b": [1, 3], "c": [1], "d": {}}"#;
+        json(input, &edits, expected, &[1, 1, 2, 1]);
+    }
+
+    #[test]
+    fn one_line_files_stay_on_one_line() {
+        let input = r#"{"name": "web", "files": []}"#;
+        let edits = [
+            set("engines", json!({"node": ">=20"})),
+            append("files", json!("dist")),
+            append("keywords", json!("x")),
+        ];
+        let expected =
+            r#"{"name": "web", "files": ["dist"], "engines": {"node": ">=20"}, "keywords": ["x"]}"#;
+        json(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn new_values_are_pretty_at_their_depth() {
+        let input = "{\n\t\"a\": {\n\t\t\"b\": 1\n\t}\n}\n";
+        let edits = [set("a.c", json!({"d": [1, {"e": null}]}))];
+        let expected = "{\n\t\"a\": {\n\t\t\"b\": 1,\n\t\t\"c\": {\n\t\t\t\"d\": [\n\t\t\t\t1,\n\t\t\t\t{\n\t\t\t\t\t\"e\": null\n\t\t\t\t}\n\t\t\t]\n\t\t}\n\t}\n}\n";
+        json(input, &edits, expected, &[1]);
+    }
+
+    #[test]
+    fn kinds_follow_the_new_value_and_strings_are_escaped() {
+        let input = r#"{
+  "version": 1,
+  "name": "x",
+  "list": [1, 2]
+}
+"#;
+        let edits = [
+            set("version", json!(2)),
+            set("name", json!("say \"hi\"\n")),
+            set("list[-1]", json!(3)),
+        ];
+        let expected = r#"{
+  "version": 2,
+  "name": "say \"hi\"\n",
+  "list": [1, 3]
+}
+"#;
+        json(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn crlf_is_kept_for_new_lines() {
+        let input = "{\r\n  \"a\": 1\r\n}\r\n";
+        let expected = "{\r\n  \"a\": 1,\r\n  \"b\": {\r\n    \"c\": 2\r\n  }\r\n}\r\n";
+        json(input, &[set("b.c", json!(2))], expected, &[1]);
+    }
+
+    #[test]
+    fn multi_line_arrays_get_items_on_their_own_lines() {
+        let input = r#"{
+  "files": [
+    "dist",
+    "README.md" // docs
+  ]
+}
+"#;
+        let edits = [
+            append("files", json!("LICENSE")),
+            append("files", json!("dist")),
+        ];
+        let expected = r#"{
+  "files": [
+    "dist",
+    "README.md", // docs
+    "LICENSE"
+  ]
+}
+"#;
+        json(input, &edits, expected, &[1, 0]);
+    }
+
+    #[test]
+    fn where_checks_the_root() {
+        let input = r#"{"name": "web", "private": true}"#;
+        let yes = where_(set("private", json!(false)), "name", "^web$");
+        let no = where_(set("name", json!("api")), "name", "^api$");
+        json(
+            input,
+            &[yes, no],
+            r#"{"name": "web", "private": false}"#,
+            &[1, 0],
+        );
+    }
+
+    #[test]
+    fn invalid_json_is_a_parse_error_with_its_line() {
+        let input = "{\n  \"a\": 1\n  \"b\": 2\n}\n";
+        let err = apply(input, &[set("a", json!(2))]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EditError::Parse {
+                    format: "json",
+                    line: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = apply("{}\n{}\n", &[]).unwrap_err();
+        assert!(matches!(err, EditError::Parse { line: 2, .. }), "{err:?}");
+    }
+
+    #[test]
+    fn appending_to_an_object_is_a_conflict() {
+        let err = apply(PACKAGE, &[append("scripts", json!("x"))]).unwrap_err();
+        assert_eq!(
+            err,
+            EditError::Conflict {
+                edit: 0,
+                op: Op::Append,
+                path: "scripts".into(),
+                line: 4,
+                message: "cannot append to a map".into(),
+            }
+        );
+    }
+
+    /// JSON whose every replacement breaks the file, to see the result check.
+    struct Broken;
+
+    struct Breaks;
+
+    impl Syntax for Breaks {
+        fn replace(&self, site: Site<'_>, _: &Value) -> Splice {
+            Splice::new(site.node.span.clone(), "{")
+        }
+        fn insert(&self, map: &Node, _: &str, _: &Value) -> Splice {
+            Splice::new(map.span.clone(), "")
+        }
+        fn push(&self, seq: &Node, _: &Value) -> Splice {
+            Splice::new(seq.span.clone(), "")
+        }
+        fn rename(&self, entry: &Entry, _: &str) -> Splice {
+            Splice::new(entry.key_span.clone(), "")
+        }
+        fn comment(&self) -> &'static str {
+            "//"
+        }
+    }
+
+    impl Format for Broken {
+        const NAME: &'static str = "json";
+        fn parse(text: &str) -> Parsed {
+            Json::parse(text)
+        }
+        fn syntax<'s>(_: &'s str, _: &'s [Node]) -> impl Syntax + 's {
+            Breaks
+        }
+    }
+
+    #[test]
+    fn a_result_that_does_not_parse_is_a_conflict_and_nothing_is_written() {
+        let input = "{\n  \"a\": 1,\n  \"b\": 2\n}\n";
+        let err = tree::apply::<Broken>(input, &[set("a", json!(3)), set("b", json!(3))]);
+        let Err(EditError::Conflict {
+            edit,
+            line,
+            message,
+            ..
+        }) = err
+        else {
+            panic!("{err:?}");
+        };
+        assert_eq!((edit, line), (0, 2));
+        assert!(
+            message.starts_with("the result would not be valid json"),
+            "{message}"
+        );
+    }
 }

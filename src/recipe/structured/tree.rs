@@ -736,17 +736,52 @@ pub(super) type TsNode<'r> =
     ast_grep_core::Node<'r, ast_grep_core::tree_sitter::StrDoc<ast_grep_language::SupportLang>>;
 
 /// The line and description of the first syntax error under `root`.
-pub(super) fn first_error(root: &TsNode<'_>) -> Option<(usize, String)> {
+pub(super) fn first_error(root: &TsNode<'_>, src: &str) -> Option<(usize, String)> {
     let bad = root.dfs().find(|n| n.is_error() || n.is_missing())?;
-    let line = bad.start_pos().line() + 1;
-    let message = if bad.is_missing() {
-        format!("missing `{}`", bad.kind())
+    if bad.is_missing() {
+        let line = bad.start_pos().line() + 1;
+        return Some((line, format!("missing `{}`", bad.kind())));
+    }
+    let at = error_offset(&bad, src);
+    let shown: String = src[at..]
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(30)
+        .collect();
+    let message = if shown.is_empty() {
+        "unexpected end of file".to_string()
     } else {
-        let text = bad.text();
-        let shown: String = text.trim().chars().take(30).collect();
         format!("unexpected `{shown}`")
     };
-    Some((line, message))
+    Some((line_of(src, at), message))
+}
+
+/// Where the trouble of an ERROR node is. Tree-sitter often wraps the valid
+/// entries before a mistake into the ERROR node: then the mistake is what
+/// follows the last of them (or the node's end), not the node's start.
+fn error_offset(bad: &TsNode<'_>, src: &str) -> usize {
+    let range = bad.range();
+    let starts_valid = bad
+        .children()
+        .next()
+        .is_some_and(|c| c.is_named() && !c.is_error());
+    if !starts_valid {
+        return range.start;
+    }
+    let tokens = bad.children().find(|c| !c.is_named());
+    if let Some(token) = tokens {
+        return token.range().start;
+    }
+    let rest = &src[range.end..];
+    let gap = rest.len() - rest.trim_start().len();
+    if gap < rest.len() {
+        range.end + gap
+    } else {
+        line_start(src, range.end.saturating_sub(1).max(range.start))
+    }
 }
 
 /// Builders and checks the format tests share.
