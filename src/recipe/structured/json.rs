@@ -11,8 +11,8 @@ use ast_grep_language::SupportLang;
 use serde_json::Value;
 
 use super::tree::{
-    self, Entry, Format, Item, Kind, Node, Parsed, Scalar, Site, Splice, Style, Syntax, TsNode,
-    first_error, indentation, line_end, line_of, newline,
+    self, Entry, Format, Item, Kind, Node, Parent, Parsed, Scalar, Site, Splice, Style, Syntax,
+    TsNode, first_error, indentation, line_end, line_of, newline,
 };
 use super::{Applied, Edit, EditError};
 
@@ -26,7 +26,7 @@ impl Format for Json {
     const NAME: &'static str = "json";
 
     fn parse(text: &str) -> Parsed {
-        let grep = SupportLang::Json.ast_grep(text);
+        let grep = SupportLang::Json.ast_grep(mask_trailing_commas(text));
         let root = grep.root();
         if let Some(error) = first_error(&root, text) {
             return Parsed {
@@ -158,31 +158,40 @@ impl<'s> JsonSyntax<'s> {
         }
     }
 
-    /// `value` as JSON, its first line at the current position and the
-    /// following ones indented from `indent`.
-    fn render(&self, value: &Value, indent: &str) -> String {
-        let inner = format!("{indent}{}", self.unit);
+    /// `value` as JSON, its first line at the current position: spread
+    /// over lines indented from `indent` when given, else on one line.
+    fn render(&self, value: &Value, indent: Option<&str>) -> String {
+        let inner = indent.map(|indent| format!("{indent}{}", self.unit));
         let (open, close, members): (char, char, Vec<String>) = match value {
             Value::Object(map) if !map.is_empty() => (
                 '{',
                 '}',
                 map.iter()
-                    .map(|(k, v)| format!("{}: {}", quote(k), self.render(v, &inner)))
+                    .map(|(k, v)| format!("{}: {}", quote(k), self.render(v, inner.as_deref())))
                     .collect(),
             ),
             Value::Array(list) if !list.is_empty() => (
                 '[',
                 ']',
-                list.iter().map(|v| self.render(v, &inner)).collect(),
+                list.iter()
+                    .map(|v| self.render(v, inner.as_deref()))
+                    .collect(),
             ),
             _ => return serde_json::to_string(value).unwrap_or_else(|_| "null".to_string()),
         };
-        if !self.pretty {
+        let (Some(indent), Some(inner)) = (indent, inner) else {
             return format!("{open}{}{close}", members.join(", "));
-        }
+        };
         let nl = self.nl;
         let body = members.join(&format!(",{nl}{inner}"));
         format!("{open}{nl}{inner}{body}{nl}{indent}{close}")
+    }
+
+    /// The indentation to spread a value at `at` from, when the collection
+    /// holding it (`holder`, the root when `None`) is spread over lines.
+    fn spread_from(&self, holder: Option<&Node>, at: usize) -> Option<&'s str> {
+        let spread = holder.map_or(self.pretty, |h| self.src[h.span.clone()].contains('\n'));
+        spread.then(|| indentation(self.src, at))
     }
 
     /// Add a member (rendered by `member` at an indentation) to the
@@ -191,7 +200,7 @@ impl<'s> JsonSyntax<'s> {
         &self,
         container: &Node,
         last: Option<&std::ops::Range<usize>>,
-        member: impl Fn(&str) -> String,
+        member: impl Fn(Option<&str>) -> String,
     ) -> Splice {
         let Some(last) = last else {
             return self.fill_empty(container, member);
@@ -201,35 +210,50 @@ impl<'s> JsonSyntax<'s> {
         let stop = line_end(self.src, at);
         let rest = &self.src[at..stop];
         let rest_trim = rest.trim();
+        let trailing_comma = rest_trim.starts_with(',');
+        let after = rest_trim.trim_start_matches(',').trim_start();
         let own_line = starts_line(self.src, last.start)
-            && (rest_trim.is_empty() || rest_trim.starts_with("//") || rest_trim.starts_with("/*"));
+            && (after.is_empty() || after.starts_with("//") || after.starts_with("/*"));
         if !own_line {
+            let indent = self.spread_from(Some(container), last.start);
             return Splice::new(at..at, format!(", {}", member(indent)));
         }
         // The comma after the last member, the new one after the rest of
         // its line, so a trailing comment stays where it is.
         let kept = rest.trim_end_matches(['\r', '\n']);
         let end = at + kept.len();
-        Splice::new(
-            at..end,
-            format!(",{kept}{}{indent}{}", self.nl, member(indent)),
-        )
+        let (nl, member) = (self.nl, member(Some(indent)));
+        let text = if trailing_comma {
+            // The file ends members with commas (JSONC): so does the new one.
+            format!("{kept}{nl}{indent}{member},")
+        } else {
+            format!(",{kept}{nl}{indent}{member}")
+        };
+        Splice::new(at..end, text)
     }
 
     /// The first member of an empty object or array.
-    fn fill_empty(&self, container: &Node, member: impl Fn(&str) -> String) -> Splice {
+    fn fill_empty(&self, container: &Node, member: impl Fn(Option<&str>) -> String) -> Splice {
         let span = container.span.clone();
         let open = &self.src[span.start..span.start + 1];
         let close = if open == "{" { "}" } else { "]" };
-        if !self.pretty {
-            return Splice::new(span, format!("{open}{}{close}", member("")));
+        // Spread only where the file is, and not inside a one-line collection.
+        let after = self.src[span.end..line_end(self.src, span.end)].trim();
+        let ends_line = after.trim_start_matches(',').trim_start();
+        let alone =
+            ends_line.is_empty() || ends_line.starts_with("//") || ends_line.starts_with("/*");
+        if !self.pretty || !alone {
+            return Splice::new(span, format!("{open}{}{close}", member(None)));
         }
         let indent = indentation(self.src, span.start);
         let inner = format!("{indent}{}", self.unit);
         let nl = self.nl;
         Splice::new(
             span,
-            format!("{open}{nl}{inner}{}{nl}{indent}{close}", member(&inner)),
+            format!(
+                "{open}{nl}{inner}{}{nl}{indent}{close}",
+                member(Some(&inner))
+            ),
         )
     }
 }
@@ -237,7 +261,11 @@ impl<'s> JsonSyntax<'s> {
 impl Syntax for JsonSyntax<'_> {
     fn replace(&self, site: Site<'_>, value: &Value) -> Splice {
         let node = site.node;
-        let indent = indentation(self.src, node.span.start);
+        let holder = match site.parent {
+            Parent::Root => None,
+            Parent::Entry(holder, _) | Parent::Item(holder, _) => Some(holder),
+        };
+        let indent = self.spread_from(holder, node.span.start);
         Splice::new(node.span.clone(), self.render(value, indent))
     }
 
@@ -266,6 +294,70 @@ impl Syntax for JsonSyntax<'_> {
     fn comment(&self) -> &'static str {
         "//"
     }
+}
+
+/// `text` with each trailing comma (before `}` or `]`, as JSONC allows in
+/// `tsconfig.json`) turned into a space, so that tree-sitter-json parses it
+/// while every byte offset stays that of `text`.
+fn mask_trailing_commas(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        i = match bytes[i] {
+            b'"' => skip_string(bytes, i),
+            b'/' if bytes.get(i + 1) == Some(&b'/') || bytes.get(i + 1) == Some(&b'*') => {
+                skip_comment(bytes, i)
+            }
+            b',' => {
+                let next = skip_blanks(bytes, i + 1);
+                if matches!(bytes.get(next), Some(b'}' | b']')) {
+                    out[i] = b' ';
+                }
+                i + 1
+            }
+            _ => i + 1,
+        };
+    }
+    // Only an ASCII comma became an ASCII space: still valid UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
+/// The offset past the string starting at `at`.
+fn skip_string(bytes: &[u8], at: usize) -> usize {
+    let mut i = at + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// The offset past the `//` or `/* */` comment starting at `at`.
+fn skip_comment(bytes: &[u8], at: usize) -> usize {
+    let rest = &bytes[at..];
+    let end = if rest.starts_with(b"//") {
+        rest.iter().position(|&b| b == b'\n')
+    } else {
+        rest.windows(2).position(|w| w == b"*/").map(|p| p + 2)
+    };
+    end.map_or(bytes.len(), |e| at + e)
+}
+
+/// The offset of the first byte from `at` that is neither whitespace nor
+/// in a comment.
+fn skip_blanks(bytes: &[u8], mut at: usize) -> usize {
+    while at < bytes.len() {
+        match bytes[at] {
+            b' ' | b'\t' | b'\r' | b'\n' => at += 1,
+            b'/' if matches!(bytes.get(at + 1), Some(b'/' | b'*')) => at = skip_comment(bytes, at),
+            _ => break,
+        }
+    }
+    at
 }
 
 /// Whether only whitespace precedes `at` on its line.
@@ -611,5 +703,45 @@ mod tests {
             message.starts_with("the result would not be valid json"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn trailing_commas_of_jsonc_are_accepted_and_kept() {
+        let input = r#"{
+  "compilerOptions": {
+    "strict": true, // always
+    "paths": {"@/*": ["src/*",],},
+  },
+}
+"#;
+        let edits = [
+            set("compilerOptions.noEmit", json!(true)),
+            append("compilerOptions.paths.\"@/*\"", json!("lib/*")),
+            set("compilerOptions.paths.\"~/*\"", json!(["x/*"])),
+        ];
+        let expected = r#"{
+  "compilerOptions": {
+    "strict": true, // always
+    "paths": {"@/*": ["src/*", "lib/*",], "~/*": ["x/*"],},
+    "noEmit": true,
+  },
+}
+"#;
+        json(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn commas_in_strings_and_comments_are_not_trailing_commas() {
+        let input = "{\"a\": \",}\", /* ,} */ \"b\": [1] // ,]\n}";
+        assert_eq!(mask_trailing_commas(input), input);
+        assert_eq!(mask_trailing_commas("[1, /* c */ ]"), "[1  /* c */ ]");
+    }
+
+    #[test]
+    fn an_empty_object_inside_a_one_line_one_stays_on_one_line() {
+        let input = "{\n  \"paths\": {\"a\": {}},\n  \"b\": []\n}\n";
+        let edits = [set("paths.a.x", json!(1)), append("b", json!({"k": "v"}))];
+        let expected = "{\n  \"paths\": {\"a\": {\"x\": 1}},\n  \"b\": [\n    {\n      \"k\": \"v\"\n    }\n  ]\n}\n";
+        json(input, &edits, expected, &[1, 1]);
     }
 }
