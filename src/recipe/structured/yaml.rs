@@ -146,9 +146,18 @@ fn entry(pair: &TsNode<'_>) -> Entry {
         .children()
         .find(|c| c.kind() == ":")
         .map_or(key_span.end, |c| c.range().end);
-    let value = pair
-        .field("value")
-        .map_or_else(|| empty(colon_end), |v| build(&v, Some(colon_end)));
+    let value = pair.field("value").map_or_else(
+        || empty(colon_end),
+        |v| {
+            // A comment between `key:` and the value stays: the slot is
+            // then the value alone.
+            let start = v.range().start;
+            let commented = pair
+                .children()
+                .any(|c| c.kind() == "comment" && c.range().start < start);
+            build(&v, (!commented).then_some(colon_end))
+        },
+    );
     Entry {
         key,
         key_span,
@@ -650,8 +659,14 @@ impl Syntax for YamlSyntax<'_> {
             (Parent::Entry(..), true) => self.after_colon(value, col, style),
             (Parent::Item(..), true) => self.after_dash(value, col, style),
             _ if after_marker => format!(" {}", self.inline(value, true, style)),
-            _ => self.inline(value, true, style),
+            _ => self.inline(value, flow, style),
         };
+        // A block value for an empty `key: # comment` goes below the comment.
+        if node.slot.is_empty() && text.starts_with(self.nl) {
+            let line = &self.src[node.slot.start..];
+            let at = node.slot.start + line.find(self.nl).unwrap_or(line.len());
+            return Splice::new(at..at, text);
+        }
         Splice::new(node.slot.clone(), text)
     }
 
@@ -1712,5 +1727,30 @@ nested:
             &[0],
         );
         yaml("", &[delete("a")], "", &[0]);
+    }
+
+    #[test]
+    fn a_comment_between_key_and_value_stays() {
+        let input = "\
+image: # pinned by ops
+  nginx:1.25
+ports: # none yet
+env: # set below
+  A: 1
+";
+        let edits = [
+            set("image", json!("nginx:1.27")),
+            set("ports", json!(["80:80"])),
+            set("env", json!({"B": 2})),
+        ];
+        let expected = "\
+image: # pinned by ops
+  nginx:1.27
+ports: # none yet
+  - \"80:80\"
+env: # set below
+  {B: 2}
+";
+        yaml(input, &edits, expected, &[1, 1, 1]);
     }
 }
