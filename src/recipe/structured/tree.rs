@@ -506,6 +506,8 @@ impl<S: Syntax> Plan<'_, S> {
             .as_deref()
             .ok_or_else(|| self.conflict(0, "rename needs a `to`"))?;
         let mut splices = Vec::new();
+        // The maps where an entry already gets the key `to`.
+        let mut renamed: Vec<&Node> = Vec::new();
         for item in found {
             let Found::Node { site, .. } = item else {
                 continue;
@@ -527,6 +529,11 @@ impl<S: Syntax> Plan<'_, S> {
                 let message = format!("the key `{to}` already exists");
                 return Err(self.conflict(entry.span.start, &message));
             }
+            if renamed.iter().any(|m| std::ptr::eq(*m, map)) {
+                let message = format!("two keys of this map would become `{to}`");
+                return Err(self.conflict(entry.span.start, &message));
+            }
+            renamed.push(map);
             splices.push(self.syntax.rename(entry, to));
         }
         let count = splices.len();

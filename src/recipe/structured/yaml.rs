@@ -1753,4 +1753,16 @@ env: # set below
 ";
         yaml(input, &edits, expected, &[1, 1, 1]);
     }
+
+    #[test]
+    fn renaming_two_keys_of_a_map_to_one_is_a_conflict() {
+        let input = "a:\n  x: 1\n  y: 2\nb:\n  x: 3\n";
+        let err = apply(input, &[rename("*.*", "z")]).unwrap_err();
+        assert!(
+            matches!(&err, EditError::Conflict { line: 3, message, .. } if message.contains("two keys")),
+            "{err:?}"
+        );
+        let applied = apply(input, &[rename("*.x", "z")]).unwrap();
+        assert_eq!(applied.text, "a:\n  z: 1\n  y: 2\nb:\n  z: 3\n");
+    }
 }
