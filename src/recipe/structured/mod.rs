@@ -42,6 +42,7 @@
 mod hcl;
 mod json;
 mod toml;
+mod tree;
 mod yaml;
 
 use std::fmt;

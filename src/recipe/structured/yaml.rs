@@ -1,16 +1,1768 @@
-//! yaml edits (to be written).
+//! YAML edits through the spans of the tree-sitter tree.
+//!
+//! Every document of a stream (`---`) is edited. Scalars are decoded (plain,
+//! quoted, block) for `when`/`where`; new scalars keep the quoting of the
+//! one they replace when they can, and are quoted whenever a plain scalar
+//! would read back as something else (`4`, `yes`, `null`, `a: b`...). New
+//! maps and lists are written in block style with the file's indentation,
+//! or in flow style inside `{}`/`[]`.
 
+use ast_grep_core::tree_sitter::LanguageExt;
+use ast_grep_language::SupportLang;
+use serde_json::{Map, Value};
+
+use super::tree::{
+    self, Entry, Format, Item, Kind, Node, Parent, Parsed, Scalar, Site, Splice, Style, Syntax,
+    TsNode, after_line, column, first_error, newline,
+};
 use super::{Applied, Edit, EditError};
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
-    let _ = edits;
-    Err(EditError::Parse {
-        format: "yaml",
-        line: 1,
-        message: format!(
-            "{} edits are not implemented yet ({} bytes)",
-            "yaml",
-            text.len()
-        ),
-    })
+    tree::apply::<Yaml>(text, edits)
+}
+
+pub(super) struct Yaml;
+
+impl Format for Yaml {
+    const NAME: &'static str = "yaml";
+
+    fn parse(text: &str) -> Parsed {
+        let grep = SupportLang::Yaml.ast_grep(text);
+        let root = grep.root();
+        if let Some(error) = first_error(&root, text) {
+            return Parsed {
+                roots: Vec::new(),
+                error: Some(error),
+            };
+        }
+        let roots = root
+            .children()
+            .filter(|c| c.kind() == "document")
+            .filter_map(|document| {
+                document
+                    .children()
+                    .find(|c| matches!(&*c.kind(), "block_node" | "flow_node"))
+                    .map(|content| build(&content, None))
+            })
+            .collect();
+        Parsed { roots, error: None }
+    }
+
+    fn syntax<'s>(text: &'s str, roots: &'s [Node]) -> impl Syntax + 's {
+        YamlSyntax::detect(text, roots)
+    }
+}
+
+/// The model of a `block_node` or `flow_node`. `marker_end` is the end of
+/// the `key:` or `- ` before it, where its slot starts.
+fn build(node: &TsNode<'_>, marker_end: Option<usize>) -> Node {
+    let mut props = false;
+    let mut content = None;
+    for child in node.children() {
+        match &*child.kind() {
+            "anchor" | "tag" => props = true,
+            "comment" => {}
+            _ if child.is_named() => content = Some(child),
+            _ => {}
+        }
+    }
+    let Some(content) = content else {
+        // Only a tag or an anchor: an empty value.
+        return empty(node.range().end);
+    };
+    let span = trimmed(&content);
+    let slot = match marker_end {
+        Some(start) if !props => start..span.end,
+        _ => span.clone(),
+    };
+    let kind = match &*content.kind() {
+        "block_mapping" => Kind::Map {
+            entries: content
+                .children()
+                .filter(|c| c.kind() == "block_mapping_pair")
+                .map(|pair| entry(&pair))
+                .collect(),
+            flow: false,
+        },
+        "flow_mapping" => Kind::Map {
+            entries: content.children().filter_map(|c| flow_entry(&c)).collect(),
+            flow: true,
+        },
+        "block_sequence" => Kind::Seq {
+            items: content
+                .children()
+                .filter(|c| c.kind() == "block_sequence_item")
+                .map(|item| block_item(&item))
+                .collect(),
+            flow: false,
+        },
+        "flow_sequence" => Kind::Seq {
+            items: content.children().filter_map(|c| flow_item(&c)).collect(),
+            flow: true,
+        },
+        _ => Kind::Scalar(scalar(&content)),
+    };
+    Node { span, slot, kind }
+}
+
+/// The range of `node` without trailing whitespace: a block scalar at the
+/// end of the file holds the last newline, which an edit must keep.
+fn trimmed(node: &TsNode<'_>) -> std::ops::Range<usize> {
+    let range = node.range();
+    range.start..range.start + node.text().trim_end().len()
+}
+
+/// An absent value at `at` (`key:` or a bare `-`), which reads as null.
+fn empty(at: usize) -> Node {
+    Node {
+        span: at..at,
+        slot: at..at,
+        kind: Kind::Scalar(Scalar {
+            text: Some(String::new()),
+            value: Some(Value::Null),
+            style: Style::Empty,
+        }),
+    }
+}
+
+/// A `block_mapping_pair` or `flow_pair`.
+fn entry(pair: &TsNode<'_>) -> Entry {
+    let span = trimmed(pair);
+    let (key, key_span, key_style) = match pair.field("key") {
+        Some(key) => {
+            let node = build(&key, None);
+            let style = match &node.kind {
+                Kind::Scalar(s) => s.style,
+                _ => Style::Plain,
+            };
+            let text = node
+                .scalar_text()
+                .map_or_else(|| key.text().to_string(), str::to_string);
+            (text, node.span, style)
+        }
+        None => (String::new(), span.start..span.start, Style::Plain),
+    };
+    let colon_end = pair
+        .children()
+        .find(|c| c.kind() == ":")
+        .map_or(key_span.end, |c| c.range().end);
+    let value = pair.field("value").map_or_else(
+        || empty(colon_end),
+        |v| {
+            // A comment between `key:` and the value stays: the slot is
+            // then the value alone.
+            let start = v.range().start;
+            let commented = pair
+                .children()
+                .any(|c| c.kind() == "comment" && c.range().start < start);
+            build(&v, (!commented).then_some(colon_end))
+        },
+    );
+    Entry {
+        key,
+        key_span,
+        key_style,
+        span,
+        value,
+    }
+}
+
+/// A child of a `flow_mapping`: a pair, or a bare key (`{a, b: 1}`).
+fn flow_entry(child: &TsNode<'_>) -> Option<Entry> {
+    match &*child.kind() {
+        "flow_pair" => Some(entry(child)),
+        "flow_node" => {
+            let node = build(child, None);
+            let span = child.range();
+            Some(Entry {
+                key: node.scalar_text().unwrap_or_default().to_string(),
+                key_span: node.span.clone(),
+                key_style: Style::Plain,
+                span: span.clone(),
+                value: empty(span.end),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A `block_sequence_item` (`- value`).
+fn block_item(item: &TsNode<'_>) -> Item {
+    let dash_end = item
+        .children()
+        .find(|c| c.kind() == "-")
+        .map_or(item.range().start, |c| c.range().end);
+    let value = item
+        .children()
+        .find(|c| matches!(&*c.kind(), "block_node" | "flow_node"))
+        .map_or_else(|| empty(dash_end), |v| build(&v, Some(dash_end)));
+    Item {
+        span: trimmed(item),
+        value,
+    }
+}
+
+/// A child of a `flow_sequence`: a value, or a single-pair map (`[a: 1]`).
+fn flow_item(child: &TsNode<'_>) -> Option<Item> {
+    match &*child.kind() {
+        "flow_node" => Some(Item {
+            span: child.range(),
+            value: build(child, None),
+        }),
+        "flow_pair" => {
+            let span = child.range();
+            let map = Node {
+                span: span.clone(),
+                slot: span.clone(),
+                kind: Kind::Map {
+                    entries: vec![entry(child)],
+                    flow: true,
+                },
+            };
+            Some(Item { span, value: map })
+        }
+        _ => None,
+    }
+}
+
+/// A scalar node: its text for `when`, its typed value and its style.
+fn scalar(node: &TsNode<'_>) -> Scalar {
+    let raw = node.text();
+    let (text, style) = match &*node.kind() {
+        "alias" => {
+            return Scalar {
+                text: None,
+                value: None,
+                style: Style::Alias,
+            };
+        }
+        "plain_scalar" => return plain(node, &raw),
+        "single_quote_scalar" => (single_quoted(&raw), Style::Single),
+        "double_quote_scalar" => (double_quoted(&raw), Style::Double),
+        "block_scalar" => block_scalar(&raw),
+        _ => (raw.to_string(), Style::Plain),
+    };
+    Scalar {
+        value: Some(Value::String(text.clone())),
+        text: Some(text),
+        style,
+    }
+}
+
+/// A plain scalar, typed the way tree-sitter classifies it.
+fn plain(node: &TsNode<'_>, raw: &str) -> Scalar {
+    let text = fold(raw);
+    let kind = node
+        .children()
+        .next()
+        .map(|c| c.kind().to_string())
+        .unwrap_or_default();
+    let value = match kind.as_str() {
+        "null_scalar" => Value::Null,
+        "boolean_scalar" => Value::Bool(text.eq_ignore_ascii_case("true")),
+        "integer_scalar" => integer(&text).unwrap_or_else(|| Value::String(text.clone())),
+        "float_scalar" => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map_or_else(|| Value::String(text.clone()), Value::Number),
+        _ => Value::String(text.clone()),
+    };
+    Scalar {
+        text: Some(text),
+        value: Some(value),
+        style: Style::Plain,
+    }
+}
+
+/// A YAML integer (decimal, `0x`, `0o`) as a JSON number.
+fn integer(text: &str) -> Option<Value> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let magnitude = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(octal) = digits.strip_prefix("0o") {
+        i64::from_str_radix(octal, 8).ok()?
+    } else {
+        digits.parse::<i64>().ok()?
+    };
+    Some(Value::from(if negative { -magnitude } else { magnitude }))
+}
+
+/// Line folding of a multi-line flow scalar: a line break becomes a space,
+/// an empty line a newline.
+fn fold(raw: &str) -> String {
+    if !raw.contains('\n') {
+        return raw.to_string();
+    }
+    let mut out = String::new();
+    let mut pending_space = false;
+    for (i, line) in raw.split('\n').enumerate() {
+        let line = if i == 0 { line.trim_end() } else { line.trim() };
+        if line.is_empty() && i > 0 {
+            out.push('\n');
+            pending_space = false;
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+        }
+        out.push_str(line);
+        pending_space = true;
+    }
+    out
+}
+
+fn single_quoted(raw: &str) -> String {
+    let inner = raw
+        .strip_prefix('\'')
+        .and_then(|r| r.strip_suffix('\''))
+        .unwrap_or(raw);
+    fold(inner).replace("''", "'")
+}
+
+fn double_quoted(raw: &str) -> String {
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(raw);
+    let folded = fold(inner);
+    let mut out = String::with_capacity(folded.len());
+    let mut chars = folded.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('0') => out.push('\0'),
+            Some('a') => out.push('\u{7}'),
+            Some('b') => out.push('\u{8}'),
+            Some('e') => out.push('\u{1b}'),
+            Some('f') => out.push('\u{c}'),
+            Some('v') => out.push('\u{b}'),
+            Some('N') => out.push('\u{85}'),
+            Some('_') => out.push('\u{a0}'),
+            Some('L') => out.push('\u{2028}'),
+            Some('P') => out.push('\u{2029}'),
+            Some('x') => out.push(hex_char(&mut chars, 2)),
+            Some('u') => out.push(hex_char(&mut chars, 4)),
+            Some('U') => out.push(hex_char(&mut chars, 8)),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The character of the next `digits` hex digits (U+FFFD when invalid).
+fn hex_char(chars: &mut std::str::Chars<'_>, digits: usize) -> char {
+    let hex: String = chars.by_ref().take(digits).collect();
+    u32::from_str_radix(&hex, 16)
+        .ok()
+        .and_then(char::from_u32)
+        .unwrap_or('\u{fffd}')
+}
+
+/// A `|` or `>` block: its content without the indentation, folded for
+/// `>`, with its chomping (tree-sitter's span stops before the last newline).
+fn block_scalar(raw: &str) -> (String, Style) {
+    let raw = raw.trim_end();
+    let (header, body) = raw.split_once('\n').unwrap_or((raw, ""));
+    let style = if header.starts_with('>') {
+        Style::Folded
+    } else {
+        Style::Literal
+    };
+    let indent = body
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .map_or(0, |l| l.len() - l.trim_start_matches(' ').len());
+    let lines: Vec<&str> = body
+        .split('\n')
+        .map(|l| l.get(indent..).unwrap_or("").trim_end_matches('\r'))
+        .collect();
+    let mut text = if style == Style::Folded {
+        fold_block(&lines)
+    } else {
+        lines.join("\n")
+    };
+    let header = header.split('#').next().unwrap_or("");
+    if !header.contains('-') && !text.is_empty() {
+        text.push('\n');
+    }
+    (text, style)
+}
+
+/// Folding of a `>` block: lines join with spaces, except around empty
+/// and more-indented lines.
+fn fold_block(lines: &[&str]) -> String {
+    let mut out = String::new();
+    let mut previous: Option<&str> = None;
+    for line in lines {
+        if let Some(prev) = previous {
+            let literal = |l: &str| l.is_empty() || l.starts_with([' ', '\t']);
+            out.push(if literal(prev) || literal(line) {
+                '\n'
+            } else {
+                ' '
+            });
+        }
+        out.push_str(line);
+        previous = Some(line);
+    }
+    out
+}
+
+/// How new YAML is written in this file.
+struct YamlSyntax<'s> {
+    src: &'s str,
+    /// Indentation of a nested map under its key.
+    unit: usize,
+    /// Indentation of a block list under its key (0: `key:\n- a`).
+    seq_indent: usize,
+    /// The quote used when a plain scalar must be quoted.
+    quote: Style,
+    nl: &'static str,
+}
+
+impl<'s> YamlSyntax<'s> {
+    /// The layout the file already uses, from its first nested map and list
+    /// and its most common quote.
+    fn detect(src: &'s str, roots: &[Node]) -> YamlSyntax<'s> {
+        let mut syntax = YamlSyntax {
+            src,
+            unit: 0,
+            seq_indent: usize::MAX,
+            quote: Style::Double,
+            nl: newline(src),
+        };
+        roots.iter().for_each(|root| syntax.learn(root));
+        if syntax.unit == 0 {
+            syntax.unit = 2;
+        }
+        if syntax.seq_indent == usize::MAX {
+            syntax.seq_indent = syntax.unit;
+        }
+        let scalars: Vec<&Scalar> = roots.iter().flat_map(Node::scalars).collect();
+        let single = scalars.iter().filter(|s| s.style == Style::Single).count();
+        let double = scalars.iter().filter(|s| s.style == Style::Double).count();
+        if single > double {
+            syntax.quote = Style::Single;
+        }
+        syntax
+    }
+
+    /// Learn indentation from the block values under `node`'s keys.
+    fn learn(&mut self, node: &Node) {
+        match &node.kind {
+            Kind::Map { entries, flow } => {
+                for entry in entries {
+                    if !flow {
+                        self.learn_entry(entry);
+                    }
+                    self.learn(&entry.value);
+                }
+            }
+            Kind::Seq { items, .. } => items.iter().for_each(|i| self.learn(&i.value)),
+            Kind::Scalar(_) => {}
+        }
+    }
+
+    fn learn_entry(&mut self, entry: &Entry) {
+        let key = column(self.src, entry.key_span.start);
+        match &entry.value.kind {
+            Kind::Map {
+                entries,
+                flow: false,
+            } if self.unit == 0 => {
+                if let Some(first) = entries.first() {
+                    self.unit = column(self.src, first.span.start).saturating_sub(key);
+                }
+            }
+            Kind::Seq { items, flow: false } if self.seq_indent == usize::MAX => {
+                if let Some(first) = items.first() {
+                    self.seq_indent = column(self.src, first.span.start).saturating_sub(key);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What follows `key:` for `value`, the key at column `col`: a scalar or
+    /// flow value on the same line, or a block map or list below.
+    fn after_colon(&self, value: &Value, col: usize, style: Option<Style>) -> String {
+        match value {
+            Value::Object(map) if !map.is_empty() => {
+                format!("{}{}", self.nl, self.map_lines(map, col + self.unit))
+            }
+            Value::Array(list) if !list.is_empty() => {
+                format!("{}{}", self.nl, self.seq_lines(list, col + self.seq_indent))
+            }
+            _ => format!(" {}", self.inline(value, false, style)),
+        }
+    }
+
+    /// What follows `-` for `value`, the dash at column `col`.
+    fn after_dash(&self, value: &Value, col: usize, style: Option<Style>) -> String {
+        let block = match value {
+            Value::Object(map) if !map.is_empty() => self.map_lines(map, col + 2),
+            Value::Array(list) if !list.is_empty() => self.seq_lines(list, col + 2),
+            _ => return format!(" {}", self.inline(value, false, style)),
+        };
+        format!(" {}", block.trim_start_matches(' '))
+    }
+
+    /// A block map, one `key: value` line (or more) per entry at `col`.
+    fn map_lines(&self, map: &Map<String, Value>, col: usize) -> String {
+        let lines: Vec<String> = map
+            .iter()
+            .map(|(key, value)| {
+                format!(
+                    "{}{}:{}",
+                    " ".repeat(col),
+                    self.key(key, false, None),
+                    self.after_colon(value, col, None)
+                )
+            })
+            .collect();
+        lines.join(self.nl)
+    }
+
+    /// A block list, one `- item` per item with the dash at `col`.
+    fn seq_lines(&self, list: &[Value], col: usize) -> String {
+        let lines: Vec<String> = list
+            .iter()
+            .map(|value| format!("{}-{}", " ".repeat(col), self.after_dash(value, col, None)))
+            .collect();
+        lines.join(self.nl)
+    }
+
+    /// A value on one line; maps and lists in flow style.
+    fn inline(&self, value: &Value, flow: bool, style: Option<Style>) -> String {
+        match value {
+            Value::Null => "null".to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => self.string(s, flow, style),
+            Value::Array(list) => {
+                let items: Vec<String> = list.iter().map(|v| self.inline(v, true, None)).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Value::Object(map) => {
+                let entries: Vec<String> = map
+                    .iter()
+                    .map(|(k, v)| {
+                        format!(
+                            "{}: {}",
+                            self.key(k, true, None),
+                            self.inline(v, true, None)
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", entries.join(", "))
+            }
+        }
+    }
+
+    /// A string scalar in the quoting `style` of the one it replaces when it
+    /// can be written so; plain only when it reads back as the same string.
+    fn string(&self, s: &str, flow: bool, style: Option<Style>) -> String {
+        match style {
+            Some(Style::Single) if single_ok(s) => single(s),
+            Some(Style::Single | Style::Double) => double(s),
+            _ if plain_ok(s, flow) => s.to_string(),
+            _ if self.quote == Style::Single && single_ok(s) => single(s),
+            _ => double(s),
+        }
+    }
+
+    fn key(&self, key: &str, flow: bool, style: Option<Style>) -> String {
+        self.string(key, flow, style)
+    }
+
+    /// A `|` block for a multi-line string replacing a block scalar, its
+    /// content at `indent`; `None` when a block cannot hold it exactly.
+    fn literal_block(&self, s: &str, indent: &str) -> Option<String> {
+        let (body, chomp) = match s.strip_suffix('\n') {
+            Some(body) if !body.ends_with('\n') => (body, ""),
+            Some(_) => return None,
+            None => (s, "-"),
+        };
+        let clean =
+            !body.starts_with([' ', '\t']) && !body.chars().any(|c| c.is_control() && c != '\n');
+        if !clean || body.is_empty() {
+            return None;
+        }
+        let mut out = format!("|{chomp}");
+        for line in body.split('\n') {
+            out.push_str(self.nl);
+            if !line.is_empty() {
+                out.push_str(indent);
+                out.push_str(line);
+            }
+        }
+        Some(out)
+    }
+
+    /// The content indentation of the block scalar at `node`, or one unit
+    /// deeper than `col`.
+    fn block_indent(&self, node: &Node, col: usize) -> String {
+        self.src[node.span.clone()]
+            .lines()
+            .skip(1)
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l[..l.len() - l.trim_start_matches(' ').len()].to_string())
+            .unwrap_or_else(|| " ".repeat(col + self.unit))
+    }
+
+    /// The column of the key or dash in front of the node at `site`.
+    fn marker_column(&self, site: Site<'_>) -> usize {
+        match site.parent {
+            Parent::Entry(map, index) => match &map.kind {
+                Kind::Map { entries, .. } => column(self.src, entries[index].key_span.start),
+                _ => 0,
+            },
+            Parent::Item(seq, index) => match &seq.kind {
+                Kind::Seq { items, .. } => column(self.src, items[index].span.start),
+                _ => 0,
+            },
+            Parent::Root => 0,
+        }
+    }
+}
+
+impl Syntax for YamlSyntax<'_> {
+    fn replace(&self, site: Site<'_>, value: &Value) -> Splice {
+        let node = site.node;
+        let style = match &node.kind {
+            Kind::Scalar(s) => Some(s.style),
+            _ => None,
+        };
+        let flow = site.parent.in_flow();
+        // The slot starts right after `key:` or `-` (no tag or anchor between).
+        let after_marker = node.slot.start != node.span.start || node.slot.is_empty();
+        let col = self.marker_column(site);
+        let block_string = match (style, value) {
+            (Some(Style::Literal | Style::Folded), Value::String(s)) if s.contains('\n') => {
+                self.literal_block(s, &self.block_indent(node, col))
+            }
+            _ => None,
+        };
+        let text = match (&site.parent, after_marker && !flow) {
+            (_, true) if block_string.is_some() => format!(" {}", block_string.unwrap_or_default()),
+            (Parent::Entry(..), true) => self.after_colon(value, col, style),
+            (Parent::Item(..), true) => self.after_dash(value, col, style),
+            _ if after_marker => format!(" {}", self.inline(value, true, style)),
+            _ => self.inline(value, flow, style),
+        };
+        // A block value for an empty `key: # comment` goes below the comment.
+        if node.slot.is_empty() && text.starts_with(self.nl) {
+            let line = &self.src[node.slot.start..];
+            let at = node.slot.start + line.find(self.nl).unwrap_or(line.len());
+            return Splice::new(at..at, text);
+        }
+        Splice::new(node.slot.clone(), text)
+    }
+
+    fn insert(&self, map: &Node, key: &str, value: &Value) -> Splice {
+        let Kind::Map { entries, flow } = &map.kind else {
+            return Splice::new(map.span.end..map.span.end, "");
+        };
+        let flow_text = || {
+            format!(
+                "{}: {}",
+                self.key(key, true, None),
+                self.inline(value, true, None)
+            )
+        };
+        match (entries.last(), flow) {
+            (None, _) => {
+                let at = map.span.start + 1;
+                Splice::new(at..at, flow_text())
+            }
+            (Some(last), true) => {
+                let at = last.span.end;
+                Splice::new(at..at, format!(", {}", flow_text()))
+            }
+            (Some(last), false) => {
+                let col = column(self.src, entries[0].span.start);
+                let line = format!(
+                    "{}{}:{}",
+                    " ".repeat(col),
+                    self.key(key, false, None),
+                    self.after_colon(value, col, None)
+                );
+                self.add_line(last.span.end, line)
+            }
+        }
+    }
+
+    fn push(&self, seq: &Node, value: &Value) -> Splice {
+        let Kind::Seq { items, flow } = &seq.kind else {
+            return Splice::new(seq.span.end..seq.span.end, "");
+        };
+        match (items.last(), flow) {
+            (None, _) => {
+                let at = seq.span.start + 1;
+                Splice::new(at..at, self.inline(value, true, None))
+            }
+            (Some(last), true) => {
+                let at = last.span.end;
+                Splice::new(at..at, format!(", {}", self.inline(value, true, None)))
+            }
+            (Some(last), false) => {
+                let col = column(self.src, items[0].span.start);
+                let line = format!("{}-{}", " ".repeat(col), self.after_dash(value, col, None));
+                self.add_line(last.span.end, line)
+            }
+        }
+    }
+
+    fn rename(&self, entry: &Entry, to: &str) -> Splice {
+        Splice::new(
+            entry.key_span.clone(),
+            self.key(to, true, Some(entry.key_style)),
+        )
+    }
+
+    fn comment(&self) -> &'static str {
+        "#"
+    }
+}
+
+impl YamlSyntax<'_> {
+    /// Insert `line` after the line where the member ending at `last` ends.
+    fn add_line(&self, last: usize, line: String) -> Splice {
+        let (at, lead) = after_line(self.src, last, self.nl);
+        let text = if lead.is_empty() {
+            format!("{line}{}", self.nl)
+        } else {
+            format!("{lead}{line}")
+        };
+        Splice::new(at..at, text)
+    }
+}
+
+fn single(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn double(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+/// Whether `s` can sit between single quotes (which have no escapes).
+fn single_ok(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// Whether `s` written plain reads back as the same string: not empty,
+/// no indicator in front, no `: ` or ` #` inside, nothing that resolves to
+/// a null, a boolean or a number, and in flow context no `,[]{}`.
+fn plain_ok(s: &str, flow: bool) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    let bad_start = "#&*!|>'\"%@`,[]{}".contains(first)
+        || (matches!(first, '-' | '?' | ':') && (s.len() == 1 || s[1..].starts_with(' ')))
+        || s.starts_with("---")
+        || s.starts_with("...");
+    let bad_inside = s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.chars().any(char::is_control)
+        || (flow && s.contains([',', '[', ']', '{', '}', ':']));
+    s == s.trim() && !bad_start && !bad_inside && !looks_typed(s)
+}
+
+/// Whether a plain `s` would resolve to something other than a string in
+/// YAML 1.1 or 1.2 (null, booleans with `yes`/`on`, numbers, dates, times).
+fn looks_typed(s: &str) -> bool {
+    const WORDS: [&str; 16] = [
+        "null", "~", "true", "false", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf",
+        ".nan", "nan", "inf",
+    ];
+    if WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    let unsigned = s.trim_start_matches(['+', '-']);
+    let numeric_start = unsigned.starts_with(|c: char| c.is_ascii_digit())
+        || (unsigned.starts_with('.') && unsigned[1..].starts_with(|c: char| c.is_ascii_digit()));
+    numeric_start
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || "_.:+-xXoOT".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::Op;
+    use super::super::tree::testing::{append, check, delete, ensure, rename, set, when, where_};
+    use super::*;
+
+    fn yaml(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
+        check(apply, input, edits, expected, counts);
+    }
+
+    const WORKFLOW: &str = "\
+# CI for the service
+name: ci
+
+on: [push, pull_request]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest # the cheap one
+    steps:
+      # fetch the sources
+      - uses: actions/checkout@v3
+      - uses: 'actions/setup-node@v3'
+        with:
+          node-version: 18
+      - run: npm test
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: \"actions/checkout@v2\"
+      - uses: actions/setup-python@v4
+";
+
+    #[test]
+    fn checkout_is_bumped_in_every_job_keeping_quotes_and_comments() {
+        let edit = when(
+            set("jobs.*.steps[*].uses", json!("actions/checkout@v4")),
+            r"^actions/checkout@v[123]$",
+        );
+        let expected = "\
+# CI for the service
+name: ci
+
+on: [push, pull_request]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest # the cheap one
+    steps:
+      # fetch the sources
+      - uses: actions/checkout@v4
+      - uses: 'actions/setup-node@v3'
+        with:
+          node-version: 18
+      - run: npm test
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: \"actions/checkout@v4\"
+      - uses: actions/setup-python@v4
+";
+        yaml(WORKFLOW, &[edit], expected, &[2]);
+    }
+
+    #[test]
+    fn captures_carry_the_setup_action_over() {
+        let edit = when(
+            set("jobs.*.steps[*].uses", json!("actions/$1@v5")),
+            r"^actions/(setup-\w+)@v\d$",
+        );
+        let expected = "\
+# CI for the service
+name: ci
+
+on: [push, pull_request]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest # the cheap one
+    steps:
+      # fetch the sources
+      - uses: actions/checkout@v3
+      - uses: 'actions/setup-node@v5'
+        with:
+          node-version: 18
+      - run: npm test
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: \"actions/checkout@v2\"
+      - uses: actions/setup-python@v5
+";
+        yaml(WORKFLOW, &[edit], expected, &[2]);
+    }
+
+    #[test]
+    fn a_key_is_added_to_every_job_after_its_last_entry() {
+        let edit = set("jobs.*.timeout-minutes", json!(30));
+        let expected = "\
+# CI for the service
+name: ci
+
+on: [push, pull_request]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest # the cheap one
+    steps:
+      # fetch the sources
+      - uses: actions/checkout@v3
+      - uses: 'actions/setup-node@v3'
+        with:
+          node-version: 18
+      - run: npm test
+    timeout-minutes: 30
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: \"actions/checkout@v2\"
+      - uses: actions/setup-python@v4
+    timeout-minutes: 30
+";
+        yaml(WORKFLOW, &[edit], expected, &[2]);
+    }
+
+    #[test]
+    fn missing_maps_are_created_along_a_literal_path() {
+        let edit = set("jobs.lint.permissions.contents", json!("read"));
+        let expected = "\
+# CI for the service
+name: ci
+
+on: [push, pull_request]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest # the cheap one
+    steps:
+      # fetch the sources
+      - uses: actions/checkout@v3
+      - uses: 'actions/setup-node@v3'
+        with:
+          node-version: 18
+      - run: npm test
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: \"actions/checkout@v2\"
+      - uses: actions/setup-python@v4
+    permissions:
+      contents: read
+";
+        yaml(WORKFLOW, &[edit], expected, &[1]);
+    }
+
+    #[test]
+    fn no_map_is_created_along_a_wildcard_path() {
+        let edit = set("jobs.*.permissions.contents", json!("read"));
+        yaml(WORKFLOW, &[edit], WORKFLOW, &[0]);
+        let under_scalar = set("name.first", json!("x"));
+        yaml(WORKFLOW, &[under_scalar], WORKFLOW, &[0]);
+    }
+
+    #[test]
+    fn a_key_is_added_to_the_map_of_a_list_item() {
+        let edit = set("jobs.build.steps[0].with.fetch-depth", json!(0));
+        let expected = "\
+# CI for the service
+name: ci
+
+on: [push, pull_request]
+
+jobs:
+  build:
+    runs-on: ubuntu-latest # the cheap one
+    steps:
+      # fetch the sources
+      - uses: actions/checkout@v3
+        with:
+          fetch-depth: 0
+      - uses: 'actions/setup-node@v3'
+        with:
+          node-version: 18
+      - run: npm test
+  lint:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: \"actions/checkout@v2\"
+      - uses: actions/setup-python@v4
+";
+        yaml(WORKFLOW, &[edit], expected, &[1]);
+    }
+
+    #[test]
+    fn ensure_adds_but_never_changes() {
+        let input = "\
+name: ci
+env:
+  NODE: 18
+";
+        let edits = [
+            ensure("env.NODE", json!(20)),
+            ensure("env.CI", json!(true)),
+            ensure("name", json!("other")),
+        ];
+        let expected = "\
+name: ci
+env:
+  NODE: 18
+  CI: true
+";
+        yaml(input, &edits, expected, &[0, 1, 0]);
+    }
+
+    #[test]
+    fn strings_are_quoted_when_plain_would_read_otherwise() {
+        let input = "\
+a: 1
+b: x
+c: x
+d: x
+e: x
+f: x
+g: x
+h: x
+i: x
+";
+        let edits = [
+            set("a", json!("2.0")),
+            set("b", json!("yes")),
+            set("c", json!(">=20")),
+            set("d", json!("key: value")),
+            set("e", json!("x #y")),
+            set("f", json!("null")),
+            set("g", json!(true)),
+            set("h", json!("*alias")),
+            set("i", json!("plain words/ok@v4")),
+        ];
+        let expected = "\
+a: \"2.0\"
+b: \"yes\"
+c: \">=20\"
+d: \"key: value\"
+e: \"x #y\"
+f: \"null\"
+g: true
+h: \"*alias\"
+i: plain words/ok@v4
+";
+        yaml(input, &edits, expected, &[1; 9]);
+    }
+
+    #[test]
+    fn quoting_style_is_kept_when_it_can_be() {
+        let input = "\
+single: 'a'
+double: \"a\"
+plain: a
+number: '3'
+";
+        let edits = [
+            set("single", json!("it's")),
+            set("double", json!("tab\there")),
+            set("plain", json!("b")),
+            set("number", json!(4)),
+        ];
+        let expected = "\
+single: 'it''s'
+double: \"tab\\there\"
+plain: b
+number: 4
+";
+        yaml(input, &edits, expected, &[1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_file_that_quotes_with_single_quotes_gets_single_quotes() {
+        let input = "\
+a: 'x'
+b: 'y'
+c: z
+";
+        let expected = "\
+a: 'x'
+b: 'y'
+c: '20'
+";
+        yaml(input, &[set("c", json!("20"))], expected, &[1]);
+    }
+
+    #[test]
+    fn values_equal_to_the_new_one_are_not_counted() {
+        let input = "\
+a: 1
+b: \"1\"
+c: true
+d: ~
+";
+        let edits = [
+            set("a", json!(1)),
+            set("b", json!("1")),
+            set("c", json!(true)),
+            set("d", json!(null)),
+        ];
+        yaml(input, &edits, input, &[0, 0, 0, 0]);
+    }
+
+    const MANIFESTS: &str = "\
+# Generated by hand
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+---
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: web
+";
+
+    #[test]
+    fn every_document_of_a_stream_is_edited_where_it_matches() {
+        let api = where_(
+            when(set("apiVersion", json!("apps/v1")), "^extensions/v1beta1$"),
+            "kind",
+            "^Deployment$",
+        );
+        let replicas = where_(set("spec.replicas", json!(3)), "kind", "^Deployment$");
+        let name = set("metadata.name", json!("site"));
+        let expected = "\
+# Generated by hand
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: site
+spec:
+  replicas: 3
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: site
+---
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: site
+";
+        yaml(MANIFESTS, &[api, replicas, name], expected, &[1, 1, 3]);
+    }
+
+    #[test]
+    fn where_on_a_missing_path_holds_nowhere() {
+        let edit = where_(set("kind", json!("X")), "spec.missing", ".*");
+        yaml(MANIFESTS, &[edit], MANIFESTS, &[0]);
+    }
+
+    #[test]
+    fn flow_collections_are_edited_in_flow_style() {
+        let input = "\
+on: [push, pull_request]
+with: {a: 1, 'b': \"x\"}
+";
+        let edits = [
+            append("on", json!("workflow_dispatch")),
+            append("on", json!("push")),
+            set("with.a", json!(2)),
+            set("with.c", json!("d, e")),
+            delete("with.b"),
+            set("with.d", json!({"x": [1, "y"]})),
+        ];
+        let expected = "\
+on: [push, pull_request, workflow_dispatch]
+with: {a: 2, c: \"d, e\", d: {x: [1, \"y\"]}}
+";
+        yaml(input, &edits, expected, &[1, 0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn flow_items_are_deleted_with_their_comma() {
+        let input = "\
+a: [x, y, z]
+b: [x, y, z]
+c: [x, y, z]
+d: [x]
+e: {k: 1, l: 2}
+f: [x, y, z]
+";
+        let edits = [
+            when(delete("a[*]"), "^x$"),
+            when(delete("b[*]"), "^y$"),
+            when(delete("c[*]"), "^z$"),
+            delete("d[*]"),
+            delete("e.*"),
+            when(delete("f[*]"), "^[yz]$"),
+        ];
+        let expected = "\
+a: [y, z]
+b: [x, z]
+c: [x, y]
+d: []
+e: {}
+f: [x]
+";
+        yaml(input, &edits, expected, &[1, 1, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn an_index_selects_from_either_end() {
+        let input = "a: [x, y, z]\nb:\n  - x\n  - y\n";
+        let applied = apply(input, &[delete("a[-1]"), delete("b[0]")]).unwrap();
+        assert_eq!(applied.text, "a: [x, y]\nb:\n  - y\n");
+        assert_eq!(applied.counts, vec![1, 1]);
+    }
+
+    #[test]
+    fn a_deleted_entry_takes_its_lines_and_trailing_comment_only() {
+        let input = "\
+services:
+  web:
+    image: nginx:1.25
+    # the port the proxy expects
+    ports: # published
+      - \"8080:80\"
+    restart: always # keep it up
+  db:
+    image: postgres:16
+";
+        let edits = [delete("services.web.ports"), delete("services.web.restart")];
+        let expected = "\
+services:
+  web:
+    image: nginx:1.25
+    # the port the proxy expects
+  db:
+    image: postgres:16
+";
+        yaml(input, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn a_block_map_or_list_emptied_becomes_flow_empty() {
+        let input = "\
+env:
+  A: 1
+  B: 2
+steps:
+  - run: a
+  - run: b
+other: x
+";
+        let edits = [delete("env.*"), delete("steps[*]")];
+        let expected = "\
+env: {}
+steps: []
+other: x
+";
+        yaml(input, &edits, expected, &[2, 2]);
+    }
+
+    #[test]
+    fn steps_are_deleted_by_their_value() {
+        let input = "\
+steps:
+  - uses: actions/checkout@v4
+  # deprecated
+  - uses: actions/cache@v1
+    with:
+      path: x
+  - run: make
+";
+        let edit = when(delete("steps[*].uses"), "^actions/cache@");
+        let expected = "\
+steps:
+  - uses: actions/checkout@v4
+  # deprecated
+  - with:
+      path: x
+  - run: make
+";
+        yaml(input, &[edit], expected, &[1]);
+    }
+
+    #[test]
+    fn rename_changes_only_the_key() {
+        let input = "\
+jobs:
+  test: # the tests
+    runs-on: ubuntu
+  'quoted': 1
+";
+        let edits = [
+            rename("jobs.test", "unit-tests"),
+            rename("jobs.quoted", "q"),
+        ];
+        let expected = "\
+jobs:
+  unit-tests: # the tests
+    runs-on: ubuntu
+  'q': 1
+";
+        yaml(input, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn renaming_onto_an_existing_key_is_a_conflict() {
+        let input = "a: 1\nb: 2\n";
+        let err = apply(input, &[rename("a", "b")]).unwrap_err();
+        assert_eq!(
+            err,
+            EditError::Conflict {
+                edit: 0,
+                op: Op::Rename,
+                path: "a".into(),
+                line: 1,
+                message: "the key `b` already exists".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn append_adds_an_item_once_at_the_list_indentation() {
+        let input = "\
+branches:
+  - main
+  - 'release/*'
+";
+        let edits = [
+            append("branches", json!("next")),
+            append("branches", json!("main")),
+        ];
+        let expected = "\
+branches:
+  - main
+  - 'release/*'
+  - next
+";
+        yaml(input, &edits, expected, &[1, 0]);
+    }
+
+    #[test]
+    fn an_absent_list_follows_the_files_list_style() {
+        let input = "\
+spec:
+  containers:
+  - name: web
+    image: nginx
+";
+        let edits = [
+            append("spec.volumes", json!({"name": "data", "emptyDir": {}})),
+            append("spec.containers[0].args", json!("--verbose")),
+        ];
+        let expected = "\
+spec:
+  containers:
+  - name: web
+    image: nginx
+    args:
+    - --verbose
+  volumes:
+  - emptyDir: {}
+    name: data
+";
+        yaml(input, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn append_to_an_empty_value_makes_a_list() {
+        let input = "\
+needs:
+next: 1
+";
+        let expected = "\
+needs:
+  - build
+next: 1
+";
+        yaml(input, &[append("needs", json!("build"))], expected, &[1]);
+    }
+
+    #[test]
+    fn appending_to_a_map_or_a_scalar_is_a_conflict() {
+        let input = "\
+name: ci
+jobs:
+  build: {}
+";
+        let err = apply(input, &[append("jobs", json!("x"))]).unwrap_err();
+        assert!(
+            matches!(&err, EditError::Conflict { edit: 0, line: 3, message, .. } if message == "cannot append to a map"),
+            "{err:?}"
+        );
+        let err = apply(input, &[set("a", json!(1)), append("name", json!("x"))]).unwrap_err();
+        assert!(
+            matches!(&err, EditError::Conflict { edit: 1, line: 1, message, .. } if message == "cannot append to a scalar"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn invalid_input_is_a_parse_error_with_its_line() {
+        let input = "\
+a: 1
+b: [unclosed
+c: 2
+";
+        let err = apply(input, &[set("a", json!(2))]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                EditError::Parse {
+                    format: "yaml",
+                    line: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_scalar_becomes_a_block_map_or_list() {
+        let input = "\
+env: none
+steps:
+  - old
+";
+        let edits = [
+            set("env", json!({"A": "1", "B": {"C": true}})),
+            set("steps[0]", json!({"run": "make", "with": ["a", "b"]})),
+        ];
+        let expected = "\
+env:
+  A: \"1\"
+  B:
+    C: true
+steps:
+  - run: make
+    with:
+      - a
+      - b
+";
+        yaml(input, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn block_scalars_are_matched_decoded_and_rewritten_as_blocks() {
+        let input = "\
+steps:
+  - run: |
+      npm ci
+      npm test
+  - run: >-
+      echo one
+      two
+";
+        let edits = [
+            when(
+                set("steps[*].run", json!("npm ci\nnpm run test:all\n")),
+                "^npm ci\nnpm test\n$",
+            ),
+            when(set("steps[*].run", json!("echo done")), "^echo one two$"),
+        ];
+        let expected = "\
+steps:
+  - run: |
+      npm ci
+      npm run test:all
+  - run: echo done
+";
+        yaml(input, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn aliases_never_match_and_tags_are_kept() {
+        let input = "\
+base: &base
+  image: node
+a: *base
+b: !!str 12
+c: !custom
+  x: 1
+";
+        let edits = [
+            when(set("a", json!("x")), ".*"),
+            set("a.image", json!("y")),
+            set("b", json!("13")),
+            set("base.image", json!("deno")),
+        ];
+        let expected = "\
+base: &base
+  image: deno
+a: *base
+b: !!str \"13\"
+c: !custom
+  x: 1
+";
+        yaml(input, &edits, expected, &[0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn double_quoted_escapes_are_decoded_for_when() {
+        let input = "msg: \"caf\\u00e9\\tbar\"\n";
+        let edit = when(set("msg", json!("ok")), "^café\tbar$");
+        yaml(input, &[edit], "msg: \"ok\"\n", &[1]);
+    }
+
+    #[test]
+    fn crlf_files_get_crlf_lines_and_a_missing_last_newline_stays_missing() {
+        let input = "a:\r\n  b: 1\r\n";
+        let expected = "a:\r\n  b: 1\r\n  c:\r\n    d: 2\r\n";
+        yaml(input, &[set("a.c.d", json!(2))], expected, &[1]);
+        let input = "a:\n  b: 1";
+        yaml(input, &[set("a.c", json!(2))], "a:\n  b: 1\n  c: 2", &[1]);
+    }
+
+    #[test]
+    fn a_later_edit_sees_the_earlier_ones() {
+        let input = "a: 1\n";
+        let edits = [
+            set("b.c", json!(1)),
+            append("b.d", json!("x")),
+            set("b.e", json!(2)),
+        ];
+        yaml(
+            input,
+            &edits,
+            "a: 1\nb:\n  c: 1\n  d:\n    - x\n  e: 2\n",
+            &[1, 1, 1],
+        );
+        let applied = apply(input, &[rename("a", "z"), set("z", json!(2))]).unwrap();
+        assert_eq!(applied.text, "z: 2\n");
+    }
+
+    #[test]
+    fn four_space_files_get_four_spaces() {
+        let input = "\
+services:
+    web:
+        image: nginx
+";
+        let expected = "\
+services:
+    web:
+        image: nginx
+        environment:
+            - A=1
+";
+        yaml(
+            input,
+            &[append("services.web.environment", json!("A=1"))],
+            expected,
+            &[1],
+        );
+    }
+
+    #[test]
+    fn compose_ports_and_images() {
+        let input = "\
+version: \"3.8\"
+services:
+  web:
+    image: nginx:1.25 # pinned
+    ports:
+      - \"80:80\"
+";
+        let edits = [
+            when(
+                set("services.*.image", json!("nginx:1.27")),
+                r"^nginx:1\.\d+$",
+            ),
+            append("services.web.ports", json!("443:443")),
+            delete("version"),
+        ];
+        let expected = "\
+services:
+  web:
+    image: nginx:1.27 # pinned
+    ports:
+      - \"80:80\"
+      - \"443:443\"
+";
+        yaml(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn a_missing_value_or_a_rename_needs_its_argument() {
+        let input = "a: 1\n";
+        let mut edit = set("a", json!(1));
+        edit.value = None;
+        assert!(matches!(
+            apply(input, &[edit]),
+            Err(EditError::Conflict { .. })
+        ));
+        let mut edit = rename("a", "b");
+        edit.to = None;
+        assert!(matches!(
+            apply(input, &[edit]),
+            Err(EditError::Conflict { .. })
+        ));
+    }
+
+    #[test]
+    fn renaming_a_list_item_is_a_conflict() {
+        let err = apply("a:\n  - x\n", &[rename("a[0]", "b")]).unwrap_err();
+        assert!(
+            matches!(err, EditError::Conflict { line: 2, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn labels_are_created_in_each_document_before_the_next_one() {
+        let edit = set("metadata.labels.team", json!("web"));
+        let expected = "\
+# Generated by hand
+apiVersion: extensions/v1beta1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    team: web
+spec:
+  replicas: 2
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels:
+    team: web
+---
+apiVersion: extensions/v1beta1
+kind: Ingress
+metadata:
+  name: web
+  labels:
+    team: web
+";
+        yaml(MANIFESTS, &[edit], expected, &[3]);
+    }
+
+    #[test]
+    fn entries_of_a_list_item_map_are_deleted_around_the_dash() {
+        let input = "\
+steps:
+  - name: one
+    run: a
+  - name: two
+  - name: three
+    run: c
+";
+        let edits = [
+            when(delete("steps[*].name"), "^(one|two)$"),
+            delete("steps[2].run"),
+        ];
+        let expected = "\
+steps:
+  - run: a
+  - {}
+  - name: three
+";
+        let applied = apply(input, &edits).unwrap();
+        assert_eq!(applied.text, expected);
+        assert_eq!(applied.counts, vec![2, 1]);
+    }
+
+    #[test]
+    fn multi_line_flow_maps_and_nested_lists() {
+        let input = "\
+matrix: {
+  os: [ubuntu, macos],
+  node: [18, 20]
+}
+nested:
+  - - a
+    - b
+";
+        let edits = [
+            append("matrix.node", json!(22)),
+            when(delete("matrix.node[*]"), "^18$"),
+            append("nested[0]", json!("c")),
+            set("matrix.include", json!([{"os": "windows"}])),
+        ];
+        let expected = "\
+matrix: {
+  os: [ubuntu, macos],
+  node: [20, 22], include: [{os: windows}]
+}
+nested:
+  - - a
+    - b
+    - c
+";
+        yaml(input, &edits, expected, &[1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn keys_that_need_quotes_get_them() {
+        let input = "a: 1\n";
+        let edits = [
+            set("\"on\"", json!("push")),
+            set("x: y", json!(1)),
+            set("8080", json!(1)),
+        ];
+        let expected = "a: 1\n\"on\": push\n\"x: y\": 1\n\"8080\": 1\n";
+        yaml(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn comment_only_and_empty_files_select_nothing() {
+        yaml(
+            "# nothing yet\n",
+            &[set("a", json!(1))],
+            "# nothing yet\n",
+            &[0],
+        );
+        yaml("", &[delete("a")], "", &[0]);
+    }
+
+    #[test]
+    fn a_comment_between_key_and_value_stays() {
+        let input = "\
+image: # pinned by ops
+  nginx:1.25
+ports: # none yet
+env: # set below
+  A: 1
+";
+        let edits = [
+            set("image", json!("nginx:1.27")),
+            set("ports", json!(["80:80"])),
+            set("env", json!({"B": 2})),
+        ];
+        let expected = "\
+image: # pinned by ops
+  nginx:1.27
+ports: # none yet
+  - \"80:80\"
+env: # set below
+  {B: 2}
+";
+        yaml(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn renaming_two_keys_of_a_map_to_one_is_a_conflict() {
+        let input = "a:\n  x: 1\n  y: 2\nb:\n  x: 3\n";
+        let err = apply(input, &[rename("*.*", "z")]).unwrap_err();
+        assert!(
+            matches!(&err, EditError::Conflict { line: 3, message, .. } if message.contains("two keys")),
+            "{err:?}"
+        );
+        let applied = apply(input, &[rename("*.x", "z")]).unwrap();
+        assert_eq!(applied.text, "a:\n  z: 1\n  y: 2\nb:\n  z: 3\n");
+    }
 }
