@@ -32,7 +32,9 @@
 //! (`bin[*].name` selects the `name` of every `[[bin]]`).
 
 use serde_json::{Map, Value as Json};
-use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Key, Table, TomlError, Value};
+use toml_edit::{
+    Array, ArrayOfTables, DocumentMut, InlineTable, Item, Key, Table, TomlError, Value,
+};
 
 use super::{Applied, Edit, EditError, Op, Segment, scalar_text};
 
@@ -57,7 +59,7 @@ pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
         let count = apply_edit(&mut doc, edit)
             .map_err(|p| conflict(line_of(&current, &p.at), p.message))?;
         if count > 0 {
-            let out = doc.to_string();
+            let out = keep_line_endings(&current, doc.to_string());
             // The next edit works on what this one printed, as a person
             // editing the file would see it.
             doc = out.parse().map_err(|e: TomlError| {
@@ -76,6 +78,26 @@ pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     })
 }
 
+/// `out` with the `\r\n` line endings of `before`, when `before` has only
+/// those: the lines an edit adds are written with `\n`.
+fn keep_line_endings(before: &str, out: String) -> String {
+    let crlf =
+        before.contains("\r\n") && before.matches('\n').count() == before.matches("\r\n").count();
+    if !crlf {
+        return out;
+    }
+    let mut fixed = String::with_capacity(out.len() + out.len() / 32);
+    let mut previous = None;
+    for c in out.chars() {
+        if c == '\n' && previous != Some('\r') {
+            fixed.push('\r');
+        }
+        fixed.push(c);
+        previous = Some(c);
+    }
+    fixed
+}
+
 /// The 1-based line where a parse error starts.
 fn error_line(text: &str, error: &TomlError) -> usize {
     let start = error.span().map_or(0, |span| span.start);
@@ -85,7 +107,11 @@ fn error_line(text: &str, error: &TomlError) -> usize {
 /// The 1-based line of byte `offset`.
 fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// The line of the node at `at` in `text` (which parses), for a conflict
@@ -352,7 +378,10 @@ enum Action {
         step: Step,
     },
     /// Add `value` at the end of the array at `at`.
-    Push { at: Vec<Step>, value: Json },
+    Push {
+        at: Vec<Step>,
+        value: Json,
+    },
 }
 
 /// Apply one edit; how many nodes it changed.
@@ -691,9 +720,9 @@ fn shift_positions(table: &mut Table, after: isize) {
     for (_, item) in table.iter_mut() {
         match item {
             Item::Table(child) => shift_positions(child, after),
-            Item::ArrayOfTables(tables) => tables
-                .iter_mut()
-                .for_each(|t| shift_positions(t, after)),
+            Item::ArrayOfTables(tables) => {
+                tables.iter_mut().for_each(|t| shift_positions(t, after))
+            }
             _ => {}
         }
     }
@@ -987,7 +1016,11 @@ fn delete_from_array(array: &mut Array, index: usize) {
     if let Some(next) = array.get_mut(index) {
         let next_prefix = prefix_of(next);
         let prefix = if index > 0 || next_prefix.contains('\n') {
-            format!("{}{}", line_end(&removed_prefix), after_line_end(&next_prefix))
+            format!(
+                "{}{}",
+                line_end(&removed_prefix),
+                after_line_end(&next_prefix)
+            )
         } else {
             removed_prefix
         };

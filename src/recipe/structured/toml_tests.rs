@@ -67,7 +67,11 @@ fn check(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
     let text = check_once(input, edits, expected, counts);
     let again = apply(&text, edits).unwrap();
     assert_eq!(again.text, text, "not idempotent:\n{}", again.text);
-    assert!(again.counts.iter().all(|&c| c == 0), "again: {:?}", again.counts);
+    assert!(
+        again.counts.iter().all(|&c| c == 0),
+        "again: {:?}",
+        again.counts
+    );
 }
 
 /// [`check`] without the second application: for deletes by index, which
@@ -636,14 +640,20 @@ fn append_to_a_table_or_a_scalar_is_a_conflict() {
     };
     assert_eq!((edit, line), (1, 7));
     let err = apply(CARGO, &[append("dev-dependencies", json!("x"))]).unwrap_err();
-    assert!(matches!(err, EditError::Conflict { line: 10, .. }), "{err:?}");
+    assert!(
+        matches!(err, EditError::Conflict { line: 10, .. }),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn values_toml_cannot_hold_are_conflicts() {
     for value in [json!(null), json!([1, null]), json!(u64::MAX)] {
         let err = apply(CARGO, &[set("package.x", value)]).unwrap_err();
-        assert!(matches!(err, EditError::Conflict { edit: 0, .. }), "{err:?}");
+        assert!(
+            matches!(err, EditError::Conflict { edit: 0, .. }),
+            "{err:?}"
+        );
     }
     let err = apply(CARGO, &[edit(Op::Set, "package.name")]).unwrap_err();
     assert!(
@@ -656,7 +666,14 @@ fn values_toml_cannot_hold_are_conflicts() {
 fn an_invalid_file_is_a_parse_error_with_its_line() {
     let err = apply("[a]\nx = 1\ny = = 2\n", &[delete("a.x")]).unwrap_err();
     assert!(
-        matches!(err, EditError::Parse { format: "toml", line: 3, .. }),
+        matches!(
+            err,
+            EditError::Parse {
+                format: "toml",
+                line: 3,
+                ..
+            }
+        ),
         "{err:?}"
     );
     let err = apply("[a]\nx = 1\n[a]\n", &[]).unwrap_err();
@@ -691,6 +708,16 @@ fn set_replaces_a_table_by_an_object_or_a_value() {
         ],
         // serde_json's maps are sorted: `w` before `y`.
         "c = \"flat\"\n[a]\nx = 1\n\n# b's comment\n[a.b]\nw = { k = \"v\" }\ny = 3\n",
+        &[1, 1],
+    );
+}
+
+#[test]
+fn windows_line_endings_stay() {
+    check(
+        "[a]\r\nx = [\r\n  1,\r\n]\r\n",
+        &[append("a.x", json!(2)), set("b.c", json!(true))],
+        "[a]\r\nx = [\r\n  1,\r\n  2,\r\n]\r\n\r\n[b]\r\nc = true\r\n",
         &[1, 1],
     );
 }
