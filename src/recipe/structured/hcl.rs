@@ -16,8 +16,11 @@
 //!
 //! Values are written the way `terraform fmt` would: a string as a quoted
 //! HCL string (a `${...}` in it stays an interpolation: a JSON value has no
-//! other way to say "expression"), numbers, booleans and `null` raw, a list
-//! as `[a, b]`, an object as `{ k = v }`. `when` and `where` see a string
+//! other way to say "expression"; with a `when`, whose captures `$1` and
+//! `${name}` expand first, such a value is written `$${var.x}`), numbers,
+//! booleans and `null` raw, a list as `[a, b]`, an object as `{ k = v }`
+//! on one line (`set` of a whole object rewrites it so). The `=` of
+//! neighbouring lines is not realigned: that is `terraform fmt`'s job. `when` and `where` see a string
 //! as the text between its quotes (escapes decoded, `${...}` as written),
 //! a number, a boolean or `null` as written; any other expression
 //! (`var.x`, a call, a heredoc) is not a scalar and never matches.

@@ -12,8 +12,10 @@
 //! - an item appended to a multi-line array goes on its own line, indented
 //!   like the last item, and the comments at the ends of lines stay on the
 //!   lines they were on;
-//! - a deleted entry takes the comment lines directly above it along, but
-//!   not the blank lines that separated it from what was before.
+//! - a deleted key takes the comment lines directly above it along, but
+//!   not the blank lines that separated it from what was before; a deleted
+//!   table its header with the comments and blank lines above it (the next
+//!   header has its own).
 //!
 //! Where keys are created (see the semantics in [`super`]):
 //! - a missing key in an existing table is added after that table's last
