@@ -1,0 +1,723 @@
+//! TOML edits on real-world files, with the whole expected output.
+
+use regex::Regex;
+use serde_json::{Value, json};
+
+use super::super::{Applied, Edit, EditError, KeyPath, Op};
+use super::apply;
+
+fn edit(op: Op, path: &str) -> Edit {
+    Edit {
+        op,
+        path: KeyPath::parse(path).unwrap(),
+        value: None,
+        to: None,
+        when: None,
+        where_: Vec::new(),
+    }
+}
+
+fn with_value(op: Op, path: &str, value: Value) -> Edit {
+    Edit {
+        value: Some(value),
+        ..edit(op, path)
+    }
+}
+
+fn set(path: &str, value: Value) -> Edit {
+    with_value(Op::Set, path, value)
+}
+
+fn ensure(path: &str, value: Value) -> Edit {
+    with_value(Op::Ensure, path, value)
+}
+
+fn append(path: &str, value: Value) -> Edit {
+    with_value(Op::Append, path, value)
+}
+
+fn delete(path: &str) -> Edit {
+    edit(Op::Delete, path)
+}
+
+fn rename(path: &str, to: &str) -> Edit {
+    Edit {
+        to: Some(to.to_string()),
+        ..edit(Op::Rename, path)
+    }
+}
+
+fn when(edit: Edit, regex: &str) -> Edit {
+    Edit {
+        when: Some(Regex::new(regex).unwrap()),
+        ..edit
+    }
+}
+
+fn where_(mut edit: Edit, path: &str, regex: &str) -> Edit {
+    edit.where_
+        .push((KeyPath::parse(path).unwrap(), Regex::new(regex).unwrap()));
+    edit
+}
+
+/// Apply `edits` to `input`, check the whole output and the counts, and
+/// that applying them again to the output changes nothing.
+#[track_caller]
+fn check(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
+    let text = check_once(input, edits, expected, counts);
+    let again = apply(&text, edits).unwrap();
+    assert_eq!(again.text, text, "not idempotent:\n{}", again.text);
+    assert!(
+        again.counts.iter().all(|&c| c == 0),
+        "again: {:?}",
+        again.counts
+    );
+}
+
+/// [`check`] without the second application: for deletes by index, which
+/// remove the next item each time (by nature, not idempotent).
+#[track_caller]
+fn check_once(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) -> String {
+    let Applied { text, counts: got } = apply(input, edits).unwrap();
+    assert_eq!(text, expected, "output:\n{text}");
+    assert_eq!(got, counts, "counts");
+    text
+}
+
+const PYPROJECT: &str = r#"# Project metadata
+[tool.poetry]
+name = "acme-api"
+version = "0.4.2"
+description = 'The ACME API'  # shown on PyPI
+
+[tool.poetry.dependencies]
+python = "^3.8"
+requests = { version = "^2.28", extras = ["socks"] }
+# pinned until the v2 migration
+pydantic = "1.10.13"
+
+[tool.black]
+line-length = 100
+target-version = ['py38']
+
+# import sorting
+[tool.isort]
+profile = "black"
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = [
+    "E",  # pycodestyle
+    "F",  # pyflakes
+]
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"#;
+
+#[test]
+fn set_replaces_a_value_and_keeps_its_comment_and_quotes() {
+    check(
+        PYPROJECT,
+        &[
+            set("tool.poetry.dependencies.python", json!("^3.11")),
+            set("tool.poetry.description", json!("The ACME API, v2")),
+            when(
+                set("tool.poetry.dependencies.pydantic", json!("2.$1")),
+                r"^1\.(\d+)",
+            ),
+            set("tool.black.target-version[0]", json!("py311")),
+        ],
+        r#"# Project metadata
+[tool.poetry]
+name = "acme-api"
+version = "0.4.2"
+description = 'The ACME API, v2'  # shown on PyPI
+
+[tool.poetry.dependencies]
+python = "^3.11"
+requests = { version = "^2.28", extras = ["socks"] }
+# pinned until the v2 migration
+pydantic = "2.10"
+
+[tool.black]
+line-length = 100
+target-version = ['py311']
+
+# import sorting
+[tool.isort]
+profile = "black"
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = [
+    "E",  # pycodestyle
+    "F",  # pyflakes
+]
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"#,
+        &[1, 1, 1, 1],
+    );
+}
+
+#[test]
+fn a_string_leaves_the_literal_style_when_it_cannot_be_written_in_it() {
+    check(
+        "name = 'x'\nother = \"y\"\n",
+        &[
+            set("name", json!("it's")),
+            set("other", json!(r#"say "hi""#)),
+        ],
+        "name = \"it's\"\nother = \"say \\\"hi\\\"\"\n",
+        &[1, 1],
+    );
+}
+
+#[test]
+fn set_with_an_equal_value_changes_nothing() {
+    let out = apply(
+        PYPROJECT,
+        &[set("tool.poetry.dependencies.python", json!("^3.8"))],
+    )
+    .unwrap();
+    assert_eq!(out.text, PYPROJECT);
+    assert_eq!(out.counts, vec![0]);
+}
+
+#[test]
+fn when_and_where_filter() {
+    let unchanged = apply(
+        PYPROJECT,
+        &[
+            when(
+                set("tool.poetry.dependencies.pydantic", json!("2.5")),
+                r"^2\.",
+            ),
+            where_(
+                set("tool.poetry.dependencies.python", json!("^3.11")),
+                "tool.poetry.name",
+                "^other-",
+            ),
+            // `when` never matches a table, and never creates.
+            when(set("tool.black", json!(1)), "."),
+            when(set("tool.black.preview", json!(true)), "."),
+        ],
+    )
+    .unwrap();
+    assert_eq!(unchanged.text, PYPROJECT);
+    assert_eq!(unchanged.counts, vec![0, 0, 0, 0]);
+    let out = apply(
+        PYPROJECT,
+        &[where_(
+            set("tool.poetry.dependencies.python", json!("^3.11")),
+            "tool.poetry.name",
+            "^acme-",
+        )],
+    )
+    .unwrap();
+    assert!(out.text.contains("python = \"^3.11\"\n"));
+    assert_eq!(out.counts, vec![1]);
+}
+
+#[test]
+fn append_goes_on_its_own_line_and_leaves_line_comments_where_they_were() {
+    check(
+        PYPROJECT,
+        &[
+            append("tool.ruff.lint.select", json!("UP")),
+            append("tool.black.target-version", json!("py39")),
+            append("build-system.requires", json!("poetry-core")),
+            // Absent: created with the one item.
+            append("tool.ruff.lint.ignore", json!("E501")),
+        ],
+        r#"# Project metadata
+[tool.poetry]
+name = "acme-api"
+version = "0.4.2"
+description = 'The ACME API'  # shown on PyPI
+
+[tool.poetry.dependencies]
+python = "^3.8"
+requests = { version = "^2.28", extras = ["socks"] }
+# pinned until the v2 migration
+pydantic = "1.10.13"
+
+[tool.black]
+line-length = 100
+target-version = ['py38', "py39"]
+
+# import sorting
+[tool.isort]
+profile = "black"
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = [
+    "E",  # pycodestyle
+    "F",  # pyflakes
+    "UP",
+]
+ignore = ["E501"]
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"#,
+        &[1, 1, 0, 1],
+    );
+}
+
+#[test]
+fn append_to_an_array_written_without_a_trailing_comma() {
+    check(
+        "a = [\n  1,\n  2  # two\n]\nb = [1, 2 ]\n",
+        &[append("a", json!(3)), append("b", json!(3))],
+        "a = [\n  1,\n  2,  # two\n  3\n]\nb = [1, 2, 3 ]\n",
+        &[1, 1],
+    );
+}
+
+#[test]
+fn delete_removes_a_table_a_key_with_its_comment_and_an_item() {
+    check(
+        PYPROJECT,
+        &[
+            delete("tool.isort"),
+            delete("tool.poetry.dependencies.pydantic"),
+            when(delete("tool.ruff.lint.select[*]"), "^E$"),
+            delete("tool.poetry.dependencies.requests.extras"),
+        ],
+        r#"# Project metadata
+[tool.poetry]
+name = "acme-api"
+version = "0.4.2"
+description = 'The ACME API'  # shown on PyPI
+
+[tool.poetry.dependencies]
+python = "^3.8"
+requests = { version = "^2.28" }
+
+[tool.black]
+line-length = 100
+target-version = ['py38']
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = [
+    "F",  # pyflakes
+]
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"#,
+        &[1, 1, 1, 1],
+    );
+}
+
+#[test]
+fn delete_keeps_the_blank_line_before_the_deleted_key() {
+    check(
+        "[a]\nx = 1\n\n# about y\ny = 2\nz = 3\n",
+        &[delete("a.y")],
+        "[a]\nx = 1\n\nz = 3\n",
+        &[1],
+    );
+}
+
+#[test]
+fn delete_items_of_arrays() {
+    check_once(
+        "a = [1, 2, 3, 4]\nb = [\n  1,  # one\n  2,  # two\n  3,  # three\n]\nc = [1]\n",
+        &[
+            delete("a[0]"),
+            delete("a[-1]"),
+            delete("b[1]"),
+            delete("b[-1]"),
+            delete("c[*]"),
+        ],
+        "a = [2, 3]\nb = [\n  1,  # one\n]\nc = []\n",
+        &[1, 1, 1, 1, 1],
+    );
+    check(
+        "a = [1, 2, 3]\n",
+        &[when(delete("a[*]"), "^[13]$")],
+        "a = [2]\n",
+        &[2],
+    );
+}
+
+#[test]
+fn rename_keeps_the_table_its_contents_and_place() {
+    check(
+        PYPROJECT,
+        &[
+            rename("tool.black", "ruff-format"),
+            rename("tool.poetry.dependencies.requests", "httpx"),
+            rename("tool.poetry.dependencies.httpx.extras", "features"),
+        ],
+        r#"# Project metadata
+[tool.poetry]
+name = "acme-api"
+version = "0.4.2"
+description = 'The ACME API'  # shown on PyPI
+
+[tool.poetry.dependencies]
+python = "^3.8"
+httpx = { version = "^2.28", features = ["socks"] }
+# pinned until the v2 migration
+pydantic = "1.10.13"
+
+[tool.ruff-format]
+line-length = 100
+target-version = ['py38']
+
+# import sorting
+[tool.isort]
+profile = "black"
+
+[tool.ruff]
+line-length = 100
+
+[tool.ruff.lint]
+select = [
+    "E",  # pycodestyle
+    "F",  # pyflakes
+]
+
+[build-system]
+requires = ["poetry-core"]
+build-backend = "poetry.core.masonry.api"
+"#,
+        &[1, 1, 1],
+    );
+}
+
+const PEP621: &str = r#"[project]
+name = "acme"
+version = "1.0"
+dependencies = [
+  "httpx>=0.24",
+]
+
+[project.optional-dependencies]
+dev = ["pytest"]
+"#;
+
+#[test]
+fn ensure_adds_a_key_at_the_end_of_its_table_and_never_changes_one() {
+    check(
+        PEP621,
+        &[
+            ensure("project.requires-python", json!(">=3.9")),
+            ensure("project.name", json!("other")),
+        ],
+        r#"[project]
+name = "acme"
+version = "1.0"
+dependencies = [
+  "httpx>=0.24",
+]
+requires-python = ">=3.9"
+
+[project.optional-dependencies]
+dev = ["pytest"]
+"#,
+        &[1, 0],
+    );
+}
+
+#[test]
+fn set_creates_missing_tables_after_their_parent_section() {
+    check(
+        PEP621,
+        &[
+            set("tool.ruff.lint.select", json!(["E", "F"])),
+            set("project.urls", json!({"Homepage": "https://example.com"})),
+            set(
+                "project.optional-dependencies.test",
+                json!(["pytest", {"x": 1}]),
+            ),
+        ],
+        r#"[project]
+name = "acme"
+version = "1.0"
+dependencies = [
+  "httpx>=0.24",
+]
+
+[project.optional-dependencies]
+dev = ["pytest"]
+test = ["pytest", { x = 1 }]
+
+[project.urls]
+Homepage = "https://example.com"
+
+[tool.ruff.lint]
+select = ["E", "F"]
+"#,
+        &[1, 1, 1],
+    );
+}
+
+const CARGO: &str = r#"[package]
+name = "demo"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+serde = "1.0"   # keep in sync with serde_json
+tokio = { version = "1.28", features = ["full"] }
+
+[dev-dependencies]
+insta = "1"
+
+[[bin]]
+name = "demo"
+path = "src/main.rs"
+
+[[bin]]
+name = "demo-cli"
+path = "src/cli.rs"
+"#;
+
+#[test]
+fn cargo_manifest_edits() {
+    check(
+        CARGO,
+        &[
+            set("dependencies.serde", json!("1.0.200")),
+            when(
+                set("dependencies.tokio.version", json!("1.38")),
+                r"^1\.\d+$",
+            ),
+            when(
+                set("bin[*].path", json!("src/bin/$1.rs")),
+                r"^src/(\w+)\.rs$",
+            ),
+            set("package.rust-version", json!("1.80")),
+            append("dependencies.tokio.features", json!("tracing")),
+        ],
+        r#"[package]
+name = "demo"
+version = "0.1.0"
+edition = "2021"
+rust-version = "1.80"
+
+[dependencies]
+serde = "1.0.200"   # keep in sync with serde_json
+tokio = { version = "1.38", features = ["full", "tracing"] }
+
+[dev-dependencies]
+insta = "1"
+
+[[bin]]
+name = "demo"
+path = "src/bin/main.rs"
+
+[[bin]]
+name = "demo-cli"
+path = "src/bin/cli.rs"
+"#,
+        &[1, 1, 2, 1, 1],
+    );
+}
+
+#[test]
+fn a_path_across_a_scalar_selects_nothing() {
+    let out = apply(
+        CARGO,
+        &[
+            set("dependencies.serde.version", json!("1.0.200")),
+            delete("package.name.x"),
+            ensure("package.name.x", json!(1)),
+        ],
+    )
+    .unwrap();
+    assert_eq!(out.text, CARGO);
+    assert_eq!(out.counts, vec![0, 0, 0]);
+}
+
+#[test]
+fn arrays_of_tables_take_appends_and_deletes() {
+    check_once(
+        CARGO,
+        &[
+            delete("bin[0]"),
+            append("bin", json!({"name": "demo-web", "path": "src/web.rs"})),
+            when(delete("bin[*].name"), "^nothing$"),
+        ],
+        r#"[package]
+name = "demo"
+version = "0.1.0"
+edition = "2021"
+
+[dependencies]
+serde = "1.0"   # keep in sync with serde_json
+tokio = { version = "1.28", features = ["full"] }
+
+[dev-dependencies]
+insta = "1"
+
+[[bin]]
+name = "demo-cli"
+path = "src/cli.rs"
+
+[[bin]]
+name = "demo-web"
+path = "src/web.rs"
+"#,
+        &[1, 1, 0],
+    );
+}
+
+#[test]
+fn keys_are_added_in_the_style_of_their_table() {
+    check(
+        "[tool]\npoetry.name = \"x\"\npoetry.version = \"1\"\n\n[server]\n  host = \"a\"\n  port = 1\n",
+        &[
+            set("tool.poetry.license", json!("MIT")),
+            set("server.tls", json!(true)),
+            set("tool.poetry.urls.home", json!("h")),
+        ],
+        "[tool]\npoetry.name = \"x\"\npoetry.version = \"1\"\npoetry.license = \"MIT\"\npoetry.urls.home = \"h\"\n\n[server]\n  host = \"a\"\n  port = 1\n  tls = true\n",
+        &[1, 1, 1],
+    );
+}
+
+#[test]
+fn wildcards_select_every_match_and_never_create() {
+    check(
+        CARGO,
+        &[
+            set("*-dependencies.insta", json!("1.40")),
+            set("*.nothing-here.x", json!(1)),
+        ],
+        &CARGO.replace("insta = \"1\"", "insta = \"1.40\""),
+        &[1, 0],
+    );
+}
+
+#[test]
+fn rename_onto_an_existing_key_is_a_conflict() {
+    let err = apply(CARGO, &[rename("package.version", "name")]).unwrap_err();
+    assert_eq!(
+        err,
+        EditError::Conflict {
+            edit: 0,
+            op: Op::Rename,
+            path: "package.version".into(),
+            line: 3,
+            message: "the key `name` already exists".into(),
+        }
+    );
+}
+
+#[test]
+fn append_to_a_table_or_a_scalar_is_a_conflict() {
+    let err = apply(
+        CARGO,
+        &[
+            set("package.edition", json!("2024")),
+            append("dependencies.serde", json!("x")),
+        ],
+    )
+    .unwrap_err();
+    let EditError::Conflict { edit, line, .. } = err else {
+        panic!("{err:?}");
+    };
+    assert_eq!((edit, line), (1, 7));
+    let err = apply(CARGO, &[append("dev-dependencies", json!("x"))]).unwrap_err();
+    assert!(
+        matches!(err, EditError::Conflict { line: 10, .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn values_toml_cannot_hold_are_conflicts() {
+    for value in [json!(null), json!([1, null]), json!(u64::MAX)] {
+        let err = apply(CARGO, &[set("package.x", value)]).unwrap_err();
+        assert!(
+            matches!(err, EditError::Conflict { edit: 0, .. }),
+            "{err:?}"
+        );
+    }
+    let err = apply(CARGO, &[edit(Op::Set, "package.name")]).unwrap_err();
+    assert!(
+        matches!(&err, EditError::Conflict { message, .. } if message.contains("needs a value")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_invalid_file_is_a_parse_error_with_its_line() {
+    let err = apply("[a]\nx = 1\ny = = 2\n", &[delete("a.x")]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EditError::Parse {
+                format: "toml",
+                line: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = apply("[a]\nx = 1\n[a]\n", &[]).unwrap_err();
+    assert!(matches!(err, EditError::Parse { line: 3, .. }), "{err:?}");
+}
+
+#[test]
+fn nothing_to_do_returns_the_text_as_it_was() {
+    let text = "a  =   1 # odd spacing\r\n\r\n[b]   # c\r\nx=2\r\n";
+    let out = apply(text, &[delete("c"), set("b.x", json!(2))]).unwrap();
+    assert_eq!(out.text, text);
+    assert_eq!(out.counts, vec![0, 0]);
+}
+
+#[test]
+fn a_key_added_to_a_headerless_table_gives_it_a_header_after_its_tables() {
+    check(
+        "# meta\n[tool.poetry]\nname = \"x\"\n\n[tool.black]\nline-length = 100\n\n[build-system]\nrequires = []\n",
+        &[ensure("tool.foo", json!(1))],
+        "# meta\n[tool.poetry]\nname = \"x\"\n\n[tool.black]\nline-length = 100\n\n[tool]\nfoo = 1\n\n[build-system]\nrequires = []\n",
+        &[1],
+    );
+}
+
+#[test]
+fn set_replaces_a_table_by_an_object_or_a_value() {
+    check(
+        "[a]\nx = 1\n\n# b's comment\n[a.b]\ny = 2\n\n[c]\nz = 3\n",
+        &[
+            set("a.b", json!({"y": 3, "w": {"k": "v"}})),
+            set("c", json!("flat")),
+        ],
+        // serde_json's maps are sorted: `w` before `y`.
+        "c = \"flat\"\n[a]\nx = 1\n\n# b's comment\n[a.b]\nw = { k = \"v\" }\ny = 3\n",
+        &[1, 1],
+    );
+}
+
+#[test]
+fn windows_line_endings_stay() {
+    check(
+        "[a]\r\nx = [\r\n  1,\r\n]\r\n",
+        &[append("a.x", json!(2)), set("b.c", json!(true))],
+        "[a]\r\nx = [\r\n  1,\r\n  2,\r\n]\r\n\r\n[b]\r\nc = true\r\n",
+        &[1, 1],
+    );
+}
