@@ -3,6 +3,7 @@
 //! ones dropped), repeated until the file stops changing, and the result
 //! refused when it parses worse than the original.
 
+use std::ops::Range;
 use std::path::Path;
 
 use ast_grep_config::RuleConfig;
@@ -170,7 +171,7 @@ fn one_pass(
             let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
             let matched = source.get(edit.position..end);
             if layout && let Some(matched) = matched {
-                let kept = keep_layout(matched, &text);
+                let kept = keep_layout(matched, &text, &literals(&m));
                 reshaped |= kept != text;
                 text = kept;
             }
@@ -210,20 +211,41 @@ fn one_pass(
     }
 }
 
+/// Byte ranges, relative to `node`, of the strings and comments inside it:
+/// their blanks are content, and their quotes and brackets are not syntax.
+/// Every tree-sitter grammar names these nodes `*string*` and `*comment*`.
+fn literals<D: ast_grep_core::Doc>(node: &ast_grep_core::Node<D>) -> Vec<Range<usize>> {
+    let start = node.range().start;
+    node.dfs()
+        .filter(|n| {
+            let kind = n.kind();
+            kind.contains("string") || kind.contains("comment")
+        })
+        .map(|n| {
+            let r = n.range();
+            r.start - start..r.end - start
+        })
+        .collect()
+}
+
 /// The fixed text of a match, with the match's own layout kept wherever the
-/// fix changed nothing but line breaks and indentation inside brackets.
+/// fix changed nothing but line breaks and indentation inside brackets, or
+/// inside a string or a comment.
 ///
 /// ast-grep re-indents the text of metavariables, so a fix on a call whose
 /// arguments span several lines loses their continuation indentation and
-/// glues the closing parenthesis on. Here the non-blank characters of the
-/// match and of the fix are aligned (a diff); between two aligned
-/// characters, the match's own blanks are kept when both sides hold only
-/// blanks, one of them breaks a line, and the place is inside brackets of
-/// the match (`(`, `[`, `{` not closed yet, outside string quotes). Outside
-/// brackets indentation can mean something (a Python block), so the fix's
-/// own re-indentation stands there. Everything the fix really changes comes
-/// from the fix. A match on one line is left exactly as ast-grep fixes it.
-pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
+/// glues the closing parenthesis on; it even re-indents the continuation
+/// lines of a multi-line string, changing its value. Here the non-blank
+/// characters of the match and of the fix are aligned (a diff); between two
+/// aligned characters, the match's own blanks are kept when both sides hold
+/// only blanks, one of them breaks a line, and the place is inside brackets
+/// of the match (`(`, `[`, `{` not closed yet) or inside one of its
+/// `literals` (strings and comments, byte ranges of `matched`, whose
+/// brackets and quotes do not count). Outside brackets indentation can mean
+/// something (a Python block), so the fix's own re-indentation stands there.
+/// Everything the fix really changes comes from the fix. A match on one
+/// line is left exactly as ast-grep fixes it.
+pub(super) fn keep_layout(matched: &str, fixed: &str, literals: &[Range<usize>]) -> String {
     if !matched.contains('\n') {
         return fixed.to_string();
     }
@@ -238,7 +260,10 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
     let ops = similar::capture_diff_slices(similar::Algorithm::Myers, &a_chars, &b_chars);
     let mut out = String::with_capacity(fixed.len());
     let (mut a_done, mut b_done) = (0, 0);
-    let mut nesting = Nesting::default();
+    let mut nesting = Nesting {
+        literals,
+        ..Nesting::default()
+    };
     for op in ops {
         if let similar::DiffOp::Equal {
             old_index,
@@ -252,7 +277,7 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
                 out.push_str(gap(
                     &matched[a_done..a_at],
                     &fixed[b_done..b_at],
-                    nesting.inside(),
+                    nesting.inside() || nesting.in_literal(a_done..a_at),
                 ));
                 out.push(c);
                 a_done = a_at + c.len_utf8();
@@ -261,16 +286,17 @@ pub(super) fn keep_layout(matched: &str, fixed: &str) -> String {
         }
     }
     nesting.advance(&matched[nesting.scanned..]);
-    out.push_str(gap(&matched[a_done..], &fixed[b_done..], nesting.inside()));
+    let keep = nesting.inside() || nesting.in_literal(a_done..matched.len());
+    out.push_str(gap(&matched[a_done..], &fixed[b_done..], keep));
     out
 }
 
 /// Between two aligned characters: the match's blanks, or the fix's text.
-fn gap<'a>(matched: &'a str, fixed: &'a str, in_brackets: bool) -> &'a str {
+fn gap<'a>(matched: &'a str, fixed: &'a str, keep_blanks: bool) -> &'a str {
     let blank = |s: &str| s.chars().all(char::is_whitespace);
     let layout_only =
         blank(matched) && blank(fixed) && (matched.contains('\n') || fixed.contains('\n'));
-    if in_brackets && layout_only {
+    if keep_blanks && layout_only {
         matched
     } else {
         fixed
@@ -279,7 +305,9 @@ fn gap<'a>(matched: &'a str, fixed: &'a str, in_brackets: bool) -> &'a str {
 
 /// How deep in brackets a scan of the matched text is.
 #[derive(Default)]
-struct Nesting {
+struct Nesting<'l> {
+    /// Strings and comments (byte ranges of the matched text): skipped.
+    literals: &'l [Range<usize>],
     /// Bytes of the matched text scanned so far.
     scanned: usize,
     depth: usize,
@@ -288,10 +316,14 @@ struct Nesting {
     escaped: bool,
 }
 
-impl Nesting {
+impl Nesting<'_> {
     fn advance(&mut self, text: &str) {
         for c in text.chars() {
+            let at = self.scanned;
             self.scanned += c.len_utf8();
+            if self.literals.iter().any(|r| r.contains(&at)) {
+                continue;
+            }
             match self.quote {
                 Some(_) if self.escaped => self.escaped = false,
                 Some(_) if c == '\\' => self.escaped = true,
@@ -309,6 +341,13 @@ impl Nesting {
 
     fn inside(&self) -> bool {
         self.depth > 0 && self.quote.is_none()
+    }
+
+    /// Whether the blanks at `gap` are inside a string or a comment.
+    fn in_literal(&self, gap: Range<usize>) -> bool {
+        self.literals
+            .iter()
+            .any(|r| r.start < gap.start && gap.end < r.end)
     }
 }
 

@@ -553,7 +553,10 @@ fn single_line_matches_are_fixed_exactly_as_ast_grep_fixes_them() {
     // line fleetwright keeps that output unchanged.
     let after = rewrite_one("python", "f($A, $B)", "g($B, $A)", "a.py", "f(1,2)\n");
     assert_eq!(after, "g(2, 1)\n");
-    assert_eq!(super::apply::keep_layout("f(1,2)", "g(2, 1)"), "g(2, 1)");
+    assert_eq!(
+        super::apply::keep_layout("f(1,2)", "g(2, 1)", &[]),
+        "g(2, 1)"
+    );
 }
 
 #[test]
