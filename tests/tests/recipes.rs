@@ -440,3 +440,40 @@ steps:
         "{out:?}"
     );
 }
+
+#[test]
+fn a_campaign_runs_a_shipped_recipe_unchanged_includes_and_all() {
+    let sb = Sandbox::new(
+        vec![
+            python("svc-py", "team-a", "production"),
+            go("svc-go", "team-b", "production"),
+        ],
+        "[rest]",
+    );
+    let recipe = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations-recipes/python-unittest-deprecated-aliases/recipe.yaml");
+    let campaign = sb.read("campaign.yaml").replace(
+        "recipe: recipe.yaml\n",
+        &format!("recipe: {}\n", recipe.display()),
+    );
+    sb.write("campaign.yaml", &campaign);
+    sb.run(&["launch", "campaign.yaml"]).code(0);
+    let status = sb.status();
+    let by_repo = states(&status);
+    let state = |suffix: &str| {
+        by_repo
+            .iter()
+            .find(|(repo, _)| repo.ends_with(suffix))
+            .map(|(_, s)| s.clone())
+            .unwrap_or_else(|| panic!("no {suffix} in {by_repo:?}"))
+    };
+    // The Python service's `logging.warn(` is fixed by the included recipe;
+    // the Go service has no Python file: the recipe does not apply.
+    assert_eq!(state("svc-py"), "pr_open", "{status:?}");
+    assert_eq!(state("svc-go"), "not_applicable", "{status:?}");
+    let bare = sb.bare("svc-py");
+    let head = crate::util::branch_head(&bare, crate::util::BRANCH).expect("the campaign branch");
+    let app = crate::util::file_at(&bare, head, "app.py");
+    assert!(app.contains("logging.warning(\"no port"), "{app}");
+    assert!(!app.contains("logging.warn("), "{app}");
+}
