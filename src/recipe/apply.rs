@@ -1,15 +1,19 @@
 //! Computing a recipe's edits on one tree: every applicable rule on every
 //! file, edits combined the way ast-grep combines them (sorted, overlapping
 //! ones dropped), repeated until the file stops changing, and the result
-//! refused when it parses worse than the original.
+//! refused when it parses worse than the original. Files are rewritten on
+//! all cores; rules whose text is absent from a file are not run on it, and
+//! a file no rule may match is not parsed (see `prefilter`).
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use ast_grep_config::RuleConfig;
 use ast_grep_core::tree_sitter::LanguageExt;
 use ast_grep_language::Language;
 
-use super::changes::{Changes, FileChange, RejectedFile};
+use super::changes::{Changes, FileChange, RejectedFile, Skipped};
+use super::prefilter::{Prefilter, RuleFilter};
 use super::walk::{self, FileEntry};
 use super::{ApplyError, ApplyOptions, MAX_PASSES, Recipe, SupportLang};
 
@@ -21,29 +25,108 @@ pub(super) fn apply(
     options: &ApplyOptions,
 ) -> Result<Changes, ApplyError> {
     let mut changes = Changes::default();
-    for entry in walk::files(root, &mut changes.skipped)? {
-        let Some(language) = SupportLang::from_path(&entry.rel) else {
-            continue;
-        };
-        let rules: Vec<&Config> = recipe
-            .rules
-            .iter()
-            .filter_map(|r| r.config_for(&entry.rel))
-            .collect();
-        if rules.is_empty() {
-            continue;
-        }
-        let Some(text) = walk::read_text(&entry, options.max_file_size, &mut changes.skipped)?
-        else {
-            continue;
-        };
-        match rewrite(&entry, language, &rules, text)? {
+    let entries = walk::files(root, &mut changes.skipped)?;
+    let prefilter = Prefilter::new(recipe.rules.iter().map(|r| &r.needs));
+    let results = par_map_in_order(entries, |entry| {
+        one_file(recipe, &prefilter, &entry, options)
+    });
+    for result in results {
+        let (skipped, outcome) = result?;
+        add_skipped(&mut changes.skipped, skipped);
+        match outcome {
             Outcome::Unchanged => {}
             Outcome::Changed(change) => changes.files.push(change),
             Outcome::Rejected(rejected) => changes.rejected.push(rejected),
         }
     }
     Ok(changes)
+}
+
+/// The recipe on one file: what was skipped reading it, and the outcome.
+fn one_file(
+    recipe: &Recipe,
+    prefilter: &Prefilter,
+    entry: &FileEntry,
+    options: &ApplyOptions,
+) -> Result<(Skipped, Outcome), ApplyError> {
+    let mut skipped = Skipped::default();
+    let Some(language) = SupportLang::from_path(&entry.rel) else {
+        return Ok((skipped, Outcome::Unchanged));
+    };
+    let (numbers, rules): (Vec<usize>, Vec<&Config>) = recipe
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(n, r)| Some((n, r.config_for(&entry.rel)?)))
+        .unzip();
+    if rules.is_empty() {
+        return Ok((skipped, Outcome::Unchanged));
+    }
+    let Some(text) = walk::read_text(entry, options.max_file_size, &mut skipped)? else {
+        return Ok((skipped, Outcome::Unchanged));
+    };
+    let filter = RuleFilter {
+        prefilter,
+        numbers: &numbers,
+    };
+    if !filter.active(&text).contains(&true) {
+        return Ok((skipped, Outcome::Unchanged));
+    }
+    Ok((skipped, rewrite(entry, language, &rules, &filter, text)?))
+}
+
+/// Adds up the files skipped; every field is named so that a new one
+/// cannot be forgotten here.
+fn add_skipped(total: &mut Skipped, one: Skipped) {
+    let Skipped {
+        binary,
+        too_large,
+        not_utf8,
+        symlinks,
+    } = one;
+    total.binary += binary;
+    total.too_large += too_large;
+    total.not_utf8 += not_utf8;
+    total.symlinks += symlinks;
+}
+
+/// `f` on every item, on all cores, the results in the order of `items` (so
+/// output does not depend on scheduling). Workers take items one at a time
+/// from a shared queue because files differ wildly in cost. A panic in `f`
+/// is resumed on the calling thread.
+pub(super) fn par_map_in_order<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let queue = Mutex::new(items.into_iter().enumerate());
+    let next = || {
+        queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next()
+    };
+    let work = || {
+        let mut done = Vec::new();
+        while let Some((index, item)) = next() {
+            done.push((index, f(item)));
+        }
+        done
+    };
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 enum Outcome {
@@ -60,12 +143,13 @@ fn rewrite(
     entry: &FileEntry,
     language: SupportLang,
     rules: &[&Config],
+    filter: &RuleFilter,
     before: String,
 ) -> Result<Outcome, ApplyError> {
-    let (outcome, reshaped) = rewrite_with(entry, language, rules, &before, true)?;
+    let (outcome, reshaped) = rewrite_with(entry, language, rules, filter, &before, true)?;
     match outcome {
         Outcome::Rejected(_) if reshaped => {
-            Ok(rewrite_with(entry, language, rules, &before, false)?.0)
+            Ok(rewrite_with(entry, language, rules, filter, &before, false)?.0)
         }
         outcome => Ok(outcome),
     }
@@ -78,6 +162,7 @@ fn rewrite_with(
     entry: &FileEntry,
     language: SupportLang,
     rules: &[&Config],
+    filter: &RuleFilter,
     before: &str,
     layout: bool,
 ) -> Result<(Outcome, bool), ApplyError> {
@@ -88,7 +173,15 @@ fn rewrite_with(
     let mut last_counts = Vec::new();
     for _ in 0..MAX_PASSES {
         let text = current.as_deref().unwrap_or(before);
-        let pass = one_pass(language, rules, text, layout, errors_before.is_none());
+        let active = filter.active(text);
+        let pass = one_pass(
+            language,
+            rules,
+            &active,
+            text,
+            layout,
+            errors_before.is_none(),
+        );
         reshaped |= pass.reshaped;
         if errors_before.is_none() {
             errors_before = Some(pass.errors.clone());
@@ -181,10 +274,11 @@ struct Pass {
     reshaped: bool,
 }
 
-/// Run every rule once on `source`.
+/// Run every rule once on `source`, except those `active` says cannot match.
 fn one_pass(
     language: SupportLang,
     rules: &[&Config],
+    active: &[bool],
     source: &str,
     layout: bool,
     want_errors: bool,
@@ -196,6 +290,9 @@ fn one_pass(
         let Some(fixer) = rule.fixer.first() else {
             continue;
         };
+        if !active.get(index).copied().unwrap_or(true) {
+            continue;
+        }
         for m in grep.root().find_all(&rule.matcher) {
             let edit = m.make_edit(&rule.matcher, fixer);
             let end = edit.position + edit.deleted_length;
@@ -216,7 +313,10 @@ fn one_pass(
             }
         }
     }
-    let errors = if want_errors || edits.is_empty() {
+    // tree-sitter knows in O(1) whether a tree holds an error or a missing
+    // node; most files have neither, and walking them costs a parse's tenth.
+    let has_errors = grep.root().get_inner_node().has_error();
+    let errors = if has_errors && (want_errors || edits.is_empty()) {
         grep.root()
             .dfs()
             .filter(|n| n.is_error() || n.is_missing())
@@ -373,4 +473,21 @@ fn first_new_error(before: &[usize], after: &[usize]) -> usize {
         .find(|&line| count(after, line) > count(before, line))
         .or(after.first().copied())
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::par_map_in_order;
+
+    #[test]
+    fn par_map_keeps_the_order_of_the_items() {
+        let items: Vec<u64> = (0..1000).collect();
+        // Uneven work, so that workers finish out of order.
+        let squares = par_map_in_order(items, |n| {
+            (0..(n % 7) * 1000).fold(0u64, |a, b| a.wrapping_add(b));
+            n * n
+        });
+        assert_eq!(squares, (0..1000u64).map(|n| n * n).collect::<Vec<_>>());
+        assert!(par_map_in_order(Vec::<u8>::new(), |n| n).is_empty());
+    }
 }
