@@ -1,7 +1,9 @@
 //! Computing a recipe's edits on one tree: every applicable rule on every
 //! file, edits combined the way ast-grep combines them (sorted, overlapping
 //! ones dropped), repeated until the file stops changing, and the result
-//! refused when it parses worse than the original.
+//! refused when it parses worse than the original. Files are rewritten on
+//! all cores; rules whose text is absent from a file are not run on it, and
+//! a file no rule may match is not parsed (see `prefilter`).
 
 use std::ops::Range;
 use std::path::Path;
@@ -10,6 +12,7 @@ use ast_grep_config::RuleConfig;
 use ast_grep_core::tree_sitter::LanguageExt;
 
 use super::changes::{FileChange, FileStatus, RejectedFile};
+use super::prefilter::RuleFilter;
 use super::{ApplyError, MAX_PASSES, SupportLang};
 
 type Config = RuleConfig<SupportLang>;
@@ -28,12 +31,13 @@ pub(super) fn rewrite(
     rel: &Path,
     language: SupportLang,
     rules: &[&Config],
+    filter: &RuleFilter,
     before: &str,
 ) -> Result<Outcome, ApplyError> {
-    let (outcome, reshaped) = rewrite_with(rel, language, rules, before, true)?;
+    let (outcome, reshaped) = rewrite_with(rel, language, rules, filter, before, true)?;
     match outcome {
         Outcome::Rejected(_) if reshaped => {
-            Ok(rewrite_with(rel, language, rules, before, false)?.0)
+            Ok(rewrite_with(rel, language, rules, filter, before, false)?.0)
         }
         outcome => Ok(outcome),
     }
@@ -46,6 +50,7 @@ fn rewrite_with(
     rel: &Path,
     language: SupportLang,
     rules: &[&Config],
+    filter: &RuleFilter,
     before: &str,
     layout: bool,
 ) -> Result<(Outcome, bool), ApplyError> {
@@ -56,7 +61,15 @@ fn rewrite_with(
     let mut last_counts = Vec::new();
     for _ in 0..MAX_PASSES {
         let text = current.as_deref().unwrap_or(before);
-        let pass = one_pass(language, rules, text, layout, errors_before.is_none());
+        let active = filter.active(text);
+        let pass = one_pass(
+            language,
+            rules,
+            &active,
+            text,
+            layout,
+            errors_before.is_none(),
+        );
         reshaped |= pass.reshaped;
         if errors_before.is_none() {
             errors_before = Some(pass.errors.clone());
@@ -150,10 +163,11 @@ struct Pass {
     reshaped: bool,
 }
 
-/// Run every rule once on `source`.
+/// Run every rule once on `source`, except those `active` says cannot match.
 fn one_pass(
     language: SupportLang,
     rules: &[&Config],
+    active: &[bool],
     source: &str,
     layout: bool,
     want_errors: bool,
@@ -165,6 +179,9 @@ fn one_pass(
         let Some(fixer) = rule.fixer.first() else {
             continue;
         };
+        if !active.get(index).copied().unwrap_or(true) {
+            continue;
+        }
         for m in grep.root().find_all(&rule.matcher) {
             let edit = m.make_edit(&rule.matcher, fixer);
             let end = edit.position + edit.deleted_length;
@@ -185,7 +202,10 @@ fn one_pass(
             }
         }
     }
-    let errors = if want_errors || edits.is_empty() {
+    // tree-sitter knows in O(1) whether a tree holds an error or a missing
+    // node; most files have neither, and walking them costs a parse's tenth.
+    let has_errors = grep.root().get_inner_node().has_error();
+    let errors = if has_errors && (want_errors || edits.is_empty()) {
         grep.root()
             .dfs()
             .filter(|n| n.is_error() || n.is_missing())

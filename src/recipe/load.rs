@@ -311,7 +311,7 @@ fn build(
             steps.push(Step {
                 label: "step 1 (ast-grep)".to_string(),
                 gates: Vec::new(),
-                kind: StepKind::AstGrep(compiled),
+                kind: StepKind::ast_grep(compiled),
             });
         }
         (None, Some(list)) => {
@@ -406,7 +406,7 @@ fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, 
             steps: vec![Step {
                 label: "step 1 (ast-grep)".to_string(),
                 gates: Vec::new(),
-                kind: StepKind::AstGrep(rules),
+                kind: StepKind::ast_grep(rules),
             }],
         },
         path,

@@ -18,6 +18,7 @@ mod fixtures;
 mod load;
 mod locate;
 mod params;
+mod prefilter;
 mod run;
 mod steps;
 pub mod structured;
@@ -84,17 +85,22 @@ pub struct Rule {
     /// `files`/`ignores` globs are matched exactly as ast-grep matches them.
     /// A rule with `severity: off` is kept but never applies (as in ast-grep).
     collection: RuleCollection<SupportLang>,
+    /// Text a file must contain for the rule to match in it, so that files
+    /// without it are not parsed (see `prefilter`).
+    needs: prefilter::Needs,
 }
 
 impl Rule {
     fn new(config: RuleConfig<SupportLang>) -> Result<Rule, String> {
         let id = config.id.clone();
         let language = config.language;
+        let needs = prefilter::Needs::of(&config);
         let collection = RuleCollection::try_new(vec![config]).map_err(|e| e.to_string())?;
         Ok(Rule {
             id,
             language,
             collection,
+            needs,
         })
     }
 

@@ -352,7 +352,10 @@ impl<'a> Tree<'a> {
     }
 }
 
-/// `f` over `items` on every core, results in the order of `items`.
+/// `f` on every item, on all cores, the results in the order of `items` (so
+/// output does not depend on scheduling). Workers take items one at a time
+/// from a shared queue because files differ wildly in cost. A panic in `f`
+/// is resumed on the calling thread.
 pub(super) fn par_map_in_order<T: Send, R: Send>(
     items: Vec<T>,
     f: impl Fn(T) -> R + Sync,
@@ -386,4 +389,21 @@ pub(super) fn par_map_in_order<T: Send, R: Send>(
     });
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::par_map_in_order;
+
+    #[test]
+    fn par_map_keeps_the_order_of_the_items() {
+        let items: Vec<u64> = (0..1000).collect();
+        // Uneven work, so that workers finish out of order.
+        let squares = par_map_in_order(items, |n| {
+            (0..(n % 7) * 1000).fold(0u64, |a, b| a.wrapping_add(b));
+            n * n
+        });
+        assert_eq!(squares, (0..1000u64).map(|n| n * n).collect::<Vec<_>>());
+        assert!(par_map_in_order(Vec::<u8>::new(), |n| n).is_empty());
+    }
 }

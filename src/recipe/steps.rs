@@ -9,6 +9,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 
 use super::apply::{self, Outcome};
+use super::prefilter::{Prefilter, RuleFilter};
 use super::changes::RejectedFile;
 use super::run::{FileResult, FileText, Tree};
 use super::structured::{self, Edit, EditError, Format};
@@ -34,8 +35,12 @@ pub(super) struct Gate {
 
 #[derive(Debug)]
 pub(super) enum StepKind {
-    /// ast-grep rules, all run on each file in one pass (one parse).
-    AstGrep(Vec<Rule>),
+    /// ast-grep rules, all run on each file in one pass (one parse); the
+    /// prefilter skips files none of them can match without parsing them.
+    AstGrep {
+        rules: Vec<Rule>,
+        prefilter: Prefilter,
+    },
     /// Key-path edits of a configuration format.
     Edit {
         format: Format,
@@ -240,13 +245,13 @@ impl Step {
     /// `since` (all files when `None`).
     pub(super) fn run(&self, tree: &mut Tree, since: Option<u64>) -> Result<(), ApplyError> {
         match &self.kind {
-            StepKind::AstGrep(rules) => {
+            StepKind::AstGrep { rules, prefilter } => {
                 let wanted = |rel: &Path| {
                     SupportLang::from_path(rel).is_some()
                         && rules.iter().any(|r| r.config_for(rel).is_some())
                 };
                 let rels = tree.candidates(since, wanted);
-                tree.rewrite(rels, |file| ast_grep(rules, file))
+                tree.rewrite(rels, |file| ast_grep(rules, prefilter, file))
             }
             StepKind::Edit {
                 format,
@@ -265,16 +270,38 @@ impl Step {
     }
 }
 
-fn ast_grep(rules: &[Rule], file: FileText) -> Result<FileResult, ApplyError> {
+impl StepKind {
+    /// An ast-grep step of `rules`.
+    pub(super) fn ast_grep(rules: Vec<Rule>) -> StepKind {
+        let prefilter = Prefilter::new(rules.iter().map(|r| &r.needs));
+        StepKind::AstGrep { rules, prefilter }
+    }
+}
+
+/// The step's rules on one file: only those whose globs select it, and none
+/// at all (no parse) when the prefilter says none can match.
+fn ast_grep(
+    rules: &[Rule],
+    prefilter: &Prefilter,
+    file: FileText,
+) -> Result<FileResult, ApplyError> {
     let Some(language) = SupportLang::from_path(file.rel) else {
         return Ok(FileResult::Unchanged);
     };
-    let configs: Vec<_> = rules
+    let (numbers, configs): (Vec<usize>, Vec<_>) = rules
         .iter()
-        .filter_map(|r| r.config_for(file.rel))
-        .collect();
+        .enumerate()
+        .filter_map(|(n, r)| Some((n, r.config_for(file.rel)?)))
+        .unzip();
+    let filter = RuleFilter {
+        prefilter,
+        numbers: &numbers,
+    };
+    if !filter.active(file.text).contains(&true) {
+        return Ok(FileResult::Unchanged);
+    }
     Ok(
-        match apply::rewrite(file.rel, language, &configs, file.text)? {
+        match apply::rewrite(file.rel, language, &configs, &filter, file.text)? {
             Outcome::Unchanged => FileResult::Unchanged,
             Outcome::Changed(change) => FileResult::Changed {
                 text: change.after,
@@ -402,7 +429,9 @@ impl Step {
     pub fn summary(&self) -> String {
         let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
         let what = match &self.kind {
-            StepKind::AstGrep(rules) => format!("ast-grep ({})", plural(rules.len(), "rule")),
+            StepKind::AstGrep { rules, .. } => {
+                format!("ast-grep ({})", plural(rules.len(), "rule"))
+            }
             StepKind::Edit { format, edits, .. } => {
                 format!("{} ({})", format.name(), plural(edits.len(), "edit"))
             }
@@ -420,7 +449,7 @@ impl Step {
     /// The ast-grep rules of the step (none for other kinds).
     pub fn rules(&self) -> &[Rule] {
         match &self.kind {
-            StepKind::AstGrep(rules) => rules,
+            StepKind::AstGrep { rules, .. } => rules,
             _ => &[],
         }
     }

@@ -289,7 +289,7 @@ impl Context<'_> {
                     steps: vec![Step {
                         label: label.to_string(),
                         gates: Vec::new(),
-                        kind: StepKind::AstGrep(rules),
+                        kind: StepKind::ast_grep(rules),
                     }],
                     ids,
                 })

@@ -1,0 +1,852 @@
+//! Skipping rules, and whole files, that cannot match, before parsing.
+//!
+//! Parsing is most of the cost of applying a recipe, and in a fleet most
+//! files hold nothing a rule looks for. For every rule we derive text that
+//! any match must contain ([`Needs`]); one Aho-Corasick scan of a file tells
+//! which rules may match it, and a file no rule may match is never parsed.
+//!
+//! Soundness comes before coverage: skipping a rule that would have matched
+//! is a missed rewrite, so any part of a rule that is not understood here
+//! adds no requirement, and a rule with no requirement always runs.
+//!
+//! Why the literals are necessary (ast-grep-core 0.51.1, pinned):
+//! - A named leaf of a pattern (an identifier, a number, a string's content;
+//!   not punctuation, not a metavariable) matches only a node whose text
+//!   equals it (`MatchStrictness::match_terminal`), and under the
+//!   strictnesses `cst`, `smart`, `ast` and `relaxed` such a leaf is never
+//!   skipped (`should_skip_goal`, `match_terminal` skip only unnamed leaves
+//!   and `$$$`). A node's text is a slice of the file, so the leaf's text is
+//!   in the file. `signature` ignores text and `template` ignores kinds:
+//!   those patterns give nothing.
+//! - A Python `identifier` leaf matches an `identifier` node (same kind),
+//!   which tree-sitter-python lexes longest-first from
+//!   `[_\p{XID_Start}][_\p{XID_Continue}]*` (keywords are extracted from that
+//!   same word token): the file's text right after it is not an ASCII letter,
+//!   digit or `_`. So `warn` is only found at a word end, not in `warning`.
+//!   Other languages and other leaves are plain substrings.
+//! - A pattern with `context` and `selector` matches with the selected node
+//!   only; its leaves are taken from the pattern ast-grep builds, which is
+//!   that node, never from the scaffolding around it.
+//! - Every field of a rule object must hold at once, so their needs add up.
+//!   `inside`, `has`, `precedes` and `follows` need a node of the same file
+//!   matching their rule (`stopBy` and `field` only narrow where to look,
+//!   and a `stopBy` rule is not needed at all); `any` needs one of its
+//!   branches; `all` needs all of them.
+//! - A `regex` must match the node's text, so a match of it is in the file:
+//!   it needs one of the prefixes regex-syntax proves every match starts with.
+//! - A constraint on a metavariable that a necessary pattern always binds
+//!   (a named `$VAR` of the rule's own `pattern`, or of one under `all`) must
+//!   match the bound node, so its needs add up too. Constraints on other
+//!   variables are checked only when the variable happens to be bound
+//!   (`MetaVarEnv::match_constraints`): they give nothing.
+//! - `not`, `kind`, `nthChild`, `range` and `matches` (utility rules, which
+//!   may be defined elsewhere) give nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+use aho_corasick::AhoCorasick;
+use ast_grep_config::{RuleConfig, SerializableRule};
+use ast_grep_core::matcher::PatternNode;
+use ast_grep_core::meta_var::MetaVariable;
+use ast_grep_core::{Language, MatchStrictness, Pattern};
+use regex_syntax::hir::literal::Extractor;
+use serde::Deserialize;
+
+use super::SupportLang;
+
+/// Clauses kept per rule. Each one more makes the filter stricter and the
+/// scan a little slower; dropping a clause only lets more files through.
+const MAX_CLAUSES: usize = 4;
+
+/// What a file must contain for a rule to match in it: every clause has at
+/// least one of its literals in the file. No clause: unknown, always parse.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct Needs {
+    clauses: Vec<Vec<Literal>>,
+}
+
+/// Text a file must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Literal {
+    text: String,
+    /// Only an occurrence not followed by an ASCII letter, digit or `_`
+    /// counts (a whole identifier, see the module documentation).
+    word_end: bool,
+}
+
+impl Needs {
+    /// The needs of a compiled rule, read from its serialized form (the
+    /// compiled matcher is private to ast-grep-config).
+    pub(super) fn of(config: &RuleConfig<SupportLang>) -> Needs {
+        let language = config.language;
+        let Some(view) = RuleView::of(&config.rule) else {
+            return Needs::default();
+        };
+        let mut needs = view.needs(language);
+        let bound = view.bound_vars(language);
+        for (var, constraint) in config.constraints.iter().flatten() {
+            if bound.contains(var)
+                && let Some(constraint) = RuleView::of(constraint)
+            {
+                needs.and(constraint.needs(language));
+            }
+        }
+        needs.keep_strongest(MAX_CLAUSES);
+        needs
+    }
+
+    /// True when nothing is known: the rule may match any file.
+    #[cfg(test)]
+    fn is_unknown(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    /// A need for `literal`; nothing for empty text, which every file contains.
+    fn literal(literal: Literal) -> Needs {
+        let clauses = if literal.text.is_empty() {
+            Vec::new()
+        } else {
+            vec![vec![literal]]
+        };
+        Needs { clauses }
+    }
+
+    /// Both `self` and `other` are needed.
+    fn and(&mut self, other: Needs) {
+        for clause in other.clauses {
+            if !self.clauses.contains(&clause) {
+                self.clauses.push(clause);
+            }
+        }
+    }
+
+    /// One of `branches` is needed: the strongest clause of each, joined
+    /// into one. Unknown when any branch is (it may match anything), and
+    /// when there is no branch (an empty `any`: left to ast-grep).
+    fn any_of(branches: Vec<Needs>) -> Needs {
+        let mut clause: Vec<Literal> = Vec::new();
+        for branch in &branches {
+            let Some(best) = branch.strongest() else {
+                return Needs::default();
+            };
+            for literal in best {
+                if !clause.contains(literal) {
+                    clause.push(literal.clone());
+                }
+            }
+        }
+        let clauses = if clause.is_empty() {
+            Vec::new()
+        } else {
+            vec![clause]
+        };
+        Needs { clauses }
+    }
+
+    fn strongest(&self) -> Option<&Vec<Literal>> {
+        self.clauses.iter().min_by_key(|c| strength(c))
+    }
+
+    /// Keep the `n` clauses least likely to be met by chance.
+    fn keep_strongest(&mut self, n: usize) {
+        self.clauses.sort_by_key(|c| strength(c));
+        self.clauses.truncate(n);
+    }
+}
+
+/// Sort key of a clause, best first: a clause is as common as its shortest
+/// literal (short text turns up everywhere; a word end makes it rarer), then
+/// fewer literals is better.
+fn strength(clause: &[Literal]) -> (std::cmp::Reverse<(usize, bool)>, usize) {
+    let weakest = clause
+        .iter()
+        .map(|l| (l.text.len(), l.word_end))
+        .min()
+        .unwrap_or((0, false));
+    (std::cmp::Reverse(weakest), clause.len())
+}
+
+/// The parts of a serialized ast-grep rule that say something about text.
+/// Other keys (`kind`, `not`, `matches`, `nthChild`, `range`, and `stopBy`,
+/// `field` of a relation) are ignored, which only ever lets more files in.
+#[derive(Debug, Default, Deserialize)]
+struct RuleView {
+    pattern: Option<PatternView>,
+    regex: Option<String>,
+    inside: Option<Box<RuleView>>,
+    has: Option<Box<RuleView>>,
+    precedes: Option<Box<RuleView>>,
+    follows: Option<Box<RuleView>>,
+    all: Option<Vec<RuleView>>,
+    any: Option<Vec<RuleView>>,
+}
+
+/// ast-grep's `PatternStyle`, which is not exported.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum PatternView {
+    Str(String),
+    Contextual {
+        context: String,
+        selector: Option<String>,
+        strictness: Option<String>,
+    },
+}
+
+impl RuleView {
+    /// The view of a rule through its JSON form (its `pattern` type is not
+    /// exported); `None` if that fails, which means "unknown".
+    fn of(rule: &SerializableRule) -> Option<RuleView> {
+        let value = serde_json::to_value(rule).ok()?;
+        serde_json::from_value(value).ok()
+    }
+
+    fn needs(&self, language: SupportLang) -> Needs {
+        let mut needs = Needs::default();
+        if let Some(pattern) = &self.pattern {
+            needs.and(pattern.needs(language));
+        }
+        if let Some(regex) = &self.regex {
+            needs.and(regex_needs(regex));
+        }
+        let related = [&self.inside, &self.has, &self.precedes, &self.follows];
+        for rule in related.into_iter().flatten() {
+            needs.and(rule.needs(language));
+        }
+        for rule in self.all.iter().flatten() {
+            needs.and(rule.needs(language));
+        }
+        if let Some(any) = &self.any {
+            needs.and(Needs::any_of(
+                any.iter().map(|r| r.needs(language)).collect(),
+            ));
+        }
+        needs
+    }
+
+    /// The metavariables every match binds: the named `$VAR`s of this
+    /// rule's own pattern and of the rules under `all`.
+    fn bound_vars(&self, language: SupportLang) -> HashSet<String> {
+        let mut vars = HashSet::new();
+        if let Some(pattern) = self.pattern.as_ref().and_then(|p| p.build(language)) {
+            bound_captures(&pattern.node, &mut vars);
+        }
+        for rule in self.all.iter().flatten() {
+            vars.extend(rule.bound_vars(language));
+        }
+        vars
+    }
+}
+
+impl PatternView {
+    /// The pattern as ast-grep-config builds it, if its strictness matches
+    /// named leaves and named metavariables every time.
+    fn build(&self, language: SupportLang) -> Option<Pattern> {
+        let pattern = match self {
+            PatternView::Str(source) => Pattern::try_new(source, language).ok()?,
+            PatternView::Contextual {
+                context,
+                selector,
+                strictness,
+            } => {
+                let pattern = match selector {
+                    Some(selector) => Pattern::contextual(context, selector, language),
+                    None => Pattern::try_new(context, language),
+                }
+                .ok()?;
+                match strictness {
+                    Some(s) => pattern.with_strictness(MatchStrictness::from_str(s).ok()?),
+                    None => pattern,
+                }
+            }
+        };
+        compares_named_text(&pattern.strictness).then_some(pattern)
+    }
+
+    fn needs(&self, language: SupportLang) -> Needs {
+        let mut needs = Needs::default();
+        if let Some(pattern) = self.build(language) {
+            let identifier =
+                (language == SupportLang::Python).then(|| language.kind_to_id("identifier"));
+            named_leaves(&pattern.node, identifier, &mut needs);
+        }
+        needs
+    }
+}
+
+/// Whether a strictness matches a pattern's named leaves by their text, and
+/// never skips a named metavariable.
+fn compares_named_text(strictness: &MatchStrictness) -> bool {
+    match strictness {
+        MatchStrictness::Cst
+        | MatchStrictness::Smart
+        | MatchStrictness::Ast
+        | MatchStrictness::Relaxed => true,
+        MatchStrictness::Signature | MatchStrictness::Template => false,
+    }
+}
+
+/// The text of every named leaf under `node`; metavariables and unnamed
+/// leaves (punctuation, keywords, matched by kind alone) give nothing. A
+/// leaf of kind `identifier` (when given) must end a word.
+fn named_leaves(node: &PatternNode, identifier: Option<u16>, needs: &mut Needs) {
+    match node {
+        PatternNode::MetaVar { .. } => {}
+        PatternNode::Terminal {
+            text,
+            is_named,
+            kind_id,
+        } => {
+            if *is_named {
+                needs.and(Needs::literal(Literal {
+                    text: text.clone(),
+                    word_end: Some(*kind_id) == identifier,
+                }));
+            }
+        }
+        PatternNode::Internal { children, .. } => {
+            for child in children {
+                named_leaves(child, identifier, needs);
+            }
+        }
+    }
+}
+
+/// The names of the named single metavariables (`$VAR`) under `node`.
+fn bound_captures(node: &PatternNode, vars: &mut HashSet<String>) {
+    match node {
+        PatternNode::MetaVar {
+            meta_var: MetaVariable::Capture(name, true),
+        } => {
+            vars.insert(name.clone());
+        }
+        PatternNode::MetaVar { .. } | PatternNode::Terminal { .. } => {}
+        PatternNode::Internal { children, .. } => {
+            for child in children {
+                bound_captures(child, vars);
+            }
+        }
+    }
+}
+
+/// One clause: the prefixes every match of `regex` starts with, when
+/// regex-syntax can list them all and none is empty.
+fn regex_needs(regex: &str) -> Needs {
+    let Ok(hir) = regex_syntax::parse(regex) else {
+        return Needs::default();
+    };
+    let prefixes = Extractor::new().extract(&hir);
+    let Some(literals) = prefixes.literals() else {
+        return Needs::default();
+    };
+    let texts: Option<Vec<Literal>> = literals
+        .iter()
+        .map(|l| {
+            let text = String::from_utf8(l.as_bytes().to_vec()).ok()?;
+            let word_end = false;
+            (!text.is_empty()).then_some(Literal { text, word_end })
+        })
+        .collect();
+    match texts {
+        Some(texts) if !texts.is_empty() => Needs {
+            clauses: vec![texts],
+        },
+        _ => Needs::default(),
+    }
+}
+
+/// The needs of every rule of a recipe, searched with one automaton.
+#[derive(Debug)]
+pub(super) struct Prefilter {
+    /// The distinct texts of all literals; `None` when there is none.
+    searcher: Option<AhoCorasick>,
+    /// Per text of `searcher`: whether some literal needs it at a word end.
+    word_end: Vec<bool>,
+    /// Per rule (in recipe order), its clauses as (text number, word end);
+    /// no clause: the rule may match anything.
+    rules: Vec<Vec<Vec<(usize, bool)>>>,
+}
+
+/// Which texts a file holds: anywhere, and at a word end.
+struct Found {
+    anywhere: Vec<bool>,
+    word_end: Vec<bool>,
+}
+
+impl Found {
+    /// Whether the literal is there; a text not scanned for counts as there.
+    fn has(&self, (text, word_end): (usize, bool)) -> bool {
+        let seen = if word_end {
+            &self.word_end
+        } else {
+            &self.anywhere
+        };
+        seen.get(text).copied().unwrap_or(true)
+    }
+}
+
+impl Prefilter {
+    pub(super) fn new<'a>(needs: impl IntoIterator<Item = &'a Needs>) -> Prefilter {
+        let mut numbers: HashMap<&'a str, usize> = HashMap::new();
+        let mut texts: Vec<&'a str> = Vec::new();
+        let mut word_end: Vec<bool> = Vec::new();
+        let mut number = |literal: &'a Literal| {
+            let n = *numbers.entry(&literal.text).or_insert_with(|| {
+                texts.push(&literal.text);
+                word_end.push(false);
+                texts.len() - 1
+            });
+            word_end[n] |= literal.word_end;
+            (n, literal.word_end)
+        };
+        let rules: Vec<Vec<Vec<(usize, bool)>>> = needs
+            .into_iter()
+            .map(|n| {
+                n.clauses
+                    .iter()
+                    .map(|c| c.iter().map(&mut number).collect())
+                    .collect()
+            })
+            .collect();
+        let searcher = if texts.is_empty() {
+            None
+        } else {
+            AhoCorasick::new(&texts).ok()
+        };
+        Prefilter {
+            // Without a searcher nothing can be told apart: every rule runs.
+            rules: if searcher.is_some() {
+                rules
+            } else {
+                Vec::new()
+            },
+            word_end,
+            searcher,
+        }
+    }
+
+    /// Which texts are in `text`, stopping as soon as all are found.
+    fn found(&self, text: &str) -> Found {
+        let count = self.word_end.len();
+        let mut found = Found {
+            anywhere: vec![false; count],
+            word_end: vec![false; count],
+        };
+        let Some(searcher) = &self.searcher else {
+            return found;
+        };
+        let bytes = text.as_bytes();
+        let mut missing = count + self.word_end.iter().filter(|w| **w).count();
+        for m in searcher.find_overlapping_iter(text) {
+            let n = m.pattern().as_usize();
+            if !found.anywhere[n] {
+                found.anywhere[n] = true;
+                missing -= 1;
+            }
+            let ends_word = bytes
+                .get(m.end())
+                .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
+            if self.word_end[n] && ends_word && !found.word_end[n] {
+                found.word_end[n] = true;
+                missing -= 1;
+            }
+            if missing == 0 {
+                break;
+            }
+        }
+        found
+    }
+
+    /// For each of the recipe's rules numbered `rules`, whether it may match
+    /// `text`. A number without needs (or unknown) may always match.
+    pub(super) fn may_match(&self, rules: &[usize], text: &str) -> Vec<bool> {
+        let needed = rules
+            .iter()
+            .any(|&r| self.rules.get(r).is_some_and(|c| !c.is_empty()));
+        let found = if needed {
+            self.found(text)
+        } else {
+            Found {
+                anywhere: Vec::new(),
+                word_end: Vec::new(),
+            }
+        };
+        rules
+            .iter()
+            .map(|&r| {
+                self.rules
+                    .get(r)
+                    .is_none_or(|clauses| clauses.iter().all(|c| c.iter().any(|l| found.has(*l))))
+            })
+            .collect()
+    }
+}
+
+/// Which of one file's rules may match a text. `apply` asks again on every
+/// pass of the fixed point: a rule may match only once another rule's fix
+/// wrote its text.
+pub(super) struct RuleFilter<'a> {
+    pub prefilter: &'a Prefilter,
+    /// The recipe's numbers of the file's rules, in the file's rule order.
+    pub numbers: &'a [usize],
+}
+
+impl RuleFilter<'_> {
+    /// Per rule of the file, whether it may match `text`.
+    pub(super) fn active(&self, text: &str) -> Vec<bool> {
+        self.prefilter.may_match(self.numbers, text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ast_grep_config::{GlobalRules, from_yaml_string};
+    use ast_grep_core::tree_sitter::LanguageExt;
+
+    use super::*;
+
+    fn config(yaml: &str) -> RuleConfig<SupportLang> {
+        let mut configs = match from_yaml_string(yaml, &GlobalRules::default()) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}: {yaml}"),
+        };
+        assert_eq!(configs.len(), 1, "one rule per test yaml");
+        configs.remove(0)
+    }
+
+    /// A Python rule whose `rule:` is `rule` (YAML, indented two spaces).
+    fn python(rule: &str) -> RuleConfig<SupportLang> {
+        config(&format!("id: t\nlanguage: python\nrule:\n{rule}\n"))
+    }
+
+    /// The clauses, sorted; a literal needed at a word end ends in `\b`.
+    fn clauses(needs: &Needs) -> Vec<Vec<String>> {
+        let show = |l: &Literal| match l.word_end {
+            true => format!("{}\\b", l.text),
+            false => l.text.clone(),
+        };
+        let mut out: Vec<Vec<String>> = needs
+            .clauses
+            .iter()
+            .map(|c| {
+                let mut c: Vec<String> = c.iter().map(show).collect();
+                c.sort();
+                c
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn matches(config: &RuleConfig<SupportLang>, source: &str) -> bool {
+        let grep = config.language.ast_grep(source);
+        grep.root().find(&config.matcher).is_some()
+    }
+
+    fn may_match(config: &RuleConfig<SupportLang>, source: &str) -> bool {
+        let needs = Needs::of(config);
+        Prefilter::new([&needs]).may_match(&[0], source)[0]
+    }
+
+    /// The soundness property on one rule and one source: a match implies
+    /// "may match"; also checks the rule does match when `expect` says so,
+    /// so that the test proves something.
+    fn check(config: &RuleConfig<SupportLang>, source: &str, expect: bool) {
+        let matched = matches(config, source);
+        assert_eq!(matched, expect, "does the rule match {source:?}?");
+        if matched {
+            assert!(may_match(config, source), "prefilter skipped {source:?}");
+        }
+    }
+
+    #[test]
+    fn a_pattern_needs_its_named_leaves_not_metavariables() {
+        let rule = python("  pattern: logging.warn($$$ARGS)");
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"logging\b"], [r"warn\b"]]);
+        let rule = python("  pattern: $SELF.assertEquals($A, $_)");
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"assertEquals\b"]]);
+    }
+
+    #[test]
+    fn a_match_written_oddly_still_contains_the_literals() {
+        let rule = python("  pattern: logging.warn($$$ARGS)");
+        for source in [
+            "logging.warn('x')\n",
+            "logging . warn('x')\n",
+            "logging.\\\n    warn('x')\n",
+            "logging.warn(\n  'x',\n  1,\n)\n",
+            "logging.warn(  # comment\n    'x')\n",
+        ] {
+            check(&rule, source, true);
+        }
+        for source in ["import logging\nlogging.info('x')\n", "x = 1\n"] {
+            check(&rule, source, false);
+            assert!(!may_match(&rule, source), "{source:?}");
+        }
+    }
+
+    #[test]
+    fn a_python_identifier_is_needed_as_a_whole_word() {
+        let rule = python("  pattern: logging.warn($$$ARGS)");
+        check(&rule, "logging.warn('x')", true);
+        check(&rule, "logging.warn\t('x')", true);
+        for source in [
+            "import logging\nlogging.warning('x')\n",
+            "import logging\nlogger.warn_once('x')\n",
+            "import logging\nwarn2 = 1\n",
+        ] {
+            check(&rule, source, false);
+            assert!(!may_match(&rule, source), "{source:?}");
+        }
+        // A word end anywhere will do, even if not the match's.
+        assert!(may_match(&rule, "logging.warning(warn)\n"));
+        // Non-ASCII after the text is not treated as a word character.
+        assert!(may_match(&rule, "logging = warnµ\n"));
+    }
+
+    /// The lexing fact the word end rests on, checked on odd Python: no
+    /// `identifier` node is followed by an ASCII letter, digit or `_`,
+    /// whatever precedes it, even in code that does not parse.
+    #[test]
+    fn no_python_identifier_is_followed_by_a_word_character() {
+        let sources = [
+            "x = 1if y else 2\n",
+            "z = 0x1for w in v\n",
+            "print\"a\"\nrb'x' + f'{warn}x' + u'y'\n",
+            "a.b.c_d(e_f1, _g)\n",
+            "1_000j + 1e5and x\n",
+            "def f(a,b):return a\n",
+            "match x:\n    case [a]: pass\n",
+            "type X = int\n",
+            "warn$x = 1 ?y\n",
+            "x = 'unterminated\nwarn y\n",
+            "async def g(): await h()\n",
+            "lambda:x\nnot_a+b\n",
+            "print >>sys.stderr, x\nexec code\n",
+            "wärn = ünïcode_x1\n",
+        ];
+        let identifier = SupportLang::Python.kind_to_id("identifier");
+        for source in sources {
+            let grep = SupportLang::Python.ast_grep(source);
+            for node in grep.root().dfs() {
+                if node.kind_id() != identifier {
+                    continue;
+                }
+                let next = source.as_bytes().get(node.range().end);
+                assert!(
+                    next.is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_')),
+                    "identifier {:?} followed by a word character in {source:?}",
+                    node.text()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn punctuation_is_not_needed() {
+        // `foo ( x )` matches `foo(x)`: only named leaves are literals.
+        let rule = python("  pattern: foo(x, y)");
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"foo\b"], [r"x\b"], [r"y\b"]]);
+        check(&rule, "foo( x ,\n   y )\n", true);
+    }
+
+    #[test]
+    fn string_contents_are_needed_verbatim() {
+        let rule = python("  pattern: open($F, 'rb')");
+        // Python's `string_start` is a named leaf: the quote is needed too.
+        assert_eq!(clauses(&Needs::of(&rule)), [["'"], [r"open\b"], ["rb"]]);
+        check(&rule, "open(path, 'rb')\n", true);
+        check(&rule, "open(path, 'r')\n", false);
+    }
+
+    #[test]
+    fn strictness_that_ignores_text_gives_nothing() {
+        for strictness in ["signature", "template"] {
+            let rule = python(&format!(
+                "  kind: call\n  pattern:\n    context: foo(1)\n    strictness: {strictness}"
+            ));
+            assert!(Needs::of(&rule).is_unknown(), "{strictness}");
+        }
+        for strictness in ["cst", "smart", "ast", "relaxed"] {
+            let rule = python(&format!(
+                "  pattern:\n    context: foo(1)\n    strictness: {strictness}"
+            ));
+            assert_eq!(
+                clauses(&Needs::of(&rule)),
+                [["1"], [r"foo\b"]],
+                "{strictness}"
+            );
+            check(&rule, "foo(1)\n", true);
+        }
+        let relaxed = python("  pattern:\n    context: foo(bar)\n    strictness: relaxed");
+        check(&relaxed, "foo(  # why\n    bar,\n)\n", true);
+    }
+
+    #[test]
+    fn a_selector_takes_only_the_selected_node() {
+        let rule = python(
+            "  pattern:\n    context: 'def helper(): return compute($A)'\n    selector: call",
+        );
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"compute\b"]]);
+        check(&rule, "x = compute(1)\n", true);
+    }
+
+    #[test]
+    fn all_and_relations_add_up() {
+        let rule = python(
+            "  all:\n    - kind: call\n    - pattern: os.getcwdu()\n  inside:\n    pattern: helper($$$A)\n    stopBy: end",
+        );
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [[r"getcwdu\b"], [r"helper\b"], [r"os\b"]]
+        );
+        check(&rule, "helper(1, [os.getcwdu()])\n", true);
+        let rule = python("  kind: list\n  has:\n    pattern: legacy_call\n    stopBy: end");
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"legacy_call\b"]]);
+        check(&rule, "y = [legacy_call]\n", true);
+    }
+
+    #[test]
+    fn any_needs_one_branch() {
+        let rule = python("  any:\n    - pattern: os.getcwdu()\n    - pattern: os.getcwdb()");
+        let needs = Needs::of(&rule);
+        assert_eq!(needs.clauses.len(), 1);
+        assert_eq!(clauses(&needs), [[r"getcwdb\b", r"getcwdu\b"]]);
+        check(&rule, "os.getcwdb()\n", true);
+        assert!(!may_match(&rule, "os.getcwd()\n"));
+    }
+
+    #[test]
+    fn a_constraint_on_a_bound_metavariable_is_needed() {
+        let rule = config(
+            "id: t\nlanguage: python\nrule:\n  pattern: collections.$NAME\n\
+             constraints:\n  NAME:\n    regex: ^(Mapping|Sequence)$\n",
+        );
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [vec!["Mapping", "Sequence"], vec![r"collections\b"]]
+        );
+        check(&rule, "isinstance(x, collections.Mapping)\n", true);
+        check(&rule, "x = collections.OrderedDict()\n", false);
+        assert!(!may_match(&rule, "x = collections.OrderedDict()\n"));
+        // Under `all` the variable is bound by every match too.
+        let rule = config(
+            "id: t\nlanguage: python\nrule:\n  all:\n    - pattern: $F($A)\n\
+             constraints:\n  F:\n    pattern: legacy_call\n",
+        );
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"legacy_call\b"]]);
+        check(&rule, "legacy_call(1)\n", true);
+    }
+
+    #[test]
+    fn a_constraint_on_a_maybe_bound_metavariable_gives_nothing() {
+        // `$A` is bound only by the second branch; the first matches alone.
+        let rule = config(
+            "id: t\nlanguage: python\nrule:\n  any:\n    - pattern: first_call()\n    - pattern: second_call($A)\n\
+             constraints:\n  A:\n    regex: ^needle$\n",
+        );
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [[r"first_call\b", r"second_call\b"]]
+        );
+        check(&rule, "first_call()\n", true);
+        // Bound only inside a relation: not counted either.
+        let rule = config(
+            "id: t\nlanguage: python\nrule:\n  kind: call\n  has:\n    pattern: $A\n\
+             constraints:\n  A:\n    regex: ^needle$\n",
+        );
+        assert!(Needs::of(&rule).is_unknown());
+    }
+
+    #[test]
+    fn rules_with_nothing_literal_are_unknown() {
+        let rules = [
+            "  kind: call",
+            "  pattern: $F($$$A)",
+            "  any:\n    - pattern: os.getcwdu()\n    - kind: call",
+            "  all:\n    - kind: call\n    - not:\n        pattern: print($A)",
+            "  kind: identifier\n  regex: '.*'",
+            "  kind: identifier\n  regex: '(?i)a|'",
+            "  kind: identifier\n  nthChild: 1",
+        ];
+        for rule in rules {
+            let config = python(rule);
+            assert!(Needs::of(&config).is_unknown(), "{rule}");
+            assert!(may_match(&config, "x = 1\n"), "{rule}");
+        }
+        let utils = config(
+            "id: t\nlanguage: python\nutils:\n  legacy:\n    pattern: os.getcwdu()\nrule:\n  matches: legacy\n",
+        );
+        assert!(Needs::of(&utils).is_unknown());
+    }
+
+    #[test]
+    fn a_regex_needs_its_prefixes() {
+        let rule = python("  kind: identifier\n  regex: ^assert(Equals|RegexpMatches)$");
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [["assertEquals", "assertRegexpMatches"]]
+        );
+        check(&rule, "self.assertEquals(1, 2)\n", true);
+        assert!(!may_match(&rule, "self.assertEqual(1, 2)\n"));
+        let rule = python("  kind: identifier\n  regex: (?i)^get");
+        let needs = Needs::of(&rule);
+        assert_eq!(needs.clauses[0].len(), 8, "{needs:?}");
+        check(&rule, "GeT_x = 1\n", true);
+    }
+
+    #[test]
+    fn at_most_a_few_clauses_are_kept_the_longest_first() {
+        let rule = python("  pattern: first_name(a, bb, ccc, dddd, second_name)");
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [
+                [r"ccc\b"],
+                [r"dddd\b"],
+                [r"first_name\b"],
+                [r"second_name\b"]
+            ]
+        );
+    }
+
+    /// The second rule's text exists only after the first rule's fix: the
+    /// filter is asked again on every pass of the fixed point.
+    #[test]
+    fn a_rule_enabled_by_another_rules_fix_still_runs() {
+        let recipe = crate::recipe::Recipe::from_str(
+            std::path::Path::new("chain.yaml"),
+            "id: first\nlanguage: python\nrule:\n  pattern: old_name($A)\nfix: middle_name($A)\n\
+             ---\n\
+             id: second\nlanguage: python\nrule:\n  pattern: middle_name($A)\nfix: new_name($A)\n",
+        )
+        .expect("valid recipe");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.py"), "old_name(1)\n").expect("write");
+        std::fs::write(dir.path().join("b.py"), "unrelated(1)\n").expect("write");
+        let changes = recipe.apply(dir.path()).expect("apply");
+        assert_eq!(changes.files.len(), 1);
+        assert_eq!(changes.files[0].after, "new_name(1)\n");
+        assert_eq!(
+            changes.files[0].matches,
+            [("first".to_string(), 1), ("second".to_string(), 1)]
+        );
+    }
+
+    #[test]
+    fn one_scan_serves_every_rule() {
+        let needs = [
+            Needs::of(&python("  pattern: logging.warn")),
+            Needs::of(&python("  kind: call")),
+            Needs::of(&python("  pattern: os.getcwdu()")),
+        ];
+        let prefilter = Prefilter::new(&needs);
+        let text = "import logging, os\nlogging.warn('x')\nos.getcwd()\n";
+        assert_eq!(prefilter.may_match(&[0, 1, 2], text), [true, true, false]);
+        assert_eq!(prefilter.may_match(&[2, 0], text), [false, true]);
+        // A number the prefilter does not know may always match.
+        assert_eq!(prefilter.may_match(&[7], text), [true]);
+        let none = Prefilter::new([&Needs::default()]);
+        assert_eq!(none.may_match(&[0], ""), [true]);
+    }
+}
