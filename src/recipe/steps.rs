@@ -327,8 +327,17 @@ fn edit(format: Format, edits: &[(String, Edit)], file: FileText) -> FileResult 
         },
         Err(error) => {
             let (line, rule_ids) = match &error {
+                // The file, not an edit, is at fault: name the step once
+                // (`step 1 (yaml)` of `step 1 (yaml): set a.b`).
                 EditError::Parse { line, .. } => {
-                    (*line, edits.iter().map(|(l, _)| l.clone()).collect())
+                    let mut steps: Vec<String> = Vec::new();
+                    for (label, _) in edits {
+                        let step = label.split_once(": ").map_or(label.as_str(), |(s, _)| s);
+                        if !steps.iter().any(|s| s == step) {
+                            steps.push(step.to_string());
+                        }
+                    }
+                    (*line, steps)
                 }
                 EditError::Conflict { edit, line, .. } => (
                     *line,
@@ -452,5 +461,43 @@ impl Step {
             StepKind::AstGrep { rules, .. } => rules,
             _ => &[],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::recipe::structured::{KeyPath, Op};
+
+    /// `(label, set path 1)` as a recipe's loader would label it.
+    fn labelled(step: &str, path: &str) -> (String, Edit) {
+        let edit = Edit {
+            op: Op::Set,
+            path: KeyPath::parse(path).unwrap(),
+            value: Some(serde_json::json!(1)),
+            to: None,
+            when: None,
+            where_: Vec::new(),
+        };
+        (format!("{step}: set {path}"), edit)
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_names_its_step_once() {
+        let edits = [
+            labelled("step 2 (yaml)", "a.b"),
+            labelled("step 2 (yaml)", "a: c"),
+        ];
+        let file = FileText {
+            rel: Path::new("x.yaml"),
+            text: "a: 1\nb: [unclosed\n",
+        };
+        let FileResult::Rejected(rejected) = edit(Format::Yaml, &edits, file) else {
+            panic!("expected a rejected file");
+        };
+        assert_eq!(rejected.rule_ids, ["step 2 (yaml)"]);
+        assert_eq!(rejected.line, 2);
     }
 }

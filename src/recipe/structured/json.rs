@@ -4,7 +4,8 @@
 //! New members go after the last one with the indentation of their
 //! siblings (or the file's indent unit under an empty object), and the
 //! commas are fixed around them; new values are written pretty when the
-//! file is, on one line when it is on one line.
+//! file is, on one line when it is on one line, with the file's own
+//! spacing after `:` and between members on a line (none when minified).
 
 use ast_grep_core::tree_sitter::LanguageExt;
 use ast_grep_language::SupportLang;
@@ -133,6 +134,10 @@ struct JsonSyntax<'s> {
     unit: String,
     /// Whether the file spreads its values over lines.
     pretty: bool,
+    /// What separates a key from its value (`: `, or `:` when minified).
+    colon: String,
+    /// What separates members on one line (`, `, or `,` when minified).
+    comma: String,
     nl: &'static str,
 }
 
@@ -150,10 +155,13 @@ impl<'s> JsonSyntax<'s> {
             .map(|at| indentation(src, at))
             .filter(|indent| !indent.is_empty() && starts_line(src, first.unwrap_or(0)))
             .unwrap_or("  ");
+        let (colon, comma) = separators(src, roots);
         JsonSyntax {
             src,
             unit: unit.to_string(),
             pretty: root.is_some_and(|r| src[r.span.clone()].contains('\n')),
+            colon,
+            comma,
             nl: newline(src),
         }
     }
@@ -167,7 +175,10 @@ impl<'s> JsonSyntax<'s> {
                 '{',
                 '}',
                 map.iter()
-                    .map(|(k, v)| format!("{}: {}", quote(k), self.render(v, inner.as_deref())))
+                    .map(|(k, v)| {
+                        let value = self.render(v, inner.as_deref());
+                        format!("{}{}{value}", quote(k), self.colon)
+                    })
                     .collect(),
             ),
             Value::Array(list) if !list.is_empty() => (
@@ -180,7 +191,7 @@ impl<'s> JsonSyntax<'s> {
             _ => return serde_json::to_string(value).unwrap_or_else(|_| "null".to_string()),
         };
         let (Some(indent), Some(inner)) = (indent, inner) else {
-            return format!("{open}{}{close}", members.join(", "));
+            return format!("{open}{}{close}", members.join(&self.comma));
         };
         let nl = self.nl;
         let body = members.join(&format!(",{nl}{inner}"));
@@ -216,7 +227,7 @@ impl<'s> JsonSyntax<'s> {
             && (after.is_empty() || after.starts_with("//") || after.starts_with("/*"));
         if !own_line {
             let indent = self.spread_from(Some(container), last.start);
-            return Splice::new(at..at, format!(", {}", member(indent)));
+            return Splice::new(at..at, format!("{}{}", self.comma, member(indent)));
         }
         // The comma after the last member, the new one after the rest of
         // its line, so a trailing comment stays where it is.
@@ -275,7 +286,7 @@ impl Syntax for JsonSyntax<'_> {
         };
         let last = entries.last().map(|e| &e.span);
         self.add(map, last, |indent| {
-            format!("{}: {}", quote(key), self.render(value, indent))
+            format!("{}{}{}", quote(key), self.colon, self.render(value, indent))
         })
     }
 
@@ -294,6 +305,61 @@ impl Syntax for JsonSyntax<'_> {
     fn comment(&self) -> &'static str {
         "//"
     }
+}
+
+/// The separators the file writes after a key (`": "`) and between two
+/// members on one line (`", "`): the first of each found in the file; when
+/// the file has none, the usual ones, or none at all when its `:` has no
+/// space after it (a minified file).
+fn separators(src: &str, roots: &[Node]) -> (String, String) {
+    let mut colon = None;
+    let mut comma = None;
+    for root in roots {
+        find_separators(src, root, &mut colon, &mut comma);
+    }
+    let colon = colon.unwrap_or(": ").to_string();
+    let comma = comma.unwrap_or(if colon.ends_with(':') { "," } else { ", " });
+    (colon, comma.to_string())
+}
+
+/// [`separators`] under `node`, stopping once both are found.
+fn find_separators<'s>(
+    src: &'s str,
+    node: &Node,
+    colon: &mut Option<&'s str>,
+    comma: &mut Option<&'s str>,
+) {
+    if colon.is_some() && comma.is_some() {
+        return;
+    }
+    let children: Vec<&Node> = match &node.kind {
+        Kind::Map { entries, .. } => {
+            if colon.is_none() {
+                *colon = entries
+                    .iter()
+                    .map(|e| &src[e.key_span.end..e.value.span.start])
+                    .find(|gap| is_separator(gap, ':'));
+            }
+            entries.iter().map(|e| &e.value).collect()
+        }
+        Kind::Seq { items, .. } => items.iter().map(|i| &i.value).collect(),
+        Kind::Scalar(_) => Vec::new(),
+    };
+    if comma.is_none() {
+        let spans = node.member_spans();
+        *comma = spans
+            .windows(2)
+            .map(|pair| &src[pair[0].end..pair[1].start])
+            .find(|gap| is_separator(gap, ','));
+    }
+    for child in children {
+        find_separators(src, child, colon, comma);
+    }
+}
+
+/// Whether `gap` is `mark` with only spaces or tabs around it.
+fn is_separator(gap: &str, mark: char) -> bool {
+    gap.trim_matches([' ', '\t']) == mark.to_string()
 }
 
 /// `text` with each trailing comma (before `}` or `]`, as JSONC allows in
@@ -743,5 +809,29 @@ mod tests {
         let edits = [set("paths.a.x", json!(1)), append("b", json!({"k": "v"}))];
         let expected = "{\n  \"paths\": {\"a\": {\"x\": 1}},\n  \"b\": [\n    {\n      \"k\": \"v\"\n    }\n  ]\n}\n";
         json(input, &edits, expected, &[1, 1]);
+    }
+
+    #[test]
+    fn minified_files_get_no_spaces_after_colons_and_commas() {
+        let input = r#"{"name":"web","files":["dist"],"scripts":{}}"#;
+        let edits = [
+            set("engines", json!({"node": ">=20", "npm": ">=10"})),
+            append("files", json!("lib")),
+            set("scripts.test", json!("vitest")),
+            set("name", json!({"full": "web app"})),
+        ];
+        let expected = r#"{"name":{"full":"web app"},"files":["dist","lib"],"scripts":{"test":"vitest"},"engines":{"node":">=20","npm":">=10"}}"#;
+        json(input, &edits, expected, &[1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_file_with_its_own_spacing_gets_it_for_new_members() {
+        let input = "{\"a\" : 1,\"b\" : [1,2]}\n";
+        let edits = [set("c", json!({"d": [3, 4]})), append("b", json!(3))];
+        let expected = "{\"a\" : 1,\"b\" : [1,2,3],\"c\" : {\"d\" : [3,4]}}\n";
+        json(input, &edits, expected, &[1, 1]);
+        let input = "{\"only\":{}}";
+        let expected = "{\"only\":{\"x\":[1,2]}}";
+        json(input, &[set("only.x", json!([1, 2]))], expected, &[1]);
     }
 }

@@ -15,7 +15,9 @@
 //! - a deleted key takes the comment lines directly above it along, but
 //!   not the blank lines that separated it from what was before; a deleted
 //!   table its header with the comments and blank lines above it (the next
-//!   header has its own).
+//!   header has its own); a deleted array item its own line, so that when
+//!   it was the last one the `]` stays on its own line and the item before
+//!   keeps its comma and comment.
 //!
 //! Where keys are created (see the semantics in [`super`]):
 //! - a missing key in an existing table is added after that table's last
@@ -1014,7 +1016,8 @@ fn delete_from_array(array: &mut Array, index: usize) {
     if index >= array.len() {
         return;
     }
-    let removed_prefix = prefix_of(&array.remove(index));
+    let removed = array.remove(index);
+    let removed_prefix = prefix_of(&removed);
     if let Some(next) = array.get_mut(index) {
         let next_prefix = prefix_of(next);
         let prefix = if index > 0 || next_prefix.contains('\n') {
@@ -1027,14 +1030,40 @@ fn delete_from_array(array: &mut Array, index: usize) {
             removed_prefix
         };
         next.decor_mut().set_prefix(prefix);
-    } else if index > 0 || array.is_empty() {
-        let trailing = array.trailing().as_str().unwrap_or_default().to_string();
-        array.set_trailing(format!(
-            "{}{}",
-            line_end(&removed_prefix),
-            after_line_end(&trailing)
-        ));
+    } else {
+        close_after_last(array, &removed);
     }
+}
+
+/// What follows the new last item of `array` once `removed`, the item
+/// that was last, is gone: the end of the new last item's line (its comment)
+/// stays, the removed item's line goes, and the `]` stays where it was
+/// relative to the lines left: on its own line when it was, with the
+/// comma the item before already had (only whole lines are removed).
+/// A `]` that followed the removed item on its line follows the new last
+/// item, unless a comment ends that line: then it goes on the next one.
+fn close_after_last(array: &mut Array, removed: &Value) {
+    let removed_prefix = prefix_of(removed);
+    let kept = line_end(&removed_prefix);
+    let suffix = removed.decor().suffix().and_then(|s| s.as_str());
+    let trailing = array.trailing().as_str().unwrap_or_default();
+    let tail = format!("{}{trailing}", suffix.unwrap_or_default());
+    let rest = after_line_end(&tail);
+    let own_line = rest.contains('\n');
+    let commented = kept.trim_start().starts_with('#');
+    let (comma, trailing) = match (array.is_empty(), commented, own_line) {
+        (true, false, _) => (false, String::new()),
+        (true, true, true) => (false, format!("{kept}{rest}")),
+        (true, true, false) => (false, format!("{kept}\n")),
+        (false, _, true) => (true, format!("{kept}{rest}")),
+        (false, true, false) => {
+            let indent = after_line_end(&removed_prefix);
+            (true, format!("{kept}{indent}{rest}"))
+        }
+        (false, false, false) => (array.trailing_comma(), format!("{kept}{rest}")),
+    };
+    array.set_trailing_comma(comma);
+    array.set_trailing(trailing);
 }
 
 /// Add `item` at the end: on its own line, indented like the last item,

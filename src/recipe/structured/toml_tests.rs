@@ -721,3 +721,59 @@ fn windows_line_endings_stay() {
         &[1, 1],
     );
 }
+
+#[test]
+fn deleting_the_last_item_keeps_the_closing_bracket_and_comments_in_place() {
+    let input = r#"[project]
+classifiers = [
+    "Programming Language :: Python :: 3.9",
+    "Programming Language :: Python :: 3.8"
+]
+geo = [
+    "3.10",
+    "3.9",  # the GDAL wheels start here
+    "3.8"
+]
+two = [
+    "3.9",
+    "3.8",  # old
+    "3.7"  # older
+]
+hugged = [
+    "3.9",
+    "3.8"]
+hugged-commented = [
+    "3.9",  # why
+    "3.8"]
+one-line = ["3.9", "3.8" ]
+only = [  # none left
+    "3.8"
+]
+"#;
+    let expected = r#"[project]
+classifiers = [
+    "Programming Language :: Python :: 3.9",
+]
+geo = [
+    "3.10",
+    "3.9",  # the GDAL wheels start here
+]
+two = [
+    "3.9",
+]
+hugged = [
+    "3.9"]
+hugged-commented = [
+    "3.9",  # why
+    ]
+one-line = ["3.9" ]
+only = [  # none left
+]
+"#;
+    check(
+        input,
+        &[when(delete("project.*[*]"), r"3\.[0-8]$")],
+        expected,
+        &[8],
+    );
+}

@@ -19,9 +19,11 @@ use super::{Applied, Edit, EditError, KeyPath, Op, Segment};
 pub(super) struct Node {
     /// The bytes of the value itself (without a YAML tag or anchor).
     pub span: Range<usize>,
-    /// The bytes rewritten when the value is replaced. It may start before
-    /// `span` (right after a YAML `key:`, so a block value can become a
-    /// scalar on the key's line) and is empty for an absent value (`key:`).
+    /// The bytes rewritten when the value is replaced by, or with, a map
+    /// or a list (a scalar replacing a scalar rewrites `span` only). It may
+    /// start before `span` (right after a YAML `key:`, so a block value can
+    /// become a scalar on the key's line) and is empty for an absent value
+    /// (`key:`).
     pub slot: Range<usize>,
     pub kind: Kind,
 }
@@ -124,7 +126,7 @@ impl Node {
     }
 
     /// The spans of the entries or items, in order.
-    fn member_spans(&self) -> Vec<Range<usize>> {
+    pub(super) fn member_spans(&self) -> Vec<Range<usize>> {
         match &self.kind {
             Kind::Map { entries, .. } => entries.iter().map(|e| e.span.clone()).collect(),
             Kind::Seq { items, .. } => items.iter().map(|i| i.span.clone()).collect(),

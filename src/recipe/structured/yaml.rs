@@ -3,9 +3,11 @@
 //! Every document of a stream (`---`) is edited. Scalars are decoded (plain,
 //! quoted, block) for `when`/`where`; new scalars keep the quoting of the
 //! one they replace when they can, and are quoted whenever a plain scalar
-//! would read back as something else (`4`, `yes`, `null`, `a: b`...). New
-//! maps and lists are written in block style with the file's indentation,
-//! or in flow style inside `{}`/`[]`.
+//! would read back as something else (`4`, `yes`, `null`, `a: b`...). A
+//! scalar replacing a scalar takes the place of its bytes only: the blanks
+//! after `key:`, a line break before the value and a comment after it stay.
+//! New maps and lists are written in block style with the file's
+//! indentation, or in flow style inside `{}`/`[]`.
 
 use ast_grep_core::tree_sitter::LanguageExt;
 use ast_grep_language::SupportLang;
@@ -639,6 +641,9 @@ impl<'s> YamlSyntax<'s> {
 
 impl Syntax for YamlSyntax<'_> {
     fn replace(&self, site: Site<'_>, value: &Value) -> Splice {
+        if let Some(splice) = self.replace_scalar(site, value) {
+            return splice;
+        }
         let node = site.node;
         let style = match &node.kind {
             Kind::Scalar(s) => Some(s.style),
@@ -648,14 +653,7 @@ impl Syntax for YamlSyntax<'_> {
         // The slot starts right after `key:` or `-` (no tag or anchor between).
         let after_marker = node.slot.start != node.span.start || node.slot.is_empty();
         let col = self.marker_column(site);
-        let block_string = match (style, value) {
-            (Some(Style::Literal | Style::Folded), Value::String(s)) if s.contains('\n') => {
-                self.literal_block(s, &self.block_indent(node, col))
-            }
-            _ => None,
-        };
         let text = match (&site.parent, after_marker && !flow) {
-            (_, true) if block_string.is_some() => format!(" {}", block_string.unwrap_or_default()),
             (Parent::Entry(..), true) => self.after_colon(value, col, style),
             (Parent::Item(..), true) => self.after_dash(value, col, style),
             _ if after_marker => format!(" {}", self.inline(value, true, style)),
@@ -737,6 +735,66 @@ impl Syntax for YamlSyntax<'_> {
 }
 
 impl YamlSyntax<'_> {
+    /// A scalar (or an empty `{}`/`[]`) in place of a scalar: only the
+    /// bytes of the old value change, so the blanks after `key:` or `-`, a
+    /// line break before the value and a comment after it all stay. `None`
+    /// when the old value is a collection or absent, or the new one is a
+    /// block map or list: then the whole slot after the marker is rewritten.
+    ///
+    /// A block scalar (`|`, `>-`) stays a `|` block when the new string has
+    /// several lines and a block can hold it; otherwise it becomes a flow
+    /// scalar on the key's line. Either way the comment of its header stays.
+    fn replace_scalar(&self, site: Site<'_>, value: &Value) -> Option<Splice> {
+        let node = site.node;
+        let Kind::Scalar(old) = &node.kind else {
+            return None;
+        };
+        let block_value = match value {
+            Value::Object(map) => !map.is_empty(),
+            Value::Array(list) => !list.is_empty(),
+            _ => false,
+        };
+        if old.style == Style::Empty || block_value {
+            return None;
+        }
+        let block = matches!(old.style, Style::Literal | Style::Folded);
+        let comment = if block { self.header_comment(node) } else { "" };
+        let text = match value {
+            Value::String(s) if block && s.contains('\n') => {
+                let indent = self.block_indent(node, self.marker_column(site));
+                self.literal_block(s, &indent)
+                    .map(|b| match b.split_once(self.nl) {
+                        Some((header, body)) => format!("{header}{comment}{}{body}", self.nl),
+                        None => format!("{b}{comment}"),
+                    })
+            }
+            _ => None,
+        };
+        let text = text.unwrap_or_else(|| {
+            let inline = self.inline(value, site.parent.in_flow(), Some(old.style));
+            format!("{inline}{comment}")
+        });
+        Some(Splice::new(node.span.clone(), text))
+    }
+
+    /// The comment on the header line of the block scalar at `node` (the
+    /// `  # why` of `|-  # why`), with the blanks before it; empty when
+    /// there is none.
+    fn header_comment(&self, node: &Node) -> &str {
+        let text = &self.src[node.span.clone()];
+        let header = text.split('\n').next().unwrap_or_default();
+        let header = header.trim_end_matches('\r').trim_end();
+        let indicators = header
+            .find(|c: char| !matches!(c, '|' | '>' | '+' | '-' | '0'..='9'))
+            .unwrap_or(header.len());
+        let rest = &header[indicators..];
+        if rest.trim_start().starts_with('#') {
+            rest
+        } else {
+            ""
+        }
+    }
+
     /// Insert `line` after the line where the member ending at `last` ends.
     fn add_line(&self, last: usize, line: String) -> Splice {
         let (at, lead) = after_line(self.src, last, self.nl);
@@ -1764,5 +1822,113 @@ env: # set below
         );
         let applied = apply(input, &[rename("*.x", "z")]).unwrap();
         assert_eq!(applied.text, "a:\n  z: 1\n  y: 2\nb:\n  z: 3\n");
+    }
+
+    #[test]
+    fn set_keeps_the_blanks_between_the_key_and_the_value() {
+        let input = "\
+name:  lint
+jobs:
+  lint:
+    runs-on:   ubuntu-latest
+    steps:
+      - name:  Checkout
+        uses:  actions/checkout@v3  # pinned
+      -   uses:\t'actions/setup-go@v4'
+      -    make lint
+    env: {GO:  '1.21', CGO:   0}
+";
+        let edits = [
+            when(
+                set("jobs.*.steps[*].uses", json!("actions/checkout@v4")),
+                "^actions/checkout@",
+            ),
+            set("jobs.lint.steps[1].uses", json!("actions/setup-go@v5")),
+            set("jobs.lint.steps[2]", json!("make check")),
+            set("jobs.lint.env.GO", json!("1.22")),
+            set("jobs.lint.env.CGO", json!(1)),
+            set("jobs.lint.runs-on", json!(["self-hosted", "linux"])),
+        ];
+        let expected = "\
+name:  lint
+jobs:
+  lint:
+    runs-on:
+      - self-hosted
+      - linux
+    steps:
+      - name:  Checkout
+        uses:  actions/checkout@v4  # pinned
+      -   uses:\t'actions/setup-go@v5'
+      -    make check
+    env: {GO:  '1.22', CGO:   1}
+";
+        yaml(input, &edits, expected, &[1, 1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_value_on_the_line_after_its_key_stays_there() {
+        let input = "\
+image:
+  nginx:1.25
+args:
+  -
+    --verbose
+description:
+  a long text
+  on two lines
+";
+        let edits = [
+            set("image", json!("nginx:1.27")),
+            set("args[0]", json!("--quiet")),
+            set("description", json!("short")),
+        ];
+        let expected = "\
+image:
+  nginx:1.27
+args:
+  -
+    --quiet
+description:
+  short
+";
+        yaml(input, &edits, expected, &[1, 1, 1]);
+    }
+
+    #[test]
+    fn a_block_scalar_keeps_the_spacing_and_comment_around_it() {
+        let input = "\
+steps:
+  - run:   >-  # folded for the logs
+      echo one
+      two
+  - run: | # the build
+      make
+  - run:  |
+      make lint
+  - run:
+      |-
+      make test
+";
+        let edits = [
+            when(set("steps[*].run", json!("echo done")), "^echo one two$"),
+            when(
+                set("steps[*].run", json!("make\nmake install\n")),
+                "^make\n$",
+            ),
+            when(set("steps[*].run", json!("it's ok: yes")), "^make lint\n$"),
+            when(set("steps[*].run", json!("make check")), "^make test$"),
+        ];
+        let expected = "\
+steps:
+  - run:   echo done  # folded for the logs
+  - run: | # the build
+      make
+      make install
+  - run:  \"it's ok: yes\"
+  - run:
+      make check
+";
+        yaml(input, &edits, expected, &[1, 1, 1, 1]);
     }
 }
