@@ -9,8 +9,8 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
 
 use super::apply::{self, Outcome};
-use super::prefilter::{Prefilter, RuleFilter};
 use super::changes::RejectedFile;
+use super::prefilter::{Prefilter, RuleFilter};
 use super::run::{FileResult, FileText, Tree};
 use super::structured::{self, Edit, EditError, Format};
 use super::{ApplyError, Rule, SupportLang};
