@@ -250,7 +250,9 @@ impl Step {
                     SupportLang::from_path(rel).is_some()
                         && rules.iter().any(|r| r.config_for(rel).is_some())
                 };
-                let rels = tree.candidates(since, wanted);
+                // Each file leaves this step at its own fixed point, so what
+                // the step itself changed needs no second look.
+                let rels = tree.candidates(since.map(|g| g + 1), wanted);
                 tree.rewrite(rels, |file| ast_grep(rules, prefilter, file))
             }
             StepKind::Edit {
