@@ -290,7 +290,9 @@ impl Engine {
             let campaign = campaign.clone();
             let recipe = recipe.clone();
             let limit = limit.clone();
-            let facts = facts.get(&target.component).cloned();
+            // A component gone from the catalog has no facts: its catalog
+            // preconditions do not hold (rather than hold unchecked).
+            let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let position = target.position;

@@ -52,7 +52,11 @@ pub(super) async fn run(
         remote,
         changes,
     } = prepared;
-    if let Some(reason) = &changes.not_applicable {
+    // A branch of ours on the remote was pushed when the recipe applied:
+    // it is carried on (adopted) even if the preconditions changed since.
+    if !matches!(remote, RemoteBranch::Ours(_))
+        && let Some(reason) = &changes.not_applicable
+    {
         let change = Transition {
             reason: Some(reason.clone()),
             ..base_of(&checkout)

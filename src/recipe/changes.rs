@@ -90,28 +90,42 @@ impl Changes {
     }
 
     /// Write every change under `root`: rewrite, create and delete files.
-    /// Refuses to go through a symlink, to leave `root`, to overwrite
-    /// anything but the regular file the recipe read, or to touch a file
-    /// that changed since the recipe was applied.
+    /// Every target is checked before anything is written, so a refusal
+    /// leaves the tree as it was. Refuses to go through a symlink, to leave
+    /// `root` or enter `.git`, to overwrite anything but the regular file the
+    /// recipe read, or to touch a file that changed since the recipe was
+    /// applied.
     pub fn write(&self, root: &Path) -> Result<(), ApplyError> {
+        let mut targets = Vec::with_capacity(self.files.len());
         for file in &self.files {
-            match file.status {
+            let target = match file.status {
                 FileStatus::Modified => {
                     let target = checked_target(root, &file.path)?;
                     unchanged_since(&target, file)?;
-                    write_file(&target, file)?;
+                    target
                 }
+                FileStatus::Added => match new_path_problem(root, &file.path) {
+                    Some(problem) => return Err(unsafe_path(&file.path, problem)),
+                    None => root.join(&file.path),
+                },
+                FileStatus::Deleted => checked_target(root, &file.path)?,
+            };
+            targets.push(target);
+        }
+        for (file, target) in self.files.iter().zip(targets) {
+            let failed = |source| ApplyError::Write {
+                path: file.path.clone(),
+                source,
+            };
+            match file.status {
+                FileStatus::Modified => std::fs::write(&target, &file.after).map_err(failed)?,
                 FileStatus::Added => {
-                    let target = checked_new_target(root, &file.path)?;
-                    write_file(&target, file)?;
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent).map_err(failed)?;
+                    }
+                    std::fs::write(&target, &file.after).map_err(failed)?;
                 }
-                FileStatus::Deleted => {
-                    let target = checked_target(root, &file.path)?;
-                    std::fs::remove_file(&target).map_err(|source| ApplyError::Write {
-                        path: file.path.clone(),
-                        source,
-                    })?;
-                }
+                FileStatus::Deleted => std::fs::remove_file(&target).map_err(failed)?,
             }
         }
         Ok(())
@@ -130,13 +144,6 @@ fn unchanged_since(target: &Path, file: &FileChange) -> Result<(), ApplyError> {
         ));
     }
     Ok(())
-}
-
-fn write_file(target: &Path, file: &FileChange) -> Result<(), ApplyError> {
-    std::fs::write(target, &file.after).map_err(|source| ApplyError::Write {
-        path: file.path.clone(),
-        source,
-    })
 }
 
 impl FileChange {
@@ -171,8 +178,11 @@ fn unsafe_path(path: &Path, reason: &str) -> ApplyError {
 /// `root/rel`, if `rel` is a plain relative path, no component of it is a
 /// symlink, and it names a regular file that resolves inside `root`.
 fn checked_target(root: &Path, rel: &Path) -> Result<PathBuf, ApplyError> {
-    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(unsafe_path(rel, "it is not a plain path inside the root"));
+    if !is_plain(rel) {
+        return Err(unsafe_path(
+            rel,
+            "it is not a plain path inside the root, outside .git",
+        ));
     }
     let mut target = root.to_path_buf();
     for component in rel.components() {
@@ -198,12 +208,13 @@ fn checked_target(root: &Path, rel: &Path) -> Result<PathBuf, ApplyError> {
     Ok(target)
 }
 
-/// `root/rel` for a new file: `rel` a plain relative path, nothing there
-/// yet, and every folder on the way a real folder inside `root` (created
-/// when missing), never a symlink.
-fn checked_new_target(root: &Path, rel: &Path) -> Result<PathBuf, ApplyError> {
-    if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(unsafe_path(rel, "it is not a plain path inside the root"));
+/// Why a new file cannot be created at `root/rel`, or `None`: `rel` must be
+/// a plain relative path outside `.git`, nothing may be there yet, and
+/// every existing folder on the way must be a real folder (not a symlink,
+/// not a file).
+pub(super) fn new_path_problem(root: &Path, rel: &Path) -> Option<&'static str> {
+    if !is_plain(rel) {
+        return Some("it is not a plain path inside the repository, outside .git");
     }
     let mut target = root.to_path_buf();
     let parts: Vec<_> = rel.components().collect();
@@ -211,15 +222,21 @@ fn checked_new_target(root: &Path, rel: &Path) -> Result<PathBuf, ApplyError> {
         target.push(component);
         let last = i + 1 == parts.len();
         match std::fs::symlink_metadata(&target) {
-            Ok(_) if last => return Err(unsafe_path(rel, "something is already there")),
+            Ok(_) if last => return Some("something is already there"),
+            Ok(meta) if meta.file_type().is_symlink() => return Some("a symlink is on its way"),
             Ok(meta) if meta.file_type().is_dir() => {}
-            Ok(_) => return Err(unsafe_path(rel, "a part of its path is not a folder")),
-            Err(_) if last => {}
-            Err(_) => std::fs::create_dir(&target).map_err(|source| ApplyError::Write {
-                path: rel.to_path_buf(),
-                source,
-            })?,
+            Ok(_) => return Some("a file is in the way of its folder"),
+            Err(_) => return None,
         }
     }
-    Ok(target)
+    None
+}
+
+/// Only plain parts (no `..`, no root), none of them `.git` in any case.
+pub(crate) fn is_plain(rel: &Path) -> bool {
+    rel.components().next().is_some()
+        && rel.components().all(|c| match c {
+            Component::Normal(part) => !part.eq_ignore_ascii_case(".git"),
+            _ => false,
+        })
 }

@@ -49,6 +49,8 @@ enum ParameterDef {
         #[serde(default)]
         description: String,
     },
+    /// Anything else: a number (`3.10`, which YAML reads as 3.1), a list.
+    Other(serde::de::IgnoredAny),
 }
 
 /// The fleetwright recipe form; `rules` and `steps` are read one by one
@@ -128,22 +130,29 @@ fn fleetwright_recipe(
     stack: &mut Vec<PathBuf>,
 ) -> Result<Recipe, Diagnostics> {
     let (parameters, values) = parameters(path, original, first, given)?;
-    let (rendered, unknown) = params::render(original, &values);
-    if !unknown.is_empty() {
-        return Err(unknown
+    let (rendered, problems) = params::render(original, &values);
+    if !problems.is_empty() {
+        return Err(problems
             .into_iter()
-            .map(|p| {
-                FileDiagnostic::at_offset(
-                    path,
-                    original,
-                    p.range.start,
-                    p.range.len(),
-                    format!("`{{{{ {} }}}}` names no parameter of this recipe", p.name),
-                )
-                .with_help(format!(
-                    "declare it under `parameters:` (with a `default`), or fix the name{}",
-                    known_names(&parameters)
-                ))
+            .map(|(p, problem)| {
+                let at = |message: String| {
+                    FileDiagnostic::at_offset(path, original, p.range.start, p.range.len(), message)
+                };
+                match problem {
+                    params::Problem::Unknown => at(format!(
+                        "`{{{{ {} }}}}` names no parameter of this recipe",
+                        p.name
+                    ))
+                    .with_help(format!(
+                        "declare it under `parameters:` (with a `default`), or fix the name{}",
+                        known_names(&parameters)
+                    )),
+                    params::Problem::Unwritable(why) => at(format!(
+                        "parameter `{}` cannot be substituted here: {why}",
+                        p.name
+                    ))
+                    .with_help("or give the parameter a value that is plain text"),
+                }
             })
             .collect());
     }
@@ -199,7 +208,30 @@ fn parameters(
                 default,
                 description,
             } => (default.clone(), description.clone()),
+            ParameterDef::Other(_) => {
+                problems.push(
+                    yaml::diagnostic_at(path, text, doc, def, format!("parameter `{name}` is not text"))
+                        .with_help("write its default in quotes (`\"3.10\"`: YAML reads a bare 3.10 as the number 3.1), or as `{default: \"...\", description: ...}`"),
+                );
+                continue;
+            }
         };
+        if default
+            .as_deref()
+            .is_some_and(|d| !params::placeholders(d).is_empty())
+        {
+            problems.push(
+                yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    def,
+                    format!("the default of `{name}` uses a parameter"),
+                )
+                .with_help("a default is plain text; write the value out"),
+            );
+            continue;
+        }
         match given.get(name).or(default.as_ref()) {
             Some(value) => {
                 values.insert(name.clone(), value.clone());
@@ -338,7 +370,10 @@ fn build(
                 }
             }
         }
-        (None, None) => unreachable!("the probe saw `rules` or `steps`"),
+        (None, None) => problems.push(
+            FileDiagnostic::at_offset(path, text, doc.start, 0, "this recipe has no `steps`")
+                .with_help("a parameter value may have changed the recipe's structure: quote the placeholders"),
+        ),
     }
     let recipe = Recipe {
         id,

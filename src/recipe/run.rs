@@ -189,6 +189,28 @@ impl<'a> Tree<'a> {
         }
     }
 
+    /// Why a file cannot be created at `rel` (a symlink or a file on its
+    /// way, a `.git` part), or `None`. Folders added in this run count.
+    pub(super) fn new_path_problem(&self, rel: &Path) -> Option<&'static str> {
+        let mut prefix = PathBuf::new();
+        let parents: Vec<_> = rel
+            .parent()
+            .map(|p| p.components().collect())
+            .unwrap_or_default();
+        for part in parents {
+            prefix.push(part);
+            if self.contains(&prefix) {
+                return Some("a file is in the way of its folder");
+            }
+        }
+        let deleted_here = self.files.get(rel).is_some_and(|slot| slot.deleted);
+        match super::changes::new_path_problem(self.root, rel) {
+            // Deleted earlier in this run: written back as a modification.
+            Some("something is already there") if deleted_here => None,
+            problem => problem,
+        }
+    }
+
     /// Whether `rel` is a file of the tree (not deleted, not ignored).
     pub(super) fn contains(&self, rel: &Path) -> bool {
         self.files.get(rel).is_some_and(|slot| !slot.deleted)
@@ -266,6 +288,8 @@ impl<'a> Tree<'a> {
 
     fn set_text(&mut self, rel: &Path, text: String, matches: Vec<(String, usize)>) {
         let generation = self.generation;
+        // A later change of a rejected file supersedes the rejection.
+        self.rejected.retain(|r| r.path != rel);
         let slot = self.files.entry(rel.to_path_buf()).or_default();
         slot.current = Some(text);
         slot.deleted = false;

@@ -14,6 +14,7 @@ use super::prefilter::{Prefilter, RuleFilter};
 use super::run::{FileResult, FileText, Tree};
 use super::structured::{self, Edit, EditError, Format};
 use super::{ApplyError, Rule, SupportLang};
+use crate::catalog::EntityRef;
 
 /// One step of a recipe.
 #[derive(Debug)]
@@ -199,22 +200,40 @@ impl Condition {
 
 impl CatalogCondition {
     fn unmet(&self, facts: &Facts) -> Option<String> {
-        let any = |wanted: &[String], have: &[&str]| {
-            wanted.is_empty() || wanted.iter().any(|w| have.iter().any(|h| same_ref(w, h)))
-        };
         let system = facts.system.as_deref().unwrap_or("");
         let tags: Vec<&str> = facts.tags.iter().map(String::as_str).collect();
+        // (what, wanted, what the catalog has, the kind of an entity ref)
         let checks = [
-            ("type", &self.spec_type, vec![facts.spec_type.as_str()]),
-            ("lifecycle", &self.lifecycle, vec![facts.lifecycle.as_str()]),
-            ("tags", &self.tags, tags),
-            ("owner", &self.owner, vec![facts.owner.as_str()]),
-            ("system", &self.system, vec![system]),
+            (
+                "type",
+                &self.spec_type,
+                vec![facts.spec_type.as_str()],
+                None,
+            ),
+            (
+                "lifecycle",
+                &self.lifecycle,
+                vec![facts.lifecycle.as_str()],
+                None,
+            ),
+            ("tags", &self.tags, tags, None),
+            (
+                "owner",
+                &self.owner,
+                vec![facts.owner.as_str()],
+                Some("group"),
+            ),
+            ("system", &self.system, vec![system], Some("system")),
         ];
         checks
             .into_iter()
-            .find(|(_, wanted, have)| !any(wanted, have))
-            .map(|(what, wanted, have)| {
+            .find(|(_, wanted, have, kind)| {
+                !wanted.is_empty()
+                    && !wanted
+                        .iter()
+                        .any(|w| have.iter().any(|h| same(w, h, *kind)))
+            })
+            .map(|(what, wanted, have, _)| {
                 format!(
                     "the catalog's {what} is {}, not {}",
                     if have.iter().all(|h| h.is_empty()) {
@@ -228,16 +247,20 @@ impl CatalogCondition {
     }
 }
 
-/// `payments` names `group:default/payments`; case does not matter.
-fn same_ref(wanted: &str, have: &str) -> bool {
-    let name = |s: &str| {
-        s.rsplit(['/', ':'])
-            .next()
-            .unwrap_or(s)
-            .to_ascii_lowercase()
+/// Whether a wanted value names what the catalog has: case-insensitively,
+/// and for an entity ref (`kind` given) with its defaults filled in on both
+/// sides (`payments`, `group:payments` and `default/payments` all name
+/// `group:default/payments`).
+fn same(wanted: &str, have: &str, kind: Option<&str>) -> bool {
+    if wanted.eq_ignore_ascii_case(have) {
+        return true;
+    }
+    let Some(kind) = kind else {
+        return false;
     };
-    wanted.eq_ignore_ascii_case(have)
-        || (!wanted.contains([':', '/']) && name(have) == wanted.to_ascii_lowercase())
+    let parse =
+        |s: &str| EntityRef::parse(s, kind, "default").map(|r| r.to_string().to_ascii_lowercase());
+    matches!((parse(wanted), parse(have)), (Ok(a), Ok(b)) if a == b)
 }
 
 impl Step {
@@ -267,7 +290,13 @@ impl Step {
                 let rels = tree.candidates(since, |rel| files.matches(rel));
                 tree.rewrite(rels, |file| Ok(text(replaces, file)))
             }
-            StepKind::Files(ops) => ops.iter().try_for_each(|op| file_op(op, tree)),
+            // Runs once, in the first pass: adds, moves and deletes are not
+            // rewrites to repeat (a later pass would re-add what a move took
+            // away, or undo a delete-then-add).
+            StepKind::Files(ops) if since.is_none() => {
+                ops.iter().try_for_each(|op| file_op(op, tree))
+            }
+            StepKind::Files(_) => Ok(()),
         }
     }
 }
@@ -396,8 +425,17 @@ fn file_op(op: &FileOp, tree: &mut Tree) -> Result<(), ApplyError> {
             path,
             content,
         } => {
-            if !tree.exists(path) {
-                tree.create(path, content.clone(), label);
+            if tree.exists(path) {
+                return Ok(());
+            }
+            match tree.new_path_problem(path) {
+                Some(problem) => tree.reject(RejectedFile {
+                    path: path.clone(),
+                    rule_ids: vec![label.clone()],
+                    line: 1,
+                    message: format!("cannot create it: {problem}"),
+                }),
+                None => tree.create(path, content.clone(), label),
             }
         }
         FileOp::Move { label, from, to } => {
@@ -413,6 +451,13 @@ fn file_op(op: &FileOp, tree: &mut Tree) -> Result<(), ApplyError> {
             if tree.exists(to) {
                 tree.reject(refuse(&format!(
                     "cannot move it to {}: something is already there",
+                    to.display()
+                )));
+                return Ok(());
+            }
+            if let Some(problem) = tree.new_path_problem(to) {
+                tree.reject(refuse(&format!(
+                    "cannot move it to {}: {problem}",
                     to.display()
                 )));
                 return Ok(());

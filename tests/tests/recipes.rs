@@ -477,3 +477,117 @@ fn a_campaign_runs_a_shipped_recipe_unchanged_includes_and_all() {
     assert!(app.contains("logging.warning(\"no port"), "{app}");
     assert!(!app.contains("logging.warn("), "{app}");
 }
+
+#[test]
+fn files_operations_run_once_so_they_compose() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "r.yaml",
+        "id: f\ntitle: F\nsteps:\n  - files:\n      - add: config/app.ini\n        content: \"a=1\\n\"\n  - files:\n      - move: config/app.ini\n        to: etc/app.ini\n      - delete: keep.txt\n      - add: keep.txt\n        content: \"new\\n\"\n",
+    );
+    write(tmp.path(), "repo/keep.txt", "old\n");
+    let out = run(tmp.path(), &["recipe", "apply", "r.yaml", "repo"]);
+    out.code(0);
+    let repo = tmp.path().join("repo");
+    assert!(!repo.join("config/app.ini").exists(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(repo.join("etc/app.ini")).unwrap(),
+        "a=1\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("keep.txt")).unwrap(),
+        "new\n"
+    );
+    assert!(
+        out.stderr.contains("changed 3 place(s) in 2 file(s)"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn nothing_is_written_when_one_new_file_cannot_be() {
+    let tmp = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "r.yaml",
+        "id: f\ntitle: F\nsteps:\n  - text:\n      files: a.txt\n      replace: [{pattern: old, with: new}]\n  - files:\n      - add: z/new.txt\n        content: hi\n",
+    );
+    write(tmp.path(), "repo/a.txt", "old\n");
+    std::os::unix::fs::symlink(outside.path(), tmp.path().join("repo/z")).unwrap();
+    // The refusal shows in a dry run already, and the other edit stands.
+    let out = run(
+        tmp.path(),
+        &["recipe", "apply", "r.yaml", "repo", "--dry-run", "--json"],
+    );
+    out.code(4);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["rejected"][0]["path"], "z/new.txt", "{out:?}");
+    assert!(
+        report["rejected"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("symlink"),
+        "{out:?}"
+    );
+    assert!(!outside.path().join("new.txt").exists());
+}
+
+#[test]
+fn a_path_with_a_git_part_anywhere_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    for path in ["sub/.git/config", ".Git/hooks/pre-commit"] {
+        write(
+            tmp.path(),
+            "r.yaml",
+            &format!(
+                "id: f\ntitle: F\nsteps:\n  - files:\n      - add: {path}\n        content: x\n"
+            ),
+        );
+        let out = run(tmp.path(), &["recipe", "check", "r.yaml"]);
+        out.code(3);
+        assert!(
+            out.stderr.contains("is not a path inside the repository"),
+            "{path}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn a_parameter_value_never_changes_the_recipe_around_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        "r.yaml",
+        "id: p\ntitle: P\nparameters:\n  body: {default: x}\n  tag: {default: \"3.12\"}\nsteps:\n  - files:\n      - add: notes.txt\n        content: \"{{ body }}\\n\"\n  - text:\n      files: Dockerfile\n      replace:\n        - pattern: 'python:3\\.9'\n          with: python:{{ tag }}\n",
+    );
+    write(tmp.path(), "repo/Dockerfile", "FROM python:3.9\n");
+    let out = run(
+        tmp.path(),
+        &[
+            "recipe",
+            "apply",
+            "r.yaml",
+            "repo",
+            "--param",
+            "body=C:\\new \"q\"\nline 2",
+        ],
+    );
+    out.code(0);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("repo/notes.txt")).unwrap(),
+        "C:\\new \"q\"\nline 2\n"
+    );
+    // Unquoted, a value that would change the YAML is refused at its place.
+    let out = run(
+        tmp.path(),
+        &["recipe", "check", "r.yaml", "--param", "tag=3.13 # slim"],
+    );
+    out.code(3);
+    assert!(
+        out.stderr
+            .contains("r.yaml:14:24: parameter `tag` cannot be substituted here"),
+        "{out:?}"
+    );
+}

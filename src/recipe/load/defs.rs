@@ -3,7 +3,7 @@
 //! is loaded, each problem at its place in the file.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use regex::Regex;
@@ -602,13 +602,10 @@ impl Context<'_> {
         }
     }
 
-    /// A path inside the repository: relative, without `..`, not in `.git`.
+    /// A path inside the repository: relative, without `..`, no part `.git`.
     fn plain_path(&self, value: &Spanned<String>) -> Result<PathBuf, FileDiagnostic> {
         let path = PathBuf::from(value.value.trim_start_matches("./"));
-        let plain = path.components().all(|c| matches!(c, Component::Normal(_)))
-            && path.components().next().is_some()
-            && !path.starts_with(".git");
-        if plain {
+        if crate::recipe::changes::is_plain(&path) {
             Ok(path)
         } else {
             Err(self
