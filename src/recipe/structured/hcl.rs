@@ -51,71 +51,35 @@ use ast_grep_core::tree_sitter::{LanguageExt, StrDoc};
 use ast_grep_language::SupportLang;
 use serde_json::{Map, Value as Json};
 
-use super::{Applied, Edit, EditError, Op, Segment};
+use super::tree::{self, Splice, double_quoted, hex_char, keep_line_endings, line_of, line_start};
+use super::{Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, nest, select};
 
 const FORMAT: &str = "hcl";
 
 type Node<'r> = TsNode<'r, StrDoc<SupportLang>>;
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
-    if let Some((line, message)) = first_error(text) {
-        return Err(EditError::Parse {
-            format: FORMAT,
-            line,
-            message,
-        });
+    if let Some(error) = first_error(text) {
+        return Err(EditError::parse(FORMAT, error));
     }
-    let mut current = text.to_string();
-    let mut counts = Vec::with_capacity(edits.len());
-    for (index, edit) in edits.iter().enumerate() {
-        let conflict = |line: usize, message: String| EditError::Conflict {
-            edit: index,
-            op: edit.op,
-            path: edit.path.to_string(),
-            line,
-            message,
-        };
-        let grep = SupportLang::Hcl.ast_grep(&current);
-        let (count, changes) = plan(&root_of(&grep.root()), &current, edit)
-            .map_err(|p| conflict(line_at(&current, p.at), p.message))?;
-        if count > 0 {
-            let out = splice(&current, changes)
-                .map_err(|p| conflict(line_at(&current, p.at), p.message))?;
-            let out = keep_line_endings(&current, out);
-            if let Some((line, message)) = first_error(&out) {
-                return Err(conflict(
-                    line,
-                    format!("the result is not valid HCL: {message}"),
-                ));
-            }
-            current = out;
+    apply_in_turn(text, edits, |current, index, edit| {
+        let conflict =
+            |line: usize, message: String| EditError::conflict(index, edit, line, message);
+        let grep = SupportLang::Hcl.ast_grep(current);
+        let (count, changes) = plan(&root_of(&grep.root()), current, edit)
+            .map_err(|p| conflict(line_of(current, p.at), p.message))?;
+        if count == 0 {
+            return Ok((0, None));
         }
-        counts.push(count);
-    }
-    Ok(Applied {
-        text: current,
-        counts,
+        let out =
+            splice(current, changes).map_err(|p| conflict(line_of(current, p.at), p.message))?;
+        let out = keep_line_endings(current, out);
+        if let Some((line, message)) = first_error(&out) {
+            let message = format!("the result is not valid HCL: {message}");
+            return Err(conflict(line, message));
+        }
+        Ok((count, Some(out)))
     })
-}
-
-/// `out` with the `\r\n` line endings of `before`, when `before` has only
-/// those: the lines an edit adds are written with `\n`.
-fn keep_line_endings(before: &str, out: String) -> String {
-    let crlf =
-        before.contains("\r\n") && before.matches('\n').count() == before.matches("\r\n").count();
-    if !crlf {
-        return out;
-    }
-    let mut fixed = String::with_capacity(out.len() + out.len() / 32);
-    let mut previous = None;
-    for c in out.chars() {
-        if c == '\n' && previous != Some('\r') {
-            fixed.push('\r');
-        }
-        fixed.push(c);
-        previous = Some(c);
-    }
-    fixed
 }
 
 /// The line and a description of the first syntax error in `text`.
@@ -125,7 +89,7 @@ fn first_error(text: &str) -> Option<(usize, String)> {
     let bad = root.dfs().find(|n| n.is_error() || n.is_missing())?;
     if bad.is_missing() {
         let message = format!("missing `{}`", bad.kind());
-        return Some((line_at(text, bad.range().start), message));
+        return Some((line_of(text, bad.range().start), message));
     }
     // Error recovery may wrap whole attributes and blocks that parsed
     // well in the error: the problem starts after them.
@@ -135,17 +99,7 @@ fn first_error(text: &str) -> Option<(usize, String)> {
         .map_or(bad.range().start, |c| c.range().start);
     let snippet: String = text[start..bad.range().end].chars().take(40).collect();
     let snippet = snippet.lines().next().unwrap_or_default().trim();
-    Some((line_at(text, start), format!("unexpected `{snippet}`")))
-}
-
-/// The 1-based line of byte `offset`.
-fn line_at(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    Some((line_of(text, start), format!("unexpected `{snippet}`")))
 }
 
 /// Why an edit cannot be made, and the byte where.
@@ -163,33 +117,10 @@ impl Problem {
     }
 }
 
-/// A rewrite of `range` to `text`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Change {
-    range: Range<usize>,
-    text: String,
-}
-
-impl Change {
-    fn insert(at: usize, text: impl Into<String>) -> Self {
-        Change {
-            range: at..at,
-            text: text.into(),
-        }
-    }
-
-    fn remove(range: Range<usize>) -> Self {
-        Change {
-            range,
-            text: String::new(),
-        }
-    }
-}
-
 /// Apply changes (insertions at one place in their order). Removals may
 /// overlap (two deleted neighbours both take the blank line between them);
 /// any other overlap is a conflict.
-fn splice(text: &str, mut changes: Vec<Change>) -> Result<String, Problem> {
+fn splice(text: &str, mut changes: Vec<Splice>) -> Result<String, Problem> {
     changes.sort_by_key(|c| c.range.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
@@ -296,50 +227,22 @@ fn quoted_text(node: &Node<'_>) -> Option<String> {
     Some(unescape(inner))
 }
 
+/// HCL's escapes decoded; an invalid `\u` escape stands for nothing.
 fn unescape(inner: &str) -> String {
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('r') => out.push('\r'),
-            Some('t') => out.push('\t'),
-            Some(u @ ('u' | 'U')) => {
-                let digits: String = chars.by_ref().take(if u == 'u' { 4 } else { 8 }).collect();
-                let decoded = u32::from_str_radix(&digits, 16)
-                    .ok()
-                    .and_then(char::from_u32);
-                out.extend(decoded);
-            }
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
+    tree::unescape(inner, |c, chars| match c {
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'u' => hex_char(chars, 4),
+        'U' => hex_char(chars, 8),
+        other => Some(other),
+    })
 }
 
 /// A string as an HCL quoted string; `${` and `%{` are kept, so that a
 /// template in a value stays one.
 fn quote(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    double_quoted(text, false)
 }
 
 /// Whether `text` can be written bare as an attribute name or object key.
@@ -491,16 +394,10 @@ impl<'r> Sel<'r> {
         let node = core(value);
         (node.kind() == kind).then_some(node)
     }
+}
 
-    fn scalar(&self) -> Option<String> {
-        match self {
-            Sel::Value { value, .. } => scalar(value),
-            _ => None,
-        }
-    }
-
-    /// The children `segment` selects.
-    fn select(&self, segment: &Segment) -> Vec<Sel<'r>> {
+impl Cursor for Sel<'_> {
+    fn select(&self, segment: &Segment) -> Vec<Self> {
         if let Some(body) = self.body() {
             return body.map_or_else(Vec::new, |body| select_in_body(&body, segment));
         }
@@ -539,15 +436,28 @@ impl<'r> Sel<'r> {
         Vec::new()
     }
 
+    /// A body, or an object.
+    fn is_map(&self) -> bool {
+        self.body().is_some() || self.collection("object").is_some()
+    }
+
+    /// Missing keys along the way are created inside an object only (in
+    /// a body, only the last key is).
+    fn nests(&self) -> bool {
+        self.collection("object").is_some()
+    }
+
     /// Whether `key` names something in this map.
     fn has_key(&self, key: &str) -> bool {
         let segment = Segment::Key(key.to_string());
         !self.select(&segment).is_empty()
     }
 
-    /// A map keys can be added to: a body, or an object.
-    fn is_map(&self) -> bool {
-        self.body().is_some() || self.collection("object").is_some()
+    fn scalar(&self) -> Option<String> {
+        match self {
+            Sel::Value { value, .. } => scalar(value),
+            _ => None,
+        }
     }
 }
 
@@ -601,43 +511,6 @@ fn root_of<'r>(root: &Node<'r>) -> (Node<'r>, Sel<'r>) {
     (root.clone(), sel)
 }
 
-fn resolve<'r>(root: &Sel<'r>, segments: &[Segment]) -> Vec<Sel<'r>> {
-    let mut found = vec![root.clone()];
-    for segment in segments {
-        found = found.iter().flat_map(|sel| sel.select(segment)).collect();
-    }
-    found
-}
-
-fn conditions_hold(root: &Sel<'_>, edit: &Edit) -> bool {
-    edit.where_.iter().all(|(path, regex)| {
-        resolve(root, &path.segments)
-            .iter()
-            .any(|sel| sel.scalar().is_some_and(|s| regex.is_match(&s)))
-    })
-}
-
-/// Along a literal path: the deepest existing node and the keys missing
-/// below it, when they can be created (all inside an object, or only the
-/// last one in a body).
-fn literal_parent<'r>(root: &Sel<'r>, segments: &[Segment]) -> Option<(Sel<'r>, Vec<String>)> {
-    let mut sel = root.clone();
-    for (i, segment) in segments.iter().enumerate() {
-        if let [child] = sel.select(segment).as_slice() {
-            sel = child.clone();
-            continue;
-        }
-        // Missing keys are created inside an object only.
-        sel.collection("object")?;
-        let missing = segments[i..]
-            .iter()
-            .map(|s| s.plain_key().map(str::to_string))
-            .collect::<Option<Vec<_>>>()?;
-        return Some((sel, missing));
-    }
-    Some((sel, Vec::new()))
-}
-
 /// What one selected node gets.
 enum Target<'r> {
     Replace(Node<'r>, Json),
@@ -653,17 +526,14 @@ fn plan<'r>(
     (root_node, root): &(Node<'r>, Sel<'r>),
     text: &str,
     edit: &Edit,
-) -> Result<(usize, Vec<Change>), Problem> {
-    if !conditions_hold(root, edit) {
-        return Ok((0, Vec::new()));
-    }
+) -> Result<(usize, Vec<Splice>), Problem> {
     let targets = targets(root_node, root, edit)?;
     let count = targets.len();
     let mut changes = Vec::new();
     let mut deletions = Vec::new();
     for target in targets {
         match target {
-            Target::Replace(value, json) => changes.push(Change {
+            Target::Replace(value, json) => changes.push(Splice {
                 range: value.range(),
                 text: render(&json),
             }),
@@ -679,48 +549,25 @@ fn plan<'r>(
     Ok((count, changes))
 }
 
+/// What the nodes `edit` selects get.
 fn targets<'r>(
     root_node: &Node<'r>,
     root: &Sel<'r>,
     edit: &Edit,
 ) -> Result<Vec<Target<'r>>, Problem> {
-    let (parent_path, last) = edit.path.split_last();
-    let creates = matches!(edit.op, Op::Set | Op::Ensure | Op::Append) && edit.when.is_none();
-    let needs_value = |node: &Node<'r>, current: Option<&str>| {
-        edit.value_for(current)
-            .ok_or_else(|| Problem::new(node, format!("`{}` needs a value", edit.op.name())))
-    };
-    let created = |node: &Node<'r>| {
-        let value = needs_value(node, None)?;
-        Ok(match edit.op {
-            Op::Append => Json::Array(vec![value]),
-            _ => value,
-        })
-    };
-    if creates
-        && edit.path.is_literal()
-        && let Some(key) = last.plain_key()
-        && let Some((parent, mut keys)) = literal_parent(root, parent_path)
-        && !keys.is_empty()
-    {
-        keys.push(key.to_string());
-        let value = created(&parent.node(root_node))?;
-        return Ok(vec![Target::Insert(parent, keys, value)]);
-    }
     let mut targets = Vec::new();
-    for parent in resolve(root, parent_path) {
-        for child in parent.select(last) {
-            if let Some(target) = existing(root_node, edit, &parent, child)? {
-                targets.push(target);
+    for selected in select(root, edit) {
+        match selected {
+            Selected::Node { parent, child } => {
+                targets.extend(existing(root_node, edit, &parent, child)?);
             }
-        }
-        if creates
-            && let Some(key) = last.plain_key()
-            && parent.is_map()
-            && !parent.has_key(key)
-        {
-            let value = created(&parent.node(root_node))?;
-            targets.push(Target::Insert(parent, vec![key.to_string()], value));
+            Selected::Absent { parent, keys } => {
+                let value = edit.created_value().ok_or_else(|| {
+                    let message = format!("`{}` needs a value", edit.op.name());
+                    Problem::new(&parent.node(root_node), message)
+                })?;
+                targets.push(Target::Insert(parent, keys, value));
+            }
         }
     }
     Ok(targets)
@@ -851,7 +698,7 @@ fn label_taken(block: &Node<'_>, index: usize, to: &str) -> bool {
     })
 }
 
-fn rename(sel: &Sel<'_>, to: &str) -> Result<Change, Problem> {
+fn rename(sel: &Sel<'_>, to: &str) -> Result<Splice, Problem> {
     let (node, text) = match sel {
         Sel::Value {
             entry: Entry::Attribute(attribute),
@@ -893,15 +740,10 @@ fn rename(sel: &Sel<'_>, to: &str) -> Result<Change, Problem> {
             });
         }
     };
-    Ok(Change {
+    Ok(Splice {
         range: node.range(),
         text,
     })
-}
-
-/// Where the line holding `offset` starts.
-fn line_start(text: &str, offset: usize) -> usize {
-    text[..offset].rfind('\n').map_or(0, |i| i + 1)
 }
 
 /// Where the line holding `offset` ends (at its `\n`, or the end of text).
@@ -980,7 +822,7 @@ fn own_lines(text: &str, range: &Range<usize>) -> Range<usize> {
 /// The changes that delete `sels`: entries of bodies by their lines, items
 /// and keys of collections together per collection, so that their commas
 /// stay right.
-fn delete(text: &str, sels: &[Sel<'_>]) -> Vec<Change> {
+fn delete(text: &str, sels: &[Sel<'_>]) -> Vec<Splice> {
     let mut changes = Vec::new();
     let mut per_collection: BTreeMap<usize, (Node<'_>, Vec<usize>)> = BTreeMap::new();
     for sel in sels {
@@ -1029,18 +871,18 @@ fn delete(text: &str, sels: &[Sel<'_>]) -> Vec<Change> {
 }
 
 /// Remove an attribute or a block of a body.
-fn delete_entry(text: &str, node: &Node<'_>) -> Change {
+fn delete_entry(text: &str, node: &Node<'_>) -> Splice {
     let range = node.range();
     if on_own_lines(text, &range) {
-        return Change::remove(own_lines(text, &range));
+        return Splice::remove(own_lines(text, &range));
     }
     // In a one-line block: the entry and the spaces before it.
     let start = text[..range.start].trim_end_matches([' ', '\t']).len();
-    Change::remove(start..range.end)
+    Splice::remove(start..range.end)
 }
 
 /// Remove items `indexes` of a tuple or an object.
-fn delete_items(text: &str, collection: &Node<'_>, indexes: &[usize]) -> Vec<Change> {
+fn delete_items(text: &str, collection: &Node<'_>, indexes: &[usize]) -> Vec<Splice> {
     let items = if collection.kind() == "tuple" {
         tuple_items(collection)
     } else {
@@ -1051,7 +893,7 @@ fn delete_items(text: &str, collection: &Node<'_>, indexes: &[usize]) -> Vec<Cha
         return indexes
             .iter()
             .filter_map(|&i| ranges.get(i))
-            .map(|r| Change::remove(own_lines(text, r)))
+            .map(|r| Splice::remove(own_lines(text, r)))
             .collect();
     }
     let deleted: Vec<bool> = (0..ranges.len()).map(|i| indexes.contains(&i)).collect();
@@ -1077,7 +919,7 @@ fn delete_items(text: &str, collection: &Node<'_>, indexes: &[usize]) -> Vec<Cha
             // All of them: leave `[]` or `{}`.
             inner_range(collection).unwrap_or(ranges[first].start..ranges[last].end)
         };
-        changes.push(Change::remove(range));
+        changes.push(Splice::remove(range));
     }
     changes
 }
@@ -1111,7 +953,7 @@ fn add_after_last(
     items: &[Node<'_>],
     new: &str,
     padded: bool,
-) -> Vec<Change> {
+) -> Vec<Splice> {
     let Some(last) = items.last() else {
         let inner = inner_range(collection).unwrap_or(collection.range());
         let new = if padded {
@@ -1119,7 +961,7 @@ fn add_after_last(
         } else {
             new.to_string()
         };
-        return vec![Change {
+        return vec![Splice {
             range: inner,
             text: new,
         }];
@@ -1132,23 +974,23 @@ fn add_after_last(
         let needs_comma = collection.kind() == "tuple";
         let mut changes = Vec::new();
         if needs_comma && comma.is_none() {
-            changes.push(Change::insert(end, ","));
+            changes.push(Splice::insert(end, ","));
         }
         let trailing = if comma.is_some() { "," } else { "" };
-        changes.push(Change::insert(
+        changes.push(Splice::insert(
             line_end(text, end),
             format!("\n{indent}{new}{trailing}"),
         ));
         return changes;
     }
     match comma {
-        Some(after_comma) => vec![Change::insert(after_comma, format!(" {new},"))],
-        None => vec![Change::insert(end, format!(", {new}"))],
+        Some(after_comma) => vec![Splice::insert(after_comma, format!(" {new},"))],
+        None => vec![Splice::insert(end, format!(", {new}"))],
     }
 }
 
 /// Append `value` to a tuple.
-fn push(text: &str, tuple: &Node<'_>, value: &Json) -> Vec<Change> {
+fn push(text: &str, tuple: &Node<'_>, value: &Json) -> Vec<Splice> {
     add_after_last(text, tuple, &tuple_items(tuple), &render(value), false)
 }
 
@@ -1159,15 +1001,11 @@ fn insert<'r>(
     sel: &Sel<'r>,
     keys: &[String],
     value: &Json,
-) -> Result<Vec<Change>, Problem> {
+) -> Result<Vec<Splice>, Problem> {
     let Some((key, rest)) = keys.split_first() else {
         return Ok(Vec::new());
     };
-    let value = rest.iter().rev().fold(value.clone(), |inner, k| {
-        let mut map = Map::new();
-        map.insert(k.clone(), inner);
-        Json::Object(map)
-    });
+    let value = nest(rest, value.clone());
     if let Some(object) = sel.collection("object") {
         let line = format!("{} = {}", render_key(key), render(&value));
         return Ok(add_after_last(
@@ -1198,10 +1036,10 @@ fn last_attribute<'r>(body: Option<&Node<'r>>) -> Option<Node<'r>> {
 }
 
 /// Add an attribute line to the file: after its last attribute, or at the end.
-fn insert_in_root(text: &str, body: Option<&Node<'_>>, line: &str) -> Change {
+fn insert_in_root(text: &str, body: Option<&Node<'_>>, line: &str) -> Splice {
     if let Some(last) = last_attribute(body) {
         let end = line_end(text, last.range().end);
-        return Change::insert(
+        return Splice::insert(
             end,
             format!("\n{}{line}", indent_at(text, last.range().start)),
         );
@@ -1211,25 +1049,25 @@ fn insert_in_root(text: &str, body: Option<&Node<'_>>, line: &str) -> Change {
     } else {
         "\n"
     };
-    Change::insert(text.len(), format!("{newline}{line}\n"))
+    Splice::insert(text.len(), format!("{newline}{line}\n"))
 }
 
 /// Add an attribute line to a block: after its last attribute, or first.
-fn insert_in_block(text: &str, block: &Node<'_>, line: &str) -> Result<Vec<Change>, Problem> {
+fn insert_in_block(text: &str, block: &Node<'_>, line: &str) -> Result<Vec<Splice>, Problem> {
     let parts = block_parts(block).ok_or_else(|| Problem::new(block, "a block without braces"))?;
     if let Some(last) = last_attribute(parts.body.as_ref()) {
         let end = line_end(text, last.range().end);
         let indent = indent_at(text, last.range().start);
-        return Ok(vec![Change::insert(end, format!("\n{indent}{line}"))]);
+        return Ok(vec![Splice::insert(end, format!("\n{indent}{line}"))]);
     }
     let open = parts.open.range();
     let close = parts.close.range();
     let block_indent = indent_at(text, block.range().start);
-    if line_at(text, open.start) == line_at(text, close.start) {
+    if line_of(text, open.start) == line_of(text, close.start) {
         if parts.body.is_some() {
             return Err(Problem::new(block, "cannot add to a one-line block"));
         }
-        return Ok(vec![Change {
+        return Ok(vec![Splice {
             range: open.end..close.start,
             text: format!("\n{block_indent}  {line}\n{block_indent}"),
         }]);
@@ -1238,7 +1076,7 @@ fn insert_in_block(text: &str, block: &Node<'_>, line: &str) -> Result<Vec<Chang
         || format!("{block_indent}  "),
         |body| indent_at(text, body.range().start).to_string(),
     );
-    Ok(vec![Change::insert(
+    Ok(vec![Splice::insert(
         line_end(text, open.end),
         format!("\n{indent}{line}"),
     )])

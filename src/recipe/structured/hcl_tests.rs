@@ -1,88 +1,13 @@
 //! HCL edits on real-world Terraform files, with the whole expected output.
 
-use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::super::{Applied, Edit, EditError, KeyPath, Op};
+use super::super::testing::{
+    append, check, check_once, conflict_at, delete, edit, ensure, parse_error, rename, set, when,
+    where_,
+};
+use super::super::{EditError, Op};
 use super::apply;
-
-fn edit(op: Op, path: &str) -> Edit {
-    Edit {
-        op,
-        path: KeyPath::parse(path).unwrap(),
-        value: None,
-        to: None,
-        when: None,
-        where_: Vec::new(),
-    }
-}
-
-fn with_value(op: Op, path: &str, value: Value) -> Edit {
-    Edit {
-        value: Some(value),
-        ..edit(op, path)
-    }
-}
-
-fn set(path: &str, value: Value) -> Edit {
-    with_value(Op::Set, path, value)
-}
-
-fn ensure(path: &str, value: Value) -> Edit {
-    with_value(Op::Ensure, path, value)
-}
-
-fn append(path: &str, value: Value) -> Edit {
-    with_value(Op::Append, path, value)
-}
-
-fn delete(path: &str) -> Edit {
-    edit(Op::Delete, path)
-}
-
-fn rename(path: &str, to: &str) -> Edit {
-    Edit {
-        to: Some(to.to_string()),
-        ..edit(Op::Rename, path)
-    }
-}
-
-fn when(edit: Edit, regex: &str) -> Edit {
-    Edit {
-        when: Some(Regex::new(regex).unwrap()),
-        ..edit
-    }
-}
-
-fn where_(mut edit: Edit, path: &str, regex: &str) -> Edit {
-    edit.where_
-        .push((KeyPath::parse(path).unwrap(), Regex::new(regex).unwrap()));
-    edit
-}
-
-/// Apply `edits` to `input`, check the whole output and the counts, and
-/// that applying them again to the output changes nothing.
-#[track_caller]
-fn check(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
-    let text = check_once(input, edits, expected, counts);
-    let again = apply(&text, edits).unwrap();
-    assert_eq!(again.text, text, "not idempotent:\n{}", again.text);
-    assert!(
-        again.counts.iter().all(|&c| c == 0),
-        "again: {:?}",
-        again.counts
-    );
-}
-
-/// [`check`] without the second application: for deletes by index, which
-/// remove the next item each time (by nature, not idempotent).
-#[track_caller]
-fn check_once(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) -> String {
-    let Applied { text, counts: got } = apply(input, edits).unwrap();
-    assert_eq!(text, expected, "output:\n{text}");
-    assert_eq!(got, counts, "counts");
-    text
-}
 
 const VERSIONS_TF: &str = r#"# Provider and Terraform version constraints.
 terraform {
@@ -151,6 +76,7 @@ resource "aws_instance" "web" {
 #[test]
 fn bump_the_aws_provider() {
     check(
+        apply,
         VERSIONS_TF,
         &[where_(
             when(
@@ -182,7 +108,8 @@ terraform {
 
 #[test]
 fn when_and_where_that_do_not_match_change_nothing() {
-    let out = apply(
+    check(
+        apply,
         VERSIONS_TF,
         &[
             when(
@@ -201,15 +128,15 @@ fn when_and_where_that_do_not_match_change_nothing() {
                 ".",
             ),
         ],
-    )
-    .unwrap();
-    assert_eq!(out.text, VERSIONS_TF);
-    assert_eq!(out.counts, vec![0, 0, 0]);
+        VERSIONS_TF,
+        &[0, 0, 0],
+    );
 }
 
 #[test]
 fn module_versions_by_label_and_by_wildcard() {
     check(
+        apply,
         MAIN_TF,
         &[
             when(set("module.vpc.version", json!("5.1.2")), r"^3\."),
@@ -273,6 +200,7 @@ resource "aws_instance" "web" {
 #[test]
 fn when_sees_strings_decoded_and_templates_as_written() {
     check(
+        apply,
         "a = \"say \\\"hi\\\"\"\nb = \"${var.x}-y\"\nc = 3\nd = true\ne = var.z\n",
         &[
             when(set("a", json!("said")), r#"^say "hi"$"#),
@@ -291,6 +219,7 @@ fn when_sees_strings_decoded_and_templates_as_written() {
 #[test]
 fn append_to_tuples_of_both_layouts() {
     check(
+        apply,
         MAIN_TF,
         &[
             append("module.vpc.private_subnets", json!("10.0.3.0/24")),
@@ -354,6 +283,7 @@ resource "aws_instance" "web" {
 #[test]
 fn append_to_a_tuple_without_a_trailing_comma_and_to_an_empty_one() {
     check(
+        apply,
         "a = [\n  1,\n  2 # two\n]\nb = []\nc = [1, 2,]\n",
         &[
             append("a", json!(3)),
@@ -368,6 +298,7 @@ fn append_to_a_tuple_without_a_trailing_comma_and_to_an_empty_one() {
 #[test]
 fn ensure_adds_attributes_and_object_keys_in_place() {
     check(
+        apply,
         VERSIONS_TF,
         &[
             ensure("terraform.required_version", json!(">= 1.5")),
@@ -406,6 +337,7 @@ terraform {
 #[test]
 fn set_creates_keys_in_blocks_objects_and_the_file() {
     check(
+        apply,
         "terraform {}\n\nlocals {\n  tags = {}\n  # nothing else yet\n  extra = { a = 1 }\n}\n",
         &[
             set("terraform.required_version", json!(">= 1.5")),
@@ -417,6 +349,7 @@ fn set_creates_keys_in_blocks_objects_and_the_file() {
         &[1, 1, 1, 1],
     );
     check(
+        apply,
         "region = \"eu-west-1\"\ninstance_count = 2\n\n# tuned by hand\nmodule \"x\" {\n  lifecycle {\n    prevent_destroy = true\n  }\n}\n",
         &[
             set("instance_count", json!(3)),
@@ -430,22 +363,23 @@ fn set_creates_keys_in_blocks_objects_and_the_file() {
 
 #[test]
 fn blocks_are_never_created() {
-    let out = apply(
+    check(
+        apply,
         VERSIONS_TF,
         &[
             set("terraform.backend.s3.bucket", json!("b")),
             set("module.vpc.version", json!("1")),
             set("provider.aws.region", json!("x")),
         ],
-    )
-    .unwrap();
-    assert_eq!(out.text, VERSIONS_TF);
-    assert_eq!(out.counts, vec![0, 0, 0]);
+        VERSIONS_TF,
+        &[0, 0, 0],
+    );
 }
 
 #[test]
 fn delete_removes_lines_with_their_comments() {
     check(
+        apply,
         MAIN_TF,
         &[
             delete("module.vpc.tags"),
@@ -497,6 +431,7 @@ resource "aws_instance" "web" {
 #[test]
 fn delete_whole_blocks() {
     check(
+        apply,
         MAIN_TF,
         &[delete("module.vpc"), delete("provider")],
         r#"module "eks" {
@@ -530,6 +465,7 @@ resource "aws_instance" "web" {
 #[test]
 fn delete_items_of_one_line_tuples_and_objects() {
     check_once(
+        apply,
         "a = [1, 2, 3, 4]\nb = { x = 1, y = 2, z = 3 }\nc = [1, 2]\n",
         &[
             delete("a[0]"),
@@ -542,6 +478,7 @@ fn delete_items_of_one_line_tuples_and_objects() {
         &[1, 1, 1, 1, 2],
     );
     check(
+        apply,
         "a = [1, 2, 3, 4, 5]\n",
         &[when(delete("a[*]"), "^[1245]$")],
         "a = [3]\n",
@@ -552,6 +489,7 @@ fn delete_items_of_one_line_tuples_and_objects() {
 #[test]
 fn rename_attributes_keys_and_labels() {
     check(
+        apply,
         MAIN_TF,
         &[
             rename("module.vpc", "network"),
@@ -625,16 +563,9 @@ fn rename_onto_an_existing_name_is_a_conflict() {
             message: "the key `name` already exists".into(),
         }
     );
-    let err = apply(MAIN_TF, &[rename("module.vpc", "eks")]).unwrap_err();
-    assert!(
-        matches!(err, EditError::Conflict { line: 6, .. }),
-        "{err:?}"
-    );
-    let err = apply(MAIN_TF, &[rename("module.vpc.cidr", "not valid")]).unwrap_err();
-    assert!(
-        matches!(err, EditError::Conflict { line: 11, .. }),
-        "{err:?}"
-    );
+    let renamed = |path, to| conflict_at(apply, MAIN_TF, &[rename(path, to)]);
+    assert_eq!(renamed("module.vpc", "eks"), (0, 6));
+    assert_eq!(renamed("module.vpc.cidr", "not valid"), (0, 11));
 }
 
 #[test]
@@ -653,10 +584,10 @@ fn impossible_edits_are_conflicts_with_their_line() {
         (vec![edit(Op::Set, "module.vpc.cidr")], 0, 11),
         (vec![rename("module.vpc.azs[0]", "x")], 0, 13),
     ] {
-        let err = apply(MAIN_TF, &edits).unwrap_err();
-        assert!(
-            matches!(err, EditError::Conflict { edit: e, line: l, .. } if e == edit && l == line),
-            "{err:?}"
+        assert_eq!(
+            conflict_at(apply, MAIN_TF, &edits),
+            (edit, line),
+            "{edits:?}"
         );
     }
 }
@@ -682,39 +613,36 @@ fn an_invalid_file_is_a_parse_error_with_its_line() {
         ("x {\n  a = 1\n  b = = 2\n}\n", 3),
         ("a = 1\nb {\n  c = 2\n", 4),
     ] {
-        let err = apply(text, &[delete("a")]).unwrap_err();
-        assert!(
-            matches!(&err, EditError::Parse { format: "hcl", line: l, .. } if *l == line),
-            "{text:?}: {err:?}"
-        );
+        parse_error(apply, text, &[delete("a")], "hcl", line);
     }
 }
 
 #[test]
 fn nothing_to_do_returns_the_text_as_it_was() {
-    let out = apply(
+    check(
+        apply,
         MAIN_TF,
         &[
             delete("module.nothing"),
             set("module.vpc.cidr", json!("10.0.0.0/16")),
         ],
-    )
-    .unwrap();
-    assert_eq!(out.text, MAIN_TF);
-    assert_eq!(out.counts, vec![0, 0]);
-    let out = apply("", &[ensure("a", json!(1))]).unwrap();
-    assert_eq!(out.text, "a = 1\n");
+        MAIN_TF,
+        &[0, 0],
+    );
+    check(apply, "", &[ensure("a", json!(1))], "a = 1\n", &[1]);
 }
 
 #[test]
 fn deleting_neighbours_takes_the_lines_between_once() {
     check(
+        apply,
         "a = 1\n\nb {\n  c = 2\n}\n\n# d\nd = 3\n",
         &[delete("*")],
         "",
         &[3],
     );
     check(
+        apply,
         "x {\n  a = 1\n\n  b = 2\n\n  c = 3\n}\n",
         &[when(delete("x.*"), "^[12]$")],
         "x {\n  c = 3\n}\n",
@@ -725,6 +653,7 @@ fn deleting_neighbours_takes_the_lines_between_once() {
 #[test]
 fn windows_line_endings_stay() {
     check(
+        apply,
         "x {\r\n  a = 1\r\n}\r\n",
         &[set("x.a", json!(2)), ensure("x.b", json!("c"))],
         "x {\r\n  a = 2\r\n  b = \"c\"\r\n}\r\n",

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::tree::{
     self, Entry, Format, Item, Kind, Node, Parent, Parsed, Scalar, Site, Splice, Style, Syntax,
-    TsNode, first_error, indentation, line_end, line_of, newline,
+    TsNode, first_error, indentation, json_string, line_end, line_of, newline,
 };
 use super::{Applied, Edit, EditError};
 
@@ -177,7 +177,7 @@ impl<'s> JsonSyntax<'s> {
                 map.iter()
                     .map(|(k, v)| {
                         let value = self.render(v, inner.as_deref());
-                        format!("{}{}{value}", quote(k), self.colon)
+                        format!("{}{}{value}", json_string(k), self.colon)
                     })
                     .collect(),
             ),
@@ -286,7 +286,12 @@ impl Syntax for JsonSyntax<'_> {
         };
         let last = entries.last().map(|e| &e.span);
         self.add(map, last, |indent| {
-            format!("{}{}{}", quote(key), self.colon, self.render(value, indent))
+            format!(
+                "{}{}{}",
+                json_string(key),
+                self.colon,
+                self.render(value, indent)
+            )
         })
     }
 
@@ -299,7 +304,7 @@ impl Syntax for JsonSyntax<'_> {
     }
 
     fn rename(&self, entry: &Entry, to: &str) -> Splice {
-        Splice::new(entry.key_span.clone(), quote(to))
+        Splice::new(entry.key_span.clone(), json_string(to))
     }
 
     fn comment(&self) -> &'static str {
@@ -431,22 +436,15 @@ fn starts_line(src: &str, at: usize) -> bool {
     indentation(src, at).len() == at - tree::line_start(src, at)
 }
 
-/// `s` as a JSON string literal.
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::super::Op;
-    use super::super::tree::testing::{append, check, delete, ensure, rename, set, when, where_};
+    use super::super::testing::{
+        append, check, delete, ensure, parse_error, rename, set, when, where_,
+    };
     use super::*;
-
-    fn json(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
-        check(apply, input, edits, expected, counts);
-    }
 
     const PACKAGE: &str = r#"{
   "name": "web",
@@ -477,7 +475,7 @@ mod tests {
   }
 }
 "#;
-        json(PACKAGE, &[edit], expected, &[1]);
+        check(apply, PACKAGE, &[edit], expected, &[1]);
     }
 
     #[test]
@@ -493,7 +491,7 @@ mod tests {
   "engines": { "node": ">=20", "npm": ">=8" }
 }
 "#;
-        json(input, &[edit], expected, &[1]);
+        check(apply, input, &[edit], expected, &[1]);
     }
 
     #[test]
@@ -501,7 +499,13 @@ mod tests {
         let input = "{\n    \"name\": \"web\",\n    \"engines\": {}\n}";
         let expected =
             "{\n    \"name\": \"web\",\n    \"engines\": {\n        \"node\": \">=20\"\n    }\n}";
-        json(input, &[set("engines.node", json!(">=20"))], expected, &[1]);
+        check(
+            apply,
+            input,
+            &[set("engines.node", json!(">=20"))],
+            expected,
+            &[1],
+        );
     }
 
     #[test]
@@ -522,7 +526,7 @@ mod tests {
   "devDependencies": {}
 }
 "#;
-        json(PACKAGE, &edits, expected, &[1, 1, 1, 0]);
+        check(apply, PACKAGE, &edits, expected, &[1, 1, 1, 0]);
     }
 
     const TSCONFIG: &str = r#"{
@@ -564,7 +568,7 @@ mod tests {
   }
 }
 "#;
-        json(TSCONFIG, &edits, expected, &[1, 1, 1, 1, 1]);
+        check(apply, TSCONFIG, &edits, expected, &[1, 1, 1, 1, 1]);
     }
 
     #[test]
@@ -581,7 +585,7 @@ mod tests {
   }
 }
 "#;
-        json(TSCONFIG, &edits, expected, &[1, 1]);
+        check(apply, TSCONFIG, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -594,7 +598,7 @@ mod tests {
             delete("d.x"),
         ];
         let expected = r#"{"a": [2, 3], "b": [1, 3], "c": [1], "d": {}}"#;
-        json(input, &edits, expected, &[1, 1, 2, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 2, 1]);
     }
 
     #[test]
@@ -607,7 +611,7 @@ mod tests {
         ];
         let expected =
             r#"{"name": "web", "files": ["dist"], "engines": {"node": ">=20"}, "keywords": ["x"]}"#;
-        json(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
@@ -615,7 +619,7 @@ mod tests {
         let input = "{\n\t\"a\": {\n\t\t\"b\": 1\n\t}\n}\n";
         let edits = [set("a.c", json!({"d": [1, {"e": null}]}))];
         let expected = "{\n\t\"a\": {\n\t\t\"b\": 1,\n\t\t\"c\": {\n\t\t\t\"d\": [\n\t\t\t\t1,\n\t\t\t\t{\n\t\t\t\t\t\"e\": null\n\t\t\t\t}\n\t\t\t]\n\t\t}\n\t}\n}\n";
-        json(input, &edits, expected, &[1]);
+        check(apply, input, &edits, expected, &[1]);
     }
 
     #[test]
@@ -637,14 +641,14 @@ mod tests {
   "list": [1, 3]
 }
 "#;
-        json(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
     fn crlf_is_kept_for_new_lines() {
         let input = "{\r\n  \"a\": 1\r\n}\r\n";
         let expected = "{\r\n  \"a\": 1,\r\n  \"b\": {\r\n    \"c\": 2\r\n  }\r\n}\r\n";
-        json(input, &[set("b.c", json!(2))], expected, &[1]);
+        check(apply, input, &[set("b.c", json!(2))], expected, &[1]);
     }
 
     #[test]
@@ -668,7 +672,7 @@ mod tests {
   ]
 }
 "#;
-        json(input, &edits, expected, &[1, 0]);
+        check(apply, input, &edits, expected, &[1, 0]);
     }
 
     #[test]
@@ -676,7 +680,8 @@ mod tests {
         let input = r#"{"name": "web", "private": true}"#;
         let yes = where_(set("private", json!(false)), "name", "^web$");
         let no = where_(set("name", json!("api")), "name", "^api$");
-        json(
+        check(
+            apply,
             input,
             &[yes, no],
             r#"{"name": "web", "private": false}"#,
@@ -687,20 +692,8 @@ mod tests {
     #[test]
     fn invalid_json_is_a_parse_error_with_its_line() {
         let input = "{\n  \"a\": 1\n  \"b\": 2\n}\n";
-        let err = apply(input, &[set("a", json!(2))]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                EditError::Parse {
-                    format: "json",
-                    line: 3,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        let err = apply("{}\n{}\n", &[]).unwrap_err();
-        assert!(matches!(err, EditError::Parse { line: 2, .. }), "{err:?}");
+        parse_error(apply, input, &[set("a", json!(2))], "json", 3);
+        parse_error(apply, "{}\n{}\n", &[], "json", 2);
     }
 
     #[test]
@@ -793,7 +786,7 @@ mod tests {
   },
 }
 "#;
-        json(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
@@ -808,7 +801,7 @@ mod tests {
         let input = "{\n  \"paths\": {\"a\": {}},\n  \"b\": []\n}\n";
         let edits = [set("paths.a.x", json!(1)), append("b", json!({"k": "v"}))];
         let expected = "{\n  \"paths\": {\"a\": {\"x\": 1}},\n  \"b\": [\n    {\n      \"k\": \"v\"\n    }\n  ]\n}\n";
-        json(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -821,7 +814,7 @@ mod tests {
             set("name", json!({"full": "web app"})),
         ];
         let expected = r#"{"name":{"full":"web app"},"files":["dist","lib"],"scripts":{"test":"vitest"},"engines":{"node":">=20","npm":">=10"}}"#;
-        json(input, &edits, expected, &[1, 1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
     }
 
     #[test]
@@ -829,9 +822,15 @@ mod tests {
         let input = "{\"a\" : 1,\"b\" : [1,2]}\n";
         let edits = [set("c", json!({"d": [3, 4]})), append("b", json!(3))];
         let expected = "{\"a\" : 1,\"b\" : [1,2,3],\"c\" : {\"d\" : [3,4]}}\n";
-        json(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
         let input = "{\"only\":{}}";
         let expected = "{\"only\":{\"x\":[1,2]}}";
-        json(input, &[set("only.x", json!([1, 2]))], expected, &[1]);
+        check(
+            apply,
+            input,
+            &[set("only.x", json!([1, 2]))],
+            expected,
+            &[1],
+        );
     }
 }

@@ -41,6 +41,8 @@
 
 mod hcl;
 mod json;
+#[cfg(test)]
+mod testing;
 mod toml;
 mod tree;
 mod yaml;
@@ -48,7 +50,7 @@ mod yaml;
 use std::fmt;
 
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// A configuration format [`apply`] can edit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +138,33 @@ impl Edit {
             (Some(_), None) => false,
         }
     }
+
+    /// Whether the edit adds absent keys: `set`, `ensure` and `append`
+    /// without a `when`.
+    fn creates(&self) -> bool {
+        matches!(self.op, Op::Set | Op::Ensure | Op::Append) && self.when.is_none()
+    }
+
+    /// The value an absent key gets: `value`, or for `append` a list of it.
+    fn created_value(&self) -> Option<Value> {
+        let value = self.value_for(None)?;
+        Some(match self.op {
+            Op::Append => Value::Array(vec![value]),
+            _ => value,
+        })
+    }
+
+    /// Whether every `where` holds in a document: some node its path
+    /// selects has a scalar its regex matches. `scalars` gives the scalar
+    /// texts of the nodes a path selects (`None` for a map or a list).
+    fn where_holds<S: AsRef<str>>(&self, scalars: impl Fn(&KeyPath) -> Vec<Option<S>>) -> bool {
+        self.where_.iter().all(|(path, regex)| {
+            scalars(path)
+                .iter()
+                .flatten()
+                .any(|text| regex.is_match(text.as_ref()))
+        })
+    }
 }
 
 /// The result of [`apply`] on one file.
@@ -170,6 +199,29 @@ pub enum EditError {
     },
 }
 
+impl EditError {
+    /// The file does not parse as `format`: the line and the description
+    /// of the first error.
+    fn parse(format: &'static str, (line, message): (usize, String)) -> Self {
+        EditError::Parse {
+            format,
+            line,
+            message,
+        }
+    }
+
+    /// Edit `index` (`edit`) cannot be made at `line`.
+    fn conflict(index: usize, edit: &Edit, line: usize, message: impl Into<String>) -> Self {
+        EditError::Conflict {
+            edit: index,
+            op: edit.op,
+            path: edit.path.to_string(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
 /// Apply `edits`, in order, to `text` in `format`.
 pub fn apply(format: Format, text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     match format {
@@ -178,6 +230,30 @@ pub fn apply(format: Format, text: &str, edits: &[Edit]) -> Result<Applied, Edit
         Format::Toml => toml::apply(text, edits),
         Format::Hcl => hcl::apply(text, edits),
     }
+}
+
+/// Apply `edits` in order, each to the text the one before left.
+/// `edit_text` makes edit `index` on the current text: how many nodes it
+/// changed, and the new text (`None` when the text stays as it is), which
+/// it has checked.
+fn apply_in_turn(
+    text: &str,
+    edits: &[Edit],
+    mut edit_text: impl FnMut(&str, usize, &Edit) -> Result<(usize, Option<String>), EditError>,
+) -> Result<Applied, EditError> {
+    let mut current = text.to_string();
+    let mut counts = Vec::with_capacity(edits.len());
+    for (index, edit) in edits.iter().enumerate() {
+        let (count, next) = edit_text(&current, index, edit)?;
+        counts.push(count);
+        if let Some(next) = next {
+            current = next;
+        }
+    }
+    Ok(Applied {
+        text: current,
+        counts,
+    })
 }
 
 /// A path of keys and indexes, e.g. `jobs.*.steps[*].uses`.
@@ -375,6 +451,121 @@ fn glob_match(glob: &str, text: &str) -> bool {
         }
     }
     remaining.len() >= last.len() && remaining.ends_with(last)
+}
+
+/// The keys of `segments` when every one is a plain key.
+fn plain_keys(segments: &[Segment]) -> Option<Vec<String>> {
+    segments
+        .iter()
+        .map(|s| s.plain_key().map(str::to_string))
+        .collect()
+}
+
+/// `value` wrapped in one single-key map per key, innermost last.
+fn nest(keys: &[String], value: Value) -> Value {
+    keys.iter().rev().fold(value, |inner, key| {
+        let mut map = Map::new();
+        map.insert(key.clone(), inner);
+        Value::Object(map)
+    })
+}
+
+/// A node of a document as path resolution sees it, for the formats that
+/// plan edits on a tree of their own (TOML, HCL): [`select`] gives them the
+/// semantics above.
+trait Cursor: Clone {
+    /// The children `segment` selects.
+    fn select(&self, segment: &Segment) -> Vec<Self>;
+    /// A map a key can be added to.
+    fn is_map(&self) -> bool;
+    /// A map under which missing maps may be created along a literal path.
+    fn nests(&self) -> bool;
+    /// Whether this map has the key `key`.
+    fn has_key(&self, key: &str) -> bool;
+    /// The scalar as `when` and `where` see it; `None` for a map or a list.
+    fn scalar(&self) -> Option<String>;
+}
+
+/// What the path of an edit selects.
+enum Selected<C> {
+    /// An existing node, and the map or list holding it.
+    Node { parent: C, child: C },
+    /// `keys` are absent under the map `parent`: the maps to create, then
+    /// the key the path ends with.
+    Absent { parent: C, keys: Vec<String> },
+}
+
+/// The nodes the path of `edit` selects from `root`, in order, and the
+/// keys it would create; nothing when a `where` does not hold.
+fn select<C: Cursor>(root: &C, edit: &Edit) -> Vec<Selected<C>> {
+    let holds = edit.where_holds(|path| {
+        resolve(root, &path.segments)
+            .iter()
+            .map(Cursor::scalar)
+            .collect()
+    });
+    if !holds {
+        return Vec::new();
+    }
+    let (parent_path, last) = edit.path.split_last();
+    let creates = edit.creates();
+    if creates
+        && edit.path.is_literal()
+        && let Some(key) = last.plain_key()
+        && let Some((parent, mut keys)) = literal_parent(root, parent_path)
+        && !keys.is_empty()
+    {
+        keys.push(key.to_string());
+        return vec![Selected::Absent { parent, keys }];
+    }
+    let mut selected = Vec::new();
+    for parent in resolve(root, parent_path) {
+        for child in parent.select(last) {
+            selected.push(Selected::Node {
+                parent: parent.clone(),
+                child,
+            });
+        }
+        if creates
+            && let Some(key) = last.plain_key()
+            && parent.is_map()
+            && !parent.has_key(key)
+        {
+            selected.push(Selected::Absent {
+                parent,
+                keys: vec![key.to_string()],
+            });
+        }
+    }
+    selected
+}
+
+/// The nodes `segments` select from `root`.
+fn resolve<C: Cursor>(root: &C, segments: &[Segment]) -> Vec<C> {
+    let mut found = vec![root.clone()];
+    for segment in segments {
+        found = found.iter().flat_map(|node| node.select(segment)).collect();
+    }
+    found
+}
+
+/// Along a literal path: the deepest existing node and the keys missing
+/// below it (empty when the whole path exists). `None` when they cannot be
+/// created there: the path crosses a scalar or a list, misses an index, or
+/// the node does not [nest](Cursor::nests).
+fn literal_parent<C: Cursor>(root: &C, segments: &[Segment]) -> Option<(C, Vec<String>)> {
+    let mut node = root.clone();
+    for (i, segment) in segments.iter().enumerate() {
+        if let [child] = node.select(segment).as_slice() {
+            node = child.clone();
+            continue;
+        }
+        if !node.nests() {
+            return None;
+        }
+        return Some((node, plain_keys(&segments[i..])?));
+    }
+    Some((node, Vec::new()))
 }
 
 /// A scalar as text, the way `when` and `where` see it: strings unquoted,

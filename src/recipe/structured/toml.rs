@@ -40,82 +40,45 @@ use toml_edit::{
     Array, ArrayOfTables, DocumentMut, InlineTable, Item, Key, Table, TomlError, Value,
 };
 
-use super::{Applied, Edit, EditError, Op, Segment, scalar_text};
+use super::tree::{self, double_quoted, keep_line_endings};
+use super::{
+    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, scalar_text, select,
+};
 
 const FORMAT: &str = "toml";
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
-    let mut doc: DocumentMut = text.parse().map_err(|e| EditError::Parse {
-        format: FORMAT,
-        line: error_line(text, &e),
-        message: e.message().trim().to_string(),
+    let mut doc: DocumentMut = text.parse().map_err(|e: TomlError| {
+        EditError::parse(
+            FORMAT,
+            (error_line(text, &e), e.message().trim().to_string()),
+        )
     })?;
-    let mut current = text.to_string();
-    let mut counts = Vec::with_capacity(edits.len());
-    for (index, edit) in edits.iter().enumerate() {
-        let conflict = |line: usize, message: String| EditError::Conflict {
-            edit: index,
-            op: edit.op,
-            path: edit.path.to_string(),
-            line,
-            message,
-        };
-        let count = apply_edit(&mut doc, edit)
-            .map_err(|p| conflict(line_of(&current, &p.at), p.message))?;
-        if count > 0 {
-            let out = keep_line_endings(&current, doc.to_string());
-            // The next edit works on what this one printed, as a person
-            // editing the file would see it.
-            doc = out.parse().map_err(|e: TomlError| {
-                conflict(
-                    error_line(&out, &e),
-                    format!("the result is not valid TOML: {}", e.message().trim()),
-                )
-            })?;
-            current = out;
+    apply_in_turn(text, edits, |current, index, edit| {
+        let conflict =
+            |line: usize, message: String| EditError::conflict(index, edit, line, message);
+        let count =
+            apply_edit(&mut doc, edit).map_err(|p| conflict(line_of(current, &p.at), p.message))?;
+        if count == 0 {
+            return Ok((0, None));
         }
-        counts.push(count);
-    }
-    Ok(Applied {
-        text: current,
-        counts,
+        let out = keep_line_endings(current, doc.to_string());
+        // The next edit works on what this one printed, as a person
+        // editing the file would see it.
+        doc = out.parse().map_err(|e: TomlError| {
+            conflict(
+                error_line(&out, &e),
+                format!("the result is not valid TOML: {}", e.message().trim()),
+            )
+        })?;
+        Ok((count, Some(out)))
     })
-}
-
-/// `out` with the `\r\n` line endings of `before`, when `before` has only
-/// those: the lines an edit adds are written with `\n`.
-fn keep_line_endings(before: &str, out: String) -> String {
-    let crlf =
-        before.contains("\r\n") && before.matches('\n').count() == before.matches("\r\n").count();
-    if !crlf {
-        return out;
-    }
-    let mut fixed = String::with_capacity(out.len() + out.len() / 32);
-    let mut previous = None;
-    for c in out.chars() {
-        if c == '\n' && previous != Some('\r') {
-            fixed.push('\r');
-        }
-        fixed.push(c);
-        previous = Some(c);
-    }
-    fixed
 }
 
 /// The 1-based line where a parse error starts.
 fn error_line(text: &str, error: &TomlError) -> usize {
     let start = error.span().map_or(0, |span| span.start);
-    line_at(text, start)
-}
-
-/// The 1-based line of byte `offset`.
-fn line_at(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    tree::line_of(text, start)
 }
 
 /// The line of the node at `at` in `text` (which parses), for a conflict
@@ -141,7 +104,7 @@ fn line_of(text: &str, at: &[Step]) -> usize {
         offset = child.span().map(|span| span.start).or(offset);
         node = child;
     }
-    offset.map_or(1, |offset| line_at(text, offset))
+    offset.map_or(1, |offset| tree::line_of(text, offset))
 }
 
 /// Why an edit cannot be made, and where.
@@ -306,56 +269,41 @@ fn value_json(value: &Value) -> Json {
     }
 }
 
-/// The nodes `segments` select from `root`, with their addresses.
-fn resolve<'a>(root: Node<'a>, segments: &[Segment]) -> Vec<(Vec<Step>, Node<'a>)> {
-    let mut found = vec![(Vec::new(), root)];
-    for segment in segments {
-        found = found
+/// A node with its address, as path resolution sees it.
+#[derive(Clone)]
+struct At<'a> {
+    steps: Vec<Step>,
+    node: Node<'a>,
+}
+
+impl Cursor for At<'_> {
+    fn select(&self, segment: &Segment) -> Vec<Self> {
+        self.node
+            .select(segment)
             .into_iter()
-            .flat_map(|(at, node)| {
-                node.select(segment).into_iter().map(move |(step, child)| {
-                    let mut at = at.clone();
-                    at.push(step);
-                    (at, child)
-                })
+            .map(|(step, node)| {
+                let mut steps = self.steps.clone();
+                steps.push(step);
+                At { steps, node }
             })
-            .collect();
+            .collect()
     }
-    found
-}
 
-/// Along a literal path: the deepest existing node and the keys missing
-/// below it (empty when the whole path exists). `None` when the path
-/// crosses a scalar or an array, or misses an index: nothing to create.
-fn literal_parent(root: Node<'_>, segments: &[Segment]) -> Option<(Vec<Step>, Vec<String>)> {
-    let mut node = root;
-    let mut at = Vec::new();
-    for (i, segment) in segments.iter().enumerate() {
-        if let [(step, child)] = node.select(segment).as_slice() {
-            at.push(step.clone());
-            node = *child;
-            continue;
-        }
-        if !node.is_map() {
-            return None;
-        }
-        let missing = segments[i..]
-            .iter()
-            .map(|s| s.plain_key().map(str::to_string))
-            .collect::<Option<Vec<_>>>()?;
-        return Some((at, missing));
+    fn is_map(&self) -> bool {
+        self.node.is_map()
     }
-    Some((at, Vec::new()))
-}
 
-/// Whether every `where` condition holds: some node its path selects has a
-/// matching scalar.
-fn conditions_hold(root: Node<'_>, edit: &Edit) -> bool {
-    edit.where_.iter().all(|(path, regex)| {
-        resolve(root, &path.segments)
-            .into_iter()
-            .any(|(_, node)| node.scalar().is_some_and(|s| regex.is_match(&s)))
-    })
+    fn nests(&self) -> bool {
+        self.node.is_map()
+    }
+
+    fn has_key(&self, key: &str) -> bool {
+        self.node.has_key(key)
+    }
+
+    fn scalar(&self) -> Option<String> {
+        self.node.scalar()
+    }
 }
 
 /// A change to make, planned on a read-only view and then made.
@@ -401,78 +349,52 @@ fn apply_edit(doc: &mut DocumentMut, edit: &Edit) -> Result<usize, Problem> {
 }
 
 fn plan(root: Node<'_>, edit: &Edit) -> Result<Vec<Action>, Problem> {
-    if !conditions_hold(root, edit) {
-        return Ok(Vec::new());
-    }
-    let (parent_path, last) = edit.path.split_last();
-    let creates = matches!(edit.op, Op::Set | Op::Ensure | Op::Append) && edit.when.is_none();
+    let root = At {
+        steps: Vec::new(),
+        node: root,
+    };
     let mut actions = Vec::new();
-    if creates
-        && edit.path.is_literal()
-        && let Some(key) = last.plain_key()
-        && let Some((parent, mut keys)) = literal_parent(root, parent_path)
-        && !keys.is_empty()
-    {
-        keys.push(key.to_string());
-        let value = created_value(edit, &parent)?;
-        actions.push(Action::Insert {
-            parent,
-            keys,
-            value,
-        });
-        return Ok(actions);
-    }
-    for (parent, node) in resolve(root, parent_path) {
-        for (step, child) in node.select(last) {
-            if let Some(action) = plan_existing(edit, &parent, step, node, child)? {
-                actions.push(action);
+    for selected in select(&root, edit) {
+        match selected {
+            Selected::Node { parent, child } => actions.extend(plan_existing(edit, parent, child)?),
+            Selected::Absent { parent, keys } => {
+                let value = edit
+                    .created_value()
+                    .ok_or_else(|| needs_value(edit, &parent.steps))?;
+                actions.push(Action::Insert {
+                    parent: parent.steps,
+                    keys,
+                    value,
+                });
             }
-        }
-        if creates
-            && let Some(key) = last.plain_key()
-            && node.is_map()
-            && !node.has_key(key)
-        {
-            let value = created_value(edit, &parent)?;
-            actions.push(Action::Insert {
-                parent,
-                keys: vec![key.to_string()],
-                value,
-            });
         }
     }
     Ok(actions)
 }
 
-/// The value an absent key gets: `value`, or for `append` a list of it.
-fn created_value(edit: &Edit, at: &[Step]) -> Result<Json, Problem> {
-    let value = required_value(edit, at, None)?;
-    Ok(match edit.op {
-        Op::Append => Json::Array(vec![value]),
-        _ => value,
-    })
+fn needs_value(edit: &Edit, at: &[Step]) -> Problem {
+    Problem::new(at, format!("`{}` needs a value", edit.op.name()))
 }
 
 fn required_value(edit: &Edit, at: &[Step], current: Option<&str>) -> Result<Json, Problem> {
-    edit.value_for(current)
-        .ok_or_else(|| Problem::new(at, format!("`{}` needs a value", edit.op.name())))
+    edit.value_for(current).ok_or_else(|| needs_value(edit, at))
 }
 
-/// The action for an existing node `child` at `parent`/`step`, if any.
-fn plan_existing(
-    edit: &Edit,
-    parent: &[Step],
-    step: Step,
-    parent_node: Node<'_>,
-    child: Node<'_>,
-) -> Result<Option<Action>, Problem> {
+/// The action for an existing node `child` of `parent`, if any.
+fn plan_existing(edit: &Edit, parent: At<'_>, child: At<'_>) -> Result<Option<Action>, Problem> {
     let current = child.scalar();
     if !edit.accepts(current.as_deref()) {
         return Ok(None);
     }
-    let mut at = parent.to_vec();
-    at.push(step.clone());
-    let parent = parent.to_vec();
+    let At {
+        steps: at,
+        node: child,
+    } = child;
+    let step = at.last().cloned().expect("a selected node has a step");
+    let At {
+        steps: parent,
+        node: parent_node,
+    } = parent;
     Ok(match edit.op {
         Op::Ensure => None,
         Op::Set => {
@@ -768,32 +690,13 @@ fn styled_string(text: &str, old_raw: &str) -> Value {
     let written = if literal {
         Some(format!("'{text}'"))
     } else if old_raw.starts_with('"') && single_line {
-        Some(basic_string(text))
+        Some(double_quoted(text, true))
     } else {
         None
     };
     written
         .and_then(|w| w.parse::<Value>().ok())
         .unwrap_or_else(|| Value::from(text))
-}
-
-/// `text` as a basic (double-quoted) TOML string.
-fn basic_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A JSON value as a TOML value (objects as inline tables).

@@ -1,88 +1,13 @@
 //! TOML edits on real-world files, with the whole expected output.
 
-use regex::Regex;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::super::{Applied, Edit, EditError, KeyPath, Op};
+use super::super::testing::{
+    append, check, check_once, conflict_at, delete, edit, ensure, parse_error, rename, set, when,
+    where_,
+};
+use super::super::{EditError, Op};
 use super::apply;
-
-fn edit(op: Op, path: &str) -> Edit {
-    Edit {
-        op,
-        path: KeyPath::parse(path).unwrap(),
-        value: None,
-        to: None,
-        when: None,
-        where_: Vec::new(),
-    }
-}
-
-fn with_value(op: Op, path: &str, value: Value) -> Edit {
-    Edit {
-        value: Some(value),
-        ..edit(op, path)
-    }
-}
-
-fn set(path: &str, value: Value) -> Edit {
-    with_value(Op::Set, path, value)
-}
-
-fn ensure(path: &str, value: Value) -> Edit {
-    with_value(Op::Ensure, path, value)
-}
-
-fn append(path: &str, value: Value) -> Edit {
-    with_value(Op::Append, path, value)
-}
-
-fn delete(path: &str) -> Edit {
-    edit(Op::Delete, path)
-}
-
-fn rename(path: &str, to: &str) -> Edit {
-    Edit {
-        to: Some(to.to_string()),
-        ..edit(Op::Rename, path)
-    }
-}
-
-fn when(edit: Edit, regex: &str) -> Edit {
-    Edit {
-        when: Some(Regex::new(regex).unwrap()),
-        ..edit
-    }
-}
-
-fn where_(mut edit: Edit, path: &str, regex: &str) -> Edit {
-    edit.where_
-        .push((KeyPath::parse(path).unwrap(), Regex::new(regex).unwrap()));
-    edit
-}
-
-/// Apply `edits` to `input`, check the whole output and the counts, and
-/// that applying them again to the output changes nothing.
-#[track_caller]
-fn check(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
-    let text = check_once(input, edits, expected, counts);
-    let again = apply(&text, edits).unwrap();
-    assert_eq!(again.text, text, "not idempotent:\n{}", again.text);
-    assert!(
-        again.counts.iter().all(|&c| c == 0),
-        "again: {:?}",
-        again.counts
-    );
-}
-
-/// [`check`] without the second application: for deletes by index, which
-/// remove the next item each time (by nature, not idempotent).
-#[track_caller]
-fn check_once(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) -> String {
-    let Applied { text, counts: got } = apply(input, edits).unwrap();
-    assert_eq!(text, expected, "output:\n{text}");
-    assert_eq!(got, counts, "counts");
-    text
-}
 
 const PYPROJECT: &str = r#"# Project metadata
 [tool.poetry]
@@ -121,6 +46,7 @@ build-backend = "poetry.core.masonry.api"
 #[test]
 fn set_replaces_a_value_and_keeps_its_comment_and_quotes() {
     check(
+        apply,
         PYPROJECT,
         &[
             set("tool.poetry.dependencies.python", json!("^3.11")),
@@ -171,6 +97,7 @@ build-backend = "poetry.core.masonry.api"
 #[test]
 fn a_string_leaves_the_literal_style_when_it_cannot_be_written_in_it() {
     check(
+        apply,
         "name = 'x'\nother = \"y\"\n",
         &[
             set("name", json!("it's")),
@@ -183,18 +110,19 @@ fn a_string_leaves_the_literal_style_when_it_cannot_be_written_in_it() {
 
 #[test]
 fn set_with_an_equal_value_changes_nothing() {
-    let out = apply(
+    check(
+        apply,
         PYPROJECT,
         &[set("tool.poetry.dependencies.python", json!("^3.8"))],
-    )
-    .unwrap();
-    assert_eq!(out.text, PYPROJECT);
-    assert_eq!(out.counts, vec![0]);
+        PYPROJECT,
+        &[0],
+    );
 }
 
 #[test]
 fn when_and_where_filter() {
-    let unchanged = apply(
+    check(
+        apply,
         PYPROJECT,
         &[
             when(
@@ -210,10 +138,9 @@ fn when_and_where_filter() {
             when(set("tool.black", json!(1)), "."),
             when(set("tool.black.preview", json!(true)), "."),
         ],
-    )
-    .unwrap();
-    assert_eq!(unchanged.text, PYPROJECT);
-    assert_eq!(unchanged.counts, vec![0, 0, 0, 0]);
+        PYPROJECT,
+        &[0, 0, 0, 0],
+    );
     let out = apply(
         PYPROJECT,
         &[where_(
@@ -230,6 +157,7 @@ fn when_and_where_filter() {
 #[test]
 fn append_goes_on_its_own_line_and_leaves_line_comments_where_they_were() {
     check(
+        apply,
         PYPROJECT,
         &[
             append("tool.ruff.lint.select", json!("UP")),
@@ -280,6 +208,7 @@ build-backend = "poetry.core.masonry.api"
 #[test]
 fn append_to_an_array_written_without_a_trailing_comma() {
     check(
+        apply,
         "a = [\n  1,\n  2  # two\n]\nb = [1, 2 ]\n",
         &[append("a", json!(3)), append("b", json!(3))],
         "a = [\n  1,\n  2,  # two\n  3\n]\nb = [1, 2, 3 ]\n",
@@ -290,6 +219,7 @@ fn append_to_an_array_written_without_a_trailing_comma() {
 #[test]
 fn delete_removes_a_table_a_key_with_its_comment_and_an_item() {
     check(
+        apply,
         PYPROJECT,
         &[
             delete("tool.isort"),
@@ -330,6 +260,7 @@ build-backend = "poetry.core.masonry.api"
 #[test]
 fn delete_keeps_the_blank_line_before_the_deleted_key() {
     check(
+        apply,
         "[a]\nx = 1\n\n# about y\ny = 2\nz = 3\n",
         &[delete("a.y")],
         "[a]\nx = 1\n\nz = 3\n",
@@ -340,6 +271,7 @@ fn delete_keeps_the_blank_line_before_the_deleted_key() {
 #[test]
 fn delete_items_of_arrays() {
     check_once(
+        apply,
         "a = [1, 2, 3, 4]\nb = [\n  1,  # one\n  2,  # two\n  3,  # three\n]\nc = [1]\n",
         &[
             delete("a[0]"),
@@ -352,6 +284,7 @@ fn delete_items_of_arrays() {
         &[1, 1, 1, 1, 1],
     );
     check(
+        apply,
         "a = [1, 2, 3]\n",
         &[when(delete("a[*]"), "^[13]$")],
         "a = [2]\n",
@@ -362,6 +295,7 @@ fn delete_items_of_arrays() {
 #[test]
 fn rename_keeps_the_table_its_contents_and_place() {
     check(
+        apply,
         PYPROJECT,
         &[
             rename("tool.black", "ruff-format"),
@@ -419,6 +353,7 @@ dev = ["pytest"]
 #[test]
 fn ensure_adds_a_key_at_the_end_of_its_table_and_never_changes_one() {
     check(
+        apply,
         PEP621,
         &[
             ensure("project.requires-python", json!(">=3.9")),
@@ -442,6 +377,7 @@ dev = ["pytest"]
 #[test]
 fn set_creates_missing_tables_after_their_parent_section() {
     check(
+        apply,
         PEP621,
         &[
             set("tool.ruff.lint.select", json!(["E", "F"])),
@@ -496,6 +432,7 @@ path = "src/cli.rs"
 #[test]
 fn cargo_manifest_edits() {
     check(
+        apply,
         CARGO,
         &[
             set("dependencies.serde", json!("1.0.200")),
@@ -537,22 +474,23 @@ path = "src/bin/cli.rs"
 
 #[test]
 fn a_path_across_a_scalar_selects_nothing() {
-    let out = apply(
+    check(
+        apply,
         CARGO,
         &[
             set("dependencies.serde.version", json!("1.0.200")),
             delete("package.name.x"),
             ensure("package.name.x", json!(1)),
         ],
-    )
-    .unwrap();
-    assert_eq!(out.text, CARGO);
-    assert_eq!(out.counts, vec![0, 0, 0]);
+        CARGO,
+        &[0, 0, 0],
+    );
 }
 
 #[test]
 fn arrays_of_tables_take_appends_and_deletes() {
     check_once(
+        apply,
         CARGO,
         &[
             delete("bin[0]"),
@@ -586,6 +524,7 @@ path = "src/web.rs"
 #[test]
 fn keys_are_added_in_the_style_of_their_table() {
     check(
+        apply,
         "[tool]\npoetry.name = \"x\"\npoetry.version = \"1\"\n\n[server]\n  host = \"a\"\n  port = 1\n",
         &[
             set("tool.poetry.license", json!("MIT")),
@@ -600,6 +539,7 @@ fn keys_are_added_in_the_style_of_their_table() {
 #[test]
 fn wildcards_select_every_match_and_never_create() {
     check(
+        apply,
         CARGO,
         &[
             set("*-dependencies.insta", json!("1.40")),
@@ -627,23 +567,13 @@ fn rename_onto_an_existing_key_is_a_conflict() {
 
 #[test]
 fn append_to_a_table_or_a_scalar_is_a_conflict() {
-    let err = apply(
-        CARGO,
-        &[
-            set("package.edition", json!("2024")),
-            append("dependencies.serde", json!("x")),
-        ],
-    )
-    .unwrap_err();
-    let EditError::Conflict { edit, line, .. } = err else {
-        panic!("{err:?}");
-    };
-    assert_eq!((edit, line), (1, 7));
-    let err = apply(CARGO, &[append("dev-dependencies", json!("x"))]).unwrap_err();
-    assert!(
-        matches!(err, EditError::Conflict { line: 10, .. }),
-        "{err:?}"
-    );
+    let edits = [
+        set("package.edition", json!("2024")),
+        append("dependencies.serde", json!("x")),
+    ];
+    assert_eq!(conflict_at(apply, CARGO, &edits), (1, 7));
+    let edits = [append("dev-dependencies", json!("x"))];
+    assert_eq!(conflict_at(apply, CARGO, &edits), (0, 10));
 }
 
 #[test]
@@ -664,33 +594,26 @@ fn values_toml_cannot_hold_are_conflicts() {
 
 #[test]
 fn an_invalid_file_is_a_parse_error_with_its_line() {
-    let err = apply("[a]\nx = 1\ny = = 2\n", &[delete("a.x")]).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EditError::Parse {
-                format: "toml",
-                line: 3,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = apply("[a]\nx = 1\n[a]\n", &[]).unwrap_err();
-    assert!(matches!(err, EditError::Parse { line: 3, .. }), "{err:?}");
+    parse_error(apply, "[a]\nx = 1\ny = = 2\n", &[delete("a.x")], "toml", 3);
+    parse_error(apply, "[a]\nx = 1\n[a]\n", &[], "toml", 3);
 }
 
 #[test]
 fn nothing_to_do_returns_the_text_as_it_was() {
     let text = "a  =   1 # odd spacing\r\n\r\n[b]   # c\r\nx=2\r\n";
-    let out = apply(text, &[delete("c"), set("b.x", json!(2))]).unwrap();
-    assert_eq!(out.text, text);
-    assert_eq!(out.counts, vec![0, 0]);
+    check(
+        apply,
+        text,
+        &[delete("c"), set("b.x", json!(2))],
+        text,
+        &[0, 0],
+    );
 }
 
 #[test]
 fn a_key_added_to_a_headerless_table_gives_it_a_header_after_its_tables() {
     check(
+        apply,
         "# meta\n[tool.poetry]\nname = \"x\"\n\n[tool.black]\nline-length = 100\n\n[build-system]\nrequires = []\n",
         &[ensure("tool.foo", json!(1))],
         "# meta\n[tool.poetry]\nname = \"x\"\n\n[tool.black]\nline-length = 100\n\n[tool]\nfoo = 1\n\n[build-system]\nrequires = []\n",
@@ -701,6 +624,7 @@ fn a_key_added_to_a_headerless_table_gives_it_a_header_after_its_tables() {
 #[test]
 fn set_replaces_a_table_by_an_object_or_a_value() {
     check(
+        apply,
         "[a]\nx = 1\n\n# b's comment\n[a.b]\ny = 2\n\n[c]\nz = 3\n",
         &[
             set("a.b", json!({"y": 3, "w": {"k": "v"}})),
@@ -715,6 +639,7 @@ fn set_replaces_a_table_by_an_object_or_a_value() {
 #[test]
 fn windows_line_endings_stay() {
     check(
+        apply,
         "[a]\r\nx = [\r\n  1,\r\n]\r\n",
         &[append("a.x", json!(2)), set("b.c", json!(true))],
         "[a]\r\nx = [\r\n  1,\r\n  2,\r\n]\r\n\r\n[b]\r\nc = true\r\n",
@@ -771,6 +696,7 @@ only = [  # none left
 ]
 "#;
     check(
+        apply,
         input,
         &[when(delete("project.*[*]"), r"3\.[0-8]$")],
         expected,

@@ -7,12 +7,16 @@
 //! (indentation, quoting, commas) is asked of the format through [`Syntax`].
 //! Edits become [`Splice`]s of the original text, so bytes nobody touched
 //! stay as they were.
+//!
+//! The text helpers at the end (lines, line endings, string escapes) serve
+//! the TOML and HCL edits too.
 
 use std::ops::Range;
+use std::str::Chars;
 
 use serde_json::{Map, Value};
 
-use super::{Applied, Edit, EditError, KeyPath, Op, Segment};
+use super::{Applied, Edit, EditError, KeyPath, Op, Segment, apply_in_turn, nest, plain_keys};
 
 /// A value in the document: a map, a list or a scalar, with its spans.
 #[derive(Debug, Clone)]
@@ -194,6 +198,16 @@ impl Splice {
             text: text.into(),
         }
     }
+
+    /// Insert `text` at `at`.
+    pub fn insert(at: usize, text: impl Into<String>) -> Splice {
+        Splice::new(at..at, text)
+    }
+
+    /// Remove `range`.
+    pub fn remove(range: Range<usize>) -> Splice {
+        Splice::new(range, "")
+    }
 }
 
 /// How a format writes new bytes; the rest of the logic is shared.
@@ -230,42 +244,26 @@ pub(super) trait Format {
 /// edit that would break the file is reported instead of written.
 pub(super) fn apply<F: Format>(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     let mut parsed = F::parse(text);
-    if let Some((line, message)) = parsed.error {
-        return Err(EditError::Parse {
-            format: F::NAME,
-            line,
-            message,
-        });
+    if let Some(error) = parsed.error.take() {
+        return Err(EditError::parse(F::NAME, error));
     }
-    let mut current = text.to_string();
-    let mut counts = Vec::with_capacity(edits.len());
-    for (index, edit) in edits.iter().enumerate() {
+    apply_in_turn(text, edits, |current, index, edit| {
         let (splices, count) = {
-            let syntax = F::syntax(&current, &parsed.roots);
-            plan_documents(&syntax, &current, &parsed.roots, edit, index)?
+            let syntax = F::syntax(current, &parsed.roots);
+            plan_documents(&syntax, current, &parsed.roots, edit, index)?
         };
-        counts.push(count);
         if splices.is_empty() {
-            continue;
+            return Ok((count, None));
         }
-        let next = splice_all(&current, splices)
-            .map_err(|at| conflict(edit, index, &current, at, "two changes overlap"))?;
+        let next = splice_all(current, splices)
+            .map_err(|at| conflict(edit, index, current, at, "two changes overlap"))?;
         let reparsed = F::parse(&next);
         if let Some((line, message)) = reparsed.error {
-            return Err(EditError::Conflict {
-                edit: index,
-                op: edit.op,
-                path: edit.path.to_string(),
-                line,
-                message: format!("the result would not be valid {}: {message}", F::NAME),
-            });
+            let message = format!("the result would not be valid {}: {message}", F::NAME);
+            return Err(EditError::conflict(index, edit, line, message));
         }
-        current = next;
         parsed = reparsed;
-    }
-    Ok(Applied {
-        text: current,
-        counts,
+        Ok((count, Some(next)))
     })
 }
 
@@ -295,11 +293,14 @@ fn plan_documents(
 
 /// Whether every `where` path of `edit` selects a scalar matching its regex.
 fn where_holds(root: &Node, edit: &Edit) -> bool {
-    edit.where_.iter().all(|(path, regex)| {
-        resolve(root, path, false).iter().any(|found| match found {
-            Found::Node { site, .. } => site.node.scalar_text().is_some_and(|t| regex.is_match(t)),
-            Found::Absent { .. } => false,
-        })
+    edit.where_holds(|path| {
+        resolve(root, path, false)
+            .iter()
+            .map(|found| match found {
+                Found::Node { site, .. } => site.node.scalar_text(),
+                Found::Absent { .. } => None,
+            })
+            .collect()
     })
 }
 
@@ -377,23 +378,6 @@ fn children<'a>(site: Site<'a>, segment: &Segment) -> Vec<Site<'a>> {
     }
 }
 
-/// The keys of `segments` when every one is a plain key.
-fn plain_keys(segments: &[Segment]) -> Option<Vec<String>> {
-    segments
-        .iter()
-        .map(|s| s.plain_key().map(str::to_string))
-        .collect()
-}
-
-/// `value` wrapped in one single-key map per key, innermost last.
-fn nest(keys: &[String], value: Value) -> Value {
-    keys.iter().rev().fold(value, |inner, key| {
-        let mut map = Map::new();
-        map.insert(key.clone(), inner);
-        Value::Object(map)
-    })
-}
-
 /// One edit on one document.
 struct Plan<'p, S> {
     syntax: &'p S,
@@ -406,9 +390,7 @@ type Planned = (Vec<Splice>, usize);
 
 impl<S: Syntax> Plan<'_, S> {
     fn run(&self, root: &Node) -> Result<Planned, EditError> {
-        let create =
-            matches!(self.edit.op, Op::Set | Op::Ensure | Op::Append) && self.edit.when.is_none();
-        let found = resolve(root, &self.edit.path, create);
+        let found = resolve(root, &self.edit.path, self.edit.creates());
         match self.edit.op {
             Op::Set | Op::Ensure => self.set(&found),
             Op::Append => self.append(&found),
@@ -423,10 +405,20 @@ impl<S: Syntax> Plan<'_, S> {
 
     /// The edit's value, which `set`, `ensure` and `append` need.
     fn value(&self) -> Result<&Value, EditError> {
-        self.edit
-            .value
-            .as_ref()
-            .ok_or_else(|| self.conflict(0, "this operation needs a `value`"))
+        self.edit.value.as_ref().ok_or_else(|| self.needs_value())
+    }
+
+    /// What `keys` absent from `map` get.
+    fn insert(&self, map: &Node, keys: &[String]) -> Result<Splice, EditError> {
+        let value = self
+            .edit
+            .created_value()
+            .ok_or_else(|| self.needs_value())?;
+        Ok(self.syntax.insert(map, &keys[0], &nest(&keys[1..], value)))
+    }
+
+    fn needs_value(&self) -> EditError {
+        self.conflict(0, "this operation needs a `value`")
     }
 
     fn set(&self, found: &[Found<'_>]) -> Result<Planned, EditError> {
@@ -447,10 +439,7 @@ impl<S: Syntax> Plan<'_, S> {
                     }
                 }
                 Found::Node { .. } => {}
-                Found::Absent { map, keys } => {
-                    let value = nest(&keys[1..], self.value()?.clone());
-                    splices.push(self.syntax.insert(map, &keys[0], &value));
-                }
+                Found::Absent { map, keys } => splices.push(self.insert(map, keys)?),
             }
         }
         let count = splices.len();
@@ -470,10 +459,7 @@ impl<S: Syntax> Plan<'_, S> {
                         splices.push(splice);
                     }
                 }
-                Found::Absent { map, keys } => {
-                    let list = nest(&keys[1..], Value::Array(vec![value.clone()]));
-                    splices.push(self.syntax.insert(map, &keys[0], &list));
-                }
+                Found::Absent { map, keys } => splices.push(self.insert(map, keys)?),
             }
         }
         let count = splices.len();
@@ -678,13 +664,7 @@ fn splice_all(src: &str, mut splices: Vec<Splice>) -> Result<String, usize> {
 }
 
 fn conflict(edit: &Edit, index: usize, src: &str, at: usize, message: &str) -> EditError {
-    EditError::Conflict {
-        edit: index,
-        op: edit.op,
-        path: edit.path.to_string(),
-        line: line_of(src, at),
-        message: message.to_string(),
-    }
+    EditError::conflict(index, edit, line_of(src, at), message)
 }
 
 /// The 1-based line of byte `at`.
@@ -725,6 +705,81 @@ pub(super) fn indentation(src: &str, at: usize) -> &str {
 /// The newline the file uses.
 pub(super) fn newline(src: &str) -> &'static str {
     if src.contains("\r\n") { "\r\n" } else { "\n" }
+}
+
+/// `out` with the `\r\n` line endings of `before`, when `before` has only
+/// those: the lines an edit adds are written with `\n`.
+pub(super) fn keep_line_endings(before: &str, out: String) -> String {
+    let crlf =
+        before.contains("\r\n") && before.matches('\n').count() == before.matches("\r\n").count();
+    if !crlf {
+        return out;
+    }
+    let mut fixed = String::with_capacity(out.len() + out.len() / 32);
+    let mut previous = None;
+    for c in out.chars() {
+        if c == '\n' && previous != Some('\r') {
+            fixed.push('\r');
+        }
+        fixed.push(c);
+        previous = Some(c);
+    }
+    fixed
+}
+
+/// `text` with its backslash escapes decoded: `escape` gets the character
+/// after a `\` and the characters after that, and gives the character the
+/// escape stands for (`None`: none). A `\` that ends `text` stays.
+pub(super) fn unescape(
+    text: &str,
+    escape: impl Fn(char, &mut Chars<'_>) -> Option<char>,
+) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(escaped) => out.extend(escape(escaped, &mut chars)),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The character of the next `digits` hex digits of `chars`, if they make one.
+pub(super) fn hex_char(chars: &mut Chars<'_>, digits: usize) -> Option<char> {
+    let hex: String = chars.by_ref().take(digits).collect();
+    u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+}
+
+/// `text` between double quotes, with `"`, `\`, newlines and tabs escaped
+/// and any other control character as `\uXXXX` (hex digits in upper case
+/// with `upper_hex`): a TOML basic string, an HCL quoted string.
+pub(super) fn double_quoted(text: &str, upper_hex: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && upper_hex => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `text` as a JSON string, which YAML reads as a double-quoted scalar.
+pub(super) fn json_string(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("\"{text}\""))
 }
 
 /// Where a new entry or item goes after `last` in a block layout: past the
@@ -790,91 +845,5 @@ fn error_offset(bad: &TsNode<'_>, src: &str) -> usize {
         range.end + gap
     } else {
         line_start(src, range.end.saturating_sub(1).max(range.start))
-    }
-}
-
-/// Builders and checks the format tests share.
-#[cfg(test)]
-pub(super) mod testing {
-    use regex::Regex;
-    use serde_json::Value;
-
-    use super::super::{Applied, Edit, EditError, KeyPath, Op};
-
-    pub fn edit(op: Op, path: &str) -> Edit {
-        Edit {
-            op,
-            path: KeyPath::parse(path).unwrap(),
-            value: None,
-            to: None,
-            when: None,
-            where_: Vec::new(),
-        }
-    }
-
-    pub fn set(path: &str, value: Value) -> Edit {
-        Edit {
-            value: Some(value),
-            ..edit(Op::Set, path)
-        }
-    }
-
-    pub fn ensure(path: &str, value: Value) -> Edit {
-        Edit {
-            value: Some(value),
-            ..edit(Op::Ensure, path)
-        }
-    }
-
-    pub fn append(path: &str, value: Value) -> Edit {
-        Edit {
-            value: Some(value),
-            ..edit(Op::Append, path)
-        }
-    }
-
-    pub fn rename(path: &str, to: &str) -> Edit {
-        Edit {
-            to: Some(to.to_string()),
-            ..edit(Op::Rename, path)
-        }
-    }
-
-    pub fn delete(path: &str) -> Edit {
-        edit(Op::Delete, path)
-    }
-
-    pub fn when(edit: Edit, regex: &str) -> Edit {
-        Edit {
-            when: Some(Regex::new(regex).unwrap()),
-            ..edit
-        }
-    }
-
-    pub fn where_(mut edit: Edit, path: &str, regex: &str) -> Edit {
-        edit.where_
-            .push((KeyPath::parse(path).unwrap(), Regex::new(regex).unwrap()));
-        edit
-    }
-
-    /// Apply `edits` to `input`, expecting `expected` and `counts`; then
-    /// apply them again to the output, which must change nothing.
-    pub fn check(
-        apply: fn(&str, &[Edit]) -> Result<Applied, EditError>,
-        input: &str,
-        edits: &[Edit],
-        expected: &str,
-        counts: &[usize],
-    ) {
-        let applied = apply(input, edits).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(applied.text, expected, "\n--- got:\n{}", applied.text);
-        assert_eq!(applied.counts, counts, "counts");
-        let again = apply(&applied.text, edits).unwrap_or_else(|e| panic!("again: {e}"));
-        assert_eq!(again.text, expected, "not idempotent:\n{}", again.text);
-        assert_eq!(
-            again.counts,
-            vec![0; edits.len()],
-            "counts when applied again"
-        );
     }
 }

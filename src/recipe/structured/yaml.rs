@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::tree::{
     self, Entry, Format, Item, Kind, Node, Parent, Parsed, Scalar, Site, Splice, Style, Syntax,
-    TsNode, after_line, column, first_error, newline,
+    TsNode, after_line, column, first_error, hex_char, json_string, newline, unescape,
 };
 use super::{Applied, Edit, EditError};
 
@@ -330,45 +330,30 @@ fn double_quoted(raw: &str) -> String {
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
         .unwrap_or(raw);
-    let folded = fold(inner);
-    let mut out = String::with_capacity(folded.len());
-    let mut chars = folded.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('0') => out.push('\0'),
-            Some('a') => out.push('\u{7}'),
-            Some('b') => out.push('\u{8}'),
-            Some('e') => out.push('\u{1b}'),
-            Some('f') => out.push('\u{c}'),
-            Some('v') => out.push('\u{b}'),
-            Some('N') => out.push('\u{85}'),
-            Some('_') => out.push('\u{a0}'),
-            Some('L') => out.push('\u{2028}'),
-            Some('P') => out.push('\u{2029}'),
-            Some('x') => out.push(hex_char(&mut chars, 2)),
-            Some('u') => out.push(hex_char(&mut chars, 4)),
-            Some('U') => out.push(hex_char(&mut chars, 8)),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
-        }
-    }
-    out
-}
-
-/// The character of the next `digits` hex digits (U+FFFD when invalid).
-fn hex_char(chars: &mut std::str::Chars<'_>, digits: usize) -> char {
-    let hex: String = chars.by_ref().take(digits).collect();
-    u32::from_str_radix(&hex, 16)
-        .ok()
-        .and_then(char::from_u32)
-        .unwrap_or('\u{fffd}')
+    // An invalid hex escape stands for U+FFFD.
+    let hex =
+        |chars: &mut std::str::Chars<'_>, digits| hex_char(chars, digits).unwrap_or('\u{fffd}');
+    unescape(&fold(inner), |c, chars| {
+        Some(match c {
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            '0' => '\0',
+            'a' => '\u{7}',
+            'b' => '\u{8}',
+            'e' => '\u{1b}',
+            'f' => '\u{c}',
+            'v' => '\u{b}',
+            'N' => '\u{85}',
+            '_' => '\u{a0}',
+            'L' => '\u{2028}',
+            'P' => '\u{2029}',
+            'x' => hex(chars, 2),
+            'u' => hex(chars, 4),
+            'U' => hex(chars, 8),
+            other => other,
+        })
+    })
 }
 
 /// A `|` or `>` block: its content without the indentation, folded for
@@ -577,10 +562,10 @@ impl<'s> YamlSyntax<'s> {
     fn string(&self, s: &str, flow: bool, style: Option<Style>) -> String {
         match style {
             Some(Style::Single) if single_ok(s) => single(s),
-            Some(Style::Single | Style::Double) => double(s),
+            Some(Style::Single | Style::Double) => json_string(s),
             _ if plain_ok(s, flow) => s.to_string(),
             _ if self.quote == Style::Single && single_ok(s) => single(s),
-            _ => double(s),
+            _ => json_string(s),
         }
     }
 
@@ -811,10 +796,6 @@ fn single(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn double(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-}
-
 /// Whether `s` can sit between single quotes (which have no escapes).
 fn single_ok(s: &str) -> bool {
     !s.chars().any(char::is_control)
@@ -863,12 +844,11 @@ mod tests {
     use serde_json::json;
 
     use super::super::Op;
-    use super::super::tree::testing::{append, check, delete, ensure, rename, set, when, where_};
+    use super::super::testing::{
+        append, check, check_once, conflict_at, delete, ensure, parse_error, rename, set, when,
+        where_,
+    };
     use super::*;
-
-    fn yaml(input: &str, edits: &[Edit], expected: &str, counts: &[usize]) {
-        check(apply, input, edits, expected, counts);
-    }
 
     const WORKFLOW: &str = "\
 # CI for the service
@@ -921,7 +901,7 @@ jobs:
       - uses: \"actions/checkout@v4\"
       - uses: actions/setup-python@v4
 ";
-        yaml(WORKFLOW, &[edit], expected, &[2]);
+        check(apply, WORKFLOW, &[edit], expected, &[2]);
     }
 
     #[test]
@@ -952,7 +932,7 @@ jobs:
       - uses: \"actions/checkout@v2\"
       - uses: actions/setup-python@v5
 ";
-        yaml(WORKFLOW, &[edit], expected, &[2]);
+        check(apply, WORKFLOW, &[edit], expected, &[2]);
     }
 
     #[test]
@@ -982,7 +962,7 @@ jobs:
       - uses: actions/setup-python@v4
     timeout-minutes: 30
 ";
-        yaml(WORKFLOW, &[edit], expected, &[2]);
+        check(apply, WORKFLOW, &[edit], expected, &[2]);
     }
 
     #[test]
@@ -1012,15 +992,15 @@ jobs:
     permissions:
       contents: read
 ";
-        yaml(WORKFLOW, &[edit], expected, &[1]);
+        check(apply, WORKFLOW, &[edit], expected, &[1]);
     }
 
     #[test]
     fn no_map_is_created_along_a_wildcard_path() {
         let edit = set("jobs.*.permissions.contents", json!("read"));
-        yaml(WORKFLOW, &[edit], WORKFLOW, &[0]);
+        check(apply, WORKFLOW, &[edit], WORKFLOW, &[0]);
         let under_scalar = set("name.first", json!("x"));
-        yaml(WORKFLOW, &[under_scalar], WORKFLOW, &[0]);
+        check(apply, WORKFLOW, &[under_scalar], WORKFLOW, &[0]);
     }
 
     #[test]
@@ -1050,7 +1030,7 @@ jobs:
       - uses: \"actions/checkout@v2\"
       - uses: actions/setup-python@v4
 ";
-        yaml(WORKFLOW, &[edit], expected, &[1]);
+        check(apply, WORKFLOW, &[edit], expected, &[1]);
     }
 
     #[test]
@@ -1071,7 +1051,7 @@ env:
   NODE: 18
   CI: true
 ";
-        yaml(input, &edits, expected, &[0, 1, 0]);
+        check(apply, input, &edits, expected, &[0, 1, 0]);
     }
 
     #[test]
@@ -1109,7 +1089,7 @@ g: true
 h: \"*alias\"
 i: plain words/ok@v4
 ";
-        yaml(input, &edits, expected, &[1; 9]);
+        check(apply, input, &edits, expected, &[1; 9]);
     }
 
     #[test]
@@ -1132,7 +1112,7 @@ double: \"tab\\there\"
 plain: b
 number: 4
 ";
-        yaml(input, &edits, expected, &[1, 1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
     }
 
     #[test]
@@ -1147,7 +1127,7 @@ a: 'x'
 b: 'y'
 c: '20'
 ";
-        yaml(input, &[set("c", json!("20"))], expected, &[1]);
+        check(apply, input, &[set("c", json!("20"))], expected, &[1]);
     }
 
     #[test]
@@ -1164,7 +1144,7 @@ d: ~
             set("c", json!(true)),
             set("d", json!(null)),
         ];
-        yaml(input, &edits, input, &[0, 0, 0, 0]);
+        check(apply, input, &edits, input, &[0, 0, 0, 0]);
     }
 
     const MANIFESTS: &str = "\
@@ -1215,13 +1195,19 @@ kind: Ingress
 metadata:
   name: site
 ";
-        yaml(MANIFESTS, &[api, replicas, name], expected, &[1, 1, 3]);
+        check(
+            apply,
+            MANIFESTS,
+            &[api, replicas, name],
+            expected,
+            &[1, 1, 3],
+        );
     }
 
     #[test]
     fn where_on_a_missing_path_holds_nowhere() {
         let edit = where_(set("kind", json!("X")), "spec.missing", ".*");
-        yaml(MANIFESTS, &[edit], MANIFESTS, &[0]);
+        check(apply, MANIFESTS, &[edit], MANIFESTS, &[0]);
     }
 
     #[test]
@@ -1242,7 +1228,7 @@ with: {a: 1, 'b': \"x\"}
 on: [push, pull_request, workflow_dispatch]
 with: {a: 2, c: \"d, e\", d: {x: [1, \"y\"]}}
 ";
-        yaml(input, &edits, expected, &[1, 0, 1, 1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 0, 1, 1, 1, 1]);
     }
 
     #[test]
@@ -1271,15 +1257,14 @@ d: []
 e: {}
 f: [x]
 ";
-        yaml(input, &edits, expected, &[1, 1, 1, 1, 2, 2]);
+        check(apply, input, &edits, expected, &[1, 1, 1, 1, 2, 2]);
     }
 
     #[test]
     fn an_index_selects_from_either_end() {
         let input = "a: [x, y, z]\nb:\n  - x\n  - y\n";
-        let applied = apply(input, &[delete("a[-1]"), delete("b[0]")]).unwrap();
-        assert_eq!(applied.text, "a: [x, y]\nb:\n  - y\n");
-        assert_eq!(applied.counts, vec![1, 1]);
+        let edits = [delete("a[-1]"), delete("b[0]")];
+        check_once(apply, input, &edits, "a: [x, y]\nb:\n  - y\n", &[1, 1]);
     }
 
     #[test]
@@ -1304,7 +1289,7 @@ services:
   db:
     image: postgres:16
 ";
-        yaml(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -1324,7 +1309,7 @@ env: {}
 steps: []
 other: x
 ";
-        yaml(input, &edits, expected, &[2, 2]);
+        check(apply, input, &edits, expected, &[2, 2]);
     }
 
     #[test]
@@ -1347,7 +1332,7 @@ steps:
       path: x
   - run: make
 ";
-        yaml(input, &[edit], expected, &[1]);
+        check(apply, input, &[edit], expected, &[1]);
     }
 
     #[test]
@@ -1368,7 +1353,7 @@ jobs:
     runs-on: ubuntu
   'q': 1
 ";
-        yaml(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -1404,7 +1389,7 @@ branches:
   - 'release/*'
   - next
 ";
-        yaml(input, &edits, expected, &[1, 0]);
+        check(apply, input, &edits, expected, &[1, 0]);
     }
 
     #[test]
@@ -1430,7 +1415,7 @@ spec:
   - emptyDir: {}
     name: data
 ";
-        yaml(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -1444,7 +1429,13 @@ needs:
   - build
 next: 1
 ";
-        yaml(input, &[append("needs", json!("build"))], expected, &[1]);
+        check(
+            apply,
+            input,
+            &[append("needs", json!("build"))],
+            expected,
+            &[1],
+        );
     }
 
     #[test]
@@ -1473,18 +1464,7 @@ a: 1
 b: [unclosed
 c: 2
 ";
-        let err = apply(input, &[set("a", json!(2))]).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                EditError::Parse {
-                    format: "yaml",
-                    line: 2,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        parse_error(apply, input, &[set("a", json!(2))], "yaml", 2);
     }
 
     #[test]
@@ -1509,7 +1489,7 @@ steps:
       - a
       - b
 ";
-        yaml(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -1537,7 +1517,7 @@ steps:
       npm run test:all
   - run: echo done
 ";
-        yaml(input, &edits, expected, &[1, 1]);
+        check(apply, input, &edits, expected, &[1, 1]);
     }
 
     #[test]
@@ -1564,23 +1544,29 @@ b: !!str \"13\"
 c: !custom
   x: 1
 ";
-        yaml(input, &edits, expected, &[0, 0, 1, 1]);
+        check(apply, input, &edits, expected, &[0, 0, 1, 1]);
     }
 
     #[test]
     fn double_quoted_escapes_are_decoded_for_when() {
         let input = "msg: \"caf\\u00e9\\tbar\"\n";
         let edit = when(set("msg", json!("ok")), "^café\tbar$");
-        yaml(input, &[edit], "msg: \"ok\"\n", &[1]);
+        check(apply, input, &[edit], "msg: \"ok\"\n", &[1]);
     }
 
     #[test]
     fn crlf_files_get_crlf_lines_and_a_missing_last_newline_stays_missing() {
         let input = "a:\r\n  b: 1\r\n";
         let expected = "a:\r\n  b: 1\r\n  c:\r\n    d: 2\r\n";
-        yaml(input, &[set("a.c.d", json!(2))], expected, &[1]);
+        check(apply, input, &[set("a.c.d", json!(2))], expected, &[1]);
         let input = "a:\n  b: 1";
-        yaml(input, &[set("a.c", json!(2))], "a:\n  b: 1\n  c: 2", &[1]);
+        check(
+            apply,
+            input,
+            &[set("a.c", json!(2))],
+            "a:\n  b: 1\n  c: 2",
+            &[1],
+        );
     }
 
     #[test]
@@ -1591,7 +1577,8 @@ c: !custom
             append("b.d", json!("x")),
             set("b.e", json!(2)),
         ];
-        yaml(
+        check(
+            apply,
             input,
             &edits,
             "a: 1\nb:\n  c: 1\n  d:\n    - x\n  e: 2\n",
@@ -1615,7 +1602,8 @@ services:
         environment:
             - A=1
 ";
-        yaml(
+        check(
+            apply,
             input,
             &[append("services.web.environment", json!("A=1"))],
             expected,
@@ -1649,7 +1637,7 @@ services:
       - \"80:80\"
       - \"443:443\"
 ";
-        yaml(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
@@ -1671,11 +1659,8 @@ services:
 
     #[test]
     fn renaming_a_list_item_is_a_conflict() {
-        let err = apply("a:\n  - x\n", &[rename("a[0]", "b")]).unwrap_err();
-        assert!(
-            matches!(err, EditError::Conflict { line: 2, .. }),
-            "{err:?}"
-        );
+        let edits = [rename("a[0]", "b")];
+        assert_eq!(conflict_at(apply, "a:\n  - x\n", &edits), (0, 2));
     }
 
     #[test]
@@ -1706,7 +1691,7 @@ metadata:
   labels:
     team: web
 ";
-        yaml(MANIFESTS, &[edit], expected, &[3]);
+        check(apply, MANIFESTS, &[edit], expected, &[3]);
     }
 
     #[test]
@@ -1729,9 +1714,7 @@ steps:
   - {}
   - name: three
 ";
-        let applied = apply(input, &edits).unwrap();
-        assert_eq!(applied.text, expected);
-        assert_eq!(applied.counts, vec![2, 1]);
+        check_once(apply, input, &edits, expected, &[2, 1]);
     }
 
     #[test]
@@ -1761,7 +1744,7 @@ nested:
     - b
     - c
 ";
-        yaml(input, &edits, expected, &[1, 1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
     }
 
     #[test]
@@ -1773,18 +1756,19 @@ nested:
             set("8080", json!(1)),
         ];
         let expected = "a: 1\n\"on\": push\n\"x: y\": 1\n\"8080\": 1\n";
-        yaml(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
     fn comment_only_and_empty_files_select_nothing() {
-        yaml(
+        check(
+            apply,
             "# nothing yet\n",
             &[set("a", json!(1))],
             "# nothing yet\n",
             &[0],
         );
-        yaml("", &[delete("a")], "", &[0]);
+        check(apply, "", &[delete("a")], "", &[0]);
     }
 
     #[test]
@@ -1809,7 +1793,7 @@ ports: # none yet
 env: # set below
   {B: 2}
 ";
-        yaml(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
@@ -1863,7 +1847,7 @@ jobs:
       -    make check
     env: {GO:  '1.22', CGO:   1}
 ";
-        yaml(input, &edits, expected, &[1, 1, 1, 1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1, 1, 1, 1]);
     }
 
     #[test]
@@ -1892,7 +1876,7 @@ args:
 description:
   short
 ";
-        yaml(input, &edits, expected, &[1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1]);
     }
 
     #[test]
@@ -1929,6 +1913,6 @@ steps:
   - run:
       make check
 ";
-        yaml(input, &edits, expected, &[1, 1, 1, 1]);
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
     }
 }
