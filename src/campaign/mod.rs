@@ -93,6 +93,50 @@ pub struct CommitTemplate {
     pub author: Identity,
 }
 
+/// How to reach GitHub (`forge: github`, the `github:` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubSettings {
+    /// The REST API root: `https://api.github.com`, or
+    /// `https://HOST/api/v3` for GitHub Enterprise Server.
+    pub api_url: String,
+    /// The environment variable holding a token (a token is never written in
+    /// a file or given on the command line).
+    pub token_env: String,
+    /// A GitHub App to act as, instead of a token.
+    pub app: Option<GitHubAppSettings>,
+    /// `merge`, `squash` or `rebase`.
+    pub merge_method: String,
+    /// Write requests at most this many per minute / per hour, at least
+    /// `min_interval_ms` apart.
+    pub per_minute: u32,
+    pub per_hour: u32,
+    pub min_interval_ms: u64,
+}
+
+/// A GitHub App: its id, its private key file, its installation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHubAppSettings {
+    pub id: u64,
+    /// Absolute path of the PEM private key.
+    pub private_key_file: PathBuf,
+    /// Found from each repository's owner when not given.
+    pub installation_id: Option<u64>,
+}
+
+impl Default for GitHubSettings {
+    fn default() -> Self {
+        GitHubSettings {
+            api_url: "https://api.github.com".to_string(),
+            token_env: "GITHUB_TOKEN".to_string(),
+            app: None,
+            merge_method: "merge".to_string(),
+            per_minute: 80,
+            per_hour: 500,
+            min_interval_ms: 1000,
+        }
+    }
+}
+
 /// A campaign file, checked.
 #[derive(Debug, Clone)]
 pub struct Campaign {
@@ -105,6 +149,8 @@ pub struct Campaign {
     /// The catalog file or folder, absolute.
     pub catalog: PathBuf,
     pub forge: String,
+    /// GitHub settings (defaults when the section is absent).
+    pub github: GitHubSettings,
     pub targets: TargetFilter,
     pub tranches: Vec<TrancheSize>,
     pub pull_request: PullRequestTemplate,
@@ -150,12 +196,40 @@ struct RawCampaign {
     #[serde(default)]
     forge: Option<Spanned<String>>,
     #[serde(default)]
+    github: Option<Spanned<RawGitHub>>,
+    #[serde(default)]
     targets: RawFilter,
     tranches: Spanned<Vec<Spanned<RawTranche>>>,
     #[serde(default)]
     pull_request: RawPullRequest,
     #[serde(default)]
     commit: RawCommit,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGitHub {
+    api_url: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
+    app: Option<RawGitHubApp>,
+    merge_method: Option<Spanned<String>>,
+    pacing: Option<RawPacing>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGitHubApp {
+    id: u64,
+    private_key_file: Spanned<String>,
+    installation_id: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPacing {
+    per_minute: Option<Spanned<u32>>,
+    per_hour: Option<Spanned<u32>>,
+    min_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -239,7 +313,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, targets, tranches, pull_request, commit (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, pull_request, commit (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -288,12 +362,13 @@ impl Campaign {
             .forge
             .as_ref()
             .map_or("local".to_string(), |f| f.value.clone());
-        if let Some(f) = raw.forge.as_ref().filter(|f| f.value != "local") {
+        if let Some(f) = raw.forge.as_ref().filter(|f| !["local", "github"].contains(&f.value.as_str())) {
             problems.push(
-                at(f, format!("forge `{}` is not supported yet", f.value))
-                    .with_help("this version ships the embedded `local` forge"),
+                at(f, format!("forge `{}` is not supported", f.value))
+                    .with_help("`forge` is `local` (the embedded forge) or `github` (GitHub.com or Enterprise Server)"),
             );
         }
+        let github = github_settings(raw.github.as_ref(), &base, &mut problems, path, text, doc);
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
 
@@ -350,6 +425,7 @@ impl Campaign {
             recipe: normalize(&recipe),
             catalog: normalize(&catalog),
             forge,
+            github,
             targets,
             tranches,
             parameters: raw.parameters,
@@ -372,6 +448,85 @@ impl Campaign {
             },
         })
     }
+}
+
+/// The `github:` section, checked; the defaults where a key is absent.
+fn github_settings(
+    raw: Option<&Spanned<RawGitHub>>,
+    base: &Path,
+    problems: &mut Vec<FileDiagnostic>,
+    path: &Path,
+    text: &str,
+    doc: &yaml::Document<'_>,
+) -> GitHubSettings {
+    let mut settings = GitHubSettings::default();
+    let Some(raw) = raw else {
+        return settings;
+    };
+    let raw = &raw.value;
+    if let Some(url) = &raw.api_url {
+        let value = url.value.trim_end_matches('/');
+        if !(value.starts_with("https://") || value.starts_with("http://")) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, url, format!("`{}` is not an http(s) URL", url.value))
+                    .with_help("GitHub.com is `https://api.github.com`; Enterprise Server is `https://HOST/api/v3`"),
+            );
+        }
+        settings.api_url = value.to_string();
+    }
+    if let Some(env) = &raw.token_env {
+        let valid = !env.value.is_empty()
+            && env.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !env.value.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, env, format!("`{}` is not an environment variable name", env.value))
+                    .with_help("name the variable that holds the token (e.g. GITHUB_TOKEN), never the token itself"),
+            );
+        }
+        settings.token_env = env.value.clone();
+    }
+    if let Some(method) = &raw.merge_method {
+        if !["merge", "squash", "rebase"].contains(&method.value.as_str()) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, method, format!("merge method `{}` is unknown", method.value))
+                    .with_help("use `merge`, `squash` or `rebase`"),
+            );
+        }
+        settings.merge_method = method.value.clone();
+    }
+    if let Some(app) = &raw.app {
+        let key = base.join(&app.private_key_file.value);
+        if !key.is_file() {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, &app.private_key_file, format!("the private key file `{}` does not exist ({})", app.private_key_file.value, key.display()))
+                    .with_help("download the app's private key (a .pem file) and give its path, relative to the campaign file"),
+            );
+        }
+        settings.app = Some(GitHubAppSettings {
+            id: app.id,
+            private_key_file: normalize(&key),
+            installation_id: app.installation_id,
+        });
+    }
+    if let Some(pacing) = &raw.pacing {
+        let defaults = GitHubSettings::default();
+        let mut limit = |value: &Option<Spanned<u32>>, most: u32, what: &str| match value {
+            Some(v) if v.value == 0 || v.value > most => {
+                problems.push(
+                    yaml::diagnostic_at(path, text, doc, v, format!("`{what}` must be between 1 and {most}"))
+                        .with_help("GitHub's secondary limits allow at most 80 content-creating requests a minute and 500 an hour; pacing can only go lower"),
+                );
+                most
+            }
+            Some(v) => v.value,
+            None => most,
+        };
+        settings.per_minute = limit(&pacing.per_minute, defaults.per_minute, "pacing.per_minute");
+        settings.per_hour = limit(&pacing.per_hour, defaults.per_hour, "pacing.per_hour");
+        settings.min_interval_ms = pacing.min_interval_ms.unwrap_or(defaults.min_interval_ms).max(defaults.min_interval_ms);
+    }
+    settings
 }
 
 fn filter(
