@@ -67,11 +67,67 @@ impl Default for Identity {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
+    token: Token,
+}
+
+/// The token git offers when a remote over HTTP(S) asks for credentials:
+/// only ever handed to libgit2's credentials callback, never put in a URL,
+/// a `.git/config`, a log line or an error. Shared by the clones of a
+/// workspace, and replaceable (a GitHub App's token expires within the hour).
+#[derive(Clone, Default)]
+struct Token(std::sync::Arc<std::sync::RwLock<Option<String>>>);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+impl Token {
+    fn get(&self) -> Option<String> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Callbacks answering a credentials request with the token (as
+    /// `x-access-token`, the user name GitHub expects), once: a token the
+    /// remote refuses is not offered again.
+    fn callbacks<'a>(&self) -> RemoteCallbacks<'a> {
+        let token = self.get();
+        let mut asked = false;
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(move |_url, _user, allowed| {
+            let Some(token) = token.as_deref() else {
+                return Err(git2::Error::from_str(
+                    "the remote asks for credentials and no token was given",
+                ));
+            };
+            if asked {
+                return Err(git2::Error::from_str("the remote refused the token"));
+            }
+            asked = true;
+            if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
+                git2::Cred::userpass_plaintext("x-access-token", token)
+            } else {
+                Err(git2::Error::from_str(
+                    "the remote asks for credentials other than a token",
+                ))
+            }
+        });
+        callbacks
+    }
 }
 
 impl Workspace {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Workspace { root: root.into() }
+        Workspace {
+            root: root.into(),
+            token: Token::default(),
+        }
+    }
+
+    /// Offer `token` to remotes that ask for credentials from now on.
+    pub fn set_token(&self, token: Option<String>) {
+        *self.token.0.write().unwrap_or_else(|e| e.into_inner()) = token;
     }
 
     /// The folder a repository's clone lives in: its name made safe, plus a
@@ -130,9 +186,10 @@ impl Workspace {
         // `Remote::fetch` does, but it would connect a second time).
         let default_ref = {
             let mut remote = repo.find_remote("origin").ctx(|| "find origin".into())?;
-            remote
-                .connect(Direction::Fetch)
+            let mut connection = remote
+                .connect_auth(Direction::Fetch, Some(self.token.callbacks()), None)
                 .ctx(|| format!("connect to {url}"))?;
+            let remote = connection.remote();
             let head = remote
                 .default_branch()
                 .ctx(|| format!("read the default branch of {url}"))?;
@@ -168,6 +225,7 @@ impl Workspace {
             path,
             default_branch,
             base,
+            token: self.token.clone(),
         })
     }
 }
@@ -181,6 +239,7 @@ pub struct Checkout {
     pub default_branch: String,
     /// The head of the remote's default branch.
     pub base: Oid,
+    token: Token,
 }
 
 /// What is on the remote under the campaign branch.
@@ -289,7 +348,7 @@ impl Checkout {
             .ctx(|| "find origin".into())?;
         let mut rejection: Option<String> = None;
         {
-            let mut callbacks = RemoteCallbacks::new();
+            let mut callbacks = self.token.callbacks();
             callbacks.push_update_reference(|refname, status| {
                 if let Some(status) = status {
                     rejection = Some(format!("{refname}: {status}"));
