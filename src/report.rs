@@ -69,6 +69,9 @@ pub struct PrStatus {
     pub draft: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci_state: Option<String>,
+    /// `approved`, `changes_requested` or `pending` (forges that review).
+    #[serde(default)]
+    pub review_state: Option<String>,
 }
 
 impl StatusReport {
@@ -113,6 +116,7 @@ impl From<&TargetRow> for TargetStatus {
                     state: c.pr_state?.as_str().to_string(),
                     draft: c.draft,
                     ci_state: c.ci_state.clone(),
+                    review_state: c.review_state.clone(),
                 })
             }),
         }

@@ -362,7 +362,11 @@ impl Campaign {
             .forge
             .as_ref()
             .map_or("local".to_string(), |f| f.value.clone());
-        if let Some(f) = raw.forge.as_ref().filter(|f| !["local", "github"].contains(&f.value.as_str())) {
+        if let Some(f) = raw
+            .forge
+            .as_ref()
+            .filter(|f| !["local", "github"].contains(&f.value.as_str()))
+        {
             problems.push(
                 at(f, format!("forge `{}` is not supported", f.value))
                     .with_help("`forge` is `local` (the embedded forge) or `github` (GitHub.com or Enterprise Server)"),
@@ -476,7 +480,10 @@ fn github_settings(
     }
     if let Some(env) = &raw.token_env {
         let valid = !env.value.is_empty()
-            && env.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && env
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
             && !env.value.starts_with(|c: char| c.is_ascii_digit());
         if !valid {
             problems.push(
@@ -489,8 +496,14 @@ fn github_settings(
     if let Some(method) = &raw.merge_method {
         if !["merge", "squash", "rebase"].contains(&method.value.as_str()) {
             problems.push(
-                yaml::diagnostic_at(path, text, doc, method, format!("merge method `{}` is unknown", method.value))
-                    .with_help("use `merge`, `squash` or `rebase`"),
+                yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    method,
+                    format!("merge method `{}` is unknown", method.value),
+                )
+                .with_help("use `merge`, `squash` or `rebase`"),
             );
         }
         settings.merge_method = method.value.clone();
@@ -524,7 +537,10 @@ fn github_settings(
         };
         settings.per_minute = limit(&pacing.per_minute, defaults.per_minute, "pacing.per_minute");
         settings.per_hour = limit(&pacing.per_hour, defaults.per_hour, "pacing.per_hour");
-        settings.min_interval_ms = pacing.min_interval_ms.unwrap_or(defaults.min_interval_ms).max(defaults.min_interval_ms);
+        settings.min_interval_ms = pacing
+            .min_interval_ms
+            .unwrap_or(defaults.min_interval_ms)
+            .max(defaults.min_interval_ms);
     }
     settings
 }

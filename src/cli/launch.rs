@@ -54,7 +54,60 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 }
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
+    let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    warn_catalog_problems(ui, &loaded);
+    let engine = engine(&state, &loaded.campaign.forge, ui, args.jobs)?;
+    let report = engine.advance(&loaded).await?;
+    print_run(ui, &report, true);
+    state.close().await;
+    Ok(exit_code(&report))
+}
+
+/// Refresh what the forge says of a campaign's open pull requests.
+///
+/// Asks the forge about each open pull request (state, draft, CI, reviews)
+/// and records it: merged ones move their target to `merged`, closed ones to
+/// `declined`. Cheap when nothing changed (conditional requests).
+///
+/// Example: fleetwright sync modernize-deprecated-apis
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The campaign name (as in its file's `name`).
+    campaign: String,
+}
+
+pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    let engine = engine(&state, &loaded.campaign.forge, ui, None)?;
+    let report = engine.sync(&loaded.campaign.name).await?;
+    for (repo, from, to) in &report.moved {
+        println!("  {repo:<28} {from} -> {to}");
+    }
+    for (repo, why) in &report.failed {
+        println!("  {repo:<28} not synced: {why}");
+    }
+    println!(
+        "{}: {} open pull request(s) checked, {} changed, {} not reachable",
+        loaded.campaign.name,
+        report.checked,
+        report.moved.len(),
+        report.failed.len()
+    );
+    state.close().await;
+    Ok(if report.failed.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::TARGETS_FAILED
+    })
+}
+
+/// A launched campaign: its state, and its file loaded again from where it
+/// was launched (refused when gone or renamed).
+async fn launched(
+    state_path: &std::path::Path,
+    name: &str,
+) -> anyhow::Result<(crate::state::State, campaign::Loaded)> {
+    let (state, row) = recorded_campaign(state_path, name).await?;
     let file = PathBuf::from(&row.file);
     if !file.is_file() {
         return Err(exit::Refusal::new(
@@ -79,12 +132,7 @@ pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> 
         .hint("a campaign's name cannot change once launched; restore it")
         .into());
     }
-    warn_catalog_problems(ui, &loaded);
-    let engine = engine(&state, &loaded.campaign.forge, ui, args.jobs)?;
-    let report = engine.advance(&loaded).await?;
-    print_run(ui, &report, true);
-    state.close().await;
-    Ok(exit_code(&report))
+    Ok((state, loaded))
 }
 
 fn exit_code(report: &RunReport) -> u8 {

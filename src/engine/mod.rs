@@ -86,6 +86,17 @@ pub struct TargetOutcome {
     pub pr: Option<i64>,
 }
 
+/// What `sync` did.
+#[derive(Debug, Default)]
+pub struct SyncReport {
+    /// Open pull requests asked about.
+    pub checked: usize,
+    /// Targets whose state changed: (repo, from, to).
+    pub moved: Vec<(String, TargetState, TargetState)>,
+    /// Targets the forge could not tell about: (repo, why).
+    pub failed: Vec<(String, String)>,
+}
+
 /// What a launch or advance did.
 #[derive(Debug, Clone)]
 pub struct RunReport {
@@ -332,6 +343,39 @@ impl Engine {
             })
     }
 
+    /// Ask the forge about every open pull request of the campaign and
+    /// record what it says: state, draft, CI, reviews. A merged pull request
+    /// moves its target to `merged`, a closed one to `declined` (with the
+    /// closing comment as the reason). One target's forge error is reported
+    /// and the others go on.
+    pub async fn sync(&self, name: &str) -> Result<SyncReport> {
+        let row = self.campaign(name).await?;
+        let targets: Vec<TargetRow> = self
+            .state()
+            .targets(row.id)
+            .await?
+            .into_iter()
+            .filter(|t| t.state == TargetState::PrOpen)
+            .collect();
+        let mut report = SyncReport::default();
+        for target in targets {
+            let Ok((repo, number)) = open_pull_request_of(&target) else {
+                continue;
+            };
+            report.checked += 1;
+            match self.shared.forge.pull_request(&repo, number).await {
+                Ok(pr) => {
+                    let to = record_pull_request(self.state(), &target, &pr).await?;
+                    if to != target.state {
+                        report.moved.push((target.repo.clone(), target.state, to));
+                    }
+                }
+                Err(e) => report.failed.push((target.repo.clone(), error_chain(&e))),
+            }
+        }
+        Ok(report)
+    }
+
     /// Merge a target's pull request on the forge, and record it.
     pub async fn merge(&self, target: &TargetRow) -> Result<TargetRow> {
         self.settle(target, None).await
@@ -407,6 +451,9 @@ async fn record_pull_request(
                 state: pr.state,
                 draft: pr.draft,
                 ci_state: pr.ci_state.clone(),
+                review_state: None,
+                merged_at: None,
+                closed_at: None,
             },
         )
         .await?;

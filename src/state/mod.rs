@@ -417,7 +417,9 @@ impl State {
         pr: &PullRequestRecord,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?, updated_at = ?
+            "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?,
+                 review_state = COALESCE(?, review_state), merged_at = COALESCE(?, merged_at),
+                 closed_at = COALESCE(?, closed_at), updated_at = ?, synced_at = ?
              WHERE target_id = ?",
         )
         .bind(pr.number)
@@ -425,6 +427,10 @@ impl State {
         .bind(pr.state.as_str())
         .bind(pr.draft)
         .bind(&pr.ci_state)
+        .bind(&pr.review_state)
+        .bind(&pr.merged_at)
+        .bind(&pr.closed_at)
+        .bind(now())
         .bind(now())
         .bind(target.id)
         .execute(&self.pool)
@@ -534,7 +540,7 @@ impl State {
 
 const TARGET_SELECT: &str =
     "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
-        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state
+        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state
     FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
 
 #[allow(clippy::too_many_arguments)]

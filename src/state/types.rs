@@ -192,6 +192,7 @@ pub struct ChangesetRow {
     pub pr_state: Option<PrState>,
     pub draft: bool,
     pub ci_state: Option<String>,
+    pub review_state: Option<String>,
 }
 
 impl TargetRow {
@@ -210,6 +211,7 @@ impl TargetRow {
                     .transpose()?,
                 draft: r.try_get::<Option<bool>, _>("cs_draft")?.unwrap_or(false),
                 ci_state: r.try_get("cs_ci_state")?,
+                review_state: r.try_get("cs_review_state")?,
             }),
             None => None,
         };
@@ -262,6 +264,10 @@ pub struct PullRequestRecord {
     pub state: PrState,
     pub draft: bool,
     pub ci_state: Option<String>,
+    /// `approved`, `changes_requested` or `pending`, when the forge says.
+    pub review_state: Option<String>,
+    pub merged_at: Option<String>,
+    pub closed_at: Option<String>,
 }
 
 /// One row of the append-only event log.

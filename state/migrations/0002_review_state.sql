@@ -1,0 +1,7 @@
+-- fleetwright state, schema 2: what `sync` learns of a pull request
+-- besides its state, draft and CI.
+
+ALTER TABLE changesets ADD COLUMN review_state TEXT;   -- approved | changes_requested | pending
+ALTER TABLE changesets ADD COLUMN merged_at TEXT;
+ALTER TABLE changesets ADD COLUMN closed_at TEXT;
+ALTER TABLE changesets ADD COLUMN synced_at TEXT;      -- the last time sync asked the forge
