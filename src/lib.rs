@@ -17,5 +17,6 @@ pub mod git;
 pub mod paths;
 pub mod recipe;
 pub mod report;
+pub mod reviewers;
 pub mod state;
 pub mod yaml;

@@ -5,3 +5,4 @@ ALTER TABLE changesets ADD COLUMN review_state TEXT;   -- approved | changes_req
 ALTER TABLE changesets ADD COLUMN merged_at TEXT;
 ALTER TABLE changesets ADD COLUMN closed_at TEXT;
 ALTER TABLE changesets ADD COLUMN synced_at TEXT;      -- the last time sync asked the forge
+ALTER TABLE changesets ADD COLUMN reviewers TEXT;      -- requested reviewers, `@user`, `@org/team`, space-separated; empty: nobody

@@ -1,0 +1,230 @@
+//! Who reviews a pull request: the owner the catalog names (a Group's
+//! `github.com/team-slug` is a team reviewer, a User's `github.com/user-login`
+//! a reviewer), else the repository's CODEOWNERS for the changed paths.
+//!
+//! Only reads: the catalog and a checkout's CODEOWNERS file.
+
+use std::path::Path;
+
+use globset::{GlobBuilder, GlobMatcher};
+
+use crate::catalog::{Catalog, EntityRef};
+
+/// Reviewers to request on a pull request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reviewers {
+    /// GitHub logins.
+    pub users: Vec<String>,
+    /// Team slugs (the part after `org/`).
+    pub teams: Vec<String>,
+    /// Where they come from: `catalog`, `CODEOWNERS`, or empty when nobody.
+    pub source: &'static str,
+}
+
+impl Reviewers {
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.teams.is_empty()
+    }
+}
+
+/// The reviewers of a change owned by `owner` (an entity ref) touching
+/// `changed` paths in the checkout at `root`: the catalog's, else
+/// CODEOWNERS'.
+pub fn reviewers(catalog: &Catalog, owner: &str, root: &Path, changed: &[String]) -> Reviewers {
+    let from_catalog = of_owner(catalog, owner);
+    if from_catalog.is_empty() {
+        from_codeowners(root, changed)
+    } else {
+        from_catalog
+    }
+}
+
+/// The owners CODEOWNERS (at the root, in `.github/` or `docs/`) names for
+/// `changed` paths of the checkout at `root`.
+pub fn from_codeowners(root: &Path, changed: &[String]) -> Reviewers {
+    let Some(text) = ["CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS"]
+        .iter()
+        .find_map(|name| read_inside(root, name))
+    else {
+        return Reviewers::default();
+    };
+    let mut found = Reviewers {
+        source: "CODEOWNERS",
+        ..Reviewers::default()
+    };
+    let rules = parse_codeowners(&text);
+    for path in changed {
+        // The last matching rule wins, as on GitHub.
+        let Some(rule) = rules.iter().rev().find(|r| r.matcher.is_match(path)) else {
+            continue;
+        };
+        for owner in &rule.owners {
+            add_owner(&mut found, owner);
+        }
+    }
+    if found.is_empty() {
+        Reviewers::default()
+    } else {
+        found
+    }
+}
+
+/// The catalog's owner as reviewers: a Group with a team slug, or a User
+/// with a login (a Group without a slug gives its members with logins).
+pub fn of_owner(catalog: &Catalog, owner: &str) -> Reviewers {
+    let Ok(owner) = EntityRef::parse(owner, "group", "default") else {
+        return Reviewers::default();
+    };
+    let mut found = Reviewers {
+        source: "catalog",
+        ..Reviewers::default()
+    };
+    if let Some(group) = catalog.groups.iter().find(|g| g.entity == owner) {
+        match &group.team_slug {
+            Some(slug) => found.teams.push(team_of(slug)),
+            None => {
+                for member in &group.members {
+                    if let Some(login) = login_of(catalog, member) {
+                        found.users.push(login);
+                    }
+                }
+            }
+        }
+    } else if let Some(login) = login_of(catalog, &owner) {
+        found.users.push(login);
+    }
+    found
+}
+
+fn login_of(catalog: &Catalog, user: &EntityRef) -> Option<String> {
+    catalog
+        .users
+        .iter()
+        .find(|u| &u.entity == user)
+        .and_then(|u| u.github_login.clone())
+}
+
+/// `org/team` → `team` (GitHub's API takes the slug alone).
+fn team_of(slug: &str) -> String {
+    slug.rsplit('/').next().unwrap_or(slug).to_string()
+}
+
+/// `@org/team` → a team, `@login` → a user; e-mail owners are skipped.
+fn add_owner(found: &mut Reviewers, owner: &str) {
+    let Some(name) = owner.strip_prefix('@') else {
+        return;
+    };
+    let list = if name.contains('/') {
+        &mut found.teams
+    } else {
+        &mut found.users
+    };
+    let name = team_of(name);
+    if !list.contains(&name) {
+        list.push(name);
+    }
+}
+
+/// A file inside `root`, not through a symlink.
+fn read_inside(root: &Path, rel: &str) -> Option<String> {
+    let path = root.join(rel);
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    if !meta.file_type().is_file() || meta.len() > 1024 * 1024 {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()
+}
+
+struct Rule {
+    matcher: GlobMatcher,
+    owners: Vec<String>,
+}
+
+/// CODEOWNERS lines: a gitignore-style pattern, then owners.
+fn parse_codeowners(text: &str) -> Vec<Rule> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.split(" #").next().unwrap_or(line).trim();
+            if line.is_empty() || line.starts_with('#') {
+                return None;
+            }
+            let mut parts = line.split_whitespace();
+            let pattern = parts.next()?;
+            let owners: Vec<String> = parts.map(str::to_string).collect();
+            Some(Rule {
+                matcher: codeowners_glob(pattern)?,
+                owners,
+            })
+        })
+        .collect()
+}
+
+/// A CODEOWNERS pattern as a glob on repository-relative paths: anchored
+/// when it starts with `/` or holds a `/` inside, else matching at any
+/// depth; a trailing `/` (or a folder) covers everything below.
+fn codeowners_glob(pattern: &str) -> Option<GlobMatcher> {
+    let anchored = pattern.starts_with('/') || pattern.trim_end_matches('/').contains('/');
+    let body = pattern.trim_start_matches('/');
+    let mut glob = if anchored {
+        body.to_string()
+    } else {
+        format!("**/{body}")
+    };
+    if glob.ends_with('/') {
+        glob.push_str("**");
+    } else if !glob.ends_with("**") {
+        // `docs` also owns everything under a folder named docs.
+        glob = format!("{{{glob},{glob}/**}}");
+    }
+    GlobBuilder::new(&glob)
+        .literal_separator(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owners_of(codeowners: &str, changed: &[&str]) -> Reviewers {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+        std::fs::write(dir.path().join(".github/CODEOWNERS"), codeowners).unwrap();
+        let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
+        reviewers(
+            &Catalog::default(),
+            "group:default/nobody",
+            dir.path(),
+            &changed,
+        )
+    }
+
+    #[test]
+    fn codeowners_last_match_wins_and_teams_lose_their_org() {
+        let file = "# owners\n*            @acme/platform\n/src/billing/ @acme/billing @alice\n*.md         docs@acme.com\n";
+        let found = owners_of(file, &["src/billing/app.py"]);
+        assert_eq!(found.teams, ["billing"]);
+        assert_eq!(found.users, ["alice"]);
+        assert_eq!(found.source, "CODEOWNERS");
+        let found = owners_of(file, &["lib/x.py"]);
+        assert_eq!(found.teams, ["platform"]);
+        // An e-mail owner is no reviewer: nobody.
+        assert!(owners_of(file, &["README.md"]).is_empty());
+    }
+
+    #[test]
+    fn unanchored_names_match_at_any_depth() {
+        let found = owners_of("docs @writer\n", &["a/docs/x.md"]);
+        assert_eq!(found.users, ["writer"]);
+        assert!(owners_of("/docs @writer\n", &["a/docs/x.md"]).is_empty());
+    }
+
+    #[test]
+    fn no_codeowners_and_no_catalog_owner_is_nobody() {
+        let dir = tempfile::tempdir().unwrap();
+        let found = reviewers(&Catalog::default(), "team-a", dir.path(), &["a.py".into()]);
+        assert!(found.is_empty());
+        assert_eq!(found.source, "");
+    }
+}
