@@ -247,8 +247,11 @@ pub struct Checkout {
 pub enum RemoteBranch {
     /// No such branch.
     Absent,
-    /// The branch exists and a commit of this campaign is on it: its tip.
+    /// The branch exists and holds only commits of this campaign: its tip.
     Ours(Oid),
+    /// The branch holds a commit of this campaign and commits someone else
+    /// made (a person pushed a fix): its tip. Never overwritten.
+    Shared(Oid),
     /// The branch exists and fleetwright did not make it.
     Foreign(Oid),
 }
@@ -278,13 +281,18 @@ impl Checkout {
         if commits.is_empty() {
             commits.push(tip);
         }
-        for oid in commits {
-            let commit = self.repo.find_commit(oid).ctx(|| "read a commit".into())?;
+        let mut ours = 0;
+        for oid in &commits {
+            let commit = self.repo.find_commit(*oid).ctx(|| "read a commit".into())?;
             if is_campaign_commit(commit.message().unwrap_or(""), campaign) {
-                return Ok(RemoteBranch::Ours(tip));
+                ours += 1;
             }
         }
-        Ok(RemoteBranch::Foreign(tip))
+        Ok(match ours {
+            0 => RemoteBranch::Foreign(tip),
+            n if n == commits.len() => RemoteBranch::Ours(tip),
+            _ => RemoteBranch::Shared(tip),
+        })
     }
 
     /// Put the working tree exactly at the default branch head: every local
@@ -368,6 +376,61 @@ impl Checkout {
             ))),
             None => Ok(()),
         }
+    }
+
+    /// Replace the remote `branch`, which must still be at `expected` (a
+    /// lease: if anyone pushed meanwhile, the remote's tip differs and
+    /// nothing is pushed), with the local branch.
+    pub fn force_push(&self, branch: &str, expected: Oid) -> Result<()> {
+        let mut remote = self
+            .repo
+            .find_remote("origin")
+            .ctx(|| "find origin".into())?;
+        let mut problem: Option<String> = None;
+        let target = format!("refs/heads/{branch}");
+        {
+            let mut callbacks = self.token.callbacks();
+            callbacks.push_negotiation(|updates| {
+                for update in updates {
+                    if update.dst_refname().ok() == Some(target.as_str()) && update.src() != expected {
+                        return Err(git2::Error::from_str(&format!(
+                            "{branch} moved on the remote (now at {}, expected {expected}); not overwritten",
+                            update.src()
+                        )));
+                    }
+                }
+                Ok(())
+            });
+            callbacks.push_update_reference(|refname, status| {
+                if let Some(status) = status {
+                    problem = Some(format!("{refname}: {status}"));
+                }
+                Ok(())
+            });
+            let mut options = PushOptions::new();
+            options.remote_callbacks(callbacks);
+            let spec = format!("+refs/heads/{branch}:refs/heads/{branch}");
+            remote
+                .push(&[spec.as_str()], Some(&mut options))
+                .ctx(|| format!("push {branch}"))?;
+        }
+        match problem {
+            Some(why) => Err(GitError::Refused(format!(
+                "the remote refused the push of {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether two commits hold the same tree.
+    pub fn same_tree(&self, a: Oid, b: Oid) -> Result<bool> {
+        let tree = |oid| {
+            self.repo
+                .find_commit(oid)
+                .map(|c| c.tree_id())
+                .ctx(|| format!("read commit {oid}"))
+        };
+        Ok(tree(a)? == tree(b)?)
     }
 
     /// Paths changed between the base and `commit`, for the PR body.

@@ -289,7 +289,9 @@ impl Engine {
             .targets(row.id)
             .await?
             .into_iter()
-            .filter(|t| t.tranche < row.tranches_open && t.state.needs_work())
+            .filter(|t| {
+                t.tranche < row.tranches_open && (t.state.needs_work() || stale(t, &loaded.recipe))
+            })
             .collect();
         let progress = self.shared.progress.clone();
         progress.start(&format!("{}: preparing", row.name), targets.len());
@@ -480,6 +482,16 @@ async fn record_pull_request(
     Ok(to)
 }
 
+/// An open pull request whose branch was made with another recipe (or other
+/// parameters) than the campaign's now.
+fn stale(target: &TargetRow, recipe: &Recipe) -> bool {
+    target.state == TargetState::PrOpen
+        && target
+            .recipe_fingerprint
+            .as_deref()
+            .is_some_and(|f| f != recipe.fingerprint)
+}
+
 /// What the catalog says about each component (by entity ref), for the
 /// recipe's `catalog` preconditions.
 fn facts(catalog: &Catalog) -> HashMap<String, Facts> {
@@ -507,7 +519,11 @@ async fn run_target(
     facts: Option<Facts>,
     target: TargetRow,
 ) -> TargetOutcome {
-    let result = prepare::run(shared, campaign, recipe, facts, &target).await;
+    let result = if stale(&target, recipe) {
+        prepare::refresh(shared, campaign, recipe, facts, &target).await
+    } else {
+        prepare::run(shared, campaign, recipe, facts, &target).await
+    };
     let (state, pr, step, reason) = match result {
         Ok((state, pr)) => (state, pr, None, None),
         Err(failure) => {

@@ -54,7 +54,7 @@ pub(super) async fn run(
     } = prepared;
     // A branch of ours on the remote was pushed when the recipe applied:
     // it is carried on (adopted) even if the preconditions changed since.
-    if !matches!(remote, RemoteBranch::Ours(_))
+    if !matches!(remote, RemoteBranch::Ours(_) | RemoteBranch::Shared(_))
         && let Some(reason) = &changes.not_applicable
     {
         let change = Transition {
@@ -88,7 +88,7 @@ pub(super) async fn run(
                 ),
             ));
         }
-        RemoteBranch::Ours(tip) => {
+        RemoteBranch::Ours(tip) | RemoteBranch::Shared(tip) => {
             shared
                 .state
                 .record_event(target, "branch_adopted", &format!("{branch} at {tip}"))
@@ -158,6 +158,7 @@ pub(super) async fn run(
             }
             let pushed = Transition {
                 head_commit: Some(commit.to_string()),
+                recipe_fingerprint: Some(recipe.fingerprint.clone()),
                 ..base.clone()
             };
             shared
@@ -235,6 +236,152 @@ pub(super) async fn run(
     };
     let state = record_pull_request(&shared.state, target, &pr).await?;
     Ok((state, Some(pr.number)))
+}
+
+/// Bring the branch of an open pull request up to date with a recipe that
+/// changed since the branch was made: recompute the change on the default
+/// branch as it is now and replace the branch with it, by force, but only
+/// while it holds nothing but fleetwright's commits and is where fleetwright
+/// left it (a lease). A branch someone pushed to is left alone and the
+/// target needs attention.
+pub(super) async fn refresh(
+    shared: &Shared,
+    campaign: &Campaign,
+    recipe: &Arc<Recipe>,
+    facts: Option<Facts>,
+    target: &TargetRow,
+) -> Result<(TargetState, Option<i64>)> {
+    let mut ctx = context(campaign, recipe, target);
+    let branch = template::render(&campaign.pull_request.branch, &ctx)
+        .map_err(|e| Failure::new(Step::Clone, format!("pull_request.branch: {e}")))?;
+    let number = target.changeset.as_ref().and_then(|c| c.number);
+    enter(shared, &target.repo, Step::Clone);
+    let Prepared {
+        checkout,
+        remote,
+        changes,
+    } = {
+        let workspace = shared.workspace.clone();
+        let recipe = recipe.clone();
+        let (url, repo, branch, name) = (
+            target.url.clone(),
+            target.repo.clone(),
+            branch.clone(),
+            campaign.name.clone(),
+        );
+        blocking(move || prepare(&workspace, &recipe, facts, &url, &repo, &branch, &name)).await?
+    };
+    let base = base_of(&checkout);
+    let attention = |reason: String| Transition {
+        reason: Some(reason),
+        ..base.clone()
+    };
+    let tip = match remote {
+        RemoteBranch::Ours(tip) => tip,
+        RemoteBranch::Shared(tip) | RemoteBranch::Foreign(tip) => {
+            let change = attention(format!(
+                "the recipe changed since {branch} was pushed, and someone else pushed commits to it (now at {tip}); \
+                 fleetwright never overwrites them: update the branch by hand, or close the pull request"
+            ));
+            shared
+                .state
+                .transition(target, TargetState::NeedsAttention, &change)
+                .await?;
+            return Ok((TargetState::NeedsAttention, number));
+        }
+        RemoteBranch::Absent => {
+            let change = attention(format!(
+                "the recipe changed, and {branch} is gone from the remote while its pull request is open"
+            ));
+            shared
+                .state
+                .transition(target, TargetState::NeedsAttention, &change)
+                .await?;
+            return Ok((TargetState::NeedsAttention, number));
+        }
+    };
+    if changes.not_applicable.is_some() || changes.is_empty() {
+        let why = changes
+            .not_applicable
+            .clone()
+            .unwrap_or_else(|| "it changes nothing here any more".to_string());
+        let change = attention(format!(
+            "the recipe changed and no longer applies to this repository ({why}); close the pull request if it is not wanted"
+        ));
+        shared
+            .state
+            .transition(target, TargetState::NeedsAttention, &change)
+            .await?;
+        return Ok((TargetState::NeedsAttention, number));
+    }
+    ctx.files = summarize(&changes);
+    ctx.matches = changes.total_matches();
+    ctx.title = render(
+        &campaign.pull_request.title,
+        &ctx,
+        Step::Commit,
+        "pull_request.title",
+    )?;
+    let message = commit_message(campaign, recipe, &ctx)?;
+    let identity = campaign.commit.author.clone();
+    let (checkout, commit, same) = {
+        let branch = branch.clone();
+        blocking(move || {
+            changes
+                .write(&checkout.path)
+                .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
+            let commit = checkout
+                .commit_all(&branch, &message, &identity)
+                .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
+            let same = match commit {
+                Some(commit) => checkout
+                    .same_tree(commit, tip)
+                    .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?,
+                None => true,
+            };
+            Ok((checkout, commit, same))
+        })
+        .await?
+    };
+    let updated = Transition {
+        recipe_fingerprint: Some(recipe.fingerprint.clone()),
+        ..base.clone()
+    };
+    let Some(commit) = commit.filter(|_| !same) else {
+        // The new recipe makes the same change: nothing to push.
+        shared
+            .state
+            .transition(target, TargetState::PrOpen, &updated)
+            .await?;
+        return Ok((TargetState::PrOpen, number));
+    };
+    enter(shared, &target.repo, Step::Push);
+    shared
+        .state
+        .record_event(
+            target,
+            "force_push_intended",
+            &format!("{branch} from {tip} to {commit} (recipe changed)"),
+        )
+        .await?;
+    {
+        let branch = branch.clone();
+        blocking(move || {
+            checkout
+                .force_push(&branch, tip)
+                .map_err(|e| Failure::new(Step::Push, error_chain(&e)))
+        })
+        .await?;
+    }
+    let pushed = Transition {
+        head_commit: Some(commit.to_string()),
+        ..updated
+    };
+    shared
+        .state
+        .transition(target, TargetState::PrOpen, &pushed)
+        .await?;
+    Ok((TargetState::PrOpen, number))
 }
 
 /// Fetch, look at the remote branch, reset to the default branch, apply.

@@ -305,7 +305,12 @@ fn build(
         "title",
         &mut problems,
     );
-    let ctx = Context { path, text, doc };
+    let ctx = Context {
+        path,
+        text,
+        doc,
+        sources: Default::default(),
+    };
     let applies_when = header
         .applies_when
         .iter()
@@ -387,6 +392,7 @@ fn build(
         values: Values::new(),
         applies_when,
         steps,
+        fingerprint: fingerprint(text, &ctx.sources.borrow()),
     };
     finish(recipe, path, text, &ids, problems)
 }
@@ -407,6 +413,20 @@ fn item_of<T: serde::de::DeserializeOwned>(
     let alone = entry.document();
     let value: T = yaml::parse(path, text, &alone).map_err(|d| vec![d.with_help(help)])?;
     Ok(Spanned::new(value, item.referenced, item.defined))
+}
+
+/// A hash of everything that decides what a recipe does: its text with the
+/// parameters substituted, the rule files it reads and the fingerprints of
+/// the recipes it includes.
+fn fingerprint(text: &str, sources: &[String]) -> String {
+    let mut all = text.to_string();
+    for source in sources {
+        all.push('\0');
+        all.push_str(source);
+    }
+    git2::Oid::hash_object(git2::ObjectType::Blob, all.as_bytes())
+        .map(|oid| oid.to_string())
+        .unwrap_or_default()
 }
 
 /// Form B: a plain ast-grep rule file, one rule per document.
@@ -443,6 +463,7 @@ fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, 
                 gates: Vec::new(),
                 kind: StepKind::ast_grep(rules),
             }],
+            fingerprint: fingerprint(text, &[]),
         },
         path,
         text,

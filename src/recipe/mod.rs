@@ -73,6 +73,9 @@ pub struct Recipe {
     pub applies_when: Vec<Condition>,
     /// The steps, in order, with those of included recipes in their place.
     pub steps: Vec<Step>,
+    /// Changes when anything that decides what the recipe does changes: its
+    /// text, its parameter values, the rule files and recipes it uses.
+    pub fingerprint: String,
 }
 
 /// One ast-grep rule of a recipe, compiled.

@@ -308,7 +308,14 @@ impl State {
             .fetch_one(&mut *tx)
             .await?
             .get("state");
-        let (step, reason) = if to == TargetState::Failed || to == TargetState::Declined {
+        let keeps_reason = matches!(
+            to,
+            TargetState::Failed
+                | TargetState::Declined
+                | TargetState::NotApplicable
+                | TargetState::NeedsAttention
+        );
+        let (step, reason) = if keeps_reason {
             (
                 change.step.map(|s| s.as_str().to_string()),
                 change.reason.clone(),
@@ -321,6 +328,7 @@ impl State {
                 default_branch = COALESCE(?, default_branch),
                 base_commit = COALESCE(?, base_commit),
                 head_commit = COALESCE(?, head_commit),
+                recipe_fingerprint = COALESCE(?, recipe_fingerprint),
                 updated_at = ?
              WHERE id = ?",
         )
@@ -330,6 +338,7 @@ impl State {
         .bind(&change.default_branch)
         .bind(&change.base_commit)
         .bind(&change.head_commit)
+        .bind(&change.recipe_fingerprint)
         .bind(&at)
         .bind(target.id)
         .execute(&mut *tx)

@@ -29,10 +29,14 @@ pub enum TargetState {
     NotApplicable,
     /// A step failed; `step` and `reason` say which and why. Retried by the next run.
     Failed,
+    /// The pull request needs a person: the recipe changed but someone
+    /// pushed to the branch (never overwritten), or the branch is gone;
+    /// `reason` says which.
+    NeedsAttention,
 }
 
 impl TargetState {
-    pub const ALL: [TargetState; 9] = [
+    pub const ALL: [TargetState; 10] = [
         TargetState::Pending,
         TargetState::Queued,
         TargetState::Pushed,
@@ -42,6 +46,7 @@ impl TargetState {
         TargetState::NoChange,
         TargetState::NotApplicable,
         TargetState::Failed,
+        TargetState::NeedsAttention,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +60,7 @@ impl TargetState {
             TargetState::NoChange => "no_change",
             TargetState::NotApplicable => "not_applicable",
             TargetState::Failed => "failed",
+            TargetState::NeedsAttention => "needs_attention",
         }
     }
 
@@ -178,6 +184,8 @@ pub struct TargetRow {
     pub default_branch: Option<String>,
     pub base_commit: Option<String>,
     pub head_commit: Option<String>,
+    /// The fingerprint of the recipe the pushed branch was made with.
+    pub recipe_fingerprint: Option<String>,
     pub updated_at: String,
     pub changeset: Option<ChangesetRow>,
 }
@@ -230,6 +238,7 @@ impl TargetRow {
             default_branch: r.try_get("default_branch")?,
             base_commit: r.try_get("base_commit")?,
             head_commit: r.try_get("head_commit")?,
+            recipe_fingerprint: r.try_get("recipe_fingerprint")?,
             updated_at: r.try_get("updated_at")?,
             changeset,
         })
@@ -244,6 +253,8 @@ pub struct Transition {
     pub default_branch: Option<String>,
     pub base_commit: Option<String>,
     pub head_commit: Option<String>,
+    /// The fingerprint of the recipe the branch was made with.
+    pub recipe_fingerprint: Option<String>,
 }
 
 impl Transition {

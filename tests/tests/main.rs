@@ -16,6 +16,7 @@ mod bad_input;
 /// `recipe check` and `recipe apply` on a folder.
 mod recipe_cli;
 mod recipes;
+mod refresh;
 mod sync;
 
 /// `fleetwright demo`: the sandbox and its campaign, end to end.

@@ -157,6 +157,9 @@ pub(super) struct Context<'a> {
     pub path: &'a Path,
     pub text: &'a str,
     pub doc: &'a Document<'a>,
+    /// What the recipe is made of besides its own text (rule files read,
+    /// fingerprints of included recipes), for its fingerprint.
+    pub sources: std::cell::RefCell<Vec<String>>,
 }
 
 impl Context<'_> {
@@ -344,6 +347,7 @@ impl Context<'_> {
                     mut problems,
                     ..
                 } = rule_file(&path, &text, &docs);
+                self.sources.borrow_mut().push(text.clone());
                 problems.extend(super::duplicate_ids(&path, &text, &ids));
                 if rules.is_empty() && problems.is_empty() {
                     problems.push(self.at(file, format!("{} holds no rule", path.display())));
@@ -663,6 +667,7 @@ impl Context<'_> {
                 vec![self.at(id, format!("cannot read {}: {source}", path.display()))]
             }
         })?;
+        self.sources.borrow_mut().push(included.fingerprint.clone());
         Ok(Built {
             steps: flatten(included),
             ids: Vec::new(),

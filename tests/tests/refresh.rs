@@ -1,0 +1,86 @@
+//! When the recipe changes under open pull requests: fleetwright replaces
+//! branches that hold only its own commits, and leaves a branch someone
+//! pushed to (the target needs attention).
+
+use git2::{Oid, Repository, Signature};
+
+use crate::util::{BRANCH, CAMPAIGN, RECIPE_YAML, Sandbox, branch_head, file_at, python, target};
+
+/// Commit `text` as `app.py` on `branch` of the bare repository, as a person would.
+fn push_a_fix(repo: &Repository, branch: &str, text: &str) -> Oid {
+    let tip = branch_head(repo, branch).expect("the campaign branch");
+    let parent = repo.find_commit(tip).unwrap();
+    let blob = repo.blob(text.as_bytes()).unwrap();
+    let mut tree = repo.treebuilder(Some(&parent.tree().unwrap())).unwrap();
+    tree.insert("app.py", blob, 0o100644).unwrap();
+    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+    let who = Signature::now("Alice", "alice@example.com").unwrap();
+    repo.commit(
+        Some(&format!("refs/heads/{branch}")),
+        &who,
+        &who,
+        "Keep the old port for now",
+        &tree,
+        &[&parent],
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_changed_recipe_updates_our_branches_and_never_a_persons() {
+    let sb = Sandbox::new(
+        vec![
+            python("svc-a", "team-a", "production"),
+            python("svc-b", "team-b", "production"),
+        ],
+        "[rest]",
+    );
+    sb.run(&["launch", "campaign.yaml"]).code(0);
+    let bare_a = sb.bare("svc-a");
+    let bare_b = sb.bare("svc-b");
+    let first_a = branch_head(&bare_a, BRANCH).unwrap();
+    let persons = push_a_fix(&bare_b, BRANCH, "print('hand-made')\n");
+
+    // The recipe gains a rule: every open pull request is out of date.
+    let more = format!(
+        "{RECIPE_YAML}  - id: default-port\n    language: python\n    rule:\n      pattern: port = 8080\n    fix: port = 80\n"
+    );
+    sb.write("recipe.yaml", &more);
+    let out = sb.run(&["advance", CAMPAIGN]);
+    assert!(matches!(out.status, Some(0) | Some(4)), "{out:?}");
+
+    let status = sb.status();
+    let a = target(&status, "svc-a");
+    assert_eq!(a.state, "pr_open", "{status:?}");
+    let now_a = branch_head(&bare_a, BRANCH).unwrap();
+    assert_ne!(now_a, first_a, "svc-a's branch was not updated");
+    let app = file_at(&bare_a, now_a, "app.py");
+    assert!(
+        app.contains("logging.warning(") && app.contains("port = 80\n"),
+        "{app}"
+    );
+    // Replaced, not stacked: the new commit sits on the default branch.
+    let commit = bare_a.find_commit(now_a).unwrap();
+    assert_eq!(commit.parent_count(), 1);
+    assert_ne!(commit.parent_id(0).unwrap(), first_a);
+
+    let b = target(&status, "svc-b");
+    assert_eq!(b.state, "needs_attention", "{status:?}");
+    assert!(
+        b.reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("never overwrites"),
+        "{status:?}"
+    );
+    assert_eq!(
+        branch_head(&bare_b, BRANCH),
+        Some(persons),
+        "the person's commit was overwritten"
+    );
+
+    // Nothing changed since: a further advance leaves both alone.
+    sb.run(&["advance", CAMPAIGN]);
+    assert_eq!(branch_head(&bare_a, BRANCH), Some(now_a));
+    assert_eq!(branch_head(&bare_b, BRANCH), Some(persons));
+}
