@@ -53,7 +53,13 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     let state = State::open(&db).await?;
     let loaded = campaign::load_all(&demo.campaign)?;
     let name = loaded.campaign.name.clone();
-    let engine = engine(&state, &loaded.campaign.forge, ui, None)?;
+    let engine = engine(
+        &state,
+        &loaded.campaign.forge,
+        Some(&loaded.campaign.github),
+        ui,
+        None,
+    )?;
 
     println!("\n== launch: tranche 1 is the canary");
     let mut report = engine.launch(&loaded).await?;

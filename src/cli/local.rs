@@ -56,7 +56,7 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
         )
         .into());
     }
-    let engine = engine(&state, &row.forge, ui, None)?;
+    let engine = engine(&state, &row.forge, None, ui, None)?;
     let target = engine.target(&row, repo).await?;
     let after = match args.command {
         LocalCommand::Merge { .. } => engine.merge(&target).await?,

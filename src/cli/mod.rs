@@ -22,9 +22,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::campaign::GitHubSettings;
 use crate::engine::{Engine, NoProgress, Progress};
+use crate::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
 use crate::forge::local::LocalForge;
 use crate::git::Workspace;
+use crate::secret::Secret;
 use crate::state::{CampaignRow, State};
 
 /// fleetwright: land one change in hundreds of repositories.
@@ -233,6 +236,64 @@ async fn recorded_campaign(path: &Path, name: &str) -> anyhow::Result<(State, Ca
         .into())
 }
 
+/// The GitHub forge a campaign's `github:` section describes: a token from
+/// the environment variable it names, or its GitHub App.
+fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
+    let auth = match &settings.app {
+        Some(app) => {
+            let pem = std::fs::read_to_string(&app.private_key_file).map_err(|e| {
+                exit::Refusal::new(
+                    exit::BAD_INPUT,
+                    format!(
+                        "cannot read the GitHub App's private key {}: {e}",
+                        app.private_key_file.display()
+                    ),
+                )
+                .hint("download the app's private key (a .pem file) and name it in github.app.private_key_file")
+            })?;
+            GitHubAuth::App {
+                app_id: app.id,
+                private_key_pem: Secret::new(pem),
+                installation_id: app.installation_id,
+            }
+        }
+        None => {
+            let token = std::env::var(&settings.token_env).unwrap_or_default();
+            if token.trim().is_empty() {
+                return Err(exit::Refusal::new(
+                    exit::BAD_INPUT,
+                    format!(
+                        "the environment variable {} holds no GitHub token",
+                        settings.token_env
+                    ),
+                )
+                .hint(format!(
+                    "export {}=<token> (fine-grained: Contents and Pull requests read and write), or set github.app in the campaign; see docs/forges.md",
+                    settings.token_env
+                ))
+                .into());
+            }
+            GitHubAuth::Token(Secret::new(token.trim().to_string()))
+        }
+    };
+    let pacing = PacingConfig {
+        min_interval: std::time::Duration::from_millis(settings.min_interval_ms),
+        per_minute: settings.per_minute,
+        per_hour: settings.per_hour,
+        ..PacingConfig::default()
+    }
+    .within_github_limits();
+    let config = GitHubConfig {
+        api_url: settings.api_url.clone(),
+        pacing,
+        merge_method: settings.merge_method.clone(),
+        ..GitHubConfig::new(auth)
+    };
+    GitHubForge::new(config).map_err(|e| {
+        exit::Refusal::new(exit::BAD_INPUT, format!("cannot set up GitHub: {e}")).into()
+    })
+}
+
 /// Open the state database named on the command line, creating it if needed.
 async fn open_state(path: &Path) -> anyhow::Result<State> {
     State::open(path)
@@ -240,17 +301,25 @@ async fn open_state(path: &Path) -> anyhow::Result<State> {
         .with_context(|| format!("cannot use the state at {}", path.display()))
 }
 
-/// Build the engine over `state`: the forge the campaign names, the clone
-/// cache next to the database, and progress for `ui`.
-fn engine(state: &State, forge: &str, ui: &Ui, jobs: Option<usize>) -> anyhow::Result<Engine> {
-    let forge: Arc<dyn crate::forge::Forge> = match forge {
-        "local" => Arc::new(LocalForge::new(state.clone())),
-        other => {
+/// Build the engine over `state`: the forge the campaign names (`github`
+/// set up from its `github:` section), the clone cache next to the
+/// database, and progress for `ui`.
+fn engine(
+    state: &State,
+    forge: &str,
+    github: Option<&GitHubSettings>,
+    ui: &Ui,
+    jobs: Option<usize>,
+) -> anyhow::Result<Engine> {
+    let forge: Arc<dyn crate::forge::Forge> = match (forge, github) {
+        ("local", _) => Arc::new(LocalForge::new(state.clone())),
+        ("github", Some(settings)) => Arc::new(github_forge(settings)?),
+        (other, _) => {
             return Err(exit::Refusal::new(
                 exit::BAD_INPUT,
-                format!("forge `{other}` is not supported yet"),
+                format!("forge `{other}` cannot be used here"),
             )
-            .hint("this version ships the embedded `local` forge")
+            .hint("`forge` is `local` or `github`")
             .into());
         }
     };

@@ -365,7 +365,7 @@ impl Engine {
                 continue;
             };
             report.checked += 1;
-            match self.shared.forge.pull_request(&repo, number).await {
+            match self.shared.forge.sync_pull_request(&repo, number).await {
                 Ok(pr) => {
                     let to = record_pull_request(self.state(), &target, &pr).await?;
                     if to != target.state {
@@ -519,6 +519,13 @@ async fn run_target(
     facts: Option<Facts>,
     target: TargetRow,
 ) -> TargetOutcome {
+    // The token git offers (a GitHub App's is renewed before it expires).
+    match shared.forge.git_token().await {
+        Ok(token) => shared
+            .workspace
+            .set_token(token.map(|t| t.expose().to_string())),
+        Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
+    }
     let result = if stale(&target, recipe) {
         prepare::refresh(shared, campaign, recipe, facts, &target).await
     } else {
