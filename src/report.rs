@@ -72,6 +72,10 @@ pub struct PrStatus {
     /// `approved`, `changes_requested` or `pending` (forges that review).
     #[serde(default)]
     pub review_state: Option<String>,
+    /// Who was asked to review (`@login team:slug`); empty: nobody, which
+    /// `status` flags.
+    #[serde(default)]
+    pub reviewers: Option<String>,
 }
 
 impl StatusReport {
@@ -117,6 +121,7 @@ impl From<&TargetRow> for TargetStatus {
                     draft: c.draft,
                     ci_state: c.ci_state.clone(),
                     review_state: c.review_state.clone(),
+                    reviewers: c.reviewers.clone(),
                 })
             }),
         }

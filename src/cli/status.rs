@@ -50,9 +50,13 @@ pub fn render(status: &StatusReport) -> String {
             let pr = t.pr.as_ref().map_or(String::new(), |p| {
                 format!("#{} {} {}", p.number, p.state, p.url)
             });
+            let nobody =
+                t.pr.as_ref()
+                    .is_some_and(|p| p.state == "open" && p.reviewers.as_deref() == Some(""));
             let note = match (&t.step, &t.reason) {
                 (Some(step), Some(reason)) => format!("{step}: {}", shorten(reason, 90)),
                 (None, Some(reason)) => shorten(reason, 90),
+                _ if nobody => "no reviewer: nobody in the catalog or CODEOWNERS".to_string(),
                 _ => String::new(),
             };
             vec![

@@ -28,6 +28,7 @@ use crate::catalog::Catalog;
 use crate::forge::{Forge, ForgeError, PullRequest, RepoRef};
 use crate::git::Workspace;
 use crate::recipe::{Facts, Recipe};
+use crate::reviewers::Reviewers;
 use crate::state::{
     CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step,
     TargetRow, TargetState, Transition,
@@ -306,12 +307,13 @@ impl Engine {
             // A component gone from the catalog has no facts: its catalog
             // preconditions do not hold (rather than hold unchecked).
             let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
+            let reviewers = crate::reviewers::of_owner(&loaded.catalog, &target.owner);
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let position = target.position;
                 (
                     position,
-                    run_target(&shared, &campaign, &recipe, facts, target).await,
+                    run_target(&shared, &campaign, &recipe, facts, reviewers, target).await,
                 )
             });
         }
@@ -517,6 +519,7 @@ async fn run_target(
     campaign: &Campaign,
     recipe: &Arc<Recipe>,
     facts: Option<Facts>,
+    reviewers: Reviewers,
     target: TargetRow,
 ) -> TargetOutcome {
     // The token git offers (a GitHub App's is renewed before it expires).
@@ -529,7 +532,7 @@ async fn run_target(
     let result = if stale(&target, recipe) {
         prepare::refresh(shared, campaign, recipe, facts, &target).await
     } else {
-        prepare::run(shared, campaign, recipe, facts, &target).await
+        prepare::run(shared, campaign, recipe, facts, reviewers, &target).await
     };
     let (state, pr, step, reason) = match result {
         Ok((state, pr)) => (state, pr, None, None),

@@ -11,6 +11,7 @@ use crate::campaign::template::{
 use crate::forge::NewPullRequest;
 use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
 use crate::recipe::{ApplyOptions, Changes, Facts, Recipe};
+use crate::reviewers::Reviewers;
 use crate::state::{Step, TargetRow, TargetState, Transition};
 
 type Result<T> = std::result::Result<T, Failure>;
@@ -29,6 +30,7 @@ pub(super) async fn run(
     campaign: &Campaign,
     recipe: &Arc<Recipe>,
     facts: Option<Facts>,
+    reviewers: Reviewers,
     target: &TargetRow,
 ) -> Result<(TargetState, Option<i64>)> {
     let mut ctx = context(campaign, recipe, target);
@@ -70,6 +72,12 @@ pub(super) async fn run(
     ctx.files = summarize(&changes);
     ctx.matches = changes.total_matches();
     let base = base_of(&checkout);
+    let reviewers = if reviewers.is_empty() {
+        let changed: Vec<String> = ctx.files.iter().map(|f| f.path.clone()).collect();
+        crate::reviewers::from_codeowners(&checkout.path, &changed)
+    } else {
+        reviewers
+    };
 
     let head = match remote {
         RemoteBranch::Foreign(_) if changes.is_empty() => {
@@ -217,10 +225,16 @@ pub(super) async fn run(
                 head_commit: head,
                 draft: campaign.pull_request.draft,
                 labels: campaign.pull_request.labels.clone(),
-                reviewers: Vec::new(),
-                team_reviewers: Vec::new(),
+                reviewers: reviewers.users.clone(),
+                team_reviewers: reviewers.teams.clone(),
                 assignees: Vec::new(),
             };
+            let asked: Vec<String> = reviewers
+                .users
+                .iter()
+                .map(|u| format!("@{u}"))
+                .chain(reviewers.teams.iter().map(|t| format!("team:{t}")))
+                .collect();
             let pr = shared
                 .forge
                 .open_pull_request(&repo, &new)
@@ -233,6 +247,10 @@ pub(super) async fn run(
                     "pull_request_opened",
                     &format!("#{} {}", pr.number, pr.url),
                 )
+                .await?;
+            shared
+                .state
+                .record_reviewers(target, &asked.join(" "))
                 .await?;
             pr
         }

@@ -419,6 +419,18 @@ impl State {
         Ok(())
     }
 
+    /// Record who was asked to review the target's pull request (`@login`,
+    /// `team:slug`, space-separated; empty: nobody).
+    pub async fn record_reviewers(&self, target: &TargetRow, reviewers: &str) -> Result<()> {
+        sqlx::query("UPDATE changesets SET reviewers = ?, updated_at = ? WHERE target_id = ?")
+            .bind(reviewers)
+            .bind(now())
+            .bind(target.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Record what the forge says of the target's pull request.
     pub async fn record_pull_request(
         &self,
@@ -549,7 +561,7 @@ impl State {
 
 const TARGET_SELECT: &str =
     "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
-        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state
+        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state, c.reviewers AS cs_reviewers
     FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
 
 #[allow(clippy::too_many_arguments)]

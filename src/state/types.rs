@@ -201,6 +201,9 @@ pub struct ChangesetRow {
     pub draft: bool,
     pub ci_state: Option<String>,
     pub review_state: Option<String>,
+    /// Who was asked to review (`@login team:slug`); empty: nobody; `None`:
+    /// not recorded (a pull request fleetwright adopted).
+    pub reviewers: Option<String>,
 }
 
 impl TargetRow {
@@ -220,6 +223,7 @@ impl TargetRow {
                 draft: r.try_get::<Option<bool>, _>("cs_draft")?.unwrap_or(false),
                 ci_state: r.try_get("cs_ci_state")?,
                 review_state: r.try_get("cs_review_state")?,
+                reviewers: r.try_get("cs_reviewers")?,
             }),
             None => None,
         };

@@ -6,5 +6,5 @@ ALTER TABLE changesets ADD COLUMN review_state TEXT;   -- approved | changes_req
 ALTER TABLE changesets ADD COLUMN merged_at TEXT;
 ALTER TABLE changesets ADD COLUMN closed_at TEXT;
 ALTER TABLE changesets ADD COLUMN synced_at TEXT;      -- the last time sync asked the forge
-ALTER TABLE changesets ADD COLUMN reviewers TEXT;      -- requested reviewers, `@user`, `@org/team`, space-separated; empty: nobody
+ALTER TABLE changesets ADD COLUMN reviewers TEXT;      -- requested reviewers, `@login` and `team:slug`, space-separated; empty: nobody
 ALTER TABLE targets ADD COLUMN recipe_fingerprint TEXT; -- the recipe (and parameters) the pushed branch was made with
