@@ -9,6 +9,7 @@
 pub mod campaign;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod diag;
 pub mod engine;
 pub mod fleet;
@@ -17,5 +18,6 @@ pub mod git;
 pub mod paths;
 pub mod recipe;
 pub mod report;
+pub mod sim;
 pub mod state;
 pub mod yaml;
