@@ -1,27 +1,46 @@
-//! Time, injectable: the GitHub pacer waits minutes and hours under GitHub's
-//! limits, and its tests must not.
+//! Time as something that can be passed in.
 //!
-//! [`SystemClock`] is the real one. [`ManualClock`] is an offset over a base
-//! instant, shared by its clones: `sleep` moves the offset forward at once, so
-//! a test of an hour-long budget runs in milliseconds and is deterministic.
+//! Anything that waits on GitHub's clock (the write pacing, `retry-after`,
+//! `x-ratelimit-reset`) takes a [`Clock`] instead of calling
+//! `Instant::now()` and `tokio::time::sleep` itself, so that a test can run
+//! an hour of rate limits in milliseconds. [`SystemClock`] is the real one;
+//! [`ManualClock`] is a shared, frozen clock that moves only when a test
+//! advances it or when something sleeps on it. The GitHub simulator and the
+//! client under test share one `ManualClock`, so they agree on what time it
+//! is.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 
-/// A source of time and of waiting.
+/// A source of "now" and a way to wait.
+///
+/// Object-safe (`Arc<dyn Clock>`), so pacing code can hold either
+/// implementation without being generic.
 #[async_trait]
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// A monotonic instant, for measuring waits.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Monotonic now: for windows, intervals and deadlines.
     fn now(&self) -> Instant;
-    /// Wall-clock seconds since the Unix epoch, for GitHub's reset times.
-    fn unix_now(&self) -> u64;
-    /// Wait `d`.
-    async fn sleep(&self, d: Duration);
+
+    /// Wall-clock now: for epoch seconds such as `x-ratelimit-reset` and for
+    /// timestamps shown to people.
+    fn wall(&self) -> SystemTime;
+
+    /// Waits `duration` of this clock's time.
+    async fn sleep(&self, duration: Duration);
+
+    /// Seconds since the Unix epoch, now (for `x-ratelimit-reset`).
+    fn unix_now(&self) -> u64 {
+        self.wall()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
 }
 
-/// The real clock: `Instant::now`, `SystemTime::now`, `tokio::time::sleep`.
+/// The real clock: `Instant::now`, `SystemTime::now` and `tokio::time::sleep`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -31,91 +50,133 @@ impl Clock for SystemClock {
         Instant::now()
     }
 
-    fn unix_now(&self) -> u64 {
+    fn wall(&self) -> SystemTime {
         SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
     }
 
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 
-/// A clock that only moves when someone sleeps on it (or [`advance`]s it).
+/// A frozen clock that moves only when told to; clones share one time.
 ///
-/// Clones share the offset. A sleep moves time forward by its whole length
-/// at once; two tasks sleeping "at the same time" therefore move it by the
-/// sum of their waits, which only ever makes waits look longer, never
-/// shorter: a test that time is at least so much stays sound.
-///
-/// [`advance`]: ManualClock::advance
+/// `now()` is a base `Instant` plus an offset held in an atomic, so every
+/// clone (the simulator's and the client's) sees the same time. `sleep`
+/// does not wait: it moves the shared time forward to the end of the sleep
+/// (never backwards, so two tasks sleeping one second at the same moment
+/// end one second later, not two) and yields once to the runtime.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
+    inner: Arc<ManualInner>,
+}
+
+#[derive(Debug)]
+struct ManualInner {
     base: Instant,
-    base_unix: u64,
-    offset: Arc<Mutex<Duration>>,
+    wall_base: SystemTime,
+    /// Nanoseconds since `base`; a `u64` lasts 584 years.
+    offset_nanos: AtomicU64,
 }
 
 impl ManualClock {
-    /// A clock whose wall time starts at `base_unix` seconds.
-    pub fn new(base_unix: u64) -> Self {
+    /// A clock frozen at the real time of its creation.
+    pub fn new() -> Self {
         ManualClock {
-            base: Instant::now(),
-            base_unix,
-            offset: Arc::new(Mutex::new(Duration::ZERO)),
+            inner: Arc::new(ManualInner {
+                base: Instant::now(),
+                wall_base: SystemTime::now(),
+                offset_nanos: AtomicU64::new(0),
+            }),
         }
     }
 
-    /// How far the clock has moved since it was made.
-    pub fn elapsed(&self) -> Duration {
-        *self.offset.lock().unwrap_or_else(|e| e.into_inner())
+    /// Moves the shared time forward by `duration`.
+    pub fn advance(&self, duration: Duration) {
+        self.inner
+            .offset_nanos
+            .fetch_add(nanos(duration), Ordering::SeqCst);
     }
 
-    /// Move time forward by `d`.
-    pub fn advance(&self, d: Duration) {
-        let mut offset = self.offset.lock().unwrap_or_else(|e| e.into_inner());
-        *offset += d;
+    /// How far this clock has moved since it was created.
+    pub fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.inner.offset_nanos.load(Ordering::SeqCst))
+    }
+
+    /// Moves the shared time to `elapsed` since creation, unless it is
+    /// already later.
+    fn advance_to(&self, elapsed: Duration) {
+        self.inner
+            .offset_nanos
+            .fetch_max(nanos(elapsed), Ordering::SeqCst);
     }
 }
 
 impl Default for ManualClock {
-    /// Starts at 2024-01-01T00:00:00Z, a fixed and readable wall time.
     fn default() -> Self {
-        ManualClock::new(1_704_067_200)
+        ManualClock::new()
     }
 }
 
 #[async_trait]
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
-        self.base + self.elapsed()
+        self.inner.base + self.elapsed()
     }
 
-    fn unix_now(&self) -> u64 {
-        self.base_unix + self.elapsed().as_secs()
+    fn wall(&self) -> SystemTime {
+        self.inner.wall_base + self.elapsed()
     }
 
-    async fn sleep(&self, d: Duration) {
-        self.advance(d);
-        // Let other tasks see the new time, as a real sleep would.
+    async fn sleep(&self, duration: Duration) {
+        self.advance_to(self.elapsed() + duration);
         tokio::task::yield_now().await;
     }
+}
+
+/// A duration in nanoseconds, saturating (no test sleeps 584 years).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn manual_sleep_moves_time_at_once() {
-        let clock = ManualClock::new(100);
+    #[test]
+    fn manual_clock_is_frozen_until_advanced_and_shared_by_clones() {
+        let clock = ManualClock::new();
+        let other = clock.clone();
         let start = clock.now();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(clock.now(), start);
+        other.advance(Duration::from_secs(90));
+        assert_eq!(clock.now() - start, Duration::from_secs(90));
+        assert_eq!(clock.elapsed(), Duration::from_secs(90));
+        let wall = clock.wall().duration_since(other.wall());
+        assert_eq!(wall.unwrap(), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn manual_sleep_moves_time_at_once_and_never_backwards() {
+        let clock = ManualClock::new();
+        let started = std::time::Instant::now();
         clock.sleep(Duration::from_secs(3600)).await;
-        assert_eq!(clock.now() - start, Duration::from_secs(3600));
-        assert_eq!(clock.unix_now(), 3700);
-        let shared = clock.clone();
-        shared.advance(Duration::from_secs(5));
-        assert_eq!(clock.elapsed(), Duration::from_secs(3605));
+        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(clock.elapsed(), Duration::from_secs(3600));
+        // Two sleepers starting together end together.
+        let (a, b) = (clock.clone(), clock.clone());
+        let at = a.elapsed();
+        a.advance_to(at + Duration::from_secs(1));
+        b.advance_to(at + Duration::from_secs(1));
+        assert_eq!(clock.elapsed(), Duration::from_secs(3601));
+    }
+
+    #[tokio::test]
+    async fn system_clock_really_sleeps() {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let before = clock.now();
+        clock.sleep(Duration::from_millis(20)).await;
+        assert!(clock.now() - before >= Duration::from_millis(20));
     }
 }

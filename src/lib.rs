@@ -20,5 +20,6 @@ pub mod recipe;
 pub mod report;
 pub mod reviewers;
 pub mod secret;
+pub mod sim;
 pub mod state;
 pub mod yaml;

@@ -34,8 +34,8 @@ impl Clock for RecordingClock {
         self.inner.now()
     }
 
-    fn unix_now(&self) -> u64 {
-        self.inner.unix_now()
+    fn wall(&self) -> std::time::SystemTime {
+        self.inner.wall()
     }
 
     async fn sleep(&self, d: Duration) {

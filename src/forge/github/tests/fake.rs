@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -84,21 +84,13 @@ fn message(status: u16, text: &str) -> Reply {
     )
 }
 
-/// Wall-clock seconds now (octocrab checks installation token expiry
-/// against the real clock, so the fake's manual clock starts there).
-pub fn real_unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// Start a fake GitHub; returns its state and its base URL.
 pub async fn start() -> (Shared, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let fake = Arc::new(Mutex::new(Fake {
         addr: addr.clone(),
-        clock: ManualClock::new(real_unix_now()),
+        clock: ManualClock::new(),
         pulls: Vec::new(),
         labels: HashMap::new(),
         reviewers: HashMap::new(),
