@@ -13,6 +13,7 @@ mod campaign;
 /// Broken catalogs, recipes and campaign files: what is reported, and where.
 mod bad_input;
 
+mod github;
 /// `recipe check` and `recipe apply` on a folder.
 mod recipe_cli;
 mod recipes;

@@ -177,7 +177,9 @@ struct Spent {
 pub struct Pacer {
     config: PacingConfig,
     clock: Arc<dyn Clock>,
-    /// Send times of writes in the last hour; locked for a whole write.
+    /// When the pacer was made: the first write goes `min_interval` later.
+    started: Instant,
+    /// Answer times of writes in the last hour; locked for a whole write.
     writes: tokio::sync::Mutex<VecDeque<Instant>>,
     gate: Mutex<Gate>,
 }
@@ -187,9 +189,11 @@ impl Pacer {
     pub fn new(mut config: PacingConfig, clock: Arc<dyn Clock>) -> Self {
         config.per_minute = config.per_minute.max(1);
         config.per_hour = config.per_hour.max(1);
+        let started = clock.now();
         Pacer {
             config,
             clock,
+            started,
             writes: tokio::sync::Mutex::new(VecDeque::new()),
             gate: Mutex::new(Gate::default()),
         }
@@ -252,6 +256,12 @@ impl Pacer {
                 writes.push_back(self.clock.now());
             }
             let outcome = attempt().await;
+            if let Some(last) = writes.as_deref_mut().and_then(|w| w.back_mut()) {
+                // Spacing counts from the answer: the next write then
+                // reaches GitHub at least `min_interval` after this one did,
+                // whatever the network's delays.
+                *last = self.clock.now();
+            }
             match self.judge(outcome, &mut spent) {
                 Next::Done(result) => return result,
                 Next::Block(wait, reason) => self.block(wait, reason),
@@ -418,7 +428,9 @@ impl Pacer {
     /// When the next write may go, and why if a budget (not just the
     /// spacing) holds it back.
     fn next_slot(&self, writes: &VecDeque<Instant>) -> Option<(Instant, Option<String>)> {
-        let last = *writes.back()?;
+        // The first write of this process waits `min_interval` too: the
+        // previous run's last write may have been a moment ago.
+        let last = writes.back().copied().unwrap_or(self.started);
         let mut slot = (last + self.config.min_interval, None);
         let windows = [
             (self.config.per_minute, MINUTE, "minute"),

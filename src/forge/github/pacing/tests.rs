@@ -222,8 +222,13 @@ async fn retry_after_makes_everybody_wait_exactly_that_long() {
     assert_eq!(answer.status, 201);
     let times = script.times();
     assert_eq!(times[1] - times[0], Duration::from_secs(60));
-    assert_eq!(clock.sleeps(), vec![Duration::from_secs(60)]);
-    let status = clock.statuses()[0].clone().unwrap();
+    // The first write of a pacer waits the spacing (the previous run's last
+    // write may have been a moment ago), then the retry-after.
+    assert_eq!(
+        clock.sleeps(),
+        vec![Duration::from_secs(1), Duration::from_secs(60)]
+    );
+    let status = clock.statuses()[1].clone().unwrap();
     assert!(status.starts_with("waiting until "), "{status}");
     assert!(
         status.ends_with(": secondary rate limit (retry-after 60 s)"),
@@ -306,7 +311,7 @@ async fn secondary_limit_without_retry_after_backs_off_from_a_minute() {
     assert_eq!(script.send(&pacer, Kind::Write).await.unwrap().status, 201);
     assert_eq!(
         clock.sleeps(),
-        [60, 120, 240].map(Duration::from_secs).to_vec()
+        [1, 60, 120, 240].map(Duration::from_secs).to_vec()
     );
 }
 
@@ -321,7 +326,8 @@ async fn a_forbidden_answer_is_not_a_rate_limit() {
     let script = Script::new(vec![Ok(forbidden)]);
     assert_eq!(script.send(&pacer, Kind::Write).await.unwrap().status, 403);
     assert_eq!(script.times().len(), 1);
-    assert!(clock.sleeps().is_empty());
+    // Only the first write's spacing: a plain 403 is not waited out.
+    assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)]);
 }
 
 #[tokio::test]

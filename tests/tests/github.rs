@@ -1,0 +1,265 @@
+//! `forge: github` end to end: the real binary against the GitHub simulator
+//! (`fleetwright::sim`) and a real git smart-HTTP server, both on loopback;
+//! and the pacing of many pull requests under GitHub's limits, in process,
+//! on a shared manual clock.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use fleetwright::clock::Clock;
+use fleetwright::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
+use fleetwright::forge::{Forge, NewPullRequest, RepoRef};
+use fleetwright::secret::Secret;
+use fleetwright::sim::SimClock;
+use fleetwright::sim::git_http::GitHttpServer;
+use fleetwright::sim::github::{GithubSim, Limits, SimOptions};
+
+use crate::util::{CAMPAIGN, Run, Sandbox, python, states};
+
+const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
+
+/// A runtime serving the simulators while the test thread runs the binary.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Run the binary in the sandbox with the token in `GH_E2E_TOKEN`.
+fn run(sb: &Sandbox, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_fleetwright"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.path())
+        .env("GH_E2E_TOKEN", TOKEN)
+        .current_dir(sb.path())
+        .arg("--state")
+        .arg(sb.state_path())
+        .args(["--color", "never"])
+        .args(args)
+        .output()
+        .expect("run fleetwright");
+    Run {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Every file under `dir` that holds `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .build()
+        .flatten()
+    {
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && std::fs::read(entry.path())
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(entry.path().display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
+    let rt = runtime();
+    let names = ["svc-a", "svc-b", "svc-c"];
+    let sb = Sandbox::new(
+        names
+            .iter()
+            .map(|n| python(n, "team-a", "production"))
+            .collect(),
+        "[1, rest]",
+    );
+    let (sim, git) = rt.block_on(async {
+        let sim = GithubSim::start(SimOptions {
+            token: TOKEN.into(),
+            limits: Limits::github(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let git = GitHttpServer::start(sb.path().to_path_buf(), TOKEN.into())
+            .await
+            .unwrap();
+        (sim, git)
+    });
+    for name in names {
+        sim.add_repo("remotes", name, "main");
+        sim.link_git(
+            "remotes",
+            name,
+            sb.path().join(format!("remotes/{name}.git")),
+        );
+    }
+    // The catalog names the repositories by their URL on the git server.
+    for file in [
+        "catalog/all.yaml",
+        "catalog/team-a.yaml",
+        "catalog/team-b.yaml",
+    ] {
+        if sb.file(file).exists() {
+            let text = sb.read(file).replace(
+                "url:../remotes/",
+                &format!("url:{}/remotes/", git.base_url()),
+            );
+            sb.write(file, &text);
+        }
+    }
+    let campaign = sb.read("campaign.yaml").replace(
+        "forge: local\n",
+        &format!(
+            "forge: github\ngithub:\n  api_url: {}\n  token_env: GH_E2E_TOKEN\n",
+            sim.api_url()
+        ),
+    );
+    sb.write("campaign.yaml", &campaign);
+
+    // Tranche 1: one pull request, with the labels and the owner's team.
+    let out = run(&sb, &["launch", "campaign.yaml"]);
+    out.code(0);
+    let opened: Vec<_> = names.iter().flat_map(|n| sim.pulls("remotes", n)).collect();
+    assert_eq!(opened.len(), 1, "{out:?}");
+    assert_eq!(opened[0].labels, ["fleetwright"]);
+    assert_eq!(opened[0].requested_teams, ["team-a"]);
+    assert!(opened[0].title.starts_with("Replace deprecated APIs in"));
+
+    // Merged on GitHub: sync records it.
+    let first = names
+        .iter()
+        .find(|n| !sim.pulls("remotes", n).is_empty())
+        .unwrap();
+    sim.set_pull_merged("remotes", first, 1);
+    let out = run(&sb, &["sync", CAMPAIGN]);
+    out.code(0);
+    let by_repo = states(&sb.status());
+    assert_eq!(
+        by_repo[&format!("remotes/{first}")],
+        "merged",
+        "{by_repo:?}"
+    );
+
+    // Tranche 2: the other two; a re-run opens nothing twice.
+    run(&sb, &["advance", CAMPAIGN]).code(0);
+    run(&sb, &["advance", CAMPAIGN]).code(0);
+    let all: Vec<_> = names.iter().flat_map(|n| sim.pulls("remotes", n)).collect();
+    assert_eq!(all.len(), 3, "one pull request per repository");
+    let by_repo = states(&sb.status());
+    assert_eq!(
+        by_repo.values().filter(|s| *s == "pr_open").count(),
+        2,
+        "{by_repo:?}"
+    );
+
+    // Closed without merging on GitHub: declined, and never reopened.
+    let second = names.iter().find(|n| n != &first).unwrap();
+    sim.close_pull("remotes", second, 1);
+    run(&sb, &["sync", CAMPAIGN]).code(0);
+    run(&sb, &["advance", CAMPAIGN]).code(0);
+    assert_eq!(sim.pulls("remotes", second).len(), 1);
+    assert_eq!(
+        states(&sb.status())[&format!("remotes/{second}")],
+        "declined"
+    );
+
+    // Paced: GitHub's secondary limits were never hit.
+    let stats = sim.stats();
+    assert_eq!(stats.violations, 0, "{stats:?}");
+    assert_eq!(stats.secondary_limited, 0, "{stats:?}");
+
+    // The token travelled only in Authorization headers: not in a URL, the
+    // clones' .git/config, the state, or anything printed.
+    for request in git.requests() {
+        assert!(!request.uri.contains(TOKEN));
+    }
+    assert!(
+        git.requests()
+            .iter()
+            .any(|r| r.header("authorization").is_some())
+    );
+    let leaks = files_holding(sb.path(), TOKEN);
+    assert!(leaks.is_empty(), "the token is written in {leaks:?}");
+    rt.block_on(async {
+        sim.stop().await;
+        git.stop().await;
+    });
+}
+
+#[test]
+fn three_hundred_pull_requests_stay_under_the_limits_at_near_the_allowed_rate() {
+    let rt = runtime();
+    rt.block_on(async {
+        let clock = SimClock::manual();
+        let sim = GithubSim::start(SimOptions {
+            clock: clock.clone(),
+            limits: Limits::github(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        sim.add_repo("acme", "monorepo", "main");
+        let forge = GitHubForge::new(GitHubConfig {
+            api_url: sim.api_url(),
+            pacing: PacingConfig::default(),
+            clock: clock.shared(),
+            ..GitHubConfig::new(GitHubAuth::Token(Secret::new(sim.token())))
+        })
+        .unwrap();
+        let repo = RepoRef {
+            name: "acme/monorepo".into(),
+            url: String::new(),
+        };
+        let start = clock.shared().now();
+        let count = 300;
+        for i in 0..count {
+            let pr = NewPullRequest {
+                title: format!("Change {i}"),
+                body: "body".into(),
+                head: format!("fleetwright/change-{i}"),
+                base: "main".into(),
+                head_commit: String::new(),
+                draft: false,
+                labels: vec!["fleetwright".into()],
+                reviewers: Vec::new(),
+                team_reviewers: Vec::new(),
+                assignees: Vec::new(),
+            };
+            forge.open_pull_request(&repo, &pr).await.unwrap();
+        }
+        let took = clock.shared().now() - start;
+        let stats = sim.stats();
+        let writes = stats.writes.len();
+        assert_eq!(sim.pulls("acme", "monorepo").len(), count);
+        assert_eq!(writes, 2 * count, "a create and a label per pull request");
+        assert_eq!(stats.violations, 0, "{:?}", stats.secondary_limited);
+        assert_eq!(stats.secondary_limited, 0);
+        // The fastest GitHub allows: one write a second, 500 in any hour.
+        let fastest = fastest(writes);
+        let ratio = fastest.as_secs_f64() / took.as_secs_f64();
+        eprintln!(
+            "{count} pull requests ({writes} writes) in {:.0} s of simulated time; the limits allow {:.0} s at best: {:.1} % of the allowed rate",
+            took.as_secs_f64(),
+            fastest.as_secs_f64(),
+            ratio * 100.0
+        );
+        assert!(ratio >= 0.9, "only {:.1} % of the allowed rate", ratio * 100.0);
+        sim.stop().await;
+    });
+}
+
+/// The least time `writes` writes can take under GitHub's limits: one a
+/// second, at most 80 in a minute (never binding at one a second) and 500
+/// in any hour.
+fn fastest(writes: usize) -> Duration {
+    let (per_hour, hour) = (500usize, 3600u64);
+    let full_hours = (writes.saturating_sub(1)) / per_hour;
+    let rest = (writes - 1) % per_hour;
+    Duration::from_secs(full_hours as u64 * hour + rest as u64)
+}
