@@ -7,7 +7,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use fleetwright::clock::Clock;
 use fleetwright::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
 use fleetwright::forge::{Forge, NewPullRequest, RepoRef};
 use fleetwright::secret::Secret;
