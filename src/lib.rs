@@ -9,6 +9,7 @@
 pub mod campaign;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod diag;
 pub mod engine;
 pub mod fleet;
@@ -18,5 +19,6 @@ pub mod paths;
 pub mod recipe;
 pub mod report;
 pub mod reviewers;
+pub mod secret;
 pub mod state;
 pub mod yaml;

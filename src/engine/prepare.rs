@@ -216,6 +216,9 @@ pub(super) async fn run(
                 head_commit: head,
                 draft: campaign.pull_request.draft,
                 labels: campaign.pull_request.labels.clone(),
+                reviewers: Vec::new(),
+                team_reviewers: Vec::new(),
+                assignees: Vec::new(),
             };
             let pr = shared
                 .forge

@@ -4,6 +4,10 @@
 //!
 //! A merge is real: the head branch is merged into the base branch of the
 //! bare repository with a merge commit, as a forge's merge button does.
+//!
+//! It keeps no conversation: reviewers and assignees of a new pull request
+//! are not stored, and a comment is checked against an existing pull
+//! request and written to the log only.
 
 use std::path::PathBuf;
 
@@ -43,6 +47,11 @@ impl LocalForge {
             base: pr.base,
             ci_state: Some(pr.ci_state),
             close_comment: pr.close_comment,
+            // Nobody reviews on the local forge, and it keeps no times.
+            review_state: None,
+            head_sha: Some(pr.head_commit),
+            merged_at: None,
+            closed_at: None,
         }
     }
 
@@ -182,5 +191,13 @@ impl Forge for LocalForge {
             .set_local_pr_state(&repo.url, number, PrState::Closed, None, comment)
             .await?;
         self.pull_request(repo, number).await
+    }
+
+    /// The local forge has no comment thread: the pull request must exist,
+    /// and the comment goes to the log.
+    async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError> {
+        self.get(repo, number).await?;
+        tracing::info!(repo = %repo.name, number, comment = body, "local forge comment");
+        Ok(())
     }
 }

@@ -1,16 +1,18 @@
 //! Forges: where repositories and pull requests live.
 //!
-//! The engine talks to one trait, [`Forge`]; each forge (today the embedded
-//! [`local`] forge, GitHub next) lives behind it, so that a campaign file
+//! The engine talks to one trait, [`Forge`]; each forge (the embedded
+//! [`local`] forge and [`github`]) lives behind it, so that a campaign file
 //! switches forge with one line and nothing else in the engine changes.
 //! A forge never decides anything about a campaign: it opens, finds, merges
 //! and closes pull requests, and reports what it sees.
 
+pub mod github;
 pub mod local;
 
 use async_trait::async_trait;
 
 use crate::git::GitError;
+use crate::secret::Secret;
 use crate::state::{PrState, StateError};
 
 /// A repository on a forge.
@@ -35,6 +37,12 @@ pub struct NewPullRequest {
     pub head_commit: String,
     pub draft: bool,
     pub labels: Vec<String>,
+    /// People asked to review (logins).
+    pub reviewers: Vec<String>,
+    /// Teams asked to review (slugs, without the organization).
+    pub team_reviewers: Vec<String>,
+    /// People the pull request is assigned to (logins).
+    pub assignees: Vec<String>,
 }
 
 /// A pull request as the forge reports it.
@@ -50,6 +58,15 @@ pub struct PullRequest {
     pub ci_state: Option<String>,
     /// Why it was closed, when a closing comment said so.
     pub close_comment: Option<String>,
+    /// `approved`, `changes_requested` or `pending`; `None` when the forge
+    /// was not asked (only a sync reads reviews).
+    pub review_state: Option<String>,
+    /// The commit the head branch points at, when the forge says.
+    pub head_sha: Option<String>,
+    /// When it was merged (RFC 3339), when the forge says.
+    pub merged_at: Option<String>,
+    /// When it was closed or merged (RFC 3339), when the forge says.
+    pub closed_at: Option<String>,
 }
 
 /// A forge failure.
@@ -59,6 +76,13 @@ pub enum ForgeError {
     NotFound(String),
     #[error("{0}")]
     Refused(String),
+    /// The forge said no (GitHub's status and message). The message never
+    /// holds a token.
+    #[error("{message}")]
+    Forge {
+        status: Option<u16>,
+        message: String,
+    },
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -103,4 +127,32 @@ pub trait Forge: Send + Sync {
         number: i64,
         comment: Option<&str>,
     ) -> Result<PullRequest, ForgeError>;
+
+    /// A full refresh of a pull request: state, draft, CI and reviews. A
+    /// forge that has nothing more to say than [`Forge::pull_request`]
+    /// keeps this default.
+    async fn sync_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+    ) -> Result<PullRequest, ForgeError> {
+        self.pull_request(repo, number).await
+    }
+
+    /// Post a comment on a pull request.
+    async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError>;
+
+    /// The token git uses over HTTPS for this forge's repositories; `None`
+    /// when git needs none (local repositories). Fetch it just before use:
+    /// some tokens expire within the hour.
+    async fn git_token(&self) -> Result<Option<Secret>, ForgeError> {
+        Ok(None)
+    }
+
+    /// What the forge is waiting for right now, for the progress line, e.g.
+    /// `waiting until 10:42:07: secondary rate limit (retry-after 60 s)`;
+    /// `None` when it is not waiting.
+    fn pacing_status(&self) -> Option<String> {
+        None
+    }
 }

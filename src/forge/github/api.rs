@@ -1,0 +1,587 @@
+//! Requests to GitHub's REST API: octocrab sends them, the [`Pacer`] paces
+//! them, and this module turns what comes back into text, JSON and
+//! [`ForgeError`]s.
+//!
+//! Requests use octocrab's raw methods (`build_request` + `execute`) rather
+//! than its typed handlers, for three reasons: the pacer must see every
+//! status and header (`retry-after`, `x-ratelimit-*`, `ETag`, `Link`); a
+//! conditional GET needs `If-None-Match`; and GitHub's (or a simulator's)
+//! answers are read leniently, field by field, so that an unexpected shape
+//! is an error message, never a panic. Paths are always relative: octocrab
+//! prefixes the configured API URL and only then adds the credentials, so a
+//! token never travels to a host it was not meant for.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use http::{HeaderMap, HeaderValue, Method, Uri};
+use octocrab::Octocrab;
+use serde_json::Value;
+
+use super::pacing::{Kind, Pacer, RawResponse, SendError};
+use crate::forge::ForgeError;
+
+/// The most pages one listing follows (100 items each): a guard against a
+/// `Link` header that never ends.
+const MAX_PAGES: usize = 50;
+
+/// The API's base URL, split for relativizing `Link` URLs.
+#[derive(Debug, Clone)]
+pub(crate) struct BaseUrl {
+    text: String,
+    scheme: String,
+    authority: String,
+    /// The path prefix without a trailing slash (`""` or `/api/v3`).
+    prefix: String,
+}
+
+impl BaseUrl {
+    /// Parse and check an API URL such as `https://api.github.com` or
+    /// `https://ghe.example.com/api/v3`.
+    pub(crate) fn parse(text: &str) -> Result<Self, ForgeError> {
+        let bad = |why: &str| ForgeError::Refused(format!("GitHub API URL `{text}`: {why}"));
+        let uri: Uri = text.parse().map_err(|_| bad("not a URL"))?;
+        let scheme = uri.scheme_str().ok_or_else(|| bad("no scheme"))?;
+        if scheme != "https" && scheme != "http" {
+            return Err(bad("not http(s)"));
+        }
+        let authority = uri.authority().ok_or_else(|| bad("no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("credentials do not belong in the URL"));
+        }
+        if uri.query().is_some() {
+            return Err(bad("a query does not belong in the base URL"));
+        }
+        Ok(BaseUrl {
+            text: text.trim_end_matches('/').to_string(),
+            scheme: scheme.to_string(),
+            authority: authority.as_str().to_string(),
+            prefix: uri.path().trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// The URL as configured.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The path and query of an absolute URL under this base, relative to
+    /// it; `None` for a URL elsewhere (never followed: the token would go
+    /// with it).
+    pub(crate) fn relative(&self, url: &str) -> Option<String> {
+        let uri: Uri = url.parse().ok()?;
+        if uri.scheme_str() != Some(self.scheme.as_str())
+            || uri.authority().map(|a| a.as_str()) != Some(self.authority.as_str())
+        {
+            return None;
+        }
+        let path_and_query = uri.path_and_query()?.as_str();
+        let rest = path_and_query.strip_prefix(self.prefix.as_str())?;
+        rest.starts_with('/').then(|| rest.to_string())
+    }
+}
+
+/// Replaces known secrets by `***` in every message that leaves the forge.
+///
+/// GitHub never echoes a token, but an error from a proxy or a library
+/// might; this is the last line of defence, applied in one place.
+#[derive(Clone, Default)]
+pub(crate) struct Redactor(Arc<Mutex<Vec<String>>>);
+
+impl fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Redactor(***)")
+    }
+}
+
+impl Redactor {
+    /// The number of secrets kept: installation tokens change hourly.
+    const KEEP: usize = 16;
+
+    /// Remember a secret to hide.
+    pub(crate) fn add(&self, secret: &str) {
+        if secret.len() < 4 {
+            return;
+        }
+        let mut secrets = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !secrets.iter().any(|s| s == secret) {
+            secrets.push(secret.to_string());
+        }
+        if secrets.len() > Self::KEEP {
+            // The first one is the configured token or key: keep it.
+            secrets.remove(1);
+        }
+    }
+
+    /// `text` with every known secret replaced by `***`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let secrets = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        secrets
+            .iter()
+            .fold(text.to_string(), |acc, s| acc.replace(s.as_str(), "***"))
+    }
+}
+
+/// A cached answer to a conditional GET.
+#[derive(Debug, Clone)]
+struct Cached {
+    etag: String,
+    response: RawResponse,
+}
+
+/// The request layer shared by all of the forge's calls.
+#[derive(Debug)]
+pub(crate) struct Api {
+    base: BaseUrl,
+    pacer: Arc<Pacer>,
+    redactor: Redactor,
+    /// Last `ETag` and answer per path, for `If-None-Match`. It grows with
+    /// the paths read (a few per pull request), which a campaign bounds.
+    etags: Mutex<HashMap<String, Cached>>,
+}
+
+impl Api {
+    pub(crate) fn new(base: BaseUrl, pacer: Arc<Pacer>, redactor: Redactor) -> Self {
+        Api {
+            base,
+            pacer,
+            redactor,
+            etags: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn pacer(&self) -> &Pacer {
+        &self.pacer
+    }
+
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Send one request through the pacer and return GitHub's answer,
+    /// whatever its status (the caller decides what a 404 or 422 means).
+    pub(crate) async fn send(
+        &self,
+        crab: &Octocrab,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+    ) -> Result<RawResponse, ForgeError> {
+        let kind = Kind::of(&method);
+        let result = self
+            .pacer
+            .send(kind, || self.attempt(crab, &method, path, body, headers))
+            .await;
+        result.map_err(|e| self.forge_error(e.status, &e.message))
+    }
+
+    /// Send and require a 2xx answer; anything else becomes a
+    /// [`ForgeError`] that says `what` failed.
+    pub(crate) async fn call(
+        &self,
+        crab: &Octocrab,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<RawResponse, ForgeError> {
+        let response = self
+            .send(crab, method, path, body, &HeaderMap::new())
+            .await?;
+        self.success(response, what)
+    }
+
+    /// GET with `If-None-Match` when this path was read before: an
+    /// unchanged resource comes back as 304, costs no rate limit, and is
+    /// answered from the cache (body and headers, `Link` included).
+    pub(crate) async fn get_cached(
+        &self,
+        crab: &Octocrab,
+        path: &str,
+        what: &str,
+    ) -> Result<RawResponse, ForgeError> {
+        let cached = self.cached(path);
+        let mut headers = HeaderMap::new();
+        if let Some(value) = cached
+            .as_ref()
+            .and_then(|c| HeaderValue::from_str(&c.etag).ok())
+        {
+            headers.insert(http::header::IF_NONE_MATCH, value);
+        }
+        let response = self.send(crab, Method::GET, path, None, &headers).await?;
+        if response.status == 304
+            && let Some(cached) = cached
+        {
+            return Ok(cached.response);
+        }
+        let response = self.success(response, what)?;
+        if let Some(etag) = response.header("etag") {
+            self.remember(path, etag, &response);
+        }
+        Ok(response)
+    }
+
+    /// Every page of a listing (a JSON array per page, or the array under
+    /// `field` of an object), following `Link: rel="next"`, each page a
+    /// conditional GET.
+    pub(crate) async fn get_all(
+        &self,
+        crab: &Octocrab,
+        first: &str,
+        field: Option<&str>,
+        what: &str,
+    ) -> Result<Vec<Value>, ForgeError> {
+        let mut items = Vec::new();
+        let mut next = Some(first.to_string());
+        for _ in 0..MAX_PAGES {
+            let Some(path) = next.take() else {
+                return Ok(items);
+            };
+            let response = self.get_cached(crab, &path, what).await?;
+            items.extend(self.page_items(&response, field, what)?);
+            next = match next_link(&response) {
+                Some(url) => Some(self.base.relative(&url).ok_or_else(|| {
+                    self.forge_error(
+                        None,
+                        &format!(
+                            "{what}: GitHub pointed the next page at {url}, outside {}",
+                            self.base.as_str()
+                        ),
+                    )
+                })?),
+                None => None,
+            };
+        }
+        if next.is_some() {
+            tracing::warn!("{what}: stopped after {MAX_PAGES} pages");
+        }
+        Ok(items)
+    }
+
+    /// The items of one page.
+    fn page_items(
+        &self,
+        response: &RawResponse,
+        field: Option<&str>,
+        what: &str,
+    ) -> Result<Vec<Value>, ForgeError> {
+        let value = self.json(&response.body, what)?;
+        let list = match field {
+            Some(field) => value.get(field).cloned().unwrap_or(Value::Null),
+            None => value,
+        };
+        match list {
+            Value::Array(items) => Ok(items),
+            _ => Err(self.forge_error(None, &format!("{what}: GitHub did not answer a list"))),
+        }
+    }
+
+    /// Parse an answer as JSON.
+    pub(crate) fn json(&self, body: &str, what: &str) -> Result<Value, ForgeError> {
+        serde_json::from_str(body).map_err(|e| {
+            self.forge_error(None, &format!("{what}: GitHub's answer is not JSON ({e})"))
+        })
+    }
+
+    /// A 2xx answer passes; any other becomes the matching error.
+    pub(crate) fn success(
+        &self,
+        response: RawResponse,
+        what: &str,
+    ) -> Result<RawResponse, ForgeError> {
+        if (200..300).contains(&response.status) {
+            return Ok(response);
+        }
+        Err(self.status_error(&response, what))
+    }
+
+    /// The error for a non-2xx answer: 404 is [`ForgeError::NotFound`],
+    /// anything else [`ForgeError::Forge`] with GitHub's own words.
+    pub(crate) fn status_error(&self, response: &RawResponse, what: &str) -> ForgeError {
+        let said = github_message(&response.body);
+        let status = response.status;
+        let message = match status {
+            401 => format!("{what}: GitHub refused the credentials (401: {said})"),
+            403 => format!("{what}: GitHub refused (403: {said})"),
+            _ => format!("{what}: GitHub answered {status}: {said}"),
+        };
+        if status == 404 {
+            return ForgeError::NotFound(self.redactor.redact(&message));
+        }
+        self.forge_error(Some(status), &message)
+    }
+
+    /// A [`ForgeError::Forge`] with every secret taken out.
+    pub(crate) fn forge_error(&self, status: Option<u16>, message: &str) -> ForgeError {
+        ForgeError::Forge {
+            status,
+            message: self.redactor.redact(message),
+        }
+    }
+
+    /// One try of a request.
+    async fn attempt(
+        &self,
+        crab: &Octocrab,
+        method: &Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &HeaderMap,
+    ) -> Result<RawResponse, SendError> {
+        let mut builder = http::Request::builder().method(method.clone()).uri(path);
+        for (name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let request = crab
+            .build_request(builder, body)
+            .map_err(|e| self.send_error(&e))?;
+        let response = crab
+            .execute(request)
+            .await
+            .map_err(|e| self.send_error(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = crab.body_to_string(response).await.map_err(|e| SendError {
+            message: self.redactor.redact(&format!(
+                "reading GitHub's answer failed: {}",
+                first_line(&e.to_string())
+            )),
+            status: Some(status),
+            transient: true,
+        })?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// What an octocrab error means for the pacer: connection trouble and
+    /// timeouts are worth a retry; a refused installation token or a bad
+    /// key is not.
+    fn send_error(&self, error: &octocrab::Error) -> SendError {
+        let (message, status, transient) = match error {
+            octocrab::Error::GitHub { source, .. } => {
+                let status = source.status_code.as_u16();
+                (
+                    format!(
+                        "GitHub refused the app's installation token ({status}: {})",
+                        source.message
+                    ),
+                    Some(status),
+                    source.status_code.is_server_error(),
+                )
+            }
+            octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => (
+                format!(
+                    "could not reach GitHub at {}: {}",
+                    self.base.as_str(),
+                    error_chain(error)
+                ),
+                None,
+                true,
+            ),
+            other => (
+                format!("GitHub request failed: {}", first_line(&other.to_string())),
+                None,
+                false,
+            ),
+        };
+        SendError {
+            message: self.redactor.redact(&message),
+            status,
+            transient,
+        }
+    }
+
+    fn cached(&self, path: &str) -> Option<Cached> {
+        let etags = self.etags.lock().unwrap_or_else(|e| e.into_inner());
+        etags.get(path).cloned()
+    }
+
+    fn remember(&self, path: &str, etag: &str, response: &RawResponse) {
+        let mut etags = self.etags.lock().unwrap_or_else(|e| e.into_inner());
+        etags.insert(
+            path.to_string(),
+            Cached {
+                etag: etag.to_string(),
+                response: response.clone(),
+            },
+        );
+    }
+}
+
+/// The `rel="next"` URL of a `Link` header.
+pub(crate) fn next_link(response: &RawResponse) -> Option<String> {
+    let link = response.header("link")?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
+        is_next.then(|| url.to_string())
+    })
+}
+
+/// GitHub's explanation in an error body: `message`, then the `message`
+/// (or `code` and `field`) of each entry of `errors`.
+pub(crate) fn github_message(body: &str) -> String {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        let text = first_line(body.trim());
+        return if text.is_empty() {
+            "no explanation".into()
+        } else {
+            text.chars().take(200).collect()
+        };
+    };
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(message) = value.get("message").and_then(Value::as_str) {
+        parts.push(message.to_string());
+    }
+    for error in value
+        .get("errors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        parts.push(error_entry(error));
+    }
+    if parts.is_empty() {
+        "no explanation".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// One entry of GitHub's `errors` array.
+fn error_entry(error: &Value) -> String {
+    if let Some(text) = error.as_str() {
+        return text.to_string();
+    }
+    if let Some(message) = error.get("message").and_then(Value::as_str) {
+        return message.to_string();
+    }
+    let field = |name: &str| error.get(name).and_then(Value::as_str).unwrap_or("?");
+    format!("{} {} {}", field("resource"), field("field"), field("code"))
+}
+
+/// An error and its sources, on one line (octocrab's own Display may add
+/// a backtrace).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = first_line(&error.to_string()).to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(first_line(&e.to_string()));
+        source = e.source();
+    }
+    text
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+/// Percent-encode a query value (everything but RFC 3986's unreserved
+/// characters), so a branch such as `fleetwright/a+b` survives the trip.
+pub(crate) fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response_with_link(link: &str) -> RawResponse {
+        let mut headers = HeaderMap::new();
+        headers.insert("link", link.parse().unwrap());
+        RawResponse {
+            status: 200,
+            headers,
+            body: "[]".into(),
+        }
+    }
+
+    #[test]
+    fn next_link_is_found_among_others() {
+        let r = response_with_link(
+            r#"<https://api.github.com/repositories/1/pulls?page=2>; rel="next", <https://api.github.com/repositories/1/pulls?page=5>; rel="last""#,
+        );
+        assert_eq!(
+            next_link(&r).as_deref(),
+            Some("https://api.github.com/repositories/1/pulls?page=2")
+        );
+        let r = response_with_link(r#"<https://api.github.com/x?page=1>; rel="prev""#);
+        assert_eq!(next_link(&r), None);
+    }
+
+    #[test]
+    fn links_are_made_relative_to_the_base_and_never_leave_it() {
+        let base = BaseUrl::parse("https://ghe.example.com/api/v3/").unwrap();
+        assert_eq!(
+            base.relative("https://ghe.example.com/api/v3/repositories/1/pulls?page=2")
+                .as_deref(),
+            Some("/repositories/1/pulls?page=2")
+        );
+        assert_eq!(base.relative("https://evil.example.com/api/v3/x"), None);
+        assert_eq!(base.relative("http://ghe.example.com/api/v3/x"), None);
+        assert_eq!(base.relative("https://ghe.example.com/other/x"), None);
+        let base = BaseUrl::parse("https://api.github.com").unwrap();
+        assert_eq!(
+            base.relative("https://api.github.com/repos/a/b/pulls?page=3")
+                .as_deref(),
+            Some("/repos/a/b/pulls?page=3")
+        );
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        for bad in [
+            "api.github.com",
+            "ftp://x",
+            "https://user:pw@x",
+            "https://x/?a=b",
+        ] {
+            assert!(BaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn github_messages_include_the_errors() {
+        let body = r#"{"message":"Validation Failed","errors":[{"resource":"PullRequest","code":"custom","message":"A pull request already exists for acme:fw."},{"resource":"Issue","field":"title","code":"missing_field"}]}"#;
+        assert_eq!(
+            github_message(body),
+            "Validation Failed; A pull request already exists for acme:fw.; Issue title missing_field"
+        );
+        assert_eq!(
+            github_message("<html>bad gateway</html>\nmore"),
+            "<html>bad gateway</html>"
+        );
+        assert_eq!(github_message(""), "no explanation");
+    }
+
+    #[test]
+    fn redactor_hides_every_known_secret() {
+        let r = Redactor::default();
+        r.add("ghp_abcdef");
+        r.add("ghs_123456");
+        assert_eq!(r.redact("a ghp_abcdef b ghs_123456"), "a *** b ***");
+        assert_eq!(format!("{r:?}"), "Redactor(***)");
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(query_value("acme:fw/a+b c"), "acme%3Afw%2Fa%2Bb%20c");
+    }
+}

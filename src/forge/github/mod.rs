@@ -1,0 +1,496 @@
+//! GitHub and GitHub Enterprise Server, through octocrab, paced under
+//! GitHub's limits.
+//!
+//! [`GitHubForge`] implements [`Forge`] on the REST API. Every request goes
+//! through one [`Pacer`](pacing::Pacer) (writes one at a time within the
+//! budget, rate-limit answers waited out, transient failures retried);
+//! `api` sends them with octocrab and maps answers to [`ForgeError`]s;
+//! `model` reads GitHub's JSON and draws the review and CI verdicts;
+//! `auth` signs in with a token or as a GitHub App.
+//!
+//! Repositories are named `owner/repo` ([`RepoRef::name`]). Reads of a
+//! pull request, its reviews and its CI are conditional (`If-None-Match`
+//! with the last `ETag` of each path), so syncing an unchanged pull request
+//! costs no rate limit.
+
+mod api;
+mod auth;
+mod model;
+pub mod pacing;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::Method;
+use octocrab::Octocrab;
+use serde_json::{Value, json};
+
+pub use auth::{GIT_TOKEN_MARGIN, GitHubAuth};
+pub use pacing::PacingConfig;
+
+use self::api::{Api, BaseUrl, Redactor, query_value};
+use self::auth::Clients;
+use self::model::GhPull;
+use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
+use crate::clock::{Clock, SystemClock};
+use crate::secret::Secret;
+use crate::state::PrState;
+
+/// GitHub's public API.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// The merge methods GitHub knows.
+pub const MERGE_METHODS: [&str; 3] = ["merge", "squash", "rebase"];
+
+/// Where and how to reach GitHub.
+#[derive(Debug, Clone)]
+pub struct GitHubConfig {
+    /// `https://api.github.com`, or `https://HOST/api/v3` for GitHub
+    /// Enterprise Server.
+    pub api_url: String,
+    pub auth: GitHubAuth,
+    pub pacing: PacingConfig,
+    /// The time the pacer waits on (a manual clock in tests).
+    pub clock: Arc<dyn Clock>,
+    /// `merge`, `squash` or `rebase`.
+    pub merge_method: String,
+}
+
+impl GitHubConfig {
+    /// github.com with default pacing, the system clock and merge commits.
+    pub fn new(auth: GitHubAuth) -> Self {
+        GitHubConfig {
+            api_url: DEFAULT_API_URL.to_string(),
+            auth,
+            pacing: PacingConfig::default(),
+            clock: Arc::new(SystemClock),
+            merge_method: "merge".to_string(),
+        }
+    }
+}
+
+/// The GitHub forge.
+#[derive(Debug)]
+pub struct GitHubForge {
+    api: Api,
+    clients: Clients,
+    merge_method: String,
+}
+
+/// A repository's owner and name, checked.
+struct Repo<'a> {
+    owner: &'a str,
+    name: &'a str,
+}
+
+impl Repo<'_> {
+    /// `owner/repo`, for messages.
+    fn full(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+
+    /// The API path of the repository, `/repos/owner/repo`.
+    fn path(&self) -> String {
+        format!("/repos/{}/{}", self.owner, self.name)
+    }
+}
+
+impl GitHubForge {
+    /// A forge for one GitHub. Must be called inside a tokio runtime.
+    pub fn new(config: GitHubConfig) -> Result<Self, ForgeError> {
+        if !MERGE_METHODS.contains(&config.merge_method.as_str()) {
+            return Err(ForgeError::Refused(format!(
+                "merge method `{}`: GitHub knows {}",
+                config.merge_method,
+                MERGE_METHODS.join(", ")
+            )));
+        }
+        let base = BaseUrl::parse(&config.api_url)?;
+        let redactor = Redactor::default();
+        let clients = Clients::new(&base, &config.auth, &redactor)?;
+        let pacer = Arc::new(pacing::Pacer::new(config.pacing, config.clock));
+        Ok(GitHubForge {
+            api: Api::new(base, pacer, redactor),
+            clients,
+            merge_method: config.merge_method,
+        })
+    }
+
+    /// Check `owner/repo`: the name goes into API paths.
+    fn repo(repo: &RepoRef) -> Result<Repo<'_>, ForgeError> {
+        let bad = || {
+            ForgeError::Refused(format!(
+                "`{}` is not a GitHub repository name (owner/repo)",
+                repo.name
+            ))
+        };
+        let (owner, name) = repo.name.split_once('/').ok_or_else(bad)?;
+        let fine = |part: &str| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if !fine(owner) || !fine(name) {
+            return Err(bad());
+        }
+        Ok(Repo { owner, name })
+    }
+
+    /// The checked name and the client that acts on it.
+    async fn client<'r>(&self, repo: &'r RepoRef) -> Result<(Repo<'r>, Arc<Octocrab>), ForgeError> {
+        let r = Self::repo(repo)?;
+        let crab = self.clients.for_repo(&self.api, r.owner, r.name).await?;
+        Ok((r, crab))
+    }
+
+    /// A pull request from GitHub's JSON.
+    fn pull(&self, value: Value) -> Result<GhPull, ForgeError> {
+        GhPull::from_value(value).map_err(|e| self.api.forge_error(None, &e))
+    }
+
+    fn pull_request_of(&self, pull: &GhPull) -> Result<PullRequest, ForgeError> {
+        pull.to_pull_request()
+            .map_err(|e| self.api.forge_error(None, &e))
+    }
+
+    /// One pull request (a conditional GET).
+    async fn get(&self, crab: &Octocrab, r: &Repo<'_>, number: i64) -> Result<GhPull, ForgeError> {
+        let what = format!("reading pull request #{number} of {}", r.full());
+        let path = format!("{}/pulls/{number}", r.path());
+        let response = self.api.get_cached(crab, &path, &what).await?;
+        self.pull(self.api.json(&response.body, &what)?)
+    }
+
+    /// A write that must succeed.
+    async fn write(
+        &self,
+        crab: &Octocrab,
+        method: Method,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<Value, ForgeError> {
+        let response = self.api.call(crab, method, path, Some(body), what).await?;
+        if response.body.trim().is_empty() {
+            return Ok(Value::Null);
+        }
+        self.api.json(&response.body, what)
+    }
+
+    /// Create the pull request, or adopt the one GitHub says already exists
+    /// for the head branch (a run that died after creating it).
+    async fn create(
+        &self,
+        crab: &Octocrab,
+        repo: &RepoRef,
+        r: &Repo<'_>,
+        new: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
+        let what = format!("opening a pull request from {} in {}", new.head, r.full());
+        let body = json!({
+            "title": new.title,
+            "body": new.body,
+            "head": new.head,
+            "base": new.base,
+            "draft": new.draft,
+        });
+        let path = format!("{}/pulls", r.path());
+        let response = self
+            .api
+            .send(
+                crab,
+                Method::POST,
+                &path,
+                Some(&body),
+                &http::HeaderMap::new(),
+            )
+            .await?;
+        if response.status == 422 && already_exists(&response.body) {
+            return self.find_pull_request(repo, &new.head).await?.ok_or_else(|| {
+                self.api.forge_error(
+                    Some(422),
+                    &format!("{what}: GitHub says one already exists, but none was found for the branch"),
+                )
+            });
+        }
+        let response = self.api.success(response, &what)?;
+        let pull = self.pull(self.api.json(&response.body, &what)?)?;
+        self.pull_request_of(&pull)
+    }
+
+    /// Labels, reviewers and assignees, each a separate write. GitHub
+    /// refuses unknown people with a 422; that leaves the pull request
+    /// without them (logged) rather than failing a pull request that
+    /// exists.
+    async fn decorate(
+        &self,
+        crab: &Octocrab,
+        r: &Repo<'_>,
+        number: i64,
+        new: &NewPullRequest,
+    ) -> Result<(), ForgeError> {
+        let issue = format!("{}/issues/{number}", r.path());
+        if !new.labels.is_empty() {
+            let what = format!("labelling pull request #{number} of {}", r.full());
+            let body = json!({ "labels": new.labels });
+            self.write(crab, Method::POST, &format!("{issue}/labels"), &body, &what)
+                .await?;
+        }
+        if !new.reviewers.is_empty() || !new.team_reviewers.is_empty() {
+            let what = format!(
+                "requesting reviews of pull request #{number} of {}",
+                r.full()
+            );
+            let body = json!({ "reviewers": new.reviewers, "team_reviewers": new.team_reviewers });
+            let path = format!("{}/pulls/{number}/requested_reviewers", r.path());
+            self.write_people(crab, &path, &body, &what).await?;
+        }
+        if !new.assignees.is_empty() {
+            let what = format!("assigning pull request #{number} of {}", r.full());
+            let body = json!({ "assignees": new.assignees });
+            self.write_people(crab, &format!("{issue}/assignees"), &body, &what)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A write naming people: a 422 (no such user or team, or not a
+    /// collaborator) is logged and passed over.
+    async fn write_people(
+        &self,
+        crab: &Octocrab,
+        path: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<(), ForgeError> {
+        let response = self
+            .api
+            .send(
+                crab,
+                Method::POST,
+                path,
+                Some(body),
+                &http::HeaderMap::new(),
+            )
+            .await?;
+        if response.status == 422 {
+            let error = self.api.status_error(&response, what);
+            tracing::warn!("{error}");
+            return Ok(());
+        }
+        self.api.success(response, what).map(|_| ())
+    }
+
+    /// The review state of a pull request.
+    async fn reviews(
+        &self,
+        crab: &Octocrab,
+        r: &Repo<'_>,
+        number: i64,
+    ) -> Result<&'static str, ForgeError> {
+        let what = format!(
+            "reading the reviews of pull request #{number} of {}",
+            r.full()
+        );
+        let path = format!("{}/pulls/{number}/reviews?per_page=100", r.path());
+        let reviews = self.api.get_all(crab, &path, None, &what).await?;
+        Ok(model::review_state(&reviews))
+    }
+
+    /// The combined CI state of a commit: check runs and commit statuses.
+    async fn ci(
+        &self,
+        crab: &Octocrab,
+        r: &Repo<'_>,
+        sha: &str,
+    ) -> Result<&'static str, ForgeError> {
+        let what = format!("reading the CI of {sha} in {}", r.full());
+        let commit = format!("{}/commits/{sha}", r.path());
+        let runs = self
+            .api
+            .get_all(
+                crab,
+                &format!("{commit}/check-runs?per_page=100"),
+                Some("check_runs"),
+                &what,
+            )
+            .await?;
+        let mut signals = model::check_runs(&runs);
+        let status = self
+            .api
+            .get_cached(crab, &format!("{commit}/status?per_page=100"), &what)
+            .await?;
+        signals.extend(model::combined_status(&self.api.json(&status.body, &what)?));
+        Ok(model::ci_state(&signals))
+    }
+}
+
+/// GitHub's 422 for a second pull request from the same head.
+fn already_exists(body: &str) -> bool {
+    api::github_message(body)
+        .to_ascii_lowercase()
+        .contains("a pull request already exists")
+}
+
+/// A commit id that may go into a path.
+fn is_sha(text: &str) -> bool {
+    (7..=64).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[async_trait]
+impl Forge for GitHubForge {
+    fn kind(&self) -> &'static str {
+        "github"
+    }
+
+    async fn find_pull_request(
+        &self,
+        repo: &RepoRef,
+        head: &str,
+    ) -> Result<Option<PullRequest>, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let what = format!("looking for a pull request from {head} in {}", r.full());
+        let path = format!(
+            "{}/pulls?state=all&head={}&sort=created&direction=desc&per_page=100",
+            r.path(),
+            query_value(&format!("{}:{head}", r.owner))
+        );
+        let mut newest: Option<GhPull> = None;
+        for value in self.api.get_all(&crab, &path, None, &what).await? {
+            let pull = self.pull(value)?;
+            // The filter is GitHub's; checking it costs nothing.
+            if pull.head.branch == head && newest.as_ref().is_none_or(|n| n.number < pull.number) {
+                newest = Some(pull);
+            }
+        }
+        newest.map(|p| self.pull_request_of(&p)).transpose()
+    }
+
+    async fn open_pull_request(
+        &self,
+        repo: &RepoRef,
+        pr: &NewPullRequest,
+    ) -> Result<PullRequest, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let opened = self.create(&crab, repo, &r, pr).await?;
+        if opened.state == PrState::Open {
+            self.decorate(&crab, &r, opened.number, pr).await?;
+        }
+        Ok(opened)
+    }
+
+    async fn pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let pull = self.get(&crab, &r, number).await?;
+        self.pull_request_of(&pull)
+    }
+
+    async fn merge_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+    ) -> Result<PullRequest, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let what = format!("merging pull request #{number} of {}", r.full());
+        let path = format!("{}/pulls/{number}/merge", r.path());
+        let body = json!({ "merge_method": self.merge_method });
+        let response = self
+            .api
+            .send(
+                &crab,
+                Method::PUT,
+                &path,
+                Some(&body),
+                &http::HeaderMap::new(),
+            )
+            .await?;
+        if !(200..300).contains(&response.status) {
+            // Merged already (by a run that died after the merge, or a
+            // person): that is the outcome asked for.
+            let error = self.api.status_error(&response, &what);
+            let pull = self.get(&crab, &r, number).await?;
+            if pull.pr_state().ok() == Some(PrState::Merged) {
+                return self.pull_request_of(&pull);
+            }
+            return Err(error);
+        }
+        let pull = self.get(&crab, &r, number).await?;
+        self.pull_request_of(&pull)
+    }
+
+    async fn close_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        comment: Option<&str>,
+    ) -> Result<PullRequest, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let current = self.pull_request_of(&self.get(&crab, &r, number).await?)?;
+        match current.state {
+            PrState::Merged => {
+                return Err(ForgeError::Refused(format!(
+                    "{} #{number} is merged, not open",
+                    r.full()
+                )));
+            }
+            // Closed already (a run that died after closing it): done.
+            PrState::Closed => return Ok(current),
+            PrState::Open => {}
+        }
+        if let Some(comment) = comment {
+            self.comment(repo, number, comment).await?;
+        }
+        let what = format!("closing pull request #{number} of {}", r.full());
+        let path = format!("{}/pulls/{number}", r.path());
+        let value = self
+            .write(
+                &crab,
+                Method::PATCH,
+                &path,
+                &json!({ "state": "closed" }),
+                &what,
+            )
+            .await?;
+        let mut closed = self.pull_request_of(&self.pull(value)?)?;
+        closed.close_comment = comment.map(str::to_string);
+        Ok(closed)
+    }
+
+    async fn sync_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+    ) -> Result<PullRequest, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let pull = self.get(&crab, &r, number).await?;
+        let mut pr = self.pull_request_of(&pull)?;
+        pr.review_state = Some(self.reviews(&crab, &r, number).await?.to_string());
+        if is_sha(&pull.head.sha) {
+            pr.ci_state = Some(self.ci(&crab, &r, &pull.head.sha).await?.to_string());
+        }
+        Ok(pr)
+    }
+
+    async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let what = format!("commenting on pull request #{number} of {}", r.full());
+        let path = format!("{}/issues/{number}/comments", r.path());
+        self.write(&crab, Method::POST, &path, &json!({ "body": body }), &what)
+            .await
+            .map(|_| ())
+    }
+
+    async fn git_token(&self) -> Result<Option<Secret>, ForgeError> {
+        self.clients.git_token(&self.api).await.map(Some)
+    }
+
+    fn pacing_status(&self) -> Option<String> {
+        self.api.pacer().status()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,485 @@
+//! Pacing: every request to GitHub goes through one [`Pacer`], so that a
+//! campaign of hundreds of repositories stays under GitHub's limits instead of
+//! failing at pull request #11 or dying after 50 repositories.
+//!
+//! GitHub's rules (see `PRODUCT.md`): at most 80 content-creating requests a
+//! minute and 500 an hour, sent one at a time and at least a second apart;
+//! over a limit GitHub answers 403 or 429, and then `retry-after` is to be
+//! honoured, else `x-ratelimit-reset` when `x-ratelimit-remaining` is 0, else
+//! at least a minute with backoff. Sending more while limited prolongs the
+//! ban, so a rate-limit answer closes a gate that every request, read or
+//! write, waits at.
+//!
+//! - **Writes** (POST, PATCH, PUT, DELETE) queue on one async mutex, held for
+//!   the whole request including its waits and retries: one write at a time,
+//!   in arrival order, each at least `min_interval` after the previous one
+//!   and never more than `per_minute` in any 60 s or `per_hour` in any hour
+//!   (every attempt counts, retries included).
+//! - **Reads** are not paced by the write budget but wait at the gate, which
+//!   also closes when a response says `x-ratelimit-remaining: 0`.
+//! - **Transient failures** (500, 502, 503, 504, timeouts, connection
+//!   errors) are retried `max_retries` times with exponential backoff from
+//!   `backoff_base`, capped at `backoff_cap`, without jitter: under a
+//!   [`ManualClock`](crate::clock::ManualClock) every wait is exact.
+//!
+//! The pacer knows nothing of GitHub's resources: it sends what it is given
+//! through a closure and judges the answer by status and headers.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http::HeaderMap;
+
+use crate::clock::Clock;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// How fast fleetwright may write to GitHub, and how it retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PacingConfig {
+    /// The least time between two writes (GitHub asks for 1 s).
+    pub min_interval: Duration,
+    /// Writes in any 60 s (GitHub's secondary limit is 80).
+    pub per_minute: u32,
+    /// Writes in any hour (GitHub's secondary limit is 500).
+    pub per_hour: u32,
+    /// Retries of a request that failed transiently (5xx, timeout,
+    /// connection error).
+    pub max_retries: u32,
+    /// The first backoff after a transient failure; it doubles each retry.
+    pub backoff_base: Duration,
+    /// The longest backoff after a transient failure.
+    pub backoff_cap: Duration,
+    /// Rate-limit answers one request may wait out before it gives up.
+    pub max_limit_waits: u32,
+    /// The first wait on a secondary-limit answer without `retry-after`
+    /// (GitHub: "at least one minute"); it doubles each time.
+    pub secondary_wait: Duration,
+    /// The longest such wait.
+    pub secondary_wait_cap: Duration,
+}
+
+impl Default for PacingConfig {
+    fn default() -> Self {
+        PacingConfig {
+            min_interval: Duration::from_secs(1),
+            per_minute: 80,
+            per_hour: 500,
+            max_retries: 4,
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(60),
+            max_limit_waits: 6,
+            secondary_wait: Duration::from_secs(60),
+            secondary_wait_cap: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl PacingConfig {
+    /// GitHub's own ceiling: 80 writes a minute, 500 an hour, 1 s apart.
+    pub const GITHUB: (Duration, u32, u32) = (Duration::from_secs(1), 80, 500);
+
+    /// This pacing, never faster than GitHub allows: for settings people
+    /// write, which may only lower the pace. ([`Pacer::new`] takes a config
+    /// as given, so that tests against a loopback simulator can go faster.)
+    pub fn within_github_limits(mut self) -> Self {
+        let (interval, per_minute, per_hour) = Self::GITHUB;
+        self.min_interval = self.min_interval.max(interval);
+        self.per_minute = self.per_minute.min(per_minute);
+        self.per_hour = self.per_hour.min(per_hour);
+        self
+    }
+}
+
+/// Whether a request spends the write budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Read,
+    Write,
+}
+
+impl Kind {
+    /// GET and HEAD read; everything else writes.
+    pub fn of(method: &http::Method) -> Kind {
+        if method == http::Method::GET || method == http::Method::HEAD {
+            Kind::Read
+        } else {
+            Kind::Write
+        }
+    }
+}
+
+/// An answer from GitHub, read whole.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl RawResponse {
+    /// A header as text, when present and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A request that got no answer (or an answer that is not an HTTP response
+/// of the API, such as a failure to mint an installation token).
+#[derive(Debug, Clone)]
+pub struct SendError {
+    /// What went wrong, with no secret in it.
+    pub message: String,
+    /// GitHub's status, when GitHub answered.
+    pub status: Option<u16>,
+    /// Whether sending again may help (timeouts, connection errors).
+    pub transient: bool,
+}
+
+/// One wait in progress, for [`Pacer::status`].
+#[derive(Debug, Clone)]
+struct Wait {
+    id: u64,
+    until_unix: u64,
+    reason: String,
+}
+
+/// The gate every request waits at, and the waits in progress.
+#[derive(Debug, Default)]
+struct Gate {
+    blocked_until: Option<Instant>,
+    block_reason: String,
+    waits: Vec<Wait>,
+    next_id: u64,
+}
+
+/// What to do after an attempt.
+enum Next {
+    Done(Result<RawResponse, SendError>),
+    /// Close the gate for everybody for this long, then send again.
+    Block(Duration, String),
+    /// Wait this long (this request only), then send again.
+    Backoff(Duration, String),
+}
+
+/// Retries spent by one request.
+#[derive(Debug, Default)]
+struct Spent {
+    transient: u32,
+    limits: u32,
+}
+
+/// The one queue all requests to one GitHub go through.
+#[derive(Debug)]
+pub struct Pacer {
+    config: PacingConfig,
+    clock: Arc<dyn Clock>,
+    /// Send times of writes in the last hour; locked for a whole write.
+    writes: tokio::sync::Mutex<VecDeque<Instant>>,
+    gate: Mutex<Gate>,
+}
+
+impl Pacer {
+    /// A pacer; budgets of 0 are taken as 1 so that writes stay possible.
+    pub fn new(mut config: PacingConfig, clock: Arc<dyn Clock>) -> Self {
+        config.per_minute = config.per_minute.max(1);
+        config.per_hour = config.per_hour.max(1);
+        Pacer {
+            config,
+            clock,
+            writes: tokio::sync::Mutex::new(VecDeque::new()),
+            gate: Mutex::new(Gate::default()),
+        }
+    }
+
+    /// The clock the pacer waits on.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The longest wait in progress, e.g. `waiting until 10:42:07:
+    /// secondary rate limit (retry-after 60 s)`; `None` when nothing waits
+    /// (the one-second spacing of writes is not reported).
+    pub fn status(&self) -> Option<String> {
+        let gate = self.gate();
+        let wait = gate.waits.iter().max_by_key(|w| w.until_unix)?;
+        Some(format!(
+            "waiting until {}: {}",
+            time_of_day(wait.until_unix),
+            wait.reason
+        ))
+    }
+
+    /// Send a request (built anew by `attempt` for every try) under the
+    /// limits: writes one at a time within the budget, every request after
+    /// the gate opens, rate-limit answers waited out and transient failures
+    /// retried. Returns the last answer, which may still be an error status
+    /// for the caller to map.
+    pub async fn send<F, Fut>(&self, kind: Kind, attempt: F) -> Result<RawResponse, SendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<RawResponse, SendError>>,
+    {
+        match kind {
+            Kind::Write => {
+                let mut writes = self.writes.lock().await;
+                self.run(Some(&mut writes), attempt).await
+            }
+            Kind::Read => self.run(None, attempt).await,
+        }
+    }
+
+    async fn run<F, Fut>(
+        &self,
+        mut writes: Option<&mut VecDeque<Instant>>,
+        mut attempt: F,
+    ) -> Result<RawResponse, SendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<RawResponse, SendError>>,
+    {
+        let mut spent = Spent::default();
+        loop {
+            self.wait_for_gate().await;
+            if let Some(writes) = writes.as_deref_mut() {
+                self.wait_for_budget(writes).await;
+                // A read may have closed the gate meanwhile; waiting more
+                // never breaks the budget.
+                self.wait_for_gate().await;
+                writes.push_back(self.clock.now());
+            }
+            let outcome = attempt().await;
+            match self.judge(outcome, &mut spent) {
+                Next::Done(result) => return result,
+                Next::Block(wait, reason) => self.block(wait, reason),
+                Next::Backoff(wait, reason) => self.wait(wait, reason).await,
+            }
+        }
+    }
+
+    /// Decide what an attempt's outcome calls for.
+    fn judge(&self, outcome: Result<RawResponse, SendError>, spent: &mut Spent) -> Next {
+        let response = match outcome {
+            Ok(response) => response,
+            Err(e) if e.transient && spent.transient < self.config.max_retries => {
+                spent.transient += 1;
+                return self.backoff(spent.transient, &e.message);
+            }
+            Err(e) => return Next::Done(Err(e)),
+        };
+        if let Some((wait, reason)) = self.rate_limit(&response, spent.limits) {
+            if spent.limits < self.config.max_limit_waits {
+                spent.limits += 1;
+                return Next::Block(wait, reason);
+            }
+            // Given up on this request, but the next one still waits.
+            self.block(wait, reason);
+            return Next::Done(Ok(response));
+        }
+        if is_transient_status(response.status) && spent.transient < self.config.max_retries {
+            spent.transient += 1;
+            return self.backoff(
+                spent.transient,
+                &format!("GitHub answered {}", response.status),
+            );
+        }
+        self.note_primary_limit(&response);
+        Next::Done(Ok(response))
+    }
+
+    fn backoff(&self, retry: u32, what: &str) -> Next {
+        let wait = backoff(
+            self.config.backoff_base,
+            self.config.backoff_cap,
+            retry.saturating_sub(1),
+        );
+        Next::Backoff(
+            wait,
+            format!(
+                "{what}; retry {retry} of {} in {} s",
+                self.config.max_retries,
+                wait.as_secs()
+            ),
+        )
+    }
+
+    /// How long a rate-limit answer says to wait, and why; `None` when the
+    /// answer is not a rate limit (a 403 can also mean "not allowed").
+    fn rate_limit(&self, response: &RawResponse, earlier: u32) -> Option<(Duration, String)> {
+        if response.status != 403 && response.status != 429 {
+            return None;
+        }
+        if let Some(secs) = response
+            .header("retry-after")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Some((
+                Duration::from_secs(secs),
+                format!("secondary rate limit (retry-after {secs} s)"),
+            ));
+        }
+        if response.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
+            let wait = self.until_reset(response).unwrap_or(MINUTE);
+            return Some((wait, "primary rate limit (x-ratelimit-remaining 0)".into()));
+        }
+        if response.status == 429 || response.body.to_ascii_lowercase().contains("rate limit") {
+            let wait = backoff(
+                self.config.secondary_wait,
+                self.config.secondary_wait_cap,
+                earlier,
+            );
+            return Some((
+                wait,
+                format!(
+                    "secondary rate limit (no retry-after; backing off {} s)",
+                    wait.as_secs()
+                ),
+            ));
+        }
+        None
+    }
+
+    /// The time left until `x-ratelimit-reset`, at least a second (the reset
+    /// time has a one-second resolution, and clocks differ).
+    fn until_reset(&self, response: &RawResponse) -> Option<Duration> {
+        let reset = response
+            .header("x-ratelimit-reset")?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        let left = reset.saturating_sub(self.clock.unix_now());
+        Some(Duration::from_secs(left.max(1)))
+    }
+
+    /// A successful answer that spent the last request of the hour closes
+    /// the gate until the reset, so that the next request is not refused.
+    fn note_primary_limit(&self, response: &RawResponse) {
+        if response.header("x-ratelimit-remaining").map(str::trim) != Some("0") {
+            return;
+        }
+        if let Some(wait) = self.until_reset(response) {
+            self.block(wait, "primary rate limit (x-ratelimit-remaining 0)".into());
+        }
+    }
+
+    /// Close the gate for everybody until `wait` from now (or later, if it
+    /// already closes later).
+    fn block(&self, wait: Duration, reason: String) {
+        let until = self.clock.now() + wait;
+        let mut gate = self.gate();
+        if gate.blocked_until.is_none_or(|current| current < until) {
+            gate.blocked_until = Some(until);
+            gate.block_reason = reason;
+        }
+    }
+
+    /// Wait until the gate is open; it may close again meanwhile.
+    async fn wait_for_gate(&self) {
+        loop {
+            let (until, reason) = {
+                let gate = self.gate();
+                match gate.blocked_until {
+                    Some(until) => (until, gate.block_reason.clone()),
+                    None => return,
+                }
+            };
+            let now = self.clock.now();
+            if until <= now {
+                return;
+            }
+            self.wait(until - now, reason).await;
+        }
+    }
+
+    /// Wait until the next write fits the budget.
+    async fn wait_for_budget(&self, writes: &mut VecDeque<Instant>) {
+        let now = self.clock.now();
+        while writes
+            .front()
+            .is_some_and(|&sent| now.saturating_duration_since(sent) >= HOUR)
+        {
+            writes.pop_front();
+        }
+        let Some((at, reason)) = self.next_slot(writes) else {
+            return;
+        };
+        if at <= now {
+            return;
+        }
+        match reason {
+            Some(reason) => self.wait(at - now, reason).await,
+            None => self.clock.sleep(at - now).await,
+        }
+    }
+
+    /// When the next write may go, and why if a budget (not just the
+    /// spacing) holds it back.
+    fn next_slot(&self, writes: &VecDeque<Instant>) -> Option<(Instant, Option<String>)> {
+        let last = *writes.back()?;
+        let mut slot = (last + self.config.min_interval, None);
+        let windows = [
+            (self.config.per_minute, MINUTE, "minute"),
+            (self.config.per_hour, HOUR, "hour"),
+        ];
+        for (budget, window, name) in windows {
+            let budget = budget as usize;
+            if writes.len() < budget {
+                continue;
+            }
+            let at = writes[writes.len() - budget] + window;
+            if at > slot.0 {
+                slot = (at, Some(format!("write budget ({budget} per {name})")));
+            }
+        }
+        Some(slot)
+    }
+
+    /// Sleep `d`, reporting it in [`Pacer::status`] meanwhile.
+    async fn wait(&self, d: Duration, reason: String) {
+        let id = {
+            let mut gate = self.gate();
+            gate.next_id += 1;
+            let id = gate.next_id;
+            let until_unix = self.clock.unix_now() + d.as_secs() + u64::from(d.subsec_nanos() > 0);
+            gate.waits.push(Wait {
+                id,
+                until_unix,
+                reason,
+            });
+            id
+        };
+        self.clock.sleep(d).await;
+        self.gate().waits.retain(|w| w.id != id);
+    }
+
+    fn gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Statuses worth sending again: GitHub's or a proxy's passing trouble.
+fn is_transient_status(status: u16) -> bool {
+    matches!(status, 500 | 502 | 503 | 504)
+}
+
+/// `base * 2^step`, capped.
+fn backoff(base: Duration, cap: Duration, step: u32) -> Duration {
+    let factor = 1u32.checked_shl(step.min(31)).unwrap_or(u32::MAX);
+    base.saturating_mul(factor).min(cap)
+}
+
+/// `HH:MM:SS` in the local time zone, for the progress line.
+fn time_of_day(unix: u64) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(i64::try_from(unix).unwrap_or(i64::MAX)) else {
+        return format!("{unix}");
+    };
+    ts.to_zoned_datetime(jiff::tz::TimeZone::system())
+        .strftime("%H:%M:%S")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests;
