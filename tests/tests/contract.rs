@@ -708,7 +708,17 @@ fn every_github_request_validates_against_githubs_own_description() {
                 prism.log_tail(40)
             )
         });
-        let wrong = wrong_requests(&recorder, &description).await;
+        let wrong = tokio::time::timeout(
+            Duration::from_secs(120),
+            wrong_requests(&recorder, &description),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "the wrong requests took over 120 s; prism's log:\n{}",
+                prism.log_tail(40)
+            )
+        });
         (rows, wrong)
     });
 
