@@ -638,14 +638,23 @@ fn print_rows(title: &str, rows: &[Row], description: &Description, wrong: bool)
     let width = rows.iter().map(|r| r.method.len()).max().unwrap_or(0);
     for row in rows {
         let verdict = match row.verdict {
-            Verdict::Failed if wrong => "caught",
-            _ if wrong => "NOT CAUGHT",
-            Verdict::Validated if row.detail.is_empty() => "validated",
-            Verdict::Validated => "validated (notes below)",
-            Verdict::DescriptionViolation => {
-                "response violates the description (the description's defect, not failed)"
+            Verdict::Failed if wrong => "caught".to_string(),
+            _ if wrong => "NOT CAUGHT".to_string(),
+            Verdict::Validated => {
+                let mut label = "validated".to_string();
+                if row.detail.iter().any(|d| d.contains("declined")) {
+                    label.push_str("; the forge declined the examples' data");
+                }
+                if row.detail.iter().any(|d| d.contains("violate its schema")) {
+                    label.push_str("; an answer breaks the description's own schema (read anyway)");
+                }
+                label
             }
-            Verdict::Failed => "FAILED",
+            Verdict::DescriptionViolation => {
+                "unreadable answer that breaks the description's own schema (its defect, not failed)"
+                    .to_string()
+            }
+            Verdict::Failed => "FAILED".to_string(),
         };
         println!("  {:width$}  {verdict}", row.method);
         for ex in &row.exchanges {
