@@ -22,3 +22,6 @@ mod sync;
 
 /// `fleetwright demo`: the sandbox and its campaign, end to end.
 mod demo;
+
+/// Every GitHub request against GitHub's own OpenAPI description (prism).
+mod contract;
