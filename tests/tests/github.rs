@@ -29,6 +29,15 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Run the binary in the sandbox with the token in `GH_E2E_TOKEN`.
 fn run(sb: &Sandbox, args: &[&str]) -> Run {
+    let out = run_raw(sb, args);
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "the token was printed: {out:?}"
+    );
+    out
+}
+
+fn run_raw(sb: &Sandbox, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_fleetwright"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -261,4 +270,98 @@ fn fastest(writes: usize) -> Duration {
     let full_hours = (writes.saturating_sub(1)) / per_hour;
     let rest = (writes - 1) % per_hour;
     Duration::from_secs(full_hours as u64 * hour + rest as u64)
+}
+
+#[test]
+fn a_launch_killed_while_opening_pull_requests_resumes_without_duplicates_or_gaps() {
+    let rt = runtime();
+    let names = ["k1", "k2", "k3", "k4", "k5"];
+    let sb = Sandbox::new(
+        names
+            .iter()
+            .map(|n| python(n, "team-a", "production"))
+            .collect(),
+        "[rest]",
+    );
+    let (sim, git) = rt.block_on(async {
+        let sim = GithubSim::start(SimOptions {
+            token: TOKEN.into(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        let git = GitHttpServer::start(sb.path().to_path_buf(), TOKEN.into())
+            .await
+            .unwrap();
+        (sim, git)
+    });
+    for name in names {
+        sim.add_repo("remotes", name, "main");
+        sim.link_git(
+            "remotes",
+            name,
+            sb.path().join(format!("remotes/{name}.git")),
+        );
+    }
+    for file in [
+        "catalog/all.yaml",
+        "catalog/team-a.yaml",
+        "catalog/team-b.yaml",
+    ] {
+        if sb.file(file).exists() {
+            let text = sb.read(file).replace(
+                "url:../remotes/",
+                &format!("url:{}/remotes/", git.base_url()),
+            );
+            sb.write(file, &text);
+        }
+    }
+    let campaign = sb.read("campaign.yaml").replace(
+        "forge: local\n",
+        &format!(
+            "forge: github\ngithub:\n  api_url: {}\n  token_env: GH_E2E_TOKEN\n",
+            sim.api_url()
+        ),
+    );
+    sb.write("campaign.yaml", &campaign);
+    let opened = || -> usize { names.iter().map(|n| sim.pulls("remotes", n).len()).sum() };
+
+    // SIGKILL once two pull requests are open (GitHub paces the rest).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetwright"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", sb.path())
+        .env("GH_E2E_TOKEN", TOKEN)
+        .current_dir(sb.path())
+        .arg("--state")
+        .arg(sb.state_path())
+        .args(["--color", "never", "launch", "campaign.yaml"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while opened() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = opened();
+    assert!(
+        (2..names.len()).contains(&at_kill),
+        "killed after {at_kill} pull requests"
+    );
+
+    // The re-run finishes the others and opens nothing twice.
+    run(&sb, &["launch", "campaign.yaml"]).code(0);
+    for name in names {
+        assert_eq!(sim.pulls("remotes", name).len(), 1, "{name}");
+    }
+    let by_repo = states(&sb.status());
+    assert!(by_repo.values().all(|s| s == "pr_open"), "{by_repo:?}");
+    assert_eq!(sim.stats().violations, 0);
+    rt.block_on(async {
+        sim.stop().await;
+        git.stop().await;
+    });
 }
