@@ -82,6 +82,9 @@ pub struct PullRequestTemplate {
     pub branch: String,
     pub labels: Vec<String>,
     pub draft: bool,
+    /// `sync` merges a pull request whose checks pass and that is approved
+    /// (`pull_request.auto_merge`, off by default).
+    pub auto_merge: bool,
 }
 
 /// How commits are written.
@@ -271,6 +274,8 @@ struct RawPullRequest {
     labels: Vec<String>,
     #[serde(default)]
     draft: bool,
+    #[serde(default)]
+    auto_merge: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -439,6 +444,7 @@ impl Campaign {
                 branch,
                 labels: pr.labels,
                 draft: pr.draft,
+                auto_merge: pr.auto_merge,
             },
             commit: CommitTemplate {
                 message,

@@ -97,7 +97,7 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
         ui,
         None,
     )?;
-    let report = engine.sync(&loaded.campaign.name).await?;
+    let report = engine.sync(&loaded.campaign).await?;
     for (repo, from, to) in &report.moved {
         println!("  {repo:<28} {from} -> {to}");
     }

@@ -352,8 +352,8 @@ impl Engine {
     /// moves its target to `merged`, a closed one to `declined` (with the
     /// closing comment as the reason). One target's forge error is reported
     /// and the others go on.
-    pub async fn sync(&self, name: &str) -> Result<SyncReport> {
-        let row = self.campaign(name).await?;
+    pub async fn sync(&self, campaign: &Campaign) -> Result<SyncReport> {
+        let row = self.campaign(&campaign.name).await?;
         let targets: Vec<TargetRow> = self
             .state()
             .targets(row.id)
@@ -367,7 +367,21 @@ impl Engine {
                 continue;
             };
             report.checked += 1;
-            match self.shared.forge.sync_pull_request(&repo, number).await {
+            let synced = self.shared.forge.sync_pull_request(&repo, number).await;
+            let synced = match synced {
+                Ok(pr) if campaign.pull_request.auto_merge && ready_to_merge(&pr) => {
+                    self.state()
+                        .record_event(
+                            &target,
+                            "merge_intended",
+                            &format!("#{number} (checks pass, approved)"),
+                        )
+                        .await?;
+                    self.shared.forge.merge_pull_request(&repo, number).await
+                }
+                other => other,
+            };
+            match synced {
                 Ok(pr) => {
                     let to = record_pull_request(self.state(), &target, &pr).await?;
                     if to != target.state {
@@ -482,6 +496,14 @@ async fn record_pull_request(
         state.transition(&current, to, &change).await?;
     }
     Ok(to)
+}
+
+/// An open pull request whose checks pass and that is approved.
+fn ready_to_merge(pr: &PullRequest) -> bool {
+    pr.state == PrState::Open
+        && !pr.draft
+        && pr.ci_state.as_deref() == Some("success")
+        && pr.review_state.as_deref() == Some("approved")
 }
 
 /// An open pull request whose branch was made with another recipe (or other

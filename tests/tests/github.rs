@@ -12,7 +12,7 @@ use fleetwright::forge::{Forge, NewPullRequest, RepoRef};
 use fleetwright::secret::Secret;
 use fleetwright::sim::SimClock;
 use fleetwright::sim::git_http::GitHttpServer;
-use fleetwright::sim::github::{GithubSim, Limits, SimOptions};
+use fleetwright::sim::github::{CheckRunState, GithubSim, Limits, SimOptions};
 
 use crate::util::{CAMPAIGN, Run, Sandbox, python, states};
 
@@ -175,6 +175,37 @@ fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
     assert_eq!(
         states(&sb.status())[&format!("remotes/{second}")],
         "declined"
+    );
+
+    // The campaign lets sync merge what passes its checks and is approved.
+    let third = names.iter().find(|n| *n != first && *n != second).unwrap();
+    sb.write(
+        "campaign.yaml",
+        &sb.read("campaign.yaml").replace(
+            "  labels: [fleetwright]\n",
+            "  labels: [fleetwright]\n  auto_merge: true\n",
+        ),
+    );
+    let head = sim.pulls("remotes", third)[0].head_sha.clone();
+    sim.set_check(
+        "remotes",
+        third,
+        &head,
+        "ci",
+        CheckRunState::completed("success"),
+    );
+    run(&sb, &["sync", CAMPAIGN]).code(0);
+    assert_eq!(
+        states(&sb.status())[&format!("remotes/{third}")],
+        "pr_open",
+        "not approved yet"
+    );
+    sim.add_review("remotes", third, 1, "APPROVED", "team-a-lead");
+    run(&sb, &["sync", CAMPAIGN]).code(0);
+    assert_eq!(states(&sb.status())[&format!("remotes/{third}")], "merged");
+    assert_eq!(
+        sim.pulls("remotes", third)[0].merge_method.as_deref(),
+        Some("merge")
     );
 
     // Paced: GitHub's secondary limits were never hit.
