@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::launch::print_run;
-use super::{Ui, engine, exit, status};
+use super::{Ui, campaign_engine, exit, status};
 use crate::campaign;
 use crate::fleet::{DemoOptions, build_demo};
 use crate::state::{State, TargetState};
@@ -53,13 +53,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     let state = State::open(&db).await?;
     let loaded = campaign::load_all(&demo.campaign)?;
     let name = loaded.campaign.name.clone();
-    let engine = engine(
-        &state,
-        &loaded.campaign.forge,
-        Some(&loaded.campaign.github),
-        ui,
-        None,
-    )?;
+    let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
 
     println!("\n== launch: tranche 1 is the canary");
     let mut report = engine.launch(&loaded).await?;

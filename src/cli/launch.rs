@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::plan::warn_catalog_problems;
-use super::{Ui, engine, exit, open_state, recorded_campaign};
+use super::{Ui, campaign_engine, exit, open_state, recorded_campaign};
 use crate::campaign;
 use crate::engine::RunReport;
 use crate::state::TargetState;
@@ -46,13 +46,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
     let loaded = campaign::load_all(&args.campaign_file)?;
     warn_catalog_problems(ui, &loaded);
     let state = open_state(&global.state).await?;
-    let engine = engine(
-        &state,
-        &loaded.campaign.forge,
-        Some(&loaded.campaign.github),
-        ui,
-        args.jobs,
-    )?;
+    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
     let report = engine.launch(&loaded).await?;
     print_run(ui, &report, true);
     state.close().await;
@@ -62,13 +56,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
     warn_catalog_problems(ui, &loaded);
-    let engine = engine(
-        &state,
-        &loaded.campaign.forge,
-        Some(&loaded.campaign.github),
-        ui,
-        args.jobs,
-    )?;
+    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
     let report = engine.advance(&loaded).await?;
     print_run(ui, &report, true);
     state.close().await;
@@ -90,13 +78,7 @@ pub struct SyncArgs {
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
-    let engine = engine(
-        &state,
-        &loaded.campaign.forge,
-        Some(&loaded.campaign.github),
-        ui,
-        None,
-    )?;
+    let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded.campaign).await?;
     for (repo, from, to) in &report.moved {
         println!("  {repo:<28} {from} -> {to}");

@@ -236,6 +236,16 @@ async fn recorded_campaign(path: &Path, name: &str) -> anyhow::Result<(State, Ca
         .into())
 }
 
+/// The engine for `campaign`, on the forge it names.
+fn campaign_engine(
+    state: &State,
+    campaign: &crate::campaign::Campaign,
+    ui: &Ui,
+    jobs: Option<usize>,
+) -> anyhow::Result<Engine> {
+    engine(state, &campaign.forge, Some(&campaign.github), ui, jobs)
+}
+
 /// The GitHub forge a campaign's `github:` section describes: a token from
 /// the environment variable it names, or its GitHub App.
 fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {

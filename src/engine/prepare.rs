@@ -38,17 +38,7 @@ pub(super) async fn run(
         .map_err(|e| Failure::new(Step::Clone, format!("pull_request.branch: {e}")))?;
 
     enter(shared, &target.repo, Step::Clone);
-    let prepared = {
-        let workspace = shared.workspace.clone();
-        let recipe = recipe.clone();
-        let (url, repo, branch, name) = (
-            target.url.clone(),
-            target.repo.clone(),
-            branch.clone(),
-            campaign.name.clone(),
-        );
-        blocking(move || prepare(&workspace, &recipe, facts, &url, &repo, &branch, &name)).await?
-    };
+    let prepared = fetch_and_apply(shared, campaign, recipe, facts, target, &branch).await?;
     let Prepared {
         checkout,
         remote,
@@ -281,17 +271,7 @@ pub(super) async fn refresh(
         checkout,
         remote,
         changes,
-    } = {
-        let workspace = shared.workspace.clone();
-        let recipe = recipe.clone();
-        let (url, repo, branch, name) = (
-            target.url.clone(),
-            target.repo.clone(),
-            branch.clone(),
-            campaign.name.clone(),
-        );
-        blocking(move || prepare(&workspace, &recipe, facts, &url, &repo, &branch, &name)).await?
-    };
+    } = fetch_and_apply(shared, campaign, recipe, facts, target, &branch).await?;
     let base = base_of(&checkout);
     let attention = |reason: String| Transition {
         reason: Some(reason),
@@ -403,6 +383,26 @@ pub(super) async fn refresh(
         .transition(target, TargetState::PrOpen, &pushed)
         .await?;
     Ok((TargetState::PrOpen, number))
+}
+
+/// [`prepare`], off the async threads.
+async fn fetch_and_apply(
+    shared: &Shared,
+    campaign: &Campaign,
+    recipe: &Arc<Recipe>,
+    facts: Option<Facts>,
+    target: &TargetRow,
+    branch: &str,
+) -> Result<Prepared> {
+    let workspace = shared.workspace.clone();
+    let recipe = recipe.clone();
+    let (url, repo, branch, name) = (
+        target.url.clone(),
+        target.repo.clone(),
+        branch.to_string(),
+        campaign.name.clone(),
+    );
+    blocking(move || prepare(&workspace, &recipe, facts, &url, &repo, &branch, &name)).await
 }
 
 /// Fetch, look at the remote branch, reset to the default branch, apply.

@@ -4,7 +4,6 @@
 //! on a shared manual clock.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use fleetwright::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
@@ -14,7 +13,7 @@ use fleetwright::sim::SimClock;
 use fleetwright::sim::git_http::GitHttpServer;
 use fleetwright::sim::github::{CheckRunState, GithubSim, Limits, SimOptions};
 
-use crate::util::{CAMPAIGN, Run, Sandbox, python, states};
+use crate::util::{CAMPAIGN, Run, Sandbox, command, python, run_in_env, states};
 
 const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
 
@@ -38,53 +37,27 @@ fn run(sb: &Sandbox, args: &[&str]) -> Run {
 }
 
 fn run_raw(sb: &Sandbox, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_fleetwright"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.path())
-        .env("GH_E2E_TOKEN", TOKEN)
-        .current_dir(sb.path())
-        .arg("--state")
-        .arg(sb.state_path())
-        .args(["--color", "never"])
-        .args(args)
-        .output()
-        .expect("run fleetwright");
-    Run {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    run_in_env(
+        sb.path(),
+        &sb.state_path(),
+        &[("GH_E2E_TOKEN", TOKEN)],
+        args,
+    )
 }
 
-/// Every file under `dir` that holds `needle`.
-fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for entry in ignore::WalkBuilder::new(dir)
-        .standard_filters(false)
-        .build()
-        .flatten()
-    {
-        if entry.file_type().is_some_and(|t| t.is_file())
-            && std::fs::read(entry.path())
-                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
-        {
-            found.push(entry.path().display().to_string());
-        }
-    }
-    found
-}
-
-#[test]
-fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
-    let rt = runtime();
-    let names = ["svc-a", "svc-b", "svc-c"];
+/// A sandbox of `names` (team-a's Python services) served by a GitHub
+/// simulator and a git smart-HTTP server, with a campaign on `forge: github`.
+fn github_sandbox(
+    rt: &tokio::runtime::Runtime,
+    names: &[&str],
+    tranches: &str,
+) -> (Sandbox, GithubSim, GitHttpServer) {
     let sb = Sandbox::new(
         names
             .iter()
             .map(|n| python(n, "team-a", "production"))
             .collect(),
-        "[1, rest]",
+        tranches,
     );
     let (sim, git) = rt.block_on(async {
         let sim = GithubSim::start(SimOptions {
@@ -129,6 +102,32 @@ fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
         ),
     );
     sb.write("campaign.yaml", &campaign);
+    (sb, sim, git)
+}
+
+/// Every file under `dir` that holds `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in ignore::WalkBuilder::new(dir)
+        .standard_filters(false)
+        .build()
+        .flatten()
+    {
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && std::fs::read(entry.path())
+                .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(entry.path().display().to_string());
+        }
+    }
+    found
+}
+
+#[test]
+fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
+    let rt = runtime();
+    let names = ["svc-a", "svc-b", "svc-c"];
+    let (sb, sim, git) = github_sandbox(&rt, &names, "[1, rest]");
 
     // Tranche 1: one pull request, with the labels and the owner's team.
     let out = run(&sb, &["launch", "campaign.yaml"]);
@@ -307,63 +306,11 @@ fn fastest(writes: usize) -> Duration {
 fn a_launch_killed_while_opening_pull_requests_resumes_without_duplicates_or_gaps() {
     let rt = runtime();
     let names = ["k1", "k2", "k3", "k4", "k5"];
-    let sb = Sandbox::new(
-        names
-            .iter()
-            .map(|n| python(n, "team-a", "production"))
-            .collect(),
-        "[rest]",
-    );
-    let (sim, git) = rt.block_on(async {
-        let sim = GithubSim::start(SimOptions {
-            token: TOKEN.into(),
-            ..SimOptions::default()
-        })
-        .await
-        .unwrap();
-        let git = GitHttpServer::start(sb.path().to_path_buf(), TOKEN.into())
-            .await
-            .unwrap();
-        (sim, git)
-    });
-    for name in names {
-        sim.add_repo("remotes", name, "main");
-        sim.link_git(
-            "remotes",
-            name,
-            sb.path().join(format!("remotes/{name}.git")),
-        );
-    }
-    for file in [
-        "catalog/all.yaml",
-        "catalog/team-a.yaml",
-        "catalog/team-b.yaml",
-    ] {
-        if sb.file(file).exists() {
-            let text = sb.read(file).replace(
-                "url:../remotes/",
-                &format!("url:{}/remotes/", git.base_url()),
-            );
-            sb.write(file, &text);
-        }
-    }
-    let campaign = sb.read("campaign.yaml").replace(
-        "forge: local\n",
-        &format!(
-            "forge: github\ngithub:\n  api_url: {}\n  token_env: GH_E2E_TOKEN\n",
-            sim.api_url()
-        ),
-    );
-    sb.write("campaign.yaml", &campaign);
+    let (sb, sim, git) = github_sandbox(&rt, &names, "[rest]");
     let opened = || -> usize { names.iter().map(|n| sim.pulls("remotes", n).len()).sum() };
 
     // SIGKILL once two pull requests are open (GitHub paces the rest).
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fleetwright"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", sb.path())
-        .env("GH_E2E_TOKEN", TOKEN)
-        .current_dir(sb.path())
+    let mut child = command(sb.path(), &[("GH_E2E_TOKEN", TOKEN)])
         .arg("--state")
         .arg(sb.state_path())
         .args(["--color", "never", "launch", "campaign.yaml"])

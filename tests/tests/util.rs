@@ -299,11 +299,25 @@ impl Run {
 /// Run the real binary in `cwd` with a scrubbed environment: only PATH, and
 /// HOME pointing at `cwd`; `--state` and `--color never` always given.
 pub fn run_in(cwd: &Path, state: &Path, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_fleetwright"))
+    run_in_env(cwd, state, &[], args)
+}
+
+/// The binary, to run in `cwd` with a scrubbed environment: only PATH,
+/// HOME pointing at `cwd`, and `env`.
+pub fn command(cwd: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fleetwright"));
+    command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", cwd)
-        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .current_dir(cwd);
+    command
+}
+
+/// [`run_in`] with more environment variables (a token, say).
+pub fn run_in_env(cwd: &Path, state: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let output = command(cwd, env)
         .arg("--state")
         .arg(state)
         .args(["--color", "never"])
