@@ -9,6 +9,8 @@ use crate::state::{Step, TargetState};
 /// One bar per run, with the current target and step as its message.
 pub struct Bars {
     bar: ProgressBar,
+    /// The run's label, which a wait message is shown beside.
+    label: std::sync::Mutex<String>,
 }
 
 impl Bars {
@@ -19,7 +21,10 @@ impl Bars {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        Bars { bar }
+        Bars {
+            bar,
+            label: std::sync::Mutex::new(String::new()),
+        }
     }
 }
 
@@ -28,6 +33,7 @@ impl Progress for Bars {
         self.bar.reset();
         self.bar.set_length(total as u64);
         self.bar.set_prefix(label.to_string());
+        *self.label.lock().unwrap_or_else(|e| e.into_inner()) = label.to_string();
         self.bar
             .enable_steady_tick(std::time::Duration::from_millis(120));
     }
@@ -46,6 +52,14 @@ impl Progress for Bars {
     fn done(&self, repo: &str, state: TargetState) {
         self.bar.inc(1);
         self.bar.set_message(format!("{repo}: {state}"));
+    }
+
+    fn waiting(&self, why: Option<&str>) {
+        let label = self.label.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.bar.set_prefix(match why {
+            Some(why) => format!("{label} ({why})"),
+            None => label,
+        });
     }
 
     fn finish(&self) {

@@ -42,6 +42,9 @@ pub trait Progress: Send + Sync {
     fn step(&self, _repo: &str, _step: Step) {}
     /// A target is done for this run.
     fn done(&self, _repo: &str, _state: TargetState) {}
+    /// The forge is waiting (`waiting until 10:42:07: secondary rate limit
+    /// (retry-after 60 s)`), or no longer (`None`).
+    fn waiting(&self, _why: Option<&str>) {}
     /// The run is over.
     fn finish(&self) {}
 }
@@ -317,6 +320,21 @@ impl Engine {
                 )
             });
         }
+        // Say on the progress line when, and why, the forge makes us wait.
+        let watcher = {
+            let (forge, progress) = (self.shared.forge.clone(), progress.clone());
+            tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    let now = forge.pacing_status();
+                    if now != last {
+                        progress.waiting(now.as_deref());
+                        last = now;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+            })
+        };
         let mut outcomes = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
@@ -324,6 +342,7 @@ impl Engine {
                 Err(e) => return Err(EngineError::Refused(format!("a target's task failed: {e}"))),
             }
         }
+        watcher.abort();
         progress.finish();
         outcomes.sort_by_key(|(position, _)| *position);
         Ok(outcomes.into_iter().map(|(_, o)| o).collect())
