@@ -22,4 +22,5 @@ pub mod reviewers;
 pub mod secret;
 pub mod sim;
 pub mod state;
+pub mod verify;
 pub mod yaml;

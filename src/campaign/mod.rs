@@ -96,6 +96,14 @@ pub struct CommitTemplate {
     pub author: Identity,
 }
 
+/// `verify:`: a command run in each rewritten checkout before the push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verify {
+    /// Run with `sh -c`, in the repository, with a scrubbed environment.
+    pub command: String,
+    pub timeout: std::time::Duration,
+}
+
 /// How to reach GitHub (`forge: github`, the `github:` section).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitHubSettings {
@@ -158,6 +166,8 @@ pub struct Campaign {
     pub tranches: Vec<TrancheSize>,
     pub pull_request: PullRequestTemplate,
     pub commit: CommitTemplate,
+    /// A command that must pass in the rewritten checkout before a push.
+    pub verify: Option<Verify>,
     /// Values for the recipe's parameters.
     pub parameters: crate::recipe::Values,
 }
@@ -207,6 +217,17 @@ struct RawCampaign {
     pull_request: RawPullRequest,
     #[serde(default)]
     commit: RawCommit,
+    #[serde(default)]
+    verify: Option<RawVerify>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVerify {
+    command: Spanned<String>,
+    /// Seconds (default 600).
+    #[serde(default)]
+    timeout: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -318,7 +339,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, pull_request, commit (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, pull_request, commit, verify (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -438,6 +459,10 @@ impl Campaign {
             targets,
             tranches,
             parameters: raw.parameters,
+            verify: raw.verify.map(|v| Verify {
+                command: v.command.value,
+                timeout: std::time::Duration::from_secs(v.timeout.unwrap_or(600).max(1)),
+            }),
             pull_request: PullRequestTemplate {
                 title,
                 body,

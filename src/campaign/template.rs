@@ -25,6 +25,8 @@ pub struct TemplateContext {
     pub files: Vec<FileSummary>,
     /// Total number of rewritten places.
     pub matches: usize,
+    /// The campaign's `verify` command, when it ran and passed.
+    pub verified: Option<String>,
 }
 
 /// The recipe, as templates see it.
@@ -75,12 +77,13 @@ impl TemplateContext {
                 matches: 1,
             }],
             matches: 1,
+            verified: Some("make test".into()),
         }
     }
 }
 
 /// What to write in a template, for error hints.
-pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, files (each with path, rules, matches)";
+pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, files (each with path, rules, matches)";
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -130,6 +133,12 @@ This pull request was prepared by **fleetwright** for the campaign `{{ campaign 
 {% for f in files -%}
 - `{{ f.path }}`{% if f.rules %}: {{ f.rules | join(", ") }}{% endif %}
 {% endfor %}
+{% if verified -%}
+## Verified
+
+`{{ verified }}` ran in the repository after the change, and passed.
+
+{% endif -%}
 ## How to review
 
 Every edit is mechanical and comes from a rule of the recipe; nothing else in the repository was touched. Read the diff, let your CI run, and merge when it is green. The branch is yours too: commits you push to it are never overwritten.

@@ -118,7 +118,7 @@ impl RunReport {
     pub fn failed(&self) -> usize {
         self.outcomes
             .iter()
-            .filter(|o| o.state == TargetState::Failed)
+            .filter(|o| matches!(o.state, TargetState::Failed | TargetState::VerifyFailed))
             .count()
     }
 
@@ -528,11 +528,13 @@ fn ready_to_merge(pr: &PullRequest) -> bool {
 /// An open pull request whose branch was made with another recipe (or other
 /// parameters) than the campaign's now.
 fn stale(target: &TargetRow, recipe: &Recipe) -> bool {
-    target.state == TargetState::PrOpen
-        && target
-            .recipe_fingerprint
-            .as_deref()
-            .is_some_and(|f| f != recipe.fingerprint)
+    matches!(
+        target.state,
+        TargetState::PrOpen | TargetState::VerifyFailed
+    ) && target
+        .recipe_fingerprint
+        .as_deref()
+        .is_some_and(|f| f != recipe.fingerprint)
 }
 
 /// What the catalog says about each component (by entity ref), for the
@@ -570,7 +572,7 @@ async fn run_target(
             .set_token(token.map(|t| t.expose().to_string())),
         Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
     }
-    let result = if stale(&target, recipe) {
+    let result = if target.state == TargetState::PrOpen && stale(&target, recipe) {
         prepare::refresh(shared, campaign, recipe, facts, &target).await
     } else {
         prepare::run(shared, campaign, recipe, facts, reviewers, &target).await

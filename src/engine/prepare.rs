@@ -120,19 +120,54 @@ pub(super) async fn run(
             )?;
             let message = commit_message(campaign, recipe, &ctx)?;
             let identity = campaign.commit.author.clone();
-            let (checkout, commit) = {
+            let verify = campaign.verify.clone();
+            let (checkout, commit, verified) = {
                 let branch = branch.clone();
                 blocking(move || {
                     changes
                         .write(&checkout.path)
                         .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
+                    let verified = match &verify {
+                        Some(v) => Some(
+                            crate::verify::run(&v.command, &checkout.path, v.timeout).map_err(
+                                |e| Failure::new(Step::Apply, format!("cannot run verify: {e}")),
+                            )?,
+                        ),
+                        None => None,
+                    };
+                    if verified.as_ref().is_some_and(|v| !v.passed) {
+                        return Ok((checkout, None, verified));
+                    }
                     let commit = checkout
                         .commit_all(&branch, &message, &identity)
                         .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
-                    Ok((checkout, commit))
+                    Ok((checkout, commit, verified))
                 })
                 .await?
             };
+            if let (Some(outcome), Some(verify)) = (&verified, &campaign.verify) {
+                if !outcome.passed {
+                    let reason = format!(
+                        "verify `{}` failed ({}); nothing was pushed:\n{}",
+                        verify.command, outcome.status, outcome.tail
+                    );
+                    shared
+                        .state
+                        .record_event(target, "verify_failed", &reason)
+                        .await?;
+                    let change = Transition {
+                        reason: Some(reason),
+                        recipe_fingerprint: Some(recipe.fingerprint.clone()),
+                        ..base.clone()
+                    };
+                    shared
+                        .state
+                        .transition(target, TargetState::VerifyFailed, &change)
+                        .await?;
+                    return Ok((TargetState::VerifyFailed, None));
+                }
+                ctx.verified = Some(verify.command.clone());
+            }
             let Some(commit) = commit else {
                 shared
                     .state
@@ -483,6 +518,7 @@ fn context(campaign: &Campaign, recipe: &Recipe, target: &TargetRow) -> Template
         tranche: target.tranche + 1,
         files: Vec::new(),
         matches: 0,
+        verified: None,
     }
 }
 

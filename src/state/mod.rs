@@ -314,6 +314,7 @@ impl State {
                 | TargetState::Declined
                 | TargetState::NotApplicable
                 | TargetState::NeedsAttention
+                | TargetState::VerifyFailed
         );
         let (step, reason) = if keeps_reason {
             (

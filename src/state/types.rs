@@ -29,6 +29,10 @@ pub enum TargetState {
     NotApplicable,
     /// A step failed; `step` and `reason` say which and why. Retried by the next run.
     Failed,
+    /// The campaign's `verify` command failed on the rewritten checkout:
+    /// nothing was pushed; `reason` holds its status and the end of its
+    /// output. Retried when the recipe changes.
+    VerifyFailed,
     /// The pull request needs a person: the recipe changed but someone
     /// pushed to the branch (never overwritten), or the branch is gone;
     /// `reason` says which.
@@ -36,7 +40,7 @@ pub enum TargetState {
 }
 
 impl TargetState {
-    pub const ALL: [TargetState; 10] = [
+    pub const ALL: [TargetState; 11] = [
         TargetState::Pending,
         TargetState::Queued,
         TargetState::Pushed,
@@ -47,6 +51,7 @@ impl TargetState {
         TargetState::NotApplicable,
         TargetState::Failed,
         TargetState::NeedsAttention,
+        TargetState::VerifyFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +66,7 @@ impl TargetState {
             TargetState::NotApplicable => "not_applicable",
             TargetState::Failed => "failed",
             TargetState::NeedsAttention => "needs_attention",
+            TargetState::VerifyFailed => "verify_failed",
         }
     }
 

@@ -19,6 +19,7 @@ mod recipe_cli;
 mod recipes;
 mod refresh;
 mod sync;
+mod verify;
 
 /// `fleetwright demo`: the sandbox and its campaign, end to end.
 mod demo;
