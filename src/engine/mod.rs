@@ -488,9 +488,9 @@ async fn record_pull_request(
                 state: pr.state,
                 draft: pr.draft,
                 ci_state: pr.ci_state.clone(),
-                review_state: None,
-                merged_at: None,
-                closed_at: None,
+                review_state: pr.review_state.clone(),
+                merged_at: pr.merged_at.clone(),
+                closed_at: pr.closed_at.clone(),
             },
         )
         .await?;

@@ -13,7 +13,7 @@ use fleetwright::sim::SimClock;
 use fleetwright::sim::git_http::GitHttpServer;
 use fleetwright::sim::github::{CheckRunState, GithubSim, Limits, SimOptions};
 
-use crate::util::{CAMPAIGN, Run, Sandbox, command, python, run_in_env, states};
+use crate::util::{CAMPAIGN, Run, Sandbox, command, python, run_in_env, states, target};
 
 const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
 
@@ -194,11 +194,19 @@ fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
         CheckRunState::completed("success"),
     );
     run(&sb, &["sync", CAMPAIGN]).code(0);
+    let status = sb.status();
     assert_eq!(
-        states(&sb.status())[&format!("remotes/{third}")],
+        states(&status)[&format!("remotes/{third}")],
         "pr_open",
         "not approved yet"
     );
+    // What sync learnt is recorded: CI passed, nobody has reviewed yet.
+    let pr = target(&status, &format!("remotes/{third}"))
+        .pr
+        .clone()
+        .expect("a pull request");
+    assert_eq!(pr.ci_state.as_deref(), Some("success"), "{pr:?}");
+    assert_eq!(pr.review_state.as_deref(), Some("pending"), "{pr:?}");
     sim.add_review("remotes", third, 1, "APPROVED", "team-a-lead");
     run(&sb, &["sync", CAMPAIGN]).code(0);
     assert_eq!(states(&sb.status())[&format!("remotes/{third}")], "merged");
