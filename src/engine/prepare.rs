@@ -119,55 +119,32 @@ pub(super) async fn run(
                 "pull_request.title",
             )?;
             let message = commit_message(campaign, recipe, &ctx)?;
-            let identity = campaign.commit.author.clone();
-            let verify = campaign.verify.clone();
-            let (checkout, commit, verified) = {
-                let branch = branch.clone();
-                blocking(move || {
-                    changes
-                        .write(&checkout.path)
-                        .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
-                    let verified = match &verify {
-                        Some(v) => Some(
-                            crate::verify::run(&v.command, &checkout.path, v.timeout).map_err(
-                                |e| Failure::new(Step::Apply, format!("cannot run verify: {e}")),
-                            )?,
-                        ),
-                        None => None,
-                    };
-                    if verified.as_ref().is_some_and(|v| !v.passed) {
-                        return Ok((checkout, None, verified));
-                    }
-                    let commit = checkout
-                        .commit_all(&branch, &message, &identity)
-                        .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
-                    Ok((checkout, commit, verified))
-                })
-                .await?
-            };
-            if let (Some(outcome), Some(verify)) = (&verified, &campaign.verify) {
-                if !outcome.passed {
-                    let reason = format!(
-                        "verify `{}` failed ({}); nothing was pushed:\n{}",
-                        verify.command, outcome.status, outcome.tail
-                    );
-                    shared
-                        .state
-                        .record_event(target, "verify_failed", &reason)
-                        .await?;
-                    let change = Transition {
-                        reason: Some(reason),
-                        recipe_fingerprint: Some(recipe.fingerprint.clone()),
-                        ..base.clone()
-                    };
-                    shared
-                        .state
-                        .transition(target, TargetState::VerifyFailed, &change)
-                        .await?;
-                    return Ok((TargetState::VerifyFailed, None));
-                }
-                ctx.verified = Some(verify.command.clone());
+            let Committed {
+                checkout,
+                commit,
+                verified,
+            } = write_verify_commit(campaign, checkout, changes, &branch, message).await?;
+            if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
+                let reason = format!(
+                    "{failed}; nothing was pushed:\n{}",
+                    verified.as_ref().map_or("", |v| v.outcome.tail.as_str())
+                );
+                shared
+                    .state
+                    .record_event(target, "verify_failed", &reason)
+                    .await?;
+                let change = Transition {
+                    reason: Some(reason),
+                    recipe_fingerprint: Some(recipe.fingerprint.clone()),
+                    ..base.clone()
+                };
+                shared
+                    .state
+                    .transition(target, TargetState::VerifyFailed, &change)
+                    .await?;
+                return Ok((TargetState::VerifyFailed, None));
             }
+            ctx.verified = verified.map(|v| v.command);
             let Some(commit) = commit else {
                 shared
                     .state
@@ -359,25 +336,33 @@ pub(super) async fn refresh(
         "pull_request.title",
     )?;
     let message = commit_message(campaign, recipe, &ctx)?;
-    let identity = campaign.commit.author.clone();
-    let (checkout, commit, same) = {
-        let branch = branch.clone();
-        blocking(move || {
-            changes
-                .write(&checkout.path)
-                .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
-            let commit = checkout
-                .commit_all(&branch, &message, &identity)
-                .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
-            let same = match commit {
-                Some(commit) => checkout
+    let Committed {
+        checkout,
+        commit,
+        verified,
+    } = write_verify_commit(campaign, checkout, changes, &branch, message).await?;
+    if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
+        let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
+        let change = attention(format!(
+            "the recipe changed, and {failed} on its new change; {branch} was left as it was:\n{tail}"
+        ));
+        shared
+            .state
+            .transition(target, TargetState::NeedsAttention, &change)
+            .await?;
+        return Ok((TargetState::NeedsAttention, number));
+    }
+    let (checkout, same) = match commit {
+        Some(commit) => {
+            blocking(move || {
+                let same = checkout
                     .same_tree(commit, tip)
-                    .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?,
-                None => true,
-            };
-            Ok((checkout, commit, same))
-        })
-        .await?
+                    .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
+                Ok((checkout, same))
+            })
+            .await?
+        }
+        None => (checkout, true),
     };
     let updated = Transition {
         recipe_fingerprint: Some(recipe.fingerprint.clone()),
@@ -418,6 +403,72 @@ pub(super) async fn refresh(
         .transition(target, TargetState::PrOpen, &pushed)
         .await?;
     Ok((TargetState::PrOpen, number))
+}
+
+/// A rewritten checkout, verified and committed.
+struct Committed {
+    checkout: Checkout,
+    /// `None` when there was nothing to commit, or verify failed.
+    commit: Option<git2::Oid>,
+    verified: Option<Verified>,
+}
+
+/// The campaign's `verify` command and how it went.
+struct Verified {
+    command: String,
+    outcome: crate::verify::Outcome,
+}
+
+impl Verified {
+    /// `verify `cmd` failed (exit 3)` when it did not pass.
+    fn failure(&self) -> Option<String> {
+        (!self.outcome.passed)
+            .then(|| format!("verify `{}` failed ({})", self.command, self.outcome.status))
+    }
+}
+
+/// Write `changes` into the checkout, run the campaign's `verify` on it, and
+/// commit on `branch` when it passes: one path for a new branch and for a
+/// branch brought up to date.
+async fn write_verify_commit(
+    campaign: &Campaign,
+    checkout: Checkout,
+    changes: Changes,
+    branch: &str,
+    message: String,
+) -> Result<Committed> {
+    let identity = campaign.commit.author.clone();
+    let verify = campaign.verify.clone();
+    let branch = branch.to_string();
+    blocking(move || {
+        changes
+            .write(&checkout.path)
+            .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
+        let verified = match verify {
+            Some(v) => Some(Verified {
+                outcome: crate::verify::run(&v.command, &checkout.path, v.timeout)
+                    .map_err(|e| Failure::new(Step::Apply, format!("cannot run verify: {e}")))?,
+                command: v.command,
+            }),
+            None => None,
+        };
+        if verified.as_ref().is_some_and(|v| !v.outcome.passed) {
+            return Ok(Committed {
+                checkout,
+                commit: None,
+                verified,
+            });
+        }
+        let commit = checkout
+            .commit_all(&branch, &message, &identity)
+            .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
+        Ok(Committed {
+            checkout,
+            commit,
+            verified,
+        })
+    })
+    .await
 }
 
 /// [`prepare`], off the async threads.
