@@ -27,18 +27,6 @@ impl Reviewers {
     }
 }
 
-/// The reviewers of a change owned by `owner` (an entity ref) touching
-/// `changed` paths in the checkout at `root`: the catalog's, else
-/// CODEOWNERS'.
-pub fn reviewers(catalog: &Catalog, owner: &str, root: &Path, changed: &[String]) -> Reviewers {
-    let from_catalog = of_owner(catalog, owner);
-    if from_catalog.is_empty() {
-        from_codeowners(root, changed)
-    } else {
-        from_catalog
-    }
-}
-
 /// The owners CODEOWNERS (at the root, in `.github/` or `docs/`) names for
 /// `changed` paths of the checkout at `root`.
 pub fn from_codeowners(root: &Path, changed: &[String]) -> Reviewers {
@@ -192,12 +180,7 @@ mod tests {
         std::fs::create_dir_all(dir.path().join(".github")).unwrap();
         std::fs::write(dir.path().join(".github/CODEOWNERS"), codeowners).unwrap();
         let changed: Vec<String> = changed.iter().map(|s| s.to_string()).collect();
-        reviewers(
-            &Catalog::default(),
-            "group:default/nobody",
-            dir.path(),
-            &changed,
-        )
+        from_codeowners(dir.path(), &changed)
     }
 
     #[test]
@@ -223,7 +206,8 @@ mod tests {
     #[test]
     fn no_codeowners_and_no_catalog_owner_is_nobody() {
         let dir = tempfile::tempdir().unwrap();
-        let found = reviewers(&Catalog::default(), "team-a", dir.path(), &["a.py".into()]);
+        assert!(of_owner(&Catalog::default(), "team-a").is_empty());
+        let found = from_codeowners(dir.path(), &["a.py".into()]);
         assert!(found.is_empty());
         assert_eq!(found.source, "");
     }
