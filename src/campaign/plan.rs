@@ -26,6 +26,8 @@ pub struct PlannedTarget {
 pub struct PlannedTranche {
     /// 0-based.
     pub index: usize,
+    /// Its name (`canary`, `wave 2`...): as written, or made from its place.
+    pub name: String,
     /// As written in the campaign (`1`, `25%`, `rest`).
     pub size: String,
     pub targets: Vec<PlannedTarget>,
@@ -151,6 +153,7 @@ pub fn cut(
         };
         tranches.push(PlannedTranche {
             index,
+            name: default_tranche_name(index, sizes.len()),
             size: size.to_string(),
             targets: rest.by_ref().take(n).collect(),
         });
@@ -187,4 +190,13 @@ fn excluded_by<'f>(filter: &'f TargetFilter, c: &Component) -> Option<&'f str> {
                 })
         })
         .map(String::as_str)
+}
+
+/// `canary` for the first of several tranches, `wave N` for the others.
+pub fn default_tranche_name(index: usize, count: usize) -> String {
+    match index {
+        0 if count > 1 => "canary".to_string(),
+        0 => "all".to_string(),
+        _ => format!("wave {index}"),
+    }
 }

@@ -232,6 +232,15 @@ impl Engine {
                     recipe_id: loaded.recipe.id.clone(),
                     forge: campaign.forge.clone(),
                     tranche_count: loaded.plan.tranches.len() as i64,
+                    tranches: loaded
+                        .plan
+                        .tranches
+                        .iter()
+                        .map(|t| crate::state::NewTranche {
+                            name: t.name.clone(),
+                            spec: t.size.clone(),
+                        })
+                        .collect(),
                 };
                 let row = self.state().create_campaign(&new, &targets).await?;
                 let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();

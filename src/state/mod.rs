@@ -16,6 +16,9 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
+use crate::clock::{Clock, SystemClock};
+use std::sync::Arc;
+
 pub use types::*;
 
 /// Errors of the state database.
@@ -50,16 +53,29 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations");
 pub struct State {
     pool: SqlitePool,
     path: PathBuf,
+    clock: Arc<dyn Clock>,
 }
 
-fn now() -> String {
-    jiff::Timestamp::now().to_string()
+/// A time as the state stores it: RFC 3339 in UTC, to the microsecond.
+pub fn format_time(t: jiff::Timestamp) -> String {
+    format!("{t:.6}")
+}
+
+/// A time the state stored (`None` when it is not one).
+pub fn parse_time(s: &str) -> Option<jiff::Timestamp> {
+    s.parse().ok()
 }
 
 impl State {
     /// Open (or create) the database at `path`, in WAL mode with a busy
     /// timeout, and bring its schema up to date.
     pub async fn open(path: &Path) -> Result<State> {
+        Self::open_with_clock(path, Arc::new(SystemClock)).await
+    }
+
+    /// [`State::open`], with the clock that stamps every row (a demo or a
+    /// test runs weeks of a campaign in a second).
+    pub async fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<State> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| StateError::Folder {
                 path: parent.to_path_buf(),
@@ -91,7 +107,22 @@ impl State {
         Ok(State {
             pool,
             path: path.to_path_buf(),
+            clock,
         })
+    }
+
+    /// Now, by the state's clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::try_from(self.clock.wall()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    /// The state's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    fn stamp(&self) -> String {
+        format_time(self.now())
     }
 
     /// Begin a write transaction. `BEGIN IMMEDIATE` takes the write lock
@@ -137,7 +168,7 @@ impl State {
         targets: &[NewTarget],
     ) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
-        let at = now();
+        let at = self.stamp();
         let exists = sqlx::query("SELECT id FROM campaigns WHERE name = ?")
             .bind(&campaign.name)
             .fetch_optional(&mut *tx)
@@ -170,6 +201,15 @@ impl State {
             &at,
         )
         .await?;
+        for (idx, t) in campaign.tranches.iter().enumerate() {
+            sqlx::query("INSERT INTO tranches (campaign_id, idx, name, spec) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(idx as i64)
+                .bind(&t.name)
+                .bind(&t.spec)
+                .execute(&mut *tx)
+                .await?;
+        }
         for t in targets {
             let target_id: i64 = sqlx::query(
                 "INSERT INTO targets (campaign_id, repo, url, component, owner, tranche, position, state, updated_at)
@@ -210,7 +250,7 @@ impl State {
     /// interrupted run leaves `queued` targets that the next run picks up.
     pub async fn open_tranches(&self, campaign: &CampaignRow, upto: i64) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
-        let at = now();
+        let at = self.stamp();
         let current: i64 = sqlx::query("SELECT tranches_open FROM campaigns WHERE id = ?")
             .bind(campaign.id)
             .fetch_one(&mut *tx)
@@ -225,6 +265,14 @@ impl State {
                 .execute(&mut *tx)
                 .await?;
             for tranche in current..upto {
+                sqlx::query(
+                    "UPDATE tranches SET opened_at = ? WHERE campaign_id = ? AND idx = ?",
+                )
+                .bind(&at)
+                .bind(campaign.id)
+                .bind(tranche)
+                .execute(&mut *tx)
+                .await?;
                 let detail = format!("tranche {}", tranche + 1);
                 insert_event(
                     &mut tx,
@@ -302,7 +350,7 @@ impl State {
         change: &Transition,
     ) -> Result<()> {
         let mut tx = self.write().await?;
-        let at = now();
+        let at = self.stamp();
         let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
             .bind(target.id)
             .fetch_one(&mut *tx)
@@ -376,7 +424,7 @@ impl State {
             None,
             None,
             Some(detail),
-            &now(),
+            &self.stamp(),
         )
         .await?;
         tx.commit().await?;
@@ -403,7 +451,7 @@ impl State {
         branch: &str,
         base: &str,
     ) -> Result<()> {
-        let at = now();
+        let at = self.stamp();
         sqlx::query(
             "INSERT INTO changesets (target_id, forge, branch, base, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?)
@@ -425,7 +473,7 @@ impl State {
     pub async fn record_reviewers(&self, target: &TargetRow, reviewers: &str) -> Result<()> {
         sqlx::query("UPDATE changesets SET reviewers = ?, updated_at = ? WHERE target_id = ?")
             .bind(reviewers)
-            .bind(now())
+            .bind(self.stamp())
             .bind(target.id)
             .execute(&self.pool)
             .await?;
@@ -441,7 +489,8 @@ impl State {
         sqlx::query(
             "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?,
                  review_state = COALESCE(?, review_state), merged_at = COALESCE(?, merged_at),
-                 closed_at = COALESCE(?, closed_at), updated_at = ?, synced_at = ?
+                 closed_at = COALESCE(?, closed_at), updated_at = ?, synced_at = ?,
+                 opened_at = COALESCE(opened_at, ?)
              WHERE target_id = ?",
         )
         .bind(pr.number)
@@ -452,8 +501,9 @@ impl State {
         .bind(&pr.review_state)
         .bind(&pr.merged_at)
         .bind(&pr.closed_at)
-        .bind(now())
-        .bind(now())
+        .bind(self.stamp())
+        .bind(self.stamp())
+        .bind(self.stamp())
         .bind(target.id)
         .execute(&self.pool)
         .await?;
@@ -494,7 +544,7 @@ impl State {
     /// branch impossible, whatever the caller does.
     pub async fn insert_local_pr(&self, pr: &NewLocalPullRequest) -> Result<LocalPullRequest> {
         let mut tx = self.write().await?;
-        let at = now();
+        let at = self.stamp();
         let number: i64 = sqlx::query(
             "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_pull_requests WHERE repo_url = ?",
         )
@@ -543,12 +593,202 @@ impl State {
         .bind(state.as_str())
         .bind(merge_commit)
         .bind(comment)
-        .bind(now())
+        .bind(self.stamp())
         .bind(repo_url)
         .bind(number)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Set the ci state of a local pull request (what a CI system would
+    /// report; `fleetwright local ci` and the demo's app teams use it).
+    pub async fn set_local_pr_ci(&self, repo_url: &str, number: i64, ci: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE local_pull_requests SET ci_state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+        )
+        .bind(ci)
+        .bind(self.stamp())
+        .bind(repo_url)
+        .bind(number)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // ----- rollout ---------------------------------------------------------
+
+    /// The tranches of a campaign, in order (empty for a campaign recorded
+    /// before schema 3).
+    pub async fn tranches(&self, campaign_id: i64) -> Result<Vec<TrancheRow>> {
+        Ok(sqlx::query_as(
+            "SELECT idx, name, spec, opened_at FROM tranches WHERE campaign_id = ? ORDER BY idx",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Set a campaign's status (`active`, `paused`, `completed`,
+    /// `cancelled`) with why, and log it as `kind` (`paused`, `resumed`...).
+    /// `acknowledged`: the failing pull requests a resume accepts.
+    pub async fn set_campaign_status(
+        &self,
+        campaign: &CampaignRow,
+        status: &str,
+        reason: Option<&str>,
+        kind: &str,
+        acknowledged: Option<i64>,
+    ) -> Result<CampaignRow> {
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        let from: String = sqlx::query("SELECT status FROM campaigns WHERE id = ?")
+            .bind(campaign.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .get("status");
+        sqlx::query(
+            "UPDATE campaigns SET status = ?, status_reason = ?, updated_at = ?,
+                 ci_failures_acknowledged = COALESCE(?, ci_failures_acknowledged)
+             WHERE id = ?",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(&at)
+        .bind(acknowledged)
+        .bind(campaign.id)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            campaign.id,
+            None,
+            kind,
+            Some(&from),
+            Some(status),
+            reason,
+            &at,
+        )
+        .await?;
+        tx.commit().await?;
+        self.campaign(&campaign.name)
+            .await?
+            .ok_or_else(|| StateError::Unknown(format!("campaign {} vanished", campaign.name)))
+    }
+
+    /// Record the last gate evaluation, in words (not an event: it is
+    /// re-evaluated on every run).
+    pub async fn set_gate_note(&self, campaign: &CampaignRow, note: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE campaigns SET gate_note = ? WHERE id = ?")
+            .bind(note)
+            .bind(campaign.id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Append an event about the campaign itself (`gate_passed`,
+    /// `tranche_forced`...).
+    pub async fn record_campaign_event(
+        &self,
+        campaign: &CampaignRow,
+        kind: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        insert_event(
+            &mut tx,
+            campaign.id,
+            None,
+            kind,
+            None,
+            None,
+            Some(detail),
+            &self.stamp(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record that the stale nudge of `target` is being posted. Recorded
+    /// before the comment is attempted: a nudge is posted at most once, even
+    /// when the process dies in between.
+    pub async fn mark_nudged(&self, target: &TargetRow, detail: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        sqlx::query("UPDATE changesets SET nudged_at = ? WHERE target_id = ?")
+            .bind(&at)
+            .bind(target.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(
+            &mut tx,
+            target.campaign_id,
+            Some(target.id),
+            "nudge_intended",
+            None,
+            None,
+            Some(detail),
+            &at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many pull requests the campaign opened at or after `since`.
+    pub async fn opened_since(&self, campaign_id: i64, since: jiff::Timestamp) -> Result<usize> {
+        let rows = sqlx::query(
+            "SELECT at FROM events WHERE campaign_id = ? AND kind = 'pull_request_opened'",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| parse_time(&r.get::<String, _>("at")))
+            .filter(|t| *t >= since)
+            .count())
+    }
+
+    /// Record what a scan found at a target's default-branch head.
+    pub async fn record_scan(&self, target: &TargetRow, scan: &NewScan) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scans (campaign_id, target_id, commit_id, matches, error, at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(target.campaign_id)
+        .bind(target.id)
+        .bind(&scan.commit)
+        .bind(scan.matches)
+        .bind(&scan.error)
+        .bind(self.stamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every scan of a campaign, oldest first.
+    pub async fn scans(&self, campaign_id: i64) -> Result<Vec<ScanRow>> {
+        Ok(sqlx::query_as(
+            "SELECT target_id, commit_id, matches, error, at FROM scans WHERE campaign_id = ? ORDER BY id",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The state of every target of a campaign as the event log tells it,
+    /// as of `until` (`None`: now). Reports are computed from this, so a
+    /// burndown can be drawn for any past day; a test checks that at the
+    /// end it equals the `targets` table.
+    pub async fn replay(
+        &self,
+        campaign_id: i64,
+        until: Option<jiff::Timestamp>,
+    ) -> Result<std::collections::BTreeMap<i64, TargetState>> {
+        let events = self.events(campaign_id).await?;
+        replay(&events, until)
     }
 
     /// Run `PRAGMA integrity_check` and return its answer (`ok` when sound).
@@ -560,9 +800,29 @@ impl State {
     }
 }
 
+/// Replay `events` (oldest first) up to `until`: each target's state.
+pub fn replay(
+    events: &[EventRow],
+    until: Option<jiff::Timestamp>,
+) -> Result<std::collections::BTreeMap<i64, TargetState>> {
+    let mut states = std::collections::BTreeMap::new();
+    for e in events {
+        if let Some(until) = until
+            && parse_time(&e.at).is_some_and(|at| at > until)
+        {
+            break;
+        }
+        if let (Some(target), Some(to)) = (e.target_id, &e.to_state) {
+            states.insert(target, to.parse()?);
+        }
+    }
+    Ok(states)
+}
+
 const TARGET_SELECT: &str =
     "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
-        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state, c.reviewers AS cs_reviewers
+        c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state, c.reviewers AS cs_reviewers,
+        c.opened_at AS cs_opened_at, c.nudged_at AS cs_nudged_at, c.merged_at AS cs_merged_at
     FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
 
 #[allow(clippy::too_many_arguments)]

@@ -26,6 +26,16 @@ fn campaign() -> NewCampaign {
         recipe_id: "r".into(),
         forge: "local".into(),
         tranche_count: 2,
+        tranches: vec![
+            NewTranche {
+                name: "canary".into(),
+                spec: "1".into(),
+            },
+            NewTranche {
+                name: "rest".into(),
+                spec: "rest".into(),
+            },
+        ],
     }
 }
 

@@ -33,6 +33,9 @@ pub enum TargetState {
     /// nothing was pushed; `reason` holds its status and the end of its
     /// output. Retried when the recipe changes.
     VerifyFailed,
+    /// The repository opted out of the campaign with a `.fleetwright.yaml`
+    /// file; `reason` holds the reason it gives.
+    OptedOut,
     /// The pull request needs a person: the recipe changed but someone
     /// pushed to the branch (never overwritten), or the branch is gone;
     /// `reason` says which.
@@ -40,7 +43,7 @@ pub enum TargetState {
 }
 
 impl TargetState {
-    pub const ALL: [TargetState; 11] = [
+    pub const ALL: [TargetState; 12] = [
         TargetState::Pending,
         TargetState::Queued,
         TargetState::Pushed,
@@ -52,6 +55,7 @@ impl TargetState {
         TargetState::Failed,
         TargetState::NeedsAttention,
         TargetState::VerifyFailed,
+        TargetState::OptedOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +71,7 @@ impl TargetState {
             TargetState::Failed => "failed",
             TargetState::NeedsAttention => "needs_attention",
             TargetState::VerifyFailed => "verify_failed",
+            TargetState::OptedOut => "opted_out",
         }
     }
 
@@ -76,6 +81,29 @@ impl TargetState {
         matches!(
             self,
             TargetState::Queued | TargetState::Pushed | TargetState::Failed
+        )
+    }
+}
+
+impl TargetState {
+    /// Nothing more will happen to a target in this state: its pull request
+    /// was merged or declined, or it needs none.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            TargetState::Merged
+                | TargetState::Declined
+                | TargetState::NoChange
+                | TargetState::NotApplicable
+                | TargetState::OptedOut
+        )
+    }
+
+    /// The target needs no pull request (it is not counted by gates).
+    pub fn needs_no_pr(self) -> bool {
+        matches!(
+            self,
+            TargetState::NoChange | TargetState::NotApplicable | TargetState::OptedOut
         )
     }
 }
@@ -150,6 +178,12 @@ pub struct CampaignRow {
     pub tranches_open: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// Why it is paused, cancelled or completed.
+    pub status_reason: Option<String>,
+    /// The last gate evaluation, in words.
+    pub gate_note: Option<String>,
+    /// Failing pull requests of the open tranche accepted by the last resume.
+    pub ci_failures_acknowledged: i64,
 }
 
 /// A campaign about to be recorded.
@@ -160,6 +194,44 @@ pub struct NewCampaign {
     pub recipe_id: String,
     pub forge: String,
     pub tranche_count: i64,
+    /// Names and specs of the tranches (as many as `tranche_count`).
+    pub tranches: Vec<NewTranche>,
+}
+
+/// A tranche about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewTranche {
+    pub name: String,
+    /// As written: `1`, `25%`, `rest`, `owner: payments`.
+    pub spec: String,
+}
+
+/// A tranche as recorded.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct TrancheRow {
+    /// 0-based.
+    pub idx: i64,
+    pub name: String,
+    pub spec: String,
+    pub opened_at: Option<String>,
+}
+
+/// What a scan found at a target's default-branch head.
+#[derive(Debug, Clone, Default)]
+pub struct NewScan {
+    pub commit: Option<String>,
+    pub matches: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// A scan as recorded.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ScanRow {
+    pub target_id: i64,
+    pub commit_id: Option<String>,
+    pub matches: Option<i64>,
+    pub error: Option<String>,
+    pub at: String,
 }
 
 /// A planned target about to be recorded.
@@ -210,6 +282,11 @@ pub struct ChangesetRow {
     /// Who was asked to review (`@login team:slug`); empty: nobody; `None`:
     /// not recorded (a pull request fleetwright adopted).
     pub reviewers: Option<String>,
+    /// When the pull request was first recorded open.
+    pub opened_at: Option<String>,
+    /// When the stale nudge was posted (it is posted once).
+    pub nudged_at: Option<String>,
+    pub merged_at: Option<String>,
 }
 
 impl TargetRow {
@@ -230,6 +307,9 @@ impl TargetRow {
                 ci_state: r.try_get("cs_ci_state")?,
                 review_state: r.try_get("cs_review_state")?,
                 reviewers: r.try_get("cs_reviewers")?,
+                opened_at: r.try_get("cs_opened_at")?,
+                nudged_at: r.try_get("cs_nudged_at")?,
+                merged_at: r.try_get("cs_merged_at")?,
             }),
             None => None,
         };
