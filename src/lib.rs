@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fleet;
 pub mod forge;
 pub mod git;
+pub mod lock;
 pub mod paths;
 pub mod recipe;
 pub mod report;

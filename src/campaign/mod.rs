@@ -7,6 +7,7 @@
 //! ([`template`]). It never touches a repository, the state or the terminal.
 
 pub mod plan;
+pub mod rollout;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use crate::recipe::{Recipe, RecipeError};
 use crate::yaml::{self, OneOrMany, Spanned};
 
 pub use plan::{Plan, PlannedTarget, PlannedTranche, Skipped};
+pub use rollout::{Gate, OrderKey, Rollout, Stale, Throttle, Window};
 pub use template::{FileSummary, TemplateContext};
 
 /// Why a campaign could not be loaded.
@@ -49,6 +51,33 @@ pub enum TrancheSize {
     Rest,
 }
 
+/// One tranche as written: a size, and optionally a name and a selector
+/// (`{name: payments, select: {owner: payments}}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tranche {
+    pub name: Option<String>,
+    /// With a selector and no size: every remaining target it selects.
+    pub size: TrancheSize,
+    /// Only targets this selects (owner, lifecycle, tags, system, type).
+    pub select: Option<TargetFilter>,
+}
+
+impl Tranche {
+    /// What the tranche is, in words: `1`, `25%`, `rest`, `owner payments`.
+    pub fn spec(&self) -> String {
+        match &self.select {
+            None => self.size.to_string(),
+            Some(f) => {
+                let what = f.describe();
+                match self.size {
+                    TrancheSize::Rest => what,
+                    size => format!("{size} of {what}"),
+                }
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for TrancheSize {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -62,7 +91,7 @@ impl std::fmt::Display for TrancheSize {
 /// Which catalog components a campaign targets. Every field holds one value
 /// or a list; a component matches a field when its value is one of the list
 /// (for `tags`: when it carries at least one of them). Unset fields match all.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetFilter {
     pub spec_type: Vec<String>,
     pub lifecycle: Vec<String>,
@@ -71,6 +100,33 @@ pub struct TargetFilter {
     pub tags: Vec<String>,
     /// Repository names, component names or entity refs left out.
     pub exclude: Vec<String>,
+    /// Components carrying any of these tags are left out.
+    pub exclude_tags: Vec<String>,
+    /// Components with any of these annotations are left out: `(key, None)`
+    /// whatever its value, `(key, Some(value))` only with that value.
+    pub exclude_annotations: Vec<(String, Option<String>)>,
+}
+
+impl TargetFilter {
+    /// `owner payments, lifecycle production`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        let mut add = |what: &str, values: Vec<String>| {
+            if !values.is_empty() {
+                parts.push(format!("{what} {}", values.join("|")));
+            }
+        };
+        add("type", self.spec_type.clone());
+        add("lifecycle", self.lifecycle.clone());
+        add("system", self.system.iter().map(|r| r.name.clone()).collect());
+        add("owner", self.owner.iter().map(|r| r.name.clone()).collect());
+        add("tag", self.tags.clone());
+        if parts.is_empty() {
+            "all".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// The pull request template.
@@ -163,7 +219,12 @@ pub struct Campaign {
     /// GitHub settings (defaults when the section is absent).
     pub github: GitHubSettings,
     pub targets: TargetFilter,
-    pub tranches: Vec<TrancheSize>,
+    pub tranches: Vec<Tranche>,
+    /// Order, gate, pauses, throttles, stale nudges.
+    pub rollout: Rollout,
+    /// Where the platform team publishes the campaign's report (linked from
+    /// every pull request).
+    pub report_url: Option<String>,
     pub pull_request: PullRequestTemplate,
     pub commit: CommitTemplate,
     /// A command that must pass in the rewritten checkout before a push.
@@ -219,6 +280,18 @@ struct RawCampaign {
     commit: RawCommit,
     #[serde(default)]
     verify: Option<RawVerify>,
+    #[serde(default)]
+    order: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    gate: Option<rollout::RawGate>,
+    #[serde(default)]
+    pause_when: Option<rollout::RawPauseWhen>,
+    #[serde(default)]
+    throttle: Option<rollout::RawThrottle>,
+    #[serde(default)]
+    stale: Option<rollout::RawStale>,
+    #[serde(default)]
+    report_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +334,41 @@ struct RawPacing {
 enum RawTranche {
     Count(u64),
     Text(String),
+    Map(RawTrancheMap),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSize {
+    Count(u64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrancheMap {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    size: Option<RawSize>,
+    #[serde(default)]
+    select: Option<RawSelect>,
+}
+
+/// A tranche's selector: `team` is `owner`, `tag` is `tags`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSelect {
+    #[serde(default, rename = "type")]
+    spec_type: Option<OneOrMany>,
+    #[serde(default)]
+    lifecycle: Option<OneOrMany>,
+    #[serde(default)]
+    system: Option<Spanned<OneOrMany>>,
+    #[serde(default, alias = "team")]
+    owner: Option<Spanned<OneOrMany>>,
+    #[serde(default, alias = "tag")]
+    tags: Option<OneOrMany>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -280,6 +388,10 @@ struct RawFilter {
     tags: Option<OneOrMany>,
     #[serde(default)]
     exclude: Vec<String>,
+    #[serde(default)]
+    exclude_tags: Vec<String>,
+    #[serde(default)]
+    exclude_annotations: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -339,7 +451,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, pull_request, commit, verify (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, report_url (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -401,6 +513,31 @@ impl Campaign {
         let github = github_settings(raw.github.as_ref(), &base, &mut problems, path, text, doc);
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
+        let rollout = rollout::check(
+            rollout::RawRollout {
+                order: raw.order,
+                gate: raw.gate,
+                pause_when: raw.pause_when,
+                throttle: raw.throttle,
+                stale: raw.stale,
+            },
+            &mut rollout::Place {
+                problems: &mut problems,
+                path,
+                text,
+                doc,
+            },
+        );
+        if let Some(url) = raw
+            .report_url
+            .as_ref()
+            .filter(|u| !(u.value.starts_with("https://") || u.value.starts_with("http://")))
+        {
+            problems.push(
+                at(url, format!("`{}` is not an http(s) URL", url.value))
+                    .with_help("report_url is where you publish `fleetwright report --format html`; every pull request links to it"),
+            );
+        }
 
         let pr = raw.pull_request;
         let title = pr
@@ -458,6 +595,8 @@ impl Campaign {
             github,
             targets,
             tranches,
+            rollout,
+            report_url: raw.report_url.map(|u| u.value),
             parameters: raw.parameters,
             verify: raw.verify.map(|v| Verify {
                 command: v.command.value,
@@ -618,6 +757,15 @@ fn filter(
         owner,
         tags: raw.tags.map(OneOrMany::into_vec).unwrap_or_default(),
         exclude: raw.exclude,
+        exclude_tags: raw.exclude_tags,
+        exclude_annotations: raw
+            .exclude_annotations
+            .into_iter()
+            .map(|a| match a.split_once('=') {
+                Some((k, v)) => (k.trim().to_string(), Some(v.trim().to_string())),
+                None => (a.trim().to_string(), None),
+            })
+            .collect(),
     }
 }
 
@@ -627,24 +775,67 @@ fn tranches(
     path: &Path,
     text: &str,
     doc: &yaml::Document<'_>,
-) -> Vec<TrancheSize> {
-    let help = "a tranche is a count (`5`), a share of all targets (`\"25%\"`) or `rest`; e.g. tranches: [1, 5, \"25%\", rest]";
+) -> Vec<Tranche> {
+    let help = "a tranche is a count (`5`), a share of all targets (`\"25%\"`), `rest`, or `{name: payments, size: 3, select: {owner: payments}}`; e.g. tranches: [1, 5, \"25%\", rest]";
     if raw.value.is_empty() {
         problems
             .push(yaml::diagnostic_at(path, text, doc, raw, "`tranches` is empty").with_help(help));
     }
     let mut out = Vec::new();
     for (i, item) in raw.value.iter().enumerate() {
+        let size = |count: Option<u64>, text: Option<&str>| match (count, text) {
+            (Some(0), _) => Err("a tranche of 0 targets opens nothing".to_string()),
+            (Some(n), _) => Ok(TrancheSize::Count(n as usize)),
+            (None, Some(s)) => parse_tranche(s),
+            (None, None) => Ok(TrancheSize::Rest),
+        };
         let parsed = match &item.value {
-            RawTranche::Count(0) => Err("a tranche of 0 targets opens nothing".to_string()),
-            RawTranche::Count(n) => Ok(TrancheSize::Count(*n as usize)),
-            RawTranche::Text(s) => parse_tranche(s),
+            RawTranche::Count(n) => size(Some(*n), None).map(|size| Tranche {
+                name: None,
+                size,
+                select: None,
+            }),
+            RawTranche::Text(s) => size(None, Some(s)).map(|size| Tranche {
+                name: None,
+                size,
+                select: None,
+            }),
+            RawTranche::Map(m) => {
+                let parsed = match &m.size {
+                    Some(RawSize::Count(n)) => size(Some(*n), None),
+                    Some(RawSize::Text(s)) => size(None, Some(s)),
+                    None => Ok(TrancheSize::Rest),
+                };
+                let select = m.select.as_ref().map(|s| {
+                    filter(
+                        RawFilter {
+                            spec_type: s.spec_type.clone(),
+                            lifecycle: s.lifecycle.clone(),
+                            system: s.system.clone(),
+                            owner: s.owner.clone(),
+                            tags: s.tags.clone(),
+                            ..RawFilter::default()
+                        },
+                        problems,
+                        path,
+                        text,
+                        doc,
+                    )
+                });
+                parsed.map(|size| Tranche {
+                    name: m.name.clone(),
+                    size,
+                    select,
+                })
+            }
         };
         match parsed {
-            Ok(TrancheSize::Rest) if i + 1 != raw.value.len() => problems.push(
-                yaml::diagnostic_at(path, text, doc, item, "`rest` must be the last tranche")
-                    .with_help(help),
-            ),
+            Ok(t) if t.size == TrancheSize::Rest && t.select.is_none() && i + 1 != raw.value.len() => {
+                problems.push(
+                    yaml::diagnostic_at(path, text, doc, item, "`rest` must be the last tranche")
+                        .with_help(help),
+                )
+            }
             Ok(t) => out.push(t),
             Err(e) => problems.push(yaml::diagnostic_at(path, text, doc, item, e).with_help(help)),
         }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Campaign, TargetFilter, TrancheSize};
+use super::{Campaign, OrderKey, TargetFilter, Tranche, TrancheSize};
 use crate::catalog::{Catalog, Component, EntityRef};
 
 /// One repository a campaign will change.
@@ -19,6 +19,8 @@ pub struct PlannedTarget {
     pub owner_known: bool,
     pub lifecycle: String,
     pub spec_type: String,
+    pub tags: Vec<String>,
+    pub system: Option<EntityRef>,
 }
 
 /// One tranche of the plan.
@@ -67,9 +69,9 @@ impl Plan {
 
 /// Plan `campaign` over `catalog`.
 ///
-/// Targets are ordered so that the canary is the least risky: lifecycle
-/// `experimental` first, then `development`, then `production`, then the
-/// rest; ties by repository name.
+/// Targets are ordered by the campaign's `order` keys; by default so that
+/// the canary is the least risky: lifecycle `experimental` first, then
+/// `development`, then `production`, then the rest; ties by repository name.
 pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
     let mut skipped = Vec::new();
     let mut not_selected = 0;
@@ -79,10 +81,10 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
             not_selected += 1;
             continue;
         }
-        if let Some(rule) = excluded_by(&campaign.targets, component) {
+        if let Some(reason) = excluded_by(&campaign.targets, component) {
             skipped.push(Skipped {
                 component: component.entity.clone(),
-                reason: format!("excluded by `{rule}`"),
+                reason,
             });
             continue;
         }
@@ -111,13 +113,11 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
             owner_known: catalog.is_known_owner(&component.owner),
             lifecycle: component.lifecycle.clone(),
             spec_type: component.spec_type.clone(),
+            tags: component.tags.clone(),
+            system: component.system.clone(),
         });
     }
-    targets.sort_by(|a, b| {
-        lifecycle_rank(&a.lifecycle)
-            .cmp(&lifecycle_rank(&b.lifecycle))
-            .then_with(|| a.repo.cmp(&b.repo))
-    });
+    order(&mut targets, &campaign.rollout.order);
     let (tranches, unscheduled) = cut(targets, &campaign.tranches);
     Plan {
         tranches,
@@ -125,6 +125,26 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
         unscheduled,
         not_selected,
     }
+}
+
+/// Sort targets by `keys`, in turn; the repository name breaks ties.
+fn order(targets: &mut [PlannedTarget], keys: &[OrderKey]) {
+    let mut team_size: std::collections::HashMap<EntityRef, usize> = Default::default();
+    for t in targets.iter() {
+        *team_size.entry(t.owner.clone()).or_default() += 1;
+    }
+    targets.sort_by(|a, b| {
+        keys.iter()
+            .map(|k| match k {
+                OrderKey::Lifecycle => {
+                    lifecycle_rank(&a.lifecycle).cmp(&lifecycle_rank(&b.lifecycle))
+                }
+                OrderKey::TeamSize => team_size[&a.owner].cmp(&team_size[&b.owner]),
+                OrderKey::Repo => a.repo.cmp(&b.repo),
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| a.repo.cmp(&b.repo))
+    });
 }
 
 fn lifecycle_rank(lifecycle: &str) -> u8 {
@@ -136,29 +156,57 @@ fn lifecycle_rank(lifecycle: &str) -> u8 {
     }
 }
 
-/// Cut the ordered targets into tranches. A share is of all targets,
-/// rounded up; every tranche takes what is left when it is larger.
+/// Cut the ordered targets into tranches, in order. A share is of all
+/// targets, rounded up; a tranche with a selector takes only the remaining
+/// targets it selects (all of them, without a size); `rest` takes what is
+/// left.
 pub fn cut(
     targets: Vec<PlannedTarget>,
-    sizes: &[TrancheSize],
+    tranches: &[Tranche],
 ) -> (Vec<PlannedTranche>, Vec<PlannedTarget>) {
     let total = targets.len();
-    let mut rest = targets.into_iter();
-    let mut tranches = Vec::new();
-    for (index, size) in sizes.iter().enumerate() {
-        let n = match size {
-            TrancheSize::Count(n) => *n,
-            TrancheSize::Percent(p) => (total * *p as usize).div_ceil(100),
+    let mut rest = targets;
+    let mut out = Vec::new();
+    for (index, tranche) in tranches.iter().enumerate() {
+        let n = match tranche.size {
+            TrancheSize::Count(n) => n,
+            TrancheSize::Percent(p) => (total * p as usize).div_ceil(100),
             TrancheSize::Rest => total,
         };
-        tranches.push(PlannedTranche {
+        let mut taken = Vec::new();
+        let mut kept = Vec::new();
+        for t in rest {
+            let selected = tranche.select.as_ref().is_none_or(|f| selects_target(f, &t));
+            if selected && taken.len() < n {
+                taken.push(t);
+            } else {
+                kept.push(t);
+            }
+        }
+        rest = kept;
+        out.push(PlannedTranche {
             index,
-            name: default_tranche_name(index, sizes.len()),
-            size: size.to_string(),
-            targets: rest.by_ref().take(n).collect(),
+            name: tranche
+                .name
+                .clone()
+                .unwrap_or_else(|| default_tranche_name(index, tranches.len())),
+            size: tranche.spec(),
+            targets: taken,
         });
     }
-    (tranches, rest.collect())
+    (out, rest)
+}
+
+/// True when `filter` (a tranche's selector) selects `t`.
+fn selects_target(filter: &TargetFilter, t: &PlannedTarget) -> bool {
+    one_of(&filter.spec_type, &t.spec_type)
+        && one_of(&filter.lifecycle, &t.lifecycle)
+        && (filter.system.is_empty() || t.system.as_ref().is_some_and(|s| filter.system.contains(s)))
+        && (filter.owner.is_empty() || filter.owner.contains(&t.owner))
+        && (filter.tags.is_empty()
+            || t.tags
+                .iter()
+                .any(|x| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(x))))
 }
 
 fn one_of(values: &[String], value: &str) -> bool {
@@ -177,19 +225,39 @@ fn selects(filter: &TargetFilter, c: &Component) -> bool {
                 .any(|t| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(t))))
 }
 
-fn excluded_by<'f>(filter: &'f TargetFilter, c: &Component) -> Option<&'f str> {
-    filter
-        .exclude
+/// Why the campaign's exclusions leave `c` out, if they do.
+fn excluded_by(filter: &TargetFilter, c: &Component) -> Option<String> {
+    if let Some(e) = filter.exclude.iter().find(|e| {
+        let e = e.as_str();
+        e == c.entity.name
+            || e == c.entity.to_string()
+            || c.repository.as_ref().is_some_and(|r| {
+                r.name == e || r.url == e || r.name.rsplit('/').next() == Some(e)
+            })
+    }) {
+        return Some(format!("excluded by `{e}`"));
+    }
+    if let Some(tag) = c
+        .tags
         .iter()
-        .find(|e| {
-            let e = e.as_str();
-            e == c.entity.name
-                || e == c.entity.to_string()
-                || c.repository.as_ref().is_some_and(|r| {
-                    r.name == e || r.url == e || r.name.rsplit('/').next() == Some(e)
-                })
+        .find(|t| filter.exclude_tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
+    {
+        return Some(format!("excluded by its tag `{tag}`"));
+    }
+    filter
+        .exclude_annotations
+        .iter()
+        .find(|(key, value)| {
+            c.annotations
+                .get(key)
+                .is_some_and(|v| value.as_ref().is_none_or(|want| want == v))
         })
-        .map(String::as_str)
+        .map(|(key, _)| {
+            format!(
+                "excluded by its annotation `{key}: {}`",
+                c.annotations.get(key).map_or("", String::as_str)
+            )
+        })
 }
 
 /// `canary` for the first of several tranches, `wave N` for the others.

@@ -72,7 +72,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
             break;
         }
         println!("\n== advance: open tranche {}", row.tranches_open + 1);
-        report = engine.advance(&loaded).await?;
+        report = engine.advance(&loaded, true).await?;
         print_run(ui, &report, false);
     }
 

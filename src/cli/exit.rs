@@ -74,6 +74,18 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
                 ),
             };
         }
+        if let Some(e) = cause.downcast_ref::<crate::lock::LockError>() {
+            return match e {
+                crate::lock::LockError::Held { .. } => (
+                    REFUSED,
+                    Some("wait for it to finish (or stop it); the lock goes away with that process, even when it is killed".into()),
+                ),
+                crate::lock::LockError::Io { .. } => (
+                    ERROR,
+                    Some("the locks/ folder next to the state database must be writable".into()),
+                ),
+            };
+        }
         if cause.downcast_ref::<RecipeError>().is_some() {
             return (
                 BAD_INPUT,

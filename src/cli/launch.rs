@@ -26,17 +26,23 @@ pub struct LaunchArgs {
     jobs: Option<usize>,
 }
 
-/// Open the next tranche of a launched campaign.
+/// Open the next tranche of a launched campaign, when its gate passes.
 ///
-/// When the last run was interrupted, it first finishes the open tranches
-/// and opens nothing; run it again to open the next one. Failed targets of
-/// open tranches are retried.
+/// The gate (the campaign's `gate:`) is the share of the previous tranche's
+/// pull requests merged, and its CI failures; `--force` opens the next
+/// tranche anyway. When the last run was interrupted, it first finishes the
+/// open tranches and opens nothing. Failed targets of open tranches are
+/// retried. `fleetwright run` does all of this on its own.
 ///
-/// Example: fleetwright advance modernize-deprecated-apis
+/// Example: fleetwright advance modernize-deprecated-apis --force
 #[derive(Debug, Args)]
 pub struct AdvanceArgs {
     /// The campaign name (as in its file's `name`).
     campaign: String,
+    /// Open the next tranche even when the gate of the previous one has not
+    /// passed (recorded in the event log as forced).
+    #[arg(long)]
+    force: bool,
     /// Targets prepared at once (default: the number of cores).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -45,6 +51,7 @@ pub struct AdvanceArgs {
 pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let loaded = campaign::load_all(&args.campaign_file)?;
     warn_catalog_problems(ui, &loaded);
+    let _lock = lock(&global.state, &loaded.campaign.name, "launch")?;
     let state = open_state(&global.state).await?;
     let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
     let report = engine.launch(&loaded).await?;
@@ -54,10 +61,11 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 }
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let _lock = lock(&global.state, &args.campaign, "advance")?;
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
-    let report = engine.advance(&loaded).await?;
+    let report = engine.advance(&loaded, args.force).await?;
     print_run(ui, &report, true);
     state.close().await;
     Ok(exit_code(&report))
@@ -77,6 +85,7 @@ pub struct SyncArgs {
 }
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let _lock = lock(&global.state, &args.campaign, "sync")?;
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
     let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded.campaign).await?;
@@ -101,9 +110,22 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     })
 }
 
+/// Hold the lock of `campaign` for `command` (see `src/lock.rs`).
+pub(super) fn lock(
+    state: &std::path::Path,
+    campaign: &str,
+    command: &str,
+) -> anyhow::Result<crate::lock::CampaignLock> {
+    Ok(crate::lock::CampaignLock::acquire(
+        state,
+        campaign,
+        &format!("fleetwright {command} {campaign}"),
+    )?)
+}
+
 /// A launched campaign: its state, and its file loaded again from where it
 /// was launched (refused when gone or renamed).
-async fn launched(
+pub(super) async fn launched(
     state_path: &std::path::Path,
     name: &str,
 ) -> anyhow::Result<(crate::state::State, campaign::Loaded)> {
@@ -143,26 +165,9 @@ fn exit_code(report: &RunReport) -> u8 {
     }
 }
 
-/// What a run did, for the person who ran it.
-pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
-    let c = &report.campaign;
-    if report.resumed {
-        println!(
-            "the last run of {} was interrupted: finished the open tranches, opened none",
-            c.name
-        );
-    }
-    for t in &report.opened {
-        println!("opened tranche {} of {}", t + 1, c.tranche_count);
-    }
-    if report.opened.is_empty() && !report.resumed {
-        if c.tranches_open >= c.tranche_count {
-            println!("every tranche of {} is open", c.name);
-        } else {
-            println!("no tranche opened; resuming the open ones");
-        }
-    }
-    for o in &report.outcomes {
+/// One line per target a run worked on.
+pub(super) fn print_outcomes(outcomes: &[crate::engine::TargetOutcome]) {
+    for o in outcomes {
         match o.state {
             TargetState::Failed => println!(
                 "  {:<28} failed at {}: {}",
@@ -179,6 +184,34 @@ pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
             state => println!("  {:<28} {state}", o.repo),
         }
     }
+}
+
+/// What a run did, for the person who ran it.
+pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
+    let c = &report.campaign;
+    if report.resumed {
+        println!(
+            "the last run of {} was interrupted: finished the open tranches, opened none",
+            c.name
+        );
+    }
+    for t in &report.opened {
+        println!("opened tranche {} of {}", t + 1, c.tranche_count);
+    }
+    if report.opened.is_empty() && !report.resumed {
+        if c.tranches_open >= c.tranche_count {
+            println!("every tranche of {} is open", c.name);
+        } else if let Some(gate) = &report.gate {
+            println!("gate closed: {gate}");
+            ui.note("`fleetwright advance --force` opens the next tranche anyway");
+        } else {
+            println!("no tranche opened; resuming the open ones");
+        }
+    }
+    if let Some(why) = &report.throttled {
+        println!("throttled: {why}");
+    }
+    print_outcomes(&report.outcomes);
     let counts: Vec<String> = report
         .counts()
         .iter()

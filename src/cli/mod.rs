@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod progress;
 mod recipe;
+mod rollout;
 mod status;
 
 use std::ffi::OsString;
@@ -40,7 +41,7 @@ use crate::state::{CampaignRow, State};
     name = "fleetwright",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  fleetwright demo --dir demo-fleet\n  fleetwright plan campaigns/logging.yaml\n  fleetwright launch campaigns/logging.yaml\n  fleetwright status modernize-logging\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused."
+    after_help = "Examples:\n  fleetwright demo --dir demo-fleet\n  fleetwright plan campaigns/logging.yaml\n  fleetwright launch campaigns/logging.yaml\n  fleetwright run logging --watch 10m\n  fleetwright status modernize-logging\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -91,6 +92,10 @@ enum Command {
     Launch(launch::LaunchArgs),
     Advance(launch::AdvanceArgs),
     Sync(launch::SyncArgs),
+    Run(rollout::RunArgs),
+    Pause(rollout::PauseArgs),
+    Resume(rollout::ResumeArgs),
+    Cancel(rollout::CancelArgs),
     Status(status::StatusArgs),
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
@@ -145,6 +150,10 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Launch(args) => launch::launch(args, global, ui).await,
         Command::Advance(args) => launch::advance(args, global, ui).await,
         Command::Sync(args) => launch::sync(args, global, ui).await,
+        Command::Run(args) => rollout::run(args, global, ui).await,
+        Command::Pause(args) => rollout::pause(args, global, ui).await,
+        Command::Resume(args) => rollout::resume(args, global, ui).await,
+        Command::Cancel(args) => rollout::cancel(args, global, ui).await,
         Command::Status(args) => status::run(args, global, ui).await,
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,

@@ -16,6 +16,9 @@
 //!   and the reason) and never stops the others.
 
 mod prepare;
+mod rollout;
+
+pub use rollout::{Budget, GateEval, Reconciled, evaluate_gate};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -109,6 +112,10 @@ pub struct RunReport {
     pub opened: Vec<i64>,
     /// True when the run finished an interrupted tranche instead of opening one.
     pub resumed: bool,
+    /// The gate to the next tranche, in words, when it was evaluated.
+    pub gate: Option<String>,
+    /// Why fewer pull requests were opened than could be.
+    pub throttled: Option<String>,
     /// The targets this run worked on, in plan order.
     pub outcomes: Vec<TargetOutcome>,
 }
@@ -198,20 +205,19 @@ impl Engine {
             .ok_or_else(|| EngineError::UnknownCampaign(name.to_string()))
     }
 
-    /// Record the campaign (first time) with its plan, open the first
-    /// tranche, and run every open tranche. Running it again resumes.
-    pub async fn launch(&self, loaded: &Loaded) -> Result<RunReport> {
+    /// Record the campaign (first time) with its plan and open its first
+    /// tranche; a campaign recorded before is returned as it is (refused
+    /// when recorded from another file).
+    async fn record(&self, loaded: &Loaded) -> Result<CampaignRow> {
         let campaign = &loaded.campaign;
         let file = campaign.file.display().to_string();
-        let (row, opened) = match self.state().campaign(&campaign.name).await? {
-            Some(row) if row.file != file => {
-                return Err(EngineError::OtherFile {
-                    name: campaign.name.clone(),
-                    recorded: row.file,
-                    given: file,
-                });
-            }
-            Some(row) => (row, Vec::new()),
+        match self.state().campaign(&campaign.name).await? {
+            Some(row) if row.file != file => Err(EngineError::OtherFile {
+                name: campaign.name.clone(),
+                recorded: row.file,
+                given: file,
+            }),
+            Some(row) => Ok(row),
             None => {
                 let targets: Vec<NewTarget> = loaded
                     .plan
@@ -244,41 +250,88 @@ impl Engine {
                 };
                 let row = self.state().create_campaign(&new, &targets).await?;
                 let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
-                let row = self.open_next(&row, &tranches).await?;
-                let opened = (0..row.tranches_open).collect();
-                (row, opened)
+                self.open_next(&row, &tranches).await
             }
+        }
+    }
+
+    /// Record the campaign (first time) with its plan, open the first
+    /// tranche, and run every open tranche. Running it again resumes.
+    pub async fn launch(&self, loaded: &Loaded) -> Result<RunReport> {
+        let launched = self.state().campaign(&loaded.campaign.name).await?.is_none();
+        let row = self.record(loaded).await?;
+        let opened = if launched {
+            (0..row.tranches_open).collect()
+        } else {
+            Vec::new()
         };
-        let outcomes = self.run_open(&row, loaded).await?;
+        let budget = self.budget(&row, &loaded.campaign).await?;
+        let outcomes = self.run_open(&row, loaded, &budget).await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened,
             resumed: false,
+            gate: None,
+            throttled: budget.why.filter(|_| budget.slots.is_some()),
             outcomes,
         })
     }
 
-    /// Open the next tranche and run every open tranche. When the last run
-    /// was interrupted, finish the open tranches first and open nothing.
-    pub async fn advance(&self, loaded: &Loaded) -> Result<RunReport> {
+    /// Open the next tranche when its gate passes (or `force`), and run
+    /// every open tranche. When the last run was interrupted, finish the
+    /// open tranches first and open nothing.
+    pub async fn advance(&self, loaded: &Loaded, force: bool) -> Result<RunReport> {
         let row = self.campaign(&loaded.campaign.name).await?;
+        if row.status != "active" {
+            return Err(EngineError::Refused(format!(
+                "campaign `{}` is {}{}",
+                row.name,
+                row.status,
+                row.status_reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )));
+        }
         let targets = self.state().targets(row.id).await?;
         let interrupted = targets.iter().any(|t| {
             t.tranche < row.tranches_open
                 && matches!(t.state, TargetState::Queued | TargetState::Pushed)
         });
         let before = row.tranches_open;
+        let mut gate = None;
         let row = if interrupted || row.tranches_open >= row.tranche_count {
             row
         } else {
-            let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
-            self.open_next(&row, &tranches).await?
+            let eval = self
+                .gate(&row, &targets, &loaded.campaign.rollout.gate)
+                .await?;
+            gate = Some(eval.note.clone());
+            if eval.pass || force {
+                let kind = if eval.pass {
+                    "gate_passed"
+                } else {
+                    "gate_forced"
+                };
+                self.state()
+                    .record_campaign_event(&row, kind, &eval.note)
+                    .await?;
+                self.state().set_gate_note(&row, None).await?;
+                let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
+                self.open_next(&row, &tranches).await?
+            } else {
+                self.state().set_gate_note(&row, Some(&eval.note)).await?;
+                row
+            }
         };
-        let outcomes = self.run_open(&row, loaded).await?;
+        let budget = self.budget(&row, &loaded.campaign).await?;
+        let outcomes = self.run_open(&row, loaded, &budget).await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened: (before..row.tranches_open).collect(),
             resumed: interrupted,
+            gate,
+            throttled: budget.why.filter(|_| budget.slots.is_some()),
             outcomes,
         })
     }
@@ -293,25 +346,38 @@ impl Engine {
         Ok(self.state().open_tranches(row, upto).await?)
     }
 
-    /// Work on every target of the open tranches that needs it.
-    async fn run_open(&self, row: &CampaignRow, loaded: &Loaded) -> Result<Vec<TargetOutcome>> {
+    /// Work on every target of the open tranches that needs it. A target
+    /// that may open a pull request takes one of the budget's slots before
+    /// it starts, and gives it back when it ends without one; the targets
+    /// left without a slot stay `queued` for a later run.
+    async fn run_open(
+        &self,
+        row: &CampaignRow,
+        loaded: &Loaded,
+        budget: &Budget,
+    ) -> Result<Vec<TargetOutcome>> {
         let recipe = &loaded.recipe;
         let facts = Arc::new(facts(&loaded.catalog));
-        let targets: Vec<TargetRow> = self
+        let paused = row.status != "active";
+        let (refresh, mut fresh): (Vec<TargetRow>, Vec<TargetRow>) = self
             .state()
             .targets(row.id)
             .await?
             .into_iter()
             .filter(|t| {
-                t.tranche < row.tranches_open && (t.state.needs_work() || stale(t, &loaded.recipe))
+                !paused
+                    && t.tranche < row.tranches_open
+                    && (t.state.needs_work() || stale(t, &loaded.recipe))
             })
-            .collect();
+            .partition(|t| !t.state.needs_work());
+        let mut slots = budget.slots;
         let progress = self.shared.progress.clone();
-        progress.start(&format!("{}: preparing", row.name), targets.len());
+        let planned = refresh.len() + slots.map_or(fresh.len(), |s| s.min(fresh.len()));
+        progress.start(&format!("{}: preparing", row.name), planned);
         let limit = Arc::new(Semaphore::new(self.shared.concurrency));
         let campaign = Arc::new(loaded.campaign.clone());
         let mut tasks = JoinSet::new();
-        for target in targets {
+        let spawn = |tasks: &mut JoinSet<(i64, bool, TargetOutcome)>, target: TargetRow, slot: bool| {
             let shared = self.shared.clone();
             let campaign = campaign.clone();
             let recipe = recipe.clone();
@@ -325,10 +391,26 @@ impl Engine {
                 let position = target.position;
                 (
                     position,
+                    slot,
                     run_target(&shared, &campaign, &recipe, facts, reviewers, target).await,
                 )
             });
+        };
+        for target in refresh {
+            spawn(&mut tasks, target, false);
         }
+        fresh.reverse();
+        let mut start_fresh = |tasks: &mut JoinSet<_>, slots: &mut Option<usize>| {
+            while slots.is_none_or(|s| s > 0)
+                && let Some(target) = fresh.pop()
+            {
+                if let Some(s) = slots.as_mut() {
+                    *s -= 1;
+                }
+                spawn(tasks, target, true);
+            }
+        };
+        start_fresh(&mut tasks, &mut slots);
         // Say on the progress line when, and why, the forge makes us wait.
         let watcher = {
             let (forge, progress) = (self.shared.forge.clone(), progress.clone());
@@ -347,8 +429,21 @@ impl Engine {
         let mut outcomes = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             match joined {
-                Ok(outcome) => outcomes.push(outcome),
-                Err(e) => return Err(EngineError::Refused(format!("a target's task failed: {e}"))),
+                Ok((position, slot, outcome)) => {
+                    // A slot not used for a pull request goes to the next target.
+                    if slot
+                        && outcome.state != TargetState::PrOpen
+                        && let Some(s) = slots.as_mut()
+                    {
+                        *s += 1;
+                        start_fresh(&mut tasks, &mut slots);
+                    }
+                    outcomes.push((position, outcome));
+                }
+                Err(e) => {
+                    watcher.abort();
+                    return Err(EngineError::Refused(format!("a target's task failed: {e}")));
+                }
             }
         }
         watcher.abort();

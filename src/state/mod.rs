@@ -258,7 +258,7 @@ impl State {
             .get("tranches_open");
         let upto = upto.min(campaign.tranche_count);
         if upto > current {
-            sqlx::query("UPDATE campaigns SET tranches_open = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE campaigns SET tranches_open = ?, updated_at = ?, ci_failures_acknowledged = 0 WHERE id = ?")
                 .bind(upto)
                 .bind(&at)
                 .bind(campaign.id)

@@ -1,0 +1,285 @@
+//! `fleetwright run`, `pause`, `resume` and `cancel`: a campaign left to
+//! run on its own, and the platform team's hand on it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::launch::{launched, lock, print_outcomes};
+use super::plan::warn_catalog_problems;
+use super::{GlobalArgs, Ui, campaign_engine, engine, exit, open_state, recorded_campaign};
+use crate::campaign;
+use crate::engine::Reconciled;
+
+/// Bring a campaign one step closer to done, then exit (safe from cron).
+///
+/// One run syncs the open pull requests, pauses the campaign when too many
+/// of the newest tranche fail CI, opens the next tranche when the gate of
+/// the previous one passes, opens the pull requests the throttles allow,
+/// nudges stale ones (once), and marks the campaign completed when every
+/// target is settled. A campaign file that was never launched is launched.
+///
+/// Examples:
+///   fleetwright run campaigns/modernize.yaml
+///   fleetwright run modernize-deprecated-apis --watch 10m
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The campaign: its file, or the name of a launched campaign.
+    campaign: String,
+    /// Run again every INTERVAL (`30s`, `10m`, `1h`) until the campaign is
+    /// completed or cancelled (Ctrl-C stops between runs).
+    #[arg(long, value_name = "INTERVAL", value_parser = parse_interval)]
+    watch: Option<Duration>,
+    /// Targets prepared at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+}
+
+/// Pause a campaign: no pull request is opened until `resume`.
+///
+/// Syncing still records what happens to the open pull requests.
+///
+/// Example: fleetwright pause modernize-deprecated-apis --reason "CI outage in the payments org"
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// The campaign name.
+    campaign: String,
+    /// Why (shown in status and the report).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+/// Resume a paused campaign.
+///
+/// A campaign that paused itself on CI failures accepts the failures it has
+/// now, and pauses again only when more pull requests fail.
+///
+/// Example: fleetwright resume modernize-deprecated-apis
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// The campaign name.
+    campaign: String,
+}
+
+/// Cancel a campaign for good: nothing more is opened, synced or nudged.
+///
+/// Example: fleetwright cancel modernize-deprecated-apis --close-prs "Superseded by the v2 campaign."
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The campaign name.
+    campaign: String,
+    /// Why (recorded in the event log and shown in the report).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Close every open pull request with this comment (their targets
+    /// become `declined`).
+    #[arg(long, value_name = "COMMENT")]
+    close_prs: Option<String>,
+}
+
+/// `30s`, `10m`, `2h`.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{s}` is not an interval such as 30s, 10m or 1h"))?;
+    let seconds = match unit.trim() {
+        "s" | "" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        other => return Err(format!("unknown unit `{other}`: use s, m or h")),
+    };
+    if seconds == 0 {
+        return Err("the interval must be at least 1s".into());
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+pub async fn run(args: RunArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let file = Path::new(&args.campaign);
+    loop {
+        let (code, finished) = run_once(&args, file, global, ui).await?;
+        let Some(interval) = args.watch.filter(|_| !finished) else {
+            return Ok(code);
+        };
+        ui.note(format!(
+            "next run in {}s (Ctrl-C stops)",
+            interval.as_secs()
+        ));
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(code),
+        }
+    }
+}
+
+/// One run; true when the campaign is over (completed or cancelled).
+async fn run_once(
+    args: &RunArgs,
+    file: &Path,
+    global: &GlobalArgs,
+    ui: &Ui,
+) -> anyhow::Result<(u8, bool)> {
+    let (name, loaded, state) = if file.is_file() {
+        let loaded = campaign::load_all(file)?;
+        let state = open_state(&global.state).await?;
+        (loaded.campaign.name.clone(), loaded, state)
+    } else {
+        let (state, loaded) = launched(&global.state, &args.campaign).await?;
+        (loaded.campaign.name.clone(), loaded, state)
+    };
+    let _lock = lock(&global.state, &name, "run")?;
+    warn_catalog_problems(ui, &loaded);
+    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
+    let done = engine.reconcile(&loaded).await?;
+    print_reconciled(&done);
+    state.close().await;
+    let finished = matches!(done.campaign.status.as_str(), "completed" | "cancelled");
+    let code = if done.failed() > 0 || !done.sync.failed.is_empty() {
+        exit::TARGETS_FAILED
+    } else {
+        exit::SUCCESS
+    };
+    Ok((code, finished))
+}
+
+/// What a run did, in a few lines.
+pub(super) fn print_reconciled(done: &Reconciled) {
+    let c = &done.campaign;
+    if done.launched {
+        println!("launched {} ({} tranches)", c.name, c.tranche_count);
+    }
+    let s = &done.sync;
+    if s.checked > 0 {
+        let moved: Vec<String> = s
+            .moved
+            .iter()
+            .map(|(repo, _, to)| format!("{repo} {to}"))
+            .collect();
+        println!(
+            "synced {} open pull request(s){}",
+            s.checked,
+            if moved.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", moved.join(", "))
+            }
+        );
+        for (repo, why) in &s.failed {
+            println!("  {repo:<28} not synced: {why}");
+        }
+    }
+    if let Some(reason) = &done.paused {
+        println!("PAUSED: {reason}");
+    } else if c.status == "paused" {
+        println!(
+            "paused: {} (nothing is opened until `fleetwright resume {}`)",
+            c.status_reason.as_deref().unwrap_or("by hand"),
+            c.name
+        );
+    }
+    match (&done.gate, done.opened.is_empty()) {
+        (Some(gate), false) => println!("gate passed: {gate}"),
+        (Some(gate), true) => println!("gate closed: {gate}"),
+        _ => {}
+    }
+    for t in &done.opened {
+        println!("opened tranche {} of {}", t + 1, c.tranche_count);
+    }
+    if let Some(why) = &done.throttled {
+        let waiting = done.outcomes.is_empty();
+        println!(
+            "throttled: {why}{}",
+            if waiting { "" } else { " (the rest wait)" }
+        );
+    }
+    print_outcomes(&done.outcomes);
+    if !done.nudged.is_empty() {
+        let nudged: Vec<String> = done
+            .nudged
+            .iter()
+            .map(|(repo, n)| format!("{repo} #{n}"))
+            .collect();
+        println!("nudged {} stale pull request(s): {}", nudged.len(), nudged.join(", "));
+    }
+    for (repo, why) in &done.nudge_failed {
+        println!("  {repo:<28} nudge failed: {why}");
+    }
+    println!(
+        "{}: {}{}",
+        c.name,
+        c.status,
+        match (&c.status_reason, c.status.as_str()) {
+            (Some(r), "completed" | "cancelled") => format!(" ({r})"),
+            _ => String::new(),
+        }
+    );
+}
+
+pub async fn pause(args: PauseArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
+    let engine = engine(&state, &row.forge, None, ui, None)?;
+    let row = engine.pause(&row, args.reason.as_deref()).await?;
+    println!("{}: paused ({})", row.name, row.status_reason.unwrap_or_default());
+    ui.note(format!("`fleetwright resume {}` lets it go on", row.name));
+    state.close().await;
+    Ok(exit::SUCCESS)
+}
+
+pub async fn resume(args: ResumeArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
+    let engine = engine(&state, &row.forge, None, ui, None)?;
+    let row = engine.resume(&row).await?;
+    println!(
+        "{}: active{}",
+        row.name,
+        row.status_reason
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default()
+    );
+    state.close().await;
+    Ok(exit::SUCCESS)
+}
+
+pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let _lock = lock(&global.state, &args.campaign, "cancel")?;
+    let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
+    // Closing pull requests needs the forge the campaign file names.
+    let engine = if args.close_prs.is_some() && row.forge != "local" {
+        let (_, loaded) = launched(&global.state, &args.campaign).await?;
+        campaign_engine(&state, &loaded.campaign, ui, None)?
+    } else {
+        engine(&state, &row.forge, None, ui, None)?
+    };
+    let (row, closed) = engine
+        .cancel(&row, args.reason.as_deref(), args.close_prs.as_deref())
+        .await?;
+    let mut failed = 0;
+    for (repo, result) in &closed {
+        match result {
+            Ok(n) => println!("  {repo:<28} closed #{n}"),
+            Err(why) => {
+                failed += 1;
+                println!("  {repo:<28} not closed: {why}");
+            }
+        }
+    }
+    println!(
+        "{}: cancelled{}",
+        row.name,
+        if closed.is_empty() {
+            String::new()
+        } else {
+            format!(", {} pull request(s) closed", closed.len() - failed)
+        }
+    );
+    state.close().await;
+    Ok(if failed > 0 {
+        exit::TARGETS_FAILED
+    } else {
+        exit::SUCCESS
+    })
+}
