@@ -91,6 +91,17 @@ impl ManualClock {
         }
     }
 
+    /// A clock frozen at `wall` (a demo or a test that plays weeks).
+    pub fn starting_at(wall: SystemTime) -> Self {
+        ManualClock {
+            inner: Arc::new(ManualInner {
+                base: Instant::now(),
+                wall_base: wall,
+                offset_nanos: AtomicU64::new(0),
+            }),
+        }
+    }
+
     /// Moves the shared time forward by `duration`.
     pub fn advance(&self, duration: Duration) {
         self.inner

@@ -16,6 +16,7 @@ pub mod fleet;
 pub mod forge;
 pub mod git;
 pub mod lock;
+pub mod optout;
 pub mod paths;
 pub mod recipe;
 pub mod report;

@@ -62,6 +62,16 @@ pub struct Tranche {
     pub select: Option<TargetFilter>,
 }
 
+impl From<TrancheSize> for Tranche {
+    fn from(size: TrancheSize) -> Self {
+        Tranche {
+            name: None,
+            size,
+            select: None,
+        }
+    }
+}
+
 impl Tranche {
     /// What the tranche is, in words: `1`, `25%`, `rest`, `owner payments`.
     pub fn spec(&self) -> String {

@@ -27,6 +27,9 @@ pub struct TemplateContext {
     pub matches: usize,
     /// The campaign's `verify` command, when it ran and passed.
     pub verified: Option<String>,
+    /// Where the campaign's report is published (`report_url`; empty when
+    /// none).
+    pub report_url: String,
 }
 
 /// The recipe, as templates see it.
@@ -78,12 +81,13 @@ impl TemplateContext {
             }],
             matches: 1,
             verified: Some("make test".into()),
+            report_url: "https://example.com/report.html".into(),
         }
     }
 }
 
 /// What to write in a template, for error hints.
-pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, files (each with path, rules, matches)";
+pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, report_url, files (each with path, rules, matches)";
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -147,7 +151,19 @@ This repository is in tranche {{ tranche }} of the campaign. Owner in the servic
 
 ## Not for this repository?
 
-Close this pull request with a comment saying why. fleetwright records the reason, shows it to the platform team, and does not open it again.
+Close this pull request with a comment saying why. fleetwright records the reason, shows it to the platform team, and does not open it again. To keep this repository out of the campaign before any pull request is opened, commit a `.fleetwright.yaml` at its root:
+
+```yaml
+opt_out:
+  reason: "why this campaign does not apply here"
+  campaigns: [{{ campaign }}]
+```
+{%- if report_url %}
+
+## The whole campaign
+
+Progress across every repository, team by team: {{ report_url }}
+{%- endif %}
 "#;
 
 /// The built-in commit message: the PR title, then the recipe's

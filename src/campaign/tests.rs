@@ -41,13 +41,15 @@ fn a_minimal_campaign_gets_the_documented_defaults() {
     let c = load(dir.path(), MINIMAL).unwrap();
     assert_eq!(c.forge, "local");
     assert_eq!(
-        c.tranches,
+        c.tranches.iter().map(|t| t.size).collect::<Vec<_>>(),
         [
             TrancheSize::Count(1),
             TrancheSize::Percent(25),
             TrancheSize::Rest
         ]
     );
+    assert_eq!(c.rollout.gate, Gate::default());
+    assert_eq!(c.rollout.order, rollout::DEFAULT_ORDER);
     assert_eq!(c.pull_request.branch, "fleetwright/{{ campaign }}");
     assert!(c.pull_request.body.is_none());
     assert!(c.recipe.is_absolute() && c.recipe.ends_with("recipe.yaml"));
@@ -98,7 +100,13 @@ fn target(repo: &str) -> PlannedTarget {
         owner_known: true,
         lifecycle: "production".into(),
         spec_type: "service".into(),
+        tags: Vec::new(),
+        system: None,
     }
+}
+
+fn sized(sizes: &[TrancheSize]) -> Vec<Tranche> {
+    sizes.iter().map(|s| Tranche::from(*s)).collect()
 }
 
 #[test]
@@ -109,14 +117,17 @@ fn tranches_cut_counts_shares_of_all_and_the_rest() {
         TrancheSize::Percent(25),
         TrancheSize::Rest,
     ];
-    let (tranches, unscheduled) = cut(targets.clone(), &sizes);
+    let (tranches, unscheduled) = cut(targets.clone(), &sized(&sizes));
     let lens: Vec<usize> = tranches.iter().map(|t| t.targets.len()).collect();
     // 25% of 10 rounds up to 3; the rest takes the remaining 6.
     assert_eq!(lens, [1, 3, 6]);
     assert!(unscheduled.is_empty());
     assert_eq!(tranches[1].targets[0].repo, "r1", "order is kept");
 
-    let (tranches, unscheduled) = cut(targets, &[TrancheSize::Count(2), TrancheSize::Count(20)]);
+    let (tranches, unscheduled) = cut(
+        targets,
+        &sized(&[TrancheSize::Count(2), TrancheSize::Count(20)]),
+    );
     assert_eq!(
         tranches[1].targets.len(),
         8,
@@ -125,7 +136,7 @@ fn tranches_cut_counts_shares_of_all_and_the_rest() {
     assert!(unscheduled.is_empty());
     let (_, unscheduled) = cut(
         (0..4).map(|i| target(&format!("r{i}"))).collect(),
-        &[TrancheSize::Count(1)],
+        &sized(&[TrancheSize::Count(1)]),
     );
     assert_eq!(
         unscheduled.len(),
@@ -165,4 +176,91 @@ fn the_plan_selects_by_filter_excludes_and_puts_experimental_first() {
     assert_eq!(plan.skipped.len(), 1);
     assert!(plan.skipped[0].reason.contains("acme/delta"));
     assert_eq!(plan.not_selected, 2, "beta (go) and gamma (deprecated)");
+}
+
+#[test]
+fn a_tranche_with_a_selector_takes_only_what_it_selects_in_order() {
+    let mut targets: Vec<_> = (0..6).map(|i| target(&format!("r{i}"))).collect();
+    for t in &mut targets[3..] {
+        t.owner = EntityRef::parse("payments", "group", "default").unwrap();
+    }
+    targets[4].tags = vec!["canary".into()];
+    let payments = TargetFilter {
+        owner: vec![EntityRef::parse("payments", "group", "default").unwrap()],
+        ..TargetFilter::default()
+    };
+    let tagged = TargetFilter {
+        tags: vec!["canary".into()],
+        ..TargetFilter::default()
+    };
+    let tranches = [
+        Tranche {
+            name: Some("first".into()),
+            size: TrancheSize::Rest,
+            select: Some(tagged),
+        },
+        Tranche {
+            name: None,
+            size: TrancheSize::Count(1),
+            select: Some(payments.clone()),
+        },
+        Tranche::from(TrancheSize::Rest),
+    ];
+    let (cut, rest) = cut(targets, &tranches);
+    let repos = |i: usize| -> Vec<&str> { cut[i].targets.iter().map(|t| t.repo.as_str()).collect() };
+    assert_eq!(repos(0), ["r4"], "the tagged one, wherever it is");
+    assert_eq!(repos(1), ["r3"], "one of payments, in order");
+    assert_eq!(repos(2), ["r0", "r1", "r2", "r5"]);
+    assert!(rest.is_empty());
+    assert_eq!(cut[0].name, "first");
+    assert_eq!(cut[1].name, "wave 1");
+    assert_eq!(cut[1].size, "1 of owner payments");
+}
+
+#[test]
+fn rollout_sections_are_read_and_each_mistake_is_reported_at_its_place() {
+    let dir = workspace();
+    let text = format!(
+        "{MINIMAL}order: [team-size, lifecycle]\ngate:\n  merged: \"80%\"\n  count_declined: false\n  max_ci_failures: 10%\npause_when:\n  ci_failures: 50%\nthrottle:\n  max_open: 20\n  per_hour: 5\n  window: {{days: mon-fri, hours: \"09:00-17:00\", timezone: Europe/Berlin}}\nstale:\n  after_days: 7\nreport_url: https://platform.example.com/r.html\n"
+    );
+    let c = load(dir.path(), &text).unwrap();
+    assert_eq!(
+        c.rollout.order,
+        [OrderKey::TeamSize, OrderKey::Lifecycle, OrderKey::Repo]
+    );
+    assert_eq!(
+        c.rollout.gate,
+        Gate {
+            merged: 80,
+            count_declined: false,
+            max_ci_failures: Some(10)
+        }
+    );
+    assert_eq!(c.rollout.pause_on_ci_failures, Some(50));
+    assert_eq!(c.rollout.throttle.max_open, Some(20));
+    assert_eq!(c.rollout.throttle.per_hour, Some(5));
+    let w = c.rollout.throttle.window.as_ref().unwrap();
+    assert_eq!(w.describe(), "mon,tue,wed,thu,fri 09:00-17:00 Europe/Berlin");
+    assert_eq!(c.rollout.stale.as_ref().unwrap().after_days, 7);
+    assert_eq!(c.report_url.as_deref(), Some("https://platform.example.com/r.html"));
+
+    let bad = format!(
+        "{MINIMAL}order: [size]\ngate:\n  merged: 180%\nthrottle:\n  max_open: 0\n  window:\n    days: [mon, funday]\n    hours: 9-17\n    timezone: Mars/Olympus\nstale:\n  after_days: 0\n"
+    );
+    let found = problems(load(dir.path(), &bad).unwrap_err());
+    let at = |line: usize| {
+        found
+            .iter()
+            .find(|(l, _, _)| *l == line)
+            .unwrap_or_else(|| panic!("no problem on line {line}: {found:?}"))
+            .2
+            .clone()
+    };
+    assert!(at(5).contains("`size` is not an ordering key"), "{found:?}");
+    assert!(at(7).contains("not a share"), "{found:?}");
+    assert!(at(9).contains("max_open` of 0"), "{found:?}");
+    assert!(at(11).contains("`funday` is not a day"), "{found:?}");
+    assert!(at(12).contains("`9-17` is not a span of hours"), "{found:?}");
+    assert!(at(13).contains("`Mars/Olympus` is not a time zone"), "{found:?}");
+    assert!(at(15).contains("after_days"), "{found:?}");
 }

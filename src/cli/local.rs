@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Ui, engine, exit, recorded_campaign};
 
-/// Act as the app team on the local forge: merge or close a pull request.
+/// Act as the app team on the local forge: merge or close a pull request,
+/// or report its CI.
 ///
 /// Example: fleetwright local merge modernize-deprecated-apis billing-api
 #[derive(Debug, Args)]
@@ -37,14 +38,27 @@ enum LocalCommand {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Report a CI result on a target's pull request, as a CI system would.
+    ///
+    /// Example: fleetwright local ci modernize-deprecated-apis billing-api failure
+    Ci {
+        /// The campaign name.
+        campaign: String,
+        /// The repository (or component) name.
+        repo: String,
+        /// The result.
+        #[arg(value_parser = ["success", "failure", "pending"])]
+        result: String,
+    },
 }
 
 pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (name, repo) = match &args.command {
-        LocalCommand::Merge { campaign, repo } | LocalCommand::Close { campaign, repo, .. } => {
-            (campaign, repo)
-        }
+        LocalCommand::Merge { campaign, repo }
+        | LocalCommand::Close { campaign, repo, .. }
+        | LocalCommand::Ci { campaign, repo, .. } => (campaign.clone(), repo.clone()),
     };
+    let (name, repo) = (&name, &repo);
     let (state, row) = recorded_campaign(&global.state, name).await?;
     if row.forge != "local" {
         return Err(exit::Refusal::new(
@@ -59,8 +73,30 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
     let engine = engine(&state, &row.forge, None, ui, None)?;
     let target = engine.target(&row, repo).await?;
     let after = match args.command {
-        LocalCommand::Merge { .. } => engine.merge(&target).await?,
-        LocalCommand::Close { comment, .. } => engine.close(&target, comment.as_deref()).await?,
+        LocalCommand::Merge { .. } => {
+            let _lock = super::launch::lock(&global.state, name, "local merge")?;
+            engine.merge(&target).await?
+        }
+        LocalCommand::Close { comment, .. } => {
+            let _lock = super::launch::lock(&global.state, name, "local close")?;
+            engine.close(&target, comment.as_deref()).await?
+        }
+        LocalCommand::Ci { result, .. } => {
+            let Some(number) = target.changeset.as_ref().and_then(|c| c.number) else {
+                return Err(exit::Refusal::new(
+                    exit::REFUSED,
+                    format!("{} has no pull request (it is {})", target.repo, target.state),
+                )
+                .into());
+            };
+            state.set_local_pr_ci(&target.url, number, &result).await?;
+            println!(
+                "{} #{number}: CI {result} (recorded by the next `sync` or `run`)",
+                target.repo
+            );
+            state.close().await;
+            return Ok(exit::SUCCESS);
+        }
     };
     let number = after
         .changeset

@@ -314,8 +314,27 @@ fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
 }
 
 /// Open the state database named on the command line, creating it if needed.
+///
+/// `FLEETWRIGHT_NOW` (an RFC 3339 time) freezes the state's clock at that
+/// time, for tests and rehearsals of a campaign's weeks; it is not needed
+/// for anything else.
 async fn open_state(path: &Path) -> anyhow::Result<State> {
-    State::open(path)
+    let clock: Arc<dyn crate::clock::Clock> = match std::env::var("FLEETWRIGHT_NOW") {
+        Ok(now) if !now.trim().is_empty() => {
+            let at: jiff::Timestamp = now.trim().parse().map_err(|e| {
+                exit::Refusal::new(
+                    exit::USAGE,
+                    format!("FLEETWRIGHT_NOW=`{now}` is not a time: {e}"),
+                )
+                .hint("write it as 2026-12-01T09:00:00Z, or unset it")
+            })?;
+            Arc::new(crate::clock::ManualClock::starting_at(
+                std::time::UNIX_EPOCH + std::time::Duration::from_secs(at.as_second().max(0) as u64),
+            ))
+        }
+        _ => Arc::new(crate::clock::SystemClock),
+    };
+    State::open_with_clock(path, clock)
         .await
         .with_context(|| format!("cannot use the state at {}", path.display()))
 }

@@ -21,6 +21,8 @@ struct Prepared {
     checkout: Checkout,
     remote: RemoteBranch,
     changes: Changes,
+    /// Why the repository opts out of the campaign (`.fleetwright.yaml`).
+    opted_out: Option<String>,
 }
 
 /// Bring `target` as far as it goes: to `pr_open` (with its pull request
@@ -43,7 +45,23 @@ pub(super) async fn run(
         checkout,
         remote,
         changes,
+        opted_out,
     } = prepared;
+    // A repository that opted out gets nothing (a pull request already
+    // open is left to its people, who can close it).
+    if !matches!(remote, RemoteBranch::Ours(_) | RemoteBranch::Shared(_))
+        && let Some(reason) = opted_out
+    {
+        let change = Transition {
+            reason: Some(reason),
+            ..base_of(&checkout)
+        };
+        shared
+            .state
+            .transition(target, TargetState::OptedOut, &change)
+            .await?;
+        return Ok((TargetState::OptedOut, None));
+    }
     // A branch of ours on the remote was pushed when the recipe applied:
     // it is carried on (adopted) even if the preconditions changed since.
     if !matches!(remote, RemoteBranch::Ours(_) | RemoteBranch::Shared(_))
@@ -283,6 +301,7 @@ pub(super) async fn refresh(
         checkout,
         remote,
         changes,
+        ..
     } = fetch_and_apply(shared, campaign, recipe, facts, target, &branch).await?;
     let base = base_of(&checkout);
     let attention = |reason: String| Transition {
@@ -510,6 +529,8 @@ fn prepare(
     checkout
         .reset_to_base()
         .map_err(|e| Failure::new(Step::Clone, error_chain(&e)))?;
+    let opted_out =
+        crate::optout::read(&checkout.path, campaign).map_err(|e| Failure::new(Step::Clone, e))?;
     let options = ApplyOptions {
         facts,
         ..ApplyOptions::default()
@@ -539,6 +560,7 @@ fn prepare(
         checkout,
         remote,
         changes,
+        opted_out,
     })
 }
 
@@ -570,6 +592,7 @@ fn context(campaign: &Campaign, recipe: &Recipe, target: &TargetRow) -> Template
         files: Vec::new(),
         matches: 0,
         verified: None,
+        report_url: campaign.report_url.clone().unwrap_or_default(),
     }
 }
 
