@@ -71,7 +71,9 @@ impl CampaignLock {
                 },
             });
         }
-        let started = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap_or(jiff::Timestamp::now());
+        let started = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap_or(jiff::Timestamp::now());
         let who = format!("pid {}, started {started}, `{command}`", std::process::id());
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
@@ -110,8 +112,14 @@ mod tests {
         // process conflicts like another process would.
         let err = CampaignLock::acquire(&state, "c", "run c").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
-        assert!(text.contains("`run c`") && text.contains("started 20"), "{text}");
+        assert!(
+            text.contains(&format!("pid {}", std::process::id())),
+            "{text}"
+        );
+        assert!(
+            text.contains("`run c`") && text.contains("started 20"),
+            "{text}"
+        );
         // Another campaign is not locked.
         let other = CampaignLock::acquire(&state, "d", "run d").unwrap();
         drop(first);

@@ -108,10 +108,16 @@ mod tests {
     #[test]
     fn every_form_of_opting_out_is_read() {
         let d = with("opt_out:\n  reason: moving to Go\n  campaigns: [a, b]\n");
-        assert_eq!(read(d.path(), "a").unwrap().as_deref(), Some("moving to Go"));
+        assert_eq!(
+            read(d.path(), "a").unwrap().as_deref(),
+            Some("moving to Go")
+        );
         assert_eq!(read(d.path(), "c").unwrap(), None, "another campaign");
         let d = with("opt_out: retiring in March\n");
-        assert_eq!(read(d.path(), "x").unwrap().as_deref(), Some("retiring in March"));
+        assert_eq!(
+            read(d.path(), "x").unwrap().as_deref(),
+            Some("retiring in March")
+        );
         let d = with("opt_out: true\n");
         assert_eq!(
             read(d.path(), "x").unwrap().as_deref(),

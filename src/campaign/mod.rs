@@ -128,7 +128,10 @@ impl TargetFilter {
         };
         add("type", self.spec_type.clone());
         add("lifecycle", self.lifecycle.clone());
-        add("system", self.system.iter().map(|r| r.name.clone()).collect());
+        add(
+            "system",
+            self.system.iter().map(|r| r.name.clone()).collect(),
+        );
         add("owner", self.owner.iter().map(|r| r.name.clone()).collect());
         add("tag", self.tags.clone());
         if parts.is_empty() {
@@ -840,7 +843,11 @@ fn tranches(
             }
         };
         match parsed {
-            Ok(t) if t.size == TrancheSize::Rest && t.select.is_none() && i + 1 != raw.value.len() => {
+            Ok(t)
+                if t.size == TrancheSize::Rest
+                    && t.select.is_none()
+                    && i + 1 != raw.value.len() =>
+            {
                 problems.push(
                     yaml::diagnostic_at(path, text, doc, item, "`rest` must be the last tranche")
                         .with_help(help),

@@ -176,7 +176,10 @@ pub fn cut(
         let mut taken = Vec::new();
         let mut kept = Vec::new();
         for t in rest {
-            let selected = tranche.select.as_ref().is_none_or(|f| selects_target(f, &t));
+            let selected = tranche
+                .select
+                .as_ref()
+                .is_none_or(|f| selects_target(f, &t));
             if selected && taken.len() < n {
                 taken.push(t);
             } else {
@@ -201,7 +204,8 @@ pub fn cut(
 fn selects_target(filter: &TargetFilter, t: &PlannedTarget) -> bool {
     one_of(&filter.spec_type, &t.spec_type)
         && one_of(&filter.lifecycle, &t.lifecycle)
-        && (filter.system.is_empty() || t.system.as_ref().is_some_and(|s| filter.system.contains(s)))
+        && (filter.system.is_empty()
+            || t.system.as_ref().is_some_and(|s| filter.system.contains(s)))
         && (filter.owner.is_empty() || filter.owner.contains(&t.owner))
         && (filter.tags.is_empty()
             || t.tags
@@ -231,17 +235,18 @@ fn excluded_by(filter: &TargetFilter, c: &Component) -> Option<String> {
         let e = e.as_str();
         e == c.entity.name
             || e == c.entity.to_string()
-            || c.repository.as_ref().is_some_and(|r| {
-                r.name == e || r.url == e || r.name.rsplit('/').next() == Some(e)
-            })
+            || c.repository
+                .as_ref()
+                .is_some_and(|r| r.name == e || r.url == e || r.name.rsplit('/').next() == Some(e))
     }) {
         return Some(format!("excluded by `{e}`"));
     }
-    if let Some(tag) = c
-        .tags
-        .iter()
-        .find(|t| filter.exclude_tags.iter().any(|x| x.eq_ignore_ascii_case(t)))
-    {
+    if let Some(tag) = c.tags.iter().find(|t| {
+        filter
+            .exclude_tags
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(t))
+    }) {
         return Some(format!("excluded by its tag `{tag}`"));
     }
     filter

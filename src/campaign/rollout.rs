@@ -128,11 +128,17 @@ impl Window {
         }
         let zone = self.zone();
         let local = t.to_zoned_datetime(zone.clone());
-        let start = jiff::civil::Time::new((self.start / 60) as i8, (self.start % 60) as i8, 0, 0)
-            .ok()?;
+        let start =
+            jiff::civil::Time::new((self.start / 60) as i8, (self.start % 60) as i8, 0, 0).ok()?;
         (0..8).find_map(|offset| {
-            let date = local.date().checked_add(jiff::Span::new().days(offset)).ok()?;
-            let at = date.to_datetime(start).to_zoned_datetime(zone.clone()).ok()?;
+            let date = local
+                .date()
+                .checked_add(jiff::Span::new().days(offset))
+                .ok()?;
+            let at = date
+                .to_datetime(start)
+                .to_zoned_datetime(zone.clone())
+                .ok()?;
             let at = at.timestamp();
             (at >= t && self.contains(at)).then_some(at)
         })
@@ -464,7 +470,10 @@ mod tests {
         // 2026-11-30 is a Monday; Berlin is UTC+1 in winter.
         assert!(w.contains(at("2026-11-30T08:00:00Z")), "09:00 in Berlin");
         assert!(!w.contains(at("2026-11-30T07:59:00Z")), "08:59 in Berlin");
-        assert!(!w.contains(at("2026-11-30T16:00:00Z")), "17:00 in Berlin is out");
+        assert!(
+            !w.contains(at("2026-11-30T16:00:00Z")),
+            "17:00 in Berlin is out"
+        );
         assert!(!w.contains(at("2026-11-28T10:00:00Z")), "a Saturday");
     }
 

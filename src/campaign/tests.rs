@@ -207,7 +207,8 @@ fn a_tranche_with_a_selector_takes_only_what_it_selects_in_order() {
         Tranche::from(TrancheSize::Rest),
     ];
     let (cut, rest) = cut(targets, &tranches);
-    let repos = |i: usize| -> Vec<&str> { cut[i].targets.iter().map(|t| t.repo.as_str()).collect() };
+    let repos =
+        |i: usize| -> Vec<&str> { cut[i].targets.iter().map(|t| t.repo.as_str()).collect() };
     assert_eq!(repos(0), ["r4"], "the tagged one, wherever it is");
     assert_eq!(repos(1), ["r3"], "one of payments, in order");
     assert_eq!(repos(2), ["r0", "r1", "r2", "r5"]);
@@ -240,9 +241,15 @@ fn rollout_sections_are_read_and_each_mistake_is_reported_at_its_place() {
     assert_eq!(c.rollout.throttle.max_open, Some(20));
     assert_eq!(c.rollout.throttle.per_hour, Some(5));
     let w = c.rollout.throttle.window.as_ref().unwrap();
-    assert_eq!(w.describe(), "mon,tue,wed,thu,fri 09:00-17:00 Europe/Berlin");
+    assert_eq!(
+        w.describe(),
+        "mon,tue,wed,thu,fri 09:00-17:00 Europe/Berlin"
+    );
     assert_eq!(c.rollout.stale.as_ref().unwrap().after_days, 7);
-    assert_eq!(c.report_url.as_deref(), Some("https://platform.example.com/r.html"));
+    assert_eq!(
+        c.report_url.as_deref(),
+        Some("https://platform.example.com/r.html")
+    );
 
     let bad = format!(
         "{MINIMAL}order: [size]\ngate:\n  merged: 180%\nthrottle:\n  max_open: 0\n  window:\n    days: [mon, funday]\n    hours: 9-17\n    timezone: Mars/Olympus\nstale:\n  after_days: 0\n"
@@ -260,7 +267,13 @@ fn rollout_sections_are_read_and_each_mistake_is_reported_at_its_place() {
     assert!(at(7).contains("not a share"), "{found:?}");
     assert!(at(9).contains("max_open` of 0"), "{found:?}");
     assert!(at(11).contains("`funday` is not a day"), "{found:?}");
-    assert!(at(12).contains("`9-17` is not a span of hours"), "{found:?}");
-    assert!(at(13).contains("`Mars/Olympus` is not a time zone"), "{found:?}");
+    assert!(
+        at(12).contains("`9-17` is not a span of hours"),
+        "{found:?}"
+    );
+    assert!(
+        at(13).contains("`Mars/Olympus` is not a time zone"),
+        "{found:?}"
+    );
     assert!(at(15).contains("after_days"), "{found:?}");
 }

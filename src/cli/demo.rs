@@ -1,23 +1,30 @@
-//! `fleetwright demo`: a sandbox fleet, a whole campaign run on it with
-//! simulated app teams, and where to look afterwards.
+//! `fleetwright demo`: a sandbox fleet, a whole campaign run on it by the
+//! reconciler alone over simulated weeks, with simulated app teams, and
+//! where to look afterwards.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 
-use super::launch::print_run;
+use super::rollout::print_reconciled;
 use super::{Ui, campaign_engine, exit, status};
 use crate::campaign;
+use crate::clock::ManualClock;
+use crate::engine::Engine;
 use crate::fleet::{DemoOptions, build_demo};
-use crate::state::{State, TargetState};
+use crate::state::{CampaignRow, State, TargetRow, TargetState};
 
 /// Build a sandbox fleet and run a whole campaign on it, end to end.
 ///
 /// It creates real git repositories (Python and Go services of four teams),
-/// a Backstage catalog, a recipe and a campaign in DIR, launches the
-/// campaign on the local forge, lets simulated app teams merge or close
-/// pull requests, advances through every tranche, and prints the status.
-/// Running it again on the same DIR rebuilds the sandbox.
+/// a Backstage catalog, a recipe and a campaign in DIR, then plays the
+/// campaign's weeks on a simulated clock: every working day `fleetwright
+/// run` alone syncs, gates, throttles, pauses and nudges, and simulated app
+/// teams report CI, merge, decline or take their time. The gates, the CI
+/// pause and the stale nudges can be seen doing their job. Running it again
+/// on the same DIR rebuilds the sandbox.
 ///
 /// Example: fleetwright demo --dir demo-fleet
 #[derive(Debug, Args)]
@@ -32,6 +39,9 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 4)]
     teams: usize,
 }
+
+/// The reason the simulated teams give when they decline.
+const DECLINE: &str = "We are retiring this service next quarter; not worth migrating.";
 
 pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
@@ -49,45 +59,65 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         demo.fleet.repos.len(),
         dir.display()
     );
+    // The campaign's weeks, played on a clock that starts on a Monday
+    // morning a few weeks ago and moves a day at a time.
+    let clock = ManualClock::starting_at(demo_start(jiff::Timestamp::now()));
     let db = dir.join("state").join("fleetwright.db");
-    let state = State::open(&db).await?;
+    let state = State::open_with_clock(&db, Arc::new(clock.clone())).await?;
     let loaded = campaign::load_all(&demo.campaign)?;
     let name = loaded.campaign.name.clone();
-    let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
+    let engine = campaign_engine(&state, &loaded.campaign, &Ui { quiet: true, ..*ui }, None)?;
+    let mut teams = Teams::default();
 
-    println!("\n== launch: tranche 1 is the canary");
-    let mut report = engine.launch(&loaded).await?;
-    print_run(ui, &report, false);
-    loop {
-        let row = report.campaign.clone();
-        simulate_reviews(
-            &engine,
-            &state,
-            &row,
-            row.tranches_open - 1,
-            row.tranches_open == row.tranche_count,
-        )
-        .await?;
-        if row.tranches_open >= row.tranche_count {
+    println!(
+        "\nEvery working day at 09:00, `fleetwright run {name}` runs once (as cron would);\n\
+         then the app teams act. Their reviews and CI results are simulated.\n"
+    );
+    let mut row = None;
+    for day in 0..60 {
+        let now = state.now();
+        let weekday = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).weekday();
+        println!(
+            "== day {} ({})",
+            day + 1,
+            now.strftime("%a %Y-%m-%d %H:%M UTC")
+        );
+        let done = engine.reconcile(&loaded).await?;
+        print_reconciled(&done);
+        let current = done.campaign.clone();
+        let over = matches!(current.status.as_str(), "completed" | "cancelled");
+        row = Some(current.clone());
+        if over {
             break;
         }
-        println!("\n== advance: open tranche {}", row.tranches_open + 1);
-        report = engine.advance(&loaded, true).await?;
-        print_run(ui, &report, false);
+        if !matches!(
+            weekday,
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        ) {
+            teams.act(&engine, &state, &current).await?;
+        } else {
+            println!("(the weekend: nobody reviews)");
+        }
+        println!();
+        clock.advance(Duration::from_secs(24 * 3600));
     }
+    let Some(row) = row else {
+        return Err(exit::Refusal::new(exit::ERROR, "the demo ran no day").into());
+    };
 
     println!("\n== status\n");
-    let status = status::report(&state, &report.campaign).await?;
+    let status = status::report(&state, &row).await?;
     print!("{}", status::render(&status));
     let state_arg = db.display();
     println!(
-        "\nThe reviews above were simulated: no person looked at these pull requests.\n\
+        "\nThe reviews and CI results above were simulated: no person looked at these pull requests,\n\
+         and the days were played on a simulated clock.\n\
          Everything is in {dir}:\n\
          \x20 remotes/           the bare git repositories (merges are real merge commits)\n\
          \x20 catalog/           the Backstage catalog (Location, Groups, Users, Components)\n\
          \x20 {recipe}\n\
-         \x20 campaign.yaml\n\
-         \x20 state/fleetwright.db  the campaign's state (SQLite)\n\n\
+         \x20 campaign.yaml      the rollout: tranches, gate, pause, throttle, stale nudges\n\
+         \x20 state/fleetwright.db  the campaign's state and event log (SQLite)\n\n\
          Try:\n\
          \x20 fleetwright --state {state_arg} status {name}\n\
          \x20 fleetwright --state {state_arg} status {name} --json\n\
@@ -101,42 +131,117 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// Act as the app teams of tranche `tranche`: most merge, one in seven
-/// declines with a reason, and in the last tranche a third is not reviewed
-/// yet. Deterministic, so that two demos tell the same story.
-async fn simulate_reviews(
-    engine: &crate::engine::Engine,
-    state: &State,
-    row: &crate::state::CampaignRow,
-    tranche: i64,
-    last: bool,
-) -> anyhow::Result<()> {
-    let targets = state.targets(row.id).await?;
-    let mut merged = 0;
-    let mut declined = 0;
-    let mut waiting = 0;
-    for t in targets
-        .iter()
-        .filter(|t| t.tranche == tranche && t.state == TargetState::PrOpen)
-    {
-        if t.position % 7 == 5 {
-            engine
-                .close(
-                    t,
-                    Some("We are retiring this service next quarter; not worth migrating."),
-                )
-                .await?;
-            declined += 1;
-        } else if last && t.position % 3 == 0 {
-            waiting += 1;
-        } else {
-            engine.merge(t).await?;
-            merged += 1;
+/// A Monday 09:00 UTC at least three weeks before `now`.
+fn demo_start(now: jiff::Timestamp) -> std::time::SystemTime {
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let back = 21 + i64::from(today.weekday().to_monday_zero_offset());
+    let monday = today
+        .checked_sub(jiff::Span::new().days(back))
+        .unwrap_or(today);
+    let at = monday
+        .at(9, 0, 0, 0)
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .unwrap_or(now);
+    std::time::UNIX_EPOCH + Duration::from_secs(at.as_second().max(0) as u64)
+}
+
+/// The simulated app teams and platform team. Deterministic (decisions
+/// hang on a target's place in the plan), so two demos tell one story.
+#[derive(Default)]
+struct Teams {
+    /// The platform team fixed the CI problem that paused the campaign.
+    ci_fixed: bool,
+}
+
+impl Teams {
+    async fn act(
+        &mut self,
+        engine: &Engine,
+        state: &State,
+        row: &CampaignRow,
+    ) -> anyhow::Result<()> {
+        let now = state.now();
+        let targets = state.targets(row.id).await?;
+        if row.status == "paused" {
+            // The platform team looks: a flaky check in the shared CI
+            // image. It is fixed, the checks pass again, and it resumes.
+            let mut fixed = Vec::new();
+            for t in targets.iter().filter(|t| failing(t)) {
+                set_ci(state, t, "success").await?;
+                fixed.push(t.repo.clone());
+            }
+            self.ci_fixed = true;
+            engine.resume(row).await?;
+            println!(
+                "platform team: the failing checks ({}) came from a flaky test in the shared CI image; fixed, re-run, green. \
+                 `fleetwright resume {}`",
+                fixed.join(", "),
+                row.name
+            );
+            return Ok(());
         }
+        let (mut merged, mut declined, mut red, mut waiting) = (vec![], vec![], vec![], vec![]);
+        for t in targets.iter().filter(|t| t.state == TargetState::PrOpen) {
+            let Some(cs) = &t.changeset else { continue };
+            let age_days = cs
+                .opened_at
+                .as_deref()
+                .and_then(crate::state::parse_time)
+                .map_or(0, |at| (now - at).as_hours() / 24);
+            // CI reports on the day the pull request opens: the early
+            // adopters' tranche hits the flaky check until it is fixed.
+            if matches!(cs.ci_state.as_deref(), None | Some("none")) {
+                let flaky = t.tranche == 2 && t.position % 2 == 0 && !self.ci_fixed;
+                set_ci(state, t, if flaky { "failure" } else { "success" }).await?;
+                if flaky {
+                    red.push(t.repo.clone());
+                }
+                continue;
+            }
+            if failing(t) || age_days < 1 {
+                continue;
+            }
+            if t.position % 7 == 5 {
+                engine.close(t, Some(DECLINE)).await?;
+                declined.push(t.repo.clone());
+            } else if t.position % 4 == 3 && cs.nudged_at.is_none() {
+                // A busy team: it reviews only after the nudge.
+                waiting.push(t.repo.clone());
+            } else {
+                engine.merge(t).await?;
+                merged.push(t.repo.clone());
+            }
+        }
+        let list = |what: &str, repos: &[String]| {
+            (!repos.is_empty()).then(|| format!("{what} {}", repos.join(", ")))
+        };
+        let said: Vec<String> = [
+            list("merged", &merged),
+            list("declined", &declined),
+            list("CI failed on", &red),
+            list("no review yet on", &waiting),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !said.is_empty() {
+            println!("app teams: {}", said.join("; "));
+        }
+        Ok(())
     }
-    println!(
-        "simulated app teams of tranche {}: {merged} merged, {declined} declined, {waiting} not reviewed yet",
-        tranche + 1
-    );
+}
+
+fn failing(t: &TargetRow) -> bool {
+    t.state == TargetState::PrOpen
+        && t.changeset
+            .as_ref()
+            .is_some_and(|c| c.ci_state.as_deref() == Some("failure"))
+}
+
+async fn set_ci(state: &State, t: &TargetRow, ci: &str) -> anyhow::Result<()> {
+    if let Some(number) = t.changeset.as_ref().and_then(|c| c.number) {
+        state.set_local_pr_ci(&t.url, number, ci).await?;
+    }
     Ok(())
 }

@@ -61,8 +61,8 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 }
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let _lock = lock(&global.state, &args.campaign, "advance")?;
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    let _lock = lock(&global.state, &args.campaign, "advance")?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
     let report = engine.advance(&loaded, args.force).await?;
@@ -85,8 +85,8 @@ pub struct SyncArgs {
 }
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let _lock = lock(&global.state, &args.campaign, "sync")?;
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    let _lock = lock(&global.state, &args.campaign, "sync")?;
     let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded.campaign).await?;
     for (repo, from, to) in &report.moved {

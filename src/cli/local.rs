@@ -85,7 +85,10 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
             let Some(number) = target.changeset.as_ref().and_then(|c| c.number) else {
                 return Err(exit::Refusal::new(
                     exit::REFUSED,
-                    format!("{} has no pull request (it is {})", target.repo, target.state),
+                    format!(
+                        "{} has no pull request (it is {})",
+                        target.repo, target.state
+                    ),
                 )
                 .into());
             };

@@ -329,7 +329,8 @@ async fn open_state(path: &Path) -> anyhow::Result<State> {
                 .hint("write it as 2026-12-01T09:00:00Z, or unset it")
             })?;
             Arc::new(crate::clock::ManualClock::starting_at(
-                std::time::UNIX_EPOCH + std::time::Duration::from_secs(at.as_second().max(0) as u64),
+                std::time::UNIX_EPOCH
+                    + std::time::Duration::from_secs(at.as_second().max(0) as u64),
             ))
         }
         _ => Arc::new(crate::clock::SystemClock),

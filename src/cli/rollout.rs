@@ -176,25 +176,20 @@ pub(super) fn print_reconciled(done: &Reconciled) {
         println!("PAUSED: {reason}");
     } else if c.status == "paused" {
         println!(
-            "paused: {} (nothing is opened until `fleetwright resume {}`)",
-            c.status_reason.as_deref().unwrap_or("by hand"),
-            c.name
+            "paused, nothing is opened: {}",
+            c.status_reason.as_deref().unwrap_or("by hand")
         );
     }
-    match (&done.gate, done.opened.is_empty()) {
-        (Some(gate), false) => println!("gate passed: {gate}"),
-        (Some(gate), true) => println!("gate closed: {gate}"),
+    match (&done.gate, done.gate_passed) {
+        (Some(gate), true) => println!("gate passed: {gate}"),
+        (Some(gate), false) => println!("gate closed: {gate}"),
         _ => {}
     }
     for t in &done.opened {
         println!("opened tranche {} of {}", t + 1, c.tranche_count);
     }
     if let Some(why) = &done.throttled {
-        let waiting = done.outcomes.is_empty();
-        println!(
-            "throttled: {why}{}",
-            if waiting { "" } else { " (the rest wait)" }
-        );
+        println!("throttled: {why}");
     }
     print_outcomes(&done.outcomes);
     if !done.nudged.is_empty() {
@@ -203,7 +198,11 @@ pub(super) fn print_reconciled(done: &Reconciled) {
             .iter()
             .map(|(repo, n)| format!("{repo} #{n}"))
             .collect();
-        println!("nudged {} stale pull request(s): {}", nudged.len(), nudged.join(", "));
+        println!(
+            "nudged {} stale pull request(s): {}",
+            nudged.len(),
+            nudged.join(", ")
+        );
     }
     for (repo, why) in &done.nudge_failed {
         println!("  {repo:<28} nudge failed: {why}");
@@ -223,7 +222,11 @@ pub async fn pause(args: PauseArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Res
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
     let engine = engine(&state, &row.forge, None, ui, None)?;
     let row = engine.pause(&row, args.reason.as_deref()).await?;
-    println!("{}: paused ({})", row.name, row.status_reason.unwrap_or_default());
+    println!(
+        "{}: paused ({})",
+        row.name,
+        row.status_reason.unwrap_or_default()
+    );
     ui.note(format!("`fleetwright resume {}` lets it go on", row.name));
     state.close().await;
     Ok(exit::SUCCESS)
@@ -245,8 +248,8 @@ pub async fn resume(args: ResumeArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
 }
 
 pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let _lock = lock(&global.state, &args.campaign, "cancel")?;
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
+    let _lock = lock(&global.state, &args.campaign, "cancel")?;
     // Closing pull requests needs the forge the campaign file names.
     let engine = if args.close_prs.is_some() && row.forge != "local" {
         let (_, loaded) = launched(&global.state, &args.campaign).await?;

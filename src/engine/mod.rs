@@ -258,7 +258,11 @@ impl Engine {
     /// Record the campaign (first time) with its plan, open the first
     /// tranche, and run every open tranche. Running it again resumes.
     pub async fn launch(&self, loaded: &Loaded) -> Result<RunReport> {
-        let launched = self.state().campaign(&loaded.campaign.name).await?.is_none();
+        let launched = self
+            .state()
+            .campaign(&loaded.campaign.name)
+            .await?
+            .is_none();
         let row = self.record(loaded).await?;
         let opened = if launched {
             (0..row.tranches_open).collect()
@@ -266,13 +270,13 @@ impl Engine {
             Vec::new()
         };
         let budget = self.budget(&row, &loaded.campaign).await?;
-        let outcomes = self.run_open(&row, loaded, &budget).await?;
+        let (outcomes, waiting) = self.run_open(&row, loaded, &budget).await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened,
             resumed: false,
             gate: None,
-            throttled: budget.why.filter(|_| budget.slots.is_some()),
+            throttled: rollout::throttled(&budget, waiting),
             outcomes,
         })
     }
@@ -325,13 +329,13 @@ impl Engine {
             }
         };
         let budget = self.budget(&row, &loaded.campaign).await?;
-        let outcomes = self.run_open(&row, loaded, &budget).await?;
+        let (outcomes, waiting) = self.run_open(&row, loaded, &budget).await?;
         Ok(RunReport {
             campaign: self.campaign(&row.name).await?,
             opened: (before..row.tranches_open).collect(),
             resumed: interrupted,
             gate,
-            throttled: budget.why.filter(|_| budget.slots.is_some()),
+            throttled: rollout::throttled(&budget, waiting),
             outcomes,
         })
     }
@@ -349,13 +353,14 @@ impl Engine {
     /// Work on every target of the open tranches that needs it. A target
     /// that may open a pull request takes one of the budget's slots before
     /// it starts, and gives it back when it ends without one; the targets
-    /// left without a slot stay `queued` for a later run.
+    /// left without a slot stay `queued` for a later run (their number is
+    /// returned with the outcomes).
     async fn run_open(
         &self,
         row: &CampaignRow,
         loaded: &Loaded,
         budget: &Budget,
-    ) -> Result<Vec<TargetOutcome>> {
+    ) -> Result<(Vec<TargetOutcome>, usize)> {
         let recipe = &loaded.recipe;
         let facts = Arc::new(facts(&loaded.catalog));
         let paused = row.status != "active";
@@ -377,25 +382,26 @@ impl Engine {
         let limit = Arc::new(Semaphore::new(self.shared.concurrency));
         let campaign = Arc::new(loaded.campaign.clone());
         let mut tasks = JoinSet::new();
-        let spawn = |tasks: &mut JoinSet<(i64, bool, TargetOutcome)>, target: TargetRow, slot: bool| {
-            let shared = self.shared.clone();
-            let campaign = campaign.clone();
-            let recipe = recipe.clone();
-            let limit = limit.clone();
-            // A component gone from the catalog has no facts: its catalog
-            // preconditions do not hold (rather than hold unchecked).
-            let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
-            let reviewers = crate::reviewers::of_owner(&loaded.catalog, &target.owner);
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
-                let position = target.position;
-                (
-                    position,
-                    slot,
-                    run_target(&shared, &campaign, &recipe, facts, reviewers, target).await,
-                )
-            });
-        };
+        let spawn =
+            |tasks: &mut JoinSet<(i64, bool, TargetOutcome)>, target: TargetRow, slot: bool| {
+                let shared = self.shared.clone();
+                let campaign = campaign.clone();
+                let recipe = recipe.clone();
+                let limit = limit.clone();
+                // A component gone from the catalog has no facts: its catalog
+                // preconditions do not hold (rather than hold unchecked).
+                let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
+                let reviewers = crate::reviewers::of_owner(&loaded.catalog, &target.owner);
+                tasks.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    let position = target.position;
+                    (
+                        position,
+                        slot,
+                        run_target(&shared, &campaign, &recipe, facts, reviewers, target).await,
+                    )
+                });
+            };
         for target in refresh {
             spawn(&mut tasks, target, false);
         }
@@ -449,7 +455,7 @@ impl Engine {
         watcher.abort();
         progress.finish();
         outcomes.sort_by_key(|(position, _)| *position);
-        Ok(outcomes.into_iter().map(|(_, o)| o).collect())
+        Ok((outcomes.into_iter().map(|(_, o)| o).collect(), fresh.len()))
     }
 
     /// Find a target by repository name or component name.

@@ -28,6 +28,8 @@ pub struct Reconciled {
     pub paused: Option<String>,
     /// The gate between the newest open tranche and the next, in words.
     pub gate: Option<String>,
+    /// The gate passed (and the next tranche opened).
+    pub gate_passed: bool,
     /// Tranches (0-based) this run opened.
     pub opened: Vec<i64>,
     /// Why fewer pull requests were opened than could be.
@@ -69,7 +71,12 @@ pub struct GateEval {
 pub fn evaluate_gate(gate: &Gate, name: &str, targets: &[&TargetRow]) -> GateEval {
     let unprepared = targets
         .iter()
-        .filter(|t| matches!(t.state, TargetState::Pending | TargetState::Queued | TargetState::Pushed))
+        .filter(|t| {
+            matches!(
+                t.state,
+                TargetState::Pending | TargetState::Queued | TargetState::Pushed
+            )
+        })
         .count();
     if unprepared > 0 {
         return GateEval {
@@ -78,15 +85,29 @@ pub fn evaluate_gate(gate: &Gate, name: &str, targets: &[&TargetRow]) -> GateEva
         };
     }
     let counted: Vec<&&TargetRow> = targets.iter().filter(|t| !t.state.needs_no_pr()).collect();
-    let merged = counted.iter().filter(|t| t.state == TargetState::Merged).count();
-    let declined = counted.iter().filter(|t| t.state == TargetState::Declined).count();
-    let settled = if gate.count_declined { merged + declined } else { merged };
+    let merged = counted
+        .iter()
+        .filter(|t| t.state == TargetState::Merged)
+        .count();
+    let declined = counted
+        .iter()
+        .filter(|t| t.state == TargetState::Declined)
+        .count();
+    let settled = if gate.count_declined {
+        merged + declined
+    } else {
+        merged
+    };
     let with_pr: Vec<&&&TargetRow> = counted
         .iter()
         .filter(|t| t.changeset.as_ref().is_some_and(|c| c.number.is_some()))
         .collect();
     let failing = with_pr.iter().filter(|t| ci_failing(t)).count();
-    let what = if gate.count_declined { "merged or declined" } else { "merged" };
+    let what = if gate.count_declined {
+        "merged or declined"
+    } else {
+        "merged"
+    };
     if counted.is_empty() {
         return GateEval {
             pass: true,
@@ -129,7 +150,10 @@ fn newest_tranche_ci(row: &CampaignRow, targets: &[TargetRow]) -> (usize, usize)
         .iter()
         .filter(|t| t.tranche == newest && t.changeset.as_ref().is_some_and(|c| c.number.is_some()))
         .collect();
-    (with_pr.iter().filter(|t| ci_failing(t)).count(), with_pr.len())
+    (
+        with_pr.iter().filter(|t| ci_failing(t)).count(),
+        with_pr.len(),
+    )
 }
 
 impl Engine {
@@ -145,7 +169,12 @@ impl Engine {
             sync: SyncReport::default(),
             paused: None,
             gate: None,
-            opened: if launched { (0..row.tranches_open).collect() } else { Vec::new() },
+            gate_passed: false,
+            opened: if launched {
+                (0..row.tranches_open).collect()
+            } else {
+                Vec::new()
+            },
             throttled: None,
             outcomes: Vec::new(),
             nudged: Vec::new(),
@@ -186,8 +215,9 @@ impl Engine {
             return Ok(done);
         }
 
-        // The gate to the next tranche.
-        if row.tranches_open < row.tranche_count {
+        // The gate to the next tranche (a campaign launched by this run
+        // has just opened its first).
+        if !launched && row.tranches_open < row.tranche_count {
             let eval = self.gate(&row, &targets, &campaign.rollout.gate).await?;
             if eval.pass {
                 self.state()
@@ -197,6 +227,7 @@ impl Engine {
                 let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
                 row = self.open_next(&row, &tranches).await?;
                 done.opened.extend(before..row.tranches_open);
+                done.gate_passed = true;
                 self.state().set_gate_note(&row, None).await?;
             } else {
                 self.state().set_gate_note(&row, Some(&eval.note)).await?;
@@ -206,8 +237,9 @@ impl Engine {
 
         // Open what the throttles allow.
         let budget = self.budget(&row, campaign).await?;
-        done.throttled = budget.why.clone();
-        done.outcomes = self.run_open(&row, loaded, &budget).await?;
+        let (outcomes, waiting) = self.run_open(&row, loaded, &budget).await?;
+        done.outcomes = outcomes;
+        done.throttled = throttled(&budget, waiting);
 
         // Nudge what is stale.
         if let Some(stale) = &campaign.rollout.stale
@@ -230,7 +262,12 @@ impl Engine {
     }
 
     /// The gate between the newest open tranche and the next.
-    pub(super) async fn gate(&self, row: &CampaignRow, targets: &[TargetRow], gate: &Gate) -> Result<GateEval> {
+    pub(super) async fn gate(
+        &self,
+        row: &CampaignRow,
+        targets: &[TargetRow],
+        gate: &Gate,
+    ) -> Result<GateEval> {
         let newest = row.tranches_open - 1;
         let name = self.tranche_name(row, newest).await?;
         let of_tranche: Vec<&TargetRow> = targets.iter().filter(|t| t.tranche == newest).collect();
@@ -295,7 +332,9 @@ impl Engine {
             let opened = self.state().opened_since(row.id, since).await?;
             limit(
                 per_hour.saturating_sub(opened),
-                format!("{opened} pull requests opened in the last hour, at most {per_hour} (throttle.per_hour)"),
+                format!(
+                    "{opened} pull requests opened in the last hour, at most {per_hour} (throttle.per_hour)"
+                ),
             );
         }
         Ok(budget)
@@ -322,7 +361,11 @@ impl Engine {
     ) -> Result<()> {
         let now = self.state().now();
         for t in self.state().targets(row.id).await? {
-            let Some(cs) = t.changeset.as_ref().filter(|_| t.state == TargetState::PrOpen) else {
+            let Some(cs) = t
+                .changeset
+                .as_ref()
+                .filter(|_| t.state == TargetState::PrOpen)
+            else {
                 continue;
             };
             let (Some(number), None, Some(opened)) = (
@@ -340,14 +383,22 @@ impl Engine {
             if reviewed || days < i64::from(stale.after_days) {
                 continue;
             }
-            let text = rollout::render_nudge(&stale.comment, &campaign.name, &t.repo, &t.owner, days)
-                .map_err(|e| EngineError::Refused(format!("stale.comment: {e}")))?;
+            let text =
+                rollout::render_nudge(&stale.comment, &campaign.name, &t.repo, &t.owner, days)
+                    .map_err(|e| EngineError::Refused(format!("stale.comment: {e}")))?;
             self.state()
                 .mark_nudged(&t, &format!("#{number}: no review for {days} days"))
                 .await?;
-            match self.shared.forge.comment(&repo_ref(&t), number, &text).await {
+            match self
+                .shared
+                .forge
+                .comment(&repo_ref(&t), number, &text)
+                .await
+            {
                 Ok(()) => {
-                    self.state().record_event(&t, "nudged", &format!("#{number}")).await?;
+                    self.state()
+                        .record_event(&t, "nudged", &format!("#{number}"))
+                        .await?;
                     done.nudged.push((t.repo.clone(), number));
                 }
                 Err(e) => done.nudge_failed.push((t.repo.clone(), error_chain(&e))),
@@ -359,7 +410,10 @@ impl Engine {
     /// Pause a campaign by hand: no pull request is opened until `resume`.
     pub async fn pause(&self, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
         self.must_be(row, &["active", "paused"], "pause")?;
-        let reason = format!("paused by hand{}", reason.map(|r| format!(": {r}")).unwrap_or_default());
+        let reason = format!(
+            "paused by hand{}",
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
         Ok(self
             .state()
             .set_campaign_status(row, "paused", Some(&reason), "paused", None)
@@ -377,7 +431,13 @@ impl Engine {
             .then(|| format!("resumed with {failing} pull request(s) failing CI accepted"));
         Ok(self
             .state()
-            .set_campaign_status(row, "active", reason.as_deref(), "resumed", Some(failing as i64))
+            .set_campaign_status(
+                row,
+                "active",
+                reason.as_deref(),
+                "resumed",
+                Some(failing as i64),
+            )
             .await?)
     }
 
@@ -392,7 +452,10 @@ impl Engine {
         close: Option<&str>,
     ) -> Result<(CampaignRow, Vec<(String, std::result::Result<i64, String>)>)> {
         self.must_be(row, &["active", "paused", "completed"], "cancel")?;
-        let why = format!("cancelled{}", reason.map(|r| format!(": {r}")).unwrap_or_default());
+        let why = format!(
+            "cancelled{}",
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        );
         let row = self
             .state()
             .set_campaign_status(row, "cancelled", Some(&why), "cancelled", None)
@@ -403,7 +466,11 @@ impl Engine {
                 if t.state != TargetState::PrOpen {
                     continue;
                 }
-                let number = t.changeset.as_ref().and_then(|c| c.number).unwrap_or_default();
+                let number = t
+                    .changeset
+                    .as_ref()
+                    .and_then(|c| c.number)
+                    .unwrap_or_default();
                 let result = self
                     .close(&t, Some(comment))
                     .await
@@ -425,6 +492,16 @@ impl Engine {
             )))
         }
     }
+}
+
+/// Why targets were left waiting for a later run, when some were.
+pub(super) fn throttled(budget: &Budget, waiting: usize) -> Option<String> {
+    (waiting > 0).then(|| {
+        format!(
+            "{waiting} target(s) wait for a later run: {}",
+            budget.why.as_deref().unwrap_or("throttled")
+        )
+    })
 }
 
 /// `14 merged, 3 declined, 4 no_change`.
@@ -516,7 +593,11 @@ mod tests {
         // A target still being prepared keeps the gate shut whatever the shares.
         targets.push(target(Queued, None));
         let e = eval(&with_declined, &targets);
-        assert!(!e.pass && e.note.contains("1 target(s) not prepared yet"), "{}", e.note);
+        assert!(
+            !e.pass && e.note.contains("1 target(s) not prepared yet"),
+            "{}",
+            e.note
+        );
     }
 
     #[test]

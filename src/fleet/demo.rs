@@ -68,7 +68,29 @@ targets:
   kind: Component
   lifecycle: [production, experimental]
   exclude: []
-tranches: [1, 5, "25%", rest]
+# Least risky first: experimental services, then the smallest teams.
+order: [lifecycle, team-size]
+tranches:
+  - {name: canary, size: 1}
+  - {name: experimental, select: {lifecycle: experimental}}
+  - {name: early adopters, size: "25%"}
+  - {name: everyone else, size: rest}
+# The next tranche opens when 80% of the previous one is merged or
+# declined, and less than 20% of its pull requests fail CI.
+gate:
+  merged: "80%"
+  count_declined: true
+  max_ci_failures: "20%"
+# Stop opening pull requests when 40% of the newest tranche fails CI.
+pause_when:
+  ci_failures: "40%"
+throttle:
+  max_open: 6
+  per_hour: 10
+  window: {days: mon-fri, hours: "08:00-18:00", timezone: UTC}
+# One polite comment on a pull request nobody reviewed for 3 days.
+stale:
+  after_days: 3
 pull_request:
   title: "Replace deprecated APIs in {{ repo }}"
   branch: fleetwright/modernize-deprecated-apis
@@ -174,6 +196,11 @@ fn deprecated_index(repos: usize) -> Option<usize> {
 fn is_migrated(index: usize) -> bool {
     index % 6 == 3
 }
+
+/// The repository that opted out of campaigns with a `.fleetwright.yaml`.
+const OPTED_OUT_INDEX: usize = 16;
+
+const OPT_OUT_YAML: &str = "# This service is being rewritten; campaigns skip it.\nopt_out:\n  reason: \"Being rewritten in Rust this quarter; the old code is frozen.\"\n";
 
 /// The single repository whose default branch is `master`, not `main`.
 const MASTER_BRANCH_INDEX: usize = 13;
@@ -283,10 +310,13 @@ fn demo_repo(i: usize, team_count: usize, repo_count: usize, team: &TeamSpec) ->
     } else {
         "main"
     };
-    let files = match lang {
+    let mut files = match lang {
         Lang::Python => python_files(&name, team, migrated, i.is_multiple_of(2)),
         Lang::Go => go_files(&name, team, migrated),
     };
+    if i == OPTED_OUT_INDEX {
+        files.push((crate::optout::FILE.to_string(), OPT_OUT_YAML.to_string()));
+    }
     RepoSpec {
         name,
         team: team.name.clone(),

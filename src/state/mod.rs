@@ -265,14 +265,12 @@ impl State {
                 .execute(&mut *tx)
                 .await?;
             for tranche in current..upto {
-                sqlx::query(
-                    "UPDATE tranches SET opened_at = ? WHERE campaign_id = ? AND idx = ?",
-                )
-                .bind(&at)
-                .bind(campaign.id)
-                .bind(tranche)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("UPDATE tranches SET opened_at = ? WHERE campaign_id = ? AND idx = ?")
+                    .bind(&at)
+                    .bind(campaign.id)
+                    .bind(tranche)
+                    .execute(&mut *tx)
+                    .await?;
                 let detail = format!("tranche {}", tranche + 1);
                 insert_event(
                     &mut tx,

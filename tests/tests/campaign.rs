@@ -144,8 +144,18 @@ fn a_campaign_runs_tranche_by_tranche_from_canary_to_the_last() {
         assert_eq!(target(&status, repo).state, "pending");
     }
 
-    // advance again: the rest; the clean repo has nothing to change.
-    sb.run(&["advance", CAMPAIGN]).code(0);
+    // The gate holds the rest back while tranche 2's pull requests are open...
+    let held = sb.run(&["advance", CAMPAIGN]);
+    held.code(0);
+    assert!(
+        held.stdout.contains(
+            "gate closed: tranche 2 (wave 1): 0 of 2 merged or declined (0%), the gate needs 100%"
+        ),
+        "{held:?}"
+    );
+    assert_eq!(sb.status().campaign.tranches_open, 2);
+    // ...until the platform team forces it: the rest; the clean repo has nothing to change.
+    sb.run(&["advance", CAMPAIGN, "--force"]).code(0);
     let status = sb.status();
     assert_eq!(status.campaign.tranches_open, 3);
     assert_eq!(target(&status, "notify-worker").state, "pr_open");
@@ -264,8 +274,8 @@ fn running_launch_and_advance_again_opens_nothing_twice() {
     assert_one_pr_per_target(&sb, &again);
 
     // Two advances open tranches 2 and 3; the PRs of tranche 1 stay as they were.
-    sb.run(&["advance", CAMPAIGN]).code(0);
-    sb.run(&["advance", CAMPAIGN]).code(0);
+    sb.run(&["advance", CAMPAIGN, "--force"]).code(0);
+    sb.run(&["advance", CAMPAIGN, "--force"]).code(0);
     let advanced = sb.status();
     assert_eq!(advanced.campaign.tranches_open, 3);
     let opened = changesets(&advanced);
