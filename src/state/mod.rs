@@ -361,6 +361,7 @@ impl State {
                 | TargetState::NotApplicable
                 | TargetState::NeedsAttention
                 | TargetState::VerifyFailed
+                | TargetState::OptedOut
         );
         let (step, reason) = if keeps_reason {
             (

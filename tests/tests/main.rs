@@ -18,6 +18,8 @@ mod github;
 mod recipe_cli;
 mod recipes;
 mod refresh;
+/// `fleetwright run`, gates, pauses, throttles, nudges, the campaign lock.
+mod rollout;
 mod sync;
 mod verify;
 
