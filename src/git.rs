@@ -167,6 +167,7 @@ impl Workspace {
                 path.display()
             ))
         })?;
+        let guard = CloneGuard::take(&path)?;
         let repo = match Repository::open(&path) {
             Ok(repo) => repo,
             Err(_) => Repository::init(&path).ctx(|| format!("init {}", path.display()))?,
@@ -226,8 +227,68 @@ impl Workspace {
             default_branch,
             base,
             token: self.token.clone(),
+            _guard: guard,
         })
     }
+}
+
+/// The one process (and task) working in a clone: an exclusive `flock` on
+/// `<clone>.lock`, held as long as the [`Checkout`]. Once it is held, a
+/// git lock file inside the clone (`index.lock`, a ref's `.lock`) can only
+/// be left over from a process that died holding it (SIGKILL, power loss),
+/// so it is removed instead of failing every later run.
+#[derive(Debug)]
+struct CloneGuard {
+    _file: std::fs::File,
+}
+
+impl CloneGuard {
+    fn take(clone: &Path) -> Result<CloneGuard> {
+        use std::os::fd::AsRawFd;
+        let lock = clone.with_extension("lock");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock)
+            .map_err(|e| {
+                GitError::Refused(format!("cannot open the lock file {}: {e}", lock.display()))
+            })?;
+        // SAFETY: flock on a descriptor this function owns; waits while
+        // another process works in the same clone.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(GitError::Refused(format!(
+                "cannot lock the clone {}: {}",
+                clone.display(),
+                std::io::Error::last_os_error()
+            )));
+        }
+        remove_stale_locks(&clone.join(".git"));
+        Ok(CloneGuard { _file: file })
+    }
+}
+
+/// Remove git's `*.lock` files from a clone's `.git` folder and its
+/// `refs` (never following symlinks).
+fn remove_stale_locks(git_dir: &Path) {
+    fn walk(dir: &Path, deep: bool) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let (path, Ok(kind)) = (entry.path(), entry.file_type()) else {
+                continue;
+            };
+            if kind.is_file() && path.extension().is_some_and(|e| e == "lock") {
+                tracing::warn!(path = %path.display(), "removing a lock file left by a process that died");
+                let _ = std::fs::remove_file(&path);
+            } else if kind.is_dir() && deep {
+                walk(&path, true);
+            }
+        }
+    }
+    walk(git_dir, false);
+    walk(&git_dir.join("refs"), true);
 }
 
 /// A working clone, fetched, positioned at nothing in particular yet.
@@ -240,6 +301,7 @@ pub struct Checkout {
     /// The head of the remote's default branch.
     pub base: Oid,
     token: Token,
+    _guard: CloneGuard,
 }
 
 /// What is on the remote under the campaign branch.
@@ -354,6 +416,7 @@ impl Checkout {
             .repo
             .find_remote("origin")
             .ctx(|| "find origin".into())?;
+        Self::clear_local_branch_lock(&remote, branch);
         let mut rejection: Option<String> = None;
         {
             let mut callbacks = self.token.callbacks();
@@ -378,6 +441,22 @@ impl Checkout {
         }
     }
 
+    /// A repository on this machine (the local forge's bare repositories) is
+    /// written by this process itself when it pushes: a push killed half-way
+    /// leaves `refs/heads/<branch>.lock` there, and every later push of the
+    /// branch would fail on it. The campaign branch is written only by the
+    /// fleetwright that holds the campaign's lock, so such a file is stale.
+    fn clear_local_branch_lock(remote: &git2::Remote<'_>, branch: &str) {
+        let Some(bare) = remote.url().ok().and_then(local_path) else {
+            return;
+        };
+        let lock = bare.join("refs/heads").join(format!("{branch}.lock"));
+        if std::fs::symlink_metadata(&lock).is_ok_and(|m| m.is_file()) {
+            tracing::warn!(path = %lock.display(), "removing a lock file left by a push that died");
+            let _ = std::fs::remove_file(&lock);
+        }
+    }
+
     /// Replace the remote `branch`, which must still be at `expected` (a
     /// lease: if anyone pushed meanwhile, the remote's tip differs and
     /// nothing is pushed), with the local branch.
@@ -386,6 +465,7 @@ impl Checkout {
             .repo
             .find_remote("origin")
             .ctx(|| "find origin".into())?;
+        Self::clear_local_branch_lock(&remote, branch);
         let mut problem: Option<String> = None;
         let target = format!("refs/heads/{branch}");
         {

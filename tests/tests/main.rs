@@ -21,6 +21,8 @@ mod refresh;
 /// `fleetwright run`, gates, pauses, throttles, nudges, the campaign lock.
 mod rollout;
 mod sync;
+/// SIGKILL at random moments of `run`, at least 50 times.
+mod torture;
 mod verify;
 
 /// `fleetwright demo`: the sandbox and its campaign, end to end.
