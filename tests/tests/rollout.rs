@@ -360,3 +360,32 @@ fn a_second_process_is_told_who_holds_the_campaign() {
     drop(lock);
     sb.run(&["run", CAMPAIGN]).code(0);
 }
+
+#[test]
+fn watch_runs_again_until_the_campaign_is_completed() {
+    let sb = sandbox(
+        vec![
+            python("alpha", "team-a", "production"),
+            clean("bravo", "team-b", "production"),
+        ],
+        "[rest]",
+        "",
+    );
+    sb.run(&["run", "campaign.yaml"]).code(0);
+    sb.run(&["local", "merge", CAMPAIGN, "alpha"]).code(0);
+    // The first run records the merge and completes the campaign; --watch
+    // then stops by itself instead of waiting an hour.
+    let started = std::time::Instant::now();
+    let watched = sb.run(&["run", CAMPAIGN, "--watch", "1h"]);
+    watched.code(0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    assert!(
+        watched
+            .stdout
+            .contains("modernize-logging: completed (1 merged, 1 no_change)"),
+        "{watched:?}"
+    );
+    let bad = sb.run(&["run", CAMPAIGN, "--watch", "10 parsecs"]);
+    bad.code(2);
+    assert!(bad.stderr.contains("unknown unit"), "{bad:?}");
+}
