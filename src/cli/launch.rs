@@ -103,7 +103,7 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
 
 /// A launched campaign: its state, and its file loaded again from where it
 /// was launched (refused when gone or renamed).
-async fn launched(
+pub(super) async fn launched(
     state_path: &std::path::Path,
     name: &str,
 ) -> anyhow::Result<(crate::state::State, campaign::Loaded)> {

@@ -16,6 +16,7 @@
 //!   and the reason) and never stops the others.
 
 mod prepare;
+pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

@@ -18,6 +18,8 @@ mod github;
 mod recipe_cli;
 mod recipes;
 mod refresh;
+/// `scan`: what is left to migrate, counted from each default branch.
+mod scan;
 mod sync;
 mod verify;
 
