@@ -12,6 +12,7 @@ mod plan;
 mod progress;
 mod recipe;
 mod rollout;
+mod scan;
 mod status;
 
 use std::ffi::OsString;
@@ -97,6 +98,7 @@ enum Command {
     Resume(rollout::ResumeArgs),
     Cancel(rollout::CancelArgs),
     Status(status::StatusArgs),
+    Scan(scan::ScanArgs),
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
 }
@@ -155,6 +157,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Resume(args) => rollout::resume(args, global, ui).await,
         Command::Cancel(args) => rollout::cancel(args, global, ui).await,
         Command::Status(args) => status::run(args, global, ui).await,
+        Command::Scan(args) => scan::run(args, global, ui).await,
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,
     }

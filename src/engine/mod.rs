@@ -19,6 +19,7 @@ mod prepare;
 mod rollout;
 
 pub use rollout::{Budget, GateEval, Reconciled, evaluate_gate};
+pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;

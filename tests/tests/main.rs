@@ -20,6 +20,8 @@ mod recipes;
 mod refresh;
 /// `fleetwright run`, gates, pauses, throttles, nudges, the campaign lock.
 mod rollout;
+/// `scan`: what is left to migrate, counted from each default branch.
+mod scan;
 mod sync;
 /// SIGKILL at random moments of `run`, at least 50 times.
 mod torture;

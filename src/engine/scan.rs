@@ -1,0 +1,310 @@
+//! `scan`: how much of the old code each target's default branch still
+//! holds, counted by the recipe itself.
+//!
+//! For every target of a recorded campaign (every state, every tranche,
+//! opened or not) it fetches the repository into the clone cache, resets the
+//! clone to the default-branch head and computes the recipe's changes there
+//! without writing them: the number of places the recipe would rewrite is
+//! what is left to migrate. Each count is recorded in the state's `scans`
+//! table with the commit it was taken at, so that the history is kept and a
+//! burndown can be drawn from the code rather than from pull requests
+//! (declined pull requests and repositories fixed by hand count right).
+//!
+//! Invariants:
+//! - a scan writes nothing to any repository or remote: it fetches, and
+//!   resets the clone cache's working tree, and that is all; it never looks
+//!   at the campaign branch and never pushes;
+//! - a scan never changes a target's state, only adds `scans` rows;
+//! - one repository that cannot be scanned is recorded with its error and
+//!   never stops the others.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{Engine, EngineError, Progress, Result, Shared, error_chain, facts};
+use crate::campaign::Loaded;
+use crate::git::Workspace;
+use crate::recipe::{ApplyOptions, Facts, Recipe};
+use crate::state::{NewScan, Step, TargetRow, format_time};
+
+/// What `fleetwright scan --json` prints: one campaign's scan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanReport {
+    /// The campaign's name.
+    pub campaign: String,
+    /// The id of the recipe that counted.
+    pub recipe: String,
+    /// When the scan began (RFC 3339, UTC, by the state's clock); each
+    /// target's row in the state carries its own time.
+    pub at: String,
+    /// Every target of the campaign, in plan order.
+    pub targets: Vec<TargetScan>,
+    pub totals: ScanTotals,
+}
+
+/// One target's scan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TargetScan {
+    /// Repository display name.
+    pub repo: String,
+    /// Catalog entity ref of the component.
+    pub component: String,
+    /// The target's campaign state (a scan never changes it): `pending`,
+    /// `pr_open`, `merged`, `declined`, …
+    pub state: String,
+    /// The repository's default branch; absent when it could not be fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_branch: Option<String>,
+    /// The default-branch head that was scanned; absent when the scan failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Places the recipe would rewrite at `commit` (the edits a dry run
+    /// would make); 0 when the recipe's `applies_when` does not hold;
+    /// absent when the scan failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<usize>,
+    /// Files those places are in.
+    #[serde(default)]
+    pub files: usize,
+    /// Something to know about the count: why the recipe does not apply,
+    /// or files it matches but whose rewrite it rejects (not counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Why the target could not be scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The scan in numbers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanTotals {
+    /// Targets of the campaign (every one is scanned).
+    pub targets: usize,
+    /// Targets scanned (a count was taken).
+    pub scanned: usize,
+    /// Targets that could not be scanned.
+    pub failed: usize,
+    /// Places the recipe would rewrite, over every scanned target.
+    pub matches: usize,
+    /// Scanned targets with at least one such place.
+    pub repositories_with_matches: usize,
+}
+
+impl ScanTotals {
+    fn of(targets: &[TargetScan]) -> Self {
+        ScanTotals {
+            targets: targets.len(),
+            scanned: targets.iter().filter(|t| t.matches.is_some()).count(),
+            failed: targets.iter().filter(|t| t.error.is_some()).count(),
+            matches: targets.iter().filter_map(|t| t.matches).sum(),
+            repositories_with_matches: targets
+                .iter()
+                .filter(|t| t.matches.is_some_and(|n| n > 0))
+                .count(),
+        }
+    }
+}
+
+impl TargetScan {
+    /// What the state records of it.
+    fn record(&self) -> NewScan {
+        NewScan {
+            commit: self.commit.clone(),
+            matches: self.matches.map(|n| n as i64),
+            error: self.error.clone(),
+        }
+    }
+}
+
+impl Engine {
+    /// Count, at each target's default-branch head, the places the recipe
+    /// still matches, and record each count in the state. Every target of
+    /// the campaign is scanned, `concurrency` at a time, through the clone
+    /// cache; nothing is written to any repository or remote, and no
+    /// target's state changes. A target that cannot be scanned is in the
+    /// report (and the state) with its error; only a failure of the state
+    /// itself stops the scan.
+    pub async fn scan(&self, loaded: &Loaded) -> Result<ScanReport> {
+        let row = self.campaign(&loaded.campaign.name).await?;
+        let at = format_time(self.state().now());
+        let targets = self.state().targets(row.id).await?;
+        let facts = facts(&loaded.catalog);
+        let progress = self.shared.progress.clone();
+        progress.start(&format!("{}: scanning", row.name), targets.len());
+        let limit = Arc::new(Semaphore::new(self.shared.concurrency));
+        let mut tasks = JoinSet::new();
+        for target in targets {
+            let shared = self.shared.clone();
+            let recipe = loaded.recipe.clone();
+            let limit = limit.clone();
+            // A component gone from the catalog has no facts: its catalog
+            // preconditions do not hold (as in a run).
+            let facts = facts.get(&target.component).cloned().unwrap_or_default();
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                let scanned = scan_target(&shared, &recipe, facts, &target).await;
+                let recorded = shared.state.record_scan(&target, &scanned.record()).await;
+                shared.progress.done(&target.repo, target.state);
+                (target.position, scanned, recorded)
+            });
+        }
+        let mut scanned = Vec::new();
+        let mut failure = None;
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok((position, target, Ok(()))) => scanned.push((position, target)),
+                Ok((_, _, Err(e))) => {
+                    failure.get_or_insert(EngineError::State(e));
+                }
+                Err(e) => {
+                    failure.get_or_insert(EngineError::Refused(format!(
+                        "a target's scan failed: {e}"
+                    )));
+                }
+            }
+        }
+        progress.finish();
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        scanned.sort_by_key(|(position, _)| *position);
+        let targets: Vec<TargetScan> = scanned.into_iter().map(|(_, t)| t).collect();
+        Ok(ScanReport {
+            campaign: row.name,
+            recipe: loaded.recipe.id.clone(),
+            at,
+            totals: ScanTotals::of(&targets),
+            targets,
+        })
+    }
+}
+
+/// Scan one target; never fails: what went wrong is in its `error`.
+async fn scan_target(
+    shared: &Shared,
+    recipe: &Arc<Recipe>,
+    facts: Facts,
+    target: &TargetRow,
+) -> TargetScan {
+    // The token git offers (a GitHub App's is renewed before it expires).
+    match shared.forge.git_token().await {
+        Ok(token) => shared
+            .workspace
+            .set_token(token.map(|t| t.expose().to_string())),
+        Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
+    }
+    let mut scan = TargetScan {
+        repo: target.repo.clone(),
+        component: target.component.clone(),
+        state: target.state.as_str().to_string(),
+        default_branch: None,
+        commit: None,
+        matches: None,
+        files: 0,
+        note: None,
+        error: None,
+    };
+    let (workspace, recipe, progress) = (
+        shared.workspace.clone(),
+        recipe.clone(),
+        shared.progress.clone(),
+    );
+    let (url, repo) = (target.url.clone(), target.repo.clone());
+    let counted = tokio::task::spawn_blocking(move || {
+        count(&workspace, &recipe, facts, &url, &repo, progress.as_ref())
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("a worker failed: {e}")));
+    match counted {
+        Ok(found) => {
+            scan.default_branch = Some(found.default_branch);
+            scan.commit = Some(found.commit);
+            scan.matches = Some(found.matches);
+            scan.files = found.files;
+            scan.note = found.note;
+            tracing::info!(repo = %target.repo, matches = found.matches, "scanned");
+        }
+        Err(error) => {
+            tracing::info!(repo = %target.repo, "not scanned: {error}");
+            scan.error = Some(error);
+        }
+    }
+    scan
+}
+
+/// What the recipe finds at a default-branch head.
+struct Found {
+    default_branch: String,
+    commit: String,
+    matches: usize,
+    files: usize,
+    note: Option<String>,
+}
+
+/// Fetch `url` into the clone cache, reset the clone to the default-branch
+/// head and count the recipe's edits there, without writing them.
+fn count(
+    workspace: &Workspace,
+    recipe: &Recipe,
+    facts: Facts,
+    url: &str,
+    repo: &str,
+    progress: &dyn Progress,
+) -> std::result::Result<Found, String> {
+    progress.step(repo, Step::Clone);
+    let checkout = workspace.sync(url, repo).map_err(|e| error_chain(&e))?;
+    checkout.reset_to_base().map_err(|e| {
+        format!(
+            "cannot check out {} in the clone cache ({}): {}",
+            checkout.default_branch,
+            checkout.path.display(),
+            error_chain(&e)
+        )
+    })?;
+    progress.step(repo, Step::Apply);
+    let options = ApplyOptions {
+        facts: Some(facts),
+        ..ApplyOptions::default()
+    };
+    let changes = recipe.apply_with(&checkout.path, &options).map_err(|e| {
+        format!(
+            "the recipe cannot run on {} at {}: {}",
+            checkout.default_branch,
+            checkout.base,
+            error_chain(&e)
+        )
+    })?;
+    let found = |matches, files, note| Found {
+        default_branch: checkout.default_branch.clone(),
+        commit: checkout.base.to_string(),
+        matches,
+        files,
+        note,
+    };
+    if let Some(reason) = &changes.not_applicable {
+        return Ok(found(
+            0,
+            0,
+            Some(format!("the recipe does not apply here: {reason}")),
+        ));
+    }
+    let note = changes.rejected.first().map(|first| {
+        let more = changes.rejected.len() - 1;
+        format!(
+            "not counted: the recipe matches {}{} but would break it (rule {}, line {}: {})",
+            first.path.display(),
+            if more > 0 {
+                format!(" and {more} more file(s)")
+            } else {
+                String::new()
+            },
+            first.rule_ids.join(", "),
+            first.line,
+            first.message
+        )
+    });
+    Ok(found(changes.total_matches(), changes.files.len(), note))
+}
