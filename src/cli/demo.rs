@@ -95,6 +95,12 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
             jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
         ) {
             teams.act(&engine, &state, &current).await?;
+            // What is left, counted from the code (the burndown's last line).
+            let scan = engine.scan(&loaded).await?;
+            println!(
+                "scan: {} place(s) still match in {} of {} repositories",
+                scan.totals.matches, scan.totals.repositories_with_matches, scan.totals.targets
+            );
         } else {
             println!("(the weekend: nobody reviews)");
         }
@@ -104,6 +110,11 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     let Some(row) = row else {
         return Err(exit::Refusal::new(exit::ERROR, "the demo ran no day").into());
     };
+    let scan = engine.scan(&loaded).await?;
+    println!(
+        "scan: {} place(s) still match in {} of {} repositories (declined, opted out, or not applicable)",
+        scan.totals.matches, scan.totals.repositories_with_matches, scan.totals.targets
+    );
 
     println!("\n== status\n");
     let status = status::report(&state, &row).await?;
