@@ -183,7 +183,7 @@ impl Teams {
                 fixed.push(t.repo.clone());
             }
             self.ci_fixed = true;
-            engine.resume(row).await?;
+            crate::engine::resume(state, row).await?;
             println!(
                 "platform team: the failing checks ({}) came from a flaky test in the shared CI image; fixed, re-run, green. \
                  `fleetwright resume {}`",

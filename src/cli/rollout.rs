@@ -220,8 +220,7 @@ pub(super) fn print_reconciled(done: &Reconciled) {
 
 pub async fn pause(args: PauseArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
-    let engine = engine(&state, &row.forge, None, ui, None)?;
-    let row = engine.pause(&row, args.reason.as_deref()).await?;
+    let row = crate::engine::pause(&state, &row, args.reason.as_deref()).await?;
     println!(
         "{}: paused ({})",
         row.name,
@@ -232,10 +231,9 @@ pub async fn pause(args: PauseArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Res
     Ok(exit::SUCCESS)
 }
 
-pub async fn resume(args: ResumeArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+pub async fn resume(args: ResumeArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
-    let engine = engine(&state, &row.forge, None, ui, None)?;
-    let row = engine.resume(&row).await?;
+    let row = crate::engine::resume(&state, &row).await?;
     println!(
         "{}: active{}",
         row.name,
@@ -250,16 +248,21 @@ pub async fn resume(args: ResumeArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
 pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
     let _lock = lock(&global.state, &args.campaign, "cancel")?;
-    // Closing pull requests needs the forge the campaign file names.
-    let engine = if args.close_prs.is_some() && row.forge != "local" {
-        let (_, loaded) = launched(&global.state, &args.campaign).await?;
-        campaign_engine(&state, &loaded.campaign, ui, None)?
-    } else {
-        engine(&state, &row.forge, None, ui, None)?
+    // Closing pull requests needs the forge the campaign file names (and,
+    // on GitHub, its token): set it up before anything is recorded.
+    let engine = match (&args.close_prs, row.forge.as_str()) {
+        (None, _) => None,
+        (Some(_), "local") => Some(engine(&state, &row.forge, None, ui, None)?),
+        (Some(_), _) => {
+            let (_, loaded) = launched(&global.state, &args.campaign).await?;
+            Some(campaign_engine(&state, &loaded.campaign, ui, None)?)
+        }
     };
-    let (row, closed) = engine
-        .cancel(&row, args.reason.as_deref(), args.close_prs.as_deref())
-        .await?;
+    let row = crate::engine::cancel(&state, &row, args.reason.as_deref()).await?;
+    let closed = match (&engine, &args.close_prs) {
+        (Some(engine), Some(comment)) => engine.close_open(&row, comment).await?,
+        _ => Vec::new(),
+    };
     let mut failed = 0;
     for (repo, result) in &closed {
         match result {

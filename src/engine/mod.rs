@@ -18,7 +18,7 @@
 mod prepare;
 mod rollout;
 
-pub use rollout::{Budget, GateEval, Reconciled, evaluate_gate};
+pub use rollout::{Budget, GateEval, Reconciled, cancel, evaluate_gate, pause, resume};
 pub mod scan;
 
 use std::collections::{BTreeMap, HashMap};

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, EngineError, Result, SyncReport, TargetOutcome, error_chain, repo_ref};
 use crate::campaign::{Campaign, Gate, Loaded, rollout};
-use crate::state::{CampaignRow, TargetRow, TargetState};
+use crate::state::{CampaignRow, State, TargetRow, TargetState};
 
 /// What one run of the reconciler did.
 #[derive(Debug)]
@@ -407,90 +407,88 @@ impl Engine {
         Ok(())
     }
 
-    /// Pause a campaign by hand: no pull request is opened until `resume`.
-    pub async fn pause(&self, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
-        self.must_be(row, &["active", "paused"], "pause")?;
-        let reason = format!(
-            "paused by hand{}",
-            reason.map(|r| format!(": {r}")).unwrap_or_default()
-        );
-        Ok(self
-            .state()
-            .set_campaign_status(row, "paused", Some(&reason), "paused", None)
-            .await?)
-    }
-
-    /// Resume a paused campaign. The CI failures of the newest tranche as
-    /// they are now are accepted: the campaign pauses itself again only
-    /// when more pull requests fail.
-    pub async fn resume(&self, row: &CampaignRow) -> Result<CampaignRow> {
-        self.must_be(row, &["paused", "active"], "resume")?;
-        let targets = self.state().targets(row.id).await?;
-        let (failing, _) = newest_tranche_ci(row, &targets);
-        let reason = (failing > 0)
-            .then(|| format!("resumed with {failing} pull request(s) failing CI accepted"));
-        Ok(self
-            .state()
-            .set_campaign_status(
-                row,
-                "active",
-                reason.as_deref(),
-                "resumed",
-                Some(failing as i64),
-            )
-            .await?)
-    }
-
-    /// Cancel a campaign: nothing more is opened, synced or nudged. With
-    /// `close`, every open pull request is closed with that comment (its
-    /// target becomes `declined`); one that cannot be closed is reported
-    /// and the others go on.
-    pub async fn cancel(
+    /// Close every open pull request of a campaign with `comment` (their
+    /// targets become `declined`); one that cannot be closed is reported
+    /// and the others go on. `cancel --close-prs` uses it.
+    pub async fn close_open(
         &self,
         row: &CampaignRow,
-        reason: Option<&str>,
-        close: Option<&str>,
-    ) -> Result<(CampaignRow, Vec<(String, std::result::Result<i64, String>)>)> {
-        self.must_be(row, &["active", "paused", "completed"], "cancel")?;
-        let why = format!(
-            "cancelled{}",
-            reason.map(|r| format!(": {r}")).unwrap_or_default()
-        );
-        let row = self
-            .state()
-            .set_campaign_status(row, "cancelled", Some(&why), "cancelled", None)
-            .await?;
+        comment: &str,
+    ) -> Result<Vec<(String, std::result::Result<i64, String>)>> {
         let mut closed = Vec::new();
-        if let Some(comment) = close {
-            for t in self.state().targets(row.id).await? {
-                if t.state != TargetState::PrOpen {
-                    continue;
-                }
-                let number = t
-                    .changeset
-                    .as_ref()
-                    .and_then(|c| c.number)
-                    .unwrap_or_default();
-                let result = self
-                    .close(&t, Some(comment))
-                    .await
-                    .map(|_| number)
-                    .map_err(|e| error_chain(&e));
-                closed.push((t.repo.clone(), result));
+        for t in self.state().targets(row.id).await? {
+            if t.state != TargetState::PrOpen {
+                continue;
             }
+            let number = t
+                .changeset
+                .as_ref()
+                .and_then(|c| c.number)
+                .unwrap_or_default();
+            let result = self
+                .close(&t, Some(comment))
+                .await
+                .map(|_| number)
+                .map_err(|e| error_chain(&e));
+            closed.push((t.repo.clone(), result));
         }
-        Ok((row, closed))
+        Ok(closed)
     }
+}
 
-    fn must_be(&self, row: &CampaignRow, allowed: &[&str], what: &str) -> Result<()> {
-        if allowed.contains(&row.status.as_str()) {
-            Ok(())
-        } else {
-            Err(EngineError::Refused(format!(
-                "campaign `{}` is {}: it cannot {what}",
-                row.name, row.status
-            )))
-        }
+/// Pause a campaign by hand: no pull request is opened until `resume`.
+/// Needs no forge: it is one write the reconciler reads.
+pub async fn pause(state: &State, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
+    must_be(row, &["active", "paused"], "pause")?;
+    let reason = format!(
+        "paused by hand{}",
+        reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    Ok(state
+        .set_campaign_status(row, "paused", Some(&reason), "paused", None)
+        .await?)
+}
+
+/// Resume a paused campaign. The CI failures of the newest tranche as they
+/// are now are accepted: the campaign pauses itself again only when more
+/// pull requests fail.
+pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
+    must_be(row, &["paused", "active"], "resume")?;
+    let targets = state.targets(row.id).await?;
+    let (failing, _) = newest_tranche_ci(row, &targets);
+    let reason = (failing > 0)
+        .then(|| format!("resumed with {failing} pull request(s) failing CI accepted"));
+    Ok(state
+        .set_campaign_status(
+            row,
+            "active",
+            reason.as_deref(),
+            "resumed",
+            Some(failing as i64),
+        )
+        .await?)
+}
+
+/// Cancel a campaign for good: nothing more is opened, synced or nudged.
+pub async fn cancel(state: &State, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
+    must_be(row, &["active", "paused", "completed"], "cancel")?;
+    let why = format!(
+        "cancelled{}",
+        reason.map(|r| format!(": {r}")).unwrap_or_default()
+    );
+    Ok(state
+        .set_campaign_status(row, "cancelled", Some(&why), "cancelled", None)
+        .await?)
+}
+
+fn must_be(row: &CampaignRow, allowed: &[&str], what: &str) -> Result<()> {
+    if allowed.contains(&row.status.as_str()) {
+        Ok(())
+    } else {
+        Err(EngineError::Refused(format!(
+            "campaign `{}` is {}: it cannot {what}",
+            row.name, row.status
+        )))
     }
 }
 

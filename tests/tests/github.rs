@@ -351,3 +351,113 @@ fn a_launch_killed_while_opening_pull_requests_resumes_without_duplicates_or_gap
         git.stop().await;
     });
 }
+
+/// Run the binary at the state time `now` (the simulator keeps its own clock).
+fn run_at(sb: &Sandbox, now: &str, args: &[&str]) -> Run {
+    let out = run_in_env(
+        sb.path(),
+        &sb.state_path(),
+        &[("GH_E2E_TOKEN", TOKEN), ("FLEETWRIGHT_NOW", now)],
+        args,
+    );
+    assert!(
+        !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
+        "the token was printed: {out:?}"
+    );
+    out
+}
+
+#[test]
+fn run_gates_pauses_nudges_and_cancels_on_github_unchanged() {
+    let rt = runtime();
+    let names = ["svc-a", "svc-b", "svc-c", "svc-d"];
+    let (sb, sim, git) = github_sandbox(&rt, &names, "[1, rest]");
+    sb.write(
+        "campaign.yaml",
+        &format!(
+            "{}pause_when:\n  ci_failures: \"50%\"\nstale:\n  after_days: 2\n",
+            sb.read("campaign.yaml")
+        ),
+    );
+    let pulls = |n: &str| sim.pulls("remotes", n);
+    let all = || -> Vec<(String, fleetwright::sim::github::SimPull)> {
+        names
+            .iter()
+            .flat_map(|n| pulls(n).into_iter().map(move |p| (n.to_string(), p)))
+            .collect()
+    };
+
+    // Launch: the canary's pull request.
+    run_at(&sb, "2026-12-01T09:00:00Z", &["run", "campaign.yaml"]).code(0);
+    let opened = all();
+    assert_eq!(opened.len(), 1);
+    let (canary, _) = &opened[0];
+
+    // Merged on GitHub: the next run passes the gate and opens the rest.
+    sim.set_pull_merged("remotes", canary, 1);
+    let out = run_at(&sb, "2026-12-01T10:00:00Z", &["run", CAMPAIGN]);
+    out.code(0);
+    assert!(out.stdout.contains("gate passed"), "{out:?}");
+    assert_eq!(all().len(), 4, "{out:?}");
+
+    // Two of the three fail their checks: the campaign pauses itself.
+    let rest: Vec<String> = names
+        .iter()
+        .filter(|n| *n != canary)
+        .map(|n| n.to_string())
+        .collect();
+    for n in &rest[..2] {
+        let head = pulls(n)[0].head_sha.clone();
+        sim.set_check(
+            "remotes",
+            n,
+            &head,
+            "ci",
+            CheckRunState::completed("failure"),
+        );
+    }
+    let paused = run_at(&sb, "2026-12-01T11:00:00Z", &["run", CAMPAIGN]);
+    paused.code(0);
+    assert!(paused.stdout.contains("PAUSED: 2 of 3"), "{paused:?}");
+
+    // Resumed, the open pull requests go stale: one comment each, once.
+    run(&sb, &["resume", CAMPAIGN]).code(0);
+    let nudged = run_at(&sb, "2026-12-04T09:00:00Z", &["run", CAMPAIGN]);
+    nudged.code(0);
+    assert!(
+        nudged.stdout.contains("nudged 3 stale pull request(s)"),
+        "{nudged:?}"
+    );
+    run_at(&sb, "2026-12-05T09:00:00Z", &["run", CAMPAIGN]).code(0);
+    for n in &rest {
+        let comments = &pulls(n)[0].comments;
+        assert_eq!(comments.len(), 1, "{n}: {comments:?}");
+    }
+
+    // Cancelled with the pull requests closed, with the comment, on GitHub.
+    let cancelled = run(
+        &sb,
+        &[
+            "cancel",
+            CAMPAIGN,
+            "--close-prs",
+            "Superseded by the v2 campaign.",
+        ],
+    );
+    cancelled.code(0);
+    for n in &rest {
+        let pull = &pulls(n)[0];
+        assert_eq!(
+            pull.state,
+            fleetwright::sim::github::PullState::Closed,
+            "{n}"
+        );
+    }
+    assert!(
+        sb.status()
+            .targets
+            .iter()
+            .all(|t| t.state == "merged" || t.state == "declined")
+    );
+    drop((sim, git));
+}
