@@ -146,16 +146,29 @@ impl Window {
 
     /// `mon-fri 09:00-17:00 Europe/Berlin`.
     pub fn describe(&self) -> String {
-        let days: Vec<&str> = DAYS
-            .iter()
-            .zip(self.days)
-            .filter(|(_, on)| *on)
-            .map(|(d, _)| *d)
-            .collect();
-        let days = if days.len() == 7 {
+        // Runs of consecutive days, Monday first: `mon-fri`, `mon,wed`.
+        let mut runs: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < 7 {
+            if !self.days[i] {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i + 1 < 7 && self.days[i + 1] {
+                i += 1;
+            }
+            runs.push(match i - start {
+                0 => DAYS[start].to_string(),
+                1 => format!("{},{}", DAYS[start], DAYS[i]),
+                _ => format!("{}-{}", DAYS[start], DAYS[i]),
+            });
+            i += 1;
+        }
+        let days = if self.days.iter().all(|d| *d) {
             "every day".to_string()
         } else {
-            days.join(",")
+            runs.join(",")
         };
         format!(
             "{days} {:02}:{:02}-{:02}:{:02} {}",

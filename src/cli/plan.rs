@@ -83,8 +83,9 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
     );
     for tranche in &plan.tranches {
         println!(
-            "\ntranche {} ({}): {} target(s)",
+            "\ntranche {}, {} ({}): {} target(s)",
             tranche.index + 1,
+            tranche.name,
             tranche.size,
             tranche.targets.len()
         );
@@ -127,6 +128,56 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
             println!("  {}", t.repo);
         }
     }
-    ui.note("\nnothing was touched. `fleetwright launch` opens tranche 1.");
+    println!("\nrollout:\n{}", rollout_lines(c));
+    ui.note("\nnothing was touched. `fleetwright run` (or `launch`) opens tranche 1.");
     Ok(exit::SUCCESS)
+}
+
+/// The rollout policy in words, one line each.
+fn rollout_lines(c: &crate::campaign::Campaign) -> String {
+    let r = &c.rollout;
+    let g = &r.gate;
+    let mut lines = vec![format!(
+        "  gate: the next tranche opens when {}% of the previous one is {}{}",
+        g.merged,
+        if g.count_declined {
+            "merged or declined"
+        } else {
+            "merged"
+        },
+        g.max_ci_failures
+            .map(|m| format!(" and under {m}% of its pull requests fail CI"))
+            .unwrap_or_default()
+    )];
+    lines.push(match r.pause_on_ci_failures {
+        Some(p) => format!("  pause: when {p}% of the newest tranche's pull requests fail CI"),
+        None => "  pause: only by hand (`fleetwright pause`)".to_string(),
+    });
+    let t = &r.throttle;
+    let mut limits = Vec::new();
+    if let Some(n) = t.max_open {
+        limits.push(format!("at most {n} open"));
+    }
+    if let Some(n) = t.per_hour {
+        limits.push(format!("{n} an hour"));
+    }
+    if let Some(w) = &t.window {
+        limits.push(format!("only {}", w.describe()));
+    }
+    lines.push(format!(
+        "  throttle: {}",
+        if limits.is_empty() {
+            "none (the forge's own pacing only)".to_string()
+        } else {
+            limits.join(", ")
+        }
+    ));
+    lines.push(match &r.stale {
+        Some(s) => format!(
+            "  stale: one nudge after {} days without a review",
+            s.after_days
+        ),
+        None => "  stale: no nudges".to_string(),
+    });
+    lines.join("\n")
 }
