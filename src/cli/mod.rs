@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod progress;
 mod recipe;
+mod report;
 mod status;
 
 use std::ffi::OsString;
@@ -92,6 +93,7 @@ enum Command {
     Advance(launch::AdvanceArgs),
     Sync(launch::SyncArgs),
     Status(status::StatusArgs),
+    Report(report::ReportArgs),
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
 }
@@ -146,6 +148,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Advance(args) => launch::advance(args, global, ui).await,
         Command::Sync(args) => launch::sync(args, global, ui).await,
         Command::Status(args) => status::run(args, global, ui).await,
+        Command::Report(args) => report::run(args, global, ui).await,
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,
     }
