@@ -170,3 +170,6 @@ fn human_day(at: &str) -> String {
         None => at.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;
