@@ -615,7 +615,7 @@ const SCRIPT: &str = r##"
       var heads = table.querySelectorAll("thead th");
       for (var h = 0; h < heads.length; h++) {
         (function (th, col) {
-          th.className += " sort";
+          th.classList.add("sort");
           th.tabIndex = 0;
           function sort() {
             var asc = th.getAttribute("aria-sort") !== "ascending";
