@@ -75,12 +75,11 @@ pub async fn build(state: &State, row: &CampaignRow) -> anyhow::Result<CampaignR
 
 pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
     if args.table != Table::Targets && args.format != Format::Csv {
-        return Err(exit::Refusal::new(
-            exit::USAGE,
-            "--table only applies to --format csv",
-        )
-        .hint("add --format csv, or drop --table")
-        .into());
+        return Err(
+            exit::Refusal::new(exit::USAGE, "--table only applies to --format csv")
+                .hint("add --format csv, or drop --table")
+                .into(),
+        );
     }
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
     let report = build(&state, &row).await?;

@@ -314,11 +314,9 @@ fn bucket(state: TargetState) -> Bucket {
 
 /// `part` of `whole` in percent, rounded down; 0 of 0 is 0.
 fn percent(part: usize, whole: usize) -> u32 {
-    if whole == 0 {
-        0
-    } else {
-        u32::try_from(part.saturating_mul(100) / whole).unwrap_or(100)
-    }
+    part.saturating_mul(100)
+        .checked_div(whole)
+        .map_or(0, |p| u32::try_from(p).unwrap_or(100))
 }
 
 impl Counts {
@@ -502,8 +500,7 @@ fn burndown(
     let mut next_event = 0;
     let mut days = Vec::new();
     let mut day = first;
-    loop {
-        let Some(until) = end_of_day(day) else { break };
+    while let Some(until) = end_of_day(day) {
         while let Some(e) = events.get(next_event) {
             if state::parse_time(&e.at).is_some_and(|at| at > until) {
                 break;
@@ -757,9 +754,9 @@ fn next_for_failure(campaign: &str, step: Option<&str>) -> String {
         Some("apply") => format!(
             "Run `fleetwright recipe apply` on a checkout of the repository to see what the recipe trips on, fix the recipe, {retry}."
         ),
-        Some("commit") => format!(
-            "Check the disk and the clone cache next to the state database, {retry}."
-        ),
+        Some("commit") => {
+            format!("Check the disk and the clone cache next to the state database, {retry}.")
+        }
         Some("push") => format!(
             "Check write access to the repository; if a branch of the campaign's name exists without fleetwright's commits, delete it or choose another `pull_request.branch`, {retry}."
         ),

@@ -121,7 +121,7 @@ pub fn burndown(days: &[DayPoint]) -> String {
             lx + 17.0,
             esc(s.label)
         );
-        lx += 17.0 + text_width(s.label) + 18.0;
+        lx += 17.0 + text_width(s.label) + 16.0;
     }
     if has_matches {
         let _ = write!(
@@ -139,7 +139,11 @@ pub fn burndown(days: &[DayPoint]) -> String {
         let _ = write!(
             svg,
             r#"<line x1="{x0}" y1="{yy:.1}" x2="{x1}" y2="{yy:.1}" stroke="{GRID}" stroke-width="1"{}/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="{AXIS_TEXT}">{}</text>"#,
-            if v == 0.0 { "" } else { r#" stroke-dasharray="2 3""# },
+            if v == 0.0 {
+                ""
+            } else {
+                r#" stroke-dasharray="2 3""#
+            },
             x0 - 8.0,
             yy + 4.0,
             v as i64
@@ -301,7 +305,11 @@ pub fn burndown(days: &[DayPoint]) -> String {
     );
 
     // A hover title per day, over the whole height.
-    let slot = if n <= 1 { x1 - x0 } else { (x1 - x0) / ((n - 1) as f64) };
+    let slot = if n <= 1 {
+        x1 - x0
+    } else {
+        (x1 - x0) / ((n - 1) as f64)
+    };
     for (i, d) in days.iter().enumerate() {
         let left = (x(i) - slot / 2.0).max(x0);
         let right = (x(i) + slot / 2.0).min(x1);
@@ -346,7 +354,7 @@ fn short_date(date: &str) -> String {
 
 /// A rough width of `text` at 12px, for laying out the legend.
 fn text_width(text: &str) -> f64 {
-    text.chars().count() as f64 * 6.2
+    text.chars().count() as f64 * 5.9
 }
 
 /// An axis from 0 to at least `max`, with at most about five steps of 1,

@@ -105,16 +105,14 @@ fn row(fields: impl IntoIterator<Item = String>) -> String {
 /// One field, quoted when it must be, defused when a spreadsheet would
 /// read it as a formula.
 pub fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r'])
-        && text.parse::<f64>().is_err()
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err()
     {
         format!("'{text}")
     } else {
         text.to_string()
     };
-    let needs_quotes = text.contains([',', '"', '\n', '\r'])
-        || text.starts_with(' ')
-        || text.ends_with(' ');
+    let needs_quotes =
+        text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ');
     if needs_quotes {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

@@ -19,7 +19,8 @@
 use std::fmt::Write as _;
 
 use super::campaign::{
-    AttentionItem, CampaignReport, GLOSSARY, PrLink, TargetLine, plural, short_ref, state_label,
+    AttentionItem, AttentionKind, CampaignReport, GLOSSARY, PrLink, TargetLine, plural, short_ref,
+    state_label,
 };
 use super::chart::{self, MATCHES_COLOR, SERIES};
 use super::{human_day, human_time, link_url};
@@ -172,11 +173,34 @@ fn summary(out: &mut String, report: &CampaignReport) {
         "done",
         format!("{}%", h.done_percent),
         "done",
-        format!("{} of {} {}", h.done, h.targets, plural(h.targets, "repository", "repositories")),
+        format!(
+            "{} of {} {}",
+            h.done,
+            h.targets,
+            plural(h.targets, "repository", "repositories")
+        ),
     );
-    card(out, "merged", h.merged.to_string(), "merged", "pull requests merged".into());
-    card(out, "open", h.open_prs.to_string(), "open", "pull requests waiting".into());
-    card(out, "declined", h.declined.to_string(), "declined", "closed by the owners".into());
+    card(
+        out,
+        "merged",
+        h.merged.to_string(),
+        "merged",
+        "pull requests merged".into(),
+    );
+    card(
+        out,
+        "open",
+        h.open_prs.to_string(),
+        "open",
+        "pull requests waiting".into(),
+    );
+    card(
+        out,
+        "declined",
+        h.declined.to_string(),
+        "declined",
+        "closed by the owners".into(),
+    );
     card(
         out,
         "failed",
@@ -199,9 +223,10 @@ fn summary(out: &mut String, report: &CampaignReport) {
             "places to migrate",
             match &h.last_scan_at {
                 Some(at) => format!(
-                    "{} scanned, {}",
+                    "{} {} scanned, as of {}",
                     h.scanned_targets,
-                    esc(&human_time(at))
+                    plural(h.scanned_targets, "repository", "repositories"),
+                    esc(&human_day(at))
                 ),
                 None => format!("{} scanned", h.scanned_targets),
             },
@@ -285,7 +310,11 @@ fn attention(out: &mut String, items: &[AttentionItem]) {
             None => out.push_str(r#"<strong>The campaign</strong>"#),
         }
         if let Some(step) = &a.step {
-            let _ = write!(out, r#" <span class="muted">at <code>{}</code></span>"#, esc(step));
+            let _ = write!(
+                out,
+                r#" <span class="muted">at <code>{}</code></span>"#,
+                esc(step)
+            );
         }
         if let Some(owner) = &a.owner {
             let _ = write!(
@@ -298,10 +327,17 @@ fn attention(out: &mut String, items: &[AttentionItem]) {
         if let Some(pr) = &a.pr {
             let _ = write!(out, " {}", pr_link(pr));
         }
+        // Errors from outside keep their lines, in a monospace block; our
+        // own sentences (and the pause and gate notes) are prose.
+        let problem = match a.kind {
+            AttentionKind::Failed | AttentionKind::VerifyFailed | AttentionKind::NeedsAttention => {
+                format!(r#"<pre class="problem">{}</pre>"#, esc(&a.problem))
+            }
+            _ => format!(r#"<p class="problem-text">{}</p>"#, esc(&a.problem)),
+        };
         let _ = write!(
             out,
-            r#"</div><pre class="problem">{}</pre><p class="next"><strong>Next:</strong> {}</p></li>"#,
-            esc(&a.problem),
+            r#"</div>{problem}<p class="next"><strong>Next:</strong> {}</p></li>"#,
             esc_code(&a.next)
         );
     }
@@ -369,7 +405,7 @@ fn tranches(out: &mut String, report: &CampaignReport) {
             _ => String::new(),
         };
         let opened = match (&t.opened_at, t.opened) {
-            (Some(at), _) => esc(&human_day(at)),
+            (Some(at), _) => format!(r#"<span class="nowrap">{}</span>"#, esc(&human_day(at))),
             (None, true) => "open".to_string(),
             (None, false) => r#"<span class="muted">not yet</span>"#.to_string(),
         };
@@ -466,10 +502,9 @@ fn targets(out: &mut String, report: &CampaignReport) {
 }
 
 fn target_row(out: &mut String, t: &TargetLine, scans: bool) {
-    let pr = t.pr.as_ref().map_or_else(
-        || r#"<span class="muted">–</span>"#.to_string(),
-        pr_link,
-    );
+    let pr =
+        t.pr.as_ref()
+            .map_or_else(|| r#"<span class="muted">–</span>"#.to_string(), pr_link);
     let ci = match t.ci.as_deref() {
         Some("failure") => r#"<span class="ci ci-failure">failing</span>"#.to_string(),
         Some("success") => r#"<span class="ci ci-success">passing</span>"#.to_string(),
@@ -571,11 +606,14 @@ fn pr_link(pr: &PrLink) -> String {
 }
 
 fn glossary(out: &mut String) {
-    out.push_str(
-        r#"<section id="terms"><h2>What the words mean</h2><dl id="glossary">"#,
-    );
+    out.push_str(r#"<section id="terms"><h2>What the words mean</h2><dl id="glossary">"#);
     for (term, meaning) in GLOSSARY {
-        let _ = write!(out, "<div><dt>{}</dt><dd>{}</dd></div>", esc(term), esc(meaning));
+        let _ = write!(
+            out,
+            "<div><dt>{}</dt><dd>{}</dd></div>",
+            esc(term),
+            esc(meaning)
+        );
     }
     out.push_str("</dl></section>\n");
 }
@@ -710,8 +748,9 @@ ul.attention { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px
 .badge-ci_failing, .badge-needs_attention, .badge-no_reviewer, .badge-gate_waiting, .badge-paused { background: #fff8c5; color: #7d4e00; }
 pre.problem { margin: 8px 0; padding: 8px 10px; background: var(--soft); border-radius: 6px; white-space: pre-wrap; word-break: break-word; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; max-height: 12em; overflow: auto; }
 .next { margin: 0; }
+.problem-text { margin: 6px 0; }
 figure.chart-wrap { margin: 0; overflow-x: auto; }
-svg.chart { display: block; width: 100%; min-width: 640px; height: auto; }
+svg.chart { display: block; width: 100%; min-width: 560px; height: auto; }
 svg.chart rect.day:hover { fill: rgba(31,35,40,.06); }
 details.days { margin-top: 12px; }
 details.days summary { cursor: pointer; color: var(--link); }
@@ -796,7 +835,10 @@ mod tests {
             state: "open".into(),
             draft: false,
         };
-        assert!(pr_link(&pr("https://github.com/acme/x/pull/7")).contains(r#"href="https://github.com/acme/x/pull/7""#));
+        assert!(
+            pr_link(&pr("https://github.com/acme/x/pull/7"))
+                .contains(r#"href="https://github.com/acme/x/pull/7""#)
+        );
         assert!(pr_link(&pr("local://x/pull/7")).contains(r#"href="local://x/pull/7""#));
         let bad = pr_link(&pr("javascript:alert(1)"));
         assert!(!bad.contains("href"), "{bad}");

@@ -10,8 +10,7 @@
 use std::fmt::Write as _;
 
 use super::campaign::{
-    CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, plural, short_ref,
-    state_label,
+    CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, plural, short_ref, state_label,
 };
 use super::{human_day, human_time, link_url};
 
@@ -77,7 +76,10 @@ pub fn render(report: &CampaignReport) -> String {
         out,
         "| Tranche | Opened | Done | Merged | Open | Declined | Failed | Not started |"
     );
-    let _ = writeln!(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        out,
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    );
     for t in &report.tranches {
         let _ = writeln!(
             out,
@@ -236,8 +238,7 @@ pub fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '{'
-            | '}' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '|' | '!' | '~' | '{' | '}' => {
                 out.push('\\');
                 out.push(ch);
             }

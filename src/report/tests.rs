@@ -30,9 +30,10 @@ impl Scenario {
     async fn new() -> Scenario {
         let dir = tempfile::tempdir().unwrap();
         let clock = ManualClock::new();
-        let state = State::open_with_clock(&dir.path().join("fleetwright.db"), Arc::new(clock.clone()))
-            .await
-            .unwrap();
+        let state =
+            State::open_with_clock(&dir.path().join("fleetwright.db"), Arc::new(clock.clone()))
+                .await
+                .unwrap();
         let day0 = state
             .now()
             .to_zoned_datetime(TimeZone::UTC)
@@ -66,8 +67,7 @@ impl Scenario {
             .unwrap();
         let ahead = target.duration_since(self.state.now());
         assert!(!ahead.is_negative(), "the scenario goes back in time");
-        self.clock
-            .advance(Duration::try_from(ahead).unwrap());
+        self.clock.advance(Duration::try_from(ahead).unwrap());
     }
 
     async fn target(&self, c: &CampaignRow, repo: &str) -> TargetRow {
@@ -220,8 +220,10 @@ async fn four_days() -> Scenario {
         .unwrap();
     let c = st.open_tranches(&c, 1).await.unwrap();
     s.at(0, 10);
-    s.to(&c, "a1", TargetState::Pushed, Transition::default()).await;
-    s.to(&c, "a1", TargetState::PrOpen, Transition::default()).await;
+    s.to(&c, "a1", TargetState::Pushed, Transition::default())
+        .await;
+    s.to(&c, "a1", TargetState::PrOpen, Transition::default())
+        .await;
     s.pr(&c, "a1", PrState::Open, "success", None).await;
     s.reviewers(&c, "a1", "team:acme/team-a").await;
     s.at(0, 11);
@@ -230,14 +232,19 @@ async fn four_days() -> Scenario {
     s.scan(&c, "b1", Some(4)).await;
 
     s.at(1, 10);
-    s.to(&c, "a1", TargetState::Merged, Transition::default()).await;
-    s.pr(&c, "a1", PrState::Merged, "success", Some("approved")).await;
+    s.to(&c, "a1", TargetState::Merged, Transition::default())
+        .await;
+    s.pr(&c, "a1", PrState::Merged, "success", Some("approved"))
+        .await;
     let c = st.open_tranches(&c, 2).await.unwrap();
-    s.to(&c, "a2", TargetState::PrOpen, Transition::default()).await;
+    s.to(&c, "a2", TargetState::PrOpen, Transition::default())
+        .await;
     s.pr(&c, "a2", PrState::Open, "failure", None).await;
     s.reviewers(&c, "a2", "").await;
-    s.to(&c, "a4", TargetState::PrOpen, Transition::default()).await;
-    s.pr(&c, "a4", PrState::Open, "pending", Some("approved")).await;
+    s.to(&c, "a4", TargetState::PrOpen, Transition::default())
+        .await;
+    s.pr(&c, "a4", PrState::Open, "pending", Some("approved"))
+        .await;
     s.reviewers(&c, "a4", "team:acme/team-a").await;
     s.to(
         &c,
@@ -246,7 +253,8 @@ async fn four_days() -> Scenario {
         Transition::failed(Step::Clone, "could not resolve host forge.example"),
     )
     .await;
-    s.to(&c, "b2", TargetState::NoChange, Transition::default()).await;
+    s.to(&c, "b2", TargetState::NoChange, Transition::default())
+        .await;
     s.to(
         &c,
         "b4",
@@ -263,11 +271,15 @@ async fn four_days() -> Scenario {
     // Day 2: nothing happens.
 
     s.at(3, 11);
-    s.to(&c, "b1", TargetState::PrOpen, Transition::default()).await;
-    s.pr(&c, "b1", PrState::Open, "success", Some("pending")).await;
+    s.to(&c, "b1", TargetState::PrOpen, Transition::default())
+        .await;
+    s.pr(&c, "b1", PrState::Open, "success", Some("pending"))
+        .await;
     s.reviewers(&c, "b1", "team:acme/team-b").await;
     let b1 = s.target(&c, "b1").await;
-    st.mark_nudged(&b1, "#1: no review for 3 days").await.unwrap();
+    st.mark_nudged(&b1, "#1: no review for 3 days")
+        .await
+        .unwrap();
     s.to(
         &c,
         "a4",
@@ -278,7 +290,8 @@ async fn four_days() -> Scenario {
         },
     )
     .await;
-    s.pr(&c, "a4", PrState::Closed, "pending", Some("approved")).await;
+    s.pr(&c, "a4", PrState::Closed, "pending", Some("approved"))
+        .await;
     s.scan(&c, "b1", None).await;
     st.set_campaign_status(
         &c,
@@ -297,23 +310,19 @@ async fn four_days() -> Scenario {
 async fn the_burndown_has_one_point_a_day_replayed_from_the_log() {
     let s = four_days().await;
     let r = s.report("modernize").await;
-    let point = |day: i64,
-                 merged,
-                 open,
-                 declined,
-                 not_needed,
-                 not_started,
-                 other,
-                 matches: Option<i64>| DayPoint {
-        date: s.date(day),
-        merged,
-        open,
-        declined,
-        not_needed,
-        not_started,
-        other,
-        remaining_matches: matches,
-    };
+    let point =
+        |day: i64, merged, open, declined, not_needed, not_started, other, matches: Option<i64>| {
+            DayPoint {
+                date: s.date(day),
+                merged,
+                open,
+                declined,
+                not_needed,
+                not_started,
+                other,
+                remaining_matches: matches,
+            }
+        };
     assert_eq!(
         r.days,
         [
@@ -343,9 +352,7 @@ async fn the_burndown_has_one_point_a_day_replayed_from_the_log() {
             .checked_sub(SignedDuration::from_nanos(1))
             .unwrap();
         let states = state::replay(&events, Some(end)).unwrap();
-        let count = |wanted: &[TargetState]| {
-            states.values().filter(|s| wanted.contains(s)).count()
-        };
+        let count = |wanted: &[TargetState]| states.values().filter(|s| wanted.contains(s)).count();
         assert_eq!(day.merged, count(&[TargetState::Merged]), "{day:?}");
         assert_eq!(
             day.open,
@@ -358,12 +365,7 @@ async fn the_burndown_has_one_point_a_day_replayed_from_the_log() {
             "{day:?}"
         );
         assert_eq!(
-            day.merged
-                + day.open
-                + day.declined
-                + day.not_needed
-                + day.not_started
-                + day.other,
+            day.merged + day.open + day.declined + day.not_needed + day.not_started + day.other,
             states.len()
         );
     }
@@ -400,7 +402,10 @@ async fn headline_tranches_and_teams_count_what_happened() {
     assert_eq!((h.scanned_targets, h.scan_errors), (3, 1));
     let last_scan = state::parse_time(h.last_scan_at.as_deref().unwrap()).unwrap();
     assert_eq!(
-        last_scan.to_zoned_datetime(TimeZone::UTC).date().to_string(),
+        last_scan
+            .to_zoned_datetime(TimeZone::UTC)
+            .date()
+            .to_string(),
         s.date(3)
     );
     assert_eq!(
@@ -409,16 +414,33 @@ async fn headline_tranches_and_teams_count_what_happened() {
     );
     assert_eq!(r.campaign.status, "paused");
 
-    let tranche = |n: usize| (&r.tranches[n].name, r.tranches[n].opened, &r.tranches[n].counts);
+    let tranche = |n: usize| {
+        (
+            &r.tranches[n].name,
+            r.tranches[n].opened,
+            &r.tranches[n].counts,
+        )
+    };
     assert_eq!(r.tranches.len(), 3);
     let (name, opened, k) = tranche(0);
     assert_eq!((name.as_str(), opened), ("canary", true));
-    assert_eq!((k.targets, k.merged, k.settled, k.settled_percent), (1, 1, 1, 100));
+    assert_eq!(
+        (k.targets, k.merged, k.settled, k.settled_percent),
+        (1, 1, 1, 100)
+    );
     let (name, opened, k) = tranche(1);
     assert_eq!((name.as_str(), opened), ("wave 1", true));
     // a2, b1 open; a4 declined; b2 no change; b4 failed: 2 of 5 settled.
     assert_eq!(
-        (k.targets, k.merged, k.open, k.declined, k.not_needed, k.failed, k.not_started),
+        (
+            k.targets,
+            k.merged,
+            k.open,
+            k.declined,
+            k.not_needed,
+            k.failed,
+            k.not_started
+        ),
         (5, 0, 2, 1, 1, 1, 0)
     );
     assert_eq!((k.settled, k.settled_percent), (2, 40));
@@ -429,24 +451,53 @@ async fn headline_tranches_and_teams_count_what_happened() {
 
     assert_eq!(r.teams.len(), 2);
     let a = &r.teams[0];
-    assert_eq!((a.owner.as_str(), a.name.as_str()), ("group:default/team-a", "team-a"));
+    assert_eq!(
+        (a.owner.as_str(), a.name.as_str()),
+        ("group:default/team-a", "team-a")
+    );
     // a1 merged, a2 open with CI failing, a4 declined, a3 pending.
     assert_eq!(
-        (a.targets, a.merged, a.open, a.failing_ci, a.awaiting_review, a.stale),
+        (
+            a.targets,
+            a.merged,
+            a.open,
+            a.failing_ci,
+            a.awaiting_review,
+            a.stale
+        ),
         (4, 1, 1, 1, 0, 0)
     );
     assert_eq!(
-        (a.declined, a.failed, a.not_started, a.settled, a.settled_percent),
+        (
+            a.declined,
+            a.failed,
+            a.not_started,
+            a.settled,
+            a.settled_percent
+        ),
         (1, 0, 1, 2, 50)
     );
     let b = &r.teams[1];
     // b1 open, review pending and nudged; b2 no change; b4 verify failed; b3 pending.
     assert_eq!(
-        (b.targets, b.merged, b.open, b.failing_ci, b.awaiting_review, b.stale),
+        (
+            b.targets,
+            b.merged,
+            b.open,
+            b.failing_ci,
+            b.awaiting_review,
+            b.stale
+        ),
         (4, 0, 1, 0, 1, 1)
     );
     assert_eq!(
-        (b.declined, b.failed, b.not_started, b.settled, b.settled_percent),
+        (
+            b.declined,
+            b.failed,
+            b.not_started,
+            b.settled,
+            b.settled_percent
+        ),
         (0, 1, 1, 1, 25)
     );
 
@@ -456,7 +507,10 @@ async fn headline_tranches_and_teams_count_what_happened() {
     let line = |repo: &str| r.targets.iter().find(|t| t.repo == repo).unwrap();
     let b1 = line("b1");
     assert!(b1.stale && !b1.no_reviewer);
-    assert_eq!(b1.pr.as_ref().unwrap().url, "https://forge.example/acme/b1/pull/1");
+    assert_eq!(
+        b1.pr.as_ref().unwrap().url,
+        "https://forge.example/acme/b1/pull/1"
+    );
     assert_eq!((b1.tranche, b1.tranche_name.as_str()), (2, "wave 1"));
     assert_eq!(b1.remaining_matches, Some(4));
     let a2 = line("a2");
@@ -490,10 +544,7 @@ async fn needs_attention_lists_the_pause_failures_ci_and_missing_reviewers() {
     );
     assert!(r.attention[0].next.contains("fleetwright resume modernize"));
     assert!(r.attention[1].next.contains("PR's checks"));
-    assert_eq!(
-        r.attention[1].pr.as_ref().map(|p| p.number),
-        Some(1)
-    );
+    assert_eq!(r.attention[1].pr.as_ref().map(|p| p.number), Some(1));
     // Ten lines of verify output: the first, a gap, the last four.
     assert_eq!(
         r.attention[3].problem,
@@ -523,7 +574,11 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     }
     for t in &r.targets {
         if let Some(pr) = &t.pr {
-            assert!(page.contains(&format!(r#"href="{}""#, pr.url)), "{}", pr.url);
+            assert!(
+                page.contains(&format!(r#"href="{}""#, pr.url)),
+                "{}",
+                pr.url
+            );
         }
     }
     assert_eq!(page.matches(r#"<tr class="target""#).count(), 8);
@@ -532,7 +587,10 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     assert!(page.contains("places to migrate"));
 
     let md = markdown::render(&r);
-    assert!(md.contains("- [x] a1 — merged [#1](https://forge.example/acme/a1/pull/1)"), "{md}");
+    assert!(
+        md.contains("- [x] a1 — merged [#1](https://forge.example/acme/a1/pull/1)"),
+        "{md}"
+    );
     assert!(md.contains("- [ ] a2 — PR open [#1](https://forge.example/acme/a2/pull/1) (CI failing, nobody asked to review)"), "{md}");
     assert!(md.contains("- [ ] b1 — PR open [#1](https://forge.example/acme/b1/pull/1) (awaiting review, stale, owners reminded)"), "{md}");
     assert!(md.contains("## Needs attention (4)"), "{md}");
@@ -622,7 +680,11 @@ fn each_failure_says_what_to_do_next_and_a_waiting_gate_is_listed() {
     );
     assert_eq!(r.attention[0].problem, note);
     assert!(r.attention[1].next.starts_with("Check the repository URL"));
-    assert!(r.attention[1].next.contains("`fleetwright run c` retries it"));
+    assert!(
+        r.attention[1]
+            .next
+            .contains("`fleetwright run c` retries it")
+    );
     assert_eq!(r.attention[1].step.as_deref(), Some("clone"));
     assert_eq!(r.attention[1].problem, "could not resolve host");
     assert!(r.attention[2].next.contains("pull_request.branch"));
@@ -673,7 +735,10 @@ fn text_from_outside_cannot_inject_markup() {
     let now: Timestamp = "2026-01-05T12:00:00Z".parse().unwrap();
     let r = CampaignReport::build(&campaign_row("active", None), &[t], &[], &[], &[], now);
     let page = html::render(&r);
-    assert!(!page.contains("<img src=x"), "raw repository name in the page");
+    assert!(
+        !page.contains("<img src=x"),
+        "raw repository name in the page"
+    );
     assert!(!page.contains("<script>alert"), "raw reason in the page");
     assert!(!page.contains("<b>team"), "raw owner in the page");
     assert!(!page.contains("href=\"javascript"), "a javascript: link");

@@ -188,7 +188,11 @@ fn console_errors_and_uncaught_exceptions_are_detected() {
     .unwrap();
     let run = dump_dom(&quiet);
     assert!(run.console_lines().is_empty(), "{:?}", run.console_lines());
-    assert!(run.stdout.contains(r#"<p id="p">ran</p>"#), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(r#"<p id="p">ran</p>"#),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -214,12 +218,21 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
     let dom = &run.stdout;
     assert!(dom.contains(r#"<svg id="burndown""#), "no chart in the DOM");
     for id in ["tranches", "teams", "targets", "days"] {
-        assert!(dom.contains(&format!(r#"<table id="{id}""#)), "no table {id}");
+        assert!(
+            dom.contains(&format!(r#"<table id="{id}""#)),
+            "no table {id}"
+        );
     }
     assert_eq!(dom.matches(r#"<tr class="target""#).count(), 5);
     // The script ran: the filter box is shown and the headers sort.
-    assert!(dom.contains(r#"<div class="filter">"#), "the filter is still hidden");
-    assert!(dom.contains(r#"class="sort""#), "the headers were not made sortable");
+    assert!(
+        dom.contains(r#"<div class="filter">"#),
+        "the filter is still hidden"
+    );
+    assert!(
+        dom.contains(r#"class="sort""#),
+        "the headers were not made sortable"
+    );
 
     let shot = artifacts().join("report.png");
     let _ = std::fs::remove_file(&shot);
@@ -230,7 +243,8 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
             "--window-size=1280,2000".to_string(),
         ],
     );
-    let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot {}: {e}", shot.display()));
+    let png =
+        std::fs::read(&shot).unwrap_or_else(|e| panic!("no screenshot {}: {e}", shot.display()));
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
     // IHDR: width and height, big-endian, after the signature and header.
     let size = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().unwrap());

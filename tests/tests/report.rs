@@ -28,7 +28,8 @@ pub fn settled_campaign() -> Sandbox {
         "[1, rest]",
     );
     sb.run(&["launch", "campaign.yaml"]).code(0);
-    sb.run(&["local", "merge", CAMPAIGN, "checkout-web"]).code(0);
+    sb.run(&["local", "merge", CAMPAIGN, "checkout-web"])
+        .code(0);
     sb.run(&["advance", CAMPAIGN]).code(0);
     sb.run(&["local", "merge", CAMPAIGN, "ledger-go"]).code(0);
     sb.run(&[
@@ -82,7 +83,10 @@ fn every_format_reports_the_same_campaign_as_status() {
     assert_eq!(h.merged, count("merged"));
     assert_eq!(h.open_prs, count("pr_open"));
     assert_eq!(h.declined, count("declined"));
-    assert_eq!(h.done, count("merged") + count("declined") + count("no_change"));
+    assert_eq!(
+        h.done,
+        count("merged") + count("declined") + count("no_change")
+    );
     assert_eq!((h.done, h.done_percent), (4, 80));
     assert_eq!(h.remaining_matches, None, "nothing was scanned");
     assert_eq!(json.campaign.name, status.campaign.name);
@@ -128,9 +132,14 @@ fn every_format_reports_the_same_campaign_as_status() {
     }
     let declined = md
         .lines()
-        .find(|l| l.starts_with("- [x] notify-worker — declined [#1](local://notify-worker/pull/1)"))
+        .find(|l| {
+            l.starts_with("- [x] notify-worker — declined [#1](local://notify-worker/pull/1)")
+        })
         .unwrap_or_else(|| panic!("no declined line in\n{md}"));
-    assert!(!declined.contains("<notify>") && !declined.contains("](javascript"), "{declined}");
+    assert!(
+        !declined.contains("<notify>") && !declined.contains("](javascript"),
+        "{declined}"
+    );
     assert!(md.contains("### team-a — 2 of 3 done"), "{md}");
     assert!(md.contains("### team-b — 2 of 2 done"), "{md}");
 
@@ -141,7 +150,9 @@ fn every_format_reports_the_same_campaign_as_status() {
     assert_eq!(records.len(), 1 + 5, "{csv}");
     for t in &status.targets {
         assert!(
-            records[1..].iter().any(|r| r.starts_with(&format!("{},", t.repo))),
+            records[1..]
+                .iter()
+                .any(|r| r.starts_with(&format!("{},", t.repo))),
             "{} not in {csv}",
             t.repo
         );
@@ -162,17 +173,17 @@ fn the_html_report_is_one_self_contained_page_with_every_pull_request() {
     let sb = settled_campaign();
     let status = sb.status();
     let out = sb.file("reports/nested/report.html");
-    let printed = report(
-        &sb,
-        &["--format", "html", "--out", out.to_str().unwrap()],
-    );
+    let printed = report(&sb, &["--format", "html", "--out", out.to_str().unwrap()]);
     assert_eq!(printed.trim(), out.to_str().unwrap());
     let html = std::fs::read_to_string(&out).expect("the report file");
 
     assert!(html.starts_with("<!doctype html>"));
     assert!(html.contains(r#"<svg id="burndown""#));
     for id in ["tranches", "teams", "targets", "days"] {
-        assert!(html.contains(&format!(r#"<table id="{id}""#)), "no table {id}");
+        assert!(
+            html.contains(&format!(r#"<table id="{id}""#)),
+            "no table {id}"
+        );
     }
     assert!(html.contains("80% of 5 repositories done."));
     assert_eq!(html.matches(r#"<tr class="target""#).count(), 5);
@@ -183,7 +194,10 @@ fn the_html_report_is_one_self_contained_page_with_every_pull_request() {
         .collect();
     assert_eq!(prs.len(), 4);
     for url in prs {
-        assert!(html.contains(&format!(r#"href="{url}""#)), "no link to {url}");
+        assert!(
+            html.contains(&format!(r#"href="{url}""#)),
+            "no link to {url}"
+        );
     }
     // Nothing is fetched: no external script, style, font or image.
     for fetch in ["<link", " src=", "@import", "url(", "<iframe", "<img"] {
@@ -205,12 +219,21 @@ fn a_wrong_campaign_or_flag_is_refused() {
     sb.run(&["launch", "campaign.yaml"]).code(0);
     let out = sb.run(&["report", "no-such-campaign", "--format", "md"]);
     out.code(5);
-    assert!(out.stderr.contains("no campaign `no-such-campaign`"), "{out:?}");
-    assert!(out.stderr.contains(CAMPAIGN), "the hint names the campaigns: {out:?}");
+    assert!(
+        out.stderr.contains("no campaign `no-such-campaign`"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.contains(CAMPAIGN),
+        "the hint names the campaigns: {out:?}"
+    );
 
     let out = sb.run(&["report", CAMPAIGN, "--format", "md", "--table", "days"]);
     out.code(2);
-    assert!(out.stderr.contains("--table only applies to --format csv"), "{out:?}");
+    assert!(
+        out.stderr.contains("--table only applies to --format csv"),
+        "{out:?}"
+    );
 
     let out = sb.run(&["report", CAMPAIGN, "--format", "pdf"]);
     out.code(2);
