@@ -1,6 +1,7 @@
 //! `fleetwright report`: a campaign's progress as an HTML page, a Markdown
 //! tracking issue, JSON or CSV, computed from the state database alone.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -18,11 +19,11 @@ use crate::state::{CampaignRow, State};
 /// day. Without --out the report goes to stdout; with --out it is written
 /// to that file (folders created) and its path printed.
 ///
-/// Examples:
-///   fleetwright report modernize-deprecated-apis --format html --out reports/modernize.html
-///   fleetwright report modernize-deprecated-apis --format md
-///   fleetwright report modernize-deprecated-apis --format csv --table days
+/// Example: fleetwright report modernize-deprecated-apis --format html --out reports/modernize.html
 #[derive(Debug, Args)]
+#[command(
+    after_help = "More examples:\n  fleetwright report modernize-deprecated-apis --format md > issue.md\n  fleetwright report modernize-deprecated-apis --format json\n  fleetwright report modernize-deprecated-apis --format csv --table days"
+)]
 pub struct ReportArgs {
     /// The campaign name.
     campaign: String,
@@ -92,7 +93,19 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
         (Format::Csv, Table::Days) => csv::days(&report),
     };
     match &args.out {
-        None => print!("{text}"),
+        None => {
+            // A reader that stops early (`| head`) is not an error.
+            let mut stdout = std::io::stdout().lock();
+            match stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+            {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(e).context("cannot write the report to stdout");
+                }
+                _ => {}
+            }
+        }
         Some(path) => {
             write_file(path, &text)?;
             println!("{}", path.display());

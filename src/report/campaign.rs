@@ -35,7 +35,9 @@ pub struct CampaignReport {
     pub schema: u32,
     /// When the report was computed (RFC 3339, UTC, by the state's clock).
     pub generated_at: String,
+    /// The campaign as recorded.
     pub campaign: CampaignInfo,
+    /// The numbers at the top.
     pub headline: Headline,
     /// The burndown: one point per UTC day from the campaign's creation day
     /// to the day of `generated_at`, oldest first.
@@ -54,8 +56,11 @@ pub struct CampaignReport {
 /// The campaign as recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CampaignInfo {
+    /// The campaign's name (unique in the state).
     pub name: String,
+    /// The id of the recipe it runs.
     pub recipe: String,
+    /// `local` or `github`.
     pub forge: String,
     /// active | paused | completed | cancelled
     pub status: String,
@@ -64,7 +69,9 @@ pub struct CampaignInfo {
     /// The last evaluation of the gate to the next tranche, in words, while
     /// that tranche waits (`None` once it passed).
     pub gate_note: Option<String>,
+    /// Tranches planned.
     pub tranche_count: i64,
+    /// Tranches opened so far (the first `tranches_open`).
     pub tranches_open: i64,
     /// When it was launched (RFC 3339).
     pub created_at: String,
@@ -80,9 +87,11 @@ pub struct Headline {
     pub done: usize,
     /// `done` of `targets`, in percent, rounded down (100 only when all are).
     pub done_percent: u32,
+    /// Pull requests merged.
     pub merged: usize,
     /// Pull requests open now (targets in `pr_open`).
     pub open_prs: usize,
+    /// Pull requests the owners closed without merging.
     pub declined: usize,
     /// Targets stuck on an error: failed, verify_failed, needs_attention.
     pub failed: usize,
@@ -107,9 +116,11 @@ pub struct Headline {
 pub struct DayPoint {
     /// The UTC day, `YYYY-MM-DD`.
     pub date: String,
+    /// Pull requests merged.
     pub merged: usize,
     /// A branch pushed or a pull request open (pushed, pr_open).
     pub open: usize,
+    /// Pull requests closed without merging.
     pub declined: usize,
     /// No pull request needed (no_change, not_applicable, opted_out).
     pub not_needed: usize,
@@ -132,9 +143,11 @@ pub struct TrancheProgress {
     pub name: String,
     /// How it was written: `1`, `25%`, `rest`, `owner: payments`.
     pub spec: Option<String>,
+    /// True once the tranche is open (its targets are worked on).
     pub opened: bool,
     /// When it was opened (RFC 3339).
     pub opened_at: Option<String>,
+    /// Its targets by what happened to them (flattened into this object).
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -142,10 +155,13 @@ pub struct TrancheProgress {
 /// Targets of a group (a tranche), by what happened to them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Targets in the group.
     pub targets: usize,
+    /// Pull requests merged.
     pub merged: usize,
     /// pushed or pr_open.
     pub open: usize,
+    /// Pull requests closed without merging.
     pub declined: usize,
     /// no_change, not_applicable, opted_out.
     pub not_needed: usize,
@@ -166,7 +182,9 @@ pub struct TeamProgress {
     pub owner: String,
     /// Its short name (`payments`).
     pub name: String,
+    /// Targets the team owns.
     pub targets: usize,
+    /// Pull requests merged.
     pub merged: usize,
     /// pushed or pr_open.
     pub open: usize,
@@ -177,6 +195,7 @@ pub struct TeamProgress {
     pub awaiting_review: usize,
     /// Open pull requests that went stale and were nudged.
     pub stale: usize,
+    /// Pull requests the team closed without merging.
     pub declined: usize,
     /// failed, verify_failed, needs_attention.
     pub failed: usize,
@@ -226,6 +245,7 @@ impl AttentionKind {
 /// One thing a person should look at, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttentionItem {
+    /// Why it is listed.
     pub kind: AttentionKind,
     /// The repository (`None` for the campaign itself).
     pub repo: Option<String>,
@@ -237,22 +257,27 @@ pub struct AttentionItem {
     pub problem: String,
     /// The next thing to do, in one or two sentences.
     pub next: String,
+    /// The target's pull request, when it has one.
     pub pr: Option<PrLink>,
 }
 
 /// A pull request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrLink {
+    /// Its number on the forge.
     pub number: i64,
+    /// Its address (`https://…`, or `local://repo/pull/N` on the local forge).
     pub url: String,
     /// open | merged | closed
     pub state: String,
+    /// Opened as a draft.
     pub draft: bool,
 }
 
 /// One target, as the tables show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetLine {
+    /// The repository's display name.
     pub repo: String,
     /// Catalog entity ref of the component.
     pub component: String,
@@ -260,6 +285,7 @@ pub struct TargetLine {
     pub owner: String,
     /// 1-based.
     pub tranche: i64,
+    /// The tranche's name.
     pub tranche_name: String,
     /// The target state (`pending` … `opted_out`, see docs/architecture.md).
     pub state: String,
@@ -269,6 +295,7 @@ pub struct TargetLine {
     pub step: Option<String>,
     /// Why it failed, was declined, or is not applicable (as recorded).
     pub reason: Option<String>,
+    /// Its pull request, once opened.
     pub pr: Option<PrLink>,
     /// none | pending | success | failure
     pub ci: Option<String>,
@@ -282,7 +309,9 @@ pub struct TargetLine {
     pub stale: bool,
     /// Places the recipe still matches here (latest successful scan).
     pub remaining_matches: Option<i64>,
+    /// When the pull request was first recorded open (RFC 3339).
     pub opened_at: Option<String>,
+    /// When it was merged (RFC 3339).
     pub merged_at: Option<String>,
 }
 
