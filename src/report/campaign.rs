@@ -920,6 +920,10 @@ pub const GLOSSARY: &[(&str, &str)] = &[
         "Nothing more will happen to the repository: its pull request was merged or declined, or it needs none (no change needed, not applicable, opted out).",
     ),
     (
+        "No PR needed",
+        "The recipe changes nothing in the repository, does not apply to it, or its owners opted out of the campaign.",
+    ),
+    (
         "Open",
         "A branch was pushed or a pull request is open, waiting for CI and review.",
     ),

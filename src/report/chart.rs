@@ -18,6 +18,8 @@ use super::html::esc;
 pub struct Series {
     pub key: &'static str,
     pub label: &'static str,
+    /// The label inside a sentence ("3 merged, 1 no PR needed").
+    pub noun: &'static str,
     pub color: &'static str,
     pub value: fn(&DayPoint) -> usize,
 }
@@ -28,36 +30,42 @@ pub const SERIES: [Series; 6] = [
     Series {
         key: "merged",
         label: "Merged",
+        noun: "merged",
         color: "#8250df",
         value: |d| d.merged,
     },
     Series {
         key: "not-needed",
-        label: "No change needed",
+        label: "No PR needed",
+        noun: "no PR needed",
         color: "#c8b3f0",
         value: |d| d.not_needed,
     },
     Series {
         key: "declined",
         label: "Declined",
+        noun: "declined",
         color: "#8c959f",
         value: |d| d.declined,
     },
     Series {
         key: "open",
         label: "Open",
+        noun: "open",
         color: "#2da44e",
         value: |d| d.open,
     },
     Series {
         key: "failed",
         label: "Failed / needs a person",
+        noun: "failed",
         color: "#cf222e",
         value: |d| d.other,
     },
     Series {
         key: "not-started",
         label: "Not started",
+        noun: "not started",
         color: "#d8dee4",
         value: |d| d.not_started,
     },
@@ -273,8 +281,8 @@ pub fn burndown(days: &[DayPoint]) -> String {
     );
     let every = n.div_ceil(8).max(1);
     for (i, d) in days.iter().enumerate() {
-        // Every `every`-th day, and the last one (with room before it).
-        if i == n - 1 || (i % every == 0 && n - 1 - i >= every.div_ceil(2)) {
+        // Every `every`-th day, and the last one, with room for its label.
+        if i == n - 1 || (i % every == 0 && x(n - 1) - x(i) >= 64.0) {
             let xx = x(i);
             let anchor = if n > 1 && i == n - 1 {
                 "end"
@@ -329,7 +337,7 @@ pub fn burndown(days: &[DayPoint]) -> String {
 fn day_title(d: &DayPoint) -> String {
     let mut parts: Vec<String> = SERIES
         .iter()
-        .map(|s| format!("{} {}", (s.value)(d), s.label.to_lowercase()))
+        .map(|s| format!("{} {}", (s.value)(d), s.noun))
         .collect();
     if let Some(m) = d.remaining_matches {
         parts.push(format!("{m} places to migrate"));

@@ -244,7 +244,7 @@ fn summary(out: &mut String, report: &CampaignReport) {
     if let Some(today) = report.days.last() {
         let total: usize = SERIES.iter().map(|s| (s.value)(today)).sum();
         out.push_str(&stacked_bar(
-            SERIES.iter().map(|s| (s.key, s.label, (s.value)(today))),
+            SERIES.iter().map(|s| (s.key, s.noun, (s.value)(today))),
             total,
             "fleet-bar",
         ));
@@ -254,6 +254,7 @@ fn summary(out: &mut String, report: &CampaignReport) {
 
 /// A horizontal bar of `parts` (key, label, count) out of `total`.
 fn stacked_bar<'a>(
+    // (CSS key, noun, count)
     parts: impl Iterator<Item = (&'a str, &'a str, usize)>,
     total: usize,
     class: &str,
@@ -265,12 +266,12 @@ fn stacked_bar<'a>(
         if n == 0 || total == 0 {
             continue;
         }
-        label.push(format!("{n} {}", name.to_lowercase()));
+        label.push(format!("{n} {name}"));
         let width = n as f64 * 100.0 / total as f64;
         let _ = write!(
             segments,
             r#"<span class="seg seg-{key}" style="width:{width:.3}%" title="{n} {}"></span>"#,
-            esc(&name.to_lowercase())
+            esc(name)
         );
     }
     let _ = write!(bar, r#"{}">{segments}</div>"#, esc(&label.join(", ")));
@@ -359,7 +360,7 @@ fn burndown(out: &mut String, report: &CampaignReport) {
     out.push_str("</figure>");
     // The same numbers as a table, for screen readers and print.
     out.push_str(
-        r#"<details class="days"><summary>The numbers behind the chart</summary><div class="table-wrap"><table id="days" class="sortable"><thead><tr><th>Day</th><th class="num">Merged</th><th class="num">No change needed</th><th class="num">Declined</th><th class="num">Open</th><th class="num">Failed</th><th class="num">Not started</th><th class="num">Places to migrate</th></tr></thead><tbody>"#,
+        r#"<details class="days"><summary>The numbers behind the chart</summary><div class="table-wrap"><table id="days" class="sortable"><thead><tr><th>Day</th><th class="num">Merged</th><th class="num">No PR needed</th><th class="num">Declined</th><th class="num">Open</th><th class="num">Failed</th><th class="num">Not started</th><th class="num">Places to migrate</th></tr></thead><tbody>"#,
     );
     for d in &report.days {
         let _ = write!(
@@ -411,12 +412,12 @@ fn tranches(out: &mut String, report: &CampaignReport) {
         };
         let bar = stacked_bar(
             [
-                ("merged", "Merged", k.merged),
-                ("not-needed", "No change needed", k.not_needed),
-                ("declined", "Declined", k.declined),
-                ("open", "Open", k.open),
-                ("failed", "Failed", k.failed),
-                ("not-started", "Not started", k.not_started),
+                ("merged", "merged", k.merged),
+                ("not-needed", "no PR needed", k.not_needed),
+                ("declined", "declined", k.declined),
+                ("open", "open", k.open),
+                ("failed", "failed", k.failed),
+                ("not-started", "not started", k.not_started),
             ]
             .into_iter(),
             k.targets,
