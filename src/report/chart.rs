@@ -282,7 +282,7 @@ pub fn burndown(days: &[DayPoint]) -> String {
     let every = n.div_ceil(8).max(1);
     for (i, d) in days.iter().enumerate() {
         // Every `every`-th day, and the last one, with room for its label.
-        if i == n - 1 || (i % every == 0 && x(n - 1) - x(i) >= 64.0) {
+        if i == n - 1 || (i % every == 0 && x(n - 1) - x(i) >= 84.0) {
             let xx = x(i);
             let anchor = if n > 1 && i == n - 1 {
                 "end"
