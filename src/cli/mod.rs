@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod progress;
 mod recipe;
+mod report;
 mod rollout;
 mod scan;
 mod status;
@@ -99,6 +100,7 @@ enum Command {
     Cancel(rollout::CancelArgs),
     Status(status::StatusArgs),
     Scan(scan::ScanArgs),
+    Report(report::ReportArgs),
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
 }
@@ -158,6 +160,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Cancel(args) => rollout::cancel(args, global, ui).await,
         Command::Status(args) => status::run(args, global, ui).await,
         Command::Scan(args) => scan::run(args, global, ui).await,
+        Command::Report(args) => report::run(args, global, ui).await,
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,
     }

@@ -30,5 +30,11 @@ mod verify;
 /// `fleetwright demo`: the sandbox and its campaign, end to end.
 mod demo;
 
+/// `fleetwright report`: every format, from the state alone.
+mod report;
+
+/// The HTML report in headless Chromium: no console errors, a screenshot.
+mod browser;
+
 /// Every GitHub request against GitHub's own OpenAPI description (prism).
 mod contract;

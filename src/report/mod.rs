@@ -1,11 +1,27 @@
 //! Views of a campaign computed from the state, in documented shapes: what
 //! `status --json` prints and what tests and other tools read back.
+//!
+//! `status` is [`StatusReport`], below. `fleetwright report` is
+//! [`CampaignReport`] (`campaign.rs`: the model, computed from the state's
+//! rows and event log alone), rendered by `html.rs` (one self-contained
+//! page with an inline SVG burndown, `chart.rs`), `markdown.rs` (a tracking
+//! issue) and `csv.rs` (one row per target or per day); JSON is the model
+//! itself. Nothing here reads the database or prints: the command layer
+//! gathers the rows and writes the output.
+
+pub mod campaign;
+mod chart;
+pub mod csv;
+pub mod html;
+pub mod markdown;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::state::{CampaignRow, TargetRow};
+
+pub use campaign::CampaignReport;
 
 /// `fleetwright status --json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,3 +143,33 @@ impl From<&TargetRow> for TargetStatus {
         }
     }
 }
+
+/// `url` when it is safe to put in a link (`http`, `https`, or the local
+/// forge's `local://`); `None` for anything else (`javascript:`, `data:`…),
+/// which the renderers show as text instead.
+fn link_url(url: &str) -> Option<&str> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    ["https://", "http://", "local://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme))
+        .then_some(url.trim())
+}
+
+/// A time the state stored, as people read it: `2025-06-02 09:00 UTC`.
+fn human_time(at: &str) -> String {
+    match crate::state::parse_time(at) {
+        Some(t) => t.strftime("%Y-%m-%d %H:%M UTC").to_string(),
+        None => at.to_string(),
+    }
+}
+
+/// The day of a time the state stored: `2025-06-02`.
+fn human_day(at: &str) -> String {
+    match crate::state::parse_time(at) {
+        Some(t) => t.strftime("%Y-%m-%d").to_string(),
+        None => at.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

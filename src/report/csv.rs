@@ -1,0 +1,140 @@
+//! The campaign report as CSV (RFC 4180): one row per target, or one row
+//! per day of the burndown, for spreadsheets and scripts.
+//!
+//! Fields holding a comma, a quote, a line break or leading/trailing space
+//! are quoted, quotes doubled. A field that a spreadsheet would take for a
+//! formula (`=`, `+`, `-`, `@` first) gets a leading `'`: repository names
+//! and reasons come from outside. Lines end with CRLF, as RFC 4180 says.
+
+use super::campaign::CampaignReport;
+
+/// The header of `--table targets`.
+pub const TARGET_COLUMNS: [&str; 17] = [
+    "repo",
+    "component",
+    "owner",
+    "tranche",
+    "tranche_name",
+    "state",
+    "settled",
+    "step",
+    "reason",
+    "pr_number",
+    "pr_url",
+    "pr_state",
+    "ci",
+    "review",
+    "no_reviewer",
+    "stale",
+    "remaining_matches",
+];
+
+/// The header of `--table days`.
+pub const DAY_COLUMNS: [&str; 8] = [
+    "date",
+    "merged",
+    "open",
+    "declined",
+    "not_needed",
+    "not_started",
+    "other",
+    "remaining_matches",
+];
+
+/// One row per target, in plan order, under [`TARGET_COLUMNS`].
+pub fn targets(report: &CampaignReport) -> String {
+    let mut out = row(TARGET_COLUMNS.iter().map(|c| c.to_string()));
+    for t in &report.targets {
+        let pr = t.pr.as_ref();
+        out.push_str(&row([
+            t.repo.clone(),
+            t.component.clone(),
+            t.owner.clone(),
+            t.tranche.to_string(),
+            t.tranche_name.clone(),
+            t.state.clone(),
+            t.settled.to_string(),
+            t.step.clone().unwrap_or_default(),
+            t.reason.clone().unwrap_or_default(),
+            pr.map(|p| p.number.to_string()).unwrap_or_default(),
+            pr.map(|p| p.url.clone()).unwrap_or_default(),
+            pr.map(|p| p.state.clone()).unwrap_or_default(),
+            t.ci.clone().unwrap_or_default(),
+            t.review.clone().unwrap_or_default(),
+            t.no_reviewer.to_string(),
+            t.stale.to_string(),
+            t.remaining_matches
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+        ]));
+    }
+    out
+}
+
+/// One row per day of the burndown, oldest first, under [`DAY_COLUMNS`].
+pub fn days(report: &CampaignReport) -> String {
+    let mut out = row(DAY_COLUMNS.iter().map(|c| c.to_string()));
+    for d in &report.days {
+        out.push_str(&row([
+            d.date.clone(),
+            d.merged.to_string(),
+            d.open.to_string(),
+            d.declined.to_string(),
+            d.not_needed.to_string(),
+            d.not_started.to_string(),
+            d.other.to_string(),
+            d.remaining_matches
+                .map(|m| m.to_string())
+                .unwrap_or_default(),
+        ]));
+    }
+    out
+}
+
+/// One CSV line of `fields`, CRLF-terminated.
+fn row(fields: impl IntoIterator<Item = String>) -> String {
+    let mut line = fields
+        .into_iter()
+        .map(|f| field(&f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// One field, quoted when it must be, defused when a spreadsheet would
+/// read it as a formula.
+pub fn field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err()
+    {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    let needs_quotes =
+        text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ');
+    if needs_quotes {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn fields_are_quoted_only_when_they_must_be() {
+        assert_eq!(field("billing-api"), "billing-api");
+        assert_eq!(field(""), "");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"no\""), "\"say \"\"no\"\"\"");
+        assert_eq!(field("line 1\nline 2"), "\"line 1\nline 2\"");
+        assert_eq!(field(" padded"), "\" padded\"");
+        // A negative number stays a number; a formula does not run.
+        assert_eq!(field("-3"), "-3");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("@cmd"), "'@cmd");
+    }
+}
