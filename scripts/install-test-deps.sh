@@ -1,20 +1,24 @@
 #!/usr/bin/env sh
 # Install what fleetwright's tests need beyond Rust, when it is missing:
-# Debian's `chromium` (the browser test renders the HTML report in it).
-# Idempotent and quiet when everything is there.
+# Debian's `chromium` (the browser test renders the HTML report in it) and
+# Node.js with npm (the GitHub contract test installs prism with npm into
+# the git-ignored .cache/npm). Idempotent and quiet when everything is there.
 #
 #   scripts/install-test-deps.sh
 set -eu
 
 CHROMIUM=/usr/bin/chromium
 
-if [ -x "$CHROMIUM" ]; then
+packages=""
+[ -x "$CHROMIUM" ] || packages="chromium"
+command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
+if [ -z "$packages" ]; then
     exit 0
 fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "install-test-deps: $CHROMIUM is missing and there is no apt-get here;" >&2
-    echo "install Chromium with your system's package manager so that $CHROMIUM exists." >&2
+    echo "install-test-deps: missing$packages and there is no apt-get here;" >&2
+    echo "install them with your system's package manager ($CHROMIUM must exist)." >&2
     exit 1
 fi
 
@@ -23,17 +27,18 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1; then
     SUDO=sudo
 else
-    echo "install-test-deps: not root and no sudo: run as root: apt-get install -y chromium" >&2
+    echo "install-test-deps: not root and no sudo: run as root: apt-get install -y$packages" >&2
     exit 1
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-echo "install-test-deps: installing chromium (apt-get install -y chromium)" >&2
+echo "install-test-deps: installing$packages (apt-get install -y$packages)" >&2
 # The package lists may be stale or absent (fresh containers): update once
 # and try again when the first attempt fails.
-if ! $SUDO apt-get install -y -q chromium >/dev/null; then
+# shellcheck disable=SC2086
+if ! $SUDO apt-get install -y -q $packages >/dev/null; then
     $SUDO apt-get update -q >/dev/null
-    $SUDO apt-get install -y -q chromium >/dev/null
+    $SUDO apt-get install -y -q $packages >/dev/null
 fi
 
 if [ ! -x "$CHROMIUM" ]; then

@@ -74,9 +74,14 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
          then the app teams act. Their reviews and CI results are simulated.\n"
     );
     let mut row = None;
+    const HOUR: u64 = 3600;
     for day in 0..60 {
         let now = state.now();
         let weekday = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).weekday();
+        let weekend = matches!(
+            weekday,
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        );
         println!(
             "== day {} ({})",
             day + 1,
@@ -84,28 +89,34 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
         );
         let done = engine.reconcile(&loaded).await?;
         print_reconciled(&done);
-        let current = done.campaign.clone();
-        let over = matches!(current.status.as_str(), "completed" | "cancelled");
-        row = Some(current.clone());
-        if over {
+        row = Some(done.campaign.clone());
+        if matches!(done.campaign.status.as_str(), "completed" | "cancelled") {
             break;
         }
-        if !matches!(
-            weekday,
-            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
-        ) {
-            teams.act(&engine, &state, &current).await?;
-            // What is left, counted from the code (the burndown's last line).
-            let scan = engine.scan(&loaded).await?;
-            println!(
-                "scan: {} place(s) still match in {} of {} repositories",
-                scan.totals.matches, scan.totals.repositories_with_matches, scan.totals.targets
-            );
-        } else {
-            println!("(the weekend: nobody reviews)");
+        if weekend {
+            println!("(the weekend: nobody reviews)\n");
+            clock.advance(Duration::from_secs(24 * HOUR));
+            continue;
         }
-        println!();
-        clock.advance(Duration::from_secs(24 * 3600));
+        // The app teams work in the afternoon...
+        clock.advance(Duration::from_secs(5 * HOUR));
+        teams.act(&engine, &state, &done.campaign).await?;
+        // ...and cron runs again in the evening, outside the window.
+        clock.advance(Duration::from_secs(5 * HOUR));
+        println!("-- {}", state.now().strftime("%a %H:%M UTC"));
+        let evening = engine.reconcile(&loaded).await?;
+        print_reconciled(&evening);
+        row = Some(evening.campaign.clone());
+        // What is left, counted from the code (the burndown's last line).
+        let scan = engine.scan(&loaded).await?;
+        println!(
+            "scan: {} place(s) still match in {} of {} repositories\n",
+            scan.totals.matches, scan.totals.repositories_with_matches, scan.totals.targets
+        );
+        if matches!(evening.campaign.status.as_str(), "completed" | "cancelled") {
+            break;
+        }
+        clock.advance(Duration::from_secs(14 * HOUR));
     }
     let Some(row) = row else {
         return Err(exit::Refusal::new(exit::ERROR, "the demo ran no day").into());
@@ -119,6 +130,16 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     println!("\n== status\n");
     let status = status::report(&state, &row).await?;
     print!("{}", status::render(&status));
+
+    // The report, as of now (the simulated weeks ended in the past).
+    let real_now = jiff::Timestamp::now();
+    if real_now > state.now() {
+        let behind = (real_now - state.now()).as_secs().max(0) as u64;
+        clock.advance(Duration::from_secs(behind));
+    }
+    let report = super::report::build(&state, &row).await?;
+    let report_path = dir.join("report.html");
+    super::report::write_file(&report_path, &crate::report::html::render(&report))?;
     let state_arg = db.display();
     println!(
         "\nThe reviews and CI results above were simulated: no person looked at these pull requests,\n\
@@ -128,13 +149,17 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
          \x20 catalog/           the Backstage catalog (Location, Groups, Users, Components)\n\
          \x20 {recipe}\n\
          \x20 campaign.yaml      the rollout: tranches, gate, pause, throttle, stale nudges\n\
-         \x20 state/fleetwright.db  the campaign's state and event log (SQLite)\n\n\
+         \x20 state/fleetwright.db  the campaign's state and event log (SQLite)\n\
+         \x20 report.html        the campaign's report, for people (one self-contained page)\n\n\
          Try:\n\
          \x20 fleetwright --state {state_arg} status {name}\n\
          \x20 fleetwright --state {state_arg} status {name} --json\n\
+         \x20 fleetwright --state {state_arg} report {name} --format md\n\
          \x20 git -C {dir}/remotes/billing-api.git log --oneline --graph main\n\
+         \nThe campaign's report: {report}\n\
          \nfinished in {:.1}s",
         started.elapsed().as_secs_f64(),
+        report = report_path.display(),
         dir = dir.display(),
         recipe = crate::fleet::demo::RECIPE_PATH,
     );

@@ -115,7 +115,7 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
 }
 
 /// Write `text` to `path`, creating its folder.
-fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+pub(super) fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| {
             format!(

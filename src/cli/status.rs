@@ -40,9 +40,16 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
 pub fn render(status: &StatusReport) -> String {
     let c = &status.campaign;
     let mut out = format!(
-        "campaign {} ({}): recipe {}, forge {}, tranches open {} of {}\n\n",
+        "campaign {} ({}): recipe {}, forge {}, tranches open {} of {}\n",
         c.name, c.status, c.recipe, c.forge, c.tranches_open, c.tranche_count
     );
+    if let Some(reason) = &c.status_reason {
+        out.push_str(&format!("{}: {reason}\n", c.status));
+    }
+    if let Some(gate) = c.gate.as_ref().filter(|_| c.status == "active") {
+        out.push_str(&format!("gate closed: {gate}\n"));
+    }
+    out.push('\n');
     let rows: Vec<Vec<String>> = status
         .targets
         .iter()

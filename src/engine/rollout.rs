@@ -215,9 +215,16 @@ impl Engine {
             return Ok(done);
         }
 
-        // The gate to the next tranche (a campaign launched by this run
-        // has just opened its first).
-        if !launched && row.tranches_open < row.tranche_count {
+        // The gate to the next tranche (not while the newest one is still
+        // being prepared, as when this run launched the campaign).
+        let preparing = targets.iter().any(|t| {
+            t.tranche == row.tranches_open - 1
+                && matches!(
+                    t.state,
+                    TargetState::Pending | TargetState::Queued | TargetState::Pushed
+                )
+        });
+        if !launched && !preparing && row.tranches_open < row.tranche_count {
             let eval = self.gate(&row, &targets, &campaign.rollout.gate).await?;
             if eval.pass {
                 self.state()

@@ -45,6 +45,12 @@ pub struct CampaignSummary {
     pub file: String,
     pub tranches_open: i64,
     pub tranche_count: i64,
+    /// Why it is paused, cancelled or completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// What the gate to the next tranche saw last (while it is closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
 }
 
 /// One target.
@@ -109,6 +115,8 @@ impl StatusReport {
                 file: campaign.file.clone(),
                 tranches_open: campaign.tranches_open,
                 tranche_count: campaign.tranche_count,
+                status_reason: campaign.status_reason.clone(),
+                gate: campaign.gate_note.clone(),
             },
             counts,
             targets: targets.iter().map(TargetStatus::from).collect(),

@@ -118,3 +118,65 @@ fn demo_refuses_a_folder_that_is_not_a_demo_and_leaves_it_alone() {
         "precious\n"
     );
 }
+
+/// The full-size demo: `run` alone takes the campaign from launch to
+/// completed, with gates, a CI pause and its resume, throttles, the weekend
+/// window and nudges visible on the way; it ends with the HTML report.
+#[test]
+fn the_default_demo_runs_to_completion_through_run_alone_and_writes_its_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("fleet");
+    let out = run_in(
+        tmp.path(),
+        &tmp.path().join("elsewhere.db"),
+        &["demo", "--dir", dir.to_str().unwrap()],
+    );
+    out.code(0);
+    for seen in [
+        "launched modernize-deprecated-apis",
+        "gate closed: tranche 1 (canary)",
+        "gate passed: tranche 1 (canary)",
+        "PAUSED: ",
+        "`fleetwright resume modernize-deprecated-apis`",
+        "throttled: ",
+        "outside the window",
+        "nudged ",
+        "opted_out",
+        "scan: ",
+        "modernize-deprecated-apis: completed",
+    ] {
+        assert!(out.stdout.contains(seen), "`{seen}` not in {out:?}");
+    }
+    let status = read_status(tmp.path(), &dir);
+    assert_eq!(status.campaign.status, "completed");
+    assert!(
+        status.targets.iter().all(|t| [
+            "merged",
+            "declined",
+            "no_change",
+            "not_applicable",
+            "opted_out"
+        ]
+        .contains(&t.state.as_str())),
+        "{status:#?}"
+    );
+    // The report it printed the path of, self-contained.
+    let report = dir.join("report.html");
+    assert!(
+        out.stdout
+            .contains(&format!("The campaign's report: {}", report.display())),
+        "{out:?}"
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<svg") && html.contains("id=\"burndown\""));
+    assert!(!html.contains("<script src") && !html.contains("<link"));
+    // The event log says what the output said: the gate, the pause, the nudges.
+    let events = crate::util::run_in(
+        tmp.path(),
+        &dir.join("state/fleetwright.db"),
+        &["report", "modernize-deprecated-apis", "--format", "json"],
+    );
+    events.code(0);
+    let report: serde_json::Value = serde_json::from_str(&events.stdout).unwrap();
+    assert_eq!(report["campaign"]["status"], "completed", "{report:#}");
+}
