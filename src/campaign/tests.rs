@@ -274,3 +274,59 @@ fn rollout_sections_are_read_and_each_mistake_is_reported_at_its_place() {
     );
     assert!(at(15).contains("after_days"), "{found:?}");
 }
+
+#[test]
+fn exclusions_by_tag_and_annotation_say_which_and_team_size_orders_small_teams_first() {
+    let dir = workspace();
+    let catalog = dir.path().join("catalog/all.yaml");
+    let component = |name: &str, owner: &str, tags: &str, extra: &str| {
+        format!(
+            "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  tags: [{tags}]\n  annotations:\n    github.com/project-slug: acme/{name}\n{extra}spec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+        )
+    };
+    let docs = [
+        component("a1", "team-a", "python", ""),
+        component("a2", "team-a", "python", ""),
+        component("a3", "team-a", "python, legacy", ""),
+        component("b1", "team-b", "python", ""),
+        component(
+            "b2",
+            "team-b",
+            "python",
+            "    fleetwright.io/skip: \"yes\"\n",
+        ),
+        component("b3", "team-b", "python", "    fleetwright.io/tier: \"1\"\n"),
+        component("c1", "team-c", "python", ""),
+    ];
+    std::fs::write(&catalog, docs.join("---\n")).unwrap();
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog: catalog\ntranches: [rest]\norder: team-size\ntargets:\n  exclude_tags: [LEGACY]\n  exclude_annotations: [fleetwright.io/skip, \"fleetwright.io/tier=2\"]\n";
+    let campaign = load(dir.path(), text).unwrap();
+    let catalog = Catalog::load(&campaign.catalog).unwrap();
+    let plan = plan::plan(&campaign, &catalog);
+    let repos: Vec<&str> = plan.tranches[0]
+        .targets
+        .iter()
+        .map(|t| t.repo.as_str())
+        .collect();
+    // team-c has one target, team-a two (a3 excluded), team-b two (b2 excluded);
+    // ties by name.
+    assert_eq!(
+        repos,
+        ["acme/c1", "acme/a1", "acme/a2", "acme/b1", "acme/b3"]
+    );
+    let reasons: Vec<(String, String)> = plan
+        .skipped
+        .iter()
+        .map(|s| (s.component.name.clone(), s.reason.clone()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            ("a3".to_string(), "excluded by its tag `legacy`".to_string()),
+            (
+                "b2".to_string(),
+                "excluded by its annotation `fleetwright.io/skip: yes`".to_string()
+            ),
+        ]
+    );
+}
