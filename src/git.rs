@@ -237,15 +237,34 @@ impl Workspace {
 /// git lock file inside the clone (`index.lock`, a ref's `.lock`) can only
 /// be left over from a process that died holding it (SIGKILL, power loss),
 /// so it is removed instead of failing every later run.
-#[derive(Debug)]
+///
+/// Within one process the lock is shared: a second `Checkout` of the same
+/// clone (tests do this) reuses the held lock instead of waiting on itself.
+#[derive(Debug, Clone)]
 struct CloneGuard {
-    _file: std::fs::File,
+    _file: std::sync::Arc<std::fs::File>,
 }
+
+/// The clone locks this process holds, by lock file path.
+static HELD: std::sync::Mutex<Vec<(PathBuf, std::sync::Weak<std::fs::File>)>> =
+    std::sync::Mutex::new(Vec::new());
 
 impl CloneGuard {
     fn take(clone: &Path) -> Result<CloneGuard> {
         use std::os::fd::AsRawFd;
-        let lock = clone.with_extension("lock");
+        let lock = PathBuf::from(format!("{}.lock", clone.display()));
+        let held = || HELD.lock().unwrap_or_else(|e| e.into_inner());
+        {
+            let mut held = held();
+            held.retain(|(_, file)| file.strong_count() > 0);
+            if let Some(file) = held
+                .iter()
+                .find(|(path, _)| *path == lock)
+                .and_then(|(_, file)| file.upgrade())
+            {
+                return Ok(CloneGuard { _file: file });
+            }
+        }
         let file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -264,6 +283,8 @@ impl CloneGuard {
             )));
         }
         remove_stale_locks(&clone.join(".git"));
+        let file = std::sync::Arc::new(file);
+        held().push((lock, std::sync::Arc::downgrade(&file)));
         Ok(CloneGuard { _file: file })
     }
 }

@@ -7,8 +7,10 @@
 //! can say clearly who it waits for; the kernel drops the lock when its
 //! process ends, however it ends (SIGKILL included), so a crash never
 //! leaves a campaign locked. `status`, `report`, `pause` and `resume` need
-//! no lock: the first two only read, the others are one transaction each
-//! that a running reconciler reads before it opens anything.
+//! no lock: the first two only read; the others are one transaction each,
+//! which checks the status it changes from (a `resume` cannot undo a
+//! `cancel`), and a running reconciler reads the status again before it
+//! starts each target.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};

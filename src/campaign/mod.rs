@@ -123,7 +123,7 @@ impl TargetFilter {
         let mut parts = Vec::new();
         let mut add = |what: &str, values: Vec<String>| {
             if !values.is_empty() {
-                parts.push(format!("{what} {}", values.join("|")));
+                parts.push(format!("{what} {}", values.join(" or ")));
             }
         };
         add("type", self.spec_type.clone());
@@ -342,12 +342,46 @@ struct RawPacing {
     min_interval_ms: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum RawTranche {
     Count(u64),
     Text(String),
     Map(RawTrancheMap),
+}
+
+/// By hand rather than `untagged`, so that a mistake inside a tranche map
+/// (`selct:`) is reported as itself, not as "did not match any variant".
+impl<'de> Deserialize<'de> for RawTranche {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawTranche;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a tranche: a count, a share like \"25%\", `rest`, or {name, size, select}",
+                )
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawTranche, E> {
+                Ok(RawTranche::Count(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawTranche, E> {
+                u64::try_from(v)
+                    .map(RawTranche::Count)
+                    .map_err(|_| E::custom(format!("a tranche of {v} targets")))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawTranche, E> {
+                Ok(RawTranche::Text(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawTranche, A::Error> {
+                RawTrancheMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawTranche::Map)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

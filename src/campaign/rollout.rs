@@ -101,6 +101,17 @@ This is the only reminder fleetwright will post here.";
 
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
+/// Days written in full, with their short names.
+const FULL_DAYS: [(&str, &&str); 7] = [
+    ("monday", &"mon"),
+    ("tuesday", &"tue"),
+    ("wednesday", &"wed"),
+    ("thursday", &"thu"),
+    ("friday", &"fri"),
+    ("saturday", &"sat"),
+    ("sunday", &"sun"),
+];
+
 impl Window {
     fn zone(&self) -> TimeZone {
         TimeZone::get(&self.timezone).unwrap_or(TimeZone::UTC)
@@ -184,11 +195,37 @@ impl Window {
 // ----- the campaign file ---------------------------------------------------
 
 /// A share as written: `"80%"` or `80`.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 pub(super) enum RawShare {
     Number(u64),
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawShare {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawShare;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a share: a whole percentage like \"80%\"")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawShare, E> {
+                Ok(RawShare::Number(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawShare, E> {
+                Err(E::custom(format!("{v} is not a share between 0% and 100%")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawShare, E> {
+                Err(E::custom(format!(
+                    "{v} is not a share: write a whole percentage like \"80%\""
+                )))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawShare, E> {
+                Ok(RawShare::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -379,7 +416,10 @@ fn window(raw: &RawWindow, place: &mut Place<'_>) -> Option<Window> {
     for part in raw.days.value.clone().into_vec() {
         for item in part.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let item = item.to_ascii_lowercase();
-            let day = |s: &str| DAYS.iter().position(|d| s.starts_with(d) && s.len() >= 3);
+            let day = |s: &str| {
+                DAYS.iter()
+                    .position(|d| s == *d || FULL_DAYS.contains(&(s, d)))
+            };
             let range = match item.split_once('-') {
                 Some((a, b)) => day(a.trim()).zip(day(b.trim())),
                 None => day(&item).map(|d| (d, d)),
@@ -402,6 +442,14 @@ fn window(raw: &RawWindow, place: &mut Place<'_>) -> Option<Window> {
             }
         }
     }
+    if ok && !days.iter().any(|d| *d) {
+        ok = false;
+        place.problem(
+            &raw.days,
+            "the window has no day: it would never open",
+            DAYS_HELP,
+        );
+    }
     let hours = raw.hours.value.trim();
     let minutes = |s: &str| -> Option<u16> {
         let (h, m) = s.trim().split_once(':')?;
@@ -411,7 +459,7 @@ fn window(raw: &RawWindow, place: &mut Place<'_>) -> Option<Window> {
     let span = hours
         .split_once('-')
         .and_then(|(a, b)| minutes(a).zip(minutes(b)))
-        .filter(|(a, b)| a != b);
+        .filter(|(a, b)| a != b && *a < 24 * 60);
     if span.is_none() {
         ok = false;
         place.problem(

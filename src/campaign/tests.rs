@@ -273,6 +273,21 @@ fn rollout_sections_are_read_and_each_mistake_is_reported_at_its_place() {
         "{found:?}"
     );
     assert!(at(15).contains("after_days"), "{found:?}");
+
+    for (days, hours, wrong) in [
+        ("[]", "09:00-17:00", "the window has no day"),
+        ("monkey", "09:00-17:00", "`monkey` is not a day"),
+        ("mon", "24:00-08:00", "is not a span of hours"),
+    ] {
+        let text = format!("{MINIMAL}throttle:\n  window: {{days: {days}, hours: \"{hours}\"}}\n");
+        let found = problems(load(dir.path(), &text).unwrap_err());
+        assert!(
+            found
+                .iter()
+                .any(|(line, _, m)| *line == 6 && m.contains(wrong)),
+            "{days} {hours}: {found:?}"
+        );
+    }
 }
 
 #[test]

@@ -107,6 +107,10 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
                     Some("launch the file it was launched from, or give this campaign another `name`".into()),
                 ),
                 EngineError::Refused(_) | EngineError::Forge { .. } => (REFUSED, None),
+                EngineError::State(crate::state::StateError::Conflict(_)) => (
+                    REFUSED,
+                    Some("another fleetwright changed the campaign first; look at `fleetwright status` and try again".into()),
+                ),
                 EngineError::State(_) => (ERROR, Some("check that the state database is readable and writable".into())),
             };
         }

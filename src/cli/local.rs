@@ -71,16 +71,20 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
         .into());
     }
     let engine = engine(&state, &row.forge, None, ui, None)?;
+    // Merge and close hold the campaign's lock from before they read the target.
+    let _lock = match &args.command {
+        LocalCommand::Merge { .. } => {
+            Some(super::launch::lock(&global.state, name, "local merge")?)
+        }
+        LocalCommand::Close { .. } => {
+            Some(super::launch::lock(&global.state, name, "local close")?)
+        }
+        LocalCommand::Ci { .. } => None,
+    };
     let target = engine.target(&row, repo).await?;
     let after = match args.command {
-        LocalCommand::Merge { .. } => {
-            let _lock = super::launch::lock(&global.state, name, "local merge")?;
-            engine.merge(&target).await?
-        }
-        LocalCommand::Close { comment, .. } => {
-            let _lock = super::launch::lock(&global.state, name, "local close")?;
-            engine.close(&target, comment.as_deref()).await?
-        }
+        LocalCommand::Merge { .. } => engine.merge(&target).await?,
+        LocalCommand::Close { comment, .. } => engine.close(&target, comment.as_deref()).await?,
         LocalCommand::Ci { result, .. } => {
             let Some(number) = target.changeset.as_ref().and_then(|c| c.number) else {
                 return Err(exit::Refusal::new(

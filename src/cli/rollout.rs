@@ -100,8 +100,30 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
 
 pub async fn run(args: RunArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let file = Path::new(&args.campaign);
+    let looks_like_a_file = args.campaign.contains('/')
+        || args.campaign.ends_with(".yaml")
+        || args.campaign.ends_with(".yml");
+    if looks_like_a_file && !file.is_file() {
+        return Err(exit::Refusal::new(
+            exit::BAD_INPUT,
+            format!("campaign file {} does not exist", file.display()),
+        )
+        .hint("give the campaign file's path, or the name of a launched campaign")
+        .into());
+    }
     loop {
-        let (code, finished) = run_once(&args, file, global, ui).await?;
+        let (code, finished) = match run_once(&args, file, global, ui).await {
+            // Watching, a run that overlaps another (cron) waits its turn.
+            Err(e)
+                if args.watch.is_some()
+                    && e.downcast_ref::<crate::lock::LockError>()
+                        .is_some_and(|l| matches!(l, crate::lock::LockError::Held { .. })) =>
+            {
+                ui.note(format!("{e}; trying again at the next round"));
+                (exit::SUCCESS, false)
+            }
+            other => other?,
+        };
         let Some(interval) = args.watch.filter(|_| !finished) else {
             return Ok(code);
         };

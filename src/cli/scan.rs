@@ -3,6 +3,8 @@
 
 use clap::Args;
 
+use crate::report::shorten;
+
 use super::launch::{launched, lock};
 use super::output::table;
 use super::plan::warn_catalog_problems;
@@ -111,15 +113,6 @@ fn seconds(at: &str) -> String {
 /// A commit id as people read it.
 fn short(commit: &str) -> String {
     commit.chars().take(10).collect()
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    let one_line = text.lines().next().unwrap_or("");
-    if one_line.chars().count() <= max {
-        one_line.to_string()
-    } else {
-        format!("{}…", one_line.chars().take(max).collect::<String>())
-    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use clap::Args;
 
+use crate::report::shorten;
+
 use super::output::table;
 use super::{GlobalArgs, Ui, exit, recorded_campaign};
 use crate::report::StatusReport;
@@ -91,13 +93,4 @@ pub fn render(status: &StatusReport) -> String {
         counts.join(", ")
     ));
     out
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    let one_line = text.lines().next().unwrap_or("");
-    if one_line.chars().count() <= max {
-        one_line.to_string()
-    } else {
-        format!("{}…", one_line.chars().take(max).collect::<String>())
-    }
 }

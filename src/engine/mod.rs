@@ -299,10 +299,13 @@ impl Engine {
             )));
         }
         let targets = self.state().targets(row.id).await?;
-        let interrupted = targets.iter().any(|t| {
-            t.tranche < row.tranches_open
-                && matches!(t.state, TargetState::Queued | TargetState::Pushed)
-        });
+        // A branch pushed without its pull request: a run died between the
+        // two (targets still `queued` may just be waiting for the throttles;
+        // the gate sees those).
+        let interrupted = !force
+            && targets
+                .iter()
+                .any(|t| t.tranche < row.tranches_open && t.state == TargetState::Pushed);
         let before = row.tranches_open;
         let mut gate = None;
         let row = if interrupted || row.tranches_open >= row.tranche_count {
@@ -375,7 +378,11 @@ impl Engine {
                     && t.tranche < row.tranches_open
                     && (t.state.needs_work() || stale(t, &loaded.recipe))
             })
-            .partition(|t| !t.state.needs_work());
+            // Only the refresh of an open pull request's branch opens
+            // nothing new; every other target may open a pull request and
+            // takes a slot (a `verify_failed` target retried on a new recipe
+            // too).
+            .partition(|t| t.state == TargetState::PrOpen);
         let mut slots = budget.slots;
         let progress = self.shared.progress.clone();
         let planned = refresh.len() + slots.map_or(fresh.len(), |s| s.min(fresh.len()));
@@ -484,6 +491,12 @@ impl Engine {
     /// and the others go on.
     pub async fn sync(&self, campaign: &Campaign) -> Result<SyncReport> {
         let row = self.campaign(&campaign.name).await?;
+        if row.status == "cancelled" {
+            return Err(EngineError::Refused(format!(
+                "campaign `{}` is cancelled: nothing more is synced or merged",
+                row.name
+            )));
+        }
         let targets: Vec<TargetRow> = self
             .state()
             .targets(row.id)
@@ -676,6 +689,21 @@ async fn run_target(
     reviewers: Reviewers,
     target: TargetRow,
 ) -> TargetOutcome {
+    // Paused or cancelled while this run was going: what has not started
+    // is left for a run after `resume`.
+    if target.state != TargetState::PrOpen
+        && let Ok(Some(status)) = shared.state.campaign_status(target.campaign_id).await
+        && status != "active"
+    {
+        shared.progress.done(&target.repo, target.state);
+        return TargetOutcome {
+            repo: target.repo,
+            state: target.state,
+            step: None,
+            reason: Some(format!("not started: the campaign is {status}")),
+            pr: None,
+        };
+    }
     // The token git offers (a GitHub App's is renewed before it expires).
     match shared.forge.git_token().await {
         Ok(token) => shared

@@ -531,6 +531,16 @@ fn prepare(
         .map_err(|e| Failure::new(Step::Clone, error_chain(&e)))?;
     let opted_out =
         crate::optout::read(&checkout.path, campaign).map_err(|e| Failure::new(Step::Clone, e))?;
+    // A repository that opted out is not rewritten at all (unless a branch
+    // of ours is already there, which is carried on).
+    if opted_out.is_some() && !matches!(remote, RemoteBranch::Ours(_) | RemoteBranch::Shared(_)) {
+        return Ok(Prepared {
+            checkout,
+            remote,
+            changes: Changes::default(),
+            opted_out,
+        });
+    }
     let options = ApplyOptions {
         facts,
         ..ApplyOptions::default()

@@ -205,7 +205,7 @@ impl Engine {
                 );
                 row = self
                     .state()
-                    .set_campaign_status(&row, "paused", Some(&reason), "paused", None)
+                    .set_campaign_status(&row, &["active"], "paused", Some(&reason), "paused", None)
                     .await?;
                 done.paused = Some(reason);
             }
@@ -261,7 +261,14 @@ impl Engine {
             let counts = state_counts(&targets);
             row = self
                 .state()
-                .set_campaign_status(&row, "completed", Some(&counts), "completed", None)
+                .set_campaign_status(
+                    &row,
+                    &["active"],
+                    "completed",
+                    Some(&counts),
+                    "completed",
+                    None,
+                )
                 .await?;
         }
         done.campaign = self.campaign(&row.name).await?;
@@ -408,7 +415,25 @@ impl Engine {
                         .await?;
                     done.nudged.push((t.repo.clone(), number));
                 }
-                Err(e) => done.nudge_failed.push((t.repo.clone(), error_chain(&e))),
+                Err(e) => {
+                    // The forge answered no: nothing was posted, and the
+                    // next run tries again. A lost answer (a timeout) keeps
+                    // the nudge recorded: at most once.
+                    let refused = matches!(
+                        e,
+                        crate::forge::ForgeError::Forge {
+                            status: Some(_),
+                            ..
+                        } | crate::forge::ForgeError::NotFound(_)
+                            | crate::forge::ForgeError::Refused(_)
+                    );
+                    if refused {
+                        self.state()
+                            .clear_nudged(&t, &format!("#{number}: {}", error_chain(&e)))
+                            .await?;
+                    }
+                    done.nudge_failed.push((t.repo.clone(), error_chain(&e)));
+                }
             }
         }
         Ok(())
@@ -443,24 +468,32 @@ impl Engine {
     }
 }
 
-/// Pause a campaign by hand: no pull request is opened until `resume`.
-/// Needs no forge: it is one write the reconciler reads.
+/// Pause a campaign by hand: no pull request is opened until `resume`
+/// (a run going on stops starting targets). Needs no forge.
 pub async fn pause(state: &State, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
-    must_be(row, &["active", "paused"], "pause")?;
     let reason = format!(
         "paused by hand{}",
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
     Ok(state
-        .set_campaign_status(row, "paused", Some(&reason), "paused", None)
+        .set_campaign_status(
+            row,
+            &["active", "paused"],
+            "paused",
+            Some(&reason),
+            "paused",
+            None,
+        )
         .await?)
 }
 
-/// Resume a paused campaign. The CI failures of the newest tranche as they
-/// are now are accepted: the campaign pauses itself again only when more
-/// pull requests fail.
+/// Resume a paused campaign (an active one is left as it is). The CI
+/// failures of the newest tranche as they are now are accepted: the
+/// campaign pauses itself again only when more pull requests fail.
 pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
-    must_be(row, &["paused", "active"], "resume")?;
+    if row.status == "active" {
+        return Ok(row.clone());
+    }
     let targets = state.targets(row.id).await?;
     let (failing, _) = newest_tranche_ci(row, &targets);
     let reason = (failing > 0)
@@ -468,6 +501,7 @@ pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
     Ok(state
         .set_campaign_status(
             row,
+            &["paused"],
             "active",
             reason.as_deref(),
             "resumed",
@@ -477,26 +511,26 @@ pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
 }
 
 /// Cancel a campaign for good: nothing more is opened, synced or nudged.
+/// A cancelled campaign is returned as it is (so that closing its pull
+/// requests can be tried again).
 pub async fn cancel(state: &State, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
-    must_be(row, &["active", "paused", "completed"], "cancel")?;
+    if row.status == "cancelled" {
+        return Ok(row.clone());
+    }
     let why = format!(
         "cancelled{}",
         reason.map(|r| format!(": {r}")).unwrap_or_default()
     );
     Ok(state
-        .set_campaign_status(row, "cancelled", Some(&why), "cancelled", None)
+        .set_campaign_status(
+            row,
+            &["active", "paused", "completed"],
+            "cancelled",
+            Some(&why),
+            "cancelled",
+            None,
+        )
         .await?)
-}
-
-fn must_be(row: &CampaignRow, allowed: &[&str], what: &str) -> Result<()> {
-    if allowed.contains(&row.status.as_str()) {
-        Ok(())
-    } else {
-        Err(EngineError::Refused(format!(
-            "campaign `{}` is {}: it cannot {what}",
-            row.name, row.status
-        )))
-    }
 }
 
 /// Why targets were left waiting for a later run, when some were.
@@ -528,28 +562,12 @@ mod tests {
     use crate::state::ChangesetRow;
 
     fn target(state: TargetState, ci: Option<&str>) -> TargetRow {
-        TargetRow {
-            id: 0,
-            campaign_id: 0,
-            repo: "r".into(),
-            url: "u".into(),
-            component: "component:default/r".into(),
-            owner: "group:default/t".into(),
-            tranche: 0,
-            position: 0,
+        let with_pr = matches!(
             state,
-            step: None,
-            reason: None,
-            default_branch: None,
-            base_commit: None,
-            head_commit: None,
-            recipe_fingerprint: None,
-            updated_at: String::new(),
-            changeset: matches!(
-                state,
-                TargetState::PrOpen | TargetState::Merged | TargetState::Declined
-            )
-            .then(|| ChangesetRow {
+            TargetState::PrOpen | TargetState::Merged | TargetState::Declined
+        );
+        TargetRow {
+            changeset: with_pr.then(|| ChangesetRow {
                 branch: "b".into(),
                 base: "main".into(),
                 number: Some(1),
@@ -563,6 +581,7 @@ mod tests {
                 nudged_at: None,
                 merged_at: None,
             }),
+            ..TargetRow::sample(0, "r", state)
         }
     }
 

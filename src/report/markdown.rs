@@ -177,7 +177,7 @@ fn checklist_line(t: &TargetLine) -> String {
         let _ = write!(line, " ({})", notes.join(", "));
     }
     if let Some(reason) = &t.reason {
-        let _ = write!(line, ": {}", text(&shorten(&one_line(reason), 120)));
+        let _ = write!(line, ": {}", text(&super::shorten(&one_line(reason), 120)));
     }
     line
 }
@@ -222,14 +222,6 @@ fn one_line(s: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" / ")
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    }
 }
 
 /// Text from outside, escaped for Markdown: no emphasis, links, tags,

@@ -124,6 +124,16 @@ impl StatusReport {
     }
 }
 
+/// The first line of `text`, cut to `max` characters (with `…`).
+pub fn shorten(text: &str, max: usize) -> String {
+    let one_line = text.lines().next().unwrap_or("");
+    if one_line.chars().count() <= max {
+        one_line.to_string()
+    } else {
+        format!("{}…", one_line.chars().take(max).collect::<String>())
+    }
+}
+
 impl From<&TargetRow> for TargetStatus {
     fn from(t: &TargetRow) -> Self {
         let cs = t.changeset.as_ref();

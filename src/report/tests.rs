@@ -295,6 +295,7 @@ async fn four_days() -> Scenario {
     s.scan(&c, "b1", None).await;
     st.set_campaign_status(
         &c,
+        &["active"],
         "paused",
         Some("CI fails on 1 of 3 pull requests of tranche 2"),
         "paused",
@@ -608,25 +609,7 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
 
 /// A target row made by hand, for the pure cases below.
 fn row(id: i64, repo: &str, state: TargetState) -> TargetRow {
-    TargetRow {
-        id,
-        campaign_id: 1,
-        repo: repo.into(),
-        url: String::new(),
-        component: format!("component:default/{repo}"),
-        owner: "group:default/team-a".into(),
-        tranche: 0,
-        position: id,
-        state,
-        step: None,
-        reason: None,
-        default_branch: None,
-        base_commit: None,
-        head_commit: None,
-        recipe_fingerprint: None,
-        updated_at: "2026-01-05T09:00:00Z".into(),
-        changeset: None,
-    }
+    TargetRow::sample(id, repo, state)
 }
 
 fn campaign_row(status: &str, gate_note: Option<&str>) -> CampaignRow {

@@ -42,6 +42,9 @@ pub enum StateError {
     Unknown(String),
     #[error("campaign `{0}` is already recorded in the state")]
     CampaignExists(String),
+    /// Someone else changed it first (another process).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 type Result<T, E = StateError> = std::result::Result<T, E>;
@@ -628,12 +631,25 @@ impl State {
         .await?)
     }
 
+    /// A campaign's status as it is now (`None`: no such campaign).
+    pub async fn campaign_status(&self, campaign_id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query("SELECT status FROM campaigns WHERE id = ?")
+            .bind(campaign_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get("status")))
+    }
+
     /// Set a campaign's status (`active`, `paused`, `completed`,
-    /// `cancelled`) with why, and log it as `kind` (`paused`, `resumed`...).
+    /// `cancelled`) with why, and log it as `kind` (`paused`, `resumed`...),
+    /// but only from one of the statuses `from` (checked in the same
+    /// transaction: a `resume` racing a `cancel` cannot undo it).
     /// `acknowledged`: the failing pull requests a resume accepts.
+    #[allow(clippy::too_many_arguments)]
     pub async fn set_campaign_status(
         &self,
         campaign: &CampaignRow,
+        from_any_of: &[&str],
         status: &str,
         reason: Option<&str>,
         kind: &str,
@@ -646,6 +662,12 @@ impl State {
             .fetch_one(&mut *tx)
             .await?
             .get("status");
+        if !from_any_of.contains(&from.as_str()) {
+            return Err(StateError::Conflict(format!(
+                "campaign `{}` is {from}: it cannot become {status}",
+                campaign.name
+            )));
+        }
         sqlx::query(
             "UPDATE campaigns SET status = ?, status_reason = ?, updated_at = ?,
                  ci_failures_acknowledged = COALESCE(?, ci_failures_acknowledged)
@@ -730,6 +752,29 @@ impl State {
             None,
             Some(detail),
             &at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record that the forge refused the nudge of `target` (nothing was
+    /// posted): the next run may try again.
+    pub async fn clear_nudged(&self, target: &TargetRow, detail: &str) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE changesets SET nudged_at = NULL WHERE target_id = ?")
+            .bind(target.id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(
+            &mut tx,
+            target.campaign_id,
+            Some(target.id),
+            "nudge_failed",
+            None,
+            None,
+            Some(detail),
+            &self.stamp(),
         )
         .await?;
         tx.commit().await?;

@@ -335,6 +335,33 @@ impl TargetRow {
     }
 }
 
+impl TargetRow {
+    /// A row made by hand, for tests of code that only reads rows: target
+    /// `id` of campaign 1, tranche 0, owned by `group:default/team-a`,
+    /// without a changeset.
+    pub fn sample(id: i64, repo: &str, state: TargetState) -> TargetRow {
+        TargetRow {
+            id,
+            campaign_id: 1,
+            repo: repo.into(),
+            url: String::new(),
+            component: format!("component:default/{repo}"),
+            owner: "group:default/team-a".into(),
+            tranche: 0,
+            position: id,
+            state,
+            step: None,
+            reason: None,
+            default_branch: None,
+            base_commit: None,
+            head_commit: None,
+            recipe_fingerprint: None,
+            updated_at: "2026-01-05T09:00:00Z".into(),
+            changeset: None,
+        }
+    }
+}
+
 /// What a state transition learned, besides the new state.
 #[derive(Debug, Clone, Default)]
 pub struct Transition {

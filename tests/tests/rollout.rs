@@ -207,11 +207,16 @@ fn a_hand_pause_stops_new_pull_requests_and_cancel_closes_the_open_ones() {
     sb.run(&["run", CAMPAIGN]).code(0);
     assert_eq!(state_of(&sb, "bravo"), "pr_open");
 
+    // Cancelled first without closing anything; closing can come after.
+    sb.run(&["cancel", CAMPAIGN, "--reason", "superseded"])
+        .code(0);
+    assert_eq!(state_of(&sb, "bravo"), "pr_open");
+    let refused = sb.run(&["sync", CAMPAIGN]);
+    refused.code(6);
+    assert!(refused.stderr.contains("is cancelled"), "{refused:?}");
     let cancelled = sb.run(&[
         "cancel",
         CAMPAIGN,
-        "--reason",
-        "superseded",
         "--close-prs",
         "Superseded by the v2 campaign.",
     ]);
