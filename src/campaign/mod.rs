@@ -346,7 +346,7 @@ struct RawPacing {
 enum RawTranche {
     Count(u64),
     Text(String),
-    Map(RawTrancheMap),
+    Map(Box<RawTrancheMap>),
 }
 
 /// By hand rather than `untagged`, so that a mistake inside a tranche map
@@ -377,7 +377,7 @@ impl<'de> Deserialize<'de> for RawTranche {
                 map: A,
             ) -> Result<RawTranche, A::Error> {
                 RawTrancheMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(RawTranche::Map)
+                    .map(|m| RawTranche::Map(Box::new(m)))
             }
         }
         d.deserialize_any(Visitor)
