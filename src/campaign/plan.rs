@@ -202,29 +202,46 @@ pub fn cut(
 
 /// True when `filter` (a tranche's selector) selects `t`.
 fn selects_target(filter: &TargetFilter, t: &PlannedTarget) -> bool {
-    one_of(&filter.spec_type, &t.spec_type)
-        && one_of(&filter.lifecycle, &t.lifecycle)
-        && (filter.system.is_empty()
-            || t.system.as_ref().is_some_and(|s| filter.system.contains(s)))
-        && (filter.owner.is_empty() || filter.owner.contains(&t.owner))
-        && (filter.tags.is_empty()
-            || t.tags
-                .iter()
-                .any(|x| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(x))))
-}
-
-fn one_of(values: &[String], value: &str) -> bool {
-    values.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(value))
+    matches(
+        filter,
+        &t.spec_type,
+        &t.lifecycle,
+        t.system.as_ref(),
+        &t.owner,
+        &t.tags,
+    )
 }
 
 fn selects(filter: &TargetFilter, c: &Component) -> bool {
-    one_of(&filter.spec_type, &c.spec_type)
-        && one_of(&filter.lifecycle, &c.lifecycle)
-        && (filter.system.is_empty()
-            || c.system.as_ref().is_some_and(|s| filter.system.contains(s)))
-        && (filter.owner.is_empty() || filter.owner.contains(&c.owner))
+    matches(
+        filter,
+        &c.spec_type,
+        &c.lifecycle,
+        c.system.as_ref(),
+        &c.owner,
+        &c.tags,
+    )
+}
+
+/// The one test of a filter's selecting keys (type, lifecycle, system,
+/// owner, tags) against what the catalog says of a component.
+fn matches(
+    filter: &TargetFilter,
+    spec_type: &str,
+    lifecycle: &str,
+    system: Option<&EntityRef>,
+    owner: &EntityRef,
+    tags: &[String],
+) -> bool {
+    let one_of = |values: &[String], value: &str| {
+        values.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(value))
+    };
+    one_of(&filter.spec_type, spec_type)
+        && one_of(&filter.lifecycle, lifecycle)
+        && (filter.system.is_empty() || system.is_some_and(|s| filter.system.contains(s)))
+        && (filter.owner.is_empty() || filter.owner.contains(owner))
         && (filter.tags.is_empty()
-            || c.tags
+            || tags
                 .iter()
                 .any(|t| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(t))))
 }
