@@ -171,6 +171,9 @@ pub struct Verify {
     /// Run with `sh -c`, in the repository, with a scrubbed environment.
     pub command: String,
     pub timeout: std::time::Duration,
+    /// `on_failure: draft`: a failing change is still pushed, as a draft
+    /// pull request that shows the failure (default: nothing is pushed).
+    pub draft_on_failure: bool,
 }
 
 /// How to reach GitHub (`forge: github`, the `github:` section).
@@ -314,6 +317,9 @@ struct RawVerify {
     /// Seconds (default 600).
     #[serde(default)]
     timeout: Option<u64>,
+    /// `skip` (default) or `draft`.
+    #[serde(default)]
+    on_failure: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -560,6 +566,14 @@ impl Campaign {
         let github = github_settings(raw.github.as_ref(), &base, &mut problems, path, text, doc);
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
+        if let Some(on) = raw.verify.as_ref().and_then(|v| v.on_failure.as_ref())
+            && !["skip", "draft"].contains(&on.value.as_str())
+        {
+            problems.push(
+                at(on, format!("verify.on_failure `{}` is unknown", on.value))
+                    .with_help("`skip` (the default: a failing change gets no pull request) or `draft` (a draft pull request that shows the failure)"),
+            );
+        }
         let rollout = rollout::check(
             rollout::RawRollout {
                 order: raw.order,
@@ -648,6 +662,7 @@ impl Campaign {
             verify: raw.verify.map(|v| Verify {
                 command: v.command.value,
                 timeout: std::time::Duration::from_secs(v.timeout.unwrap_or(600).max(1)),
+                draft_on_failure: v.on_failure.is_some_and(|o| o.value == "draft"),
             }),
             pull_request: PullRequestTemplate {
                 title,

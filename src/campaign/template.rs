@@ -30,6 +30,9 @@ pub struct TemplateContext {
     /// Where the campaign's report is published (`report_url`; empty when
     /// none).
     pub report_url: String,
+    /// The campaign's `verify` failed on this change (`on_failure: draft`):
+    /// the command, its status and the end of its output.
+    pub verify_failure: Option<String>,
 }
 
 /// The recipe, as templates see it.
@@ -82,12 +85,13 @@ impl TemplateContext {
             matches: 1,
             verified: Some("make test".into()),
             report_url: "https://example.com/report.html".into(),
+            verify_failure: None,
         }
     }
 }
 
 /// What to write in a template, for error hints.
-pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, report_url, files (each with path, rules, matches)";
+pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, verify_failure, report_url, files (each with path, rules, matches)";
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -137,6 +141,16 @@ This pull request was prepared by **fleetwright** for the campaign `{{ campaign 
 {% for f in files -%}
 - `{{ f.path }}`{% if f.rules %}: {{ f.rules | join(", ") }}{% endif %}
 {% endfor %}
+{% if verify_failure -%}
+## Verify failed: this is a draft
+
+The campaign's check failed after the change, so this pull request is a draft for the platform team to look at, not for review yet:
+
+```
+{{ verify_failure }}
+```
+
+{% endif -%}
 {% if verified -%}
 ## Verified
 

@@ -382,7 +382,7 @@ impl Engine {
             // nothing new; every other target may open a pull request and
             // takes a slot (a `verify_failed` target retried on a new recipe
             // too).
-            .partition(|t| t.state == TargetState::PrOpen);
+            .partition(has_open_pr);
         let mut slots = budget.slots;
         let progress = self.shared.progress.clone();
         let planned = refresh.len() + slots.map_or(fresh.len(), |s| s.min(fresh.len()));
@@ -502,7 +502,7 @@ impl Engine {
             .targets(row.id)
             .await?
             .into_iter()
-            .filter(|t| t.state == TargetState::PrOpen)
+            .filter(has_open_pr)
             .collect();
         let mut report = SyncReport::default();
         for target in targets {
@@ -579,7 +579,7 @@ fn open_pull_request_of(target: &TargetRow) -> Result<(RepoRef, i64)> {
         .changeset
         .as_ref()
         .and_then(|c| c.number)
-        .filter(|_| target.state == TargetState::PrOpen)
+        .filter(|_| has_open_pr(target))
         .ok_or_else(|| {
             EngineError::Refused(format!(
                 "{} has no open pull request (it is {})",
@@ -631,6 +631,11 @@ async fn record_pull_request(
         ),
     };
     let current = state.target(target.id).await?;
+    // A draft pull request whose change failed `verify` stays
+    // `verify_failed` while it is open.
+    if to == TargetState::PrOpen && current.state == TargetState::VerifyFailed {
+        return Ok(current.state);
+    }
     if current.state != to {
         let change = Transition {
             reason,
@@ -639,6 +644,19 @@ async fn record_pull_request(
         state.transition(&current, to, &change).await?;
     }
     Ok(to)
+}
+
+/// A target with an open pull request: `pr_open`, or `verify_failed` with
+/// the draft pull request `verify.on_failure: draft` opened.
+pub(crate) fn has_open_pr(target: &TargetRow) -> bool {
+    match target.state {
+        TargetState::PrOpen => true,
+        TargetState::VerifyFailed => target
+            .changeset
+            .as_ref()
+            .is_some_and(|c| c.number.is_some() && c.pr_state == Some(PrState::Open)),
+        _ => false,
+    }
 }
 
 /// An open pull request whose checks pass and that is approved.
@@ -691,7 +709,7 @@ async fn run_target(
 ) -> TargetOutcome {
     // Paused or cancelled while this run was going: what has not started
     // is left for a run after `resume`.
-    if target.state != TargetState::PrOpen
+    if !has_open_pr(&target)
         && let Ok(Some(status)) = shared.state.campaign_status(target.campaign_id).await
         && status != "active"
     {
@@ -711,7 +729,7 @@ async fn run_target(
             .set_token(token.map(|t| t.expose().to_string())),
         Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
     }
-    let result = if target.state == TargetState::PrOpen && stale(&target, recipe) {
+    let result = if has_open_pr(&target) && stale(&target, recipe) {
         prepare::refresh(shared, campaign, recipe, facts, &target).await
     } else {
         prepare::run(shared, campaign, recipe, facts, reviewers, &target).await

@@ -40,6 +40,8 @@ pub(super) async fn run(
         .map_err(|e| Failure::new(Step::Clone, format!("pull_request.branch: {e}")))?;
 
     enter(shared, &target.repo, Step::Clone);
+    // Set when `verify` failed and the change goes out as a draft.
+    let mut failed_verify: Option<String> = None;
     let prepared = fetch_and_apply(shared, campaign, recipe, facts, target, &branch).await?;
     let Prepared {
         checkout,
@@ -137,32 +139,49 @@ pub(super) async fn run(
                 "pull_request.title",
             )?;
             let message = commit_message(campaign, recipe, &ctx)?;
+            let draft_on_failure = campaign.verify.as_ref().is_some_and(|v| v.draft_on_failure);
             let Committed {
                 checkout,
                 commit,
                 verified,
-            } = write_verify_commit(campaign, checkout, changes, &branch, message).await?;
+            } = write_verify_commit(
+                campaign,
+                checkout,
+                changes,
+                &branch,
+                message,
+                draft_on_failure,
+            )
+            .await?;
             if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
-                let reason = format!(
-                    "{failed}; nothing was pushed:\n{}",
-                    verified.as_ref().map_or("", |v| v.outcome.tail.as_str())
-                );
+                let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
+                let what = if draft_on_failure {
+                    "pushed as a draft pull request that shows the failure"
+                } else {
+                    "nothing was pushed"
+                };
+                let reason = format!("{failed}; {what}:\n{tail}");
                 shared
                     .state
                     .record_event(target, "verify_failed", &reason)
                     .await?;
-                let change = Transition {
-                    reason: Some(reason),
-                    recipe_fingerprint: Some(recipe.fingerprint.clone()),
-                    ..base.clone()
-                };
-                shared
-                    .state
-                    .transition(target, TargetState::VerifyFailed, &change)
-                    .await?;
-                return Ok((TargetState::VerifyFailed, None));
+                if !draft_on_failure {
+                    let change = Transition {
+                        reason: Some(reason),
+                        recipe_fingerprint: Some(recipe.fingerprint.clone()),
+                        ..base.clone()
+                    };
+                    shared
+                        .state
+                        .transition(target, TargetState::VerifyFailed, &change)
+                        .await?;
+                    return Ok((TargetState::VerifyFailed, None));
+                }
+                ctx.verify_failure = Some(format!("{failed}\n{}", tail.trim_end()));
+                failed_verify = Some(reason);
+            } else {
+                ctx.verified = verified.map(|v| v.command);
             }
-            ctx.verified = verified.map(|v| v.command);
             let Some(commit) = commit else {
                 shared
                     .state
@@ -243,7 +262,7 @@ pub(super) async fn run(
                 head: branch.clone(),
                 base: default_branch,
                 head_commit: head,
-                draft: campaign.pull_request.draft,
+                draft: campaign.pull_request.draft || failed_verify.is_some(),
                 labels: campaign.pull_request.labels.clone(),
                 reviewers: reviewers.users.clone(),
                 team_reviewers: reviewers.teams.clone(),
@@ -276,6 +295,17 @@ pub(super) async fn run(
         }
     };
     let state = record_pull_request(&shared.state, target, &pr).await?;
+    if let Some(reason) = failed_verify.filter(|_| state == TargetState::PrOpen) {
+        let change = Transition {
+            reason: Some(reason),
+            ..Transition::default()
+        };
+        shared
+            .state
+            .transition(target, TargetState::VerifyFailed, &change)
+            .await?;
+        return Ok((TargetState::VerifyFailed, Some(pr.number)));
+    }
     Ok((state, Some(pr.number)))
 }
 
@@ -359,7 +389,26 @@ pub(super) async fn refresh(
         checkout,
         commit,
         verified,
-    } = write_verify_commit(campaign, checkout, changes, &branch, message).await?;
+    } = write_verify_commit(campaign, checkout, changes, &branch, message, false).await?;
+    if let Some(failed) = verified.as_ref().and_then(|v| v.failure())
+        && target.state == TargetState::VerifyFailed
+    {
+        // The draft of a failing change, and the new recipe fails too: the
+        // draft stays as it is, with the new failure, until the next change.
+        let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
+        let change = Transition {
+            reason: Some(format!(
+                "the recipe changed, and {failed} on its new change too; the draft pull request was left as it was:\n{tail}"
+            )),
+            recipe_fingerprint: Some(recipe.fingerprint.clone()),
+            ..base.clone()
+        };
+        shared
+            .state
+            .transition(target, TargetState::VerifyFailed, &change)
+            .await?;
+        return Ok((TargetState::VerifyFailed, number));
+    }
     if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
         let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
         let change = attention(format!(
@@ -393,6 +442,7 @@ pub(super) async fn refresh(
             .state
             .transition(target, TargetState::PrOpen, &updated)
             .await?;
+        ready_for_review(shared, target, number, verified.as_ref()).await?;
         return Ok((TargetState::PrOpen, number));
     };
     enter(shared, &target.repo, Step::Push);
@@ -421,7 +471,39 @@ pub(super) async fn refresh(
         .state
         .transition(target, TargetState::PrOpen, &pushed)
         .await?;
+    ready_for_review(shared, target, number, verified.as_ref()).await?;
     Ok((TargetState::PrOpen, number))
+}
+
+/// A draft opened for a change that failed `verify`, brought up to date
+/// with a recipe whose change passes: say so on the pull request (the
+/// forge's REST API cannot take a pull request out of draft; its people
+/// mark it ready).
+async fn ready_for_review(
+    shared: &Shared,
+    target: &TargetRow,
+    number: Option<i64>,
+    verified: Option<&Verified>,
+) -> Result<()> {
+    let (Some(number), TargetState::VerifyFailed) = (number, target.state) else {
+        return Ok(());
+    };
+    let ran = verified.map_or("the campaign's check".to_string(), |v| {
+        format!("`{}`", v.command)
+    });
+    let body = format!(
+        "The recipe of this campaign changed, and {ran} now passes on the updated change. \
+         This pull request was opened as a draft because the check failed before: \
+         it is ready for review now; please mark it ready."
+    );
+    shared
+        .state
+        .record_event(target, "ready_comment_intended", &format!("#{number}"))
+        .await?;
+    if let Err(e) = shared.forge.comment(&repo_ref(target), number, &body).await {
+        tracing::warn!(repo = %target.repo, "cannot comment on #{number}: {}", error_chain(&e));
+    }
+    Ok(())
 }
 
 /// A rewritten checkout, verified and committed.
@@ -447,14 +529,15 @@ impl Verified {
 }
 
 /// Write `changes` into the checkout, run the campaign's `verify` on it, and
-/// commit on `branch` when it passes: one path for a new branch and for a
-/// branch brought up to date.
+/// commit on `branch` when it passes (or anyway, with `commit_on_failure`):
+/// one path for a new branch and for a branch brought up to date.
 async fn write_verify_commit(
     campaign: &Campaign,
     checkout: Checkout,
     changes: Changes,
     branch: &str,
     message: String,
+    commit_on_failure: bool,
 ) -> Result<Committed> {
     let identity = campaign.commit.author.clone();
     let verify = campaign.verify.clone();
@@ -471,7 +554,7 @@ async fn write_verify_commit(
             }),
             None => None,
         };
-        if verified.as_ref().is_some_and(|v| !v.outcome.passed) {
+        if !commit_on_failure && verified.as_ref().is_some_and(|v| !v.outcome.passed) {
             return Ok(Committed {
                 checkout,
                 commit: None,
@@ -603,6 +686,7 @@ fn context(campaign: &Campaign, recipe: &Recipe, target: &TargetRow) -> Template
         matches: 0,
         verified: None,
         report_url: campaign.report_url.clone().unwrap_or_default(),
+        verify_failure: None,
     }
 }
 

@@ -449,7 +449,7 @@ impl Engine {
     ) -> Result<Vec<(String, std::result::Result<i64, String>)>> {
         let mut closed = Vec::new();
         for t in self.state().targets(row.id).await? {
-            if t.state != TargetState::PrOpen {
+            if !super::has_open_pr(&t) {
                 continue;
             }
             let number = t
