@@ -26,12 +26,39 @@ struct RawFile {
     opt_out: Option<RawOptOut>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug)]
 enum RawOptOut {
     Flag(bool),
     Reason(String),
     Detailed(RawDetailed),
+}
+
+/// By hand rather than `untagged`, so that a typo inside the map
+/// (`reasn:`) is reported as itself.
+impl<'de> Deserialize<'de> for RawOptOut {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawOptOut;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`true`, a reason, or {reason, campaigns}")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawOptOut, E> {
+                Ok(RawOptOut::Flag(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawOptOut, E> {
+                Ok(RawOptOut::Reason(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawOptOut, A::Error> {
+                RawDetailed::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RawOptOut::Detailed)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -774,8 +774,14 @@ pub fn trim_problem(text: &str) -> String {
 }
 
 /// What to do about a failed target, by the step that failed.
-fn next_for_failure(campaign: &str, step: Option<&str>) -> String {
+fn next_for_failure(campaign: &str, step: Option<&str>, reason: Option<&str>) -> String {
     let retry = format!("then `{RUN} {campaign}` retries it");
+    if reason.is_some_and(|r| r.starts_with(crate::optout::FILE)) {
+        return format!(
+            "The repository's own opt-out file is broken: ask its owners to fix `{}` (the error says where), {retry}.",
+            crate::optout::FILE
+        );
+    }
     match step {
         Some("clone") => format!(
             "Check the repository URL and that fleetwright can reach it (access, token), {retry}."
@@ -849,7 +855,7 @@ fn attention(campaign: &CampaignRow, targets: &[TargetRow]) -> Vec<AttentionItem
             TargetState::Failed => items.push(item(
                 AttentionKind::Failed,
                 reason().unwrap_or_else(|| "failed (no reason recorded)".into()),
-                next_for_failure(name, t.step.as_deref()),
+                next_for_failure(name, t.step.as_deref(), t.reason.as_deref()),
             )),
             TargetState::VerifyFailed => items.push(item(
                 AttentionKind::VerifyFailed,

@@ -394,3 +394,35 @@ fn watch_runs_again_until_the_campaign_is_completed() {
     bad.code(2);
     assert!(bad.stderr.contains("unknown unit"), "{bad:?}");
 }
+
+#[test]
+fn a_broken_opt_out_file_fails_its_target_at_its_place_and_the_report_says_whose_it_is() {
+    let mut repos = four_python();
+    repos[1].files.push((
+        ".fleetwright.yaml".into(),
+        "opt_out:\n  reasn: typo\n".into(),
+    ));
+    let sb = sandbox(repos, "[rest]", "");
+    let out = sb.run(&["run", "campaign.yaml"]);
+    out.code(4);
+    let status = sb.status();
+    let bravo = target(&status, "bravo");
+    assert_eq!(bravo.state, "failed");
+    assert!(
+        bravo
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with(".fleetwright.yaml:2:3: unknown field `reasn`"),
+        "{bravo:?}"
+    );
+    // The others went on.
+    assert_eq!(target(&status, "alpha").state, "pr_open");
+    let md = sb.run(&["report", CAMPAIGN, "--format", "md"]);
+    md.code(0);
+    assert!(
+        md.stdout
+            .contains("opt-out file is broken: ask its owners to fix"),
+        "{md:?}"
+    );
+}
