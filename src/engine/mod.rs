@@ -94,6 +94,14 @@ pub struct TargetOutcome {
     pub pr: Option<i64>,
 }
 
+/// How many of `outcomes` failed (a step, or `verify`).
+pub fn failures(outcomes: &[TargetOutcome]) -> usize {
+    outcomes
+        .iter()
+        .filter(|o| matches!(o.state, TargetState::Failed | TargetState::VerifyFailed))
+        .count()
+}
+
 /// What `sync` did.
 #[derive(Debug, Default)]
 pub struct SyncReport {
@@ -124,10 +132,7 @@ pub struct RunReport {
 impl RunReport {
     /// Number of targets this run left failed.
     pub fn failed(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|o| matches!(o.state, TargetState::Failed | TargetState::VerifyFailed))
-            .count()
+        failures(&self.outcomes)
     }
 
     /// Outcome counts by state.

@@ -166,16 +166,8 @@ pub(super) async fn run(
                     .record_event(target, "verify_failed", &reason)
                     .await?;
                 if !draft_on_failure {
-                    let change = Transition {
-                        reason: Some(reason),
-                        recipe_fingerprint: Some(recipe.fingerprint.clone()),
-                        ..base.clone()
-                    };
-                    shared
-                        .state
-                        .transition(target, TargetState::VerifyFailed, &change)
-                        .await?;
-                    return Ok((TargetState::VerifyFailed, None));
+                    let state = verify_failed(shared, target, reason, Some(recipe), &base).await?;
+                    return Ok((state, None));
                 }
                 ctx.verify_failure = Some(format!("{failed}\n{}", tail.trim_end()));
                 failed_verify = Some(reason);
@@ -296,15 +288,8 @@ pub(super) async fn run(
     };
     let state = record_pull_request(&shared.state, target, &pr).await?;
     if let Some(reason) = failed_verify.filter(|_| state == TargetState::PrOpen) {
-        let change = Transition {
-            reason: Some(reason),
-            ..Transition::default()
-        };
-        shared
-            .state
-            .transition(target, TargetState::VerifyFailed, &change)
-            .await?;
-        return Ok((TargetState::VerifyFailed, Some(pr.number)));
+        let state = verify_failed(shared, target, reason, None, &Transition::default()).await?;
+        return Ok((state, Some(pr.number)));
     }
     Ok((state, Some(pr.number)))
 }
@@ -396,18 +381,11 @@ pub(super) async fn refresh(
         // The draft of a failing change, and the new recipe fails too: the
         // draft stays as it is, with the new failure, until the next change.
         let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
-        let change = Transition {
-            reason: Some(format!(
-                "the recipe changed, and {failed} on its new change too; the draft pull request was left as it was:\n{tail}"
-            )),
-            recipe_fingerprint: Some(recipe.fingerprint.clone()),
-            ..base.clone()
-        };
-        shared
-            .state
-            .transition(target, TargetState::VerifyFailed, &change)
-            .await?;
-        return Ok((TargetState::VerifyFailed, number));
+        let reason = format!(
+            "the recipe changed, and {failed} on its new change too; the draft pull request was left as it was:\n{tail}"
+        );
+        let state = verify_failed(shared, target, reason, Some(recipe), &base).await?;
+        return Ok((state, number));
     }
     if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
         let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
@@ -473,6 +451,27 @@ pub(super) async fn refresh(
         .await?;
     ready_for_review(shared, target, number, verified.as_ref()).await?;
     Ok((TargetState::PrOpen, number))
+}
+
+/// Move `target` to `verify_failed` with `reason` (and, with `recipe`, the
+/// fingerprint it failed with: it is tried again only on another recipe).
+async fn verify_failed(
+    shared: &Shared,
+    target: &TargetRow,
+    reason: String,
+    recipe: Option<&Recipe>,
+    base: &Transition,
+) -> Result<TargetState> {
+    let change = Transition {
+        reason: Some(reason),
+        recipe_fingerprint: recipe.map(|r| r.fingerprint.clone()),
+        ..base.clone()
+    };
+    shared
+        .state
+        .transition(target, TargetState::VerifyFailed, &change)
+        .await?;
+    Ok(TargetState::VerifyFailed)
 }
 
 /// A draft opened for a change that failed `verify`, brought up to date

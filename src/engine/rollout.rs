@@ -45,10 +45,7 @@ pub struct Reconciled {
 impl Reconciled {
     /// Targets this run left failed.
     pub fn failed(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|o| matches!(o.state, TargetState::Failed | TargetState::VerifyFailed))
-            .count()
+        super::failures(&self.outcomes)
     }
 }
 
@@ -69,15 +66,7 @@ pub struct GateEval {
 
 /// Evaluate `gate` on the targets of one tranche (named `name`).
 pub fn evaluate_gate(gate: &Gate, name: &str, targets: &[&TargetRow]) -> GateEval {
-    let unprepared = targets
-        .iter()
-        .filter(|t| {
-            matches!(
-                t.state,
-                TargetState::Pending | TargetState::Queued | TargetState::Pushed
-            )
-        })
-        .count();
+    let unprepared = targets.iter().filter(|t| unprepared(t)).count();
     if unprepared > 0 {
         return GateEval {
             pass: false,
@@ -133,6 +122,14 @@ pub fn evaluate_gate(gate: &Gate, name: &str, targets: &[&TargetRow]) -> GateEva
         pass &= ok;
     }
     GateEval { pass, note }
+}
+
+/// A target a run has still to take to its pull request (or to its end).
+fn unprepared(t: &TargetRow) -> bool {
+    matches!(
+        t.state,
+        TargetState::Pending | TargetState::Queued | TargetState::Pushed
+    )
 }
 
 /// An open pull request whose checks fail.
@@ -217,13 +214,9 @@ impl Engine {
 
         // The gate to the next tranche (not while the newest one is still
         // being prepared, as when this run launched the campaign).
-        let preparing = targets.iter().any(|t| {
-            t.tranche == row.tranches_open - 1
-                && matches!(
-                    t.state,
-                    TargetState::Pending | TargetState::Queued | TargetState::Pushed
-                )
-        });
+        let preparing = targets
+            .iter()
+            .any(|t| t.tranche == row.tranches_open - 1 && unprepared(t));
         if !launched && !preparing && row.tranches_open < row.tranche_count {
             let eval = self.gate(&row, &targets, &campaign.rollout.gate).await?;
             if eval.pass {

@@ -506,9 +506,8 @@ fn end_of_day(day: Date) -> Option<Timestamp> {
 
 /// One point per UTC day, from the creation day to `now`'s day.
 ///
-/// The states are replayed as `state::replay` does (events in log order,
-/// stopping at the first one after the end of the day), in one pass over
-/// the log.
+/// The states come from one `state::Replayer` moved to the end of each day
+/// in turn: one pass over the log, by the rule `state::replay` uses.
 fn burndown(
     campaign: &CampaignRow,
     events: &[EventRow],
@@ -524,21 +523,15 @@ fn burndown(
         Ok(earliest) if earliest > first => earliest,
         _ => first,
     };
-    // None: a state this version does not know (counted as "other").
-    let mut states: BTreeMap<i64, Option<TargetState>> = BTreeMap::new();
-    let mut next_event = 0;
+    let mut log = state::Replayer::new(events);
     let mut days = Vec::new();
     let mut day = first;
     while let Some(until) = end_of_day(day) {
-        while let Some(e) = events.get(next_event) {
-            if state::parse_time(&e.at).is_some_and(|at| at > until) {
-                break;
-            }
-            if let (Some(target), Some(to)) = (e.target_id, &e.to_state) {
-                states.insert(target, to.parse().ok());
-            }
-            next_event += 1;
-        }
+        // None: a state this version does not know (counted as "other").
+        let states = log
+            .advance(Some(until))
+            .values()
+            .map(|s| s.parse::<TargetState>().ok());
         let mut point = DayPoint {
             date: day.to_string(),
             merged: 0,
@@ -549,7 +542,7 @@ fn burndown(
             other: 0,
             remaining_matches: None,
         };
-        for s in states.values() {
+        for s in states {
             match s.map(bucket) {
                 Some(Bucket::Merged) => point.merged += 1,
                 Some(Bucket::Open) => point.open += 1,

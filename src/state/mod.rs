@@ -849,18 +849,53 @@ pub fn replay(
     events: &[EventRow],
     until: Option<jiff::Timestamp>,
 ) -> Result<std::collections::BTreeMap<i64, TargetState>> {
-    let mut states = std::collections::BTreeMap::new();
-    for e in events {
-        if let Some(until) = until
-            && parse_time(&e.at).is_some_and(|at| at > until)
-        {
-            break;
-        }
-        if let (Some(target), Some(to)) = (e.target_id, &e.to_state) {
-            states.insert(target, to.parse()?);
+    Replayer::new(events)
+        .advance(until)
+        .iter()
+        .map(|(target, state)| Ok((*target, state.parse()?)))
+        .collect()
+}
+
+/// The event log replayed forward in time, one cut-off after another (the
+/// report's burndown asks for the end of each day, in one pass over the
+/// log). The one rule: events in log order, up to the first one after the
+/// cut-off; a target's state is the `to_state` of its last state event.
+#[derive(Debug)]
+pub struct Replayer<'a> {
+    events: &'a [EventRow],
+    next: usize,
+    states: std::collections::BTreeMap<i64, &'a str>,
+}
+
+impl<'a> Replayer<'a> {
+    /// `events`: a campaign's log, oldest first.
+    pub fn new(events: &'a [EventRow]) -> Self {
+        Replayer {
+            events,
+            next: 0,
+            states: std::collections::BTreeMap::new(),
         }
     }
-    Ok(states)
+
+    /// Each target's state (as stored) as of `until` (`None`: the end of
+    /// the log). Cut-offs must not go back in time.
+    pub fn advance(
+        &mut self,
+        until: Option<jiff::Timestamp>,
+    ) -> &std::collections::BTreeMap<i64, &'a str> {
+        while let Some(e) = self.events.get(self.next) {
+            if let Some(until) = until
+                && parse_time(&e.at).is_some_and(|at| at > until)
+            {
+                break;
+            }
+            if let (Some(target), Some(to)) = (e.target_id, e.to_state.as_deref()) {
+                self.states.insert(target, to);
+            }
+            self.next += 1;
+        }
+        &self.states
+    }
 }
 
 const TARGET_SELECT: &str =
