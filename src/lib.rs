@@ -22,6 +22,7 @@ pub mod recipe;
 pub mod report;
 pub mod reviewers;
 pub mod secret;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
 pub mod verify;

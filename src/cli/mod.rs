@@ -283,8 +283,9 @@ fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
             }
         }
         None => {
-            let token = std::env::var(&settings.token_env).unwrap_or_default();
-            if token.trim().is_empty() {
+            let token = crate::secret::env_var(&settings.token_env);
+            let token = token.as_ref().map_or("", |t| t.expose().trim());
+            if token.is_empty() {
                 return Err(exit::Refusal::new(
                     exit::BAD_INPUT,
                     format!(
@@ -298,7 +299,7 @@ fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
                 ))
                 .into());
             }
-            GitHubAuth::Token(Secret::new(token.trim().to_string()))
+            GitHubAuth::Token(Secret::new(token))
         }
     };
     let pacing = PacingConfig {
