@@ -54,6 +54,35 @@ impl FileDiagnostic {
         }
     }
 
+    /// The diagnostic with the userinfo of every URL in its underlined text
+    /// (`user:secret@` after a `://`) replaced by as many `*`, so that the
+    /// snippet never shows credentials someone wrote into a file.
+    pub fn masking_userinfo(mut self) -> Self {
+        let start = self.span.offset();
+        let end = start + self.span.len();
+        let mut text = self.source_code.inner().clone().into_bytes();
+        let mut i = start;
+        while i + 3 <= end {
+            if &text[i..i + 3] == b"://" {
+                let from = i + 3;
+                let authority_end = (from..end)
+                    .find(|&j| matches!(text[j], b'/' | b'?' | b'#' | b' ' | b'\n'))
+                    .unwrap_or(end);
+                if let Some(at) = (from..authority_end).rev().find(|&j| text[j] == b'@') {
+                    text[from..at].fill(b'*');
+                }
+                i = authority_end;
+            } else {
+                i += 1;
+            }
+        }
+        // Only ASCII bytes were written over whole runs of bytes between
+        // ASCII delimiters, so the text is still UTF-8.
+        let text = String::from_utf8(text).unwrap_or_default();
+        self.source_code = NamedSource::new(self.source_code.name(), text);
+        self
+    }
+
     /// The same diagnostic in `original`, the text `path` held before
     /// something (parameter substitution) turned it into the text this
     /// diagnostic points into; `map` takes an offset of that text to one of

@@ -11,9 +11,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::secret::Secret;
+use crate::urls::Origin;
 use git2::{
     AutotagOption, BranchType, Direction, IndexAddOption, Oid, PushOptions, RemoteCallbacks,
-    RemoteUpdateFlags, Repository, Signature, build::CheckoutBuilder,
+    RemoteRedirect, RemoteUpdateFlags, Repository, Signature, build::CheckoutBuilder,
 };
 
 /// A git failure, with what was being done.
@@ -70,12 +72,54 @@ pub struct Workspace {
     token: Token,
 }
 
-/// The token git offers when a remote over HTTP(S) asks for credentials:
+/// What git may offer a remote that asks for credentials: one forge's
+/// token, and the origins (scheme, host, port) of that forge's git hosts.
+#[derive(Clone)]
+pub struct GitCredentials {
+    pub token: Secret,
+    /// Where the token may go; [`Origin::may_carry_token`] must hold too.
+    pub origins: Vec<Origin>,
+}
+
+impl std::fmt::Debug for GitCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitCredentials")
+            .field("token", &self.token)
+            .field("origins", &self.origins)
+            .finish()
+    }
+}
+
+impl GitCredentials {
+    /// Why the token must not go to `url`; `None` when it may.
+    pub fn refusal(&self, url: &str) -> Option<String> {
+        let shown = crate::urls::redact(url);
+        let Some(origin) = Origin::parse(url) else {
+            return Some(format!("{shown} is not an http(s) URL"));
+        };
+        if !origin.may_carry_token() {
+            return Some(format!(
+                "{shown} is plain http to another machine: a token goes only over https"
+            ));
+        }
+        if !self.origins.contains(&origin) {
+            let hosts: Vec<String> = self.origins.iter().map(|o| o.to_string()).collect();
+            return Some(format!(
+                "{origin} is not this forge's git host ({})",
+                hosts.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+/// The credentials git offers when a remote over HTTP(S) asks for them:
 /// only ever handed to libgit2's credentials callback, never put in a URL,
-/// a `.git/config`, a log line or an error. Shared by the clones of a
-/// workspace, and replaceable (a GitHub App's token expires within the hour).
+/// a `.git/config`, a log line or an error, and only for a URL on the
+/// forge's own git hosts, over https. Shared by the clones of a workspace,
+/// and replaceable (a GitHub App's token expires within the hour).
 #[derive(Clone, Default)]
-struct Token(std::sync::Arc<std::sync::RwLock<Option<String>>>);
+struct Token(std::sync::Arc<std::sync::RwLock<Option<GitCredentials>>>);
 
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -84,29 +128,37 @@ impl std::fmt::Debug for Token {
 }
 
 impl Token {
-    fn get(&self) -> Option<String> {
+    fn get(&self) -> Option<GitCredentials> {
         self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Callbacks answering a credentials request with the token (as
-    /// `x-access-token`, the user name GitHub expects), once: a token the
-    /// remote refuses is not offered again.
+    /// `x-access-token`, the user name GitHub expects), once, and only when
+    /// the URL asking (libgit2 gives the URL after any redirect) is on one
+    /// of the forge's git origins over https: a token the remote refuses is
+    /// not offered again, and a host that is not the forge's gets nothing.
     fn callbacks<'a>(&self) -> RemoteCallbacks<'a> {
-        let token = self.get();
+        let credentials = self.get();
         let mut asked = false;
         let mut callbacks = RemoteCallbacks::new();
-        callbacks.credentials(move |_url, _user, allowed| {
-            let Some(token) = token.as_deref() else {
+        callbacks.credentials(move |url, _user, allowed| {
+            let Some(credentials) = credentials.as_ref() else {
                 return Err(git2::Error::from_str(
                     "the remote asks for credentials and no token was given",
                 ));
             };
+            if let Some(why) = credentials.refusal(url) {
+                tracing::warn!("a remote asked for credentials and got none: {why}");
+                return Err(git2::Error::from_str(&format!(
+                    "the remote asks for credentials and fleetwright offers none: {why}"
+                )));
+            }
             if asked {
                 return Err(git2::Error::from_str("the remote refused the token"));
             }
             asked = true;
             if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-                git2::Cred::userpass_plaintext("x-access-token", token)
+                git2::Cred::userpass_plaintext("x-access-token", credentials.token.expose())
             } else {
                 Err(git2::Error::from_str(
                     "the remote asks for credentials other than a token",
@@ -125,9 +177,10 @@ impl Workspace {
         }
     }
 
-    /// Offer `token` to remotes that ask for credentials from now on.
-    pub fn set_token(&self, token: Option<String>) {
-        *self.token.0.write().unwrap_or_else(|e| e.into_inner()) = token;
+    /// Offer these credentials to remotes that ask for them from now on
+    /// (each time only if the remote is on one of their origins).
+    pub fn set_credentials(&self, credentials: Option<GitCredentials>) {
+        *self.token.0.write().unwrap_or_else(|e| e.into_inner()) = credentials;
     }
 
     /// The folder a repository's clone lives in: its name made safe, plus a
@@ -172,6 +225,12 @@ impl Workspace {
             Ok(repo) => repo,
             Err(_) => Repository::init(&path).ctx(|| format!("init {}", path.display()))?,
         };
+        // Never follow a redirect to another host (the token would follow
+        // it): libgit2 reads this for the connection below, which takes no
+        // redirect option of its own. Not a secret: it may be on disk.
+        repo.config()
+            .and_then(|mut c| c.set_bool("http.followRedirects", false))
+            .ctx(|| "refuse redirects to other hosts in the clone's config".into())?;
         match repo.find_remote("origin") {
             Ok(remote) if remote.url().ok() == Some(url) => {}
             Ok(_) => repo
@@ -449,6 +508,7 @@ impl Checkout {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
+            options.follow_redirects(RemoteRedirect::None);
             let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
             remote
                 .push(&[spec.as_str()], Some(&mut options))
@@ -510,6 +570,7 @@ impl Checkout {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
+            options.follow_redirects(RemoteRedirect::None);
             let spec = format!("+refs/heads/{branch}:refs/heads/{branch}");
             remote
                 .push(&[spec.as_str()], Some(&mut options))

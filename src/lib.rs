@@ -25,5 +25,6 @@ pub mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod state;
+pub mod urls;
 pub mod verify;
 pub mod yaml;

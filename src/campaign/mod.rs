@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::catalog::{Catalog, CatalogError, EntityRef};
 use crate::diag::FileDiagnostic;
+use crate::forge::ForgeKind;
 use crate::git::Identity;
 use crate::paths::{absolute, normalize};
 use crate::recipe::{Recipe, RecipeError};
@@ -182,6 +183,9 @@ pub struct GitHubSettings {
     /// The REST API root: `https://api.github.com`, or
     /// `https://HOST/api/v3` for GitHub Enterprise Server.
     pub api_url: String,
+    /// Where git clones and pushes, when not the host of `api_url`
+    /// (`github.git_url`); the token is offered to that origin only.
+    pub git_url: Option<String>,
     /// The environment variable holding a token (a token is never written in
     /// a file or given on the command line).
     pub token_env: String,
@@ -210,6 +214,7 @@ impl Default for GitHubSettings {
     fn default() -> Self {
         GitHubSettings {
             api_url: "https://api.github.com".to_string(),
+            git_url: None,
             token_env: "GITHUB_TOKEN".to_string(),
             app: None,
             merge_method: "merge".to_string(),
@@ -231,7 +236,7 @@ pub struct Campaign {
     pub recipe: PathBuf,
     /// The catalog file or folder, absolute.
     pub catalog: PathBuf,
-    pub forge: String,
+    pub forge: ForgeKind,
     /// GitHub settings (defaults when the section is absent).
     pub github: GitHubSettings,
     pub targets: TargetFilter,
@@ -326,6 +331,7 @@ struct RawVerify {
 #[serde(deny_unknown_fields)]
 struct RawGitHub {
     api_url: Option<Spanned<String>>,
+    git_url: Option<Spanned<String>>,
     token_env: Option<Spanned<String>>,
     app: Option<RawGitHubApp>,
     merge_method: Option<Spanned<String>>,
@@ -479,6 +485,41 @@ const DEFAULT_TITLE: &str = "{{ recipe.title }}";
 const DEFAULT_BRANCH: &str = "fleetwright/{{ campaign }}";
 
 impl Campaign {
+    /// Why a repository at `url` cannot be a target of this campaign's
+    /// forge; `None` when it can. The one rule `plan` shows and the engine
+    /// applies before it touches the repository: the local forge works on
+    /// repositories on this machine only (never a network URL); GitHub on
+    /// repositories of its own git host, over https, the only place its
+    /// token goes.
+    pub fn repository_refusal(&self, url: &str) -> Option<String> {
+        let shown = crate::urls::redact(url);
+        match self.forge {
+            ForgeKind::Local => crate::git::local_path(url).is_none().then(|| {
+                format!(
+                    "{shown} is a network URL, and the local forge works only on repositories on this machine: use `forge: github` for it, or point the catalog at a local path"
+                )
+            }),
+            ForgeKind::Github => {
+                let origins = match crate::forge::github::git_origins(
+                    &self.github.api_url,
+                    self.github.git_url.as_deref(),
+                ) {
+                    Ok(origins) => origins,
+                    Err(why) => return Some(why),
+                };
+                let on_forge = crate::urls::Origin::parse(url)
+                    .is_some_and(|o| o.may_carry_token() && origins.contains(&o));
+                (!on_forge).then(|| {
+                    let hosts: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
+                    format!(
+                        "{shown} is not on this campaign's GitHub ({}), and its token goes nowhere else: point the component's source-location at its repository there, exclude it, or run a campaign on its own forge (github.api_url/git_url)",
+                        hosts.join(", ")
+                    )
+                })
+            }
+        }
+    }
+
     /// Read and check a campaign file. Every problem is reported, each at
     /// its place in the file.
     pub fn load(path: &Path) -> Result<Campaign, CampaignError> {
@@ -549,20 +590,16 @@ impl Campaign {
                     .with_help("point `catalog` at a catalog file or a folder of them, relative to the campaign file"),
             );
         }
-        let forge = raw
-            .forge
-            .as_ref()
-            .map_or("local".to_string(), |f| f.value.clone());
-        if let Some(f) = raw
-            .forge
-            .as_ref()
-            .filter(|f| !["local", "github"].contains(&f.value.as_str()))
-        {
-            problems.push(
-                at(f, format!("forge `{}` is not supported", f.value))
-                    .with_help("`forge` is `local` (the embedded forge) or `github` (GitHub.com or Enterprise Server)"),
-            );
-        }
+        let forge = match raw.forge.as_ref() {
+            None => ForgeKind::Local,
+            Some(f) => f.value.parse().unwrap_or_else(|_| {
+                problems.push(
+                    at(f, format!("forge `{}` is not supported", f.value))
+                        .with_help("`forge` is `local` (the embedded forge) or `github` (GitHub.com or Enterprise Server)"),
+                );
+                ForgeKind::Local
+            }),
+        };
         let github = github_settings(raw.github.as_ref(), &base, &mut problems, path, text, doc);
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
@@ -702,13 +739,23 @@ fn github_settings(
     let raw = &raw.value;
     if let Some(url) = &raw.api_url {
         let value = url.value.trim_end_matches('/');
-        if !(value.starts_with("https://") || value.starts_with("http://")) {
+        if let Err(why) = crate::forge::github::git_origins(value, None) {
             problems.push(
-                yaml::diagnostic_at(path, text, doc, url, format!("`{}` is not an http(s) URL", url.value))
+                yaml::diagnostic_at(path, text, doc, url, why)
                     .with_help("GitHub.com is `https://api.github.com`; Enterprise Server is `https://HOST/api/v3`"),
             );
         }
         settings.api_url = value.to_string();
+    }
+    if let Some(url) = &raw.git_url {
+        let value = url.value.trim_end_matches('/');
+        if let Err(why) = crate::forge::github::git_origins(&settings.api_url, Some(value)) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, url, why)
+                    .with_help("`git_url` is where git clones this GitHub's repositories (default: github.com, or the Enterprise host of api_url), over https"),
+            );
+        }
+        settings.git_url = Some(value.to_string());
     }
     if let Some(env) = &raw.token_env {
         let valid = !env.value.is_empty()

@@ -21,6 +21,11 @@ pub struct PlannedTarget {
     pub spec_type: String,
     pub tags: Vec<String>,
     pub system: Option<EntityRef>,
+    /// Why the campaign's forge cannot take this repository
+    /// ([`Campaign::repository_refusal`]): it fails when its tranche opens,
+    /// before anything reaches the network.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal: Option<String>,
 }
 
 /// One tranche of the plan.
@@ -60,6 +65,13 @@ impl Plan {
         self.tranches
             .iter()
             .flat_map(|t| t.targets.iter().map(move |x| (t.index, x)))
+    }
+
+    /// The scheduled targets the campaign's forge refuses.
+    pub fn refused(&self) -> impl Iterator<Item = &PlannedTarget> {
+        self.targets()
+            .map(|(_, t)| t)
+            .filter(|t| t.refusal.is_some())
     }
 
     pub fn target_count(&self) -> usize {
@@ -115,6 +127,7 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
             spec_type: component.spec_type.clone(),
             tags: component.tags.clone(),
             system: component.system.clone(),
+            refusal: campaign.repository_refusal(&repo.url),
         });
     }
     order(&mut targets, &campaign.rollout.order);

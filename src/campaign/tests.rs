@@ -39,7 +39,7 @@ const MINIMAL: &str =
 fn a_minimal_campaign_gets_the_documented_defaults() {
     let dir = workspace();
     let c = load(dir.path(), MINIMAL).unwrap();
-    assert_eq!(c.forge, "local");
+    assert_eq!(c.forge, crate::forge::ForgeKind::Local);
     assert_eq!(
         c.tranches.iter().map(|t| t.size).collect::<Vec<_>>(),
         [
@@ -102,6 +102,7 @@ fn target(repo: &str) -> PlannedTarget {
         spec_type: "service".into(),
         tags: Vec::new(),
         system: None,
+        refusal: None,
     }
 }
 

@@ -495,6 +495,12 @@ impl Loader {
         r: Result<T, String>,
     ) -> Option<T> {
         r.map_err(|e| {
+            if crate::urls::has_userinfo(&at.value) {
+                // The snippet must not show the credentials either.
+                let help = "remove the `user:password@` part: fleetwright gives git the forge's token itself (github.token_env), and only to the forge's host";
+                self.problem(cx.at(at, format!("{label}: {e}")).with_help(help).masking_userinfo());
+                return;
+            }
             let help = "write `github.com/project-slug: org/repo` or `backstage.io/source-location: url:https://host/org/repo/`";
             self.problem(cx.at(at, format!("{label}: {e}")).with_help(help));
         })

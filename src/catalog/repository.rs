@@ -40,6 +40,12 @@ pub(super) fn from_source_location(value: &str, base_dir: &Path) -> Result<Locat
     let value = value.trim();
     // Strip the location type once: the rest may itself hold `https:`.
     let target = value.strip_prefix("url:").unwrap_or(value);
+    if crate::urls::has_userinfo(target) {
+        return Err(format!(
+            "{SOURCE_LOCATION} `{}` holds credentials: they would be echoed into output, the state, reports and .git/config, and offered to whatever host the URL names",
+            crate::urls::redact(value)
+        ));
+    }
     let remote = |repository| {
         Ok(Located {
             repository,

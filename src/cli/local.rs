@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Ui, engine, exit, recorded_campaign};
+use crate::forge::ForgeKind;
 
 /// Act as the app team on the local forge: merge or close a pull request,
 /// or report its CI.
@@ -60,7 +61,7 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
     };
     let (name, repo) = (&name, &repo);
     let (state, row) = recorded_campaign(&global.state, name).await?;
-    if row.forge != "local" {
+    if row.forge_kind()? != ForgeKind::Local {
         return Err(exit::Refusal::new(
             exit::REFUSED,
             format!(
@@ -70,7 +71,7 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
         )
         .into());
     }
-    let engine = engine(&state, &row.forge, None, ui, None)?;
+    let engine = engine(&state, ForgeKind::Local, None, ui, None)?;
     // Merge and close hold the campaign's lock from before they read the target.
     let _lock = match &args.command {
         LocalCommand::Merge { .. } => {

@@ -12,6 +12,7 @@ mod plan;
 mod progress;
 mod recipe;
 mod report;
+mod rewrite;
 mod rollout;
 mod scan;
 mod status;
@@ -27,6 +28,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::campaign::GitHubSettings;
 use crate::engine::{Engine, NoProgress, Progress};
+use crate::forge::ForgeKind;
 use crate::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
 use crate::forge::local::LocalForge;
 use crate::git::Workspace;
@@ -103,6 +105,9 @@ enum Command {
     Report(report::ReportArgs),
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
+    /// One target's rewrite, in a child process of `run` (internal).
+    #[command(name = "__rewrite", hide = true)]
+    Rewrite,
 }
 
 /// Parse `args` and run the command; the exit code says how it went.
@@ -123,6 +128,16 @@ where
             return exit::code(code);
         }
     };
+    if let Command::Rewrite = cli.command {
+        // The child of a run: no runtime, no logging of its own.
+        return match rewrite::run() {
+            Ok(code) => exit::code(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                exit::code(exit::ERROR)
+            }
+        };
+    }
     init_tracing(&cli.global);
     let ui = Ui::new(&cli.global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -163,6 +178,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Report(args) => report::run(args, global, ui).await,
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,
+        Command::Rewrite => rewrite::run(),
     }
 }
 
@@ -258,7 +274,7 @@ fn campaign_engine(
     ui: &Ui,
     jobs: Option<usize>,
 ) -> anyhow::Result<Engine> {
-    engine(state, &campaign.forge, Some(&campaign.github), ui, jobs)
+    engine(state, campaign.forge, Some(&campaign.github), ui, jobs)
 }
 
 /// The GitHub forge a campaign's `github:` section describes: a token from
@@ -313,6 +329,7 @@ fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
         api_url: settings.api_url.clone(),
         pacing,
         merge_method: settings.merge_method.clone(),
+        git_url: settings.git_url.clone(),
         ..GitHubConfig::new(auth)
     };
     GitHubForge::new(config).map_err(|e| {
@@ -352,20 +369,19 @@ async fn open_state(path: &Path) -> anyhow::Result<State> {
 /// database, and progress for `ui`.
 fn engine(
     state: &State,
-    forge: &str,
+    forge: ForgeKind,
     github: Option<&GitHubSettings>,
     ui: &Ui,
     jobs: Option<usize>,
 ) -> anyhow::Result<Engine> {
     let forge: Arc<dyn crate::forge::Forge> = match (forge, github) {
-        ("local", _) => Arc::new(LocalForge::new(state.clone())),
-        ("github", Some(settings)) => Arc::new(github_forge(settings)?),
-        (other, _) => {
+        (ForgeKind::Local, _) => Arc::new(LocalForge::new(state.clone())),
+        (ForgeKind::Github, Some(settings)) => Arc::new(github_forge(settings)?),
+        (ForgeKind::Github, None) => {
             return Err(exit::Refusal::new(
                 exit::BAD_INPUT,
-                format!("forge `{other}` cannot be used here"),
+                "the GitHub forge cannot be used here without the campaign file's `github:` settings",
             )
-            .hint("`forge` is `local` or `github`")
             .into());
         }
     };
@@ -380,5 +396,6 @@ fn engine(
         Workspace::new(cache.join("repos")),
         ui.progress(),
         jobs,
-    ))
+    )
+    .with_rewriter(crate::engine::Rewriter::child()))
 }

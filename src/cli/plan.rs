@@ -52,7 +52,7 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
         let json = PlanJson {
             campaign: &c.name,
             recipe: &loaded.recipe.id,
-            forge: &c.forge,
+            forge: c.forge.as_str(),
             plan: &loaded.plan,
             catalog_problems: loaded
                 .catalog
@@ -111,6 +111,17 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
             .collect();
         for line in table(&["REPO", "OWNER", "LIFECYCLE", "TYPE"], &rows).lines() {
             println!("  {line}");
+        }
+    }
+    let refused: Vec<_> = plan.refused().collect();
+    if !refused.is_empty() {
+        println!(
+            "\ncannot run on forge {} ({}): each fails when its tranche opens, before anything is fetched:",
+            c.forge,
+            refused.len()
+        );
+        for t in refused {
+            println!("  {}: {}", t.repo, t.refusal.as_deref().unwrap_or_default());
         }
     }
     if !plan.skipped.is_empty() {

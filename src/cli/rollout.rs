@@ -11,6 +11,7 @@ use super::plan::warn_catalog_problems;
 use super::{GlobalArgs, Ui, campaign_engine, engine, exit, open_state, recorded_campaign};
 use crate::campaign;
 use crate::engine::Reconciled;
+use crate::forge::ForgeKind;
 
 /// Bring a campaign one step closer to done, then exit (safe from cron).
 ///
@@ -272,9 +273,9 @@ pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
     let _lock = lock(&global.state, &args.campaign, "cancel")?;
     // Closing pull requests needs the forge the campaign file names (and,
     // on GitHub, its token): set it up before anything is recorded.
-    let engine = match (&args.close_prs, row.forge.as_str()) {
+    let engine = match (&args.close_prs, row.forge_kind()?) {
         (None, _) => None,
-        (Some(_), "local") => Some(engine(&state, &row.forge, None, ui, None)?),
+        (Some(_), ForgeKind::Local) => Some(engine(&state, ForgeKind::Local, None, ui, None)?),
         (Some(_), _) => {
             let (_, loaded) = launched(&global.state, &args.campaign).await?;
             Some(campaign_engine(&state, &loaded.campaign, ui, None)?)

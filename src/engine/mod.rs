@@ -15,12 +15,14 @@
 //! - a failure in one repository is recorded on its target (with the step
 //!   and the reason) and never stops the others.
 
+pub mod isolate;
 mod prepare;
 mod rollout;
 
 pub use rollout::{Budget, GateEval, Reconciled, cancel, evaluate_gate, pause, resume};
 pub mod scan;
 
+pub use isolate::Rewriter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -156,6 +158,8 @@ struct Shared {
     workspace: Workspace,
     progress: Arc<dyn Progress>,
     concurrency: usize,
+    /// Where each target's rewrite runs (a child process from the CLI).
+    rewriter: Rewriter,
 }
 
 /// Why a target failed: the step and what happened.
@@ -195,8 +199,18 @@ impl Engine {
                 workspace,
                 progress,
                 concurrency: concurrency.max(1),
+                rewriter: Rewriter::InProcess,
             }),
         }
+    }
+
+    /// Run each target's rewrite with `rewriter` (the command line runs
+    /// them in child processes: [`Rewriter::child`]).
+    pub fn with_rewriter(mut self, rewriter: Rewriter) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.rewriter = rewriter;
+        }
+        self
     }
 
     fn state(&self) -> &State {
@@ -242,7 +256,7 @@ impl Engine {
                     name: campaign.name.clone(),
                     file,
                     recipe_id: loaded.recipe.id.clone(),
-                    forge: campaign.forge.clone(),
+                    forge: campaign.forge.as_str().to_string(),
                     tranche_count: loaded.plan.tranches.len() as i64,
                     tranches: loaded
                         .plan
@@ -728,10 +742,8 @@ async fn run_target(
         };
     }
     // The token git offers (a GitHub App's is renewed before it expires).
-    match shared.forge.git_token().await {
-        Ok(token) => shared
-            .workspace
-            .set_token(token.map(|t| t.expose().to_string())),
+    match shared.forge.git_credentials().await {
+        Ok(credentials) => shared.workspace.set_credentials(credentials),
         Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
     }
     let result = if has_open_pr(&target) && stale(&target, recipe) {

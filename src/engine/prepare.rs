@@ -581,7 +581,13 @@ async fn fetch_and_apply(
     target: &TargetRow,
     branch: &str,
 ) -> Result<Prepared> {
+    // Refused before anything reaches the network: a repository the
+    // campaign's forge cannot hold (and its token must not go to).
+    if let Some(why) = campaign.repository_refusal(&target.url) {
+        return Err(Failure::new(Step::Clone, why));
+    }
     let workspace = shared.workspace.clone();
+    let rewriter = shared.rewriter.clone();
     let recipe = recipe.clone();
     let (url, repo, branch, name) = (
         target.url.clone(),
@@ -589,12 +595,19 @@ async fn fetch_and_apply(
         branch.to_string(),
         campaign.name.clone(),
     );
-    blocking(move || prepare(&workspace, &recipe, facts, &url, &repo, &branch, &name)).await
+    blocking(move || {
+        prepare(
+            &workspace, &rewriter, &recipe, facts, &url, &repo, &branch, &name,
+        )
+    })
+    .await
 }
 
 /// Fetch, look at the remote branch, reset to the default branch, apply.
+#[allow(clippy::too_many_arguments)]
 fn prepare(
     workspace: &crate::git::Workspace,
+    rewriter: &super::Rewriter,
     recipe: &Recipe,
     facts: Option<Facts>,
     url: &str,
@@ -627,9 +640,9 @@ fn prepare(
         facts,
         ..ApplyOptions::default()
     };
-    let changes = recipe
-        .apply_with(&checkout.path, &options)
-        .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
+    let changes = rewriter
+        .apply(recipe, &checkout.path, &options)
+        .map_err(|e| Failure::new(Step::Apply, e))?;
     if let Some(rejected) = changes.rejected.first() {
         let more = changes.rejected.len() - 1;
         return Err(Failure::new(

@@ -139,13 +139,14 @@ impl Engine {
         for target in targets {
             let shared = self.shared.clone();
             let recipe = loaded.recipe.clone();
+            let refusal = loaded.campaign.repository_refusal(&target.url);
             let limit = limit.clone();
             // A component gone from the catalog has no facts: its catalog
             // preconditions do not hold (as in a run).
             let facts = facts.get(&target.component).cloned().unwrap_or_default();
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let scanned = scan_target(&shared, &recipe, facts, &target).await;
+                let scanned = scan_target(&shared, &recipe, facts, &target, refusal).await;
                 let recorded = shared.state.record_scan(&target, &scanned.record()).await;
                 shared.progress.done(&target.repo, target.state);
                 (target.position, scanned, recorded)
@@ -188,12 +189,11 @@ async fn scan_target(
     recipe: &Arc<Recipe>,
     facts: Facts,
     target: &TargetRow,
+    refusal: Option<String>,
 ) -> TargetScan {
     // The token git offers (a GitHub App's is renewed before it expires).
-    match shared.forge.git_token().await {
-        Ok(token) => shared
-            .workspace
-            .set_token(token.map(|t| t.expose().to_string())),
+    match shared.forge.git_credentials().await {
+        Ok(credentials) => shared.workspace.set_credentials(credentials),
         Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
     }
     let mut scan = TargetScan {
@@ -207,14 +207,27 @@ async fn scan_target(
         note: None,
         error: None,
     };
-    let (workspace, recipe, progress) = (
+    if let Some(why) = refusal {
+        scan.error = Some(why);
+        return scan;
+    }
+    let (workspace, rewriter, recipe, progress) = (
         shared.workspace.clone(),
+        shared.rewriter.clone(),
         recipe.clone(),
         shared.progress.clone(),
     );
     let (url, repo) = (target.url.clone(), target.repo.clone());
     let counted = tokio::task::spawn_blocking(move || {
-        count(&workspace, &recipe, facts, &url, &repo, progress.as_ref())
+        count(
+            &workspace,
+            &rewriter,
+            &recipe,
+            facts,
+            &url,
+            &repo,
+            progress.as_ref(),
+        )
     })
     .await
     .unwrap_or_else(|e| Err(format!("a worker failed: {e}")));
@@ -248,6 +261,7 @@ struct Found {
 /// head and count the recipe's edits there, without writing them.
 fn count(
     workspace: &Workspace,
+    rewriter: &super::Rewriter,
     recipe: &Recipe,
     facts: Facts,
     url: &str,
@@ -269,14 +283,14 @@ fn count(
         facts: Some(facts),
         ..ApplyOptions::default()
     };
-    let changes = recipe.apply_with(&checkout.path, &options).map_err(|e| {
-        format!(
-            "the recipe cannot run on {} at {}: {}",
-            checkout.default_branch,
-            checkout.base,
-            error_chain(&e)
-        )
-    })?;
+    let changes = rewriter
+        .apply(recipe, &checkout.path, &options)
+        .map_err(|e| {
+            format!(
+                "the recipe cannot run on {} at {}: {e}",
+                checkout.default_branch, checkout.base,
+            )
+        })?;
     let found = |matches, files, note| Found {
         default_branch: checkout.default_branch.clone(),
         commit: checkout.base.to_string(),

@@ -11,9 +11,46 @@ pub mod local;
 
 use async_trait::async_trait;
 
-use crate::git::GitError;
-use crate::secret::Secret;
+use crate::git::{GitCredentials, GitError};
 use crate::state::{PrState, StateError};
+
+/// The forges a campaign can name (`forge:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForgeKind {
+    /// Bare repositories on this machine, pull requests in the state.
+    Local,
+    /// GitHub.com or GitHub Enterprise Server.
+    Github,
+}
+
+impl ForgeKind {
+    pub const ALL: [ForgeKind; 2] = [ForgeKind::Local, ForgeKind::Github];
+
+    /// The word in campaign files and the state.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForgeKind::Local => "local",
+            ForgeKind::Github => "github",
+        }
+    }
+}
+
+impl std::fmt::Display for ForgeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ForgeKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ForgeKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("forge `{s}` is unknown: `forge` is `local` or `github`"))
+    }
+}
 
 /// A repository on a forge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,10 +179,11 @@ pub trait Forge: Send + Sync {
     /// Post a comment on a pull request.
     async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError>;
 
-    /// The token git uses over HTTPS for this forge's repositories; `None`
-    /// when git needs none (local repositories). Fetch it just before use:
-    /// some tokens expire within the hour.
-    async fn git_token(&self) -> Result<Option<Secret>, ForgeError> {
+    /// The token git uses over HTTPS for this forge's repositories, with
+    /// the origins it may be offered to; `None` when git needs none (local
+    /// repositories). Fetch it just before use: some tokens expire within
+    /// the hour.
+    async fn git_credentials(&self) -> Result<Option<GitCredentials>, ForgeError> {
         Ok(None)
     }
 

@@ -7,8 +7,9 @@ use similar::TextDiff;
 
 use super::ApplyError;
 
-/// The result of [`super::Recipe::apply`]: nothing is written yet.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The result of [`super::Recipe::apply`]: nothing is written yet. (Serde:
+/// a rewrite run in a child process sends it back to the engine.)
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Changes {
     /// Changed files, sorted by path.
     pub files: Vec<FileChange>,
@@ -23,7 +24,7 @@ pub struct Changes {
 }
 
 /// What happens to a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     Modified,
@@ -32,7 +33,7 @@ pub enum FileStatus {
 }
 
 /// One changed file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FileChange {
     /// Relative to the root, `/`-separated.
     pub path: PathBuf,
@@ -48,7 +49,7 @@ pub struct FileChange {
 
 /// Files left alone, by reason. `symlinks` counts every symlink met in the
 /// tree (never followed); the others count only files a rule applies to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Skipped {
     pub binary: usize,
     pub too_large: usize,
@@ -59,7 +60,7 @@ pub struct Skipped {
 /// A file a step could not change: its rewrite has more syntax errors than
 /// the original, an edit conflicts with what is there, or a move is
 /// refused. It is left as the steps before left it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RejectedFile {
     /// Relative to the root, `/`-separated.
     pub path: PathBuf,

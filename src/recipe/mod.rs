@@ -23,6 +23,7 @@ mod run;
 mod steps;
 pub mod structured;
 mod walk;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -228,7 +229,7 @@ impl Recipe {
 }
 
 /// Limits and context of [`Recipe::apply_with`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ApplyOptions {
     /// Files larger than this many bytes are skipped.
     pub max_file_size: u64,

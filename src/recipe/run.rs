@@ -245,7 +245,10 @@ impl<'a> Tree<'a> {
                 (None, None) => None,
             };
             let result = match text {
-                Some(text) => work(FileText { rel: &rel, text })?,
+                Some(text) => {
+                    let _working = super::watch::Working::on(&rel);
+                    work(FileText { rel: &rel, text })?
+                }
                 None => FileResult::Unchanged,
             };
             Ok((rel, loaded, result))

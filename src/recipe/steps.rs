@@ -151,7 +151,7 @@ pub struct CatalogCondition {
 }
 
 /// What the catalog says about a target, for [`CatalogCondition`]s.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Facts {
     #[serde(default, rename = "type")]

@@ -9,6 +9,7 @@
 
 mod types;
 
+use crate::urls::{redact, redact_text};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -100,13 +101,34 @@ impl State {
                 path: path.to_path_buf(),
                 source,
             })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| StateError::Migrate {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        // Two first runs on a fresh state would both create the tables
+        // ("table campaigns already exists"): the migrations run under an
+        // exclusive flock, released when the file closes (or the process
+        // dies). A separate file: closing any descriptor of the database
+        // itself would drop SQLite's own POSIX locks.
+        let lock_path = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("locks")
+            .join("migrations.lock");
+        let lock = tokio::task::spawn_blocking({
+            let lock_path = lock_path.clone();
+            move || crate::lock::exclusive(&lock_path)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|r| r)
+        .map_err(|source| StateError::Folder {
+            path: lock_path,
+            source,
+        })?;
+        let migrated = MIGRATOR.run(&pool).await;
+        drop(lock);
+        migrated.map_err(|source| StateError::Migrate {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(State {
             pool,
             path: path.to_path_buf(),
@@ -220,7 +242,7 @@ impl State {
             )
             .bind(id)
             .bind(&t.repo)
-            .bind(&t.url)
+            .bind(redact(&t.url))
             .bind(&t.component)
             .bind(&t.owner)
             .bind(t.tranche)
@@ -385,7 +407,7 @@ impl State {
         )
         .bind(to.as_str())
         .bind(&step)
-        .bind(&reason)
+        .bind(reason.as_deref().map(redact_text))
         .bind(&change.default_branch)
         .bind(&change.base_commit)
         .bind(&change.head_commit)
@@ -496,7 +518,7 @@ impl State {
              WHERE target_id = ?",
         )
         .bind(pr.number)
-        .bind(&pr.url)
+        .bind(redact(&pr.url))
         .bind(pr.state.as_str())
         .bind(pr.draft)
         .bind(&pr.ci_state)
@@ -674,7 +696,7 @@ impl State {
              WHERE id = ?",
         )
         .bind(status)
-        .bind(reason)
+        .bind(reason.map(redact_text))
         .bind(&at)
         .bind(acknowledged)
         .bind(campaign.id)
@@ -923,7 +945,7 @@ async fn insert_event(
     .bind(kind)
     .bind(from)
     .bind(to)
-    .bind(detail)
+    .bind(detail.map(redact_text))
     .bind(at)
     .execute(&mut **tx)
     .await?;

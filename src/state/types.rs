@@ -186,6 +186,15 @@ pub struct CampaignRow {
     pub ci_failures_acknowledged: i64,
 }
 
+impl CampaignRow {
+    /// The forge the campaign was launched on.
+    pub fn forge_kind(&self) -> Result<crate::forge::ForgeKind, super::StateError> {
+        self.forge
+            .parse()
+            .map_err(|e: String| super::StateError::Unknown(format!("campaign {}: {e}", self.name)))
+    }
+}
+
 /// A campaign about to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewCampaign {

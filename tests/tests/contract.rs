@@ -394,6 +394,7 @@ fn config(api_url: &str, auth: GitHubAuth) -> GitHubConfig {
         pacing: PacingConfig::default(),
         clock: Arc::new(ManualClock::new()),
         merge_method: "squash".to_string(),
+        git_url: None,
     }
 }
 
@@ -521,7 +522,7 @@ async fn forge_calls(recorder: &Recorder, description: &Description) -> Vec<Row>
     )
     .await;
     check(&mut rows, r, d, "GitHub App: git_token", Success, async {
-        app.git_token().await.map(|_| Nothing)
+        app.git_credentials().await.map(|_| Nothing)
     })
     .await;
     // git's token before any repository: the app's installations listed.
@@ -532,7 +533,7 @@ async fn forge_calls(recorder: &Recorder, description: &Description) -> Vec<Row>
         d,
         "GitHub App: git_token (installations listed)",
         SuccessOrRefusal,
-        async { fresh.git_token().await.map(|_| Nothing) },
+        async { fresh.git_credentials().await.map(|_| Nothing) },
     )
     .await;
     rows

@@ -97,8 +97,9 @@ fn github_sandbox(
     let campaign = sb.read("campaign.yaml").replace(
         "forge: local\n",
         &format!(
-            "forge: github\ngithub:\n  api_url: {}\n  token_env: GH_E2E_TOKEN\n",
-            sim.api_url()
+            "forge: github\ngithub:\n  api_url: {}\n  git_url: {}\n  token_env: GH_E2E_TOKEN\n",
+            sim.api_url(),
+            git.base_url()
         ),
     );
     sb.write("campaign.yaml", &campaign);

@@ -46,6 +46,11 @@ impl BaseUrl {
         if scheme != "https" && scheme != "http" {
             return Err(bad("not http(s)"));
         }
+        if !crate::urls::Origin::parse(text).is_some_and(|o| o.may_carry_token()) {
+            return Err(bad(
+                "plain http to another machine: the token goes only over https",
+            ));
+        }
         let authority = uri.authority().ok_or_else(|| bad("no host"))?;
         if authority.as_str().contains('@') {
             return Err(bad("credentials do not belong in the URL"));

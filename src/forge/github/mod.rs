@@ -33,8 +33,9 @@ use self::auth::Clients;
 use self::model::GhPull;
 use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
 use crate::clock::{Clock, SystemClock};
-use crate::secret::Secret;
+use crate::git::GitCredentials;
 use crate::state::PrState;
+use crate::urls::Origin;
 
 /// GitHub's public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
@@ -54,6 +55,9 @@ pub struct GitHubConfig {
     pub clock: Arc<dyn Clock>,
     /// `merge`, `squash` or `rebase`.
     pub merge_method: String,
+    /// Where git clones and pushes this GitHub's repositories, when it is
+    /// not the host of `api_url` (see [`git_origins`]).
+    pub git_url: Option<String>,
 }
 
 impl GitHubConfig {
@@ -65,8 +69,42 @@ impl GitHubConfig {
             pacing: PacingConfig::default(),
             clock: Arc::new(SystemClock),
             merge_method: "merge".to_string(),
+            git_url: None,
         }
     }
+}
+
+/// The origins git reaches a GitHub's repositories at, the only ones its
+/// token is offered to: `git_url`'s when given; else `https://github.com`
+/// for `https://api.github.com`, and the API's own host for GitHub
+/// Enterprise Server (`https://HOST/api/v3` serves git at `https://HOST`).
+/// Each must be https, or plain http on this machine's loopback.
+pub fn git_origins(api_url: &str, git_url: Option<&str>) -> Result<Vec<Origin>, String> {
+    let (url, what) = match git_url {
+        Some(url) => (url, "github.git_url"),
+        None => (api_url, "github.api_url"),
+    };
+    let mut origin = Origin::parse(url).ok_or_else(|| {
+        format!(
+            "{what} `{}` is not an http(s) URL",
+            crate::urls::redact(url)
+        )
+    })?;
+    if crate::urls::has_userinfo(url) {
+        return Err(format!(
+            "{what} `{}`: credentials do not belong in a URL (the token comes from github.token_env)",
+            crate::urls::redact(url)
+        ));
+    }
+    if !origin.may_carry_token() {
+        return Err(format!(
+            "{what} `{url}` is plain http to another machine: a token goes only over https"
+        ));
+    }
+    if git_url.is_none() && origin.host == "api.github.com" {
+        origin.host = "github.com".to_string();
+    }
+    Ok(vec![origin])
 }
 
 /// The GitHub forge.
@@ -75,6 +113,8 @@ pub struct GitHubForge {
     api: Api,
     clients: Clients,
     merge_method: String,
+    /// Where git may offer the token (see [`git_origins`]).
+    git_origins: Vec<Origin>,
 }
 
 /// A repository's owner and name, checked.
@@ -106,6 +146,8 @@ impl GitHubForge {
             )));
         }
         let base = BaseUrl::parse(&config.api_url)?;
+        let git_origins =
+            git_origins(&config.api_url, config.git_url.as_deref()).map_err(ForgeError::Refused)?;
         let redactor = Redactor::default();
         let clients = Clients::new(&base, &config.auth, &redactor)?;
         let pacer = Arc::new(pacing::Pacer::new(config.pacing, config.clock));
@@ -113,6 +155,7 @@ impl GitHubForge {
             api: Api::new(base, pacer, redactor),
             clients,
             merge_method: config.merge_method,
+            git_origins,
         })
     }
 
@@ -483,8 +526,12 @@ impl Forge for GitHubForge {
             .map(|_| ())
     }
 
-    async fn git_token(&self) -> Result<Option<Secret>, ForgeError> {
-        self.clients.git_token(&self.api).await.map(Some)
+    async fn git_credentials(&self) -> Result<Option<GitCredentials>, ForgeError> {
+        let token = self.clients.git_token(&self.api).await?;
+        Ok(Some(GitCredentials {
+            token,
+            origins: self.git_origins.clone(),
+        }))
     }
 
     fn pacing_status(&self) -> Option<String> {

@@ -3,6 +3,7 @@
 
 mod fake;
 
+use crate::secret::Secret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ fn config(url: &str, clock: &ManualClock, auth: GitHubAuth) -> GitHubConfig {
         pacing: PacingConfig::default(),
         clock: Arc::new(clock.clone()),
         merge_method: "squash".to_string(),
+        git_url: None,
     }
 }
 
@@ -430,9 +432,26 @@ async fn construction_refuses_bad_settings_without_showing_secrets() {
 async fn a_token_is_also_the_git_token() {
     let (fake, url) = start().await;
     let forge = forge(&url, &fake).await;
-    let token = forge.git_token().await.unwrap().unwrap();
+    let token = forge.git_credentials().await.unwrap().unwrap().token;
     assert_eq!(token.expose(), TOKEN);
     assert_eq!(forge.kind(), "github");
+    // Offered only to the forge's own host (an Enterprise-style API URL:
+    // git lives on the same host), never to another host or port.
+    let credentials = forge.git_credentials().await.unwrap().unwrap();
+    let own = format!("{url}/acme/api.git");
+    assert_eq!(credentials.refusal(&own), None);
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    for elsewhere in [
+        "https://github.com/acme/api.git".to_string(),
+        "http://github.com/acme/api.git".to_string(),
+        format!("http://127.0.0.1:{}/acme/api.git", port.wrapping_add(1)),
+        format!("http://localhost:{port}/acme/api.git"),
+    ] {
+        assert!(credentials.refusal(&elsewhere).is_some(), "{elsewhere}");
+    }
+    // github.com's API: git at github.com, over https only.
+    let public = crate::forge::github::git_origins("https://api.github.com", None).unwrap();
+    assert_eq!(public[0].to_string(), "https://github.com");
 }
 
 fn app_forge(url: &str, fake: &Shared, installation_id: Option<u64>) -> GitHubForge {
@@ -487,16 +506,16 @@ async fn an_app_git_token_is_minted_anew_before_it_expires() {
     let clock = lock(&fake).clock.clone();
 
     // No repository used yet: the app's only installation.
-    let first = forge.git_token().await.unwrap().unwrap();
+    let first = forge.git_credentials().await.unwrap().unwrap().token;
     assert_eq!(first.expose(), "ghs_minted1");
     let mints = lock(&fake).seen("POST", "/app/installations/42/access_tokens");
     assert!(mints[0].auth.as_deref().unwrap().starts_with("Bearer ey"));
 
     clock.advance(Duration::from_secs(45 * 60));
-    let same = forge.git_token().await.unwrap().unwrap();
+    let same = forge.git_credentials().await.unwrap().unwrap().token;
     assert_eq!(same, first, "15 minutes left: still good");
 
     clock.advance(Duration::from_secs(10 * 60));
-    let fresh = forge.git_token().await.unwrap().unwrap();
+    let fresh = forge.git_credentials().await.unwrap().unwrap().token;
     assert_eq!(fresh.expose(), "ghs_minted2", "5 minutes left: replaced");
 }
