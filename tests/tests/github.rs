@@ -15,10 +15,10 @@ use fleetwright::sim::github::{CheckRunState, GithubSim, Limits, SimOptions};
 
 use crate::util::{CAMPAIGN, Run, Sandbox, command, python, run_in_env, states, target};
 
-const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
+pub(crate) const TOKEN: &str = "ghp_e2eSECRETtoken0123456789";
 
 /// A runtime serving the simulators while the test thread runs the binary.
-fn runtime() -> tokio::runtime::Runtime {
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -27,7 +27,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Run the binary in the sandbox with the token in `GH_E2E_TOKEN`.
-fn run(sb: &Sandbox, args: &[&str]) -> Run {
+pub(crate) fn run(sb: &Sandbox, args: &[&str]) -> Run {
     let out = run_raw(sb, args);
     assert!(
         !out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN),
@@ -36,7 +36,7 @@ fn run(sb: &Sandbox, args: &[&str]) -> Run {
     out
 }
 
-fn run_raw(sb: &Sandbox, args: &[&str]) -> Run {
+pub(crate) fn run_raw(sb: &Sandbox, args: &[&str]) -> Run {
     run_in_env(
         sb.path(),
         &sb.state_path(),
@@ -47,10 +47,20 @@ fn run_raw(sb: &Sandbox, args: &[&str]) -> Run {
 
 /// A sandbox of `names` (team-a's Python services) served by a GitHub
 /// simulator and a git smart-HTTP server, with a campaign on `forge: github`.
-fn github_sandbox(
+pub(crate) fn github_sandbox(
     rt: &tokio::runtime::Runtime,
     names: &[&str],
     tranches: &str,
+) -> (Sandbox, GithubSim, GitHttpServer) {
+    github_sandbox_with_token(rt, names, tranches, TOKEN)
+}
+
+/// [`github_sandbox`] whose simulator and git server take `token`.
+pub(crate) fn github_sandbox_with_token(
+    rt: &tokio::runtime::Runtime,
+    names: &[&str],
+    tranches: &str,
+    token: &str,
 ) -> (Sandbox, GithubSim, GitHttpServer) {
     let sb = Sandbox::new(
         names
@@ -61,13 +71,13 @@ fn github_sandbox(
     );
     let (sim, git) = rt.block_on(async {
         let sim = GithubSim::start(SimOptions {
-            token: TOKEN.into(),
+            token: token.into(),
             limits: Limits::github(),
             ..SimOptions::default()
         })
         .await
         .unwrap();
-        let git = GitHttpServer::start(sb.path().to_path_buf(), TOKEN.into())
+        let git = GitHttpServer::start(sb.path().to_path_buf(), token.into())
             .await
             .unwrap();
         (sim, git)
@@ -107,7 +117,7 @@ fn github_sandbox(
 }
 
 /// Every file under `dir` that holds `needle`.
-fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
+pub(crate) fn files_holding(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     for entry in ignore::WalkBuilder::new(dir)
         .standard_filters(false)

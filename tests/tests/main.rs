@@ -38,3 +38,8 @@ mod browser;
 
 /// Every GitHub request against GitHub's own OpenAPI description (prism).
 mod contract;
+
+/// Hostile input (issue 10): tokens offered only to the forge, repository
+/// code that looks for them, files that crash parsers, credentials in
+/// catalogs, network URLs on the local forge, concurrent first runs.
+mod hostile;
