@@ -12,7 +12,6 @@
 //! token never travels to a host it was not meant for.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -90,41 +89,21 @@ impl BaseUrl {
 /// Replaces known secrets by `***` in every message that leaves the forge.
 ///
 /// GitHub never echoes a token, but an error from a proxy or a library
-/// might; this is the last line of defence, applied in one place.
-#[derive(Clone, Default)]
-pub(crate) struct Redactor(Arc<Mutex<Vec<String>>>);
-
-impl fmt::Debug for Redactor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Redactor(***)")
-    }
-}
+/// might; this is the last line of defence, applied in one place. It keeps
+/// no list of its own: secrets are the process's ([`crate::secret`]), and
+/// URLs in messages go through [`crate::urls::redact_text`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Redactor;
 
 impl Redactor {
-    /// The number of secrets kept: installation tokens change hourly.
-    const KEEP: usize = 16;
-
-    /// Remember a secret to hide.
+    /// Remember a secret to hide (anywhere in the process).
     pub(crate) fn add(&self, secret: &str) {
-        if secret.len() < 4 {
-            return;
-        }
-        let mut secrets = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if !secrets.iter().any(|s| s == secret) {
-            secrets.push(secret.to_string());
-        }
-        if secrets.len() > Self::KEEP {
-            // The first one is the configured token or key: keep it.
-            secrets.remove(1);
-        }
+        crate::secret::remember(secret);
     }
 
     /// `text` with every known secret replaced by `***`.
     pub(crate) fn redact(&self, text: &str) -> String {
-        let secrets = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        secrets
-            .iter()
-            .fold(text.to_string(), |acc, s| acc.replace(s.as_str(), "***"))
+        crate::urls::redact_text(text).into_owned()
     }
 }
 
@@ -582,7 +561,10 @@ mod tests {
         r.add("ghp_abcdef");
         r.add("ghs_123456");
         assert_eq!(r.redact("a ghp_abcdef b ghs_123456"), "a *** b ***");
-        assert_eq!(format!("{r:?}"), "Redactor(***)");
+        assert_eq!(
+            r.redact("proxy said: https://u:p@proxy.example/x"),
+            "proxy said: https://***@proxy.example/x"
+        );
     }
 
     #[test]
