@@ -148,7 +148,7 @@ impl GitHubForge {
         let base = BaseUrl::parse(&config.api_url)?;
         let git_origins =
             git_origins(&config.api_url, config.git_url.as_deref()).map_err(ForgeError::Refused)?;
-        let redactor = Redactor::default();
+        let redactor = Redactor;
         let clients = Clients::new(&base, &config.auth, &redactor)?;
         let pacer = Arc::new(pacing::Pacer::new(config.pacing, config.clock));
         Ok(GitHubForge {
