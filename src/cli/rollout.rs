@@ -153,6 +153,7 @@ async fn run_once(
         let (state, loaded) = launched(&global.state, &args.campaign).await?;
         (loaded.campaign.name.clone(), loaded, state)
     };
+    super::launch::require_sandbox(&loaded)?;
     let _lock = lock(&global.state, &name, "run")?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;

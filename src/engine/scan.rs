@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use super::{Engine, EngineError, Progress, Result, Shared, error_chain, facts};
 use crate::campaign::Loaded;
 use crate::git::Workspace;
-use crate::recipe::{ApplyOptions, Facts, Recipe};
+use crate::recipe::{ApplyOptions, Recipe};
 use crate::state::{NewScan, Step, TargetRow, format_time};
 
 /// What `fleetwright scan --json` prints: one campaign's scan.
@@ -142,10 +142,14 @@ impl Engine {
             let limit = limit.clone();
             // A component gone from the catalog has no facts: its catalog
             // preconditions do not hold (as in a run).
-            let facts = facts.get(&target.component).cloned().unwrap_or_default();
+            let options = ApplyOptions {
+                facts: Some(facts.get(&target.component).cloned().unwrap_or_default()),
+                sandbox: loaded.campaign.sandbox.clone(),
+                ..ApplyOptions::default()
+            };
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let scanned = scan_target(&shared, &recipe, facts, &target).await;
+                let scanned = scan_target(&shared, &recipe, options, &target).await;
                 let recorded = shared.state.record_scan(&target, &scanned.record()).await;
                 shared.progress.done(&target.repo, target.state);
                 (target.position, scanned, recorded)
@@ -186,7 +190,7 @@ impl Engine {
 async fn scan_target(
     shared: &Shared,
     recipe: &Arc<Recipe>,
-    facts: Facts,
+    options: ApplyOptions,
     target: &TargetRow,
 ) -> TargetScan {
     // The token git offers (a GitHub App's is renewed before it expires).
@@ -214,7 +218,14 @@ async fn scan_target(
     );
     let (url, repo) = (target.url.clone(), target.repo.clone());
     let counted = tokio::task::spawn_blocking(move || {
-        count(&workspace, &recipe, facts, &url, &repo, progress.as_ref())
+        count(
+            &workspace,
+            &recipe,
+            &options,
+            &url,
+            &repo,
+            progress.as_ref(),
+        )
     })
     .await
     .unwrap_or_else(|e| Err(format!("a worker failed: {e}")));
@@ -249,7 +260,7 @@ struct Found {
 fn count(
     workspace: &Workspace,
     recipe: &Recipe,
-    facts: Facts,
+    options: &ApplyOptions,
     url: &str,
     repo: &str,
     progress: &dyn Progress,
@@ -265,11 +276,7 @@ fn count(
         )
     })?;
     progress.step(repo, Step::Apply);
-    let options = ApplyOptions {
-        facts: Some(facts),
-        ..ApplyOptions::default()
-    };
-    let changes = recipe.apply_with(&checkout.path, &options).map_err(|e| {
+    let changes = recipe.apply_with(&checkout.path, options).map_err(|e| {
         format!(
             "the recipe cannot run on {} at {}: {}",
             checkout.default_branch,
