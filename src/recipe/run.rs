@@ -267,7 +267,7 @@ impl<'a> Tree<'a> {
             self.take_back(&work, &links, &label)
         } else {
             Err(ApplyError::Command {
-                step: label,
+                step: crate::secret::scrub(&label),
                 status: outcome.ended.to_string(),
                 tail: outcome.tail,
             })
@@ -732,7 +732,149 @@ pub(super) fn par_map_in_order<T: Send, R: Send>(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::par_map_in_order;
+    use crate::recipe::{ApplyError, ApplyOptions, Changes, FileStatus, Recipe};
+
+    /// `recipe` (steps only) applied to a tree of `files`, in the default
+    /// sandbox; the tree must be unchanged on disk afterwards. Without
+    /// bwrap this fails with the install hint.
+    fn apply(
+        steps: &str,
+        files: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Result<Changes, ApplyError>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let text = format!("id: r\ntitle: R\nsteps:\n{steps}");
+        let recipe =
+            Recipe::from_str(Path::new("recipe.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let changes = recipe.apply_with(dir.path(), &ApplyOptions::default());
+        for (rel, text) in files {
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(rel)).unwrap(),
+                *text,
+                "apply wrote to the tree"
+            );
+        }
+        (dir, changes)
+    }
+
+    fn ok(result: Result<Changes, ApplyError>) -> Changes {
+        result.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_run_step_changes_the_tree_in_memory_labelled_as_its_step() {
+        let (_dir, changes) = apply(
+            "  - run: sort -o requirements.txt requirements.txt\n",
+            &[
+                ("requirements.txt", "requests\nflask\n"),
+                ("app.py", "x = 1\n"),
+            ],
+        );
+        let changes = ok(changes);
+        assert_eq!(changes.files.len(), 1, "{changes:?}");
+        let f = &changes.files[0];
+        assert_eq!(f.path, Path::new("requirements.txt"));
+        assert_eq!(f.status, FileStatus::Modified);
+        assert_eq!(f.before, "requests\nflask\n");
+        assert_eq!(f.after, "flask\nrequests\n");
+        assert_eq!(
+            f.matches,
+            [(
+                "step 1 (run): sort -o requirements.txt requirements.txt".to_string(),
+                1
+            )]
+        );
+    }
+
+    #[test]
+    fn a_run_step_sees_earlier_steps_and_ignored_byproducts_stay_out() {
+        let script = "cat pinned.txt > copy.txt; rm old.txt; mkdir -p node_modules/x; echo junk > node_modules/x/a.js; echo $HOME > where.txt";
+        let (_dir, changes) = apply(
+            &format!(
+                "  - files:\n      - add: pinned.txt\n        content: \"3.12\\n\"\n  - run: '{script}'\n"
+            ),
+            &[(".gitignore", "node_modules/\n"), ("old.txt", "old\n")],
+        );
+        let changes = ok(changes);
+        let summary: Vec<(String, FileStatus)> = changes
+            .files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.status))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("copy.txt".to_string(), FileStatus::Added),
+                ("old.txt".to_string(), FileStatus::Deleted),
+                ("pinned.txt".to_string(), FileStatus::Added),
+                ("where.txt".to_string(), FileStatus::Added),
+            ]
+        );
+        let copy = changes
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("copy.txt"))
+            .unwrap();
+        assert_eq!(copy.after, "3.12\n");
+        // Its home is the sandbox's, not the tree.
+        let home = changes
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("where.txt"))
+            .unwrap();
+        assert_eq!(home.after, "/home/sandbox\n");
+    }
+
+    #[test]
+    fn a_run_step_runs_again_only_when_another_step_changed_the_tree() {
+        // Not idempotent on its own: run once per change of the others.
+        let (_dir, changes) = apply("  - run: echo ran >> log.txt\n", &[("a.txt", "a\n")]);
+        let changes = ok(changes);
+        assert_eq!(changes.files.len(), 1);
+        assert_eq!(changes.files[0].after, "ran\n");
+    }
+
+    #[test]
+    fn symlinks_a_command_makes_are_refused() {
+        let (_dir, changes) = apply(
+            "  - run: ln -s /etc/passwd link; echo kept > kept.txt\n",
+            &[("a.txt", "a\n")],
+        );
+        let changes = ok(changes);
+        assert_eq!(changes.files.len(), 1, "{changes:?}");
+        assert_eq!(changes.files[0].path, Path::new("kept.txt"));
+        assert_eq!(changes.rejected.len(), 1, "{changes:?}");
+        assert_eq!(changes.rejected[0].path, Path::new("link"));
+        assert!(
+            changes.rejected[0].message.contains("symlink"),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_failing_command_fails_the_recipe_with_its_step_and_output() {
+        let secret = crate::secret::Secret::new("ghs_runsteptail98765");
+        let (_dir, result) = apply(
+            &format!("  - run: 'echo {} is wrong; exit 3'\n", secret.expose()),
+            &[("a.txt", "a\n")],
+        );
+        let err = result.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ApplyError::Command { .. }), "{text}");
+        assert!(
+            text.starts_with("step 1 (run): echo *** is wrong; exit 3 failed (exit 3)"),
+            "{text}"
+        );
+        assert!(text.ends_with("*** is wrong"), "{text}");
+        assert!(!text.contains("ghs_runsteptail98765"), "{text}");
+    }
 
     #[test]
     fn par_map_keeps_the_order_of_the_items() {

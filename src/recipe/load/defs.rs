@@ -841,3 +841,71 @@ fn escapes(glob: &str) -> bool {
 }
 
 const EDIT_HELP: &str = "an edit is one of `set`, `ensure`, `rename`, `delete`, `append` with a key path, e.g. `- set: engines.node` and `value: \">=20\"`";
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::recipe::{Recipe, RecipeError};
+
+    /// The problems of a recipe with these steps, as `file:line:col: message`.
+    fn problems(steps: &str) -> Vec<String> {
+        let text = format!("id: r\ntitle: R\nsteps:\n{steps}");
+        match Recipe::from_str(Path::new("r.yaml"), &text) {
+            Ok(_) => Vec::new(),
+            Err(RecipeError::Invalid(d)) => d.iter().map(|d| d.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn run_steps_load_in_both_forms() {
+        let text = "id: r\ntitle: R\nsteps:\n  - run: go mod tidy\n  - run: {command: npm install --package-lock-only, network: true, timeout: 5m}\n";
+        let recipe = Recipe::from_str(Path::new("r.yaml"), text).unwrap();
+        assert!(recipe.runs_commands());
+        assert_eq!(
+            recipe.summary(),
+            "2 steps: run (go mod tidy), run (npm install --package-lock-only)"
+        );
+    }
+
+    #[test]
+    fn run_step_mistakes_are_located() {
+        assert_eq!(
+            problems("  - run: {command: make, timeout: 5 minutes}\n"),
+            ["r.yaml:4:35: `run` timeout: unknown unit `minutes` in `5 minutes`: use s, m or h"]
+        );
+        assert_eq!(
+            problems("  - run: {command: \"  \"}\n"),
+            ["r.yaml:4:20: the `run` command is empty"]
+        );
+        let unknown = problems("  - run: {command: make, netwrok: true}\n");
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(unknown[0].starts_with("r.yaml:4:"), "{unknown:?}");
+        assert!(unknown[0].contains("netwrok"), "{unknown:?}");
+    }
+
+    #[test]
+    fn control_characters_in_paths_are_refused_where_they_are() {
+        let add = problems("  - files:\n      - add: \"a\\0b\"\n        content: x\n");
+        assert_eq!(
+            add,
+            ["r.yaml:5:14: `a\\0b` (path) holds a control character (U+0000); a path cannot"]
+        );
+        let glob = problems(
+            "  - text:\n      files: [\"ok\", \"x\\ty\"]\n      replace: [{pattern: a, with: b}]\n",
+        );
+        assert_eq!(glob.len(), 1, "{glob:?}");
+        assert!(
+            glob[0].starts_with("r.yaml:5:14: `x\\ty` (files) holds a control character (U+0009)"),
+            "{glob:?}"
+        );
+        let delete = problems("  - files:\n      - delete: \"a\\nb\"\n");
+        assert!(
+            delete[0].contains("(delete) holds a control character (U+000A)"),
+            "{delete:?}"
+        );
+        // A command is not a path.
+        assert!(problems("  - run: \"printf 'a\\tb' > x\"\n").is_empty());
+    }
+}
