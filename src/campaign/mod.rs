@@ -354,7 +354,7 @@ struct RawVerify {
 #[derive(Debug)]
 enum RawSandbox {
     Word(String),
-    Map(RawSandboxMap),
+    Map(Box<RawSandboxMap>),
 }
 
 /// By hand rather than `untagged`, so that a mistake inside the map is
@@ -377,7 +377,7 @@ impl<'de> Deserialize<'de> for RawSandbox {
                 map: A,
             ) -> Result<RawSandbox, A::Error> {
                 RawSandboxMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(RawSandbox::Map)
+                    .map(|m| RawSandbox::Map(Box::new(m)))
             }
         }
         d.deserialize_any(Visitor)
