@@ -35,7 +35,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// Memory a sandboxed command may use by default (`RLIMIT_DATA`).
@@ -267,6 +267,23 @@ pub enum SandboxError {
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> SandboxError {
     let what = what.into();
     move |source| SandboxError::Io { what, source }
+}
+
+fn hidden() -> &'static RwLock<Vec<PathBuf>> {
+    static HIDDEN: OnceLock<RwLock<Vec<PathBuf>>> = OnceLock::new();
+    HIDDEN.get_or_init(Default::default)
+}
+
+/// Never show `path` to a sandbox, even when it lies inside a folder the
+/// sandbox sees (a state folder under `/opt`, or inside a
+/// `sandbox.read_only` folder): the command layer names the state folder
+/// here. The user's home is always hidden so.
+pub fn hide(path: &Path) {
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let mut hidden = hidden().write().unwrap_or_else(|e| e.into_inner());
+    if !hidden.contains(&path) {
+        hidden.push(path);
+    }
 }
 
 /// Run `job` under `policy`. An error only when it could not be started;
@@ -547,6 +564,19 @@ fn bwrap_command(
             c.arg("--ro-bind").arg("/dev/null").arg(path);
         }
     }
+    // A working folder inside a system folder (a clone cache under
+    // /opt/fleet/...): an empty folder over its first part there, so that
+    // what is next to it (the state, other clones) stays out of sight.
+    if let Some(top) = SYSTEM.iter().find(|top| {
+        dir.starts_with(top) && std::fs::symlink_metadata(top).is_ok_and(|m| m.is_dir())
+    }) && let Ok(rest) = dir.strip_prefix(top)
+        && let Some(first) = rest.components().next()
+    {
+        let cover = Path::new(top).join(first);
+        if cover != dir {
+            c.arg("--tmpfs").arg(cover);
+        }
+    }
     c.args(["--proc", "/proc", "--dev", "/dev"]);
     let tmpfs = |c: &mut Command, at: &str| {
         if bwrap.modern {
@@ -562,6 +592,33 @@ fn bwrap_command(
     }
     for path in &read_only {
         c.arg("--ro-bind").arg(path).arg(path);
+    }
+    // The state folder and the home, when a folder shown holds them: an
+    // empty folder over them (a read-only folder inside one is bound
+    // again, and the working folder is bound after).
+    let shown: Vec<PathBuf> = SYSTEM
+        .iter()
+        .filter(|top| std::fs::symlink_metadata(top).is_ok_and(|m| m.is_dir()))
+        .map(PathBuf::from)
+        .chain(read_only.iter().cloned())
+        .collect();
+    let home_dir = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .and_then(|h| h.canonicalize().ok());
+    let secret: Vec<PathBuf> = hidden()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .cloned()
+        .chain(home_dir)
+        .collect();
+    for path in secret {
+        if path.is_dir() && shown.iter().any(|s| path.starts_with(s) && path != *s) {
+            c.arg("--tmpfs").arg(&path).arg("--remount-ro").arg(&path);
+            for inside in read_only.iter().filter(|r| r.starts_with(&path)) {
+                c.arg("--ro-bind").arg(inside).arg(inside);
+            }
+        }
     }
     if job.network {
         // A resolver configuration kept elsewhere (systemd-resolved's

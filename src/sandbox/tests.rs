@@ -354,6 +354,20 @@ fn read_only_paths_are_visible_and_may_not_hold_the_working_folder() {
     assert!(out.tail.contains("READ-ONLY"), "{out:?}");
     assert!(!tool_dir.join("planted").exists());
 
+    // A folder registered as hidden stays out of sight inside it.
+    std::fs::create_dir(tool_dir.join("state")).unwrap();
+    std::fs::write(tool_dir.join("state/fleetwright.db"), "db").unwrap();
+    hide(&tool_dir.join("state"));
+    let out = run_ok(
+        &policy,
+        &p.job(&format!(
+            "ls '{0}'; test -e '{0}/state/fleetwright.db' && echo 'STATE''-VISIBLE'; true",
+            tool_dir.display()
+        )),
+    );
+    assert!(out.tail.contains("tool.sh"), "{out:?}");
+    assert!(!out.tail.contains("STATE-VISIBLE"), "{out:?}");
+
     let too_wide = Policy {
         read_only: vec![p.root.clone()],
         ..Policy::default()
