@@ -362,3 +362,32 @@ fn a_recipe_run_step_runs_in_the_campaigns_sandbox() {
     let seen = crate::util::file_at(&repo, head, "seen.txt");
     assert!(seen.contains("No such file"), "{seen}");
 }
+
+#[test]
+fn when_bwrap_cannot_make_namespaces_launch_refuses_with_its_message() {
+    let sb = Sandbox::new(vec![python("svc-a", "team-a", "production")], "[rest]");
+    with_verify(&sb, "\"true\"");
+    let path = path_without_bwrap(&sb);
+    // A bwrap that fails as it does where user namespaces are not allowed.
+    let fake = std::path::Path::new(&path).join("bwrap");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\n[ \"$1\" = --version ] && { echo 'bubblewrap 0.8.0'; exit 0; }\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = run_in_env(
+        sb.path(),
+        &sb.state_path(),
+        &[("PATH", &path)],
+        &["launch", "campaign.yaml"],
+    );
+    out.code(6);
+    for needed in [
+        "bwrap: setting up uid map: Permission denied",
+        "kernel.apparmor_restrict_unprivileged_userns=0",
+        "sandbox: none",
+    ] {
+        assert!(out.stderr.contains(needed), "`{needed}` missing: {out:?}");
+    }
+}
