@@ -1,18 +1,33 @@
 #!/usr/bin/env sh
 # Install what fleetwright's tests need beyond Rust, when it is missing:
-# Debian's `chromium` (the browser test renders the HTML report in it) and
+# Debian's `chromium` (the browser test renders the HTML report in it),
 # Node.js with npm (the GitHub contract test installs prism with npm into
-# the git-ignored .cache/npm). Idempotent and quiet when everything is there.
+# the git-ignored .cache/npm) and bubblewrap (`bwrap`: verify commands and
+# recipe `run:` steps run in its sandbox, and the sandbox tests use it).
+# Idempotent and quiet when everything is there.
 #
 #   scripts/install-test-deps.sh
 set -eu
 
 CHROMIUM=/usr/bin/chromium
 
+# bubblewrap is only useful when it can create user namespaces: say how
+# to allow them when it cannot (the tests fail with the same hint).
+check_bwrap() {
+    if ! out=$(bwrap --unshare-user --unshare-pid --unshare-net --ro-bind / / true 2>&1); then
+        echo "install-test-deps: bwrap is installed but cannot create namespaces: $out" >&2
+        echo "install-test-deps: allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1;" >&2
+        echo "install-test-deps: on Ubuntu 24.04 sysctl kernel.apparmor_restrict_unprivileged_userns=0)" >&2
+        exit 1
+    fi
+}
+
 packages=""
-[ -x "$CHROMIUM" ] || packages="chromium"
+[ -x "$CHROMIUM" ] || packages=" chromium"
 command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
+command -v bwrap >/dev/null 2>&1 || packages="$packages bubblewrap"
 if [ -z "$packages" ]; then
+    check_bwrap
     exit 0
 fi
 
@@ -45,4 +60,5 @@ if [ ! -x "$CHROMIUM" ]; then
     echo "install-test-deps: chromium was installed but $CHROMIUM is not there" >&2
     exit 1
 fi
-echo "install-test-deps: $("$CHROMIUM" --version 2>/dev/null || echo chromium) installed" >&2
+check_bwrap
+echo "install-test-deps: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $(bwrap --version) installed" >&2

@@ -21,6 +21,7 @@ pub mod paths;
 pub mod recipe;
 pub mod report;
 pub mod reviewers;
+pub mod sandbox;
 pub mod secret;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -2,19 +2,19 @@
 //! checkout before anything is pushed, so that a rewrite that looks right
 //! but is wrong never reaches an app team.
 //!
-//! The command runs with `sh -c` in the repository's working tree, in its
-//! own process group (killed whole on timeout), with a scrubbed environment:
-//! `PATH`, `LANG` and `HOME` pointing at the checkout; never a forge token.
-//! Its output goes to `.git/fleetwright-verify.log` inside the clone.
+//! The command is the repository's own code, so it runs in the
+//! [`sandbox`](crate::sandbox) the campaign's `sandbox:` section describes
+//! (bubblewrap by default: the checkout read-write, its `.git` read-only,
+//! the system read-only, nothing else of the host, no network unless
+//! `verify.network`), with its limits and the `verify.timeout`. Its output
+//! goes to `.git/fleetwright-verify.log` inside the clone (opened by
+//! fleetwright, outside the sandbox); the end of it, scrubbed of secrets,
+//! is kept in the [`Outcome`].
 
-use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// Bytes of output kept (the end of the log).
-const TAIL: usize = 4000;
+use crate::campaign::Verify;
+use crate::sandbox::{self, Job, Policy, SandboxError};
 
 /// How a verify run went.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,78 +22,32 @@ pub struct Outcome {
     pub passed: bool,
     /// `exit 0`, `exit 3`, `killed after 600 s`, ...
     pub status: String,
-    /// The end of its output (stdout and stderr interleaved).
+    /// The end of its output (stdout and stderr interleaved), scrubbed.
     pub tail: String,
 }
 
-/// Run `command` in `dir` for at most `timeout`.
-pub fn run(command: &str, dir: &Path, timeout: Duration) -> std::io::Result<Outcome> {
-    let log_path = dir.join(".git").join("fleetwright-verify.log");
-    let log = std::fs::File::create(&log_path)?;
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("LANG", "C.UTF-8")
-        .env("HOME", dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0)
-        .spawn()?;
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break Some(status);
-        }
-        if started.elapsed() >= timeout {
-            // The whole group: the shell and whatever it started.
-            let pgid = child.id() as libc::pid_t;
-            // SAFETY: killpg on the group this child leads; no memory involved.
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
+/// Run the campaign's `verify` in the checkout `dir`, under `policy`.
+pub fn run(verify: &Verify, dir: &Path, policy: &Policy) -> Result<Outcome, SandboxError> {
+    let log = dir.join(".git").join("fleetwright-verify.log");
+    let job = Job {
+        command: &verify.command,
+        dir,
+        network: verify.network,
+        timeout: verify.timeout,
+        log: &log,
     };
-    let (passed, status) = match status {
-        Some(s) if s.success() => (true, "exit 0".to_string()),
-        Some(s) => (
-            false,
-            s.code()
-                .map_or_else(|| "killed by a signal".to_string(), |c| format!("exit {c}")),
-        ),
-        None => (false, format!("killed after {} s", timeout.as_secs())),
-    };
+    let outcome = sandbox::run(policy, &job)?;
     Ok(Outcome {
-        passed,
-        status,
-        tail: tail(&log_path)?,
+        passed: outcome.success(),
+        status: outcome.ended.to_string(),
+        tail: outcome.tail,
     })
-}
-
-/// The last [`TAIL`] bytes of the file, from a line start.
-fn tail(path: &Path) -> std::io::Result<String> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.read_to_end(&mut bytes)?;
-    let text = String::from_utf8_lossy(&bytes);
-    if text.len() <= TAIL {
-        return Ok(text.into_owned());
-    }
-    let mut start = text.len() - TAIL;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    let from = text[start..].find('\n').map_or(start, |i| start + i + 1);
-    Ok(format!("…\n{}", &text[from..]))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use super::*;
 
     fn repo() -> tempfile::TempDir {
@@ -102,18 +56,37 @@ mod tests {
         dir
     }
 
+    fn verify(command: &str, timeout: Duration) -> Verify {
+        Verify {
+            command: command.to_string(),
+            timeout,
+            draft_on_failure: false,
+            network: false,
+        }
+    }
+
+    /// In the default sandbox; without one, fail with why and the hint.
+    fn sandboxed(v: &Verify, dir: &Path) -> Outcome {
+        run(v, dir, &Policy::default()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn a_passing_command_passes_with_its_output() {
         let dir = repo();
         std::fs::write(dir.path().join("a.txt"), "warning\n").unwrap();
-        let out = run(
-            "echo checking; grep -q warning a.txt",
+        let out = sandboxed(
+            &verify(
+                "echo checking; grep -q warning a.txt",
+                Duration::from_secs(10),
+            ),
             dir.path(),
-            Duration::from_secs(10),
-        )
-        .unwrap();
+        );
         assert!(out.passed, "{out:?}");
         assert_eq!(out.tail, "checking\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".git/fleetwright-verify.log")).unwrap(),
+            "checking\n"
+        );
     }
 
     #[test]
@@ -121,7 +94,7 @@ mod tests {
         let dir = repo();
         // SAFETY: a test-only variable no other test reads.
         unsafe { std::env::set_var("FW_VERIFY_TEST_TOKEN", "ghp_secret") };
-        let out = run("env; exit 3", dir.path(), Duration::from_secs(10)).unwrap();
+        let out = sandboxed(&verify("env; exit 3", Duration::from_secs(10)), dir.path());
         assert!(!out.passed);
         assert_eq!(out.status, "exit 3");
         assert!(!out.tail.contains("ghp_secret"), "{}", out.tail);
@@ -132,14 +105,49 @@ mod tests {
     fn a_command_past_its_timeout_is_killed_with_its_children() {
         let dir = repo();
         let started = Instant::now();
-        let out = run(
-            "sleep 30 & sleep 30",
+        let out = sandboxed(
+            &verify("sleep 30 & sleep 30", Duration::from_millis(300)),
             dir.path(),
-            Duration::from_millis(300),
+        );
+        assert!(!out.passed);
+        assert_eq!(out.status, "killed after 0.3 s");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn verify_cannot_change_the_clones_git_folder() {
+        let dir = repo();
+        std::fs::write(dir.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        let out = sandboxed(
+            &verify(
+                "echo 'ref: refs/heads/evil' > .git/HEAD; echo changed > tracked.txt",
+                Duration::from_secs(10),
+            ),
+            dir.path(),
+        );
+        assert!(out.tail.contains("Read-only file system"), "{out:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".git/HEAD")).unwrap(),
+            "ref: refs/heads/main\n"
+        );
+        // The working tree is the command's to change.
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("tracked.txt")).unwrap(),
+            "changed\n"
+        );
+    }
+
+    #[test]
+    fn without_a_sandbox_it_runs_as_before() {
+        let dir = repo();
+        let out = run(
+            &verify("echo plain; exit 2", Duration::from_secs(10)),
+            dir.path(),
+            &Policy::none(),
         )
         .unwrap();
         assert!(!out.passed);
-        assert_eq!(out.status, "killed after 0 s");
-        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(out.status, "exit 2");
+        assert_eq!(out.tail, "plain\n");
     }
 }

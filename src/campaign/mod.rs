@@ -22,6 +22,7 @@ use crate::forge::ForgeKind;
 use crate::git::Identity;
 use crate::paths::{absolute, normalize};
 use crate::recipe::{Recipe, RecipeError};
+use crate::sandbox::Amount;
 use crate::yaml::{self, OneOrMany, Spanned};
 
 pub use plan::{Plan, PlannedTarget, PlannedTranche, Skipped};
@@ -175,6 +176,9 @@ pub struct Verify {
     /// `on_failure: draft`: a failing change is still pushed, as a draft
     /// pull request that shows the failure (default: nothing is pushed).
     pub draft_on_failure: bool,
+    /// `network: true`: the command may use the network (default: it runs
+    /// in a network namespace of its own).
+    pub network: bool,
 }
 
 /// How to reach GitHub (`forge: github`, the `github:` section).
@@ -250,6 +254,9 @@ pub struct Campaign {
     pub commit: CommitTemplate,
     /// A command that must pass in the rewritten checkout before a push.
     pub verify: Option<Verify>,
+    /// How repository code (`verify`, the recipe's `run:` steps) runs: the
+    /// `sandbox:` section (default: bubblewrap with the default limits).
+    pub sandbox: crate::sandbox::Policy,
     /// Values for the recipe's parameters.
     pub parameters: crate::recipe::Values,
 }
@@ -261,6 +268,21 @@ pub struct Loaded {
     pub recipe: Arc<Recipe>,
     pub catalog: Catalog,
     pub plan: Plan,
+}
+
+impl Loaded {
+    /// What of the campaign runs repository code, in words (`verify
+    /// \`pytest -q\``, `the recipe's run: steps`); empty when nothing does.
+    pub fn repository_code(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(v) = &self.campaign.verify {
+            out.push(format!("verify `{}`", v.command));
+        }
+        if self.recipe.runs_commands() {
+            out.push("the recipe's `run:` steps".to_string());
+        }
+        out
+    }
 }
 
 /// Load a campaign file, its recipe and catalog, and plan its targets.
@@ -302,6 +324,8 @@ struct RawCampaign {
     #[serde(default)]
     verify: Option<RawVerify>,
     #[serde(default)]
+    sandbox: Option<Spanned<RawSandbox>>,
+    #[serde(default)]
     order: Option<Spanned<OneOrMany>>,
     #[serde(default)]
     gate: Option<rollout::RawGate>,
@@ -319,12 +343,63 @@ struct RawCampaign {
 #[serde(deny_unknown_fields)]
 struct RawVerify {
     command: Spanned<String>,
-    /// Seconds (default 600).
+    /// Seconds, or `10m` (default 600 s).
     #[serde(default)]
-    timeout: Option<u64>,
+    timeout: Option<Spanned<Amount>>,
     /// `skip` (default) or `draft`.
     #[serde(default)]
     on_failure: Option<Spanned<String>>,
+    /// Whether the command may use the network (default false).
+    #[serde(default)]
+    network: bool,
+}
+
+/// `sandbox:` as written: the word `none`, or the limits of the bubblewrap
+/// sandbox.
+#[derive(Debug)]
+enum RawSandbox {
+    Word(String),
+    Map(Box<RawSandboxMap>),
+}
+
+/// By hand rather than `untagged`, so that a mistake inside the map is
+/// reported as itself.
+impl<'de> Deserialize<'de> for RawSandbox {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawSandbox;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "`none`, or {read_only: [paths], memory: 4GiB, cpu: 10m, file_size: 1GiB}",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSandbox, E> {
+                Ok(RawSandbox::Word(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawSandbox, A::Error> {
+                RawSandboxMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|m| RawSandbox::Map(Box::new(m)))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSandboxMap {
+    #[serde(default)]
+    read_only: Vec<Spanned<String>>,
+    #[serde(default)]
+    memory: Option<Spanned<Amount>>,
+    #[serde(default)]
+    cpu: Option<Spanned<Amount>>,
+    #[serde(default)]
+    file_size: Option<Spanned<Amount>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -545,7 +620,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, report_url (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -611,6 +686,22 @@ impl Campaign {
                     .with_help("`skip` (the default: a failing change gets no pull request) or `draft` (a draft pull request that shows the failure)"),
             );
         }
+        let verify_timeout = raw
+            .verify
+            .as_ref()
+            .and_then(|v| v.timeout.as_ref())
+            .and_then(|t| {
+                t.value
+                    .duration()
+                    .map_err(|e| {
+                        problems.push(
+                            yaml::diagnostic_at(path, text, doc, t, format!("verify.timeout: {e}"))
+                                .with_help("seconds (`600`) or a number with s, m or h (`10m`)"),
+                        )
+                    })
+                    .ok()
+            });
+        let sandbox = sandbox_policy(raw.sandbox.as_ref(), &base, &mut problems, path, text, doc);
         let rollout = rollout::check(
             rollout::RawRollout {
                 order: raw.order,
@@ -698,9 +789,11 @@ impl Campaign {
             parameters: raw.parameters,
             verify: raw.verify.map(|v| Verify {
                 command: v.command.value,
-                timeout: std::time::Duration::from_secs(v.timeout.unwrap_or(600).max(1)),
+                timeout: verify_timeout.unwrap_or(std::time::Duration::from_secs(600)),
                 draft_on_failure: v.on_failure.is_some_and(|o| o.value == "draft"),
+                network: v.network,
             }),
+            sandbox,
             pull_request: PullRequestTemplate {
                 title,
                 body,
@@ -721,6 +814,112 @@ impl Campaign {
             },
         })
     }
+}
+
+/// The `sandbox:` section, checked; the bubblewrap sandbox with its default
+/// limits when it is absent.
+fn sandbox_policy(
+    raw: Option<&Spanned<RawSandbox>>,
+    base: &Path,
+    problems: &mut Vec<FileDiagnostic>,
+    path: &Path,
+    text: &str,
+    doc: &yaml::Document<'_>,
+) -> crate::sandbox::Policy {
+    use crate::sandbox::{MIN_MEMORY, Policy, size};
+    let mut policy = Policy::default();
+    let Some(raw) = raw else {
+        return policy;
+    };
+    let map = match &raw.value {
+        RawSandbox::Word(word) if word == "none" => return Policy::none(),
+        RawSandbox::Word(word) => {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, raw, format!("sandbox `{word}` is unknown"))
+                    .with_help("`sandbox: none` runs repository code without a sandbox; otherwise give the sandbox's limits: `{read_only: [/opt/go], memory: 4GiB, cpu: 10m}`, or leave `sandbox` out"),
+            );
+            return policy;
+        }
+        RawSandbox::Map(map) => map,
+    };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    for entry in &map.read_only {
+        let written = entry.value.trim();
+        let expanded = match (written.strip_prefix("~/"), &home) {
+            (Some(rest), Some(home)) => home.join(rest),
+            _ => base.join(written),
+        };
+        let full = normalize(&expanded);
+        let problem = if written == "~" || full == Path::new("/") {
+            Some("would show the sandbox the whole machine or your home folder (and its credentials)".to_string())
+        } else if !full.exists() {
+            Some(format!("does not exist ({})", full.display()))
+        } else {
+            None
+        };
+        match problem {
+            Some(why) => problems.push(
+                yaml::diagnostic_at(path, text, doc, entry, format!("sandbox.read_only `{written}` {why}"))
+                    .with_help("name the folders of a toolchain the command needs (`/opt/go`, `~/.rustup`); they are shown read-only, and repository code can read everything in them"),
+            ),
+            None => policy.read_only.push(full),
+        }
+    }
+    let size_help = "a number of bytes, or with a unit: `4GiB`, `512MiB`";
+    if let Some(memory) = &map.memory {
+        match memory.value.size() {
+            Ok(bytes) if bytes >= MIN_MEMORY => policy.memory = bytes,
+            Ok(_) => problems.push(
+                yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    memory,
+                    format!("sandbox.memory must be at least {}", size(MIN_MEMORY)),
+                )
+                .with_help(size_help),
+            ),
+            Err(e) => problems.push(
+                yaml::diagnostic_at(path, text, doc, memory, format!("sandbox.memory: {e}"))
+                    .with_help(size_help),
+            ),
+        }
+    }
+    if let Some(file_size) = &map.file_size {
+        match file_size.value.size() {
+            Ok(bytes) if bytes >= 1 << 20 => policy.file_size = bytes,
+            Ok(_) => problems.push(
+                yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    file_size,
+                    "sandbox.file_size must be at least 1 MiB",
+                )
+                .with_help(size_help),
+            ),
+            Err(e) => problems.push(
+                yaml::diagnostic_at(
+                    path,
+                    text,
+                    doc,
+                    file_size,
+                    format!("sandbox.file_size: {e}"),
+                )
+                .with_help(size_help),
+            ),
+        }
+    }
+    if let Some(cpu) = &map.cpu {
+        match cpu.value.duration() {
+            Ok(d) => policy.cpu = Some(d),
+            Err(e) => problems.push(
+                yaml::diagnostic_at(path, text, doc, cpu, format!("sandbox.cpu: {e}"))
+                    .with_help("CPU time of each process: seconds (`600`) or a number with s, m or h (`10m`); default: the command's timeout"),
+            ),
+        }
+    }
+    policy
 }
 
 /// The `github:` section, checked; the defaults where a key is absent.

@@ -8,7 +8,7 @@
 //! | 3 | bad input: a campaign, recipe or catalog file is invalid |
 //! | 4 | the run finished, and some targets failed (see `status`) |
 //! | 5 | not found: no such campaign or target in the state |
-//! | 6 | refused: not possible in the current state (e.g. merging a PR that is not open) |
+//! | 6 | refused: not possible in the current state (e.g. merging a PR that is not open), or repository code cannot get a sandbox here |
 
 use std::process::ExitCode;
 
@@ -84,6 +84,17 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
                     ERROR,
                     Some("the locks/ folder next to the state database must be writable".into()),
                 ),
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<crate::sandbox::SandboxError>() {
+            // The message says what to do (install bubblewrap, or `sandbox: none`).
+            return match e {
+                crate::sandbox::SandboxError::Unavailable(_) => (REFUSED, None),
+                crate::sandbox::SandboxError::Path { .. } => (
+                    BAD_INPUT,
+                    Some("fix `sandbox.read_only` in the campaign".into()),
+                ),
+                crate::sandbox::SandboxError::Io { .. } => (ERROR, None),
             };
         }
         if cause.downcast_ref::<RecipeError>().is_some() {

@@ -50,6 +50,7 @@ pub struct AdvanceArgs {
 
 pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let loaded = campaign::load_all(&args.campaign_file)?;
+    require_sandbox(&loaded)?;
     warn_catalog_problems(ui, &loaded);
     let _lock = lock(&global.state, &loaded.campaign.name, "launch")?;
     let state = open_state(&global.state).await?;
@@ -62,6 +63,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    require_sandbox(&loaded)?;
     let _lock = lock(&global.state, &args.campaign, "advance")?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
@@ -108,6 +110,30 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     } else {
         exit::TARGETS_FAILED
     })
+}
+
+/// Refuse, once and before any target is touched, a campaign that runs
+/// repository code (`verify`, the recipe's `run:` steps) when the sandbox it
+/// asks for cannot be made on this machine.
+pub(super) fn require_sandbox(loaded: &campaign::Loaded) -> anyhow::Result<()> {
+    let code = loaded.repository_code();
+    if code.is_empty() {
+        return Ok(());
+    }
+    match loaded.campaign.sandbox.check() {
+        Ok(()) => Ok(()),
+        Err(crate::sandbox::SandboxError::Unavailable(why)) => Err(exit::Refusal::new(
+            exit::REFUSED,
+            format!(
+                "campaign `{}` runs repository code ({}) in a bubblewrap sandbox, which cannot be made on this machine: {why}",
+                loaded.campaign.name,
+                code.join(" and ")
+            ),
+        )
+        .hint(crate::sandbox::HINT)
+        .into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Hold the lock of `campaign` for `command` (see `src/lock.rs`).

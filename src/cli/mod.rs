@@ -343,6 +343,8 @@ fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
 /// time, for tests and rehearsals of a campaign's weeks; it is not needed
 /// for anything else.
 async fn open_state(path: &Path) -> anyhow::Result<State> {
+    // Repository code never sees the state, the clone cache or the locks.
+    crate::sandbox::hide(path.parent().unwrap_or(Path::new(".")));
     let clock: Arc<dyn crate::clock::Clock> = match std::env::var("FLEETWRIGHT_NOW") {
         Ok(now) if !now.trim().is_empty() => {
             let at: jiff::Timestamp = now.trim().parse().map_err(|e| {

@@ -30,6 +30,63 @@ struct PlanJson<'a> {
     #[serde(flatten)]
     plan: &'a Plan,
     catalog_problems: Vec<String>,
+    sandbox: SandboxJson,
+}
+
+/// How repository code (`verify`, `run:` steps) runs.
+#[derive(Serialize)]
+struct SandboxJson {
+    /// `bwrap` or `none`.
+    mode: &'static str,
+    /// What runs repository code: `verify \`...\``, `the recipe's \`run:\` steps`.
+    runs: Vec<String>,
+    /// The sandbox `verify` uses, in words.
+    description: String,
+    /// Whether it can be made on this machine (always true for `none`).
+    available: bool,
+    /// Why it cannot, when it cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+fn sandbox_json(loaded: &Loaded) -> SandboxJson {
+    let policy = &loaded.campaign.sandbox;
+    let network = loaded.campaign.verify.as_ref().is_some_and(|v| v.network);
+    let problem = match policy.check() {
+        Ok(()) => None,
+        Err(crate::sandbox::SandboxError::Unavailable(why)) => Some(why),
+        Err(e) => Some(e.to_string()),
+    };
+    SandboxJson {
+        mode: match policy.mode {
+            crate::sandbox::Mode::Bwrap => "bwrap",
+            crate::sandbox::Mode::None => "none",
+        },
+        runs: loaded.repository_code(),
+        description: policy.describe(network),
+        available: problem.is_none(),
+        problem,
+    }
+}
+
+/// Which sandbox repository code runs in, in a few lines.
+fn sandbox_lines(loaded: &Loaded) -> String {
+    let s = sandbox_json(loaded);
+    if s.runs.is_empty() {
+        return "  none runs (no `verify`, no `run:` steps)".to_string();
+    }
+    let mut lines = vec![format!("  {}: in {}", s.runs.join(" and "), s.description)];
+    if loaded.recipe.runs_commands() {
+        lines
+            .push("  `run:` steps use the network only where the step says `network: true`".into());
+    }
+    if let Some(problem) = s.problem {
+        lines.push(format!(
+            "  CANNOT RUN HERE: {problem}; `run` and `launch` will refuse\n  hint: {}",
+            crate::sandbox::HINT
+        ));
+    }
+    lines.join("\n")
 }
 
 /// Print the catalog's problems as warnings: they leave entities out but do
@@ -60,6 +117,7 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
                 .iter()
                 .map(|p| p.to_string())
                 .collect(),
+            sandbox: sandbox_json(&loaded),
         };
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(exit::SUCCESS);
@@ -140,6 +198,7 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
         }
     }
     println!("\nrollout:\n{}", rollout_lines(c));
+    println!("\nrepository code:\n{}", sandbox_lines(&loaded));
     ui.note("\nnothing was touched. `fleetwright run` (or `launch`) opens tranche 1.");
     Ok(exit::SUCCESS)
 }

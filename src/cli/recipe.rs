@@ -12,6 +12,7 @@ use crate::recipe::{
     ApplyOptions, CaseOutcome, Changes, DEFAULT_MAX_FILE_SIZE, FileStatus, Recipe, Values,
     parse_assignment,
 };
+use crate::sandbox::Policy;
 
 /// Check, test or apply a recipe.
 ///
@@ -33,6 +34,38 @@ struct ParamArgs {
 impl ParamArgs {
     fn values(&self) -> Values {
         self.params.iter().cloned().collect()
+    }
+}
+
+/// How `run:` steps run their commands.
+#[derive(Debug, Args)]
+struct SandboxArgs {
+    /// `bwrap` (the default): in a bubblewrap sandbox that sees only the
+    /// system and a copy of the tree. `none`: as your own user, with
+    /// everything you can read and write and the network within reach (for
+    /// machines without bubblewrap; only for recipes you trust).
+    #[arg(long = "sandbox", value_name = "MODE", default_value = "bwrap")]
+    mode: SandboxMode,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SandboxMode {
+    Bwrap,
+    None,
+}
+
+impl SandboxArgs {
+    /// The policy, once it is known to work here when `recipe` runs commands
+    /// (so that a missing bwrap is said once, not per file or case).
+    fn policy(&self, recipe: &Recipe) -> anyhow::Result<Policy> {
+        let policy = match self.mode {
+            SandboxMode::Bwrap => Policy::default(),
+            SandboxMode::None => Policy::none(),
+        };
+        if recipe.runs_commands() {
+            policy.check()?;
+        }
+        Ok(policy)
     }
 }
 
@@ -62,6 +95,8 @@ enum RecipeCommand {
         fixtures: Option<PathBuf>,
         #[command(flatten)]
         params: ParamArgs,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
     },
     /// Apply a recipe to a folder: rewrite the files, or print the diff with --dry-run.
     ///
@@ -82,6 +117,8 @@ enum RecipeCommand {
         max_file_size: u64,
         #[command(flatten)]
         params: ParamArgs,
+        #[command(flatten)]
+        sandbox: SandboxArgs,
     },
 }
 
@@ -101,7 +138,8 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
             recipe,
             fixtures,
             params,
-        } => test(&recipe, fixtures.as_deref(), &params.values(), ui),
+            sandbox,
+        } => test(&recipe, fixtures.as_deref(), &params.values(), &sandbox, ui),
         RecipeCommand::Apply {
             recipe,
             dir,
@@ -109,8 +147,10 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
             json,
             max_file_size,
             params,
+            sandbox,
         } => {
             let loaded = Recipe::load_with(&recipe, &params.values())?;
+            let sandbox = sandbox.policy(&loaded)?;
             if !dir.is_dir() {
                 return Err(exit::Refusal::new(
                     exit::BAD_INPUT,
@@ -121,6 +161,7 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
             }
             let options = ApplyOptions {
                 max_file_size,
+                sandbox,
                 ..ApplyOptions::default()
             };
             let changes = loaded
@@ -190,9 +231,16 @@ fn describe(ui: &Ui, changes: &Changes, dry_run: bool) {
     }
 }
 
-fn test(recipe: &Path, fixtures: Option<&Path>, values: &Values, ui: &Ui) -> anyhow::Result<u8> {
+fn test(
+    recipe: &Path,
+    fixtures: Option<&Path>,
+    values: &Values,
+    sandbox: &SandboxArgs,
+    ui: &Ui,
+) -> anyhow::Result<u8> {
     let loaded = Recipe::load_with(recipe, values)?;
-    let reports = loaded.test(fixtures).map_err(|e| {
+    let sandbox = sandbox.policy(&loaded)?;
+    let reports = loaded.test_with(fixtures, &sandbox).map_err(|e| {
         exit::Refusal::new(exit::BAD_INPUT, e.to_string()).hint(
             "a recipe's fixtures are folders `fixtures/<case>/before` and `fixtures/<case>/after` beside it",
         )

@@ -148,10 +148,12 @@ async fn run_once(
 ) -> anyhow::Result<(u8, bool)> {
     let (name, loaded, state) = if file.is_file() {
         let loaded = campaign::load_all(file)?;
+        super::launch::require_sandbox(&loaded)?;
         let state = open_state(&global.state).await?;
         (loaded.campaign.name.clone(), loaded, state)
     } else {
         let (state, loaded) = launched(&global.state, &args.campaign).await?;
+        super::launch::require_sandbox(&loaded)?;
         (loaded.campaign.name.clone(), loaded, state)
     };
     let _lock = lock(&global.state, &name, "run")?;

@@ -38,6 +38,9 @@ pub struct ScanArgs {
 
 pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    if loaded.recipe.runs_commands() {
+        super::launch::require_sandbox(&loaded)?;
+    }
     let _lock = lock(&global.state, &args.campaign, "scan")?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;

@@ -81,6 +81,9 @@ pub struct Request {
     pub fingerprint: String,
     pub root: PathBuf,
     pub options: ApplyOptions,
+    /// What the parent hides from sandboxes ([`crate::sandbox::hide`]):
+    /// the child's `run:` steps hide it too.
+    pub hidden: Vec<PathBuf>,
 }
 
 /// What the child answers.
@@ -92,6 +95,9 @@ pub enum Response {
 
 /// The child's side: load the recipe, apply it, answer.
 pub fn serve(request: Request) -> Response {
+    for path in &request.hidden {
+        crate::sandbox::hide(path);
+    }
     let recipe = match Recipe::load_with(&request.recipe, &request.values) {
         Ok(recipe) => recipe,
         Err(e) => return Response::Failed(super::error_chain(&e)),
@@ -169,6 +175,7 @@ fn in_child(
         fingerprint: recipe.fingerprint.clone(),
         root: root.to_path_buf(),
         options: options.clone(),
+        hidden: crate::sandbox::hidden_paths(),
     };
     let request =
         serde_json::to_vec(&request).map_err(|e| format!("cannot describe the rewrite: {e}"))?;
@@ -177,6 +184,7 @@ fn in_child(
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LANG", "C.UTF-8")
+        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

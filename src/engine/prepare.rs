@@ -540,6 +540,7 @@ async fn write_verify_commit(
 ) -> Result<Committed> {
     let identity = campaign.commit.author.clone();
     let verify = campaign.verify.clone();
+    let sandbox = campaign.sandbox.clone();
     let branch = branch.to_string();
     blocking(move || {
         changes
@@ -547,7 +548,7 @@ async fn write_verify_commit(
             .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
         let verified = match verify {
             Some(v) => Some(Verified {
-                outcome: crate::verify::run(&v.command, &checkout.path, v.timeout)
+                outcome: crate::verify::run(&v, &checkout.path, &sandbox)
                     .map_err(|e| Failure::new(Step::Apply, format!("cannot run verify: {e}")))?,
                 command: v.command,
             }),
@@ -595,21 +596,26 @@ async fn fetch_and_apply(
         branch.to_string(),
         campaign.name.clone(),
     );
+    let sandbox = campaign.sandbox.clone();
     blocking(move || {
         prepare(
-            &workspace, &rewriter, &recipe, facts, &url, &repo, &branch, &name,
+            &workspace, &rewriter, &recipe, facts, sandbox, &url, &repo, &branch, &name,
         )
     })
     .await
 }
 
 /// Fetch, look at the remote branch, reset to the default branch, apply.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call, each argument a plain value"
+)]
 fn prepare(
     workspace: &crate::git::Workspace,
     rewriter: &super::Rewriter,
     recipe: &Recipe,
     facts: Option<Facts>,
+    sandbox: crate::sandbox::Policy,
     url: &str,
     repo: &str,
     branch: &str,
@@ -638,6 +644,7 @@ fn prepare(
     }
     let options = ApplyOptions {
         facts,
+        sandbox,
         ..ApplyOptions::default()
     };
     let changes = rewriter

@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use super::{Engine, EngineError, Progress, Result, Shared, error_chain, facts};
 use crate::campaign::Loaded;
 use crate::git::Workspace;
-use crate::recipe::{ApplyOptions, Facts, Recipe};
+use crate::recipe::{ApplyOptions, Recipe};
 use crate::state::{NewScan, Step, TargetRow, format_time};
 
 /// What `fleetwright scan --json` prints: one campaign's scan.
@@ -143,10 +143,14 @@ impl Engine {
             let limit = limit.clone();
             // A component gone from the catalog has no facts: its catalog
             // preconditions do not hold (as in a run).
-            let facts = facts.get(&target.component).cloned().unwrap_or_default();
+            let options = ApplyOptions {
+                facts: Some(facts.get(&target.component).cloned().unwrap_or_default()),
+                sandbox: loaded.campaign.sandbox.clone(),
+                ..ApplyOptions::default()
+            };
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let scanned = scan_target(&shared, &recipe, facts, &target, refusal).await;
+                let scanned = scan_target(&shared, &recipe, options, &target, refusal).await;
                 let recorded = shared.state.record_scan(&target, &scanned.record()).await;
                 shared.progress.done(&target.repo, target.state);
                 (target.position, scanned, recorded)
@@ -187,7 +191,7 @@ impl Engine {
 async fn scan_target(
     shared: &Shared,
     recipe: &Arc<Recipe>,
-    facts: Facts,
+    options: ApplyOptions,
     target: &TargetRow,
     refusal: Option<String>,
 ) -> TargetScan {
@@ -223,7 +227,7 @@ async fn scan_target(
             &workspace,
             &rewriter,
             &recipe,
-            facts,
+            &options,
             &url,
             &repo,
             progress.as_ref(),
@@ -263,7 +267,7 @@ fn count(
     workspace: &Workspace,
     rewriter: &super::Rewriter,
     recipe: &Recipe,
-    facts: Facts,
+    options: &ApplyOptions,
     url: &str,
     repo: &str,
     progress: &dyn Progress,
@@ -279,12 +283,8 @@ fn count(
         )
     })?;
     progress.step(repo, Step::Apply);
-    let options = ApplyOptions {
-        facts: Some(facts),
-        ..ApplyOptions::default()
-    };
     let changes = rewriter
-        .apply(recipe, &checkout.path, &options)
+        .apply(recipe, &checkout.path, options)
         .map_err(|e| {
             format!(
                 "the recipe cannot run on {} at {}: {e}",

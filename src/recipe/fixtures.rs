@@ -5,7 +5,8 @@
 //! recipe to make of it, written by hand) and optionally `case.yaml`
 //! (`parameters`, `catalog` facts, `expect: not_applicable`). A case passes
 //! when the recipe turns `before/` into exactly `after/`, rejects no file,
-//! and a second application changes nothing.
+//! and a second application changes nothing. `run:` steps run their
+//! commands in the sandbox given (each on its own scratch copy of the case).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use similar::TextDiff;
 
 use super::{ApplyOptions, Facts, Recipe, RecipeError, Values};
+use crate::sandbox::Policy;
 use crate::yaml;
 
 /// The result of one case.
@@ -68,7 +70,11 @@ enum Expect {
 
 /// Run every case under `dir` (default: `fixtures/` beside the recipe), in
 /// name order.
-pub(super) fn run(recipe: &Recipe, dir: Option<&Path>) -> Result<Vec<CaseReport>, FixtureError> {
+pub(super) fn run(
+    recipe: &Recipe,
+    dir: Option<&Path>,
+    sandbox: &Policy,
+) -> Result<Vec<CaseReport>, FixtureError> {
     let dir = match dir {
         Some(dir) => dir.to_path_buf(),
         None => recipe
@@ -100,19 +106,19 @@ pub(super) fn run(recipe: &Recipe, dir: Option<&Path>) -> Result<Vec<CaseReport>
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
-            outcome: run_case(recipe, case),
+            outcome: run_case(recipe, case, sandbox),
         })
         .collect())
 }
 
-fn run_case(recipe: &Recipe, case: &Path) -> CaseOutcome {
-    match try_case(recipe, case) {
+fn run_case(recipe: &Recipe, case: &Path, sandbox: &Policy) -> CaseOutcome {
+    match try_case(recipe, case, sandbox) {
         Ok(outcome) => outcome,
         Err(message) => CaseOutcome::Failed(message),
     }
 }
 
-fn try_case(recipe: &Recipe, case: &Path) -> Result<CaseOutcome, String> {
+fn try_case(recipe: &Recipe, case: &Path, sandbox: &Policy) -> Result<CaseOutcome, String> {
     let settings = case_file(case)?;
     let reloaded;
     let recipe = if settings.parameters.is_empty() {
@@ -138,6 +144,7 @@ fn try_case(recipe: &Recipe, case: &Path) -> Result<CaseOutcome, String> {
     copy_tree(&before, work.path())?;
     let options = ApplyOptions {
         facts: settings.catalog.clone(),
+        sandbox: sandbox.clone(),
         ..ApplyOptions::default()
     };
     let changes = recipe

@@ -397,7 +397,7 @@ fn build(
     finish(recipe, path, text, &ids, problems)
 }
 
-const STEP_HELP: &str = "a step is one of `ast-grep`, `yaml`, `json`, `toml`, `hcl`, `text`, `files`, `include`; see docs/recipes.md";
+const STEP_HELP: &str = "a step is one of `ast-grep`, `yaml`, `json`, `toml`, `hcl`, `text`, `files`, `include`, `run`; see docs/recipes.md";
 const CONDITION_HELP: &str = "a condition is one of `files: GLOB`, `contains: {files: GLOB, pattern: REGEX}`, `catalog: {type, lifecycle, tags, owner, system}`";
 
 /// One item of a list, read on its own (so that a mistake in one step does
@@ -721,6 +721,35 @@ fn compile(path: &Path, text: &str, entry: &Entry) -> Result<(Rule, usize), Diag
         let (offset, len) = place(key);
         FileDiagnostic::at_offset(path, text, offset, len, message)
     };
+    // The rule's own `files` and `ignores` are paths too.
+    if let Some(node) = tree.as_ref().map(|t| &t.value) {
+        for key in ["files", "ignores"] {
+            let Some(value) = node.get(key) else {
+                continue;
+            };
+            let items: Vec<&Spanned<Node>> = match &value.value {
+                Node::Seq(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            for item in items {
+                let Some(glob) = item.value.scalar() else {
+                    continue;
+                };
+                if let Some((_, c)) = defs::control(glob) {
+                    return Err(vec![
+                        yaml::diagnostic_at(
+                            path,
+                            text,
+                            &doc,
+                            item,
+                            defs::control_message(glob, c, key),
+                        )
+                        .with_help(defs::CONTROL_HELP),
+                    ]);
+                }
+            }
+        }
+    }
     let id = serialized.id.clone();
     if id.trim().is_empty() {
         return Err(vec![

@@ -6,9 +6,11 @@
 //! computes the edits a recipe makes on a directory tree.
 //!
 //! Invariants: nothing here prints, touches git, the state, or the terminal.
-//! [`Recipe::apply`] never writes; only [`Changes::write`] does, and only to
-//! regular files inside the tree it was computed on (never through a
-//! symlink). Matching and rewriting are ast-grep's own (`ast-grep-config`,
+//! [`Recipe::apply`] never writes to the tree it is given; only
+//! [`Changes::write`] does, and only to regular files inside the tree it was
+//! computed on (never through a symlink). A `run:` step runs its command in
+//! the [`sandbox`](crate::sandbox) on a scratch copy of the tree and takes
+//! back what it changed. Matching and rewriting are ast-grep's own (`ast-grep-config`,
 //! `ast-grep-core`, `ast-grep-language`); this module adds the walk, the
 //! fixed point, the syntax check of the result and the diagnostics.
 
@@ -177,6 +179,29 @@ pub enum ApplyError {
         rules.join(", ")
     )]
     NoFixedPoint { path: PathBuf, rules: Vec<String> },
+    /// A `run:` step's command failed: its exit status (or timeout) and the
+    /// end of its output, scrubbed of secrets.
+    #[error("{step} failed ({status}){}", output_end(.tail))]
+    Command {
+        step: String,
+        status: String,
+        tail: String,
+    },
+    /// A `run:` step's command could not be started (no sandbox here, say).
+    #[error("{step}: cannot run the command: {source}")]
+    Sandbox {
+        step: String,
+        #[source]
+        source: crate::sandbox::SandboxError,
+    },
+}
+
+fn output_end(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        ", with no output".to_string()
+    } else {
+        format!("; the end of its output:\n{}", tail.trim_end())
+    }
 }
 
 impl Recipe {
@@ -196,6 +221,11 @@ impl Recipe {
     /// rule file, as the recipe id).
     pub fn from_str(path: &Path, text: &str) -> Result<Recipe, RecipeError> {
         load::recipe(path, text, &Values::new(), &mut Vec::new()).map_err(RecipeError::Invalid)
+    }
+
+    /// Whether a step runs a command (`run:`), which needs a sandbox.
+    pub fn runs_commands(&self) -> bool {
+        self.steps.iter().any(Step::runs_command)
     }
 
     /// Every ast-grep rule of the recipe, in step order.
@@ -222,9 +252,18 @@ impl Recipe {
     }
 
     /// Run the recipe's fixtures (`fixtures/<case>/before`, `after` beside
-    /// the recipe file, or in `dir`).
+    /// the recipe file, or in `dir`), commands in the default sandbox.
     pub fn test(&self, dir: Option<&Path>) -> Result<Vec<CaseReport>, fixtures::FixtureError> {
-        fixtures::run(self, dir)
+        self.test_with(dir, &crate::sandbox::Policy::default())
+    }
+
+    /// [`Recipe::test`], `run:` steps under `sandbox`.
+    pub fn test_with(
+        &self,
+        dir: Option<&Path>,
+        sandbox: &crate::sandbox::Policy,
+    ) -> Result<Vec<CaseReport>, fixtures::FixtureError> {
+        fixtures::run(self, dir, sandbox)
     }
 }
 
@@ -236,6 +275,8 @@ pub struct ApplyOptions {
     /// What the catalog says about the tree's component, for `catalog`
     /// preconditions (which hold when this is `None`).
     pub facts: Option<Facts>,
+    /// How `run:` steps run their commands (a campaign's `sandbox:`).
+    pub sandbox: crate::sandbox::Policy,
 }
 
 impl Default for ApplyOptions {
@@ -243,6 +284,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             facts: None,
+            sandbox: crate::sandbox::Policy::default(),
         }
     }
 }

@@ -2,18 +2,26 @@
 //! over an in-memory copy of the changed files, the whole list repeated
 //! until a pass changes nothing.
 //!
-//! Nothing here writes to disk: the result is a [`Changes`], written (or
-//! shown) by the caller. A later pass only shows a step the files that
+//! Nothing here writes to the tree: the result is a [`Changes`], written
+//! (or shown) by the caller. A later pass only shows a step the files that
 //! changed since that step last ran, so the pass that confirms the fixed
 //! point costs what the changes cost, not what the tree costs.
+//!
+//! A `run:` step is the one that leaves memory: the tree as the steps so far
+//! left it (the files the walk sees, so not what `.gitignore` leaves out,
+//! with the changes made so far) is copied into a scratch folder, the
+//! command runs there in the sandbox, and the scratch folder is compared
+//! with that view through the same walk: what the command added, changed
+//! or deleted comes back into the tree as the step's change.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::changes::{Changes, FileChange, FileStatus, RejectedFile};
-use super::steps::Condition;
+use super::changes::{Changes, FileChange, FileStatus, RejectedFile, is_plain};
+use super::steps::{Condition, RunCommand};
 use super::walk::{self, SkipReason};
 use super::{ApplyError, ApplyOptions, MAX_PASSES, Recipe, Skipped};
+use crate::sandbox::{self, Job, Policy};
 
 /// Compute what `recipe` changes under `root`.
 pub(super) fn apply(
@@ -80,7 +88,11 @@ fn unmet(
 pub(super) struct Tree<'a> {
     root: &'a Path,
     max_file_size: u64,
+    /// Where `run:` steps run their commands.
+    sandbox: &'a Policy,
     files: BTreeMap<PathBuf, Slot>,
+    /// The symlinks of the tree (never followed, never written).
+    symlinks: Vec<PathBuf>,
     pub(super) skipped: Skipped,
     /// Bumped before every step runs; a file remembers when it last changed.
     generation: u64,
@@ -133,9 +145,14 @@ pub(super) enum FileResult {
 }
 
 impl<'a> Tree<'a> {
-    fn walk(root: &'a Path, options: &ApplyOptions) -> Result<Tree<'a>, ApplyError> {
-        let mut skipped = Skipped::default();
-        let files = walk::files(root, &mut skipped)?
+    fn walk(root: &'a Path, options: &'a ApplyOptions) -> Result<Tree<'a>, ApplyError> {
+        let walked = walk::walk(root)?;
+        let skipped = Skipped {
+            symlinks: walked.symlinks.len(),
+            ..Skipped::default()
+        };
+        let files = walked
+            .files
             .into_iter()
             .map(|entry| {
                 let slot = Slot {
@@ -148,7 +165,9 @@ impl<'a> Tree<'a> {
         Ok(Tree {
             root,
             max_file_size: options.max_file_size,
+            sandbox: &options.sandbox,
             files,
+            symlinks: walked.symlinks,
             skipped,
             generation: 0,
             changed_in_pass: Vec::new(),
@@ -209,6 +228,224 @@ impl<'a> Tree<'a> {
             Some("something is already there") if deleted_here => None,
             problem => problem,
         }
+    }
+
+    /// Whether any file changed (or was deleted) after generation `g`.
+    pub(super) fn changed_after(&self, g: u64) -> bool {
+        self.files.values().any(|slot| slot.changed_at > g)
+    }
+
+    /// Run a `run:` step: the tree as it is now, copied into a scratch
+    /// folder, the command run there in the sandbox, and every file it
+    /// added, changed or deleted taken back as this step's change. A
+    /// command that fails (an exit status other than 0, a timeout) fails the
+    /// recipe.
+    pub(super) fn run_command(&mut self, step: &str, run: &RunCommand) -> Result<(), ApplyError> {
+        let label = format!("{step}: {}", run.short());
+        let scratch = tempfile::Builder::new()
+            .prefix("fleetwright-run-")
+            .tempdir()
+            .map_err(|source| ApplyError::Write {
+                path: std::env::temp_dir(),
+                source,
+            })?;
+        let work = scratch.path().join("tree");
+        let links = self.materialize(&work)?;
+        let log = scratch.path().join("output.log");
+        let job = Job {
+            command: &run.command,
+            dir: &work,
+            network: run.network,
+            timeout: run.timeout,
+            log: &log,
+        };
+        let outcome = sandbox::run(self.sandbox, &job).map_err(|source| ApplyError::Sandbox {
+            step: label.clone(),
+            source,
+        })?;
+        let taken = if outcome.success() {
+            self.take_back(&work, &links, &label)
+        } else {
+            Err(ApplyError::Command {
+                step: crate::secret::scrub(&label),
+                status: outcome.ended.to_string(),
+                tail: outcome.tail,
+            })
+        };
+        make_removable(&work);
+        taken
+    }
+
+    /// Write the files present now into `work`, and recreate the tree's
+    /// symlinks there; the symlinks and their targets.
+    fn materialize(&self, work: &Path) -> Result<BTreeMap<PathBuf, PathBuf>, ApplyError> {
+        let failed = |rel: &Path| {
+            let path = rel.to_path_buf();
+            move |source| ApplyError::Write { path, source }
+        };
+        std::fs::create_dir(work).map_err(failed(work))?;
+        for (rel, slot) in self.files.iter().filter(|(_, slot)| !slot.deleted) {
+            let target = work.join(rel);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(failed(rel))?;
+            }
+            let source = self.root.join(rel);
+            match &slot.current {
+                Some(text) => {
+                    std::fs::write(&target, text).map_err(failed(rel))?;
+                    if let Some(meta) = std::fs::metadata(&source).ok().filter(|_| slot.on_disk) {
+                        std::fs::set_permissions(&target, meta.permissions())
+                            .map_err(failed(rel))?;
+                    }
+                }
+                None => {
+                    std::fs::copy(&source, &target).map_err(failed(rel))?;
+                }
+            }
+        }
+        let mut links = BTreeMap::new();
+        for rel in &self.symlinks {
+            let Ok(to) = std::fs::read_link(self.root.join(rel)) else {
+                continue;
+            };
+            let at = work.join(rel);
+            if std::fs::symlink_metadata(&at).is_ok() {
+                continue;
+            }
+            if let Some(parent) = at.parent() {
+                std::fs::create_dir_all(parent).map_err(failed(rel))?;
+            }
+            std::os::unix::fs::symlink(&to, &at).map_err(failed(rel))?;
+            links.insert(rel.clone(), to);
+        }
+        Ok(links)
+    }
+
+    /// Compare `work`, where a command ran, with the tree, and take what it
+    /// changed: files deleted, changed and added (text files only; symlinks
+    /// are refused, as every step refuses them).
+    fn take_back(
+        &mut self,
+        work: &Path,
+        links: &BTreeMap<PathBuf, PathBuf>,
+        label: &str,
+    ) -> Result<(), ApplyError> {
+        let refuse = |rel: &Path, message: String| RejectedFile {
+            path: rel.to_path_buf(),
+            rule_ids: vec![label.to_string()],
+            line: 1,
+            message,
+        };
+        let walked = walk::walk(work)?;
+        for rel in &walked.symlinks {
+            let now = std::fs::read_link(work.join(rel)).ok();
+            if links.get(rel) != now.as_ref() {
+                self.reject(refuse(
+                    rel,
+                    "the command made a symlink here; a recipe never writes symlinks".into(),
+                ));
+            }
+        }
+        for rel in links.keys() {
+            let still =
+                std::fs::symlink_metadata(work.join(rel)).is_ok_and(|m| m.file_type().is_symlink());
+            if !still {
+                self.reject(refuse(
+                    rel,
+                    "the command removed or replaced this symlink; a recipe never changes symlinks"
+                        .into(),
+                ));
+            }
+        }
+        let view: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(_, slot)| !slot.deleted)
+            .map(|(rel, _)| rel.clone())
+            .collect();
+        let mut present = Vec::new();
+        for rel in view {
+            match std::fs::symlink_metadata(work.join(&rel)) {
+                Ok(meta) if meta.is_file() => present.push(rel),
+                Ok(meta) if meta.file_type().is_symlink() => self.reject(refuse(
+                    &rel,
+                    "the command replaced this file by a symlink; a recipe never writes symlinks"
+                        .into(),
+                )),
+                _ => self.delete(&rel, label)?,
+            }
+        }
+        let known: BTreeSet<&PathBuf> = present.iter().collect();
+        let added: Vec<PathBuf> = walked
+            .files
+            .iter()
+            .map(|e| e.rel.clone())
+            .filter(|rel| !known.contains(rel))
+            .collect();
+        for rel in present {
+            let current = self.files.get(&rel).and_then(|s| s.current.as_deref());
+            let changed = match current {
+                Some(text) => differs(&work.join(&rel), &mut text.as_bytes()),
+                None => std::fs::File::open(self.root.join(&rel))
+                    .and_then(|mut original| differs(&work.join(&rel), &mut original)),
+            }
+            .map_err(|source| ApplyError::Read {
+                path: rel.clone(),
+                source,
+            })?;
+            if !changed {
+                continue;
+            }
+            // Read the original, for the diff and the write-back check.
+            if self.text(&rel)?.is_none() {
+                self.reject(refuse(
+                    &rel,
+                    "the command changed a file recipes leave alone (binary, not UTF-8 or too large)"
+                        .into(),
+                ));
+                continue;
+            }
+            match walk::text_of(
+                read_back(work, &rel, self.max_file_size)?,
+                self.max_file_size,
+            ) {
+                Ok(text) => self.set_text(&rel, text, vec![(label.to_string(), 1)]),
+                Err(reason) => self.reject(refuse(
+                    &rel,
+                    format!(
+                        "the command left this file {}; a recipe writes only text files",
+                        reason.words()
+                    ),
+                )),
+            }
+        }
+        for rel in added {
+            if !is_plain(&rel) {
+                self.reject(refuse(
+                    &rel,
+                    "not a plain path inside the repository, outside .git".into(),
+                ));
+                continue;
+            }
+            if let Some(problem) = self.new_path_problem(&rel) {
+                self.reject(refuse(&rel, format!("cannot create it: {problem}")));
+                continue;
+            }
+            match walk::text_of(
+                read_back(work, &rel, self.max_file_size)?,
+                self.max_file_size,
+            ) {
+                Ok(text) => self.create(&rel, text, label),
+                Err(reason) => self.reject(refuse(
+                    &rel,
+                    format!(
+                        "the command made a file that is {}; a recipe writes only text files",
+                        reason.words()
+                    ),
+                )),
+            }
+        }
+        Ok(())
     }
 
     /// Whether `rel` is a file of the tree (not deleted, not ignored).
@@ -379,6 +616,84 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// Open the regular file at `path`, never through a symlink at its end
+/// (the walk saw none on its way, and nothing of the command runs any more).
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// The bytes of the file `work/rel`, at most `max + 1` of them (one more
+/// than allowed tells a file too large).
+fn read_back(work: &Path, rel: &Path, max: u64) -> Result<Vec<u8>, ApplyError> {
+    use std::io::Read;
+    let failed = |source| ApplyError::Read {
+        path: rel.to_path_buf(),
+        source,
+    };
+    let file = open_no_follow(&work.join(rel)).map_err(failed)?;
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).map_err(failed)?;
+    Ok(bytes)
+}
+
+/// Whether the file at `after` holds other bytes than `before` gives,
+/// compared a block at a time.
+fn differs(after: &Path, before: &mut dyn std::io::Read) -> std::io::Result<bool> {
+    let mut after = open_no_follow(after)?;
+    let (mut a, mut b) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = fill(&mut after, &mut a)?;
+        let m = fill(before, &mut b)?;
+        if a[..n] != b[..m] {
+            return Ok(true);
+        }
+        if n == 0 {
+            return Ok(false);
+        }
+    }
+}
+
+/// Read until `buf` is full or the end; how many bytes were read.
+fn fill(reader: &mut dyn std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Give the owner write access to every folder under `dir`, so that the
+/// scratch folder can be removed whatever modes the command left.
+fn make_removable(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        if let Ok(meta) = std::fs::symlink_metadata(&folder)
+            && meta.is_dir()
+        {
+            let mode = meta.permissions().mode();
+            if mode & 0o700 != 0o700 {
+                let _ = std::fs::set_permissions(
+                    &folder,
+                    std::fs::Permissions::from_mode(mode | 0o700),
+                );
+            }
+            if let Ok(entries) = std::fs::read_dir(&folder) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        }
+    }
+}
+
 /// `f` on every item, on all cores, the results in the order of `items` (so
 /// output does not depend on scheduling). Workers take items one at a time
 /// from a shared queue because files differ wildly in cost. A panic in `f`
@@ -420,7 +735,149 @@ pub(super) fn par_map_in_order<T: Send, R: Send>(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::par_map_in_order;
+    use crate::recipe::{ApplyError, ApplyOptions, Changes, FileStatus, Recipe};
+
+    /// `recipe` (steps only) applied to a tree of `files`, in the default
+    /// sandbox; the tree must be unchanged on disk afterwards. Without
+    /// bwrap this fails with the install hint.
+    fn apply(
+        steps: &str,
+        files: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Result<Changes, ApplyError>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let path = dir.path().join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let text = format!("id: r\ntitle: R\nsteps:\n{steps}");
+        let recipe =
+            Recipe::from_str(Path::new("recipe.yaml"), &text).unwrap_or_else(|e| panic!("{e}"));
+        let changes = recipe.apply_with(dir.path(), &ApplyOptions::default());
+        for (rel, text) in files {
+            assert_eq!(
+                std::fs::read_to_string(dir.path().join(rel)).unwrap(),
+                *text,
+                "apply wrote to the tree"
+            );
+        }
+        (dir, changes)
+    }
+
+    fn ok(result: Result<Changes, ApplyError>) -> Changes {
+        result.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_run_step_changes_the_tree_in_memory_labelled_as_its_step() {
+        let (_dir, changes) = apply(
+            "  - run: sort -o requirements.txt requirements.txt\n",
+            &[
+                ("requirements.txt", "requests\nflask\n"),
+                ("app.py", "x = 1\n"),
+            ],
+        );
+        let changes = ok(changes);
+        assert_eq!(changes.files.len(), 1, "{changes:?}");
+        let f = &changes.files[0];
+        assert_eq!(f.path, Path::new("requirements.txt"));
+        assert_eq!(f.status, FileStatus::Modified);
+        assert_eq!(f.before, "requests\nflask\n");
+        assert_eq!(f.after, "flask\nrequests\n");
+        assert_eq!(
+            f.matches,
+            [(
+                "step 1 (run): sort -o requirements.txt requirements.txt".to_string(),
+                1
+            )]
+        );
+    }
+
+    #[test]
+    fn a_run_step_sees_earlier_steps_and_ignored_byproducts_stay_out() {
+        let script = "cat pinned.txt > copy.txt; rm old.txt; mkdir -p node_modules/x; echo junk > node_modules/x/a.js; echo $HOME > where.txt";
+        let (_dir, changes) = apply(
+            &format!(
+                "  - files:\n      - add: pinned.txt\n        content: \"3.12\\n\"\n  - run: '{script}'\n"
+            ),
+            &[(".gitignore", "node_modules/\n"), ("old.txt", "old\n")],
+        );
+        let changes = ok(changes);
+        let summary: Vec<(String, FileStatus)> = changes
+            .files
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.status))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("copy.txt".to_string(), FileStatus::Added),
+                ("old.txt".to_string(), FileStatus::Deleted),
+                ("pinned.txt".to_string(), FileStatus::Added),
+                ("where.txt".to_string(), FileStatus::Added),
+            ]
+        );
+        let copy = changes
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("copy.txt"))
+            .unwrap();
+        assert_eq!(copy.after, "3.12\n");
+        // Its home is the sandbox's, not the tree.
+        let home = changes
+            .files
+            .iter()
+            .find(|f| f.path == Path::new("where.txt"))
+            .unwrap();
+        assert_eq!(home.after, "/home/sandbox\n");
+    }
+
+    #[test]
+    fn a_run_step_runs_again_only_when_another_step_changed_the_tree() {
+        // Not idempotent on its own: run once per change of the others.
+        let (_dir, changes) = apply("  - run: echo ran >> log.txt\n", &[("a.txt", "a\n")]);
+        let changes = ok(changes);
+        assert_eq!(changes.files.len(), 1);
+        assert_eq!(changes.files[0].after, "ran\n");
+    }
+
+    #[test]
+    fn symlinks_a_command_makes_are_refused() {
+        let (_dir, changes) = apply(
+            "  - run: ln -s /etc/passwd link; echo kept > kept.txt\n",
+            &[("a.txt", "a\n")],
+        );
+        let changes = ok(changes);
+        assert_eq!(changes.files.len(), 1, "{changes:?}");
+        assert_eq!(changes.files[0].path, Path::new("kept.txt"));
+        assert_eq!(changes.rejected.len(), 1, "{changes:?}");
+        assert_eq!(changes.rejected[0].path, Path::new("link"));
+        assert!(
+            changes.rejected[0].message.contains("symlink"),
+            "{changes:?}"
+        );
+    }
+
+    #[test]
+    fn a_failing_command_fails_the_recipe_with_its_step_and_output() {
+        let secret = crate::secret::Secret::new("ghs_runsteptail98765");
+        let (_dir, result) = apply(
+            &format!("  - run: 'echo {} is wrong; exit 3'\n", secret.expose()),
+            &[("a.txt", "a\n")],
+        );
+        let err = result.unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, ApplyError::Command { .. }), "{text}");
+        assert!(
+            text.starts_with("step 1 (run): echo *** is wrong; exit 3 failed (exit 3)"),
+            "{text}"
+        );
+        assert!(text.ends_with("*** is wrong"), "{text}");
+        assert!(!text.contains("ghs_runsteptail98765"), "{text}");
+    }
 
     #[test]
     fn par_map_keeps_the_order_of_the_items() {

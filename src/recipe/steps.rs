@@ -56,6 +56,31 @@ pub(super) enum StepKind {
     },
     /// Files added, moved and deleted, in order.
     Files(Vec<FileOp>),
+    /// A command run in a sandbox on a copy of the tree; what it changed
+    /// becomes the step's change.
+    Run(RunCommand),
+}
+
+/// A `run:` step: a shell command (`go mod tidy`), run with `sh -c` in a
+/// scratch copy of the tree, in the sandbox of [`super::ApplyOptions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RunCommand {
+    pub command: String,
+    /// Whether it may use the network (default: no).
+    pub network: bool,
+    pub timeout: std::time::Duration,
+}
+
+impl RunCommand {
+    /// The command in one short line, for labels: `go mod tidy`.
+    pub fn short(&self) -> String {
+        let first = self.command.trim().lines().next().unwrap_or_default();
+        let mut short: String = first.chars().take(60).collect();
+        if short.len() < first.len() || self.command.trim().lines().count() > 1 {
+            short.push('…');
+        }
+        short
+    }
 }
 
 /// One regex replacement of a `text` step.
@@ -297,6 +322,14 @@ impl Step {
                 ops.iter().try_for_each(|op| file_op(op, tree))
             }
             StepKind::Files(_) => Ok(()),
+            // Again only when another step changed the tree since it ran
+            // (what it changed itself is its own result).
+            StepKind::Run(command) => {
+                if since.is_some_and(|g| !tree.changed_after(g)) {
+                    return Ok(());
+                }
+                tree.run_command(&self.label, command)
+            }
         }
     }
 }
@@ -495,11 +528,17 @@ impl Step {
                 format!("text ({})", plural(replaces.len(), "replacement"))
             }
             StepKind::Files(ops) => format!("files ({})", plural(ops.len(), "operation")),
+            StepKind::Run(command) => format!("run ({})", command.short()),
         };
         match self.label.split_once(" › ") {
             Some((included, _)) => format!("{what} from {included}"),
             None => what,
         }
+    }
+
+    /// Whether the step runs a command (`run:`), which needs a sandbox.
+    pub fn runs_command(&self) -> bool {
+        matches!(self.kind, StepKind::Run(_))
     }
 
     /// The ast-grep rules of the step (none for other kinds).

@@ -18,9 +18,15 @@ pub(super) struct FileEntry {
     pub rel: PathBuf,
 }
 
-/// Every regular file under `root`, sorted by path; symlinks are counted in
-/// `skipped` and left out.
-pub(super) fn files(root: &Path, skipped: &mut Skipped) -> Result<Vec<FileEntry>, ApplyError> {
+/// What a walk finds: the regular files, and the symlinks (never followed).
+pub(super) struct Walked {
+    pub files: Vec<FileEntry>,
+    /// Relative to the root, `/`-separated.
+    pub symlinks: Vec<PathBuf>,
+}
+
+/// Every regular file and symlink under `root`, sorted by path.
+pub(super) fn walk(root: &Path) -> Result<Walked, ApplyError> {
     let walker = WalkBuilder::new(root)
         .hidden(false)
         .follow_links(false)
@@ -31,6 +37,7 @@ pub(super) fn files(root: &Path, skipped: &mut Skipped) -> Result<Vec<FileEntry>
         .sort_by_file_path(|a, b| a.cmp(b))
         .build();
     let mut out = Vec::new();
+    let mut symlinks = Vec::new();
     for entry in walker {
         let entry = entry.map_err(|source| ApplyError::Walk {
             path: root.to_path_buf(),
@@ -40,7 +47,9 @@ pub(super) fn files(root: &Path, skipped: &mut Skipped) -> Result<Vec<FileEntry>
             continue;
         };
         if file_type.is_symlink() {
-            skipped.symlinks += 1;
+            if let Some(rel) = relative(root, entry.path()) {
+                symlinks.push(rel);
+            }
         } else if file_type.is_file() {
             let abs = entry.into_path();
             let Some(rel) = relative(root, &abs) else {
@@ -49,7 +58,10 @@ pub(super) fn files(root: &Path, skipped: &mut Skipped) -> Result<Vec<FileEntry>
             out.push(FileEntry { rel });
         }
     }
-    Ok(out)
+    Ok(Walked {
+        files: out,
+        symlinks,
+    })
 }
 
 /// `abs` relative to `root`, with `/` separators.
@@ -104,11 +116,27 @@ pub(super) fn read_text(
     file.take(max_size + 1)
         .read_to_end(&mut bytes)
         .map_err(read_error)?;
+    Ok(text_of(bytes, max_size))
+}
+
+/// The text of a file's `bytes`, or why it is left alone.
+pub(super) fn text_of(bytes: Vec<u8>, max_size: u64) -> Result<String, SkipReason> {
     if bytes.len() as u64 > max_size {
-        return Ok(Err(SkipReason::TooLarge));
+        return Err(SkipReason::TooLarge);
     }
     if bytes[..bytes.len().min(BINARY_PROBE)].contains(&0) {
-        return Ok(Err(SkipReason::Binary));
+        return Err(SkipReason::Binary);
     }
-    Ok(String::from_utf8(bytes).map_err(|_| SkipReason::NotUtf8))
+    String::from_utf8(bytes).map_err(|_| SkipReason::NotUtf8)
+}
+
+impl SkipReason {
+    /// `binary`, `larger than the size limit`, `not UTF-8`.
+    pub(super) fn words(self) -> &'static str {
+        match self {
+            SkipReason::TooLarge => "larger than the file size limit",
+            SkipReason::Binary => "binary",
+            SkipReason::NotUtf8 => "not UTF-8",
+        }
+    }
 }

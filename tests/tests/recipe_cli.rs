@@ -1,8 +1,9 @@
-//! `recipe check` and `recipe apply` on a folder.
+//! `recipe check`, `recipe apply` and `recipe test` on a folder, command
+//! (`run:`) steps included.
 
 use std::path::Path;
 
-use crate::util::{GO_OLD, PY_CLEAN, PY_OLD, RECIPE_YAML, Run, run_in};
+use crate::util::{GO_OLD, PY_CLEAN, PY_OLD, RECIPE_YAML, Run, run_in, run_in_env};
 
 /// A temp dir with the recipe and a `src/` folder to rewrite.
 fn setup() -> tempfile::TempDir {
@@ -121,4 +122,196 @@ fn apply_to_a_missing_folder_is_bad_input() {
     let out = run(tmp.path(), &["recipe", "apply", "recipe.yaml", "nowhere"]);
     out.code(3);
     assert!(out.stderr.contains("nowhere"), "{out:?}");
+}
+
+/// A recipe of command steps: one sorts a file, one writes a new one.
+const RUN_RECIPE: &str = r#"id: tidy-requirements
+title: Sort the requirements and pin the Python version
+steps:
+  - run: sort -o requirements.txt requirements.txt
+  - run: {command: "echo 3.12 > .python-version", timeout: 30s}
+"#;
+
+/// A temp dir with [`RUN_RECIPE`], a `repo/` to apply it to and one fixture case.
+fn run_setup() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let path = tmp.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write("r/recipe.yaml", RUN_RECIPE);
+    write("repo/requirements.txt", "requests\nflask\n");
+    write("repo/.gitignore", "build/\n");
+    write(
+        "r/fixtures/sorts/before/requirements.txt",
+        "requests\nflask\n",
+    );
+    write(
+        "r/fixtures/sorts/after/requirements.txt",
+        "flask\nrequests\n",
+    );
+    write("r/fixtures/sorts/after/.python-version", "3.12\n");
+    tmp
+}
+
+/// A folder holding `sh` and `sort`, but no `bwrap`: a machine without
+/// bubblewrap.
+fn path_without_bwrap(dir: &Path) -> String {
+    let bin = dir.join("bin-without-bwrap");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["sh", "sort"] {
+        let found = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no {tool} in PATH"));
+        std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+    }
+    bin.display().to_string()
+}
+
+#[test]
+fn apply_dry_run_shows_what_the_run_steps_change_and_writes_nothing() {
+    let tmp = run_setup();
+    let out = run(
+        tmp.path(),
+        &["recipe", "apply", "r/recipe.yaml", "repo", "--dry-run"],
+    );
+    out.code(0);
+    assert!(
+        out.stdout
+            .contains("--- a/requirements.txt\n+++ b/requirements.txt\n@@ -1,2 +1,2 @@\n+flask\n requests\n-flask\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stdout
+            .contains("--- /dev/null\n+++ b/.python-version\n@@ -0,0 +1 @@\n+3.12\n"),
+        "{out:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("repo/requirements.txt")).unwrap(),
+        "requests\nflask\n"
+    );
+    assert!(!tmp.path().join("repo/.python-version").exists());
+
+    let json = run(
+        tmp.path(),
+        &[
+            "recipe",
+            "apply",
+            "r/recipe.yaml",
+            "repo",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    json.code(0);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        v["files"][1]["edits"][0]["by"], "step 1 (run): sort -o requirements.txt requirements.txt",
+        "{v}"
+    );
+}
+
+#[test]
+fn recipe_test_runs_fixtures_with_command_steps() {
+    let tmp = run_setup();
+    let out = run(tmp.path(), &["recipe", "test", "r/recipe.yaml"]);
+    out.code(0);
+    assert!(out.stdout.contains("case sorts ... ok"), "{out:?}");
+
+    // A case whose after/ is wrong fails, with the diff.
+    std::fs::write(
+        tmp.path().join("r/fixtures/sorts/after/.python-version"),
+        "3.11\n",
+    )
+    .unwrap();
+    let out = run(tmp.path(), &["recipe", "test", "r/recipe.yaml"]);
+    out.code(4);
+    assert!(out.stdout.contains("case sorts ... FAILED"), "{out:?}");
+    assert!(
+        out.stdout.contains("-3.11") && out.stdout.contains("+3.12"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn a_failing_run_step_names_the_step_and_its_output() {
+    let tmp = run_setup();
+    std::fs::write(
+        tmp.path().join("r/recipe.yaml"),
+        "id: broken\ntitle: Broken\nsteps:\n  - run: \"echo go.mod is missing >&2; exit 1\"\n",
+    )
+    .unwrap();
+    let out = run(tmp.path(), &["recipe", "apply", "r/recipe.yaml", "repo"]);
+    out.code(1);
+    assert!(
+        out.stderr.contains(
+            "step 1 (run): echo go.mod is missing >&2; exit 1 failed (exit 1); the end of its output:\ngo.mod is missing"
+        ),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn without_bubblewrap_command_steps_refuse_with_the_hint_unless_sandbox_none() {
+    let tmp = run_setup();
+    let path = path_without_bwrap(tmp.path());
+    let state = tmp.path().join("state/fleetwright.db");
+    for args in [
+        &["recipe", "apply", "r/recipe.yaml", "repo", "--dry-run"][..],
+        &["recipe", "test", "r/recipe.yaml"][..],
+    ] {
+        let out = run_in_env(tmp.path(), &state, &[("PATH", &path)], args);
+        out.code(6);
+        assert!(
+            out.stderr.contains("bubblewrap is not installed"),
+            "{out:?}"
+        );
+        assert!(out.stderr.contains("apt-get install bubblewrap"), "{out:?}");
+        assert!(out.stderr.contains("--sandbox none"), "{out:?}");
+    }
+    let out = run_in_env(
+        tmp.path(),
+        &state,
+        &[("PATH", &path)],
+        &[
+            "recipe",
+            "apply",
+            "r/recipe.yaml",
+            "repo",
+            "--dry-run",
+            "--sandbox",
+            "none",
+        ],
+    );
+    out.code(0);
+    assert!(out.stdout.contains("+++ b/.python-version"), "{out:?}");
+    // A recipe without command steps needs no sandbox.
+    std::fs::write(tmp.path().join("plain.yaml"), RECIPE_YAML).unwrap();
+    run_in_env(
+        tmp.path(),
+        &state,
+        &[("PATH", &path)],
+        &["recipe", "apply", "plain.yaml", "repo", "--dry-run"],
+    )
+    .code(0);
+}
+
+#[test]
+fn check_refuses_a_nul_in_a_path_at_its_place() {
+    let tmp = setup();
+    std::fs::write(
+        tmp.path().join("nul.yaml"),
+        "id: nul\ntitle: NUL\nsteps:\n  - files:\n      - add: \"config\\0.yaml\"\n        content: x\n",
+    )
+    .unwrap();
+    let out = run(tmp.path(), &["recipe", "check", "nul.yaml"]);
+    out.code(3);
+    assert!(
+        out.stderr.contains(
+            "nul.yaml:5:14: `config\\0.yaml` (path) holds a control character (U+0000); a path cannot"
+        ),
+        "{out:?}"
+    );
 }

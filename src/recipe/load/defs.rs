@@ -1,6 +1,8 @@
 //! The steps and preconditions of a recipe as written, and their checks:
 //! every glob, regex, key path and file path is validated when the recipe
-//! is loaded, each problem at its place in the file.
+//! is loaded, each problem at its place in the file. No path a recipe names
+//! (globs, file operations, rule files, included recipes) may hold a NUL or
+//! another control character; a `run:` command is a command, not a path.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,10 +17,11 @@ use super::{Diagnostics, RuleFile, RuleIds, compile, isolate, item_start, keep_e
 use crate::diag::FileDiagnostic;
 use crate::recipe::params::Values;
 use crate::recipe::steps::{
-    CatalogCondition, Condition, FileOp, FileSet, Gate, Replace, Step, StepKind,
+    CatalogCondition, Condition, FileOp, FileSet, Gate, Replace, RunCommand, Step, StepKind,
 };
 use crate::recipe::structured::{Edit, Format, KeyPath, Op};
 use crate::recipe::{Recipe, RecipeError, Rule};
+use crate::sandbox::Amount;
 use crate::yaml::{self, Document, OneOrMany, Spanned};
 
 /// One item of `steps:`: a map with one key, the kind of step.
@@ -33,6 +36,7 @@ pub(super) enum StepDef {
     Text(TextDef),
     Files(Vec<Spanned<FileOpDef>>),
     Include(IncludeDef),
+    Run(RunDef),
 }
 
 impl StepDef {
@@ -46,6 +50,7 @@ impl StepDef {
             StepDef::Text(_) => "text",
             StepDef::Files(_) => "files",
             StepDef::Include(_) => "include",
+            StepDef::Run(_) => "run",
         }
     }
 }
@@ -105,6 +110,46 @@ pub(super) struct FileOpDef {
     to: Option<Spanned<String>>,
     delete: Option<Spanned<OneOrMany>>,
 }
+
+/// `run: go mod tidy`, or `run: {command, network, timeout}`.
+pub(super) enum RunDef {
+    Short(String),
+    Full(RunMapDef),
+}
+
+/// By hand rather than `untagged`, so that a mistake inside the map
+/// (`netwrok:`) is reported as itself.
+impl<'de> Deserialize<'de> for RunDef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RunDef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a command (`go mod tidy`), or {command, network, timeout}")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RunDef, E> {
+                Ok(RunDef::Short(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RunDef, A::Error> {
+                RunMapDef::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(RunDef::Full)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RunMapDef {
+    command: Spanned<String>,
+    #[serde(default)]
+    network: bool,
+    timeout: Option<Spanned<Amount>>,
+}
+
+/// How long a `run:` command may take when its step does not say.
+const RUN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -199,6 +244,35 @@ impl Context<'_> {
         })
     }
 
+    /// Refuse a path (or glob) holding a NUL or another control character,
+    /// at `value`'s place (at the character itself when the file holds the
+    /// text as written).
+    fn plain_text(&self, value: &Spanned<String>, what: &str) -> Result<(), FileDiagnostic> {
+        match control(&value.value) {
+            Some((offset, c)) => Err(self
+                .inside(value, offset, control_message(&value.value, c, what))
+                .with_help(CONTROL_HELP)),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Context::plain_text`] for a list of paths or globs at `place`.
+    fn plain_texts<T>(
+        &self,
+        place: &Spanned<T>,
+        values: &[String],
+        what: &str,
+    ) -> Result<(), FileDiagnostic> {
+        for value in values {
+            if let Some((_, c)) = control(value) {
+                return Err(self
+                    .at(place, control_message(value, c, what))
+                    .with_help(CONTROL_HELP));
+            }
+        }
+        Ok(())
+    }
+
     fn file_set(
         &self,
         files: &Spanned<OneOrMany>,
@@ -208,6 +282,10 @@ impl Context<'_> {
         let exclude = ignores
             .map(|i| i.value.clone().into_vec())
             .unwrap_or_default();
+        self.plain_texts(files, &include, "files")?;
+        if let Some(ignores) = ignores {
+            self.plain_texts(ignores, &exclude, "ignores")?;
+        }
         let help = "globs are relative to the repository root: `*` stays in one folder, `**` crosses folders, `{a,b}` is either";
         if include.is_empty() {
             return Err(self.at(files, "`files` is empty").with_help(help));
@@ -225,12 +303,20 @@ impl Context<'_> {
     pub(super) fn condition(&self, def: &Spanned<ConditionDef>) -> Result<Condition, Diagnostics> {
         let help = "globs are relative to the repository root: `*` stays in one folder, `**` crosses folders";
         match &def.value {
-            ConditionDef::Files(files) => FileSet::new(&files.clone().into_vec(), &[])
-                .map(Condition::Files)
-                .map_err(|e| vec![self.at(def, e).with_help(help)]),
+            ConditionDef::Files(files) => {
+                let globs = files.clone().into_vec();
+                self.plain_texts(def, &globs, "files")
+                    .map_err(|d| vec![d])?;
+                FileSet::new(&globs, &[])
+                    .map(Condition::Files)
+                    .map_err(|e| vec![self.at(def, e).with_help(help)])
+            }
             ConditionDef::Contains(contains) => {
-                let files = FileSet::new(&contains.files.clone().into_vec(), &[])
-                    .map_err(|e| vec![self.at(def, e).with_help(help)])?;
+                let globs = contains.files.clone().into_vec();
+                self.plain_texts(def, &globs, "files")
+                    .map_err(|d| vec![d])?;
+                let files =
+                    FileSet::new(&globs, &[]).map_err(|e| vec![self.at(def, e).with_help(help)])?;
                 let pattern = self.regex(&contains.pattern).map_err(|d| vec![d])?;
                 Ok(Condition::Contains { files, pattern })
             }
@@ -304,7 +390,40 @@ impl Context<'_> {
             StepDef::Text(t) => single(self.text_step(label, t)?),
             StepDef::Files(ops) => single(self.files_step(label, def, ops)?),
             StepDef::Include(include) => self.include(include, stack),
+            StepDef::Run(run) => single(self.run_step(def, run).map_err(|d| vec![d])?),
         }
+    }
+
+    /// A `run:` step: a command, whether it may use the network, its timeout.
+    fn run_step(&self, def: &Spanned<StepDef>, run: &RunDef) -> Result<StepKind, FileDiagnostic> {
+        let help = "for example `- run: go mod tidy`, or `- run: {command: \"npm install --package-lock-only\", network: true, timeout: 5m}`";
+        let (command, network, timeout) = match run {
+            RunDef::Short(command) => (command.clone(), false, None),
+            RunDef::Full(full) => (
+                full.command.value.clone(),
+                full.network,
+                full.timeout.as_ref(),
+            ),
+        };
+        if command.trim().is_empty() {
+            let d = match run {
+                RunDef::Full(full) => self.at(&full.command, "the `run` command is empty"),
+                RunDef::Short(_) => self.at(def, "the `run` command is empty"),
+            };
+            return Err(d.with_help(help));
+        }
+        let timeout = match timeout {
+            Some(t) => t.value.duration().map_err(|e| {
+                self.at(t, format!("`run` timeout: {e}"))
+                    .with_help("seconds (`600`) or a number with s, m or h (`5m`)")
+            })?,
+            None => RUN_TIMEOUT,
+        };
+        Ok(StepKind::Run(RunCommand {
+            command,
+            network,
+            timeout,
+        }))
     }
 
     fn ast_grep(
@@ -329,6 +448,7 @@ impl Context<'_> {
                 }
             }
             (None, Some(file)) => {
+                self.plain_text(file, "file").map_err(|d| vec![d])?;
                 let path = self.beside(&file.value);
                 let text = std::fs::read_to_string(&path).map_err(|e| {
                     vec![
@@ -589,6 +709,7 @@ impl Context<'_> {
             }
             (None, None, Some(globs)) => {
                 let written = globs.value.clone().into_vec();
+                self.plain_texts(globs, &written, "delete")?;
                 if written.iter().any(|g| escapes(g)) {
                     return Err(self
                         .at(globs, "`delete` names files inside the repository only")
@@ -608,6 +729,7 @@ impl Context<'_> {
 
     /// A path inside the repository: relative, without `..`, no part `.git`.
     fn plain_path(&self, value: &Spanned<String>) -> Result<PathBuf, FileDiagnostic> {
+        self.plain_text(value, "path")?;
         let path = PathBuf::from(value.value.trim_start_matches("./"));
         if crate::recipe::changes::is_plain(&path) {
             Ok(path)
@@ -625,6 +747,7 @@ impl Context<'_> {
     /// preconditions.
     fn include(&self, def: &IncludeDef, stack: &mut Vec<PathBuf>) -> Result<Built, Diagnostics> {
         let id = &def.recipe;
+        self.plain_text(id, "recipe").map_err(|d| vec![d])?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let candidates = [
             dir.join(format!("{}.yaml", id.value)),
@@ -694,9 +817,95 @@ fn flatten(recipe: Recipe) -> Vec<Step> {
         .collect()
 }
 
+/// The first control character of `text` (a NUL, a line break, a tab,
+/// ...) and its byte offset.
+pub(super) fn control(text: &str) -> Option<(usize, char)> {
+    text.char_indices().find(|(_, c)| c.is_control())
+}
+
+/// `` `a\0b` (files) holds a control character (U+0000) ``.
+pub(super) fn control_message(text: &str, c: char, what: &str) -> String {
+    format!(
+        "`{}` ({what}) holds a control character (U+{:04X}); a path cannot",
+        text.escape_debug(),
+        c as u32
+    )
+}
+
+pub(super) const CONTROL_HELP: &str =
+    "remove it: paths and globs in a recipe are plain text (no NUL, tab or line break)";
+
 /// Whether a glob could name something outside the repository.
 fn escapes(glob: &str) -> bool {
     glob.starts_with('/') || glob.split('/').any(|part| part == "..")
 }
 
 const EDIT_HELP: &str = "an edit is one of `set`, `ensure`, `rename`, `delete`, `append` with a key path, e.g. `- set: engines.node` and `value: \">=20\"`";
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::recipe::{Recipe, RecipeError};
+
+    /// The problems of a recipe with these steps, as `file:line:col: message`.
+    fn problems(steps: &str) -> Vec<String> {
+        let text = format!("id: r\ntitle: R\nsteps:\n{steps}");
+        match Recipe::from_str(Path::new("r.yaml"), &text) {
+            Ok(_) => Vec::new(),
+            Err(RecipeError::Invalid(d)) => d.iter().map(|d| d.to_string()).collect(),
+            Err(e) => vec![e.to_string()],
+        }
+    }
+
+    #[test]
+    fn run_steps_load_in_both_forms() {
+        let text = "id: r\ntitle: R\nsteps:\n  - run: go mod tidy\n  - run: {command: npm install --package-lock-only, network: true, timeout: 5m}\n";
+        let recipe = Recipe::from_str(Path::new("r.yaml"), text).unwrap();
+        assert!(recipe.runs_commands());
+        assert_eq!(
+            recipe.summary(),
+            "2 steps: run (go mod tidy), run (npm install --package-lock-only)"
+        );
+    }
+
+    #[test]
+    fn run_step_mistakes_are_located() {
+        assert_eq!(
+            problems("  - run: {command: make, timeout: 5 minutes}\n"),
+            ["r.yaml:4:35: `run` timeout: unknown unit `minutes` in `5 minutes`: use s, m or h"]
+        );
+        assert_eq!(
+            problems("  - run: {command: \"  \"}\n"),
+            ["r.yaml:4:20: the `run` command is empty"]
+        );
+        let unknown = problems("  - run: {command: make, netwrok: true}\n");
+        assert_eq!(unknown.len(), 1, "{unknown:?}");
+        assert!(unknown[0].starts_with("r.yaml:4:"), "{unknown:?}");
+        assert!(unknown[0].contains("netwrok"), "{unknown:?}");
+    }
+
+    #[test]
+    fn control_characters_in_paths_are_refused_where_they_are() {
+        let add = problems("  - files:\n      - add: \"a\\0b\"\n        content: x\n");
+        assert_eq!(
+            add,
+            ["r.yaml:5:14: `a\\0b` (path) holds a control character (U+0000); a path cannot"]
+        );
+        let glob = problems(
+            "  - text:\n      files: [\"ok\", \"x\\ty\"]\n      replace: [{pattern: a, with: b}]\n",
+        );
+        assert_eq!(glob.len(), 1, "{glob:?}");
+        assert!(
+            glob[0].starts_with("r.yaml:5:14: `x\\ty` (files) holds a control character (U+0009)"),
+            "{glob:?}"
+        );
+        let delete = problems("  - files:\n      - delete: \"a\\nb\"\n");
+        assert!(
+            delete[0].contains("(delete) holds a control character (U+000A)"),
+            "{delete:?}"
+        );
+        // A command is not a path.
+        assert!(problems("  - run: \"printf 'a\\tb' > x\"\n").is_empty());
+    }
+}
