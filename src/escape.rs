@@ -157,7 +157,7 @@ pub fn line(text: &str) -> Cow<'_, str> {
 ///
 /// Guarantees, for any input:
 /// - no emphasis, strikethrough, code span, link, image, autolink, HTML tag,
-///   entity or math: `\ ` `` ` `` `*` `[` `]` `|` `~` `$` `#` get a
+///   entity or math: `\ ` `` ` `` `*` `[` `]` `(` `)` `|` `~` `$` `#` get a
 ///   backslash, `_` too unless it stands between two letters or digits
 ///   (where GFM never reads it as emphasis, so `snake_case` stays as
 ///   written), `<` `>` `&` become `&lt;` `&gt;` `&amp;`;
@@ -199,7 +199,7 @@ pub fn text(text: &str) -> String {
                 visible(c, &mut shown);
                 out.push_str(&shown.replace('\\', "\\\\"));
             }
-            '\\' | '`' | '*' | '[' | ']' | '|' | '~' | '$' => {
+            '\\' | '`' | '*' | '[' | ']' | '(' | ')' | '|' | '~' | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -226,7 +226,7 @@ pub fn text(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            '.' | ')' if i > 0 && chars[..i].iter().all(|d| d.is_ascii_digit()) => {
+            '.' if i > 0 && chars[..i].iter().all(|d| d.is_ascii_digit()) => {
                 out.push('\\');
                 out.push(c);
             }
