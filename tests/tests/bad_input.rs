@@ -249,10 +249,18 @@ fn asking_a_state_that_does_not_exist_creates_nothing() {
     }
 }
 
-/// The raw bytes that would steer a terminal, if any is in `text`.
+/// The characters in `text` that would steer a terminal or reorder its
+/// text: C0 and C1 controls but newline, DEL, bidi controls (written out
+/// here rather than taken from `fleetwright::escape`, so the test does not
+/// lean on the code it checks).
 fn raw_controls(text: &str) -> Vec<char> {
     text.chars()
-        .filter(|&c| c != '\n' && fleetwright::escape::is_control(c))
+        .filter(|&c| {
+            matches!(c,
+                '\0'..='\x09' | '\x0b'..='\x1f' | '\x7f'..='\u{9f}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                | '\u{200e}' | '\u{200f}' | '\u{61c}')
+        })
         .collect()
 }
 
@@ -280,7 +288,7 @@ fn issue_10_a_control_character_in_a_catalog_name_is_refused_at_its_place() {
     append(
         &sb,
         rel,
-        &"---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad-slug\n  annotations:\n    github.com/project-slug: \"acme/x\\nrm -rf\"\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n".to_string(),
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad-slug\n  annotations:\n    github.com/project-slug: \"acme/x\\nrm -rf\"\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
     );
     let text = sb.read(rel);
     // A raw ESC byte in the file itself: whatever the YAML reader makes of
