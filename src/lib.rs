@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod diag;
 pub mod engine;
+pub mod escape;
 pub mod fleet;
 pub mod forge;
 pub mod git;

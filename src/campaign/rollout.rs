@@ -491,7 +491,8 @@ fn window(raw: &RawWindow, place: &mut Place<'_>) -> Option<Window> {
     })
 }
 
-/// Render the stale nudge.
+/// Render the stale nudge, a Markdown comment: `repo` and `owner` come
+/// from the catalog and are escaped as in a pull request body.
 pub fn render_nudge(
     template: &str,
     campaign: &str,
@@ -499,13 +500,11 @@ pub fn render_nudge(
     owner: &str,
     days: i64,
 ) -> Result<String, String> {
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.render_str(
+    let campaign = minijinja::Value::from_safe_string(campaign.to_string());
+    super::template::render_comment(
         template,
         minijinja::context! { campaign, repo, owner, days },
     )
-    .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

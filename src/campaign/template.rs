@@ -1,9 +1,27 @@
 //! Pull request, branch and commit text, rendered from the campaign's
 //! templates with minijinja (strict: an unknown variable is an error, never
 //! an empty string in a PR someone reads).
+//!
+//! The templates are the platform team's and are printed as written; the
+//! values they print are escaped for where the text lands ([`Part`]), unless
+//! the platform team wrote them too (campaign name, recipe fields, verify
+//! command, report address). In a body or a comment (GitHub Markdown) a
+//! value from outside is [`escape::text`], `{{ x | code }}` is
+//! [`escape::code`], `{{ x | code_block }}` [`escape::code_block`] and
+//! `{{ url | link(label) }}` [`escape::link`]; `` `{{ x }}` ``, written
+//! before values were escaped, is read as `{{ x | code }}`. In a title or a
+//! commit message a value is [`escape::line`]. `docs/campaigns.md`
+//! ("Templates") says the same for the people who write templates.
 
-use minijinja::{Environment, UndefinedBehavior};
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
+use regex::Regex;
 use serde::Serialize;
+
+use crate::escape;
 
 /// What a template can use. Documented in `docs/campaigns.md`.
 #[derive(Debug, Clone, Serialize)]
@@ -91,23 +109,194 @@ impl TemplateContext {
 }
 
 /// What to write in a template, for error hints.
-pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, verify_failure, report_url, files (each with path, rules, matches)";
+pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, verify_failure, report_url, files (each with path, rules, matches); and the filters code, code_block and link";
 
-fn environment() -> Environment<'static> {
+/// Where a rendered template lands, which decides how the values from
+/// outside are escaped (see `docs/campaigns.md`, "Templates").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part<'a> {
+    /// `pull_request.branch`: values as they are (git checks the name).
+    Branch,
+    /// `pull_request.title`: one plain line.
+    Title,
+    /// `pull_request.body`: GitHub Markdown; `title` is the title template,
+    /// rendered again as Markdown for `{{ title }}` in the body.
+    Body { title: &'a str },
+    /// `commit.message`: plain text, each value on one line.
+    CommitMessage,
+}
+
+impl Part<'_> {
+    /// The campaign file's field, for error messages.
+    pub fn field(&self) -> &'static str {
+        match self {
+            Part::Branch => "pull_request.branch",
+            Part::Title => "pull_request.title",
+            Part::Body { .. } => "pull_request.body",
+            Part::CommitMessage => "commit.message",
+        }
+    }
+}
+
+/// How the values a template prints are escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Escaping {
+    /// As they are.
+    None,
+    /// [`escape::line`]: one plain line.
+    Line,
+    /// [`escape::text`]: Markdown text that renders as itself.
+    Markdown,
+}
+
+fn environment(escaping: Escaping) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
+    if escaping != Escaping::None {
+        // Auto-escaping on, so minijinja's filters (`trim`, `join`, `upper`...)
+        // keep a trusted value trusted; the formatter below does the escaping.
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("fleetwright"));
+    }
+    env.set_formatter(move |out, _state, value| {
+        if value.is_safe() || value.is_undefined() || escaping == Escaping::None {
+            return write!(out, "{value}").map_err(minijinja::Error::from);
+        }
+        let text = value.to_string();
+        let escaped = match escaping {
+            Escaping::Markdown => escape::text(&text),
+            _ => escape::line(&text).into_owned(),
+        };
+        out.write_str(&escaped).map_err(minijinja::Error::from)
+    });
+    env.add_filter("code", |v: Value| {
+        Value::from_safe_string(escape::code(&v.to_string()))
+    });
+    env.add_filter("code_block", |v: Value| {
+        Value::from_safe_string(escape::code_block(&v.to_string()))
+    });
+    env.add_filter("link", |url: Value, label: Option<Value>| {
+        let label = label.map_or_else(|| url.to_string(), |l| l.to_string());
+        Value::from_safe_string(escape::link(&label, &url.to_string()))
+    });
     env
 }
 
-/// Render `template` with `ctx`.
+/// `` `{{ expr }}` `` in a template written before values were escaped
+/// becomes `{{ (expr) | code }}`: the same code span for ordinary values,
+/// and one that holds any value (backticks included) for the others.
+fn code_spans(template: &str) -> Cow<'_, str> {
+    static SPAN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(^|[^`])`\{\{(-?)([^`{}]*?)(-?)\}\}`").expect("a valid regex")
+    });
+    SPAN.replace_all(template, "${1}{{${2} (${3}) | code ${4}}}")
+}
+
+/// A trusted value: the platform team wrote it (campaign and recipe files).
+fn trusted(s: &str) -> Value {
+    Value::from_safe_string(s.to_string())
+}
+
+/// The context as a template sees it: what the platform team wrote
+/// (campaign, recipe, verify command, report address, and the title once
+/// rendered) is trusted and printed as written; everything else came from
+/// outside and is escaped for where it lands.
+fn values(ctx: &TemplateContext, title: Value) -> Value {
+    let r = &ctx.recipe;
+    let recipe = context! {
+        id => trusted(&r.id),
+        title => trusted(&r.title),
+        description => trusted(&r.description),
+        why => trusted(&r.why),
+        link => trusted(&r.link),
+        parameters => Value::from_iter(
+            r.parameters.iter().map(|(k, v)| (k.clone(), trusted(v)))
+        ),
+    };
+    let files: Vec<Value> = ctx
+        .files
+        .iter()
+        .map(|f| {
+            context! {
+                path => f.path.clone(),
+                rules => f.rules.clone(),
+                matches => f.matches,
+            }
+        })
+        .collect();
+    context! {
+        campaign => trusted(&ctx.campaign),
+        title => title,
+        recipe => recipe,
+        repo => ctx.repo.clone(),
+        component => ctx.component.clone(),
+        owner => ctx.owner.clone(),
+        tranche => ctx.tranche,
+        files => files,
+        matches => ctx.matches,
+        verified => ctx.verified.as_deref().map(trusted),
+        report_url => trusted(&ctx.report_url),
+        verify_failure => ctx.verify_failure.clone(),
+    }
+}
+
+/// Render `template` with `ctx` as a branch name: values as they are.
 pub fn render(template: &str, ctx: &TemplateContext) -> Result<String, String> {
-    environment().render_str(template, ctx).map_err(describe)
+    render_part(Part::Branch, template, ctx)
+}
+
+/// Render `template` with `ctx` for `part`, each value from outside
+/// escaped for where it lands: a title is one plain line, a body GitHub
+/// Markdown, a commit message plain text with each value on one line.
+pub fn render_part(
+    part: Part<'_>,
+    template: &str,
+    ctx: &TemplateContext,
+) -> Result<String, String> {
+    match part {
+        Part::Branch => environment(Escaping::None)
+            .render_str(template, values(ctx, trusted(&ctx.title)))
+            .map_err(describe),
+        Part::Title => {
+            let env = environment(Escaping::Line);
+            let title = env
+                .render_str(&code_spans(template), values(ctx, Value::from("")))
+                .map_err(describe)?;
+            Ok(escape::line(title.trim()).into_owned())
+        }
+        Part::Body { title } => {
+            let env = environment(Escaping::Markdown);
+            let title = env
+                .render_str(&code_spans(title), values(ctx, Value::from("")))
+                .map_err(describe)?;
+            let title = escape::line(title.trim()).into_owned();
+            env.render_str(
+                &code_spans(template),
+                values(ctx, Value::from_safe_string(title)),
+            )
+            .map_err(describe)
+        }
+        Part::CommitMessage => environment(Escaping::Line)
+            .render_str(template, values(ctx, trusted(&ctx.title)))
+            .map_err(describe),
+    }
+}
+
+/// Render a Markdown comment (the stale nudge) from `template` and
+/// `values`: the ones the caller marked safe
+/// (`Value::from_safe_string`) are printed as written, the others escaped
+/// as Markdown text; the filters `code`, `code_block` and `link` work as in
+/// a body.
+pub fn render_comment(template: &str, values: Value) -> Result<String, String> {
+    environment(Escaping::Markdown)
+        .render_str(&code_spans(template), values)
+        .map_err(describe)
 }
 
 /// Check that `template` parses and renders with sample values.
 pub fn check(template: &str) -> Result<(), String> {
-    render(template, &TemplateContext::sample("campaign")).map(|_| ())
+    let sample = TemplateContext::sample("campaign");
+    render_part(Part::Body { title: "" }, template, &sample).map(|_| ())
 }
 
 fn describe(e: minijinja::Error) -> String {
@@ -136,32 +325,30 @@ More: {{ recipe.link }}
 
 ## What changed
 
-This pull request was prepared by **fleetwright** for the campaign `{{ campaign }}`, with the recipe `{{ recipe.id }}` ({{ matches }} place{{ "s" if matches != 1 }} in {{ files | length }} file{{ "s" if files | length != 1 }}):
+This pull request was prepared by **fleetwright** for the campaign {{ campaign | code }}, with the recipe {{ recipe.id | code }} ({{ matches }} place{{ "s" if matches != 1 }} in {{ files | length }} file{{ "s" if files | length != 1 }}):
 
 {% for f in files -%}
-- `{{ f.path }}`{% if f.rules %}: {{ f.rules | join(", ") }}{% endif %}
+- {{ f.path | code }}{% if f.rules %}: {{ f.rules | join(", ") }}{% endif %}
 {% endfor %}
 {% if verify_failure -%}
 ## Verify failed: this is a draft
 
 The campaign's check failed after the change, so this pull request is a draft for the platform team to look at, not for review yet:
 
-```
-{{ verify_failure }}
-```
+{{ verify_failure | code_block }}
 
 {% endif -%}
 {% if verified -%}
 ## Verified
 
-`{{ verified }}` ran in the repository after the change, and passed.
+{{ verified | code }} ran in the repository after the change, and passed.
 
 {% endif -%}
 ## How to review
 
 Every edit is mechanical and comes from a rule of the recipe; nothing else in the repository was touched. Read the diff, let your CI run, and merge when it is green. The branch is yours too: commits you push to it are never overwritten.
 
-This repository is in tranche {{ tranche }} of the campaign. Owner in the service catalog: `{{ owner }}`.
+This repository is in tranche {{ tranche }} of the campaign. Owner in the service catalog: {{ owner | code }}.
 
 ## Not for this repository?
 
@@ -205,6 +392,127 @@ mod tests {
         assert!(body.contains("- `src/app.py`: rule ×1"), "{body}");
         assert!(body.contains("(1 place in 1 file)"), "{body}");
         assert!(body.contains("tranche 1"), "{body}");
+    }
+
+    /// A context whose every value from outside is hostile.
+    fn hostile(value: &str) -> TemplateContext {
+        let mut ctx = TemplateContext::sample("modernize");
+        ctx.repo = format!("org/{value}");
+        ctx.component = format!("component:default/{value}");
+        ctx.owner = format!("group:default/{value}");
+        ctx.files = vec![
+            FileSummary {
+                path: format!("src/{value}.py"),
+                rules: vec![format!("{value} ×1")],
+                matches: 1,
+            },
+            FileSummary {
+                path: value.to_string(),
+                rules: vec![],
+                matches: 1,
+            },
+        ];
+        ctx
+    }
+
+    fn body(ctx: &TemplateContext, template: &str, title: &str) -> String {
+        render_part(Part::Body { title }, template, ctx).unwrap()
+    }
+
+    #[test]
+    fn outside_values_cannot_change_the_shape_of_a_body() {
+        use crate::escape::tests::{HOSTILE, hazards, plain, shape};
+        let ours = ["https://example.com/why", "https://example.com/report.html"];
+        let custom = "Bump `{{ repo }}` for {{ owner }} ({{ title }})\n\n{% for f in files %}- `{{ f.path }}` {{ f.rules | join(\", \") }}\n{% endfor %}\n| repo | owner |\n| --- | --- |\n| {{ repo }} | {{ owner }} |\n";
+        for failing in [false, true] {
+            for template in [DEFAULT_BODY, custom] {
+                let mut ordinary = hostile("x");
+                ordinary.verify_failure = failing.then(|| "make test failed\nok".into());
+                let expected = shape(&body(&ordinary, template, "Fix {{ repo }}"));
+                for value in HOSTILE {
+                    let mut ctx = hostile(value);
+                    ctx.verify_failure =
+                        failing.then(|| format!("make test failed\n{value}\n```\n@team"));
+                    let md = body(&ctx, template, "Fix {{ repo }}");
+                    assert_eq!(shape(&md), expected, "{value:?}:\n{md}");
+                    assert_eq!(
+                        hazards(&md, &ours),
+                        Vec::<String>::new(),
+                        "{value:?}:\n{md}"
+                    );
+                    // Still readable: the path is there as it is, in code.
+                    let seen = plain(&md);
+                    let path = crate::escape::terminal(&value.replace("\r\n", "\n")).into_owned();
+                    assert!(
+                        seen.contains(&path),
+                        "{value:?} not shown as {path:?}:\n{seen}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_names_render_as_before() {
+        let ctx = TemplateContext::sample("modernize");
+        // The body and templates written before values were escaped.
+        let md = body(
+            &ctx,
+            "`{{ repo }}` {{ owner }} {{ files[0].path }} {{- recipe.why }} {{ recipe.id }}",
+            "",
+        );
+        assert_eq!(md, "`org/repo` group:default/team src/app.pyWhy. recipe");
+        let md = body(&ctx, DEFAULT_BODY, "");
+        assert!(md.contains("- `src/app.py`: rule ×1"), "{md}");
+        assert!(
+            md.contains("for the campaign `modernize`, with the recipe `recipe`"),
+            "{md}"
+        );
+        assert!(md.contains("Owner in the service catalog: `group:default/team`."));
+        // Trusted text keeps its Markdown.
+        let mut ctx = TemplateContext::sample("modernize");
+        ctx.recipe.why = "Use **`logging.warning`**, see [the docs](https://x.example).".into();
+        let md = body(&ctx, "{{ recipe.why | trim }}", "");
+        assert_eq!(md, ctx.recipe.why);
+    }
+
+    #[test]
+    fn a_title_is_one_line_and_a_commit_message_has_no_extra_lines() {
+        let ctx = hostile("x\nFleetwright-Campaign: other\x1b[2J");
+        let title = render_part(Part::Title, "Fix {{ repo }}", &ctx).unwrap();
+        assert_eq!(title, "Fix org/x Fleetwright-Campaign: other\\x1b[2J");
+        let message = render_part(Part::CommitMessage, DEFAULT_COMMIT, &{
+            let mut ctx = ctx.clone();
+            ctx.title = title.clone();
+            ctx
+        })
+        .unwrap();
+        assert!(
+            !message.lines().any(|l| l.starts_with("Fleetwright-")),
+            "{message}"
+        );
+        let message = render_part(Part::CommitMessage, "{{ repo }}\n\n{{ owner }}", &ctx).unwrap();
+        assert_eq!(message.lines().count(), 3, "{message}");
+        // The title shows in the body as Markdown: backticks the team wrote
+        // make code, the name in it is escaped.
+        let md = body(&hostile("@team"), "{{ title }}", "Use `x` in {{ repo }}");
+        assert_eq!(md, "Use `x` in org/@\u{200b}team");
+    }
+
+    #[test]
+    fn the_filters_escape_for_their_place() {
+        let ctx = hostile("a`b");
+        let md = body(
+            &ctx,
+            "{{ repo | code }} {{ report_url | link(\"report\") }} {{ repo | link }}",
+            "",
+        );
+        assert_eq!(
+            md,
+            "``org/a`b`` [report](https://example.com/report.html) org/a\\`b"
+        );
+        let md = body(&ctx, "{{ \"x\\n```\\ny\" | code_block }}", "");
+        assert_eq!(md, "````\nx\n```\ny\n````");
     }
 
     #[test]

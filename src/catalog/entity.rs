@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::escape::{is_control, terminal};
+
 /// A reference to an entity: `kind:namespace/name`, with the kind lowercase.
 ///
 /// Kinds are compared case-insensitively (Backstage writes `Component`, refs
@@ -36,6 +38,13 @@ impl EntityRef {
         default_namespace: &str,
     ) -> Result<EntityRef, String> {
         let s = s.trim();
+        if let Some(c) = s.chars().find(|&c| is_control(c)) {
+            return Err(format!(
+                "`{}` holds a control character ({}), which no entity reference can hold",
+                terminal(s),
+                describe_control(c)
+            ));
+        }
         let (kind, rest) = s.split_once(':').unwrap_or((default_kind, s));
         let (namespace, name) = rest.split_once('/').unwrap_or((default_namespace, rest));
         if ![kind, namespace, name]
@@ -50,10 +59,20 @@ impl EntityRef {
     }
 }
 
-/// True when `s` can be a kind, namespace or name: not empty, no `:`, `/`
-/// or whitespace.
+/// True when `s` can be a kind, namespace or name: not empty, no `:`, `/`,
+/// whitespace or control character.
 pub(super) fn is_valid_part(s: &str) -> bool {
-    !s.is_empty() && !s.contains(|c: char| c == ':' || c == '/' || c.is_whitespace())
+    !s.is_empty()
+        && !s.contains(|c: char| c == ':' || c == '/' || c.is_whitespace() || is_control(c))
+}
+
+/// A control character as a message names it: `` `\x1b` (U+001B) ``.
+pub(super) fn describe_control(c: char) -> String {
+    format!(
+        "`{}` (U+{:04X})",
+        terminal(c.encode_utf8(&mut [0; 4])),
+        c as u32
+    )
 }
 
 impl fmt::Display for EntityRef {
@@ -167,6 +186,9 @@ mod tests {
             "ns/",
             "group:ns/",
             "a b:c",
+            "team\x1b[2J",
+            "group:default/\u{202e}team",
+            "ns\0/team",
         ] {
             assert!(
                 EntityRef::parse(bad, "group", "default").is_err(),

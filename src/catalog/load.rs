@@ -9,19 +9,23 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_saphyr::Location;
 
-use super::entity::{Component, EntityRef, Group, Origin, Repository, User, is_valid_part};
+use super::entity::{
+    Component, EntityRef, Group, Origin, Repository, User, describe_control, is_valid_part,
+};
 use super::raw::{
     ComponentSpec, GroupSpec, LocationSpec, RawEntity, RawMetadata, UserSpec, WithSpec,
 };
 use super::repository::{self, PROJECT_SLUG, SOURCE_LOCATION};
 use super::{Catalog, CatalogError};
 use crate::diag::{FileDiagnostic, line_column};
+use crate::escape::{is_control, terminal};
 use crate::paths::{absolute, normalize};
 use crate::yaml::{self, Document, Spanned};
 
 const TEAM_SLUG: &str = "github.com/team-slug";
 const USER_LOGIN: &str = "github.com/user-login";
 const ENTITY_HELP: &str = "each document must be a catalog entity (a mapping with `apiVersion`, `kind`, `metadata` and `spec`); fix this one, the others are still loaded";
+const CONTROL_HELP: &str = "remove the character: names, references, tags and repository annotations end up on terminals and in pull requests, where it could move the cursor, rewrite the screen or reorder text; the entity is left out until then, the others are still loaded";
 
 pub(super) fn load(path: &Path) -> Result<Catalog, CatalogError> {
     let mut loader = Loader::default();
@@ -143,6 +147,9 @@ impl Loader {
             ));
             return None;
         };
+        if self.has_control(cx, "entity", "kind", &kind) {
+            return None;
+        }
         let kind_name = kind.value.trim();
         let name_help = "write `name: <entity-name>` under `metadata:`";
         let Some(Spanned {
@@ -160,7 +167,15 @@ impl Loader {
             self.problem(cx.at_location(&metadata_at, msg).with_help(name_help));
             return None;
         };
-        let label = format!("{kind_name} `{}`", name.value);
+        let label = format!("{kind_name} `{}`", terminal(&name.value));
+        if self.has_control(cx, kind_name, "metadata.name", &name)
+            || metadata
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| self.has_control(cx, &label, "metadata.namespace", ns))
+        {
+            return None;
+        }
         match &raw.api_version {
             None => {
                 let msg = format!("{label}: apiVersion is required");
@@ -246,6 +261,15 @@ impl Loader {
             ];
             return self.problem(cx.missing(&h.label, &spec_at, &missing));
         };
+        let checked = [
+            ("spec.type", Some(spec_type)),
+            ("spec.lifecycle", Some(lifecycle)),
+            ("spec.owner", Some(owner_at)),
+            ("spec.system", spec.system.as_ref()),
+        ];
+        if self.any_control(cx, &h, &checked) {
+            return;
+        }
         let ns = h.entity.namespace.clone();
         let owner = match EntityRef::parse(&owner_at.value, "group", &ns) {
             Ok(owner) => owner,
@@ -276,7 +300,13 @@ impl Loader {
             lifecycle: lifecycle.value.clone(),
             owner,
             system,
-            tags: h.metadata.tags.clone().unwrap_or_default(),
+            tags: h
+                .metadata
+                .tags
+                .iter()
+                .flatten()
+                .map(|t| t.value.clone())
+                .collect(),
             annotations: plain_annotations(&h.metadata),
             repository,
             origin: cx.origin(&h.kind_at),
@@ -298,6 +328,19 @@ impl Loader {
         let Some(spec_type) = &spec.spec_type else {
             return self.problem(cx.missing(&h.label, &spec_at, &[(true, "type", "type: team")]));
         };
+        let mut checked = vec![
+            ("spec.type", Some(spec_type)),
+            ("spec.parent", spec.parent.as_ref()),
+        ];
+        for (field, refs) in [
+            ("spec.children", &spec.children),
+            ("spec.members", &spec.members),
+        ] {
+            checked.extend(refs.iter().flatten().map(|r| (field, Some(r))));
+        }
+        if self.any_control(cx, &h, &checked) {
+            return;
+        }
         let ns = h.entity.namespace.clone();
         let parent = self.reference(
             cx,
@@ -345,6 +388,15 @@ impl Loader {
         let Some((spec, _)) = self.spec::<UserSpec>(cx, &h) else {
             return;
         };
+        let checked: Vec<_> = spec
+            .member_of
+            .iter()
+            .flatten()
+            .map(|r| ("spec.memberOf", Some(r)))
+            .collect();
+        if self.any_control(cx, &h, &checked) {
+            return;
+        }
         let ns = h.entity.namespace.clone();
         let member_of = self.references(
             cx,
@@ -392,6 +444,61 @@ impl Loader {
             self.follow(cx, &h.label, target);
         }
         self.catalog.others.push(h.entity);
+    }
+
+    /// A problem, and true, when `value` (the entity's `field`) holds a
+    /// control character ([`is_control`]): the entity is left out.
+    fn has_control(
+        &mut self,
+        cx: Cx<'_>,
+        label: &str,
+        field: &str,
+        value: &Spanned<String>,
+    ) -> bool {
+        let Some((i, c)) = value
+            .value
+            .chars()
+            .enumerate()
+            .find(|(_, c)| is_control(*c))
+        else {
+            return false;
+        };
+        let msg = format!(
+            "{label}: {field} `{}` holds a control character, {} at character {}",
+            terminal(&value.value),
+            describe_control(c),
+            i + 1
+        );
+        self.problem(cx.at(value, msg).with_help(CONTROL_HELP));
+        true
+    }
+
+    /// [`Self::has_control`] for each of `fields`, and for what every kind
+    /// shares: the tags and the annotations fleetwright reads (repository,
+    /// GitHub team and login). True when any holds one (each is reported).
+    fn any_control(
+        &mut self,
+        cx: Cx<'_>,
+        h: &Header,
+        fields: &[(&str, Option<&Spanned<String>>)],
+    ) -> bool {
+        let mut found = false;
+        for (field, value) in fields {
+            if let Some(value) = value {
+                found |= self.has_control(cx, &h.label, field, value);
+            }
+        }
+        for tag in h.metadata.tags.iter().flatten() {
+            found |= self.has_control(cx, &h.label, "metadata.tags", tag);
+        }
+        let annotations = h.metadata.annotations.iter().flatten();
+        for (key, value) in annotations {
+            if [PROJECT_SLUG, SOURCE_LOCATION, TEAM_SLUG, USER_LOGIN].contains(&key.as_str()) {
+                let field = format!("metadata.annotations.{key}");
+                found |= self.has_control(cx, &h.label, &field, value);
+            }
+        }
+        found
     }
 
     /// The entity's `spec` parsed as `S` (default when absent) and where it is.

@@ -27,7 +27,7 @@ pub(super) struct RawMetadata {
     pub title: Option<String>,
     pub description: Option<String>,
     pub annotations: Option<BTreeMap<String, Spanned<String>>>,
-    pub tags: Option<Vec<String>>,
+    pub tags: Option<Vec<Spanned<String>>>,
 }
 
 /// The `spec` of an entity of a known kind, read second.

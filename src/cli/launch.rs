@@ -9,6 +9,7 @@ use super::plan::warn_catalog_problems;
 use super::{Ui, campaign_engine, exit, open_state, recorded_campaign};
 use crate::campaign;
 use crate::engine::RunReport;
+use crate::escape::terminal;
 use crate::state::TargetState;
 
 /// Record a campaign, open its first tranche and prepare its pull requests.
@@ -92,14 +93,14 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded.campaign).await?;
     for (repo, from, to) in &report.moved {
-        println!("  {repo:<28} {from} -> {to}");
+        println!("  {:<28} {from} -> {to}", terminal(repo));
     }
     for (repo, why) in &report.failed {
-        println!("  {repo:<28} not synced: {why}");
+        println!("  {:<28} not synced: {}", terminal(repo), terminal(why));
     }
     println!(
         "{}: {} open pull request(s) checked, {} changed, {} not reachable",
-        loaded.campaign.name,
+        terminal(&loaded.campaign.name),
         report.checked,
         report.moved.len(),
         report.failed.len()
@@ -191,23 +192,23 @@ fn exit_code(report: &RunReport) -> u8 {
     }
 }
 
-/// One line per target a run worked on.
+/// One line per target a run worked on (names and reasons through
+/// [`terminal`]: a reason can quote a file path or a forge's message).
 pub(super) fn print_outcomes(outcomes: &[crate::engine::TargetOutcome]) {
     for o in outcomes {
+        let repo = terminal(&o.repo);
         match o.state {
             TargetState::Failed => println!(
-                "  {:<28} failed at {}: {}",
-                o.repo,
+                "  {repo:<28} failed at {}: {}",
                 o.step.map_or("?", |s| s.as_str()),
-                o.reason.as_deref().unwrap_or("")
+                terminal(o.reason.as_deref().unwrap_or(""))
             ),
             TargetState::PrOpen | TargetState::Merged | TargetState::Declined => println!(
-                "  {:<28} {} (pull request #{})",
-                o.repo,
+                "  {repo:<28} {} (pull request #{})",
                 o.state,
                 o.pr.map_or("?".to_string(), |n| n.to_string())
             ),
-            state => println!("  {:<28} {state}", o.repo),
+            state => println!("  {repo:<28} {state}"),
         }
     }
 }
@@ -215,27 +216,25 @@ pub(super) fn print_outcomes(outcomes: &[crate::engine::TargetOutcome]) {
 /// What a run did, for the person who ran it.
 pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
     let c = &report.campaign;
+    let name = terminal(&c.name);
     if report.resumed {
-        println!(
-            "the last run of {} was interrupted: finished the open tranches, opened none",
-            c.name
-        );
+        println!("the last run of {name} was interrupted: finished the open tranches, opened none");
     }
     for t in &report.opened {
         println!("opened tranche {} of {}", t + 1, c.tranche_count);
     }
     if report.opened.is_empty() && !report.resumed {
         if c.tranches_open >= c.tranche_count {
-            println!("every tranche of {} is open", c.name);
+            println!("every tranche of {name} is open");
         } else if let Some(gate) = &report.gate {
-            println!("gate closed: {gate}");
+            println!("gate closed: {}", terminal(gate));
             ui.note("`fleetwright advance --force` opens the next tranche anyway");
         } else {
             println!("no tranche opened; resuming the open ones");
         }
     }
     if let Some(why) = &report.throttled {
-        println!("throttled: {why}");
+        println!("throttled: {}", terminal(why));
     }
     print_outcomes(&report.outcomes);
     let counts: Vec<String> = report
@@ -244,8 +243,7 @@ pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     println!(
-        "{}: {} target(s) worked on{}",
-        c.name,
+        "{name}: {} target(s) worked on{}",
         report.outcomes.len(),
         if counts.is_empty() {
             String::new()
@@ -260,6 +258,6 @@ pub(super) fn print_run(ui: &Ui, report: &RunReport, next_hint: bool) {
         ));
     }
     if next_hint {
-        ui.note(format!("next: `fleetwright status {}`", c.name));
+        ui.note(format!("next: `fleetwright status {name}`"));
     }
 }

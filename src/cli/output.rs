@@ -1,32 +1,54 @@
 //! Printing: errors with their chain and hint, diagnostics with the
-//! offending text underlined, and tables.
+//! offending text underlined, and tables. Every text from outside printed
+//! here (error messages, diagnostics and the file text they quote, table
+//! cells) goes through [`terminal`], so it cannot steer the terminal.
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::Ui;
 use crate::campaign::CampaignError;
 use crate::diag::FileDiagnostic;
+use crate::escape::{is_control, terminal};
 use crate::recipe::RecipeError;
 
 /// Render one diagnostic for the terminal (or a log, without colours).
+///
+/// The file's text is quoted as it is; when it (or the message) holds a
+/// control character, the rendering is made without colours and each line
+/// goes through [`terminal`] (miette's own colours could not be told from
+/// the file's escape sequences otherwise).
 pub fn render_diagnostic(ui: &Ui, d: &FileDiagnostic) -> String {
-    let theme = if ui.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
+    let render = |theme| {
+        let mut out = String::new();
+        let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+        if handler.render_report(&mut out, d).is_err() {
+            out = d.to_string();
+        }
+        out
     };
-    let mut out = String::new();
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    if handler.render_report(&mut out, d).is_err() {
-        out = d.to_string();
+    let plain = render(GraphicalTheme::unicode_nocolor());
+    if plain.chars().any(|c| c != '\n' && is_control(c)) {
+        return lines(&plain);
     }
-    out
+    if ui.color {
+        render(GraphicalTheme::unicode())
+    } else {
+        plain
+    }
+}
+
+/// `text` with each of its lines through [`terminal`], line breaks kept.
+fn lines(text: &str) -> String {
+    text.split('\n')
+        .map(terminal)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Print diagnostics under a heading (`error` or `warning`).
 pub fn print_diagnostics(ui: &Ui, severity: &str, diagnostics: &[FileDiagnostic]) {
     for d in diagnostics {
-        eprintln!("{severity}: {d}");
+        eprintln!("{severity}: {}", lines(&d.to_string()));
         eprintln!("{}", render_diagnostic(ui, d));
     }
 }
@@ -61,16 +83,26 @@ pub fn print_error(ui: &Ui, error: &anyhow::Error, hint: Option<&str>) {
         }
         text.push_str(&line);
     }
-    eprintln!("error: {text}");
+    // A URL or a secret in an error (git and forges quote URLs) is
+    // redacted like everything that reaches output.
+    eprintln!("error: {}", lines(&crate::urls::redact_text(&text)));
     if let Some(hint) = hint {
-        eprintln!("hint: {hint}");
+        eprintln!("hint: {}", lines(hint));
     }
 }
 
-/// A plain text table: a header row and rows, columns padded to fit.
+/// A plain text table: a header row and rows, columns padded to fit. Every
+/// cell goes through [`terminal`] (a newline or an escape sequence in a
+/// name shows as `\n`, `\x1b`, and stays in its cell).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| terminal(c).into_owned()).collect())
+        .collect();
+    let header: Vec<String> = header.iter().map(|h| terminal(h).into_owned()).collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if i < widths.len() {
                 widths[i] = widths[i].max(cell.chars().count());
@@ -90,7 +122,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     };
     let mut out = line(header.to_vec());
     out.push('\n');
-    for row in rows {
+    for row in &rows {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
         out.push('\n');
     }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::output::{print_diagnostics, table};
 use super::{Ui, exit};
 use crate::campaign::{self, Loaded, Plan};
+use crate::escape::terminal;
 
 /// Show the targets of a campaign per tranche, touching nothing.
 ///
@@ -125,14 +126,14 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
     let plan = &loaded.plan;
     println!(
         "campaign {}: recipe `{}` ({}), forge {}",
-        c.name,
-        loaded.recipe.id,
-        loaded.recipe.summary(),
+        terminal(&c.name),
+        terminal(&loaded.recipe.id),
+        terminal(&loaded.recipe.summary()),
         c.forge
     );
     println!(
         "catalog {}: {} component(s) in {} file(s); {} selected as {} target(s) in {} tranche(s)",
-        c.catalog.display(),
+        terminal(&c.catalog.display().to_string()),
         loaded.catalog.components.len(),
         loaded.catalog.files.len(),
         loaded.catalog.components.len() - plan.not_selected,
@@ -143,8 +144,8 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
         println!(
             "\ntranche {}, {} ({}): {} target(s)",
             tranche.index + 1,
-            tranche.name,
-            tranche.size,
+            terminal(&tranche.name),
+            terminal(&tranche.size),
             tranche.targets.len()
         );
         if tranche.targets.is_empty() {
@@ -179,13 +180,21 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
             refused.len()
         );
         for t in refused {
-            println!("  {}: {}", t.repo, t.refusal.as_deref().unwrap_or_default());
+            println!(
+                "  {}: {}",
+                terminal(&t.repo),
+                terminal(t.refusal.as_deref().unwrap_or_default())
+            );
         }
     }
     if !plan.skipped.is_empty() {
         println!("\nskipped ({}):", plan.skipped.len());
         for s in &plan.skipped {
-            println!("  {}: {}", s.component, s.reason);
+            println!(
+                "  {}: {}",
+                terminal(&s.component.to_string()),
+                terminal(&s.reason)
+            );
         }
     }
     if !plan.unscheduled.is_empty() {
@@ -194,7 +203,7 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
             plan.unscheduled.len()
         );
         for t in &plan.unscheduled {
-            println!("  {}", t.repo);
+            println!("  {}", terminal(&t.repo));
         }
     }
     println!("\nrollout:\n{}", rollout_lines(c));

@@ -1,9 +1,11 @@
 //! Progress bars on stderr, drawn by indicatif (hidden when stderr is not a
-//! terminal).
+//! terminal). Repository names and wait reasons go through
+//! [`terminal`] before they reach the bar.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::engine::Progress;
+use crate::escape::terminal;
 use crate::state::{Step, TargetState};
 
 /// One bar per run, with the current target and step as its message.
@@ -32,8 +34,9 @@ impl Progress for Bars {
     fn start(&self, label: &str, total: usize) {
         self.bar.reset();
         self.bar.set_length(total as u64);
-        self.bar.set_prefix(label.to_string());
-        *self.label.lock().unwrap_or_else(|e| e.into_inner()) = label.to_string();
+        let label = terminal(label).into_owned();
+        self.bar.set_prefix(label.clone());
+        *self.label.lock().unwrap_or_else(|e| e.into_inner()) = label;
         self.bar
             .enable_steady_tick(std::time::Duration::from_millis(120));
     }
@@ -46,18 +49,18 @@ impl Progress for Bars {
             Step::Push => "pushing",
             Step::OpenPr => "opening the pull request",
         };
-        self.bar.set_message(format!("{repo}: {verb}"));
+        self.bar.set_message(format!("{}: {verb}", terminal(repo)));
     }
 
     fn done(&self, repo: &str, state: TargetState) {
         self.bar.inc(1);
-        self.bar.set_message(format!("{repo}: {state}"));
+        self.bar.set_message(format!("{}: {state}", terminal(repo)));
     }
 
     fn waiting(&self, why: Option<&str>) {
         let label = self.label.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.bar.set_prefix(match why {
-            Some(why) => format!("{label} ({why})"),
+            Some(why) => format!("{label} ({})", terminal(why)),
             None => label,
         });
     }

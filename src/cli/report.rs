@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, Ui, exit, recorded_campaign};
+use crate::escape::terminal;
 use crate::report::{CampaignReport, csv, html, markdown};
 use crate::state::{CampaignRow, State};
 
@@ -108,7 +109,7 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
         }
         Some(path) => {
             write_file(path, &text)?;
-            println!("{}", path.display());
+            println!("{}", terminal(&path.display().to_string()));
         }
     }
     Ok(exit::SUCCESS)

@@ -11,6 +11,7 @@ use super::plan::warn_catalog_problems;
 use super::{GlobalArgs, Ui, campaign_engine, engine, exit, open_state, recorded_campaign};
 use crate::campaign;
 use crate::engine::Reconciled;
+use crate::escape::terminal;
 use crate::forge::ForgeKind;
 
 /// Bring a campaign one step closer to done, then exit (safe from cron).
@@ -120,7 +121,10 @@ pub async fn run(args: RunArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<
                     && e.downcast_ref::<crate::lock::LockError>()
                         .is_some_and(|l| matches!(l, crate::lock::LockError::Held { .. })) =>
             {
-                ui.note(format!("{e}; trying again at the next round"));
+                ui.note(format!(
+                    "{}; trying again at the next round",
+                    terminal(&e.to_string())
+                ));
                 (exit::SUCCESS, false)
             }
             other => other?,
@@ -171,18 +175,20 @@ async fn run_once(
     Ok((code, finished))
 }
 
-/// What a run did, in a few lines.
+/// What a run did, in a few lines (values from outside through
+/// [`terminal`]).
 pub(super) fn print_reconciled(done: &Reconciled) {
     let c = &done.campaign;
+    let name = terminal(&c.name);
     if done.launched {
-        println!("launched {} ({} tranches)", c.name, c.tranche_count);
+        println!("launched {name} ({} tranches)", c.tranche_count);
     }
     let s = &done.sync;
     if s.checked > 0 {
         let moved: Vec<String> = s
             .moved
             .iter()
-            .map(|(repo, _, to)| format!("{repo} {to}"))
+            .map(|(repo, _, to)| format!("{} {to}", terminal(repo)))
             .collect();
         println!(
             "synced {} open pull request(s){}",
@@ -194,34 +200,34 @@ pub(super) fn print_reconciled(done: &Reconciled) {
             }
         );
         for (repo, why) in &s.failed {
-            println!("  {repo:<28} not synced: {why}");
+            println!("  {:<28} not synced: {}", terminal(repo), terminal(why));
         }
     }
     if let Some(reason) = &done.paused {
-        println!("PAUSED: {reason}");
+        println!("PAUSED: {}", terminal(reason));
     } else if c.status == "paused" {
         println!(
             "paused, nothing is opened: {}",
-            c.status_reason.as_deref().unwrap_or("by hand")
+            terminal(c.status_reason.as_deref().unwrap_or("by hand"))
         );
     }
     match (&done.gate, done.gate_passed) {
-        (Some(gate), true) => println!("gate passed: {gate}"),
-        (Some(gate), false) => println!("gate closed: {gate}"),
+        (Some(gate), true) => println!("gate passed: {}", terminal(gate)),
+        (Some(gate), false) => println!("gate closed: {}", terminal(gate)),
         _ => {}
     }
     for t in &done.opened {
         println!("opened tranche {} of {}", t + 1, c.tranche_count);
     }
     if let Some(why) = &done.throttled {
-        println!("throttled: {why}");
+        println!("throttled: {}", terminal(why));
     }
     print_outcomes(&done.outcomes);
     if !done.nudged.is_empty() {
         let nudged: Vec<String> = done
             .nudged
             .iter()
-            .map(|(repo, n)| format!("{repo} #{n}"))
+            .map(|(repo, n)| format!("{} #{n}", terminal(repo)))
             .collect();
         println!(
             "nudged {} stale pull request(s): {}",
@@ -230,14 +236,13 @@ pub(super) fn print_reconciled(done: &Reconciled) {
         );
     }
     for (repo, why) in &done.nudge_failed {
-        println!("  {repo:<28} nudge failed: {why}");
+        println!("  {:<28} nudge failed: {}", terminal(repo), terminal(why));
     }
     println!(
-        "{}: {}{}",
-        c.name,
+        "{name}: {}{}",
         c.status,
         match (&c.status_reason, c.status.as_str()) {
-            (Some(r), "completed" | "cancelled") => format!(" ({r})"),
+            (Some(r), "completed" | "cancelled") => format!(" ({})", terminal(r)),
             _ => String::new(),
         }
     );
@@ -246,12 +251,12 @@ pub(super) fn print_reconciled(done: &Reconciled) {
 pub async fn pause(args: PauseArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
     let row = crate::engine::pause(&state, &row, args.reason.as_deref()).await?;
+    let name = terminal(&row.name);
     println!(
-        "{}: paused ({})",
-        row.name,
-        row.status_reason.unwrap_or_default()
+        "{name}: paused ({})",
+        terminal(row.status_reason.as_deref().unwrap_or_default())
     );
-    ui.note(format!("`fleetwright resume {}` lets it go on", row.name));
+    ui.note(format!("`fleetwright resume {name}` lets it go on"));
     state.close().await;
     Ok(exit::SUCCESS)
 }
@@ -261,9 +266,9 @@ pub async fn resume(args: ResumeArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::
     let row = crate::engine::resume(&state, &row).await?;
     println!(
         "{}: active{}",
-        row.name,
+        terminal(&row.name),
         row.status_reason
-            .map(|r| format!(" ({r})"))
+            .map(|r| format!(" ({})", terminal(&r)))
             .unwrap_or_default()
     );
     state.close().await;
@@ -291,16 +296,16 @@ pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
     let mut failed = 0;
     for (repo, result) in &closed {
         match result {
-            Ok(n) => println!("  {repo:<28} closed #{n}"),
+            Ok(n) => println!("  {:<28} closed #{n}", terminal(repo)),
             Err(why) => {
                 failed += 1;
-                println!("  {repo:<28} not closed: {why}");
+                println!("  {:<28} not closed: {}", terminal(repo), terminal(why));
             }
         }
     }
     println!(
         "{}: cancelled{}",
-        row.name,
+        terminal(&row.name),
         if closed.is_empty() {
             String::new()
         } else {

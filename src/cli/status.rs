@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use crate::escape::terminal;
 use crate::report::shorten;
 
 use super::output::table;
@@ -38,18 +39,24 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
     Ok(exit::SUCCESS)
 }
 
-/// The human view of a status.
+/// The human view of a status. Values from outside go through
+/// [`terminal`] (the table's cells in `table`).
 pub fn render(status: &StatusReport) -> String {
     let c = &status.campaign;
     let mut out = format!(
         "campaign {} ({}): recipe {}, forge {}, tranches open {} of {}\n",
-        c.name, c.status, c.recipe, c.forge, c.tranches_open, c.tranche_count
+        terminal(&c.name),
+        c.status,
+        terminal(&c.recipe),
+        terminal(&c.forge),
+        c.tranches_open,
+        c.tranche_count
     );
     if let Some(reason) = &c.status_reason {
-        out.push_str(&format!("{}: {reason}\n", c.status));
+        out.push_str(&format!("{}: {}\n", c.status, terminal(reason)));
     }
     if let Some(gate) = c.gate.as_ref().filter(|_| c.status == "active") {
-        out.push_str(&format!("gate closed: {gate}\n"));
+        out.push_str(&format!("gate closed: {}\n", terminal(gate)));
     }
     out.push('\n');
     let rows: Vec<Vec<String>> = status

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Failure, Shared, error_chain, record_pull_request, repo_ref};
 use crate::campaign::Campaign;
 use crate::campaign::template::{
-    self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, RecipeInfo, TemplateContext,
+    self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, Part, RecipeInfo, TemplateContext,
 };
 use crate::forge::NewPullRequest;
 use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
@@ -133,10 +133,10 @@ pub(super) async fn run(
             }
             enter(shared, &target.repo, Step::Commit);
             ctx.title = render(
+                Part::Title,
                 &campaign.pull_request.title,
                 &ctx,
                 Step::Commit,
-                "pull_request.title",
             )?;
             let message = commit_message(campaign, recipe, &ctx)?;
             let draft_on_failure = campaign.verify.as_ref().is_some_and(|v| v.draft_on_failure);
@@ -232,10 +232,10 @@ pub(super) async fn run(
         None => {
             if ctx.title.is_empty() {
                 ctx.title = render(
+                    Part::Title,
                     &campaign.pull_request.title,
                     &ctx,
                     Step::OpenPr,
-                    "pull_request.title",
                 )?;
             }
             let body_template = campaign
@@ -243,7 +243,8 @@ pub(super) async fn run(
                 .body
                 .as_deref()
                 .unwrap_or(DEFAULT_BODY);
-            let body = render(body_template, &ctx, Step::OpenPr, "pull_request.body")?;
+            let title = &campaign.pull_request.title;
+            let body = render(Part::Body { title }, body_template, &ctx, Step::OpenPr)?;
             shared
                 .state
                 .record_event(target, "open_pr_intended", &format!("{branch} at {head}"))
@@ -364,10 +365,10 @@ pub(super) async fn refresh(
     ctx.files = summarize(&changes);
     ctx.matches = changes.total_matches();
     ctx.title = render(
+        Part::Title,
         &campaign.pull_request.title,
         &ctx,
         Step::Commit,
-        "pull_request.title",
     )?;
     let message = commit_message(campaign, recipe, &ctx)?;
     let Committed {
@@ -488,7 +489,7 @@ async fn ready_for_review(
         return Ok(());
     };
     let ran = verified.map_or("the campaign's check".to_string(), |v| {
-        format!("`{}`", v.command)
+        crate::escape::code(&v.command)
     });
     let body = format!(
         "The recipe of this campaign changed, and {ran} now passes on the updated change. \
@@ -725,13 +726,15 @@ fn summarize(changes: &Changes) -> Vec<FileSummary> {
         .collect()
 }
 
-fn render(template: &str, ctx: &TemplateContext, step: Step, what: &str) -> Result<String> {
-    template::render(template, ctx).map_err(|e| Failure::new(step, format!("{what}: {e}")))
+/// Render `template` for `part`, its values escaped for where it lands.
+fn render(part: Part<'_>, template: &str, ctx: &TemplateContext, step: Step) -> Result<String> {
+    template::render_part(part, template, ctx)
+        .map_err(|e| Failure::new(step, format!("{}: {e}", part.field())))
 }
 
 fn commit_message(campaign: &Campaign, recipe: &Recipe, ctx: &TemplateContext) -> Result<String> {
     let template = campaign.commit.message.as_deref().unwrap_or(DEFAULT_COMMIT);
-    let message = render(template, ctx, Step::Commit, "commit.message")?;
+    let message = render(Part::CommitMessage, template, ctx, Step::Commit)?;
     Ok(format!(
         "{}\n\n{CAMPAIGN_TRAILER}: {}\nFleetwright-Recipe: {}\n",
         message.trim_end(),

@@ -3,10 +3,16 @@
 //!
 //! Fields holding a comma, a quote, a line break or leading/trailing space
 //! are quoted, quotes doubled. A field that a spreadsheet would take for a
-//! formula (`=`, `+`, `-`, `@` first) gets a leading `'`: repository names
-//! and reasons come from outside. Lines end with CRLF, as RFC 4180 says.
+//! formula (`=`, `+`, `-`, `@`, a tab, a carriage return or a line feed
+//! first; OWASP's "CSV Injection" page and ASVS 5.0 requirement 1.2.10)
+//! gets a leading `'`, unless it is a plain number such as `-3`: repository
+//! names and reasons come from outside. Other control characters (NUL too)
+//! and bidi controls are shown as `\x1b` or `\u{202e}` (see
+//! [`crate::escape`]), so a CSV printed on a terminal cannot steer it. Lines end with CRLF, as
+//! RFC 4180 says.
 
 use super::campaign::CampaignReport;
+use crate::escape;
 
 /// The header of `--table targets`.
 pub const TARGET_COLUMNS: [&str; 17] = [
@@ -105,11 +111,19 @@ fn row(fields: impl IntoIterator<Item = String>) -> String {
 /// One field, quoted when it must be, defused when a spreadsheet would
 /// read it as a formula.
 pub fn field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) && text.parse::<f64>().is_err()
+    let text: String = text
+        .split_inclusive(['\t', '\n', '\r'])
+        .map(|part| {
+            let (body, end) = part.split_at(part.trim_end_matches(['\t', '\n', '\r']).len());
+            format!("{}{end}", escape::terminal(body))
+        })
+        .collect();
+    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r', '\n'])
+        && text.parse::<f64>().is_err()
     {
         format!("'{text}")
     } else {
-        text.to_string()
+        text
     };
     let needs_quotes =
         text.contains([',', '"', '\n', '\r']) || text.starts_with(' ') || text.ends_with(' ');
@@ -136,5 +150,36 @@ mod tests {
         assert_eq!(field("-3"), "-3");
         assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(field("@cmd"), "'@cmd");
+    }
+
+    #[test]
+    fn what_a_spreadsheet_would_run_is_text() {
+        for (input, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "\"'\r=1\""),
+            ("\n=1", "\"'\n=1\""),
+            (
+                "=HYPERLINK(\"https://x\",\"y\")",
+                "\"'=HYPERLINK(\"\"https://x\"\",\"\"y\"\")\"",
+            ),
+            ("1.5", "1.5"),
+            ("+7", "+7"),
+        ] {
+            assert_eq!(field(input), expected, "{input:?}");
+        }
+        // NUL is shown, and is no formula either.
+        assert_eq!(field("\0=1"), "\\x00=1");
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_written() {
+        assert_eq!(field("\x1b]0;title\x07"), "\\x1b]0;title\\x07");
+        assert_eq!(field("\u{202e}gpj.exe"), "\\u{202e}gpj.exe");
+        assert_eq!(field("a\tb\nc"), "\"a\tb\nc\"");
+        assert_eq!(field("\x1b[2J,x"), "\"\\x1b[2J,x\"");
     }
 }

@@ -25,7 +25,11 @@ use super::campaign::{
 use super::chart::{self, MATCHES_COLOR, SERIES};
 use super::{human_day, human_time, link_url};
 
-/// Escape `s` for HTML text and attribute values.
+/// Escape `s` for HTML text and attribute values: the one HTML escape of
+/// fleetwright (the page and its SVG chart use it for every string).
+/// Control characters other than newline and tab, and bidi controls that
+/// would reorder the text around them, are shown as `\x1b` or `\u{202e}`
+/// (see [`crate::escape::is_control`]).
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -35,6 +39,10 @@ pub fn esc(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(ch),
+            c if crate::escape::is_control(c) => {
+                out.push_str(&crate::escape::terminal(c.encode_utf8(&mut [0; 4])));
+            }
             c => out.push(c),
         }
     }
@@ -825,6 +833,11 @@ mod tests {
         assert_eq!(
             esc_code("run `a<b>` then <i>"),
             "run <code>a&lt;b&gt;</code> then &lt;i&gt;"
+        );
+        // Nothing reorders the page's text or hides in it.
+        assert_eq!(
+            esc("\u{202e}gpj.exe \x1b[2J\0 a\tb\nc"),
+            "\\u{202e}gpj.exe \\x1b[2J\\x00 a\tb\nc"
         );
     }
 

@@ -248,3 +248,180 @@ fn asking_a_state_that_does_not_exist_creates_nothing() {
         );
     }
 }
+
+/// The characters in `text` that would steer a terminal or reorder its
+/// text: C0 and C1 controls but newline, DEL, bidi controls (written out
+/// here rather than taken from `fleetwright::escape`, so the test does not
+/// lean on the code it checks).
+fn raw_controls(text: &str) -> Vec<char> {
+    text.chars()
+        .filter(|&c| {
+            matches!(c,
+                '\0'..='\x09' | '\x0b'..='\x1f' | '\x7f'..='\u{9f}'
+                | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+                | '\u{200e}' | '\u{200f}' | '\u{61c}')
+        })
+        .collect()
+}
+
+#[test]
+fn issue_10_a_control_character_in_a_catalog_name_is_refused_at_its_place() {
+    let sb = three_repos();
+    let rel = "catalog/team-a.yaml";
+    let component = |name: &str, owner: &str, extra: &str| {
+        format!(
+            "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n{extra}  annotations:\n    github.com/project-slug: acme/refused\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+        )
+    };
+    // YAML spells ESC `\e`, BEL `\a`; each entity has one bad value.
+    append(
+        &sb,
+        rel,
+        &component("\"title\\e]0;pwned\\a\"", "team-a", ""),
+    );
+    append(&sb, rel, &component("bidi-owner", "\"team-\\u202Ea\"", ""));
+    append(
+        &sb,
+        rel,
+        &component("bad-tag", "team-a", "  tags: [\"clear\\e[2J\"]\n"),
+    );
+    append(
+        &sb,
+        rel,
+        "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: bad-slug\n  annotations:\n    github.com/project-slug: \"acme/x\\nrm -rf\"\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    );
+    let text = sb.read(rel);
+    // A raw ESC byte in the file itself: whatever the YAML reader makes of
+    // it, the file's text quoted under the warning must not carry it out.
+    append(
+        &sb,
+        "catalog/team-b.yaml",
+        &component("raw\x1b[2Jbyte", "team-b", ""),
+    );
+
+    let plan = sb.run(&["plan", "campaign.yaml"]);
+    plan.code(0);
+    // The other entities are still planned; the four are left out.
+    assert_planned(&plan.stdout, &["billing-api", "ledger-go", "notify-worker"]);
+    for left_out in [
+        "title",
+        "bidi-owner",
+        "bad-tag",
+        "bad-slug",
+        "refused",
+        "byte",
+    ] {
+        assert!(
+            !plan.stdout.contains(left_out),
+            "{left_out} planned: {plan:?}"
+        );
+    }
+    // Each is a warning at its value's file:line:column, saying what and
+    // what to do, and nothing raw reaches the terminal.
+    let at = places(&plan.stderr, rel);
+    for (needle, field, shown) in [
+        ("\"title", "metadata.name", "`\\x1b` (U+001B)"),
+        ("\"team-\\u202E", "spec.owner", "`\\u{202e}` (U+202E)"),
+        ("\"clear", "metadata.tags", "`\\x1b` (U+001B)"),
+        (
+            "\"acme/x",
+            "metadata.annotations.github.com/project-slug",
+            "`\\n` (U+000A)",
+        ),
+    ] {
+        let (line, column) = line_col(&text, needle);
+        assert!(
+            at.contains(&(line, column)),
+            "no warning at {rel}:{line}:{column} for {field}: {plan:?}"
+        );
+        let warning = plan
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("{rel}:{line}:{column}:")))
+            .unwrap();
+        assert!(
+            warning.contains(field)
+                && warning.contains("holds a control character")
+                && warning.contains(shown),
+            "{warning}"
+        );
+    }
+    assert!(plan.stderr.contains("remove the character"), "{plan:?}");
+    assert_eq!(raw_controls(&plan.stderr), Vec::<char>::new(), "{plan:?}");
+    assert_eq!(raw_controls(&plan.stdout), Vec::<char>::new(), "{plan:?}");
+
+    // `plan --json` lists them among the catalog's problems.
+    let json = sb.run(&["plan", "campaign.yaml", "--json"]);
+    json.code(0);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let problems = v["catalog_problems"].as_array().unwrap();
+    assert_eq!(
+        problems
+            .iter()
+            .filter(|p| p.as_str().unwrap().contains("control character"))
+            .count(),
+        4,
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn issue_10_a_file_path_from_a_repository_cannot_steer_the_terminal() {
+    // A file name that sets the window title, clears the screen and turns
+    // the text after it around; the recipe's fix breaks the file, so the
+    // failure quotes the path (`rule ... would break <path>`).
+    let path = "app\x1b]0;pwned\x07\x1b[2J\u{202e}yp.py";
+    let sb = Sandbox::new(
+        vec![
+            crate::util::repo(
+                "billing-api",
+                "team-a",
+                "production",
+                (path, crate::util::PY_OLD),
+            ),
+            python("ledger-py", "team-b", "production"),
+        ],
+        "[rest]",
+    );
+    sb.write(
+        "recipe.yaml",
+        "id: breaks-things\ntitle: Break things\ndescription: A fix that does not parse.\nrules:\n  - id: python-logging-warn\n    language: python\n    rule:\n      pattern: logging.warn($$$ARGS)\n    fix: logging.warning($$$ARGS\n",
+    );
+    let shown = "app\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}yp.py";
+
+    let launch = sb.run(&["launch", "campaign.yaml"]);
+    launch.code(4);
+    assert_eq!(
+        raw_controls(&launch.stdout),
+        Vec::<char>::new(),
+        "{launch:?}"
+    );
+    assert_eq!(
+        raw_controls(&launch.stderr),
+        Vec::<char>::new(),
+        "{launch:?}"
+    );
+    assert!(launch.stdout.contains(shown), "{launch:?}");
+
+    let status = sb.run(&["status", CAMPAIGN]);
+    status.code(0);
+    assert_eq!(
+        raw_controls(&status.stdout),
+        Vec::<char>::new(),
+        "{status:?}"
+    );
+    assert!(status.stdout.contains(shown), "{status:?}");
+    // The JSON keeps the value itself (escaped the JSON way).
+    let t = sb.status();
+    let reason = crate::util::target(&t, "billing-api")
+        .reason
+        .clone()
+        .unwrap();
+    assert!(reason.contains(path), "{reason}");
+
+    // The Markdown report shows it, inert.
+    let md = sb.run(&["report", CAMPAIGN, "--format", "md"]);
+    md.code(0);
+    assert_eq!(raw_controls(&md.stdout), Vec::<char>::new(), "{md:?}");
+    assert!(md.stdout.contains("\\\\x1b\\]0;pwned"), "{md:?}");
+}
