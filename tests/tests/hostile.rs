@@ -313,10 +313,23 @@ fn branch_contents(bare: &Path, branch: &str) -> String {
 
 #[test]
 fn verify_that_searches_every_environment_finds_no_token_and_leaks_none() {
+    snoop_for_the_token("");
+}
+
+/// The same without the sandbox (`sandbox: none`, as the user running
+/// fleetwright): fleetwright took the token out of its environment, bytes
+/// and all, before anything started, so even a process that can read its
+/// `/proc/<pid>/environ` finds nothing.
+#[test]
+fn verify_without_a_sandbox_still_finds_no_token_in_any_environment() {
+    snoop_for_the_token("sandbox: none\n");
+}
+
+fn snoop_for_the_token(sandbox: &str) {
     let rt = runtime();
     let (sb, sim, git) = github_sandbox_with_token(&rt, &["svc-a"], "[rest]", TOKEN);
     let campaign = sb.read("campaign.yaml");
-    sb.write("campaign.yaml", &format!("{campaign}{SNOOP}"));
+    sb.write("campaign.yaml", &format!("{campaign}{sandbox}{SNOOP}"));
 
     run(&sb, &["run", "campaign.yaml"]).code(4);
     let status = sb.status();
@@ -576,4 +589,62 @@ fn concurrent_first_runs_on_a_fresh_state_all_work() {
             );
         }
     }
+}
+
+// ----- text from outside stays text ----------------------------------------
+
+#[test]
+fn a_hostile_file_name_stays_text_in_the_pull_request_and_the_terminal() {
+    use pulldown_cmark::{Event, Options, Parser, Tag};
+    // A file name that would close a code span, mention a team, link, and
+    // move the terminal's cursor.
+    let name = "x` @acme/admins [y](evil.example) `\u{1b}[2Jz.py";
+    let sb = Sandbox::new(
+        vec![repo(
+            "svc-a",
+            "team-a",
+            "production",
+            (name, crate::util::PY_OLD),
+        )],
+        "[rest]",
+    );
+    let out = sb.run(&["run", "campaign.yaml"]);
+    out.code(0);
+    assert!(
+        !out.stdout.contains('\u{1b}') && !out.stderr.contains('\u{1b}'),
+        "{out:?}"
+    );
+    let status = sb.run(&["status", CAMPAIGN]);
+    assert!(!status.stdout.contains('\u{1b}'), "{status:?}");
+    let body = sb.with_state(async |s| {
+        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+        let t = s.targets(row.id).await.unwrap().remove(0);
+        s.local_pr(&t.url, 1).await.unwrap().unwrap().body
+    });
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    options.insert(Options::ENABLE_TASKLISTS);
+    let mut outside_code = String::new();
+    let mut links = Vec::new();
+    for event in Parser::new_ext(&body, options) {
+        match event {
+            Event::Start(Tag::Link { dest_url, .. }) => links.push(dest_url.to_string()),
+            Event::Text(t) => outside_code.push_str(&t),
+            _ => {}
+        }
+    }
+    assert!(
+        links.iter().all(|l| !l.contains("evil.example")),
+        "a link was made: {links:?}\n{body}"
+    );
+    assert!(
+        !outside_code.contains("@acme/admins"),
+        "a mention outside code:\n{body}"
+    );
+    assert!(!body.contains('\u{1b}'), "{body}");
+    assert!(
+        body.contains("acme/admins"),
+        "the name is still readable:\n{body}"
+    );
 }
