@@ -1,12 +1,13 @@
-//! `fleetwright __rewrite` (hidden): the child process in which `run`,
-//! `launch`, `advance` and `scan` compute one target's changes, so that a
-//! crash in a parser fails that target only (see `engine::isolate`). It
-//! reads a request on stdin, writes the answer on stdout, and tells on
-//! stderr which files it works on. Not meant to be typed by people.
+//! `fleetwright __rewrite` (hidden): a worker process in which `run`,
+//! `launch`, `advance` and `scan` compute targets' changes, so that a crash
+//! in a parser fails one target only (see `engine::isolate`). It reads one
+//! request per line on stdin and writes one answer per line on stdout until
+//! stdin closes, and tells on stderr which files it works on. Not meant to
+//! be typed by people.
 
-use std::io::{Read, Write};
+use std::io::{BufRead, Write};
 
-use crate::engine::isolate::{self, Request, Response};
+use crate::engine::isolate::{self, Request, Response, Server};
 use crate::recipe::watch::{self, Phase};
 
 fn tell(rel: &std::path::Path, phase: Phase) {
@@ -15,17 +16,23 @@ fn tell(rel: &std::path::Path, phase: Phase) {
 }
 
 pub fn run() -> anyhow::Result<u8> {
-    let mut input = Vec::new();
-    std::io::stdin().read_to_end(&mut input)?;
-    let response = match serde_json::from_slice::<Request>(&input) {
-        Ok(request) => {
-            watch::listen(tell);
-            isolate::serve(request)
+    watch::listen(tell);
+    let mut server = Server::default();
+    let stdin = std::io::stdin();
+    for line in stdin.lock().split(b'\n') {
+        let line = line?;
+        if line.is_empty() {
+            continue;
         }
-        Err(e) => Response::Failed(format!("the rewrite request is not readable: {e}")),
-    };
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, &response)?;
-    out.flush()?;
+        let response = match serde_json::from_slice::<Request>(&line) {
+            Ok(request) => server.serve(request),
+            Err(e) => Response::Failed(format!("the rewrite request is not readable: {e}")),
+        };
+        // Compact JSON holds no raw newline: one answer, one line.
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &response)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
     Ok(super::exit::SUCCESS)
 }

@@ -6,36 +6,42 @@
 //! a stack overflow or an abort in a dependency ends the whole process, and
 //! with it every other target of the run, and the next run dies the same
 //! way. So `run`, `launch`, `advance` and `scan` compute each target's
-//! changes in a child: this same executable (`/proc/self/exe`, which stays
+//! changes in a worker: this same executable (`/proc/self/exe`, which stays
 //! valid when the file is replaced mid-run), started as `fleetwright
-//! __rewrite` with a [`Request`] on its stdin; it loads the recipe again
-//! (checking its fingerprint), applies it, and writes a [`Response`] on its
-//! stdout. It writes nothing else: the parent writes the changes, as
-//! before. While it works, it tells on stderr which files it is on
-//! ([`crate::recipe::watch`]), so a crash is reported with the repository
-//! and the file(s) it was working on.
+//! __rewrite`. A worker reads one [`Request`] per line on its stdin, loads
+//! the recipe once (checking its fingerprint), applies it, and writes one
+//! [`Response`] per line on its stdout; it writes nothing else, and the
+//! parent writes the changes, as before. While it works it tells on stderr
+//! which files it is on ([`crate::recipe::watch`]), so a crash is reported
+//! with the repository and the file(s) it was working on.
 //!
-//! The child gets a scrubbed environment (no token: the parent's
-//! environment holds none after `main` anyway) and its own process group,
-//! killed whole when it overruns [`TIMEOUT`].
+//! Workers are kept in a [`Pool`] and reused from one target to the next
+//! (starting a process and loading the recipe for each of ten thousand
+//! targets of a `scan` would cost more than most rewrites); one that
+//! crashed or overran [`TIMEOUT`] is killed (its whole process group) and
+//! never reused. They get a scrubbed environment (no token: the parent's
+//! environment holds none after `main` anyway), and end when their stdin
+//! closes: when the pool is dropped, or when the parent dies.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::recipe::{ApplyOptions, Changes, Recipe, Values};
 
-/// The hidden subcommand the child runs.
+/// The hidden subcommand a worker runs.
 pub const SUBCOMMAND: &str = "__rewrite";
 
 /// The longest a rewrite of one repository may take.
 pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// The marker of the child's lines about its files on stderr.
+/// The marker of a worker's lines about its files on stderr.
 const MARK: &str = "fleetwright-rewrite:";
 
 /// Where a target's rewrite runs.
@@ -44,14 +50,14 @@ pub enum Rewriter {
     /// In this process (library use and unit tests, where no fleetwright
     /// executable exists to start).
     InProcess,
-    /// In a child process of this executable.
-    Child(PathBuf),
+    /// In worker processes of this executable.
+    Child(Arc<Pool>),
 }
 
 impl Rewriter {
-    /// A child of the running executable.
+    /// Workers of the running executable.
     pub fn child() -> Self {
-        Rewriter::Child(PathBuf::from("/proc/self/exe"))
+        Rewriter::Child(Arc::new(Pool::new(PathBuf::from("/proc/self/exe"))))
     }
 
     /// Apply `recipe` to the tree at `root`; the error is the whole story
@@ -66,55 +72,76 @@ impl Rewriter {
             Rewriter::InProcess => recipe
                 .apply_with(root, options)
                 .map_err(|e| super::error_chain(&e)),
-            Rewriter::Child(exe) => in_child(exe, recipe, root, options),
+            Rewriter::Child(pool) => pool.apply(recipe, root, options),
         }
     }
 }
 
-/// What the parent asks of the child.
+/// What the parent asks of a worker.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Request {
     pub recipe: PathBuf,
     pub values: Values,
-    /// The recipe the parent loaded: the child refuses another one (a
+    /// The recipe the parent loaded: the worker refuses another one (a
     /// recipe file edited meanwhile).
     pub fingerprint: String,
     pub root: PathBuf,
     pub options: ApplyOptions,
     /// What the parent hides from sandboxes ([`crate::sandbox::hide`]):
-    /// the child's `run:` steps hide it too.
+    /// the worker's `run:` steps hide it too.
     pub hidden: Vec<PathBuf>,
 }
 
-/// What the child answers.
+/// What a worker answers.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Response {
     Changes(Changes),
     Failed(String),
 }
 
-/// The child's side: load the recipe, apply it, answer.
-pub fn serve(request: Request) -> Response {
-    for path in &request.hidden {
-        crate::sandbox::hide(path);
-    }
-    let recipe = match Recipe::load_with(&request.recipe, &request.values) {
-        Ok(recipe) => recipe,
-        Err(e) => return Response::Failed(super::error_chain(&e)),
-    };
-    if recipe.fingerprint != request.fingerprint {
-        return Response::Failed(format!(
-            "the recipe {} changed during the run; run again to use the new one",
-            request.recipe.display()
-        ));
-    }
-    match recipe.apply_with(&request.root, &request.options) {
-        Ok(changes) => Response::Changes(changes),
-        Err(e) => Response::Failed(super::error_chain(&e)),
+/// The worker's side: the recipe it loaded last, kept for the next
+/// request.
+#[derive(Default)]
+pub struct Server {
+    loaded: Option<(PathBuf, Values, Recipe)>,
+}
+
+impl Server {
+    /// Load the recipe (unless it is the one loaded last), apply it, answer.
+    pub fn serve(&mut self, request: Request) -> Response {
+        for path in &request.hidden {
+            crate::sandbox::hide(path);
+        }
+        let same = self.loaded.as_ref().is_some_and(|(path, values, recipe)| {
+            *path == request.recipe
+                && *values == request.values
+                && recipe.fingerprint == request.fingerprint
+        });
+        if !same {
+            self.loaded = None;
+            let recipe = match Recipe::load_with(&request.recipe, &request.values) {
+                Ok(recipe) => recipe,
+                Err(e) => return Response::Failed(super::error_chain(&e)),
+            };
+            if recipe.fingerprint != request.fingerprint {
+                return Response::Failed(format!(
+                    "the recipe {} changed during the run; run again to use the new one",
+                    request.recipe.display()
+                ));
+            }
+            self.loaded = Some((request.recipe.clone(), request.values.clone(), recipe));
+        }
+        let Some((_, _, recipe)) = &self.loaded else {
+            return Response::Failed("no recipe".into());
+        };
+        match recipe.apply_with(&request.root, &request.options) {
+            Ok(changes) => Response::Changes(changes),
+            Err(e) => Response::Failed(super::error_chain(&e)),
+        }
     }
 }
 
-/// The line the child writes on stderr when it starts or ends a file.
+/// The line a worker writes on stderr when it starts or ends a file.
 pub fn watch_line(rel: &Path, phase: crate::recipe::watch::Phase) -> String {
     let what = match phase {
         crate::recipe::watch::Phase::Start => "start",
@@ -125,7 +152,7 @@ pub fn watch_line(rel: &Path, phase: crate::recipe::watch::Phase) -> String {
     format!("{MARK} {what} {path}\n")
 }
 
-/// What the parent learns from the child's stderr.
+/// What the parent learns from a worker's stderr.
 #[derive(Default)]
 struct Watched {
     /// Files started and not ended, in the order started.
@@ -163,106 +190,184 @@ impl Watched {
     }
 }
 
-fn in_child(
-    exe: &Path,
-    recipe: &Recipe,
-    root: &Path,
-    options: &ApplyOptions,
-) -> Result<Changes, String> {
-    let request = Request {
-        recipe: recipe.path.clone(),
-        values: recipe.values.clone(),
-        fingerprint: recipe.fingerprint.clone(),
-        root: root.to_path_buf(),
-        options: options.clone(),
-        hidden: crate::sandbox::hidden_paths(),
-    };
-    let request =
-        serde_json::to_vec(&request).map_err(|e| format!("cannot describe the rewrite: {e}"))?;
-    let mut child = Command::new(exe)
-        .arg(SUBCOMMAND)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("LANG", "C.UTF-8")
-        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| format!("cannot start the rewrite process {}: {e}", exe.display()))?;
-    let mut stdin = child.stdin.take().expect("piped");
-    let mut stdout = child.stdout.take().expect("piped");
-    let stderr = child.stderr.take().expect("piped");
-    // Both pipes drain on their own threads while the request is written,
-    // so that no side waits on a full pipe.
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut watched = Watched::default();
-        for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
-            watched.line(&String::from_utf8_lossy(&line));
+/// Idle workers, reused from one target to the next.
+#[derive(Debug)]
+pub struct Pool {
+    exe: PathBuf,
+    idle: Mutex<Vec<Worker>>,
+}
+
+/// One worker process, its pipes and what its stderr said.
+struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    answers: Receiver<Vec<u8>>,
+    watched: Arc<Mutex<Watched>>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Worker(pid {})", self.child.id())
+    }
+}
+
+impl Pool {
+    pub fn new(exe: PathBuf) -> Self {
+        Pool {
+            exe,
+            idle: Mutex::new(Vec::new()),
         }
-        watched
-    });
-    let written = stdin.write_all(&request);
-    drop(stdin);
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= TIMEOUT => {
-                // SAFETY: killpg on the group this child leads.
-                unsafe {
-                    libc::killpg(child.id() as libc::pid_t, libc::SIGKILL);
+    }
+
+    fn spawn(&self) -> Result<Worker, String> {
+        let mut child = Command::new(&self.exe)
+            .arg(SUBCOMMAND)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("LANG", "C.UTF-8")
+            .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "cannot start the rewrite process {}: {e}",
+                    self.exe.display()
+                )
+            })?;
+        let stdin = child.stdin.take().expect("piped");
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let (send, answers) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).split(b'\n').map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
                 }
-                let _ = child.wait();
-                break None;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(5)),
-            Err(e) => return Err(format!("cannot wait for the rewrite process: {e}")),
+        });
+        let watched = Arc::new(Mutex::new(Watched::default()));
+        {
+            let watched = watched.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+                    lock(&watched).line(&String::from_utf8_lossy(&line));
+                }
+            });
         }
-    };
-    let out = out.join().unwrap_or_default();
-    let watched = err.join().unwrap_or_default();
-    let status = match status {
-        None => {
-            return Err(crashed(
-                &format!(
-                    "it ran past {} minutes and was stopped",
-                    TIMEOUT.as_secs() / 60
-                ),
-                &watched,
-            ));
-        }
-        Some(status) => status,
-    };
-    if status.success()
-        && let Ok(response) = serde_json::from_slice::<Response>(&out)
-    {
-        return match response {
-            Response::Changes(changes) => Ok(changes),
-            Response::Failed(why) => Err(why),
+        Ok(Worker {
+            child,
+            stdin,
+            answers,
+            watched,
+        })
+    }
+
+    fn apply(
+        &self,
+        recipe: &Recipe,
+        root: &Path,
+        options: &ApplyOptions,
+    ) -> Result<Changes, String> {
+        let request = Request {
+            recipe: recipe.path.clone(),
+            values: recipe.values.clone(),
+            fingerprint: recipe.fingerprint.clone(),
+            root: root.to_path_buf(),
+            options: options.clone(),
+            hidden: crate::sandbox::hidden_paths(),
         };
+        let mut line = serde_json::to_vec(&request)
+            .map_err(|e| format!("cannot describe the rewrite: {e}"))?;
+        line.push(b'\n');
+        let reused = lock(&self.idle).pop();
+        let mut worker = match reused {
+            Some(worker) => worker,
+            None => self.spawn()?,
+        };
+        *lock(&worker.watched) = Watched::default();
+        if let Err(e) = worker
+            .stdin
+            .write_all(&line)
+            .and_then(|_| worker.stdin.flush())
+        {
+            let how = format!("it did not take the work ({e})");
+            return Err(worker.end(&how));
+        }
+        match worker.answers.recv_timeout(TIMEOUT) {
+            Ok(answer) => match serde_json::from_slice::<Response>(&answer) {
+                Ok(response) => {
+                    lock(&self.idle).push(worker);
+                    match response {
+                        Response::Changes(changes) => Ok(changes),
+                        Response::Failed(why) => Err(why),
+                    }
+                }
+                Err(e) => Err(worker.end(&format!("its answer is not readable ({e})"))),
+            },
+            Err(RecvTimeoutError::Timeout) => Err(worker.end(&format!(
+                "it ran past {} minutes and was stopped",
+                TIMEOUT.as_secs() / 60
+            ))),
+            Err(RecvTimeoutError::Disconnected) => Err(worker.end("")),
+        }
     }
-    if let Err(e) = written
-        && status.success()
-    {
-        return Err(format!("cannot send the rewrite its work: {e}"));
+}
+
+impl Worker {
+    /// Kill the worker (its whole group) and say how it ended, naming the
+    /// files it was on.
+    fn end(mut self, how: &str) -> String {
+        // A worker that closed its stdout (`how` empty) is ending on its
+        // own: give it a moment to, so that its own exit status is read.
+        let mut status = None;
+        for _ in 0..if how.is_empty() { 200 } else { 0 } {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                status = Some(s);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if status.is_none() {
+            // SAFETY: killpg on the group this child leads.
+            unsafe {
+                libc::killpg(self.child.id() as libc::pid_t, libc::SIGKILL);
+            }
+            status = self.child.wait().ok();
+        }
+        // The stderr thread ends with the process: give it a moment to
+        // read what was said last.
+        std::thread::sleep(Duration::from_millis(20));
+        let how = if how.is_empty() {
+            match status.map(|s| (s.code(), s.signal())) {
+                Some((_, Some(libc::SIGSEGV))) => "it crashed (segmentation fault)".to_string(),
+                Some((_, Some(libc::SIGABRT))) => "it aborted".to_string(),
+                Some((_, Some(libc::SIGKILL))) => "it was killed (out of memory?)".to_string(),
+                Some((_, Some(signal))) => format!("it was ended by signal {signal}"),
+                Some((Some(code), None)) => format!("it ended (exit {code}) without an answer"),
+                _ => "it ended without an answer".to_string(),
+            }
+        } else {
+            how.to_string()
+        };
+        crashed(&how, &lock(&self.watched))
     }
-    let how = match (status.code(), status.signal()) {
-        (_, Some(libc::SIGSEGV)) => "it crashed (segmentation fault)".to_string(),
-        (_, Some(libc::SIGABRT)) => "it aborted".to_string(),
-        (_, Some(libc::SIGKILL)) => "it was killed (out of memory?)".to_string(),
-        (_, Some(signal)) => format!("it was ended by signal {signal}"),
-        (Some(0), None) => "it gave no answer".to_string(),
-        (Some(code), None) => format!("it failed (exit {code})"),
-        (None, None) => "it ended".to_string(),
-    };
-    Err(crashed(&how, &watched))
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Closing a worker's stdin ends it; wait so that none is left.
+        for mut worker in lock(&self.idle).drain(..) {
+            drop(worker.stdin);
+            let _ = worker.child.wait();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A path from the repository, with any control character shown, not

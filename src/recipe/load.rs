@@ -424,9 +424,18 @@ fn fingerprint(text: &str, sources: &[String]) -> String {
         all.push('\0');
         all.push_str(source);
     }
-    git2::Oid::hash_object(git2::ObjectType::Blob, all.as_bytes())
-        .map(|oid| oid.to_string())
-        .unwrap_or_default()
+    // git's blob id of that text (what `git hash-object` prints), computed
+    // without libgit2: its first use sets up OpenSSL, some 50 ms that a
+    // target's rewrite process (`engine::isolate`) would pay every time.
+    use sha1::Digest as _;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(format!("blob {}\0", all.len()).as_bytes());
+    hasher.update(all.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Form B: a plain ast-grep rule file, one rule per document.
@@ -894,4 +903,18 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = e.source();
     }
     text
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    #[test]
+    fn the_fingerprint_is_gits_blob_id_as_before() {
+        // Fingerprints are stored in the state: the same text must give the
+        // same value as the libgit2 hash it replaced.
+        let text = "id: x\nrules: []\n";
+        let sources = ["rule a".to_string(), "rule b".to_string()];
+        let all = format!("{text}\0rule a\0rule b");
+        let git = git2::Oid::hash_object(git2::ObjectType::Blob, all.as_bytes()).unwrap();
+        assert_eq!(super::fingerprint(text, &sources), git.to_string());
+    }
 }
