@@ -51,16 +51,24 @@ use ast_grep_core::tree_sitter::{LanguageExt, StrDoc};
 use ast_grep_language::SupportLang;
 use serde_json::{Map, Value as Json};
 
-use super::tree::{self, Splice, double_quoted, hex_char, keep_line_endings, line_of, line_start};
-use super::{Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, nest, select};
+use super::tree::{
+    self, Splice, Unreadable, double_quoted, hex_char, keep_line_endings, line_of, line_start,
+};
+use super::{
+    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, depth, nest, select,
+};
 
 const FORMAT: &str = "hcl";
 
 type Node<'r> = TsNode<'r, StrDoc<SupportLang>>;
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
-    if let Some(error) = first_error(text) {
-        return Err(EditError::parse(FORMAT, error));
+    match unreadable(text) {
+        Some(Unreadable::Syntax(line, message)) => {
+            return Err(EditError::parse(FORMAT, (line, message)));
+        }
+        Some(Unreadable::TooDeep(deep)) => return Err(deep.into()),
+        None => {}
     }
     apply_in_turn(text, edits, |current, index, edit| {
         let conflict =
@@ -74,18 +82,32 @@ pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
         let out =
             splice(current, changes).map_err(|p| conflict(line_of(current, p.at), p.message))?;
         let out = keep_line_endings(current, out);
-        if let Some((line, message)) = first_error(&out) {
-            let message = format!("the result is not valid HCL: {message}");
-            return Err(conflict(line, message));
+        match unreadable(&out) {
+            Some(Unreadable::Syntax(line, message)) => {
+                let message = format!("the result is not valid HCL: {message}");
+                Err(conflict(line, message))
+            }
+            Some(Unreadable::TooDeep(deep)) => Err(EditError::too_deep_result(index, edit, deep)),
+            None => Ok((count, Some(out))),
         }
-        Ok((count, Some(out)))
     })
 }
 
-/// The line and a description of the first syntax error in `text`.
-fn first_error(text: &str) -> Option<(usize, String)> {
+/// Why `text` cannot be edited: it nests blocks, objects and tuples
+/// deeper than [`depth::MAX_DEPTH`] (walking its values recurses once per
+/// level), or it does not parse.
+fn unreadable(text: &str) -> Option<Unreadable> {
     let grep = SupportLang::Hcl.ast_grep(text);
     let root = grep.root();
+    let collection = |kind: &str| matches!(kind, "block" | "object" | "tuple");
+    if let Err(deep) = depth::tree(&root, collection) {
+        return Some(Unreadable::TooDeep(deep));
+    }
+    first_error(&root, text).map(|(line, message)| Unreadable::Syntax(line, message))
+}
+
+/// The line and a description of the first syntax error under `root`.
+fn first_error(root: &Node<'_>, text: &str) -> Option<(usize, String)> {
     let bad = root.dfs().find(|n| n.is_error() || n.is_missing())?;
     if bad.is_missing() {
         let message = format!("missing `{}`", bad.kind());

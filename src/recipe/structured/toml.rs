@@ -42,13 +42,18 @@ use toml_edit::{
 
 use super::tree::{self, double_quoted, keep_line_endings};
 use super::{
-    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, scalar_text, select,
+    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, depth, scalar_text,
+    select,
 };
 
 const FORMAT: &str = "toml";
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     let mut doc: DocumentMut = text.parse().map_err(|e: TomlError| {
+        // `toml_edit` refuses deep nesting itself; say so when that is why.
+        if let Some(deep) = depth::toml(text) {
+            return deep.into();
+        }
         EditError::parse(
             FORMAT,
             (error_line(text, &e), e.message().trim().to_string()),
