@@ -455,3 +455,152 @@ fn skip_toml_string(bytes: &[u8], at: usize) -> (usize, usize) {
     }
     (bytes.len(), lines)
 }
+
+#[cfg(test)]
+mod tests {
+    use ast_grep_core::tree_sitter::LanguageExt;
+
+    use super::*;
+
+    fn yaml_levels(text: &str) -> Result<(), (usize, usize)> {
+        yaml_blocks(text).map_err(|deep| (deep.levels, deep.line))
+    }
+
+    /// Nested maps, each key one space deeper: `levels` block levels.
+    fn nested_maps(levels: usize) -> String {
+        (0..levels)
+            .map(|i| format!("{}a:\n", " ".repeat(i)))
+            .collect()
+    }
+
+    #[test]
+    fn the_bound_is_the_last_depth_read() {
+        let json = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let grep = SupportLang::Json.ast_grep(json(MAX_DEPTH));
+        assert_eq!(tree(&grep.root(), |k| k == "array"), Ok(()));
+        let grep = SupportLang::Json.ast_grep(json(MAX_DEPTH + 1));
+        let deep = tree(&grep.root(), |k| k == "array").unwrap_err();
+        assert_eq!(
+            (deep.levels, deep.line, deep.limit),
+            (MAX_DEPTH + 1, 1, MAX_DEPTH)
+        );
+        assert_eq!(
+            deep.to_string(),
+            "too deeply nested: 201 levels (at most 200 are read)"
+        );
+        assert_eq!(yaml_levels(&nested_maps(MAX_DEPTH)), Ok(()));
+        assert_eq!(
+            yaml_levels(&nested_maps(MAX_DEPTH + 1)),
+            Err((MAX_DEPTH + 1, MAX_DEPTH + 1))
+        );
+    }
+
+    #[test]
+    fn levels_are_counted_where_they_nest_not_where_they_follow() {
+        // 300 arrays one after the other nest one level.
+        let flat = "[1],".repeat(300);
+        let grep = SupportLang::Json.ast_grep(format!("[{flat}[2]]"));
+        assert_eq!(tree(&grep.root(), |k| k == "array"), Ok(()));
+        let siblings = "a:\n  b: 1\n".repeat(300);
+        assert_eq!(yaml_levels(&siblings), Ok(()));
+        let items = "- - a: 1\n    b: 2\n".repeat(300);
+        assert_eq!(yaml_levels(&items), Ok(()));
+    }
+
+    #[test]
+    fn yaml_block_levels_follow_the_scanner() {
+        // Each `- ` on a line opens a list; a key after them a map.
+        let dashes = |n: usize| format!("{}x\n", "- ".repeat(n));
+        assert_eq!(yaml_levels(&dashes(MAX_DEPTH)), Ok(()));
+        assert_eq!(yaml_levels(&dashes(MAX_DEPTH + 1)), Err((MAX_DEPTH + 1, 1)));
+        let with_key = format!("{}a: 1\n", "- ".repeat(MAX_DEPTH));
+        assert_eq!(yaml_levels(&with_key), Err((MAX_DEPTH + 1, 1)));
+        // A list at the column of its key is a level of its own: 101 keys,
+        // each with a list under it, nest 202 levels.
+        let lists: String = (0..101)
+            .map(|i| {
+                let pad = " ".repeat(2 * i);
+                format!("{pad}a:\n{pad}-\n")
+            })
+            .collect();
+        assert_eq!(yaml_levels(&lists), Err((202, 201)));
+        // `?` and `:` of complex keys open maps too.
+        let complex = format!("{}x\n", "? ".repeat(MAX_DEPTH + 1));
+        assert_eq!(yaml_levels(&complex), Err((MAX_DEPTH + 1, 1)));
+    }
+
+    #[test]
+    fn yaml_flow_quotes_comments_and_blanks_open_no_block() {
+        // A one-line flow map with 300 keys is one level of blocks (its
+        // flow nesting is counted on the parsed tree).
+        let entries: Vec<String> = (0..300).map(|i| format!("k{i}: v - {i}")).collect();
+        let flow = format!("root: {{{}}}\n", entries.join(", "));
+        assert_eq!(yaml_levels(&flow), Ok(()));
+        let quoted = format!("a: \"{}\"\n", "- : ? ".repeat(300));
+        assert_eq!(yaml_levels(&quoted), Ok(()));
+        let comment = format!("a: 1 # {}\n", "- ".repeat(300));
+        assert_eq!(yaml_levels(&comment), Ok(()));
+        // Blank and comment lines close nothing: the line after them is
+        // still inside all 201 maps.
+        let mut text = nested_maps(MAX_DEPTH);
+        text.push_str("\n# a comment at the left\n\n");
+        text.push_str(&" ".repeat(MAX_DEPTH));
+        text.push_str("b: 1\n");
+        assert_eq!(yaml_levels(&text), Err((MAX_DEPTH + 1, MAX_DEPTH + 4)));
+    }
+
+    #[test]
+    fn yaml_blocks_opened_past_the_scanners_columns_never_close() {
+        // The scanner keeps columns in 16 bits: past 32,767 a block stays
+        // open for good, however far left the next lines start.
+        let far = format!("{}: - x\n", "k".repeat(40_000));
+        let text = format!("{}{}", far.repeat(MAX_DEPTH), "a: 1\n");
+        let (levels, line) = yaml_levels(&text).unwrap_err();
+        assert!(levels > MAX_DEPTH, "{levels}");
+        assert!(line <= MAX_DEPTH, "{line}");
+    }
+
+    #[test]
+    fn every_yaml_file_the_count_lets_through_parses() {
+        // Shapes at the bound that tree-sitter-yaml must parse (and not
+        // abort on): the bound leaves room for what the count cannot see.
+        let shapes = [
+            nested_maps(MAX_DEPTH),
+            format!("{}x\n", "- ".repeat(MAX_DEPTH)),
+            format!(
+                "{}a: |\n{}text\n",
+                "- ".repeat(MAX_DEPTH - 1),
+                " ".repeat(2 * MAX_DEPTH)
+            ),
+            (0..MAX_DEPTH / 2)
+                .map(|i| format!("{0}a:\n{0}-\n", " ".repeat(2 * i)))
+                .collect(),
+        ];
+        for text in shapes {
+            assert_eq!(yaml_blocks(&text), Ok(()));
+            let grep = SupportLang::Yaml.ast_grep(&text);
+            assert!(!grep.root().get_inner_node().has_error(), "{text}");
+        }
+    }
+
+    #[test]
+    fn toml_levels_are_tables_keys_and_brackets() {
+        let deep = |text: &str| toml(text).map(|d| (d.levels, d.line));
+        let arrays = |n: usize| format!("a = {}1{}\n", "[".repeat(n), "]".repeat(n));
+        // The root table is a level.
+        assert_eq!(deep(&arrays(TOML_LIMIT - 1)), None);
+        assert_eq!(deep(&arrays(TOML_LIMIT)), Some((TOML_LIMIT + 1, 1)));
+        let header = format!("# deep\n[{}b]\nc = 1\n", "a.".repeat(TOML_LIMIT));
+        assert_eq!(deep(&header), Some((TOML_LIMIT + 2, 2)));
+        let inline = format!("x = {{ {}b = 1, c = [1] }}\n", "a.".repeat(TOML_LIMIT));
+        assert_eq!(deep(&inline), Some((TOML_LIMIT + 2, 1)));
+        // Strings and comments hold no levels.
+        let text = format!(
+            "a = \"{0}\"\nb = '''\n{0}\n'''\n# {0}\nc = 1\n",
+            "[{.".repeat(TOML_LIMIT)
+        );
+        assert_eq!(deep(&text), None);
+        // Many shallow keys and arrays, one after the other, stay shallow.
+        assert_eq!(deep(&"a.b = [[1], {c = 2}]\n".repeat(500)), None);
+    }
+}

@@ -274,3 +274,69 @@ rules:
     );
     assert_eq!(changes.files[3].after, "- y\n");
 }
+
+#[test]
+fn an_edit_that_would_nest_too_deeply_is_a_conflict_and_nothing_changes() {
+    use serde_json::json;
+
+    use super::depth::{MAX_DEPTH, TOML_LIMIT};
+    use super::testing::set;
+    use super::{EditError, Format, apply};
+
+    let path = |n: usize| vec!["a"; n].join(".");
+    // `n` levels of maps, the innermost holding `a: 1`.
+    let json = |n: usize| format!("{}1{}", "{\"a\": ".repeat(n), "}".repeat(n));
+    let yaml = |n: usize| -> String {
+        let text: String = (1..n)
+            .map(|i| format!("{}a:\n", " ".repeat(i - 1)))
+            .collect();
+        text + &" ".repeat(n - 1) + "a: 1\n"
+    };
+    // In HCL the file's body is no level: `a = {...}` nests the objects.
+    let hcl = |n: usize| format!("a = {}1{}\n", "{ a = ".repeat(n), " }".repeat(n));
+    // In TOML the root table is one.
+    let toml = |n: usize| format!("a = {}1{}\n", "{ a = ".repeat(n - 1), " }".repeat(n - 1));
+    // Setting the innermost `a` to `[[1]]` adds two levels to the deepest.
+    for (format, text, keys, levels, limit) in [
+        (
+            Format::Json,
+            json(MAX_DEPTH - 1),
+            MAX_DEPTH - 1,
+            MAX_DEPTH + 1,
+            MAX_DEPTH,
+        ),
+        (
+            Format::Yaml,
+            yaml(MAX_DEPTH - 1),
+            MAX_DEPTH - 1,
+            MAX_DEPTH + 1,
+            MAX_DEPTH,
+        ),
+        (
+            Format::Hcl,
+            hcl(MAX_DEPTH - 1),
+            MAX_DEPTH,
+            MAX_DEPTH + 1,
+            MAX_DEPTH,
+        ),
+        (
+            Format::Toml,
+            toml(TOML_LIMIT),
+            TOML_LIMIT,
+            TOML_LIMIT + 2,
+            TOML_LIMIT,
+        ),
+    ] {
+        assert_eq!(apply(format, &text, &[]).map(|a| a.text), Ok(text.clone()));
+        let edit = set(&path(keys), json!([[1]]));
+        let err = apply(format, &text, &[edit]).unwrap_err();
+        let EditError::Conflict { edit, message, .. } = &err else {
+            panic!("{format:?}: {err}");
+        };
+        assert_eq!(*edit, 0, "{format:?}");
+        let said = format!(
+            "the result would be too deeply nested: {levels} levels (at most {limit} are read)"
+        );
+        assert_eq!(message, &said, "{format:?}");
+    }
+}

@@ -71,6 +71,9 @@ pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
         // The next edit works on what this one printed, as a person
         // editing the file would see it.
         doc = out.parse().map_err(|e: TomlError| {
+            if let Some(deep) = depth::toml(&out) {
+                return EditError::too_deep_result(index, edit, deep);
+            }
             conflict(
                 error_line(&out, &e),
                 format!("the result is not valid TOML: {}", e.message().trim()),
