@@ -310,8 +310,20 @@ fn scalar(expression: &Node<'_>) -> Option<String> {
     match node.kind().as_ref() {
         "numeric_lit" | "bool_lit" | "null_lit" => Some(node.text().to_string()),
         "string_lit" | "quoted_template" => quoted_text(&node),
-        _ => None,
+        _ => negative_number(&node),
     }
+}
+
+/// A negative number, which HCL parses as `-` applied to a number (`-1`,
+/// `- 2.5`), as written without its blanks.
+fn negative_number(node: &Node<'_>) -> Option<String> {
+    if !matches!(node.kind().as_ref(), "operation" | "unary_operation") {
+        return None;
+    }
+    let text: String = node.text().split_whitespace().collect();
+    let magnitude = text.strip_prefix('-')?;
+    let number = serde_json::from_str::<serde_json::Number>(magnitude).ok()?;
+    number.as_f64().is_some().then_some(text)
 }
 
 /// An expression as JSON, when it is made of literals only.
@@ -322,6 +334,9 @@ fn json_of(expression: &Node<'_>) -> Option<Json> {
         "bool_lit" => Some(Json::Bool(node.text() == "true")),
         "null_lit" => Some(Json::Null),
         "string_lit" | "quoted_template" => quoted_text(&node).map(Json::String),
+        "operation" | "unary_operation" => {
+            negative_number(&node).and_then(|text| serde_json::from_str(&text).ok())
+        }
         "tuple" => tuple_items(&node)
             .iter()
             .map(json_of)

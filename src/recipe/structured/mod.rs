@@ -45,6 +45,8 @@ mod depth_tests;
 mod hcl;
 mod json;
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod testing;
 mod toml;
 mod tree;

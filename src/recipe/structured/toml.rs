@@ -681,7 +681,8 @@ fn new_table(map: &Map<String, Json>, old: &Table) -> Result<Table, String> {
     let mut new = to_table(map)?;
     *new.decor_mut() = old.decor().clone();
     new.set_position(old.position());
-    new.set_dotted(old.is_dotted());
+    // An empty dotted table prints as nothing at all: it gets a header.
+    new.set_dotted(old.is_dotted() && !map.is_empty());
     Ok(new)
 }
 
