@@ -3,7 +3,9 @@
 //! ones dropped), repeated until the file stops changing, and the result
 //! refused when it parses worse than the original. Files are rewritten on
 //! all cores; rules whose text is absent from a file are not run on it, and
-//! a file no rule may match is not parsed (see `prefilter`).
+//! a file no rule may match is not parsed (see `prefilter`). A YAML file
+//! nested too deeply for tree-sitter-yaml (which aborts the process on it)
+//! is refused before it is parsed (see `structured::depth`).
 
 use std::ops::Range;
 use std::path::Path;

@@ -38,6 +38,10 @@
 //! A path that crosses a scalar (`a.b` where `a: 1`) selects nothing. An edit
 //! whose result would be invalid (`append` to a map) is a conflict: the file
 //! is left untouched and the problem reported.
+//!
+//! A file nested deeper than `depth::MAX_DEPTH` levels is not edited
+//! ([`EditError::TooDeep`]): the editors' walks recurse once per level, and
+//! `depth` measures the nesting without recursion before they start.
 
 pub(super) mod depth;
 #[cfg(test)]
@@ -191,7 +195,7 @@ pub enum EditError {
         line: usize,
         message: String,
     },
-    /// The file nests deeper than [`depth::MAX_DEPTH`] (or, in TOML, than
+    /// The file nests deeper than `depth::MAX_DEPTH` (or, in TOML, than
     /// `toml_edit` reads): walking it could exhaust the stack.
     #[error("line {line}: {}", depth::TooDeep { levels: *levels, line: *line, limit: *limit })]
     TooDeep {
