@@ -11,7 +11,9 @@
 //!   when there is nothing to do;
 //! - an edit never panics (an error is fine);
 //! - an edited file parses again, with the reference parser and the editor;
-//! - the same edit applied to its own result changes nothing.
+//! - the same edit applied to its own result changes nothing;
+//! - (JSON and YAML) an edit without `when` or wildcards leaves the
+//!   document, read back by the reference parser, as the semantics say.
 //!
 //! Cases: `PROPTEST_CASES` (64 by default, so that the set stays within a
 //! few seconds of a debug test run); `scripts/proptest-long.sh` runs
@@ -23,7 +25,7 @@ use proptest::test_runner::Config;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::{Edit, Format, KeyPath, Op, apply};
+use super::{Edit, Format, KeyPath, Op, Segment, apply};
 
 /// The number of cases of each property.
 fn config() -> Config {
@@ -280,7 +282,7 @@ fn case(
 /// Whether applying `edit` again may rightly change more: deleting by
 /// index removes the next item each time.
 fn repeats(edit: &Edit) -> bool {
-    edit.op == Op::Delete && matches!(edit.path.split_last().1, super::Segment::Index(_))
+    edit.op == Op::Delete && matches!(edit.path.split_last().1, Segment::Index(_))
 }
 
 /// The properties for one format: `parses` is the reference parser.
@@ -325,6 +327,139 @@ fn check(
             edit,
             text,
             once.text
+        );
+    }
+    Ok(())
+}
+
+/// What the document (as a value) should be after `edit`, by the
+/// semantics in [`super`], for the edits simple enough to say so here: no
+/// `when`, no wildcard. `None` when this does not say (or the edit is a
+/// conflict).
+fn expected(doc: &Value, edit: &Edit) -> Option<Value> {
+    if edit.when.is_some() || !edit.path.is_literal() {
+        return None;
+    }
+    let segments = &edit.path.segments;
+    // Walk down as far as the path exists.
+    let mut steps: Vec<Segment> = Vec::new();
+    let mut node = doc;
+    for segment in segments {
+        let (step, next) = match (node, segment) {
+            (Value::Object(map), Segment::Key(key)) => match map.get(key) {
+                Some(next) => (Segment::Key(key.clone()), next),
+                None => break,
+            },
+            (Value::Array(list), Segment::Index(i)) => {
+                let len = list.len() as i64;
+                let at = if *i < 0 { len + i } else { *i };
+                if !(0..len).contains(&at) {
+                    return Some(doc.clone());
+                }
+                (Segment::Index(at), &list[at as usize])
+            }
+            // The path crosses a scalar, or names a key in a list.
+            _ => return Some(doc.clone()),
+        };
+        steps.push(step);
+        node = next;
+    }
+    let mut out = doc.clone();
+    if steps.len() < segments.len() {
+        // `segments[steps.len()..]` are absent from the map at `steps`.
+        let keys: Option<Vec<String>> = segments[steps.len()..]
+            .iter()
+            .map(|s| s.plain_key().map(str::to_string))
+            .collect();
+        let value = edit.value.clone()?;
+        let value = match edit.op {
+            Op::Set | Op::Ensure => value,
+            Op::Append => Value::Array(vec![value]),
+            Op::Delete | Op::Rename => return Some(out),
+        };
+        let (first, rest) = keys.as_deref()?.split_first()?;
+        let nested = super::nest(rest, value);
+        if let Value::Object(map) = at(&mut out, &steps) {
+            map.insert(first.clone(), nested);
+        }
+        return Some(out);
+    }
+    let (last, parent_steps) = steps.split_last()?;
+    let parent = at(&mut out, parent_steps);
+    match (edit.op, parent, last) {
+        (Op::Ensure, ..) => {}
+        (Op::Set, parent, last) => *child(parent, last)? = edit.value.clone()?,
+        (Op::Delete, Value::Object(map), Segment::Key(key)) => {
+            map.remove(key);
+        }
+        (Op::Delete, Value::Array(list), Segment::Index(i)) => {
+            list.remove(*i as usize);
+        }
+        (Op::Rename, Value::Object(map), Segment::Key(key)) => {
+            let to = edit.to.clone()?;
+            if to != *key {
+                if map.contains_key(&to) {
+                    return None;
+                }
+                let value = map.remove(key)?;
+                map.insert(to, value);
+            }
+        }
+        (Op::Append, parent, last) => {
+            let value = edit.value.clone()?;
+            match child(parent, last)? {
+                Value::Array(list) if list.contains(&value) => {}
+                Value::Array(list) => list.push(value),
+                null @ Value::Null => *null = Value::Array(vec![value]),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// The node at `steps` (keys and non-negative indexes that exist).
+fn at<'v>(mut node: &'v mut Value, steps: &[Segment]) -> &'v mut Value {
+    for step in steps {
+        node = child(node, step).expect("the path exists");
+    }
+    node
+}
+
+fn child<'v>(node: &'v mut Value, step: &Segment) -> Option<&'v mut Value> {
+    match (node, step) {
+        (Value::Object(map), Segment::Key(key)) => map.get_mut(key),
+        (Value::Array(list), Segment::Index(i)) => list.get_mut(*i as usize),
+        _ => None,
+    }
+}
+
+/// Each edit the oracle speaks for, applied alone, leaves the document
+/// (read back by `read`, the reference parser) as [`expected`] says.
+fn check_values(
+    format: Format,
+    text: &str,
+    edits: &[Edit],
+    read: impl Fn(&str) -> Result<Value, String>,
+) -> Result<(), TestCaseError> {
+    let Ok(doc) = read(text) else {
+        return Err(TestCaseError::reject("not valid input"));
+    };
+    for edit in edits {
+        let (Some(want), Ok(applied)) = (
+            expected(&doc, edit),
+            apply(format, text, std::slice::from_ref(edit)),
+        ) else {
+            continue;
+        };
+        prop_assert_eq!(
+            read(&applied.text),
+            Ok(want),
+            "{:?} on\n{}\ngave\n{}",
+            edit,
+            text,
+            applied.text
         );
     }
     Ok(())
@@ -393,15 +528,18 @@ fn json_write(value: &Value, unit: &str, depth: usize, coins: &mut Coins, out: &
 
 /// serde_json, after taking comments and trailing commas out (JSONC).
 fn json_parses(text: &str) -> Result<(), String> {
+    json_value(text).map(drop)
+}
+
+fn json_value(text: &str) -> Result<Value, String> {
+    // (Generated strings hold no `//`, `/*` or `,]`.)
     let plain = Regex::new(r"//[^\n]*|/\*[^*]*\*/")
         .unwrap()
         .replace_all(text, "");
     let plain = Regex::new(r",(\s*[\]}])")
         .unwrap()
         .replace_all(&plain, "$1");
-    serde_json::from_str::<Value>(&plain)
-        .map(drop)
-        .map_err(|e| e.to_string())
+    serde_json::from_str::<Value>(&plain).map_err(|e| e.to_string())
 }
 
 fn json_case() -> impl Strategy<Value = (String, Vec<Edit>)> {
@@ -564,9 +702,11 @@ fn yaml_text(value: &Value, style: YamlStyle, coins: &mut Coins) -> String {
 }
 
 fn yaml_parses(text: &str) -> Result<(), String> {
-    serde_saphyr::from_str::<Value>(text)
-        .map(drop)
-        .map_err(|e| e.to_string())
+    yaml_value(text).map(drop)
+}
+
+fn yaml_value(text: &str) -> Result<Value, String> {
+    serde_saphyr::from_str::<Value>(text).map_err(|e| e.to_string())
 }
 
 fn yaml_case() -> impl Strategy<Value = (String, Vec<Edit>)> {
@@ -802,6 +942,16 @@ proptest! {
     }
 
     #[test]
+    fn json_edits_do_what_they_say((text, edits) in json_case()) {
+        check_values(Format::Json, &text, &edits, json_value)?;
+    }
+
+    #[test]
+    fn yaml_edits_do_what_they_say((text, edits) in yaml_case()) {
+        check_values(Format::Yaml, &text, &edits, yaml_value)?;
+    }
+
+    #[test]
     fn toml_edits_keep_toml_and_are_idempotent((text, edits) in toml_case()) {
         check(Format::Toml, &text, &edits, toml_parses)?;
     }
@@ -830,15 +980,23 @@ fn generated_cases_are_valid_and_edits_often_change_them() {
         (Format::Hcl, hcl_case().boxed(), hcl_parses),
     ];
     for (format, strategy, parses) in formats {
-        let (mut valid, mut edits, mut changed) = (0, 0, 0);
+        let (mut valid, mut edits, mut changed, mut spoken) = (0, 0, 0, 0);
         for _ in 0..200 {
             let (text, case_edits) = strategy.new_tree(&mut runner).unwrap().current();
             if parses(&text).is_err() {
                 continue;
             }
             valid += 1;
+            let read = match format {
+                Format::Json => json_value(&text).ok(),
+                Format::Yaml => yaml_value(&text).ok(),
+                _ => None,
+            };
             for edit in &case_edits {
                 edits += 1;
+                if let Some(doc) = &read {
+                    spoken += usize::from(expected(doc, edit).is_some_and(|v| v != *doc));
+                }
                 let once = apply(format, &text, std::slice::from_ref(edit));
                 changed += usize::from(once.is_ok_and(|a| a.text != text));
             }
@@ -851,5 +1009,12 @@ fn generated_cases_are_valid_and_edits_often_change_them() {
             changed * 10 >= edits,
             "{format:?}: {changed} of {edits} edits change something"
         );
+        if matches!(format, Format::Json | Format::Yaml) {
+            // The oracle of `*_edits_do_what_they_say` speaks for enough of them.
+            assert!(
+                spoken * 10 >= edits,
+                "{format:?}: the oracle checks {spoken} of {edits} edits"
+            );
+        }
     }
 }
