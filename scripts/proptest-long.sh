@@ -13,8 +13,9 @@
 # A failure prints the minimal input proptest found: keep it as a
 # regression test beside the code it breaks, then fix the code.
 #
-# Usage: scripts/proptest-long.sh [cases]     (e.g. 100000; ~1 minute per
-# 20000 cases and property on 2 cores, after the release build)
+# Usage: scripts/proptest-long.sh [cases]     (e.g. 100000)
+# At 20000 cases on 2 cores, after the release build: about 2 minutes for
+# the editors' properties and 75 seconds for the files'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PROPTEST_CASES="${1:-${PROPTEST_CASES:-20000}}"
