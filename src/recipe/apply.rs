@@ -3,7 +3,9 @@
 //! ones dropped), repeated until the file stops changing, and the result
 //! refused when it parses worse than the original. Files are rewritten on
 //! all cores; rules whose text is absent from a file are not run on it, and
-//! a file no rule may match is not parsed (see `prefilter`).
+//! a file no rule may match is not parsed (see `prefilter`). A YAML file
+//! nested too deeply for tree-sitter-yaml (which aborts the process on it)
+//! is refused before it is parsed (see `structured::depth`).
 
 use std::ops::Range;
 use std::path::Path;
@@ -13,6 +15,7 @@ use ast_grep_core::tree_sitter::LanguageExt;
 
 use super::changes::{FileChange, FileStatus, RejectedFile};
 use super::prefilter::RuleFilter;
+use super::structured::depth::{self, TooDeep};
 use super::{ApplyError, MAX_PASSES, SupportLang};
 
 type Config = RuleConfig<SupportLang>;
@@ -61,6 +64,15 @@ fn rewrite_with(
     let mut last_counts = Vec::new();
     for _ in 0..MAX_PASSES {
         let text = current.as_deref().unwrap_or(before);
+        if language == SupportLang::Yaml
+            && let Err(deep) = depth::yaml_blocks(text)
+        {
+            let rewritten = current.is_some();
+            return Ok((
+                Outcome::Rejected(too_deep(rel, rules, deep, rewritten)),
+                reshaped,
+            ));
+        }
         let active = filter.active(text);
         let pass = one_pass(
             language,
@@ -130,6 +142,22 @@ fn outcome(
         after,
         matches,
     })
+}
+
+/// A YAML file (or its rewrite, when `rewritten`) nested too deeply for
+/// tree-sitter-yaml, which aborts the process on it (see `depth`): left
+/// as it is, before it is parsed.
+fn too_deep(rel: &Path, rules: &[&Config], deep: TooDeep, rewritten: bool) -> RejectedFile {
+    RejectedFile {
+        path: rel.to_path_buf(),
+        rule_ids: rules.iter().map(|r| r.id.clone()).collect(),
+        line: deep.line,
+        message: if rewritten {
+            format!("the rewritten file would be {deep}")
+        } else {
+            deep.to_string()
+        },
+    }
 }
 
 /// `(rule id, count)` of the rules that made edits.

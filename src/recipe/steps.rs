@@ -393,7 +393,7 @@ fn edit(format: Format, edits: &[(String, Edit)], file: FileText) -> FileResult 
             let (line, rule_ids) = match &error {
                 // The file, not an edit, is at fault: name the step once
                 // (`step 1 (yaml)` of `step 1 (yaml): set a.b`).
-                EditError::Parse { line, .. } => {
+                EditError::Parse { line, .. } | EditError::TooDeep { line, .. } => {
                     let mut steps: Vec<String> = Vec::new();
                     for (label, _) in edits {
                         let step = label.split_once(": ").map_or(label.as_str(), |(s, _)| s);

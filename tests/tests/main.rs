@@ -14,6 +14,8 @@ mod campaign;
 mod bad_input;
 
 mod github;
+/// Campaign, catalog and recipe files read from generated text: no panic.
+mod proptests;
 /// `recipe check` and `recipe apply` on a folder.
 mod recipe_cli;
 mod recipes;

@@ -51,16 +51,24 @@ use ast_grep_core::tree_sitter::{LanguageExt, StrDoc};
 use ast_grep_language::SupportLang;
 use serde_json::{Map, Value as Json};
 
-use super::tree::{self, Splice, double_quoted, hex_char, keep_line_endings, line_of, line_start};
-use super::{Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, nest, select};
+use super::tree::{
+    self, Splice, Unreadable, double_quoted, hex_char, keep_line_endings, line_of, line_start,
+};
+use super::{
+    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, depth, nest, select,
+};
 
 const FORMAT: &str = "hcl";
 
 type Node<'r> = TsNode<'r, StrDoc<SupportLang>>;
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
-    if let Some(error) = first_error(text) {
-        return Err(EditError::parse(FORMAT, error));
+    match unreadable(text) {
+        Some(Unreadable::Syntax(line, message)) => {
+            return Err(EditError::parse(FORMAT, (line, message)));
+        }
+        Some(Unreadable::TooDeep(deep)) => return Err(deep.into()),
+        None => {}
     }
     apply_in_turn(text, edits, |current, index, edit| {
         let conflict =
@@ -74,18 +82,32 @@ pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
         let out =
             splice(current, changes).map_err(|p| conflict(line_of(current, p.at), p.message))?;
         let out = keep_line_endings(current, out);
-        if let Some((line, message)) = first_error(&out) {
-            let message = format!("the result is not valid HCL: {message}");
-            return Err(conflict(line, message));
+        match unreadable(&out) {
+            Some(Unreadable::Syntax(line, message)) => {
+                let message = format!("the result is not valid HCL: {message}");
+                Err(conflict(line, message))
+            }
+            Some(Unreadable::TooDeep(deep)) => Err(EditError::too_deep_result(index, edit, deep)),
+            None => Ok((count, Some(out))),
         }
-        Ok((count, Some(out)))
     })
 }
 
-/// The line and a description of the first syntax error in `text`.
-fn first_error(text: &str) -> Option<(usize, String)> {
+/// Why `text` cannot be edited: it nests blocks, objects and tuples
+/// deeper than [`depth::MAX_DEPTH`] (walking its values recurses once per
+/// level), or it does not parse.
+fn unreadable(text: &str) -> Option<Unreadable> {
     let grep = SupportLang::Hcl.ast_grep(text);
     let root = grep.root();
+    let collection = |kind: &str| matches!(kind, "block" | "object" | "tuple");
+    if let Err(deep) = depth::tree(&root, collection) {
+        return Some(Unreadable::TooDeep(deep));
+    }
+    first_error(&root, text).map(|(line, message)| Unreadable::Syntax(line, message))
+}
+
+/// The line and a description of the first syntax error under `root`.
+fn first_error(root: &Node<'_>, text: &str) -> Option<(usize, String)> {
     let bad = root.dfs().find(|n| n.is_error() || n.is_missing())?;
     if bad.is_missing() {
         let message = format!("missing `{}`", bad.kind());
@@ -288,8 +310,20 @@ fn scalar(expression: &Node<'_>) -> Option<String> {
     match node.kind().as_ref() {
         "numeric_lit" | "bool_lit" | "null_lit" => Some(node.text().to_string()),
         "string_lit" | "quoted_template" => quoted_text(&node),
-        _ => None,
+        _ => negative_number(&node),
     }
+}
+
+/// A negative number, which HCL parses as `-` applied to a number (`-1`,
+/// `- 2.5`), as written without its blanks.
+fn negative_number(node: &Node<'_>) -> Option<String> {
+    if !matches!(node.kind().as_ref(), "operation" | "unary_operation") {
+        return None;
+    }
+    let text: String = node.text().split_whitespace().collect();
+    let magnitude = text.strip_prefix('-')?;
+    let number = serde_json::from_str::<serde_json::Number>(magnitude).ok()?;
+    number.as_f64().is_some().then_some(text)
 }
 
 /// An expression as JSON, when it is made of literals only.
@@ -300,6 +334,9 @@ fn json_of(expression: &Node<'_>) -> Option<Json> {
         "bool_lit" => Some(Json::Bool(node.text() == "true")),
         "null_lit" => Some(Json::Null),
         "string_lit" | "quoted_template" => quoted_text(&node).map(Json::String),
+        "operation" | "unary_operation" => {
+            negative_number(&node).and_then(|text| serde_json::from_str(&text).ok())
+        }
         "tuple" => tuple_items(&node)
             .iter()
             .map(json_of)

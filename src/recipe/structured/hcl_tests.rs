@@ -660,3 +660,24 @@ fn windows_line_endings_stay() {
         &[1, 1],
     );
 }
+
+/// Found by `proptests`: `-1` is `-` applied to `1` in HCL, which was no
+/// literal, so an item `[-1]` never equalled the value and was appended
+/// again on every run.
+#[test]
+fn negative_numbers_are_values_so_appending_one_twice_adds_it_once() {
+    check(
+        apply,
+        "\n",
+        &[append("a", json!([-1]))],
+        "\na = [[-1]]\n",
+        &[1],
+    );
+    check(
+        apply,
+        "a = [- 1, 2]\nb = -2.5\n",
+        &[append("a", json!(-1)), when(set("b", json!(3)), "^-2.5$")],
+        "a = [- 1, 2]\nb = 3\n",
+        &[0, 1],
+    );
+}

@@ -13,9 +13,9 @@ use serde_json::Value;
 
 use super::tree::{
     self, Entry, Format, Item, Kind, Node, Parent, Parsed, Scalar, Site, Splice, Style, Syntax,
-    TsNode, first_error, indentation, json_string, line_end, line_of, newline,
+    TsNode, Unreadable, first_error, indentation, json_string, line_end, line_of, newline,
 };
-use super::{Applied, Edit, EditError};
+use super::{Applied, Edit, EditError, depth};
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     tree::apply::<Json>(text, edits)
@@ -29,11 +29,11 @@ impl Format for Json {
     fn parse(text: &str) -> Parsed {
         let grep = SupportLang::Json.ast_grep(mask_trailing_commas(text));
         let root = grep.root();
-        if let Some(error) = first_error(&root, text) {
-            return Parsed {
-                roots: Vec::new(),
-                error: Some(error),
-            };
+        if let Err(deep) = depth::tree(&root, |kind| matches!(kind, "object" | "array")) {
+            return Parsed::unreadable(Unreadable::TooDeep(deep));
+        }
+        if let Some((line, message)) = first_error(&root, text) {
+            return Parsed::unreadable(Unreadable::Syntax(line, message));
         }
         let values: Vec<TsNode<'_>> = root
             .children()
@@ -41,10 +41,8 @@ impl Format for Json {
             .collect();
         if let Some(second) = values.get(1) {
             let line = line_of(text, second.range().start);
-            return Parsed {
-                roots: Vec::new(),
-                error: Some((line, "more than one top-level value".to_string())),
-            };
+            let message = "more than one top-level value".to_string();
+            return Parsed::unreadable(Unreadable::Syntax(line, message));
         }
         Parsed {
             roots: values.iter().map(build).collect(),

@@ -38,9 +38,18 @@
 //! A path that crosses a scalar (`a.b` where `a: 1`) selects nothing. An edit
 //! whose result would be invalid (`append` to a map) is a conflict: the file
 //! is left untouched and the problem reported.
+//!
+//! A file nested deeper than `depth::MAX_DEPTH` levels is not edited
+//! ([`EditError::TooDeep`]): the editors' walks recurse once per level, and
+//! `depth` measures the nesting without recursion before they start.
 
+pub(super) mod depth;
+#[cfg(test)]
+mod depth_tests;
 mod hcl;
 mod json;
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod testing;
 mod toml;
@@ -186,6 +195,16 @@ pub enum EditError {
         line: usize,
         message: String,
     },
+    /// The file nests deeper than `depth::MAX_DEPTH` (or, in TOML, than
+    /// `toml_edit` reads): walking it could exhaust the stack.
+    #[error("line {line}: {}", depth::TooDeep { levels: *levels, line: *line, limit: *limit })]
+    TooDeep {
+        /// Where the nesting passes `limit`.
+        line: usize,
+        /// How deep the file nests.
+        levels: usize,
+        limit: usize,
+    },
     /// An edit cannot be made (appending to a map, renaming onto an existing
     /// key, ...), or its result does not parse.
     #[error("line {line}: edit {} ({} {}): {message}", edit + 1, op.name(), path)]
@@ -199,6 +218,16 @@ pub enum EditError {
     },
 }
 
+impl From<depth::TooDeep> for EditError {
+    fn from(deep: depth::TooDeep) -> Self {
+        EditError::TooDeep {
+            line: deep.line,
+            levels: deep.levels,
+            limit: deep.limit,
+        }
+    }
+}
+
 impl EditError {
     /// The file does not parse as `format`: the line and the description
     /// of the first error.
@@ -208,6 +237,12 @@ impl EditError {
             line,
             message,
         }
+    }
+
+    /// Edit `index` (`edit`) would make the file nest too deeply.
+    fn too_deep_result(index: usize, edit: &Edit, deep: depth::TooDeep) -> Self {
+        let message = format!("the result would be {deep}");
+        EditError::conflict(index, edit, deep.line, message)
     }
 
     /// Edit `index` (`edit`) cannot be made at `line`.

@@ -42,13 +42,18 @@ use toml_edit::{
 
 use super::tree::{self, double_quoted, keep_line_endings};
 use super::{
-    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, scalar_text, select,
+    Applied, Cursor, Edit, EditError, Op, Segment, Selected, apply_in_turn, depth, scalar_text,
+    select,
 };
 
 const FORMAT: &str = "toml";
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     let mut doc: DocumentMut = text.parse().map_err(|e: TomlError| {
+        // `toml_edit` refuses deep nesting itself; say so when that is why.
+        if let Some(deep) = depth::toml(text) {
+            return deep.into();
+        }
         EditError::parse(
             FORMAT,
             (error_line(text, &e), e.message().trim().to_string()),
@@ -66,6 +71,9 @@ pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
         // The next edit works on what this one printed, as a person
         // editing the file would see it.
         doc = out.parse().map_err(|e: TomlError| {
+            if let Some(deep) = depth::toml(&out) {
+                return EditError::too_deep_result(index, edit, deep);
+            }
             conflict(
                 error_line(&out, &e),
                 format!("the result is not valid TOML: {}", e.message().trim()),
@@ -673,7 +681,8 @@ fn new_table(map: &Map<String, Json>, old: &Table) -> Result<Table, String> {
     let mut new = to_table(map)?;
     *new.decor_mut() = old.decor().clone();
     new.set_position(old.position());
-    new.set_dotted(old.is_dotted());
+    // An empty dotted table prints as nothing at all: it gets a header.
+    new.set_dotted(old.is_dotted() && !map.is_empty());
     Ok(new)
 }
 

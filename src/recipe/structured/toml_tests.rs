@@ -703,3 +703,20 @@ only = [  # none left
         &[8],
     );
 }
+
+/// Found by `proptests`: a dotted table set to an empty map vanished (an
+/// empty dotted table prints as nothing), so the next run created it again.
+#[test]
+fn a_dotted_table_set_to_an_empty_map_stays() {
+    let input = "name = \"x\"\n\"k 1\".a = 1\n[b]\nc = 2\n";
+    let expected = "name = \"x\"\n\n[\"k 1\"]\n[b]\nc = 2\n";
+    check(apply, input, &[set("\"k 1\"", json!({}))], expected, &[1]);
+    let expected = "name = \"x\"\n\"k 1\".x = {}\n[b]\nc = 2\n";
+    check(
+        apply,
+        input,
+        &[set("\"k 1\"", json!({"x": {}}))],
+        expected,
+        &[1],
+    );
+}

@@ -16,6 +16,7 @@ use std::str::Chars;
 
 use serde_json::{Map, Value};
 
+use super::depth::TooDeep;
 use super::{Applied, Edit, EditError, KeyPath, Op, Segment, apply_in_turn, nest, plain_keys};
 
 /// A value in the document: a map, a list or a scalar, with its spans.
@@ -224,11 +225,28 @@ pub(super) trait Syntax {
     fn comment(&self) -> &'static str;
 }
 
-/// One parse of a file: its documents' roots, or the first syntax error.
+/// One parse of a file: its documents' roots, or why it cannot be read.
 pub(super) struct Parsed {
     pub roots: Vec<Node>,
+    pub error: Option<Unreadable>,
+}
+
+/// Why a file is not edited.
+pub(super) enum Unreadable {
     /// The line (1-based) and description of the first syntax error.
-    pub error: Option<(usize, String)>,
+    Syntax(usize, String),
+    /// It nests deeper than the model is built for.
+    TooDeep(TooDeep),
+}
+
+impl Parsed {
+    /// A file that is not edited, with no roots.
+    pub fn unreadable(error: Unreadable) -> Parsed {
+        Parsed {
+            roots: Vec::new(),
+            error: Some(error),
+        }
+    }
 }
 
 /// A format the shared driver can edit.
@@ -244,8 +262,12 @@ pub(super) trait Format {
 /// edit that would break the file is reported instead of written.
 pub(super) fn apply<F: Format>(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     let mut parsed = F::parse(text);
-    if let Some(error) = parsed.error.take() {
-        return Err(EditError::parse(F::NAME, error));
+    match parsed.error.take() {
+        Some(Unreadable::Syntax(line, message)) => {
+            return Err(EditError::parse(F::NAME, (line, message)));
+        }
+        Some(Unreadable::TooDeep(deep)) => return Err(deep.into()),
+        None => {}
     }
     apply_in_turn(text, edits, |current, index, edit| {
         let (splices, count) = {
@@ -258,9 +280,15 @@ pub(super) fn apply<F: Format>(text: &str, edits: &[Edit]) -> Result<Applied, Ed
         let next = splice_all(current, splices)
             .map_err(|at| conflict(edit, index, current, at, "two changes overlap"))?;
         let reparsed = F::parse(&next);
-        if let Some((line, message)) = reparsed.error {
-            let message = format!("the result would not be valid {}: {message}", F::NAME);
-            return Err(EditError::conflict(index, edit, line, message));
+        match reparsed.error {
+            Some(Unreadable::Syntax(line, message)) => {
+                let message = format!("the result would not be valid {}: {message}", F::NAME);
+                return Err(EditError::conflict(index, edit, line, message));
+            }
+            Some(Unreadable::TooDeep(deep)) => {
+                return Err(EditError::too_deep_result(index, edit, deep));
+            }
+            None => {}
         }
         parsed = reparsed;
         Ok((count, Some(next)))

@@ -15,9 +15,9 @@ use serde_json::{Map, Value};
 
 use super::tree::{
     self, Entry, Format, Item, Kind, Node, Parent, Parsed, Scalar, Site, Splice, Style, Syntax,
-    TsNode, after_line, column, first_error, hex_char, json_string, newline, unescape,
+    TsNode, Unreadable, after_line, column, first_error, hex_char, json_string, newline, unescape,
 };
-use super::{Applied, Edit, EditError};
+use super::{Applied, Edit, EditError, depth};
 
 pub(super) fn apply(text: &str, edits: &[Edit]) -> Result<Applied, EditError> {
     tree::apply::<Yaml>(text, edits)
@@ -29,13 +29,23 @@ impl Format for Yaml {
     const NAME: &'static str = "yaml";
 
     fn parse(text: &str) -> Parsed {
+        // tree-sitter-yaml dies on deep block nesting: count it first.
+        if let Err(deep) = depth::yaml_blocks(text) {
+            return Parsed::unreadable(Unreadable::TooDeep(deep));
+        }
         let grep = SupportLang::Yaml.ast_grep(text);
         let root = grep.root();
-        if let Some(error) = first_error(&root, text) {
-            return Parsed {
-                roots: Vec::new(),
-                error: Some(error),
-            };
+        let collection = |kind: &str| {
+            matches!(
+                kind,
+                "block_mapping" | "block_sequence" | "flow_mapping" | "flow_sequence"
+            )
+        };
+        if let Err(deep) = depth::tree(&root, collection) {
+            return Parsed::unreadable(Unreadable::TooDeep(deep));
+        }
+        if let Some((line, message)) = first_error(&root, text) {
+            return Parsed::unreadable(Unreadable::Syntax(line, message));
         }
         let roots = root
             .children()
