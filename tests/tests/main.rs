@@ -16,7 +16,7 @@ mod bad_input;
 mod github;
 /// Campaign, catalog and recipe files read from generated text: no panic.
 mod proptests;
-/// `recipe check` and `recipe apply` on a folder.
+/// `recipe check`, `recipe apply` and `recipe test` on a folder, `run:` steps in the sandbox.
 mod recipe_cli;
 mod recipes;
 mod refresh;
@@ -43,5 +43,6 @@ mod contract;
 
 /// Hostile input (issue 10): tokens offered only to the forge, repository
 /// code that looks for them, files that crash parsers, credentials in
-/// catalogs, network URLs on the local forge, concurrent first runs.
+/// catalogs, network URLs on the local forge, names that would be
+/// Markdown or terminal commands, concurrent first runs.
 mod hostile;
