@@ -280,7 +280,10 @@ fn hidden() -> &'static RwLock<Vec<PathBuf>> {
 /// `sandbox.read_only` folder): the command layer names the state folder
 /// here. The user's home is always hidden so.
 pub fn hide(path: &Path) {
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let path = path
+        .canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf());
     let mut hidden = hidden().write().unwrap_or_else(|e| e.into_inner());
     if !hidden.contains(&path) {
         hidden.push(path);

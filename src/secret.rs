@@ -137,8 +137,12 @@ fn kept(name: &OsStr) -> bool {
     KEPT.contains(&name) || name.starts_with("LC_")
 }
 
-fn taken() -> &'static OnceLock<HashMap<OsString, Secret>> {
-    static TAKEN: OnceLock<HashMap<OsString, Secret>> = OnceLock::new();
+/// The variables taken out of the environment, by name. Their values are
+/// not secrets by themselves (`PWD`, `HOSTNAME`...): only the one a
+/// campaign names (`token_env`) becomes a [`Secret`], when [`env_var`]
+/// reads it, and only then is it scrubbed from text.
+fn taken() -> &'static OnceLock<HashMap<OsString, OsString>> {
+    static TAKEN: OnceLock<HashMap<OsString, OsString>> = OnceLock::new();
     &TAKEN
 }
 
@@ -170,7 +174,7 @@ pub unsafe fn take_environment() {
                 std::ptr::write_bytes(ptr, 0, len);
             }
         }
-        moved.insert(name, Secret::new(value.to_string_lossy().into_owned()));
+        moved.insert(name, value);
     }
     let _ = taken().set(moved);
     // Another process of this user (a verify command run without a
@@ -211,7 +215,7 @@ unsafe fn places_of(name: &OsStr) -> Vec<(*mut u8, usize)> {
 /// the environment itself (when `main` did not run, as in tests).
 pub fn env_var(name: &str) -> Option<Secret> {
     if let Some(value) = taken().get().and_then(|t| t.get(OsStr::new(name))) {
-        return Some(value.clone());
+        return Some(Secret::new(value.to_string_lossy().into_owned()));
     }
     std::env::var(name).ok().map(Secret::new)
 }

@@ -35,7 +35,13 @@ impl Origin {
             "http" => 80,
             _ => return None,
         };
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let authority = authority(rest);
+        // libgit2 ends the authority at the first `/` only: a `?`, `#` or
+        // `\\` before it would make the two disagree on the host (the token
+        // going where this check did not look), so such a URL has no origin.
+        if authority.contains(['?', '#', '\\']) {
+            return None;
+        }
         // Userinfo ends at the last `@` of the authority.
         let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
@@ -105,8 +111,12 @@ pub fn has_userinfo(url: &str) -> bool {
     let Some((_, rest)) = url.split_once("://") else {
         return false;
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority.contains('@')
+    authority(rest).contains('@')
+}
+
+/// What follows `scheme://` up to the first `/`, as libgit2 reads it.
+fn authority(rest: &str) -> &str {
+    rest.split('/').next().unwrap_or("")
 }
 
 /// `url` as it may be shown or stored: userinfo replaced by `***`, query
@@ -208,6 +218,10 @@ mod tests {
         assert_eq!(Origin::parse("git@github.com:org/repo.git"), None);
         assert_eq!(Origin::parse("/srv/git/repo.git"), None);
         assert_eq!(Origin::parse("ssh://git@github.com/org/repo"), None);
+        // libgit2 would connect to evil.example: no origin, no token.
+        assert_eq!(Origin::parse("https://github.com?@evil.example/o/r"), None);
+        assert_eq!(Origin::parse("https://github.com#@evil.example/o/r"), None);
+        assert_eq!(Origin::parse("https://github.com\\@evil.example/o/r"), None);
         assert_eq!(a.to_string(), "https://github.com");
     }
 
@@ -248,5 +262,6 @@ mod tests {
         assert!(has_userinfo("https://x@h/a"));
         assert!(!has_userinfo("https://h/a@b"));
         assert!(!has_userinfo("git@github.com:org/repo.git"));
+        assert!(has_userinfo("https://github.com?@evil.example/o/r"));
     }
 }

@@ -282,6 +282,8 @@ fn campaign_engine(
 fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
     let auth = match &settings.app {
         Some(app) => {
+            // Repository code never reads the App's key, wherever it is.
+            crate::sandbox::hide(&app.private_key_file);
             let pem = std::fs::read_to_string(&app.private_key_file).map_err(|e| {
                 exit::Refusal::new(
                     exit::BAD_INPUT,

@@ -38,8 +38,10 @@ use crate::recipe::{ApplyOptions, Changes, Recipe, Values};
 /// The hidden subcommand a worker runs.
 pub const SUBCOMMAND: &str = "__rewrite";
 
-/// The longest a rewrite of one repository may take.
-pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// The longest a rewrite of one repository may take: a backstop for a
+/// worker that hangs, well above what `run:` steps may take (each has its
+/// own timeout, 10 minutes by default).
+pub const TIMEOUT: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// The marker of a worker's lines about its files on stderr.
 const MARK: &str = "fleetwright-rewrite:";
@@ -403,6 +405,60 @@ fn crashed(how: &str, watched: &Watched) -> String {
 mod tests {
     use super::*;
     use crate::recipe::watch::Phase;
+
+    /// A worker that takes a request, says it starts a file, and dies of
+    /// a segmentation fault; and a recipe to send it.
+    fn crashing_worker(dir: &Path) -> (PathBuf, Recipe) {
+        use std::os::unix::fs::PermissionsExt;
+        let exe = dir.join("worker.sh");
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\nread line\necho 'fleetwright-rewrite: start \"config/deep.yaml\"' >&2\necho 'thread main has overflowed its stack' >&2\nkill -SEGV $$\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = dir.join("recipe.yaml");
+        let text = "id: x\ntitle: x\nrules:\n  - id: r\n    language: python\n    rule: {pattern: a}\n    fix: b\n";
+        std::fs::write(&path, text).unwrap();
+        (exe, Recipe::from_str(&path, text).unwrap())
+    }
+
+    #[test]
+    fn a_worker_that_answers_is_reused_for_the_next_target() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (_, recipe) = crashing_worker(dir.path());
+        let exe = dir.path().join("answers.sh");
+        // Each answer names the process that gave it.
+        std::fs::write(
+            &exe,
+            "#!/bin/sh\nwhile read line; do echo \"{\\\"Failed\\\":\\\"pid $$\\\"}\"; done\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let pool = Pool::new(exe);
+        let first = pool.apply(&recipe, dir.path(), &ApplyOptions::default());
+        let second = pool.apply(&recipe, dir.path(), &ApplyOptions::default());
+        assert!(first.as_ref().unwrap_err().starts_with("pid "), "{first:?}");
+        assert_eq!(first, second, "one worker served both");
+        drop(pool); // closes its stdin: the worker ends, and is waited for
+    }
+
+    #[test]
+    fn a_worker_that_crashes_fails_its_target_naming_the_file_and_is_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (exe, recipe) = crashing_worker(dir.path());
+        let pool = Pool::new(exe);
+        for _ in 0..2 {
+            let err = pool
+                .apply(&recipe, dir.path(), &ApplyOptions::default())
+                .unwrap_err();
+            assert!(err.contains("segmentation fault"), "{err}");
+            assert!(err.contains("while working on config/deep.yaml"), "{err}");
+            assert!(err.contains("overflowed its stack"), "{err}");
+            assert!(lock(&pool.idle).is_empty(), "a crashed worker is not kept");
+        }
+    }
 
     #[test]
     fn the_files_in_flight_are_the_ones_started_and_not_ended() {

@@ -528,9 +528,12 @@ impl Verified {
     }
 }
 
-/// Write `changes` into the checkout, run the campaign's `verify` on it, and
-/// commit on `branch` when it passes (or anyway, with `commit_on_failure`):
-/// one path for a new branch and for a branch brought up to date.
+/// Write `changes` into the checkout and commit them on `branch`, then run
+/// the campaign's `verify` on it; the commit is kept when verify passes (or
+/// anyway, with `commit_on_failure`): one path for a new branch and for a
+/// branch brought up to date. The commit is made before verify runs, so
+/// that what the repository's code leaves in the tree (build byproducts,
+/// or files it means to slip into the pull request) is never in it.
 async fn write_verify_commit(
     campaign: &Campaign,
     checkout: Checkout,
@@ -547,6 +550,9 @@ async fn write_verify_commit(
         changes
             .write(&checkout.path)
             .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
+        let commit = checkout
+            .commit_all(&branch, &message, &identity)
+            .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
         let verified = match verify {
             Some(v) => Some(Verified {
                 outcome: crate::verify::run(&v, &checkout.path, &sandbox)
@@ -556,15 +562,13 @@ async fn write_verify_commit(
             None => None,
         };
         if !commit_on_failure && verified.as_ref().is_some_and(|v| !v.outcome.passed) {
+            // Not pushed: the local branch is replaced by the next run.
             return Ok(Committed {
                 checkout,
                 commit: None,
                 verified,
             });
         }
-        let commit = checkout
-            .commit_all(&branch, &message, &identity)
-            .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
         Ok(Committed {
             checkout,
             commit,

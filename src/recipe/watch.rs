@@ -40,6 +40,10 @@ impl<'a> Working<'a> {
 
 impl Drop for Working<'_> {
     fn drop(&mut self) {
+        // A panic on this file: it stays "started", so it is named.
+        if std::thread::panicking() {
+            return;
+        }
         if let Some(listener) = LISTENER.get() {
             listener(self.0, Phase::End);
         }

