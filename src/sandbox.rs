@@ -428,6 +428,20 @@ fn execute(launcher: Launcher, policy: &Policy, job: &Job) -> Result<Outcome, Sa
         }
     };
     let plain = plain_home.is_some();
+    // Under bubblewrap, every process of the sandbox inherits the write end
+    // of this pipe: its end of file says that all of them are gone. (bwrap
+    // reports the command's status as soon as the command exits, while the
+    // kernel is still killing what it left behind.)
+    let (alive_reader, alive_writer) = if plain {
+        (None, None)
+    } else {
+        let (r, w) = std::io::pipe().map_err(io("cannot make a pipe"))?;
+        (Some(r), Some(w))
+    };
+    let inherited = alive_writer.as_ref().map(|w| {
+        use std::os::fd::AsRawFd;
+        w.as_raw_fd()
+    });
     let cpu = policy.cpu.unwrap_or(job.timeout);
     let cpu_seconds = cpu.as_secs() + u64::from(cpu.subsec_nanos() > 0);
     let limits = Limits {
@@ -446,6 +460,11 @@ fn execute(launcher: Launcher, policy: &Policy, job: &Job) -> Result<Outcome, Sa
     unsafe {
         command.pre_exec(move || {
             limits.apply()?;
+            if let Some(fd) = inherited
+                && libc::fcntl(fd, libc::F_SETFD, 0) == -1
+            {
+                return Err(std::io::Error::last_os_error());
+            }
             if plain {
                 // Orphans of the shell's children stay its descendants
                 // (rather than init's), so that a timeout finds them all;
@@ -460,8 +479,14 @@ fn execute(launcher: Launcher, policy: &Policy, job: &Job) -> Result<Outcome, Sa
         Launcher::Bwrap(b) => format!("cannot start {}", b.path.display()),
         Launcher::Plain => "cannot start sh".to_string(),
     };
-    let mut child = command.spawn().map_err(io(what))?;
+    let spawned = command.spawn();
+    drop(command);
+    drop(alive_writer);
+    let mut child = spawned.map_err(io(what))?;
     let ended = wait(&mut child, job.timeout, plain).map_err(io("cannot wait for the command"))?;
+    if let Some(reader) = alive_reader {
+        until_closed(reader, Duration::from_secs(10));
+    }
     drop(plain_home);
     let tail = tail(job.log).map_err(io(format!("cannot read {}", job.log.display())))?;
     Ok(Outcome {
@@ -777,6 +802,39 @@ fn wait(child: &mut Child, timeout: Duration, plain: bool) -> std::io::Result<En
         std::thread::sleep(Duration::from_millis(5));
     }
     Ok(Ended::TimedOut(timeout))
+}
+
+/// Read `pipe` until every writer has closed it (each process holding it
+/// has exited) or `limit` has passed.
+fn until_closed(mut pipe: std::io::PipeReader, limit: Duration) {
+    use std::os::fd::AsRawFd;
+    let until = Instant::now() + limit;
+    let mut buf = [0u8; 512];
+    loop {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        let mut poll = libc::pollfd {
+            fd: pipe.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = left.as_millis().clamp(1, 1_000) as libc::c_int;
+        // SAFETY: one pollfd that lives on this stack frame.
+        let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+        if ready > 0 {
+            match pipe.read(&mut buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
 }
 
 fn ended(status: ExitStatus) -> Ended {
