@@ -7,8 +7,100 @@
 //! miette's snippet with the text underlined (coloured on a terminal).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use miette::{NamedSource, SourceSpan};
+
+/// A file's text, read once and shared by every diagnostic that points
+/// into it (a catalog file of 10,000 components has one copy, not one per
+/// problem), with the offsets of its lines for finding line and column
+/// without scanning from the start.
+#[derive(Debug, Clone)]
+pub struct Source {
+    text: Arc<str>,
+    /// Byte offset of the start of each line (the first is 0).
+    lines: Arc<[usize]>,
+}
+
+impl Source {
+    pub fn new(text: impl Into<Arc<str>>) -> Source {
+        let text: Arc<str> = text.into();
+        let lines = std::iter::once(0)
+            .chain(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(_, b)| b == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .collect();
+        Source { text, lines }
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// True when `other` shares this source's text (no copy was made).
+    pub fn shares(&self, other: &Arc<str>) -> bool {
+        Arc::ptr_eq(&self.text, other)
+    }
+}
+
+/// A file's text as diagnostics need it: a plain `str` (copied into each
+/// diagnostic, and scanned from the start for lines: fine for the small
+/// files people write by hand) or a [`Source`] (shared, indexed).
+pub trait FileText {
+    fn text(&self) -> &str;
+    /// The text for a diagnostic to hold.
+    fn shared(&self) -> Arc<str>;
+    /// 1-based line and character column of a byte offset.
+    fn line_column(&self, byte_offset: usize) -> (usize, usize) {
+        line_column(self.text(), byte_offset)
+    }
+    /// Byte offset of a 1-based line and character column (clamped).
+    fn offset_of(&self, line: usize, column: usize) -> usize {
+        byte_offset_of(self.text(), line, column)
+    }
+}
+
+impl FileText for str {
+    fn text(&self) -> &str {
+        self
+    }
+    fn shared(&self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl FileText for String {
+    fn text(&self) -> &str {
+        self
+    }
+    fn shared(&self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl FileText for Source {
+    fn text(&self) -> &str {
+        &self.text
+    }
+    fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.text)
+    }
+    fn line_column(&self, byte_offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, byte_offset.min(self.text.len()));
+        let index = self.lines.partition_point(|&start| start <= offset) - 1;
+        let start = self.lines[index];
+        (index + 1, self.text[start..offset].chars().count() + 1)
+    }
+    fn offset_of(&self, line: usize, column: usize) -> usize {
+        let Some(&start) = self.lines.get(line.max(1) - 1) else {
+            return self.text.len();
+        };
+        start + byte_offset_of(&self.text[start..], 1, column)
+    }
+}
 
 /// One problem at one place in one file.
 #[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
@@ -26,32 +118,39 @@ pub struct FileDiagnostic {
     #[help]
     pub help: Option<String>,
     #[source_code]
-    source_code: NamedSource<String>,
+    source_code: NamedSource<Arc<str>>,
     #[label("here")]
     span: SourceSpan,
 }
 
 impl FileDiagnostic {
-    /// A diagnostic at `byte_offset..byte_offset+len` of `text`, the content of `path`.
+    /// A diagnostic at `byte_offset..byte_offset+len` of `file`, the content of `path`.
     pub fn at_offset(
         path: &Path,
-        text: &str,
+        file: &(impl FileText + ?Sized),
         byte_offset: usize,
         len: usize,
         message: impl Into<String>,
     ) -> Self {
+        let text = file.text();
         let byte_offset = floor_char_boundary(text, byte_offset.min(text.len()));
         let len = len.min(text.len() - byte_offset);
-        let (line, column) = line_column(text, byte_offset);
+        let (line, column) = file.line_column(byte_offset);
         FileDiagnostic {
             message: message.into(),
             path: path.to_path_buf(),
             line,
             column,
             help: None,
-            source_code: NamedSource::new(path.display().to_string(), text.to_string()),
+            source_code: NamedSource::new(path.display().to_string(), file.shared()),
             span: SourceSpan::new(byte_offset.into(), len),
         }
+    }
+
+    /// The text this diagnostic points into (shared with the file's
+    /// [`Source`] and every other diagnostic of it, when built from one).
+    pub fn source_text(&self) -> &Arc<str> {
+        self.source_code.inner()
     }
 
     /// The diagnostic with the userinfo of every URL in its underlined text
@@ -60,7 +159,7 @@ impl FileDiagnostic {
     pub fn masking_userinfo(mut self) -> Self {
         let start = self.span.offset();
         let end = start + self.span.len();
-        let mut text = self.source_code.inner().clone().into_bytes();
+        let mut text = self.source_code.inner().as_bytes().to_vec();
         let mut i = start;
         while i + 3 <= end {
             if &text[i..i + 3] == b"://" {
@@ -79,7 +178,7 @@ impl FileDiagnostic {
         // Only ASCII bytes were written over whole runs of bytes between
         // ASCII delimiters, so the text is still UTF-8.
         let text = String::from_utf8(text).unwrap_or_default();
-        self.source_code = NamedSource::new(self.source_code.name(), text);
+        self.source_code = NamedSource::new(self.source_code.name(), Arc::from(text));
         self
     }
 
@@ -158,6 +257,39 @@ mod tests {
             let offset = byte_offset_of(text, line, column);
             assert_eq!(line_column(text, offset), (line, column));
         }
+    }
+
+    #[test]
+    fn a_source_finds_lines_and_columns_as_a_scan_does() {
+        let text = "a: 1\r\nbé: 2\n\n  c: x\nlast";
+        let source = Source::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                source.line_column(offset),
+                line_column(text, offset),
+                "offset {offset}"
+            );
+        }
+        for line in 0..7 {
+            for column in 0..8 {
+                assert_eq!(
+                    source.offset_of(line, column),
+                    byte_offset_of(text, line, column),
+                    "line {line} column {column}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn diagnostics_of_a_source_share_its_text() {
+        let source = Source::new("kind: Component\nspec:\n  owner: 12\n");
+        let a = FileDiagnostic::at_offset(Path::new("a.yaml"), &source, 25, 2, "one");
+        let b = FileDiagnostic::at_offset(Path::new("a.yaml"), &source, 0, 4, "two");
+        assert!(source.shares(a.source_text()) && source.shares(b.source_text()));
+        assert_eq!(a.to_string(), "a.yaml:3:4: one");
+        let copied = FileDiagnostic::at_offset(Path::new("a.yaml"), source.text(), 0, 4, "c");
+        assert!(!source.shares(copied.source_text()));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 pub use serde_saphyr::Spanned;
 
-use crate::diag::{FileDiagnostic, byte_offset_of, token_len};
+use crate::diag::{FileDiagnostic, FileText, token_len};
 
 /// A value written either alone or as a list (`tags: python` or
 /// `tags: [python, go]`).
@@ -93,7 +93,7 @@ pub fn documents(text: &str) -> Vec<Document<'_>> {
 /// Parse one document into `T`; an error points into the whole file.
 pub fn parse<T: DeserializeOwned>(
     path: &Path,
-    file_text: &str,
+    file_text: &(impl FileText + ?Sized),
     doc: &Document<'_>,
 ) -> Result<T, FileDiagnostic> {
     serde_saphyr::from_str::<T>(doc.text).map_err(|e| error_to_diagnostic(path, file_text, doc, &e))
@@ -102,7 +102,7 @@ pub fn parse<T: DeserializeOwned>(
 /// Turn a serde-saphyr error in `doc` into a diagnostic at its place in the file.
 pub fn error_to_diagnostic(
     path: &Path,
-    file_text: &str,
+    file_text: &(impl FileText + ?Sized),
     doc: &Document<'_>,
     error: &serde_saphyr::Error,
 ) -> FileDiagnostic {
@@ -118,10 +118,11 @@ pub fn error_to_diagnostic(
 
 /// The byte offset and length in the whole file of a location inside `doc`.
 pub fn location_in_file(
-    file_text: &str,
+    file: &(impl FileText + ?Sized),
     doc: &Document<'_>,
     loc: &serde_saphyr::Location,
 ) -> (usize, usize) {
+    let file_text = file.text();
     let span = loc.span();
     if let (Some(off), Some(len)) = (span.byte_offset(), span.byte_len()) {
         let off = doc.start + off as usize;
@@ -130,14 +131,14 @@ pub fn location_in_file(
         }
     }
     let line = doc.start_line + loc.line() as usize - 1;
-    let offset = byte_offset_of(file_text, line, loc.column() as usize);
+    let offset = file.offset_of(line, loc.column() as usize);
     (offset, token_len(&file_text[offset..]))
 }
 
 /// A diagnostic pointing at a [`Spanned`] value of `doc`.
 pub fn diagnostic_at<T>(
     path: &Path,
-    file_text: &str,
+    file_text: &(impl FileText + ?Sized),
     doc: &Document<'_>,
     value: &Spanned<T>,
     message: impl Into<String>,
@@ -148,7 +149,7 @@ pub fn diagnostic_at<T>(
 /// A diagnostic pointing at a location inside `doc`.
 pub fn diagnostic_at_location(
     path: &Path,
-    file_text: &str,
+    file_text: &(impl FileText + ?Sized),
     doc: &Document<'_>,
     loc: &serde_saphyr::Location,
     message: impl Into<String>,

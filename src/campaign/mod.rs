@@ -17,7 +17,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::catalog::{Catalog, CatalogError, EntityRef};
-use crate::diag::FileDiagnostic;
+use crate::diag::{FileDiagnostic, Source};
 use crate::forge::ForgeKind;
 use crate::git::Identity;
 use crate::paths::{absolute, normalize};
@@ -609,7 +609,10 @@ impl Campaign {
     /// the relative paths it holds.
     pub fn from_str(path: &Path, text: &str) -> Result<Campaign, CampaignError> {
         let invalid = |problems| CampaignError::Invalid(path.to_path_buf(), problems);
-        let docs: Vec<_> = yaml::documents(text)
+        // One copy of the text, shared by every problem found in it.
+        let source = Source::new(text);
+        let text = &source;
+        let docs: Vec<_> = yaml::documents(text.text())
             .into_iter()
             .filter(|d| !d.is_empty())
             .collect();
@@ -823,7 +826,7 @@ fn sandbox_policy(
     base: &Path,
     problems: &mut Vec<FileDiagnostic>,
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &yaml::Document<'_>,
 ) -> crate::sandbox::Policy {
     use crate::sandbox::{MIN_MEMORY, Policy, size};
@@ -928,7 +931,7 @@ fn github_settings(
     base: &Path,
     problems: &mut Vec<FileDiagnostic>,
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &yaml::Document<'_>,
 ) -> GitHubSettings {
     let mut settings = GitHubSettings::default();
@@ -1027,7 +1030,7 @@ fn filter(
     raw: RawFilter,
     problems: &mut Vec<FileDiagnostic>,
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &yaml::Document<'_>,
 ) -> TargetFilter {
     if let Some(kind) = &raw.kind {
@@ -1081,7 +1084,7 @@ fn tranches(
     raw: &Spanned<Vec<Spanned<RawTranche>>>,
     problems: &mut Vec<FileDiagnostic>,
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &yaml::Document<'_>,
 ) -> Vec<Tranche> {
     let help = "a tranche is a count (`5`), a share of all targets (`\"25%\"`), `rest`, or `{name: payments, size: 3, select: {owner: payments}}`; e.g. tranches: [1, 5, \"25%\", rest]";

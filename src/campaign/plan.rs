@@ -1,6 +1,8 @@
 //! Selecting a campaign's targets from the catalog and cutting them into
 //! tranches. Pure: the same campaign and catalog always give the same plan.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::{Campaign, OrderKey, TargetFilter, Tranche, TrancheSize};
@@ -40,11 +42,64 @@ pub struct PlannedTranche {
     pub targets: Vec<PlannedTarget>,
 }
 
-/// A component the filter selected that will not be a target, and why.
+/// A component that will not be a target, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Skipped {
     pub component: EntityRef,
+    pub kind: SkipKind,
+    /// Why, in words (names the exclusion or the other component).
     pub reason: String,
+}
+
+/// Why a component is not a target, for grouping thousands of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// `targets:` does not select it: its type is not one listed.
+    Type,
+    /// ... its lifecycle is not one listed.
+    Lifecycle,
+    /// ... its system is not one listed.
+    System,
+    /// ... its owner is not one listed.
+    Owner,
+    /// ... it has none of the tags listed.
+    Tags,
+    /// Selected, then excluded (`exclude`, `exclude_tags`, `exclude_annotations`).
+    Excluded,
+    /// Selected, but the catalog gives it no repository.
+    NoRepository,
+    /// Selected, but its repository is already another component's target.
+    SameRepository,
+}
+
+impl SkipKind {
+    /// Why, in words ("without a repository in the catalog").
+    pub fn what(self) -> &'static str {
+        match self {
+            SkipKind::Type => "not of a type `targets.type` lists",
+            SkipKind::Lifecycle => "not of a lifecycle `targets.lifecycle` lists",
+            SkipKind::System => "not in a system `targets.system` lists",
+            SkipKind::Owner => "not owned by an owner `targets.owner` lists",
+            SkipKind::Tags => "without any tag `targets.tags` lists",
+            SkipKind::Excluded => "excluded by `targets`",
+            SkipKind::NoRepository => "without a repository in the catalog",
+            SkipKind::SameRepository => "on a repository another component already targets",
+        }
+    }
+
+    /// True for the kinds of components `targets:` did not select (the
+    /// others were selected, then left out).
+    pub fn is_not_selected(self) -> bool {
+        matches!(
+            self,
+            SkipKind::Type
+                | SkipKind::Lifecycle
+                | SkipKind::System
+                | SkipKind::Owner
+                | SkipKind::Tags
+        )
+    }
 }
 
 /// The targets of a campaign, in tranches.
@@ -53,6 +108,8 @@ pub struct Plan {
     pub tranches: Vec<PlannedTranche>,
     /// Selected but not targeted (excluded, no repository, same repository twice).
     pub skipped: Vec<Skipped>,
+    /// Not selected by `targets:`, each with the first key that leaves it out.
+    pub unselected: Vec<Skipped>,
     /// Targets beyond the last tranche (the tranche list has no `rest`).
     pub unscheduled: Vec<PlannedTarget>,
     /// Components in the catalog the filter did not select.
@@ -86,16 +143,25 @@ impl Plan {
 /// `development`, then `production`, then the rest; ties by repository name.
 pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
     let mut skipped = Vec::new();
-    let mut not_selected = 0;
+    let mut unselected = Vec::new();
     let mut targets: Vec<PlannedTarget> = Vec::new();
+    let owners = catalog.known_owners();
+    // The first target of each repository URL and of each name.
+    let mut by_url: HashMap<&str, usize> = HashMap::new();
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
     for component in &catalog.components {
-        if !selects(&campaign.targets, component) {
-            not_selected += 1;
+        if let Some(kind) = unselected_by(&campaign.targets, component) {
+            unselected.push(Skipped {
+                component: component.entity.clone(),
+                kind,
+                reason: kind.what().to_string(),
+            });
             continue;
         }
         if let Some(reason) = excluded_by(&campaign.targets, component) {
             skipped.push(Skipped {
                 component: component.entity.clone(),
+                kind: SkipKind::Excluded,
                 reason,
             });
             continue;
@@ -103,26 +169,34 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
         let Some(repo) = &component.repository else {
             skipped.push(Skipped {
                 component: component.entity.clone(),
+                kind: SkipKind::NoRepository,
                 reason: "no repository annotation in the catalog".into(),
             });
             continue;
         };
-        if let Some(first) = targets
-            .iter()
-            .find(|t| t.url == repo.url || t.repo == repo.name)
-        {
+        let first = [
+            by_url.get(repo.url.as_str()),
+            by_name.get(repo.name.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(&first) = first {
             skipped.push(Skipped {
                 component: component.entity.clone(),
-                reason: format!("same repository as {}", first.component),
+                kind: SkipKind::SameRepository,
+                reason: format!("same repository as {}", targets[first].component),
             });
             continue;
         }
+        by_url.insert(&repo.url, targets.len());
+        by_name.insert(&repo.name, targets.len());
         targets.push(PlannedTarget {
             repo: repo.name.clone(),
             url: repo.url.clone(),
             component: component.entity.clone(),
             owner: component.owner.clone(),
-            owner_known: catalog.is_known_owner(&component.owner),
+            owner_known: owners.contains(&component.owner),
             lifecycle: component.lifecycle.clone(),
             spec_type: component.spec_type.clone(),
             tags: component.tags.clone(),
@@ -135,8 +209,9 @@ pub fn plan(campaign: &Campaign, catalog: &Catalog) -> Plan {
     Plan {
         tranches,
         skipped,
+        not_selected: unselected.len(),
+        unselected,
         unscheduled,
-        not_selected,
     }
 }
 
@@ -225,8 +300,9 @@ fn selects_target(filter: &TargetFilter, t: &PlannedTarget) -> bool {
     )
 }
 
-fn selects(filter: &TargetFilter, c: &Component) -> bool {
-    matches(
+/// The first of the filter's keys that does not select `c`, if any.
+fn unselected_by(filter: &TargetFilter, c: &Component) -> Option<SkipKind> {
+    mismatch(
         filter,
         &c.spec_type,
         &c.lifecycle,
@@ -236,8 +312,6 @@ fn selects(filter: &TargetFilter, c: &Component) -> bool {
     )
 }
 
-/// The one test of a filter's selecting keys (type, lifecycle, system,
-/// owner, tags) against what the catalog says of a component.
 fn matches(
     filter: &TargetFilter,
     spec_type: &str,
@@ -246,17 +320,40 @@ fn matches(
     owner: &EntityRef,
     tags: &[String],
 ) -> bool {
+    mismatch(filter, spec_type, lifecycle, system, owner, tags).is_none()
+}
+
+/// The one test of a filter's selecting keys (type, lifecycle, system,
+/// owner, tags) against what the catalog says of a component: the first
+/// key that does not select it.
+fn mismatch(
+    filter: &TargetFilter,
+    spec_type: &str,
+    lifecycle: &str,
+    system: Option<&EntityRef>,
+    owner: &EntityRef,
+    tags: &[String],
+) -> Option<SkipKind> {
     let one_of = |values: &[String], value: &str| {
         values.is_empty() || values.iter().any(|v| v.eq_ignore_ascii_case(value))
     };
-    one_of(&filter.spec_type, spec_type)
-        && one_of(&filter.lifecycle, lifecycle)
-        && (filter.system.is_empty() || system.is_some_and(|s| filter.system.contains(s)))
-        && (filter.owner.is_empty() || filter.owner.contains(owner))
-        && (filter.tags.is_empty()
-            || tags
-                .iter()
-                .any(|t| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(t))))
+    if !one_of(&filter.spec_type, spec_type) {
+        Some(SkipKind::Type)
+    } else if !one_of(&filter.lifecycle, lifecycle) {
+        Some(SkipKind::Lifecycle)
+    } else if !(filter.system.is_empty() || system.is_some_and(|s| filter.system.contains(s))) {
+        Some(SkipKind::System)
+    } else if !(filter.owner.is_empty() || filter.owner.contains(owner)) {
+        Some(SkipKind::Owner)
+    } else if !(filter.tags.is_empty()
+        || tags
+            .iter()
+            .any(|t| filter.tags.iter().any(|f| f.eq_ignore_ascii_case(t))))
+    {
+        Some(SkipKind::Tags)
+    } else {
+        None
+    }
 }
 
 /// Why the campaign's exclusions leave `c` out, if they do.

@@ -287,7 +287,7 @@ pub(super) struct RawRollout {
 pub(super) struct Place<'a> {
     pub problems: &'a mut Vec<FileDiagnostic>,
     pub path: &'a std::path::Path,
-    pub text: &'a str,
+    pub text: &'a crate::diag::Source,
     pub doc: &'a yaml::Document<'a>,
 }
 

@@ -16,8 +16,8 @@ use super::raw::{
     ComponentSpec, GroupSpec, LocationSpec, RawEntity, RawMetadata, UserSpec, WithSpec,
 };
 use super::repository::{self, PROJECT_SLUG, SOURCE_LOCATION};
-use super::{Catalog, CatalogError};
-use crate::diag::{FileDiagnostic, line_column};
+use super::{Catalog, CatalogError, Problem, ProblemKind};
+use crate::diag::{FileDiagnostic, FileText, Source};
 use crate::escape::{is_control, terminal};
 use crate::paths::{absolute, normalize};
 use crate::yaml::{self, Document, Spanned};
@@ -36,9 +36,10 @@ pub(super) fn load(path: &Path) -> Result<Catalog, CatalogError> {
 #[derive(Default)]
 struct Loader {
     catalog: Catalog,
-    /// For each component (by index), the problem to report if its owner
-    /// turns out not to be in the catalog (known only once all is loaded).
-    unknown_owner: Vec<(usize, FileDiagnostic)>,
+    /// For each component (by index), where to report that its owner is not
+    /// in the catalog, if it turns out not to be (known only once all is
+    /// loaded; the diagnostic is built only then).
+    owner_at: Vec<(usize, Place)>,
     /// Identities (canonical paths) of the files read: each is read once.
     loaded: HashSet<PathBuf>,
     /// Files being read, outermost first: (identity, path as shown).
@@ -51,8 +52,22 @@ struct Loader {
 #[derive(Clone, Copy)]
 struct Cx<'a> {
     path: &'a Path,
-    text: &'a str,
+    text: &'a Source,
     doc: &'a Document<'a>,
+}
+
+/// A place in a file, for a diagnostic that may never be needed.
+struct Place {
+    path: PathBuf,
+    source: Source,
+    offset: usize,
+    len: usize,
+}
+
+impl Place {
+    fn diagnostic(&self, message: String) -> FileDiagnostic {
+        FileDiagnostic::at_offset(&self.path, &self.source, self.offset, self.len, message)
+    }
 }
 
 /// What every entity has, validated.
@@ -99,7 +114,7 @@ impl Loader {
         }
         match fs::read_to_string(path) {
             Ok(text) => self.load_text(path, id, text),
-            Err(e) => self.problem(unreadable_file(path, &e)),
+            Err(e) => self.problem(ProblemKind::UnreadableFile, unreadable_file(path, &e)),
         }
     }
 
@@ -108,10 +123,14 @@ impl Loader {
         self.catalog.files.push(path.to_path_buf());
         self.loaded.insert(id.clone());
         self.chain.push((id, path.to_path_buf()));
-        for doc in yaml::documents(&text).iter().filter(|d| !d.is_empty()) {
+        let source = Source::new(text);
+        for doc in yaml::documents(source.text())
+            .iter()
+            .filter(|d| !d.is_empty())
+        {
             self.load_document(Cx {
                 path,
-                text: &text,
+                text: &source,
                 doc,
             });
         }
@@ -121,7 +140,7 @@ impl Loader {
     fn load_document(&mut self, cx: Cx<'_>) {
         let raw = match cx.parse::<RawEntity>("") {
             Ok(raw) => raw,
-            Err(d) => return self.problem(*d),
+            Err(d) => return self.invalid(*d),
         };
         let Some(header) = self.header(cx, raw) else {
             return;
@@ -142,7 +161,7 @@ impl Loader {
     /// Check `apiVersion`, `kind` and `metadata.name`.
     fn header(&mut self, cx: Cx<'_>, raw: RawEntity) -> Option<Header> {
         let Some(kind) = raw.kind.filter(|k| !k.value.trim().is_empty()) else {
-            self.problem(cx.at_start("kind is required").with_help(
+            self.invalid(cx.at_start("kind is required").with_help(
                 "start each entity with `apiVersion: backstage.io/v1alpha1` and `kind: Component` (or Group, User, System, Location...)",
             ));
             return None;
@@ -159,12 +178,12 @@ impl Loader {
         }) = raw.metadata
         else {
             let msg = format!("{kind_name}: metadata.name is required");
-            self.problem(cx.at(&kind, msg).with_help(name_help));
+            self.invalid(cx.at(&kind, msg).with_help(name_help));
             return None;
         };
         let Some(name) = metadata.name.clone() else {
             let msg = format!("{kind_name}: metadata.name is required");
-            self.problem(cx.at_location(&metadata_at, msg).with_help(name_help));
+            self.invalid(cx.at_location(&metadata_at, msg).with_help(name_help));
             return None;
         };
         let label = format!("{kind_name} `{}`", terminal(&name.value));
@@ -179,7 +198,7 @@ impl Loader {
         match &raw.api_version {
             None => {
                 let msg = format!("{label}: apiVersion is required");
-                self.problem(
+                self.invalid(
                     cx.at(&kind, msg)
                         .with_help("add `apiVersion: backstage.io/v1alpha1`"),
                 );
@@ -190,7 +209,7 @@ impl Loader {
                     "{label}: apiVersion `{}` is not a Backstage apiVersion",
                     v.value
                 );
-                self.problem(cx.at(v, msg).with_help(
+                self.invalid(cx.at(v, msg).with_help(
                     "catalog entities have `apiVersion: backstage.io/v1alpha1`; this document is skipped",
                 ));
                 return None;
@@ -203,7 +222,7 @@ impl Loader {
                 "{label}: metadata.name `{}` is not a valid name",
                 name.value
             );
-            self.problem(cx.at(&name, msg).with_help(part_help));
+            self.invalid(cx.at(&name, msg).with_help(part_help));
             return None;
         }
         let namespace = metadata.namespace.as_ref();
@@ -212,7 +231,7 @@ impl Loader {
                 "{label}: metadata.namespace `{}` is not a valid namespace",
                 ns.value
             );
-            self.problem(cx.at(ns, msg).with_help(part_help));
+            self.invalid(cx.at(ns, msg).with_help(part_help));
             return None;
         }
         let namespace = namespace.map_or("default", |ns| ns.value.trim());
@@ -235,7 +254,10 @@ impl Loader {
                 header.label, header.entity
             );
             let help = "rename one of them (metadata.name) or give it another metadata.namespace";
-            self.problem(cx.at_location(&header.name_at, msg).with_help(help));
+            self.problem(
+                ProblemKind::DuplicateEntity,
+                cx.at_location(&header.name_at, msg).with_help(help),
+            );
             return false;
         }
         self.defined
@@ -259,7 +281,7 @@ impl Loader {
                 ),
                 (spec.owner.is_none(), "owner", "owner: team-a"),
             ];
-            return self.problem(cx.missing(&h.label, &spec_at, &missing));
+            return self.invalid(cx.missing(&h.label, &spec_at, &missing));
         };
         let checked = [
             ("spec.type", Some(spec_type)),
@@ -275,7 +297,7 @@ impl Loader {
             Ok(owner) => owner,
             Err(e) => {
                 let msg = format!("{}: spec.owner {e}", h.label);
-                return self.problem(
+                return self.invalid(
                     cx.at(owner_at, msg)
                         .with_help("write the owning Group (`team-a`) or User (`user:jdoe`)"),
                 );
@@ -312,12 +334,8 @@ impl Loader {
             origin: cx.origin(&h.kind_at),
             entity: h.entity,
         };
-        let msg = format!(
-            "Component `{}`: unknown owner `{}` (not a Group or User in the catalog)",
-            component.entity.name, component.owner
-        );
-        self.unknown_owner
-            .push((self.catalog.components.len(), cx.at(owner_at, msg)));
+        self.owner_at
+            .push((self.catalog.components.len(), cx.place(owner_at)));
         self.catalog.components.push(component);
     }
 
@@ -326,7 +344,7 @@ impl Loader {
             return;
         };
         let Some(spec_type) = &spec.spec_type else {
-            return self.problem(cx.missing(&h.label, &spec_at, &[(true, "type", "type: team")]));
+            return self.invalid(cx.missing(&h.label, &spec_at, &[(true, "type", "type: team")]));
         };
         let mut checked = vec![
             ("spec.type", Some(spec_type)),
@@ -431,7 +449,7 @@ impl Loader {
             .chain(spec.targets.unwrap_or_default())
             .collect();
         if targets.is_empty() {
-            return self.problem(cx.missing(
+            return self.invalid(cx.missing(
                 &h.label,
                 &spec_at,
                 &[(true, "target", "target: ./more-entities.yaml")],
@@ -469,7 +487,10 @@ impl Loader {
             describe_control(c),
             i + 1
         );
-        self.problem(cx.at(value, msg).with_help(CONTROL_HELP));
+        self.problem(
+            ProblemKind::ControlCharacter,
+            cx.at(value, msg).with_help(CONTROL_HELP),
+        );
         true
     }
 
@@ -511,7 +532,7 @@ impl Loader {
             Ok(WithSpec { spec: Some(spec) }) => Some((spec.value, spec.referenced)),
             Ok(WithSpec { spec: None }) => Some((S::default(), h.kind_at)),
             Err(d) => {
-                self.problem(*d);
+                self.invalid(*d);
                 None
             }
         }
@@ -534,7 +555,7 @@ impl Loader {
                 let help = format!(
                     "write `[kind:][namespace/]name`, e.g. `{default_kind}:{ns}/some-name`"
                 );
-                self.problem(
+                self.invalid(
                     cx.at(value, format!("{label}: {field} {e}"))
                         .with_help(help),
                 );
@@ -572,7 +593,10 @@ impl Loader {
             );
             let help =
                 "add a `github.com/project-slug` or `backstage.io/source-location` annotation";
-            self.problem(cx.at_location(&h.metadata_at, msg).with_help(help));
+            self.problem(
+                ProblemKind::NoRepository,
+                cx.at_location(&h.metadata_at, msg).with_help(help),
+            );
             return None;
         }
         let base = base_dir(cx.path);
@@ -605,11 +629,11 @@ impl Loader {
             if crate::urls::has_userinfo(&at.value) {
                 // The snippet must not show the credentials either.
                 let help = "remove the `user:password@` part: fleetwright gives git the forge's token itself (github.token_env), and only to the forge's host";
-                self.problem(cx.at(at, format!("{label}: {e}")).with_help(help).masking_userinfo());
+                self.problem(ProblemKind::InvalidRepository, cx.at(at, format!("{label}: {e}")).with_help(help).masking_userinfo());
                 return;
             }
             let help = "write `github.com/project-slug: org/repo` or `backstage.io/source-location: url:https://host/org/repo/`";
-            self.problem(cx.at(at, format!("{label}: {e}")).with_help(help));
+            self.problem(ProblemKind::InvalidRepository, cx.at(at, format!("{label}: {e}")).with_help(help));
         })
         .ok()
     }
@@ -621,7 +645,7 @@ impl Loader {
         if t.starts_with("url:") || t.contains("://") {
             let msg = format!("{label}: remote Location targets are not supported (`{t}`)");
             let help = "clone that catalog and target it by a path relative to this file";
-            return self.problem(cx.at(target, msg).with_help(help));
+            return self.problem(ProblemKind::Location, cx.at(target, msg).with_help(help));
         }
         let dir = cx.path.parent().unwrap_or(Path::new(""));
         let path = normalize(&dir.join(t));
@@ -638,14 +662,16 @@ impl Loader {
                     "targets are paths relative to the file holding the Location ({})",
                     cx.path.display()
                 );
-                self.problem(cx.at(target, msg).with_help(help));
+                self.problem(ProblemKind::Location, cx.at(target, msg).with_help(help));
             }
             Ok(meta) if meta.is_dir() => match self.yaml_files_below(&path) {
                 Ok(files) => files
                     .iter()
                     .for_each(|f| self.follow_file(cx, label, target, f, false)),
-                Err(e) => self
-                    .problem(cx.at(target, format!("{label}: target `{t}` cannot be read: {e}"))),
+                Err(e) => self.problem(
+                    ProblemKind::UnreadableFile,
+                    cx.at(target, format!("{label}: target `{t}` cannot be read: {e}")),
+                ),
             },
             Ok(_) => self.follow_file(cx, label, target, &path, true),
         }
@@ -670,7 +696,7 @@ impl Loader {
                     target.value,
                     base.display()
                 );
-                return self.problem(cx.at(target, msg));
+                return self.problem(ProblemKind::UnreadableFile, cx.at(target, msg));
             }
         };
         let matched: Vec<&PathBuf> = files
@@ -687,7 +713,7 @@ impl Loader {
             .collect();
         if matched.is_empty() {
             let msg = format!("{label}: target `{}` matches no yaml file", target.value);
-            return self.problem(cx.at(target, msg));
+            return self.problem(ProblemKind::Location, cx.at(target, msg));
         }
         for file in matched {
             self.follow_file(cx, label, target, file, false);
@@ -720,7 +746,7 @@ impl Loader {
                     cycle.join(" → ")
                 );
                 let help = "remove this target: each catalog file is loaded once, and this one is already being loaded";
-                self.problem(cx.at(target, msg).with_help(help));
+                self.problem(ProblemKind::Location, cx.at(target, msg).with_help(help));
             }
             return;
         }
@@ -736,13 +762,18 @@ impl Loader {
                     target.value,
                     path.display()
                 );
-                self.problem(cx.at(target, msg));
+                self.problem(ProblemKind::UnreadableFile, cx.at(target, msg));
             }
         }
     }
 
-    fn problem(&mut self, d: FileDiagnostic) {
-        self.catalog.problems.push(d);
+    fn problem(&mut self, kind: ProblemKind, d: FileDiagnostic) {
+        self.catalog.problems.push(Problem::new(kind, d));
+    }
+
+    /// A problem that leaves an entity out: it is not valid.
+    fn invalid(&mut self, d: FileDiagnostic) {
+        self.problem(ProblemKind::InvalidEntity, d);
     }
 
     fn finish(mut self) -> Catalog {
@@ -767,15 +798,29 @@ impl Loader {
 
     /// Every component's owner must be a Group or a User of the catalog.
     fn check_owners(&mut self) {
-        let help = known_groups_help(&self.catalog.groups);
-        for (index, problem) in std::mem::take(&mut self.unknown_owner) {
-            if !self
-                .catalog
-                .is_known_owner(&self.catalog.components[index].owner)
-            {
-                self.catalog.problems.push(problem.with_help(help.clone()));
+        let owners = self.catalog.known_owners();
+        let mut help = None;
+        let mut problems = Vec::new();
+        for (index, place) in &self.owner_at {
+            let component = &self.catalog.components[*index];
+            if owners.contains(&component.owner) {
+                continue;
             }
+            let msg = format!(
+                "Component `{}`: unknown owner `{}` (not a Group or User in the catalog)",
+                component.entity.name, component.owner
+            );
+            let help = help.get_or_insert_with(|| known_groups_help(&self.catalog.groups));
+            problems.push(
+                Problem::new(
+                    ProblemKind::UnknownOwner,
+                    place.diagnostic(msg).with_help(help.clone()),
+                )
+                .about(component.owner.to_string()),
+            );
         }
+        self.catalog.problems.extend(problems);
+        self.owner_at.clear();
     }
 }
 
@@ -804,6 +849,16 @@ impl Cx<'_> {
         yaml::diagnostic_at(self.path, self.text, self.doc, value, msg)
     }
 
+    fn place<T>(&self, value: &Spanned<T>) -> Place {
+        let (offset, len) = yaml::location_in_file(self.text, self.doc, &value.referenced);
+        Place {
+            path: self.path.to_path_buf(),
+            source: self.text.clone(),
+            offset,
+            len,
+        }
+    }
+
     fn at_location(&self, at: &Location, msg: impl Into<String>) -> FileDiagnostic {
         yaml::diagnostic_at_location(self.path, self.text, self.doc, at, msg)
     }
@@ -830,7 +885,7 @@ impl Cx<'_> {
 
     fn origin(&self, at: &Location) -> Origin {
         let (offset, _) = yaml::location_in_file(self.text, self.doc, at);
-        let (line, column) = line_column(self.text, offset);
+        let (line, column) = self.text.line_column(offset);
         Origin {
             path: self.path.to_path_buf(),
             line,
@@ -861,11 +916,7 @@ impl Cx<'_> {
 
 /// Collect the yaml files below `dir`, sorted, skipping hidden directories
 /// and symlinks. `dir` unreadable is an error; a subdirectory, a problem.
-fn walk(
-    dir: &Path,
-    files: &mut Vec<PathBuf>,
-    problems: &mut Vec<FileDiagnostic>,
-) -> io::Result<()> {
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) -> io::Result<()> {
     let mut entries: Vec<fs::DirEntry> = fs::read_dir(dir)?.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
@@ -877,7 +928,10 @@ fn walk(
         let name = name.to_string_lossy();
         if file_type.is_dir() && !name.starts_with('.') {
             if let Err(e) = walk(&path, files, problems) {
-                problems.push(unreadable_file(&path, &e));
+                problems.push(Problem::new(
+                    ProblemKind::UnreadableFile,
+                    unreadable_file(&path, &e),
+                ));
             }
         } else if file_type.is_file() && is_yaml(&name) {
             files.push(path);

@@ -16,16 +16,17 @@
 
 mod entity;
 mod load;
+mod problem;
 mod raw;
 mod repository;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub use entity::{Component, EntityRef, Group, Origin, Repository, User};
-
-use crate::diag::FileDiagnostic;
+pub use problem::{Problem, ProblemGroup, ProblemKind, SubjectCount, group_problems};
 
 /// Everything read from a catalog, problems included.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +41,7 @@ pub struct Catalog {
     pub files: Vec<PathBuf>,
     /// Problems found; each names file:line:column and the field. Loading
     /// goes on past them. Ordered by file (in the order read), then position.
-    pub problems: Vec<FileDiagnostic>,
+    pub problems: Vec<Problem>,
 }
 
 /// The catalog path itself cannot be read (anything further in is a problem
@@ -87,5 +88,13 @@ impl Catalog {
     /// True when `r` names a Group or a User of the catalog (a possible owner).
     pub fn is_known_owner(&self, r: &EntityRef) -> bool {
         self.group(r).is_some() || self.user(r).is_some()
+    }
+
+    /// Every Group and User of the catalog (the possible owners), for
+    /// checking many components at once.
+    pub fn known_owners(&self) -> HashSet<&EntityRef> {
+        (self.groups.iter().map(|g| &g.entity))
+            .chain(self.users.iter().map(|u| &u.entity))
+            .collect()
     }
 }

@@ -533,3 +533,81 @@ fn unreadable_root_is_an_error() {
     let err = Catalog::load(&missing).unwrap_err();
     assert!(err.to_string().contains("nope.yaml"), "{err}");
 }
+
+/// A file of `n` components whose owners are not in the catalog, plus one
+/// broken document: `n + 1` problems.
+fn many_unknown_owners(n: usize) -> String {
+    let mut docs: Vec<String> = (0..n)
+        .map(|i| {
+            component(
+                &format!("svc-{i}"),
+                &format!("gone-{}", i % 3),
+                &format!("github.com/project-slug: acme/svc-{i}"),
+            )
+        })
+        .collect();
+    docs.push("apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata: {}\n".into());
+    docs.join("---\n")
+}
+
+#[test]
+fn every_problem_of_a_file_shares_the_one_copy_of_its_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "catalog/a.yaml", &many_unknown_owners(200));
+    write(dir.path(), "catalog/b.yaml", &many_unknown_owners(5));
+    let c = Catalog::load(a.parent().unwrap()).unwrap();
+    assert_eq!(c.problems.len(), 207, "{:?}", problems(&c));
+    // One copy of each file's text, however many problems point into it.
+    let mut copies: Vec<&std::sync::Arc<str>> = Vec::new();
+    for p in &c.problems {
+        if !copies
+            .iter()
+            .any(|s| std::sync::Arc::ptr_eq(s, p.source_text()))
+        {
+            copies.push(p.source_text());
+        }
+    }
+    assert_eq!(copies.len(), 2, "one shared source per file");
+    // ... and its places are still right.
+    let text = fs::read_to_string(&a).unwrap();
+    let last = c
+        .problems
+        .iter()
+        .rfind(|p| p.path.ends_with("a.yaml") && p.kind == ProblemKind::UnknownOwner)
+        .unwrap();
+    let (line, column) = position(&text, "owner: gone-", 199);
+    assert_eq!((last.line, last.column), (line, column + "owner: ".len()));
+}
+
+#[test]
+fn problems_group_by_kind_with_their_most_frequent_subjects() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.yaml", &many_unknown_owners(7));
+    let c = Catalog::load(&a).unwrap();
+    let groups = group_problems(&c.problems);
+    let kinds: Vec<(ProblemKind, usize)> = groups.iter().map(|g| (g.kind, g.count)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (ProblemKind::InvalidEntity, 1),
+            (ProblemKind::UnknownOwner, 7)
+        ]
+    );
+    let subjects: Vec<(&str, usize)> = groups[1]
+        .subjects
+        .iter()
+        .map(|s| (s.subject.as_str(), s.count))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("group:default/gone-0", 3),
+            ("group:default/gone-1", 2),
+            ("group:default/gone-2", 2)
+        ]
+    );
+    assert_eq!(
+        groups[1].kind.describe(7),
+        "7 components name owners that are not in the catalog"
+    );
+}

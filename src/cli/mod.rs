@@ -3,6 +3,7 @@
 //! It is the only layer that knows about the terminal (clap, indicatif,
 //! colours); the domain modules below it never print.
 
+mod catalog;
 mod demo;
 pub mod exit;
 mod launch;
@@ -92,6 +93,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 enum Command {
     Recipe(recipe::RecipeArgs),
+    Catalog(catalog::CatalogArgs),
     Plan(plan::PlanArgs),
     Launch(launch::LaunchArgs),
     Advance(launch::AdvanceArgs),
@@ -165,6 +167,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
     let global = &cli.global;
     match cli.command {
         Command::Recipe(args) => recipe::run(args, ui),
+        Command::Catalog(args) => catalog::run(args, ui),
         Command::Plan(args) => plan::run(args, ui),
         Command::Launch(args) => launch::launch(args, global, ui).await,
         Command::Advance(args) => launch::advance(args, global, ui).await,

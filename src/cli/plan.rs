@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use clap::Args;
 use serde::Serialize;
 
-use super::output::{print_diagnostics, table};
+use super::output::table;
 use super::{Ui, exit};
+use crate::campaign::plan::{SkipKind, Skipped};
 use crate::campaign::{self, Loaded, Plan};
 use crate::escape::terminal;
 
@@ -93,13 +94,7 @@ fn sandbox_lines(loaded: &Loaded) -> String {
 /// Print the catalog's problems as warnings: they leave entities out but do
 /// not stop the campaign.
 pub fn warn_catalog_problems(ui: &Ui, loaded: &Loaded) {
-    if !loaded.catalog.problems.is_empty() {
-        print_diagnostics(ui, "warning", &loaded.catalog.problems);
-        ui.note(format!(
-            "warning: the catalog has {} problem(s); the entities they concern may be left out or carry unknown owners",
-            loaded.catalog.problems.len()
-        ));
-    }
+    super::catalog::warn_problems(ui, &loaded.catalog, &loaded.campaign.catalog);
 }
 
 pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
@@ -187,16 +182,11 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
             );
         }
     }
-    if !plan.skipped.is_empty() {
-        println!("\nskipped ({}):", plan.skipped.len());
-        for s in &plan.skipped {
-            println!(
-                "  {}: {}",
-                terminal(&s.component.to_string()),
-                terminal(&s.reason)
-            );
-        }
-    }
+    print!(
+        "{}",
+        skipped_lines("not selected by `targets`", &plan.unselected)
+    );
+    print!("{}", skipped_lines("skipped", &plan.skipped));
     if !plan.unscheduled.is_empty() {
         println!(
             "\nnot scheduled ({}): the tranches end before these targets; add `rest` to include them:",
@@ -210,6 +200,64 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
     println!("\nrepository code:\n{}", sandbox_lines(&loaded));
     ui.note("\nnothing was touched. `fleetwright run` (or `launch`) opens tranche 1.");
     Ok(exit::SUCCESS)
+}
+
+/// At most this many skipped components are listed one by one; more are
+/// grouped by why, with a few names each.
+const LISTED: usize = 10;
+const NAMES: usize = 3;
+
+/// Components left out, under `heading`: each with its reason when there
+/// are few, else grouped by kind with counts and a few names (`--json`
+/// has them all).
+fn skipped_lines(heading: &str, skipped: &[Skipped]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if skipped.is_empty() {
+        return out;
+    }
+    let _ = writeln!(out, "\n{heading} ({}):", skipped.len());
+    if skipped.len() <= LISTED {
+        for s in skipped {
+            let _ = writeln!(
+                out,
+                "  {}: {}",
+                terminal(&s.component.to_string()),
+                terminal(&s.reason)
+            );
+        }
+        return out;
+    }
+    let mut kinds: Vec<(SkipKind, Vec<&Skipped>)> = Vec::new();
+    for s in skipped {
+        match kinds.iter_mut().find(|(k, _)| *k == s.kind) {
+            Some((_, list)) => list.push(s),
+            None => kinds.push((s.kind, vec![s])),
+        }
+    }
+    kinds.sort_by_key(|(k, _)| *k);
+    for (kind, list) in kinds {
+        let mut names: Vec<String> = list
+            .iter()
+            .take(NAMES)
+            .map(|s| terminal(&s.component.to_string()).into_owned())
+            .collect();
+        if list.len() > NAMES {
+            names.push(format!("and {} more", list.len() - NAMES));
+        }
+        let _ = writeln!(
+            out,
+            "  {} {}: {}",
+            list.len(),
+            kind.what(),
+            names.join(", ")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  (`fleetwright plan --json` lists them all, with reasons)"
+    );
+    out
 }
 
 /// The rollout policy in words, one line each.

@@ -316,9 +316,12 @@ fn issue_10_a_control_character_in_a_catalog_name_is_refused_at_its_place() {
             "{left_out} planned: {plan:?}"
         );
     }
-    // Each is a warning at its value's file:line:column, saying what and
-    // what to do, and nothing raw reaches the terminal.
-    let at = places(&plan.stderr, rel);
+    // Each is a problem at its value's file:line:column, saying what and
+    // what to do (`plan` groups them; `catalog check` lists them all), and
+    // nothing raw reaches the terminal.
+    let check = sb.run(&["catalog", "check", "catalog/all.yaml"]);
+    check.code(3);
+    let at = places(&check.stdout, rel);
     for (needle, field, shown) in [
         ("\"title", "metadata.name", "`\\x1b` (U+001B)"),
         ("\"team-\\u202E", "spec.owner", "`\\u{202e}` (U+202E)"),
@@ -334,8 +337,8 @@ fn issue_10_a_control_character_in_a_catalog_name_is_refused_at_its_place() {
             at.contains(&(line, column)),
             "no warning at {rel}:{line}:{column} for {field}: {plan:?}"
         );
-        let warning = plan
-            .stderr
+        let warning = check
+            .stdout
             .lines()
             .find(|l| l.contains(&format!("{rel}:{line}:{column}:")))
             .unwrap();
@@ -346,7 +349,8 @@ fn issue_10_a_control_character_in_a_catalog_name_is_refused_at_its_place() {
             "{warning}"
         );
     }
-    assert!(plan.stderr.contains("remove the character"), "{plan:?}");
+    assert!(check.stdout.contains("remove the character"), "{check:?}");
+    assert_eq!(raw_controls(&check.stdout), Vec::<char>::new(), "{check:?}");
     assert_eq!(raw_controls(&plan.stderr), Vec::<char>::new(), "{plan:?}");
     assert_eq!(raw_controls(&plan.stdout), Vec::<char>::new(), "{plan:?}");
 
@@ -424,4 +428,84 @@ fn issue_10_a_file_path_from_a_repository_cannot_steer_the_terminal() {
     md.code(0);
     assert_eq!(raw_controls(&md.stdout), Vec::<char>::new(), "{md:?}");
     assert!(md.stdout.contains("\\\\x1b\\]0;pwned"), "{md:?}");
+}
+
+/// Components of team-a.yaml's repository style whose owners are not in the
+/// catalog: `(name, owner)`.
+fn ghosts(owners: &[(&str, &str)]) -> String {
+    owners
+        .iter()
+        .map(|(name, owner)| {
+            format!(
+                "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: {name}\n  annotations:\n    github.com/project-slug: acme/{name}\nspec:\n  type: service\n  lifecycle: production\n  owner: {owner}\n"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn many_catalog_problems_are_grouped_by_kind_once_and_quiet_prints_none() {
+    let sb = three_repos();
+    let owners = [
+        ("ghost-a", "team-ghost"),
+        ("ghost-b", "team-phantom"),
+        ("ghost-c", "team-ghost"),
+        ("ghost-d", "team-phantom"),
+        ("ghost-e", "team-ghost"),
+    ];
+    append(&sb, "catalog/team-a.yaml", &ghosts(&owners));
+    let (line, column) = line_col(&sb.read("catalog/team-a.yaml"), "team-ghost");
+
+    let plan = sb.run(&["plan", "campaign.yaml"]);
+    plan.code(0);
+    assert_eq!(
+        plan.stderr,
+        format!(
+            "warning: the catalog has 5 problems; the entities they concern are left out or carry unknown owners:
+  5 components name owners that are not in the catalog: group:default/team-ghost (3), group:default/team-phantom (2)
+    catalog/team-a.yaml:{line}:{column}: Component `ghost-a`: unknown owner `group:default/team-ghost` (not a Group or User in the catalog)
+    … and 4 more
+  `fleetwright catalog check catalog/all.yaml` lists them all, each at its place
+
+nothing was touched. `fleetwright run` (or `launch`) opens tranche 1.
+"
+        ),
+        "{plan:?}"
+    );
+    let quiet = sb.run(&["plan", "-q", "campaign.yaml"]);
+    quiet.code(0);
+    assert_eq!(quiet.stderr, "", "-q prints errors only");
+
+    // The whole list is a command, with file:line:column for each.
+    let check = sb.run(&["catalog", "check", "catalog/all.yaml"]);
+    check.code(3);
+    for (name, _) in owners {
+        let at = line_col(&sb.read("catalog/team-a.yaml"), &format!("name: {name}"));
+        assert!(
+            check
+                .stdout
+                .contains(&format!("Component `{name}`: unknown owner")),
+            "{name} not listed: {check:?}"
+        );
+        assert!(at.0 > 0);
+    }
+    assert_eq!(
+        places(&check.stdout, "catalog/team-a.yaml").len(),
+        5,
+        "{check:?}"
+    );
+    let json = sb.run(&["catalog", "check", "catalog/all.yaml", "--json"]);
+    json.code(3);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["problems"].as_array().unwrap().len(), 5);
+    assert_eq!(v["kinds"][0]["kind"], "unknown_owner");
+    assert_eq!(
+        v["kinds"][0]["subjects"][0]["subject"],
+        "group:default/team-ghost"
+    );
+    assert_eq!(v["kinds"][0]["subjects"][0]["count"], 3);
+
+    // A clean catalog checks clean.
+    let clean = three_repos();
+    clean.run(&["catalog", "check", "catalog/all.yaml"]).code(0);
 }

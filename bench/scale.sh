@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# The scale benchmark (issue 11): fleetwright at an organisation's size.
+#
+# 1. Catalogs of 10,000 components, `plan` only (no repositories needed):
+#    one exported file; the same as 10,000 files under a Location glob; a
+#    1 MB file whose components all name owners that are not in the catalog.
+# 2. A fleet of N local repositories (default 1,000) and a one-file catalog
+#    of N components: `plan`, `launch` (clone, rewrite, commit, push, open
+#    the pull request of every repository), a no-op `run` (sync only),
+#    `status --json`, `report --format html`, `scan`.
+# 3. all-repos (PyPI `all-repos`, installed into WORK at benchmark time) on
+#    a copy of the same repositories: `all-repos-clone`, then
+#    `all-repos-sed` of the same change, pushed (`merge_to_master`).
+#
+# Each is measured with /usr/bin/time -v: wall time and peak RSS. It is a
+# benchmark, not a test: a slow machine never fails it. Results go to
+# stdout as a Markdown table; docs/benchmarks.md records them.
+#
+# Usage: bench/scale.sh [N]
+# Environment:
+#   N=1000         repositories of the fleet (10000 on request)
+#   CATALOG=10000  components of the plan-only catalogs
+#   JOBS=2         parallel jobs for both tools
+#   WORK=<dir>     where everything goes (default: a temp dir, removed)
+#   KEEP=1         keep WORK
+#   FLEETWRIGHT=<path>  the binary (default: cargo build --release)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+n=${1:-${N:-1000}}
+catalog_n=${CATALOG:-10000}
+jobs=${JOBS:-2}
+
+die() {
+    echo "bench/scale.sh: $*" >&2
+    exit 1
+}
+[[ -x /usr/bin/time ]] || die "needs GNU time: apt-get install -y time"
+command -v python3 >/dev/null || die "needs python3"
+command -v git >/dev/null || die "needs git"
+
+if [[ -n ${WORK:-} ]]; then
+    work=$WORK
+    mkdir -p "$work"
+else
+    work=$(mktemp -d -t fleetwright-scale-XXXXXX)
+    [[ -n ${KEEP:-} ]] || trap 'rm -rf "$work"' EXIT
+fi
+work=$(cd "$work" && pwd)
+
+if [[ -n ${FLEETWRIGHT:-} ]]; then
+    fw=$FLEETWRIGHT
+else
+    (cd "$repo" && cargo build --release --quiet)
+    fw=$repo/target/release/fleetwright
+fi
+
+rows=()
+# measure LABEL DIR CMD...: run CMD in DIR under /usr/bin/time -v; one row.
+measure() {
+    local label=$1 dir=$2
+    shift 2
+    local out=$work/time.txt
+    local code=0
+    (cd "$dir" && /usr/bin/time -v "$@" >"$work/stdout.txt" 2>"$out") || code=$?
+    local wall rss
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$out")
+    # h:mm:ss or m:ss.cc -> seconds
+    local secs
+    secs=$(awk -v t="$wall" 'BEGIN { n = split(t, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f", s }')
+    local mb=$((rss / 1024))
+    local note=""
+    [[ $code -eq 0 ]] || note=" (exit $code)"
+    echo "  $label: ${secs} s, ${mb} MB$note" >&2
+    rows+=("| $label | ${secs} s | ${mb} MB |$note")
+    if [[ $code -ne 0 && $code -ne 3 && $code -ne 4 ]]; then
+        tail -20 "$out" >&2
+    fi
+}
+
+echo "== catalogs of $catalog_n components (plan only)" >&2
+python3 "$repo/bench/gen_fleet.py" "$work/one-file" --repos "$catalog_n" --no-repos
+python3 "$repo/bench/gen_fleet.py" "$work/split" --repos "$catalog_n" --no-repos --split
+# 2,421 components of ~390 bytes: a 1 MB file, every owner unknown.
+python3 "$repo/bench/gen_fleet.py" "$work/unknown" --repos 2421 --unknown 2421 --no-repos
+measure "plan, one file of $catalog_n components" "$work/one-file" "$fw" plan campaign.yaml
+measure "plan, $catalog_n files under a Location glob" "$work/split" "$fw" plan campaign.yaml
+measure "plan, 1 MB file, 2,421 unknown owners" "$work/unknown" "$fw" plan campaign.yaml
+measure "catalog check, 1 MB file, 2,421 unknown owners" "$work/unknown" "$fw" catalog check catalog/all.yaml --json
+unknown_stderr=$(cd "$work/unknown" && "$fw" plan campaign.yaml 2>&1 >/dev/null | wc -l)
+unknown_quiet=$(cd "$work/unknown" && "$fw" plan -q campaign.yaml 2>&1 >/dev/null | wc -l)
+
+echo "== a fleet of $n repositories" >&2
+fleet=$work/fleet
+python3 "$repo/bench/gen_fleet.py" "$fleet" --repos "$n" --unknown 200
+state=$work/state/fleetwright.db
+measure "plan, $n targets" "$fleet" "$fw" --state "$state" plan campaign.yaml
+measure "launch, $n repositories (-j $jobs)" "$fleet" "$fw" --state "$state" launch campaign.yaml -j "$jobs"
+launch_quiet=$(cd "$fleet" && "$fw" --state "$work/state-q/fleetwright.db" launch -q campaign.yaml -j "$jobs" 2>&1 >/dev/null | wc -l)
+measure "run, no-op (sync only), $n targets" "$fleet" "$fw" --state "$state" run scale-bench
+measure "status --json, $n targets" "$fleet" "$fw" --state "$state" status scale-bench --json
+measure "report --format html, $n targets" "$fleet" "$fw" --state "$state" report scale-bench --format html --out "$work/report.html"
+measure "scan, $n repositories" "$fleet" "$fw" --state "$state" scan scale-bench
+
+echo "== all-repos on a copy of the same $n repositories" >&2
+ar=$work/all-repos
+if [[ ! -x $ar/venv/bin/all-repos-sed ]]; then
+    python3 -m venv "$ar/venv"
+    "$ar/venv/bin/pip" install --quiet all-repos
+fi
+ar_version=$("$ar/venv/bin/pip" show all-repos | awk '/^Version/ {print $2}')
+rm -rf "$ar/remotes" "$ar/output"
+cp -r "$fleet/remotes" "$ar/remotes"
+python3 - "$ar" <<'EOF'
+import json, os, sys
+ar = sys.argv[1]
+remotes = os.path.join(ar, "remotes")
+repos = {d[:-4]: os.path.join(remotes, d) for d in sorted(os.listdir(remotes))}
+json.dump(repos, open(os.path.join(ar, "repos.json"), "w"))
+config = {
+    "output_dir": os.path.join(ar, "output"),
+    "source": "all_repos.source.json_file",
+    "source_settings": {"filename": os.path.join(ar, "repos.json")},
+    "push": "all_repos.push.merge_to_master",
+    "push_settings": {},
+}
+path = os.path.join(ar, "all-repos.json")
+json.dump(config, open(path, "w"))
+os.chmod(path, 0o600)
+EOF
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+measure "all-repos $ar_version: all-repos-clone, $n repositories (-j $jobs)" "$ar" \
+    "$ar/venv/bin/all-repos-clone" -C all-repos.json -j "$jobs"
+measure "all-repos $ar_version: all-repos-sed + push, $n repositories (-j $jobs)" "$ar" \
+    "$ar/venv/bin/all-repos-sed" -C all-repos.json -j "$jobs" --commit-msg "logging.warn -> logging.warning" \
+    's/logging\.warn(/logging.warning(/g' '*.py'
+migrated=0
+for r in "$ar"/remotes/*.git; do
+    if git --git-dir="$r" show HEAD:service/handler.py | grep -q 'logging.warning('; then
+        migrated=$((migrated + 1))
+    fi
+done
+
+echo
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+echo "fleetwright: $("$fw" --version 2>/dev/null || echo "$fw"); all-repos $ar_version"
+echo
+echo "| what | wall | peak RSS |"
+echo "| --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "stderr of \`plan\` with 2,421 unknown owners: $unknown_stderr lines; with -q: $unknown_quiet lines"
+echo "stderr of \`launch -q\` with 200 unknown owners: $launch_quiet lines"
+echo "all-repos migrated $migrated of $n repositories"
