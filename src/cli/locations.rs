@@ -78,6 +78,25 @@ pub fn resolve(
     })
 }
 
+/// Where the state was by default before the XDG directories, relative to
+/// the current folder.
+pub const OLD_DEFAULT_STATE: &str = "state/fleetwright.db";
+
+/// A warning when the state is the default one, does not exist yet, and
+/// the current folder holds a state where the old default put it: the
+/// person probably means that one.
+pub fn old_state_warning(explicit: bool, state: &Path) -> Option<String> {
+    if explicit || state.exists() || !Path::new(OLD_DEFAULT_STATE).is_file() {
+        return None;
+    }
+    Some(format!(
+        "{OLD_DEFAULT_STATE} in this folder is not used: the state is now {} by default; \
+         pass --state {OLD_DEFAULT_STATE} (or set FLEETWRIGHT_STATE) to use it, or move it there \
+         with its -wal and -shm files (docs/campaigns.md, \"Where the state and the clones live\")",
+        state.display()
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

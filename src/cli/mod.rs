@@ -161,6 +161,12 @@ where
         );
         match resolved {
             Ok(at) => {
+                let explicit = cli.global.state_arg.is_some();
+                if let Some(warning) = locations::old_state_warning(explicit, &at.state)
+                    && !cli.global.quiet
+                {
+                    eprintln!("warning: {warning}");
+                }
                 cli.global.state = at.state;
                 cli.global.cache = at.cache;
             }

@@ -109,6 +109,26 @@ fn without_state_the_state_and_clones_go_to_the_xdg_folders_and_any_folder_finds
 }
 
 #[test]
+fn a_state_where_the_old_default_put_it_is_pointed_at() {
+    let sb = fleet();
+    sb.run(&["launch", "campaign.yaml"]).code(0);
+    let home = sb.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = run_bare(sb.path(), &home, &[], &["status", CAMPAIGN]);
+    out.code(5);
+    assert!(
+        out.stderr
+            .contains("warning: state/fleetwright.db in this folder is not used")
+            && out.stderr.contains("pass --state state/fleetwright.db"),
+        "{out:?}"
+    );
+    assert!(
+        !home.join(".local/state").exists(),
+        "status creates no state"
+    );
+}
+
+#[test]
 fn an_explicit_state_keeps_its_clones_beside_it_and_cache_moves_them() {
     let sb = fleet();
     sb.run(&["launch", "campaign.yaml"]).code(0);
