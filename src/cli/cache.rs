@@ -40,6 +40,8 @@ enum CacheCommand {
     List,
     /// Remove clones: those matching every option given. A clone a running
     /// fleetwright works in is left alone.
+    ///
+    /// Example: fleetwright cache prune --completed --older-than 7d --dry-run
     Prune(PruneArgs),
 }
 
