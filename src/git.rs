@@ -1,5 +1,5 @@
 //! Every git operation fleetwright performs, through libgit2: the cache of
-//! working clones under the state folder, fresh branches from the default
+//! working clones (shallow over HTTP(S)), fresh branches from the default
 //! branch, commits, pushes, and merges inside bare repositories (for the
 //! local forge).
 //!
@@ -305,7 +305,7 @@ impl Workspace {
     /// that [`Checkout::remote_branch`] sees every commit the branch has and
     /// the default branch does not (up to its 50).
     ///
-    /// Over the network (smart HTTP, SSH) the fetch is shallow: depth 1 of
+    /// Over HTTP(S) the fetch is shallow: depth 1 of
     /// both branches first, which is all there is to see when the branch
     /// does not exist or sits on the default branch's head. When the
     /// branch's history goes past what was fetched without meeting the
@@ -361,7 +361,7 @@ impl Workspace {
                     .ctx(|| "add the origin remote".into())?;
             }
         }
-        // libgit2's local transport refuses a depth; the network ones take it.
+        // libgit2's local transport refuses a depth; smart HTTP takes it.
         let shallow = local_path(url).is_none();
         let mut deeper = DEEPER.iter().copied();
         let mut depth = if shallow { 1 } else { FULL };
