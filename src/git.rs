@@ -1,5 +1,5 @@
 //! Every git operation fleetwright performs, through libgit2: the cache of
-//! working clones under the state folder, fresh branches from the default
+//! working clones (shallow over HTTP(S)), fresh branches from the default
 //! branch, commits, pushes, and merges inside bare repositories (for the
 //! local forge).
 //!
@@ -70,6 +70,18 @@ impl Default for Identity {
 pub struct Workspace {
     root: PathBuf,
     token: Token,
+}
+
+/// A clone found in the cache by [`Workspace::clones`].
+#[derive(Debug, Clone)]
+pub struct CachedClone {
+    /// Its folder's name in the cache ([`Workspace::clone_dir`]).
+    pub folder: String,
+    pub path: PathBuf,
+    /// The URL it clones (redacted), when known.
+    pub url: Option<String>,
+    /// When a sync last used it.
+    pub last_used: Option<std::time::SystemTime>,
 }
 
 /// What git may offer a remote that asks for credentials: one forge's
@@ -203,9 +215,109 @@ impl Workspace {
         self.root.join(format!("{safe}-{hash}"))
     }
 
+    /// The folder the clones live in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every clone in the cache, as found on disk (unsorted): its folder,
+    /// the URL it clones and when a sync last used it. An absent cache
+    /// holds none.
+    pub fn clones(&self) -> std::io::Result<Vec<CachedClone>> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut clones = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let path = entry.path();
+            let git = path.join(".git");
+            let stamp = git.join(USED_STAMP);
+            // Clones from before the stamp: their last fetch, else the folder.
+            let last_used = [stamp.as_path(), &git.join("FETCH_HEAD"), &path]
+                .iter()
+                .find_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+            let url = std::fs::read_to_string(&stamp)
+                .ok()
+                .map(|text| text.trim().to_string())
+                .filter(|text| !text.is_empty())
+                .or_else(|| {
+                    let repo = Repository::open(&path).ok()?;
+                    let remote = repo.find_remote("origin").ok()?;
+                    remote
+                        .url()
+                        .ok()
+                        .map(|u| crate::urls::redact(u).into_owned())
+                });
+            clones.push(CachedClone {
+                folder: entry.file_name().to_string_lossy().into_owned(),
+                path,
+                url,
+                last_used,
+            });
+        }
+        Ok(clones)
+    }
+
+    /// Remove the clone in `folder` (a name [`Workspace::clones`] gave)
+    /// unless a process (this one included) works in it: `false` then, and
+    /// nothing is touched. Its lock file goes too.
+    pub fn remove_clone(&self, folder: &str) -> Result<bool> {
+        if folder.is_empty() || folder.contains('/') || folder == "." || folder == ".." {
+            return Err(GitError::Refused(format!(
+                "`{folder}` is not a clone folder of the cache"
+            )));
+        }
+        let path = self.root.join(folder);
+        let Some(guard) = CloneGuard::try_take(&path)? else {
+            return Ok(false);
+        };
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(GitError::Refused(format!(
+                    "cannot remove the clone {}: {e}; check its permissions",
+                    path.display()
+                )));
+            }
+        }
+        // Removed while held: a process waiting on it sees the file is gone
+        // and locks the new one (`CloneGuard::lock`).
+        let _ = std::fs::remove_file(PathBuf::from(format!("{}.lock", path.display())));
+        drop(guard);
+        Ok(true)
+    }
+
     /// Clone `url` into the cache, or fetch it when already there, and find
-    /// its default branch.
+    /// its default branch. Only the default branch is fetched (shallow over
+    /// the network, see [`Workspace::sync_branch`]).
     pub fn sync(&self, url: &str, name: &str) -> Result<Checkout> {
+        self.sync_inner(url, name, None)
+    }
+
+    /// [`Workspace::sync`], fetching the campaign `branch` too, deep enough
+    /// that [`Checkout::remote_branch`] sees every commit the branch has and
+    /// the default branch does not (up to its 50).
+    ///
+    /// Over HTTP(S) the fetch is shallow: depth 1 of
+    /// both branches first, which is all there is to see when the branch
+    /// does not exist or sits on the default branch's head. When the
+    /// branch's history goes past what was fetched without meeting the
+    /// default branch's (the default branch moved on, a person pushed on
+    /// top, the branch was merged), both are fetched deeper (50, then 1000
+    /// commits, then whole) until it does. libgit2's local transport cannot
+    /// fetch shallow: a repository on this machine is fetched whole.
+    pub fn sync_branch(&self, url: &str, name: &str, branch: &str) -> Result<Checkout> {
+        self.sync_inner(url, name, Some(branch))
+    }
+
+    fn sync_inner(&self, url: &str, name: &str, branch: Option<&str>) -> Result<Checkout> {
         if let Some(local) = local_path(url)
             && !local.exists()
         {
@@ -214,17 +326,25 @@ impl Workspace {
             )));
         }
         let path = self.clone_dir(url, name);
+        std::fs::create_dir_all(&self.root).map_err(|e| {
+            GitError::Refused(format!(
+                "cannot create the clone cache {}: {e}; check its permissions, or choose another with --cache",
+                self.root.display()
+            ))
+        })?;
+        // The lock first: a `cache prune` may be removing the folder.
+        let guard = CloneGuard::take(&path)?;
         std::fs::create_dir_all(&path).map_err(|e| {
             GitError::Refused(format!(
                 "cannot create the clone folder {}: {e}",
                 path.display()
             ))
         })?;
-        let guard = CloneGuard::take(&path)?;
         let repo = match Repository::open(&path) {
             Ok(repo) => repo,
             Err(_) => Repository::init(&path).ctx(|| format!("init {}", path.display()))?,
         };
+        stamp(&path, url);
         // Never follow a redirect to another host (the token would follow
         // it): libgit2 reads this for the connection below, which takes no
         // redirect option of its own. Not a secret: it may be on disk.
@@ -241,45 +361,29 @@ impl Workspace {
                     .ctx(|| "add the origin remote".into())?;
             }
         }
-        // One connection: read the remote's HEAD, download, then update the
-        // remote-tracking branches and prune the ones gone (what
-        // `Remote::fetch` does, but it would connect a second time).
-        let default_ref = {
-            let mut remote = repo.find_remote("origin").ctx(|| "find origin".into())?;
-            let mut connection = remote
-                .connect_auth(Direction::Fetch, Some(self.token.callbacks()), None)
-                .ctx(|| format!("connect to {url}"))?;
-            let remote = connection.remote();
-            let head = remote
-                .default_branch()
-                .ctx(|| format!("read the default branch of {url}"))?;
-            let head = head.as_str().unwrap_or_default().to_string();
-            remote
-                .download(&["+refs/heads/*:refs/remotes/origin/*"], None)
-                .ctx(|| format!("fetch {url}"))?;
-            remote
-                .update_tips(
-                    None,
-                    RemoteUpdateFlags::UPDATE_FETCHHEAD,
-                    AutotagOption::None,
-                    None,
-                )
-                .ctx(|| format!("update the branches of {url}"))?;
-            remote.disconnect().ctx(|| "disconnect".into())?;
-            remote
-                .prune(None)
-                .ctx(|| format!("prune the branches {url} deleted"))?;
-            head
+        // libgit2's local transport refuses a depth; smart HTTP takes it.
+        let shallow = local_path(url).is_none();
+        let mut deeper = DEEPER.iter().copied();
+        let mut depth = if shallow { 1 } else { FULL };
+        let (default_branch, base) = loop {
+            let default_branch = self.fetch(&repo, url, branch, depth)?;
+            let base = repo
+                .refname_to_id(&format!("refs/remotes/origin/{default_branch}"))
+                .ctx(|| format!("find origin/{default_branch}"))?;
+            let tip =
+                branch.and_then(|b| repo.refname_to_id(&format!("refs/remotes/origin/{b}")).ok());
+            let complete = match tip {
+                Some(tip) if depth != FULL && depth != UNSHALLOW => {
+                    branch_history_complete(&repo, tip, base)?
+                }
+                _ => true,
+            };
+            if complete {
+                break (default_branch, base);
+            }
+            depth = deeper.next().unwrap_or(UNSHALLOW);
+            tracing::debug!(%url, depth, "the campaign branch goes past the shallow history: fetching deeper");
         };
-        let default_branch = default_ref
-            .strip_prefix("refs/heads/")
-            .ok_or_else(|| {
-                GitError::Refused(format!("{url} has no default branch (is it empty?)"))
-            })?
-            .to_string();
-        let base = repo
-            .refname_to_id(&format!("refs/remotes/origin/{default_branch}"))
-            .ctx(|| format!("find origin/{default_branch}"))?;
         Ok(Checkout {
             repo,
             path,
@@ -289,7 +393,126 @@ impl Workspace {
             _guard: guard,
         })
     }
+
+    /// One fetch over one connection: read the remote's HEAD, download its
+    /// default branch (and `branch`, when the remote has it) to `depth`,
+    /// then update those remote-tracking branches and prune them when the
+    /// remote no longer has them (what `Remote::fetch` does, but it would
+    /// connect a second time). The default branch's name.
+    fn fetch(
+        &self,
+        repo: &Repository,
+        url: &str,
+        branch: Option<&str>,
+        depth: i32,
+    ) -> Result<String> {
+        let mut remote = repo.find_remote("origin").ctx(|| "find origin".into())?;
+        let mut connection = remote
+            .connect_auth(Direction::Fetch, Some(self.token.callbacks()), None)
+            .ctx(|| format!("connect to {url}"))?;
+        let remote = connection.remote();
+        let head = remote
+            .default_branch()
+            .ctx(|| format!("read the default branch of {url}"))?;
+        let head = head.as_str().unwrap_or_default().to_string();
+        let default_branch = head
+            .strip_prefix("refs/heads/")
+            .ok_or_else(|| {
+                GitError::Refused(format!("{url} has no default branch (is it empty?)"))
+            })?
+            .to_string();
+        let mut specs = vec![format!(
+            "+refs/heads/{default_branch}:refs/remotes/origin/{default_branch}"
+        )];
+        if let Some(branch) = branch.filter(|b| *b != default_branch) {
+            specs.push(format!("+refs/heads/{branch}:refs/remotes/origin/{branch}"));
+        }
+        let mut options = git2::FetchOptions::new();
+        options
+            .remote_callbacks(self.token.callbacks())
+            .follow_redirects(RemoteRedirect::None)
+            .download_tags(AutotagOption::None)
+            .depth(if depth == FULL { 0 } else { depth });
+        remote
+            .download(&specs, Some(&mut options))
+            .ctx(|| format!("fetch {url}"))?;
+        remote
+            .update_tips(
+                None,
+                RemoteUpdateFlags::UPDATE_FETCHHEAD,
+                AutotagOption::None,
+                None,
+            )
+            .ctx(|| format!("update the branches of {url}"))?;
+        remote.disconnect().ctx(|| "disconnect".into())?;
+        remote
+            .prune(None)
+            .ctx(|| format!("prune the branches {url} deleted"))?;
+        Ok(default_branch)
+    }
 }
+
+/// `depth` for "everything", on a transport that cannot fetch shallow.
+const FULL: i32 = 0;
+/// libgit2's `GIT_FETCH_DEPTH_UNSHALLOW`: the rest of the history.
+const UNSHALLOW: i32 = i32::MAX;
+/// How deep a shallow clone is fetched again, in turn, when the campaign
+/// branch's history goes past the shallow history (then: whole).
+const DEEPER: [i32; 2] = [50, 1000];
+
+/// The file in a clone's `.git` whose time is the clone's last use (each
+/// sync rewrites it) and whose text is the URL it clones.
+pub const USED_STAMP: &str = "fleetwright-used";
+
+/// Mark the clone at `path` used now, for `fleetwright cache`.
+fn stamp(path: &Path, url: &str) {
+    let stamp = path.join(".git").join(USED_STAMP);
+    if let Err(e) = std::fs::write(&stamp, format!("{}\n", crate::urls::redact(url))) {
+        tracing::debug!(path = %stamp.display(), "cannot stamp the clone: {e}");
+    }
+}
+
+/// Whether the walk [`Checkout::remote_branch`] makes from `tip`, hiding
+/// the default branch at `base`, can be trusted in this shallow clone:
+/// every commit it meets has each parent it names either met too or on
+/// the default branch, so the walk ends where the branch leaves the
+/// default branch. It cannot be trusted when it meets a commit whose
+/// parents the shallow fetch cut off, or a root commit (which may be on
+/// the default branch's history below what was fetched of it).
+fn branch_history_complete(repo: &Repository, tip: Oid, base: Oid) -> Result<bool> {
+    let mut walk = repo.revwalk().ctx(|| "walk the branch".into())?;
+    walk.push(tip).ctx(|| "walk the branch".into())?;
+    walk.hide(base).ok();
+    let met: std::collections::HashSet<Oid> = walk
+        .collect::<Result<_, _>>()
+        .ctx(|| "walk the branch".into())?;
+    for oid in &met {
+        let commit = repo.find_commit(*oid).ctx(|| "read a commit".into())?;
+        // The parents the commit names, not those the shallow file leaves it.
+        let named: Vec<Oid> = commit
+            .raw_header_bytes()
+            .split(|b| *b == b'\n')
+            .filter_map(|line| line.strip_prefix(b"parent "))
+            .filter_map(|hex| std::str::from_utf8(hex).ok())
+            .filter_map(|hex| Oid::from_str(hex.trim()).ok())
+            .collect();
+        if named.is_empty() {
+            return Ok(false);
+        }
+        for parent in named {
+            let known = met.contains(&parent)
+                || parent == base
+                || repo.graph_descendant_of(base, parent).unwrap_or(false);
+            if !known {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// How many of a campaign branch's own commits are looked at.
+const BRANCH_WALK: usize = 50;
 
 /// The one process (and task) working in a clone: an exclusive `flock` on
 /// `<clone>.lock`, held as long as the [`Checkout`]. Once it is held, a
@@ -309,8 +532,20 @@ static HELD: std::sync::Mutex<Vec<(PathBuf, std::sync::Weak<std::fs::File>)>> =
     std::sync::Mutex::new(Vec::new());
 
 impl CloneGuard {
+    /// Wait for the clone's lock and take it.
     fn take(clone: &Path) -> Result<CloneGuard> {
+        Self::lock(clone, true).map(|guard| guard.expect("a blocking lock is taken"))
+    }
+
+    /// Take the clone's lock if nobody holds it, this process included;
+    /// `None` when someone does.
+    fn try_take(clone: &Path) -> Result<Option<CloneGuard>> {
+        Self::lock(clone, false)
+    }
+
+    fn lock(clone: &Path, wait: bool) -> Result<Option<CloneGuard>> {
         use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
         let lock = PathBuf::from(format!("{}.lock", clone.display()));
         let held = || HELD.lock().unwrap_or_else(|e| e.into_inner());
         {
@@ -321,30 +556,49 @@ impl CloneGuard {
                 .find(|(path, _)| *path == lock)
                 .and_then(|(_, file)| file.upgrade())
             {
-                return Ok(CloneGuard { _file: file });
+                return Ok(wait.then_some(CloneGuard { _file: file }));
             }
         }
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock)
-            .map_err(|e| {
-                GitError::Refused(format!("cannot open the lock file {}: {e}", lock.display()))
-            })?;
-        // SAFETY: flock on a descriptor this function owns; waits while
-        // another process works in the same clone.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(GitError::Refused(format!(
-                "cannot lock the clone {}: {}",
-                clone.display(),
-                std::io::Error::last_os_error()
-            )));
-        }
+        let file = loop {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&lock)
+                .map_err(|e| {
+                    GitError::Refused(format!("cannot open the lock file {}: {e}", lock.display()))
+                })?;
+            let how = if wait {
+                libc::LOCK_EX
+            } else {
+                libc::LOCK_EX | libc::LOCK_NB
+            };
+            // SAFETY: flock on a descriptor this function owns; waits (or
+            // not) while another process works in the same clone.
+            if unsafe { libc::flock(file.as_raw_fd(), how) } != 0 {
+                let error = std::io::Error::last_os_error();
+                if !wait && error.kind() == std::io::ErrorKind::WouldBlock {
+                    return Ok(None);
+                }
+                return Err(GitError::Refused(format!(
+                    "cannot lock the clone {}: {error}",
+                    clone.display()
+                )));
+            }
+            // A `cache prune` removes the lock file while it holds it: a
+            // lock taken on the removed file locks nothing; take the new one.
+            let same = match (file.metadata(), std::fs::metadata(&lock)) {
+                (Ok(held), Ok(now)) => held.ino() == now.ino() && held.dev() == now.dev(),
+                _ => false,
+            };
+            if same {
+                break file;
+            }
+        };
         remove_stale_locks(&clone.join(".git"));
         let file = std::sync::Arc::new(file);
         held().push((lock, std::sync::Arc::downgrade(&file)));
-        Ok(CloneGuard { _file: file })
+        Ok(Some(CloneGuard { _file: file }))
     }
 }
 
@@ -417,7 +671,7 @@ impl Checkout {
         walk.push(tip).ctx(|| "walk the branch".into())?;
         walk.hide(self.base).ok();
         let mut commits: Vec<Oid> = walk
-            .take(50)
+            .take(BRANCH_WALK)
             .collect::<Result<_, _>>()
             .ctx(|| "walk the branch".into())?;
         if commits.is_empty() {
@@ -710,6 +964,9 @@ pub fn merge_in_bare(
     .ctx(|| format!("commit the merge into {base}"))
 }
 
+#[cfg(all(test, feature = "sim"))]
+mod shallow_tests;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -790,7 +1047,7 @@ mod tests {
         let bare = bare_with_commit(dir.path());
         let url = bare.to_str().unwrap();
         let ws = Workspace::new(dir.path().join("cache"));
-        let co = ws.sync(url, "r").unwrap();
+        let co = ws.sync_branch(url, "r", "fw/x").unwrap();
         co.reset_to_base().unwrap();
         std::fs::write(co.path.join("app.py"), "x\n").unwrap();
         let msg = format!("m\n\n{CAMPAIGN_TRAILER}: c\n");
@@ -799,7 +1056,7 @@ mod tests {
             .unwrap()
             .unwrap();
         co.push("fw/x").unwrap();
-        let co = ws.sync(url, "r").unwrap();
+        let co = ws.sync_branch(url, "r", "fw/x").unwrap();
         assert_eq!(
             co.remote_branch("fw/x", "c").unwrap(),
             RemoteBranch::Ours(oid)
@@ -810,7 +1067,7 @@ mod tests {
             .unwrap()
             .delete()
             .unwrap();
-        let co = ws.sync(url, "r").unwrap();
+        let co = ws.sync_branch(url, "r", "fw/x").unwrap();
         assert_eq!(co.remote_branch("fw/x", "c").unwrap(), RemoteBranch::Absent);
     }
 

@@ -120,6 +120,7 @@ const KEPT: &[&str] = &[
     "RUST_BACKTRACE",
     "RUST_MIN_STACK",
     "FLEETWRIGHT_STATE",
+    "FLEETWRIGHT_CACHE",
     "FLEETWRIGHT_COLOR",
     "FLEETWRIGHT_NOW",
     "SSL_CERT_FILE",
@@ -127,6 +128,7 @@ const KEPT: &[&str] = &[
     "XDG_CONFIG_HOME",
     "XDG_CACHE_HOME",
     "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
     "XDG_RUNTIME_DIR",
 ];
 
@@ -249,6 +251,16 @@ mod tests {
     fn kept_variables_are_the_harmless_ones() {
         assert!(kept(OsStr::new("PATH")));
         assert!(kept(OsStr::new("LC_ALL")));
+        // Where the state and the clone cache go: read by clap (`env = ...`)
+        // after `take_environment`, so they must stay.
+        for name in [
+            "FLEETWRIGHT_STATE",
+            "FLEETWRIGHT_CACHE",
+            "XDG_STATE_HOME",
+            "XDG_CACHE_HOME",
+        ] {
+            assert!(kept(OsStr::new(name)), "{name}");
+        }
         assert!(!kept(OsStr::new("GITHUB_TOKEN")));
         assert!(!kept(OsStr::new("MY_CI_THING")));
     }

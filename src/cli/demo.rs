@@ -66,7 +66,15 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     let state = State::open_with_clock(&db, Arc::new(clock.clone())).await?;
     let loaded = campaign::load_all(&demo.campaign)?;
     let name = loaded.campaign.name.clone();
-    let engine = campaign_engine(&state, &loaded.campaign, &Ui { quiet: true, ..*ui }, None)?;
+    // The demo's clones stay in its folder, beside its state.
+    let cache = dir.join("state").join("cache");
+    let engine = campaign_engine(
+        &state,
+        &cache,
+        &loaded.campaign,
+        &Ui { quiet: true, ..*ui },
+        None,
+    )?;
     let mut teams = Teams::default();
 
     println!(

@@ -55,7 +55,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
     warn_catalog_problems(ui, &loaded);
     let _lock = lock(&global.state, &loaded.campaign.name, "launch")?;
     let state = open_state(&global.state).await?;
-    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
+    let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.launch(&loaded).await?;
     print_run(ui, &report, true);
     state.close().await;
@@ -67,7 +67,7 @@ pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> 
     require_sandbox(&loaded)?;
     let _lock = lock(&global.state, &args.campaign, "advance")?;
     warn_catalog_problems(ui, &loaded);
-    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
+    let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.advance(&loaded, args.force).await?;
     print_run(ui, &report, true);
     state.close().await;
@@ -90,7 +90,7 @@ pub struct SyncArgs {
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
     let _lock = lock(&global.state, &args.campaign, "sync")?;
-    let engine = campaign_engine(&state, &loaded.campaign, ui, None)?;
+    let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded.campaign).await?;
     for (repo, from, to) in &report.moved {
         println!("  {:<28} {from} -> {to}", terminal(repo));

@@ -71,7 +71,7 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
         )
         .into());
     }
-    let engine = engine(&state, ForgeKind::Local, None, ui, None)?;
+    let engine = engine(&state, &global.cache, ForgeKind::Local, None, ui, None)?;
     // Merge and close hold the campaign's lock from before they read the target.
     let _lock = match &args.command {
         LocalCommand::Merge { .. } => {

@@ -3,11 +3,13 @@
 //! It is the only layer that knows about the terminal (clap, indicatif,
 //! colours); the domain modules below it never print.
 
+mod cache;
 mod catalog;
 mod demo;
 pub mod exit;
 mod launch;
 mod local;
+pub mod locations;
 mod output;
 mod plan;
 mod progress;
@@ -58,14 +60,32 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The state database.
+    /// The state database [default: $XDG_STATE_HOME/fleetwright/fleetwright.db,
+    /// else ~/.local/state/fleetwright/fleetwright.db]
     #[arg(
-        long,
+        long = "state",
+        id = "state",
+        value_name = "PATH",
         global = true,
-        env = "FLEETWRIGHT_STATE",
-        default_value = "state/fleetwright.db"
+        env = "FLEETWRIGHT_STATE"
     )]
+    state_arg: Option<PathBuf>,
+    /// The clone cache [default: beside an explicit --state, else
+    /// $XDG_CACHE_HOME/fleetwright, else ~/.cache/fleetwright]
+    #[arg(
+        long = "cache",
+        id = "cache",
+        value_name = "DIR",
+        global = true,
+        env = "FLEETWRIGHT_CACHE"
+    )]
+    cache_arg: Option<PathBuf>,
+    /// The state database, resolved (`locations`).
+    #[arg(skip)]
     state: PathBuf,
+    /// The clone cache, resolved (`locations`).
+    #[arg(skip)]
+    cache: PathBuf,
     /// More output (-v: info, -vv: debug). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -107,6 +127,7 @@ enum Command {
     Report(report::ReportArgs),
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
+    Cache(cache::CacheArgs),
     /// One target's rewrite, in a child process of `run` (internal).
     #[command(name = "__rewrite", hide = true)]
     Rewrite,
@@ -118,7 +139,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let mut cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -130,6 +151,33 @@ where
             return exit::code(code);
         }
     };
+    // Only the commands that use the state or the cache need them placed.
+    if !matches!(
+        cli.command,
+        Command::Recipe(_) | Command::Plan(_) | Command::Demo(_) | Command::Rewrite
+    ) {
+        let resolved = locations::resolve(
+            cli.global.state_arg.as_deref(),
+            cli.global.cache_arg.as_deref(),
+            |name| std::env::var(name).ok(),
+        );
+        match resolved {
+            Ok(at) => {
+                let explicit = cli.global.state_arg.is_some();
+                if let Some(warning) = locations::old_state_warning(explicit, &at.state)
+                    && !cli.global.quiet
+                {
+                    eprintln!("warning: {warning}");
+                }
+                cli.global.state = at.state;
+                cli.global.cache = at.cache;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::code(exit::USAGE);
+            }
+        }
+    }
     if let Command::Rewrite = cli.command {
         // The child of a run: no runtime, no logging of its own.
         return match rewrite::run() {
@@ -181,6 +229,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Report(args) => report::run(args, global, ui).await,
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,
+        Command::Cache(args) => cache::run(args, global, ui).await,
         Command::Rewrite => rewrite::run(),
     }
 }
@@ -273,11 +322,19 @@ async fn recorded_campaign(path: &Path, name: &str) -> anyhow::Result<(State, Ca
 /// The engine for `campaign`, on the forge it names.
 fn campaign_engine(
     state: &State,
+    cache: &Path,
     campaign: &crate::campaign::Campaign,
     ui: &Ui,
     jobs: Option<usize>,
 ) -> anyhow::Result<Engine> {
-    engine(state, campaign.forge, Some(&campaign.github), ui, jobs)
+    engine(
+        state,
+        cache,
+        campaign.forge,
+        Some(&campaign.github),
+        ui,
+        jobs,
+    )
 }
 
 /// The GitHub forge a campaign's `github:` section describes: a token from
@@ -372,10 +429,11 @@ async fn open_state(path: &Path) -> anyhow::Result<State> {
 }
 
 /// Build the engine over `state`: the forge the campaign names (`github`
-/// set up from its `github:` section), the clone cache next to the
-/// database, and progress for `ui`.
+/// set up from its `github:` section), the clone cache in `cache`
+/// (clones under `repos/`), and progress for `ui`.
 fn engine(
     state: &State,
+    cache: &Path,
     forge: ForgeKind,
     github: Option<&GitHubSettings>,
     ui: &Ui,
@@ -392,17 +450,26 @@ fn engine(
             .into());
         }
     };
-    let cache = state
-        .path()
-        .parent()
-        .map_or_else(|| PathBuf::from("cache"), |p| p.join("cache"));
+    let workspace = workspace(cache)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    Ok(Engine::new(
-        state.clone(),
-        forge,
-        Workspace::new(cache.join("repos")),
-        ui.progress(),
-        jobs,
+    Ok(
+        Engine::new(state.clone(), forge, workspace, ui.progress(), jobs)
+            .with_rewriter(crate::engine::Rewriter::child()),
     )
-    .with_rewriter(crate::engine::Rewriter::child()))
+}
+
+/// The clone cache in `cache` (clones under `repos/`), created, and hidden
+/// from repository code like the state.
+fn workspace(cache: &Path) -> anyhow::Result<Workspace> {
+    let repos = cache.join("repos");
+    std::fs::create_dir_all(&repos).map_err(|e| {
+        exit::Refusal::new(
+            exit::REFUSED,
+            format!("cannot create the clone cache {}: {e}", repos.display()),
+        )
+        .hint("check its permissions, or put the cache elsewhere with --cache DIR (or FLEETWRIGHT_CACHE)")
+    })?;
+    // Repository code never sees the other clones.
+    crate::sandbox::hide(cache);
+    Ok(Workspace::new(repos))
 }

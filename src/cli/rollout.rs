@@ -162,7 +162,7 @@ async fn run_once(
     };
     let _lock = lock(&global.state, &name, "run")?;
     warn_catalog_problems(ui, &loaded);
-    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
+    let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let done = engine.reconcile(&loaded).await?;
     print_reconciled(&done);
     state.close().await;
@@ -282,10 +282,23 @@ pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
     // on GitHub, its token): set it up before anything is recorded.
     let engine = match (&args.close_prs, row.forge_kind()?) {
         (None, _) => None,
-        (Some(_), ForgeKind::Local) => Some(engine(&state, ForgeKind::Local, None, ui, None)?),
+        (Some(_), ForgeKind::Local) => Some(engine(
+            &state,
+            &global.cache,
+            ForgeKind::Local,
+            None,
+            ui,
+            None,
+        )?),
         (Some(_), _) => {
             let (_, loaded) = launched(&global.state, &args.campaign).await?;
-            Some(campaign_engine(&state, &loaded.campaign, ui, None)?)
+            Some(campaign_engine(
+                &state,
+                &global.cache,
+                &loaded.campaign,
+                ui,
+                None,
+            )?)
         }
     };
     let row = crate::engine::cancel(&state, &row, args.reason.as_deref()).await?;

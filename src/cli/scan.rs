@@ -43,7 +43,7 @@ pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result
     }
     let _lock = lock(&global.state, &args.campaign, "scan")?;
     warn_catalog_problems(ui, &loaded);
-    let engine = campaign_engine(&state, &loaded.campaign, ui, args.jobs)?;
+    let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.scan(&loaded).await?;
     state.close().await;
     if args.json {

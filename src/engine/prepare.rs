@@ -627,7 +627,7 @@ fn prepare(
     campaign: &str,
 ) -> Result<Prepared> {
     let checkout = workspace
-        .sync(url, repo)
+        .sync_branch(url, repo, branch)
         .map_err(|e| Failure::new(Step::Clone, error_chain(&e)))?;
     let remote = checkout
         .remote_branch(branch, campaign)

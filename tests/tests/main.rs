@@ -29,6 +29,9 @@ mod sync;
 mod torture;
 mod verify;
 
+/// The clone cache: default places, `cache` and `cache prune`, shallow clones.
+mod cache;
+
 /// `fleetwright demo`: the sandbox and its campaign, end to end.
 mod demo;
 
