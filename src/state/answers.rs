@@ -27,6 +27,8 @@ const TOUCH_EVERY_HOURS: i64 = 24;
 pub struct ForgeAnswer {
     pub etag: String,
     pub body: String,
+    /// The fields `body` was cut to (comma-separated; empty: all of them).
+    pub fields: String,
     /// The `Link` header, when the answer had one.
     pub link: Option<String>,
 }
@@ -37,7 +39,7 @@ impl State {
     /// keeps it from being pruned.
     pub async fn forge_answer(&self, api_url: &str, path: &str) -> Result<Option<ForgeAnswer>> {
         let row = sqlx::query(
-            "SELECT etag, body, link, used_at FROM forge_answers WHERE api_url = ? AND path = ?",
+            "SELECT etag, body, fields, link FROM forge_answers WHERE api_url = ? AND path = ?",
         )
         .bind(api_url)
         .bind(path)
@@ -46,6 +48,7 @@ impl State {
         Ok(row.map(|r| ForgeAnswer {
             etag: r.get("etag"),
             body: r.get("body"),
+            fields: r.get("fields"),
             link: r.get("link"),
         }))
     }
@@ -58,14 +61,15 @@ impl State {
         answer: &ForgeAnswer,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO forge_answers (api_url, path, etag, body, link, used_at) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO forge_answers (api_url, path, etag, body, fields, link, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (api_url, path) DO UPDATE SET etag = excluded.etag, body = excluded.body,
-                 link = excluded.link, used_at = excluded.used_at",
+                 fields = excluded.fields, link = excluded.link, used_at = excluded.used_at",
         )
         .bind(api_url)
         .bind(path)
         .bind(&answer.etag)
         .bind(&answer.body)
+        .bind(&answer.fields)
         .bind(&answer.link)
         .bind(self.stamp())
         .execute(&self.pool)

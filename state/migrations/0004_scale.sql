@@ -11,6 +11,7 @@ CREATE TABLE forge_answers (
     path     TEXT NOT NULL,          -- path and query, relative to api_url
     etag     TEXT NOT NULL,
     body     TEXT NOT NULL,          -- the answer, cut to the fields fleetwright reads
+    fields   TEXT NOT NULL,          -- those fields (a version reading others ignores the row)
     link     TEXT,                   -- its `Link` header (the next page)
     used_at  TEXT NOT NULL,          -- last time it was sent or confirmed (304); unused for 30 days: deleted
     PRIMARY KEY (api_url, path)
