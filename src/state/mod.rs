@@ -900,6 +900,9 @@ pub struct Replayer<'a> {
     events: &'a [EventRow],
     next: usize,
     states: std::collections::BTreeMap<i64, &'a str>,
+    /// How many targets are in each state, kept as the log is read (a
+    /// burndown asks for them every day without going over every target).
+    counts: std::collections::BTreeMap<&'a str, usize>,
 }
 
 impl<'a> Replayer<'a> {
@@ -909,6 +912,7 @@ impl<'a> Replayer<'a> {
             events,
             next: 0,
             states: std::collections::BTreeMap::new(),
+            counts: std::collections::BTreeMap::new(),
         }
     }
 
@@ -925,11 +929,22 @@ impl<'a> Replayer<'a> {
                 break;
             }
             if let (Some(target), Some(to)) = (e.target_id, e.to_state.as_deref()) {
-                self.states.insert(target, to);
+                if let Some(from) = self.states.insert(target, to)
+                    && let Some(n) = self.counts.get_mut(from)
+                {
+                    *n -= 1;
+                }
+                *self.counts.entry(to).or_default() += 1;
             }
             self.next += 1;
         }
         &self.states
+    }
+
+    /// How many targets are in each state (as stored) at the last cut-off;
+    /// states no target is in any more count 0.
+    pub fn counts(&self) -> &std::collections::BTreeMap<&'a str, usize> {
+        &self.counts
     }
 }
 
