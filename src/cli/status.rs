@@ -10,8 +10,8 @@ use crate::report::shorten;
 
 use super::output::table;
 use super::{GlobalArgs, Ui, exit, recorded_campaign};
-use crate::report::StatusReport;
 use crate::catalog::EntityRef;
+use crate::report::StatusReport;
 use crate::state::{CampaignRow, State, TargetFilter, TargetState};
 
 /// Show a campaign's targets: repo, owner, tranche, state, PR.
@@ -20,7 +20,7 @@ use crate::state::{CampaignRow, State, TargetFilter, TargetState};
 /// how many more match and how to see them); the counts are of every target
 /// the filters hold. --json prints every target the filters hold.
 ///
-/// Example: fleetwright status modernize-deprecated-apis --state failed
+/// Example: fleetwright status modernize-deprecated-apis --target-state failed
 #[derive(Debug, Args)]
 #[command(
     after_help = "More examples:\n  fleetwright status modernize-deprecated-apis --team payments --tranche 2\n  fleetwright status modernize-deprecated-apis --limit 0   (every target)\n  fleetwright status modernize-deprecated-apis --json"
@@ -38,9 +38,10 @@ pub struct StatusArgs {
     limit: Option<usize>,
     /// Only targets in this state (pending, queued, pushed, pr_open, merged,
     /// declined, no_change, not_applicable, failed, verify_failed,
-    /// opted_out, needs_attention).
+    /// opted_out, needs_attention). (`--state` is the global flag that
+    /// names the state database.)
     #[arg(long, value_name = "STATE", value_parser = parse_state)]
-    state: Option<TargetState>,
+    target_state: Option<TargetState>,
     /// Only targets of this owner: a catalog entity ref (`payments`,
     /// `group:default/payments`, `user:jane`).
     #[arg(long, value_name = "OWNER")]
@@ -56,7 +57,10 @@ pub const DEFAULT_LIMIT: usize = 50;
 fn parse_state(text: &str) -> Result<TargetState, String> {
     text.parse().map_err(|_| {
         let known: Vec<&str> = TargetState::ALL.iter().map(|s| s.as_str()).collect();
-        format!("`{text}` is not a target state; one of: {}", known.join(", "))
+        format!(
+            "`{text}` is not a target state; one of: {}",
+            known.join(", ")
+        )
     })
 }
 
@@ -81,6 +85,22 @@ pub async fn report_matching(
 }
 
 pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
+    // `status NAME --state failed` names a state database `failed`: say
+    // which flag filters.
+    if !global.state.exists()
+        && let Some(word) = global.state.to_str()
+        && word.parse::<TargetState>().is_ok()
+    {
+        return Err(exit::Refusal::new(
+            exit::USAGE,
+            format!("--state names the state database, and there is none at `{word}`"),
+        )
+        .hint(format!(
+            "to list the targets in state {word}: `fleetwright status {} --target-state {word}`",
+            terminal(&args.campaign)
+        ))
+        .into());
+    }
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
     let owner = match &args.team {
         Some(team) => Some(
@@ -94,7 +114,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
         None => None,
     };
     let filter = TargetFilter {
-        state: args.state,
+        state: args.target_state,
         owner,
         tranche: args.tranche.map(|t| t - 1),
     };
@@ -129,7 +149,7 @@ fn filter_note(args: &StatusArgs, filter: &TargetFilter, status: &StatusReport) 
     let mut out = String::new();
     let mut given = Vec::new();
     if let Some(state) = filter.state {
-        given.push(format!("--state {state}"));
+        given.push(format!("--target-state {state}"));
     }
     if let Some(team) = &args.team {
         given.push(format!("--team {}", terminal(team)));
@@ -142,7 +162,7 @@ fn filter_note(args: &StatusArgs, filter: &TargetFilter, status: &StatusReport) 
     }
     if status.more > 0 {
         out.push_str(&format!(
-            "{} more target(s) not listed: `fleetwright status {} --limit 0` lists them all; --state, --team and --tranche narrow the list; --json prints every one\n",
+            "{} more target(s) not listed: `fleetwright status {} --limit 0` lists them all; --target-state, --team and --tranche narrow the list; --json prints every one\n",
             status.more,
             terminal(&status.campaign.name)
         ));

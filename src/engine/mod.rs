@@ -36,8 +36,8 @@ use crate::git::Workspace;
 use crate::recipe::{Facts, Recipe};
 use crate::reviewers::Reviewers;
 use crate::state::{
-    CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step, Synced,
-    TargetRow, TargetState, Transition,
+    CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step,
+    Synced, TargetRow, TargetState, Transition,
 };
 
 /// Reports what the engine is doing; the command layer draws it.
@@ -666,7 +666,8 @@ fn synced_state(target: &TargetRow, pr: &PullRequest) -> Option<(TargetState, Tr
     };
     // A draft pull request whose change failed `verify` stays
     // `verify_failed` while it is open.
-    if to == target.state || (to == TargetState::PrOpen && target.state == TargetState::VerifyFailed)
+    if to == target.state
+        || (to == TargetState::PrOpen && target.state == TargetState::VerifyFailed)
     {
         return None;
     }
@@ -680,7 +681,10 @@ fn synced_state(target: &TargetRow, pr: &PullRequest) -> Option<(TargetState, Tr
 }
 
 /// Record a batch of what a sync read, in one transaction.
-async fn record_synced(state: &State, batch: &[(&TargetRow, PullRequest)]) -> Result<(), StateError> {
+async fn record_synced(
+    state: &State,
+    batch: &[(&TargetRow, PullRequest)],
+) -> Result<(), StateError> {
     let synced: Vec<Synced<'_>> = batch
         .iter()
         .map(|(target, pr)| Synced {

@@ -966,64 +966,64 @@ async fn transition_in(
     change: &Transition,
     at: &str,
 ) -> Result<()> {
-        let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
-            .bind(target.id)
-            .fetch_one(&mut **tx)
-            .await?
-            .get("state");
-        let keeps_reason = matches!(
-            to,
-            TargetState::Failed
-                | TargetState::Declined
-                | TargetState::NotApplicable
-                | TargetState::NeedsAttention
-                | TargetState::VerifyFailed
-                | TargetState::OptedOut
-        );
-        let (step, reason) = if keeps_reason {
-            (
-                change.step.map(|s| s.as_str().to_string()),
-                change.reason.clone(),
-            )
-        } else {
-            (None, None)
-        };
-        sqlx::query(
-            "UPDATE targets SET state = ?, step = ?, reason = ?,
+    let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
+        .bind(target.id)
+        .fetch_one(&mut **tx)
+        .await?
+        .get("state");
+    let keeps_reason = matches!(
+        to,
+        TargetState::Failed
+            | TargetState::Declined
+            | TargetState::NotApplicable
+            | TargetState::NeedsAttention
+            | TargetState::VerifyFailed
+            | TargetState::OptedOut
+    );
+    let (step, reason) = if keeps_reason {
+        (
+            change.step.map(|s| s.as_str().to_string()),
+            change.reason.clone(),
+        )
+    } else {
+        (None, None)
+    };
+    sqlx::query(
+        "UPDATE targets SET state = ?, step = ?, reason = ?,
                 default_branch = COALESCE(?, default_branch),
                 base_commit = COALESCE(?, base_commit),
                 head_commit = COALESCE(?, head_commit),
                 recipe_fingerprint = COALESCE(?, recipe_fingerprint),
                 updated_at = ?
              WHERE id = ?",
-        )
-        .bind(to.as_str())
-        .bind(&step)
-        .bind(reason.as_deref().map(redact_text))
-        .bind(&change.default_branch)
-        .bind(&change.base_commit)
-        .bind(&change.head_commit)
-        .bind(&change.recipe_fingerprint)
-        .bind(at)
-        .bind(target.id)
-        .execute(&mut **tx)
-        .await?;
-        let detail = match (&change.step, &change.reason) {
-            (Some(step), Some(reason)) => Some(format!("{}: {reason}", step.as_str())),
-            (None, Some(reason)) => Some(reason.clone()),
-            _ => change.head_commit.as_ref().map(|c| format!("commit {c}")),
-        };
-        insert_event(
-            tx,
-            target.campaign_id,
-            Some(target.id),
-            "state",
-            Some(&from),
-            Some(to.as_str()),
-            detail.as_deref(),
-            at,
-        )
-        .await?;
+    )
+    .bind(to.as_str())
+    .bind(&step)
+    .bind(reason.as_deref().map(redact_text))
+    .bind(&change.default_branch)
+    .bind(&change.base_commit)
+    .bind(&change.head_commit)
+    .bind(&change.recipe_fingerprint)
+    .bind(at)
+    .bind(target.id)
+    .execute(&mut **tx)
+    .await?;
+    let detail = match (&change.step, &change.reason) {
+        (Some(step), Some(reason)) => Some(format!("{}: {reason}", step.as_str())),
+        (None, Some(reason)) => Some(reason.clone()),
+        _ => change.head_commit.as_ref().map(|c| format!("commit {c}")),
+    };
+    insert_event(
+        tx,
+        target.campaign_id,
+        Some(target.id),
+        "state",
+        Some(&from),
+        Some(to.as_str()),
+        detail.as_deref(),
+        at,
+    )
+    .await?;
     Ok(())
 }
 

@@ -151,16 +151,27 @@ async fn forge_answers_are_kept_per_api_url_and_forgotten_by_prefix() {
         format!("{pulls}/70"),
         format!("{pulls}/7x"),
     ] {
-        state.remember_forge_answer(gh, &path, &answer(&path)).await.unwrap();
+        state
+            .remember_forge_answer(gh, &path, &answer(&path))
+            .await
+            .unwrap();
     }
     state
         .remember_forge_answer(ghe, &format!("{pulls}/7"), &answer("other"))
         .await
         .unwrap();
     // Another forge's answer to the same path is its own.
-    let kept = state.forge_answer(gh, &format!("{pulls}/7")).await.unwrap().unwrap();
+    let kept = state
+        .forge_answer(gh, &format!("{pulls}/7"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(kept.etag, format!("{pulls}/7"));
-    let other = state.forge_answer(ghe, &format!("{pulls}/7")).await.unwrap().unwrap();
+    let other = state
+        .forge_answer(ghe, &format!("{pulls}/7"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(other.etag, "other");
     // A second State on the same file (the next process) reads them.
     state.close().await;
@@ -199,8 +210,14 @@ async fn forge_answers_unused_for_thirty_days_are_pruned_and_a_304_keeps_them() 
         .await
         .unwrap();
     let api = "https://api.github.com";
-    state.remember_forge_answer(api, "/old", &answer("a")).await.unwrap();
-    state.remember_forge_answer(api, "/used", &answer("b")).await.unwrap();
+    state
+        .remember_forge_answer(api, "/old", &answer("a"))
+        .await
+        .unwrap();
+    state
+        .remember_forge_answer(api, "/used", &answer("b"))
+        .await
+        .unwrap();
     let day = Duration::from_secs(24 * 3600);
     clock.advance(day * 20);
     // Confirmed by a 304 on day 20: used again.
@@ -232,7 +249,10 @@ async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch(
     let c = state.open_tranches(&c, 2).await.unwrap();
     let all = TargetFilter::default();
     let counts = state.target_counts(c.id, &all).await.unwrap();
-    assert_eq!(counts.into_iter().collect::<Vec<_>>(), [(TargetState::Queued, n as usize)]);
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [(TargetState::Queued, n as usize)]
+    );
     let page = state.targets_matching(c.id, &all, Some(50)).await.unwrap();
     let repos: Vec<&str> = page.iter().map(|t| t.repo.as_str()).collect();
     assert_eq!(repos.len(), 50);
@@ -242,10 +262,16 @@ async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch(
     let rows = state.targets(c.id).await.unwrap();
     let with_pr: Vec<&TargetRow> = rows.iter().step_by(10).collect();
     for (k, t) in with_pr.iter().enumerate() {
-        state.ensure_changeset(t, "local", "b", "main").await.unwrap();
+        state
+            .ensure_changeset(t, "local", "b", "main")
+            .await
+            .unwrap();
         let record = pr_record(k as i64 + 1, PrState::Open);
         state.record_pull_request(t, &record).await.unwrap();
-        state.transition(t, TargetState::PrOpen, &Transition::default()).await.unwrap();
+        state
+            .transition(t, TargetState::PrOpen, &Transition::default())
+            .await
+            .unwrap();
     }
     let events = state.events(c.id).await.unwrap().len();
     let synced: Vec<Synced<'_>> = with_pr
@@ -255,13 +281,24 @@ async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch(
             let merged = k < 3;
             Synced {
                 target: t,
-                record: pr_record(k as i64 + 1, if merged { PrState::Merged } else { PrState::Open }),
+                record: pr_record(
+                    k as i64 + 1,
+                    if merged {
+                        PrState::Merged
+                    } else {
+                        PrState::Open
+                    },
+                ),
                 to: merged.then(|| (TargetState::Merged, Transition::default())),
             }
         })
         .collect();
     state.record_synced(&synced).await.unwrap();
-    assert_eq!(state.events(c.id).await.unwrap().len(), events + 3, "one event per move");
+    assert_eq!(
+        state.events(c.id).await.unwrap().len(),
+        events + 3,
+        "one event per move"
+    );
     let merged = TargetFilter {
         state: Some(TargetState::Merged),
         ..TargetFilter::default()
@@ -275,17 +312,36 @@ async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch(
         owner: Some("group:default/team-7".into()),
         ..TargetFilter::default()
     };
-    assert_eq!(state.targets_matching(c.id, &team, None).await.unwrap().len(), 100);
+    assert_eq!(
+        state
+            .targets_matching(c.id, &team, None)
+            .await
+            .unwrap()
+            .len(),
+        100
+    );
     let team_in_canary = TargetFilter {
         tranche: Some(0),
         ..team.clone()
     };
-    let listed = state.targets_matching(c.id, &team_in_canary, None).await.unwrap();
+    let listed = state
+        .targets_matching(c.id, &team_in_canary, None)
+        .await
+        .unwrap();
     assert_eq!(
         listed.iter().map(|t| t.repo.as_str()).collect::<Vec<_>>(),
         ["svc-00007"]
     );
-    let counts = state.target_counts(c.id, &TargetFilter { tranche: Some(0), ..TargetFilter::default() }).await.unwrap();
+    let counts = state
+        .target_counts(
+            c.id,
+            &TargetFilter {
+                tranche: Some(0),
+                ..TargetFilter::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(counts.values().sum::<usize>(), 100);
     assert_eq!(counts.get(&TargetState::Merged), Some(&3));
     // The log still tells the state.

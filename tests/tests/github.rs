@@ -536,12 +536,21 @@ fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
             )
             .await
             .unwrap();
-        sim.set_check("acme", "svc", sha, "build", CheckRunState::completed("success"));
+        sim.set_check(
+            "acme",
+            "svc",
+            sha,
+            "build",
+            CheckRunState::completed("success"),
+        );
         let first = forge.sync_pull_request(&repo, opened.number).await.unwrap();
         assert_eq!(first.ci_state.as_deref(), Some("success"));
         assert_eq!(sim.stats().not_modified, 0);
         let (kept, _) = state.forge_answer_count().await.unwrap();
-        assert_eq!(kept, 4, "the pull request, its reviews, check runs and status");
+        assert_eq!(
+            kept, 4,
+            "the pull request, its reviews, check runs and status"
+        );
         drop(forge);
         state.close().await;
 
@@ -552,7 +561,10 @@ fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
         assert_eq!(again, first);
         let stats = sim.stats();
         assert_eq!(stats.requests - requests, 4);
-        assert_eq!(stats.not_modified, 4, "every GET of the second sync is a 304");
+        assert_eq!(
+            stats.not_modified, 4,
+            "every GET of the second sync is a 304"
+        );
         drop(forge);
         state.close().await;
 
@@ -570,7 +582,10 @@ fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
         for file in ["fleetwright.db", "fleetwright.db-wal"] {
             let bytes = std::fs::read(tmp.path().join("state").join(file)).unwrap_or_default();
             let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
-            assert!(!text.contains("authorization") && !text.contains("bearer"), "{file}");
+            assert!(
+                !text.contains("authorization") && !text.contains("bearer"),
+                "{file}"
+            );
         }
 
         // Merged: nobody syncs it again, so what was kept of it goes.

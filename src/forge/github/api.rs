@@ -116,7 +116,10 @@ enum Answers {
     Memory(Mutex<HashMap<String, ForgeAnswer>>),
     /// `forge_answers` rows of this API URL; `pruned`: the rows unused for
     /// 30 days were deleted (once per process).
-    State { state: State, pruned: AtomicBool },
+    State {
+        state: State,
+        pruned: AtomicBool,
+    },
 }
 
 /// The request layer shared by all of the forge's calls.
@@ -221,7 +224,11 @@ impl Api {
         {
             self.confirm(path).await;
             let mut headers = HeaderMap::new();
-            if let Some(link) = kept.link.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+            if let Some(link) = kept
+                .link
+                .as_deref()
+                .and_then(|l| HeaderValue::from_str(l).ok())
+            {
                 headers.insert(http::header::LINK, link);
             }
             return Ok(RawResponse {
@@ -482,7 +489,6 @@ impl Api {
             transient,
         }
     }
-
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

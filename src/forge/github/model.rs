@@ -32,11 +32,8 @@ pub(crate) const PULL_FIELDS: &[&str] = &[
 pub(crate) const REVIEW_FIELDS: &[&str] = &["state", "user.login", "user.id"];
 
 /// The fields of a check-runs page [`check_runs`] reads.
-pub(crate) const CHECK_RUNS_FIELDS: &[&str] = &[
-    "total_count",
-    "check_runs.status",
-    "check_runs.conclusion",
-];
+pub(crate) const CHECK_RUNS_FIELDS: &[&str] =
+    &["total_count", "check_runs.status", "check_runs.conclusion"];
 
 /// The fields of a combined status [`combined_status`] reads.
 pub(crate) const STATUS_FIELDS: &[&str] = &["state", "total_count", "statuses.state"];
