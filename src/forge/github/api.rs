@@ -714,4 +714,30 @@ mod tests {
     fn query_values_are_percent_encoded() {
         assert_eq!(query_value("acme:fw/a+b c"), "acme%3Afw%2Fa%2Bb%20c");
     }
+
+    #[test]
+    fn slim_keeps_only_the_fields_named_through_objects_and_arrays() {
+        let pull = r#"{"number":7,"title":"secret-looking text","head":{"ref":"b","sha":"abc","repo":{"big":1}},"user":{"login":"x"}}"#;
+        assert_eq!(
+            slim(pull, &["number", "head.ref", "head.sha"]),
+            r#"{"head":{"ref":"b","sha":"abc"},"number":7}"#
+        );
+        let runs = r#"{"total_count":2,"check_runs":[{"status":"completed","conclusion":"success","output":{"text":"log"}},{"status":"queued"}]}"#;
+        assert_eq!(
+            slim(
+                runs,
+                &["total_count", "check_runs.status", "check_runs.conclusion"]
+            ),
+            r#"{"check_runs":[{"conclusion":"success","status":"completed"},{"status":"queued"}],"total_count":2}"#
+        );
+        let reviews =
+            r#"[{"state":"APPROVED","user":{"login":"a","id":1,"avatar":"u"},"body":"lgtm"}]"#;
+        assert_eq!(
+            slim(reviews, &["state", "user.login"]),
+            r#"[{"state":"APPROVED","user":{"login":"a"}}]"#
+        );
+        // Nothing to cut to, or not JSON: kept as it is.
+        assert_eq!(slim(pull, &[]), pull);
+        assert_eq!(slim("not json", &["a"]), "not json");
+    }
 }
