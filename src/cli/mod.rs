@@ -441,7 +441,11 @@ fn engine(
 ) -> anyhow::Result<Engine> {
     let forge: Arc<dyn crate::forge::Forge> = match (forge, github) {
         (ForgeKind::Local, _) => Arc::new(LocalForge::new(state.clone())),
-        (ForgeKind::Github, Some(settings)) => Arc::new(github_forge(settings)?),
+        // ETags and answers kept in the state: the next process's sync is
+        // conditional too.
+        (ForgeKind::Github, Some(settings)) => {
+            Arc::new(github_forge(settings)?.keep_answers_in(state.clone()))
+        }
         (ForgeKind::Github, None) => {
             return Err(exit::Refusal::new(
                 exit::BAD_INPUT,

@@ -37,7 +37,7 @@ use crate::recipe::{Facts, Recipe};
 use crate::reviewers::Reviewers;
 use crate::state::{
     CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step,
-    TargetRow, TargetState, Transition,
+    Synced, TargetRow, TargetState, Transition,
 };
 
 /// Reports what the engine is doing; the command layer draws it.
@@ -409,7 +409,9 @@ impl Engine {
         let limit = Arc::new(Semaphore::new(self.shared.concurrency));
         let campaign = Arc::new(loaded.campaign.clone());
         let mut tasks = JoinSet::new();
-        let spawn =
+        // One look-up in the catalog per owner, not per target.
+        let mut reviewers_of: HashMap<String, Reviewers> = HashMap::new();
+        let mut spawn =
             |tasks: &mut JoinSet<(i64, bool, TargetOutcome)>, target: TargetRow, slot: bool| {
                 let shared = self.shared.clone();
                 let campaign = campaign.clone();
@@ -418,7 +420,10 @@ impl Engine {
                 // A component gone from the catalog has no facts: its catalog
                 // preconditions do not hold (rather than hold unchecked).
                 let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
-                let reviewers = crate::reviewers::of_owner(&loaded.catalog, &target.owner);
+                let reviewers = reviewers_of
+                    .entry(target.owner.clone())
+                    .or_insert_with(|| crate::reviewers::of_owner(&loaded.catalog, &target.owner))
+                    .clone();
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
                     let position = target.position;
@@ -524,35 +529,47 @@ impl Engine {
             .filter(has_open_pr)
             .collect();
         let mut report = SyncReport::default();
-        for target in targets {
-            let Ok((repo, number)) = open_pull_request_of(&target) else {
+        // What the forge says is written in batches, one transaction each
+        // (a sync of 10,000 unchanged pull requests is 100 writes, not
+        // 20,000); a merge is recorded before the next is asked for.
+        let mut batch: Vec<(&TargetRow, PullRequest)> = Vec::new();
+        for target in &targets {
+            let Ok((repo, number)) = open_pull_request_of(target) else {
                 continue;
             };
             report.checked += 1;
             let synced = self.shared.forge.sync_pull_request(&repo, number).await;
+            let mut merged = false;
             let synced = match synced {
                 Ok(pr) if campaign.pull_request.auto_merge && ready_to_merge(&pr) => {
                     self.state()
                         .record_event(
-                            &target,
+                            target,
                             "merge_intended",
                             &format!("#{number} (checks pass, approved)"),
                         )
                         .await?;
+                    merged = true;
                     self.shared.forge.merge_pull_request(&repo, number).await
                 }
                 other => other,
             };
             match synced {
                 Ok(pr) => {
-                    let to = record_pull_request(self.state(), &target, &pr).await?;
+                    let to = synced_state(target, &pr).map_or(target.state, |(to, _)| to);
                     if to != target.state {
                         report.moved.push((target.repo.clone(), target.state, to));
                     }
+                    batch.push((target, pr));
                 }
                 Err(e) => report.failed.push((target.repo.clone(), error_chain(&e))),
             }
+            if merged || batch.len() >= SYNC_BATCH {
+                record_synced(self.state(), &batch).await?;
+                batch.clear();
+            }
         }
+        record_synced(self.state(), &batch).await?;
         Ok(report)
     }
 
@@ -615,28 +632,26 @@ fn repo_ref(target: &TargetRow) -> RepoRef {
     }
 }
 
-/// Record what the forge says of a target's pull request and move the target
-/// to the matching state.
-async fn record_pull_request(
-    state: &State,
-    target: &TargetRow,
-    pr: &PullRequest,
-) -> Result<TargetState, StateError> {
-    state
-        .record_pull_request(
-            target,
-            &PullRequestRecord {
-                number: pr.number,
-                url: pr.url.clone(),
-                state: pr.state,
-                draft: pr.draft,
-                ci_state: pr.ci_state.clone(),
-                review_state: pr.review_state.clone(),
-                merged_at: pr.merged_at.clone(),
-                closed_at: pr.closed_at.clone(),
-            },
-        )
-        .await?;
+/// Pull requests a sync records in one transaction.
+const SYNC_BATCH: usize = 100;
+
+/// What the changeset records of a pull request the forge described.
+fn pull_request_record(pr: &PullRequest) -> PullRequestRecord {
+    PullRequestRecord {
+        number: pr.number,
+        url: pr.url.clone(),
+        state: pr.state,
+        draft: pr.draft,
+        ci_state: pr.ci_state.clone(),
+        review_state: pr.review_state.clone(),
+        merged_at: pr.merged_at.clone(),
+        closed_at: pr.closed_at.clone(),
+    }
+}
+
+/// The state a target in `target.state` moves to when its pull request is
+/// `pr`, with why; `None` when it stays.
+fn synced_state(target: &TargetRow, pr: &PullRequest) -> Option<(TargetState, Transition)> {
     let (to, reason) = match pr.state {
         PrState::Open => (TargetState::PrOpen, None),
         PrState::Merged => (TargetState::Merged, None),
@@ -649,20 +664,56 @@ async fn record_pull_request(
             ),
         ),
     };
-    let current = state.target(target.id).await?;
     // A draft pull request whose change failed `verify` stays
     // `verify_failed` while it is open.
-    if to == TargetState::PrOpen && current.state == TargetState::VerifyFailed {
-        return Ok(current.state);
+    if to == target.state
+        || (to == TargetState::PrOpen && target.state == TargetState::VerifyFailed)
+    {
+        return None;
     }
-    if current.state != to {
-        let change = Transition {
+    Some((
+        to,
+        Transition {
             reason,
             ..Transition::default()
-        };
-        state.transition(&current, to, &change).await?;
+        },
+    ))
+}
+
+/// Record a batch of what a sync read, in one transaction.
+async fn record_synced(
+    state: &State,
+    batch: &[(&TargetRow, PullRequest)],
+) -> Result<(), StateError> {
+    let synced: Vec<Synced<'_>> = batch
+        .iter()
+        .map(|(target, pr)| Synced {
+            target,
+            record: pull_request_record(pr),
+            to: synced_state(target, pr),
+        })
+        .collect();
+    state.record_synced(&synced).await
+}
+
+/// Record what the forge says of a target's pull request and move the target
+/// to the matching state (read from the state now).
+async fn record_pull_request(
+    state: &State,
+    target: &TargetRow,
+    pr: &PullRequest,
+) -> Result<TargetState, StateError> {
+    state
+        .record_pull_request(target, &pull_request_record(pr))
+        .await?;
+    let current = state.target(target.id).await?;
+    match synced_state(&current, pr) {
+        Some((to, change)) => {
+            state.transition(&current, to, &change).await?;
+            Ok(to)
+        }
+        None => Ok(current.state),
     }
-    Ok(to)
 }
 
 /// A target with an open pull request: `pr_open`, or `verify_failed` with

@@ -524,14 +524,16 @@ fn burndown(
         _ => first,
     };
     let mut log = state::Replayer::new(events);
+    let mut scanned = ScanReplayer::new(scans);
     let mut days = Vec::new();
     let mut day = first;
     while let Some(until) = end_of_day(day) {
+        log.advance(Some(until));
         // None: a state this version does not know (counted as "other").
         let states = log
-            .advance(Some(until))
-            .values()
-            .map(|s| s.parse::<TargetState>().ok());
+            .counts()
+            .iter()
+            .map(|(s, n)| (s.parse::<TargetState>().ok(), *n));
         let mut point = DayPoint {
             date: day.to_string(),
             merged: 0,
@@ -542,18 +544,17 @@ fn burndown(
             other: 0,
             remaining_matches: None,
         };
-        for s in states {
+        for (s, n) in states {
             match s.map(bucket) {
-                Some(Bucket::Merged) => point.merged += 1,
-                Some(Bucket::Open) => point.open += 1,
-                Some(Bucket::Declined) => point.declined += 1,
-                Some(Bucket::NotNeeded) => point.not_needed += 1,
-                Some(Bucket::NotStarted) => point.not_started += 1,
-                Some(Bucket::Failed) | None => point.other += 1,
+                Some(Bucket::Merged) => point.merged += n,
+                Some(Bucket::Open) => point.open += n,
+                Some(Bucket::Declined) => point.declined += n,
+                Some(Bucket::NotNeeded) => point.not_needed += n,
+                Some(Bucket::NotStarted) => point.not_started += n,
+                Some(Bucket::Failed) | None => point.other += n,
             }
         }
-        let scanned = latest_scans(scans, Some(until));
-        point.remaining_matches = (!scanned.is_empty()).then(|| scanned.values().sum());
+        point.remaining_matches = scanned.advance(until);
         days.push(point);
         if day >= last {
             break;
@@ -564,6 +565,48 @@ fn burndown(
         }
     }
     days
+}
+
+/// The latest count of each target's scans, moved forward one cut-off
+/// after another (the burndown's days) in one pass over the scans. Scans
+/// are in log order, and stamped in order: the pass stops at the first one
+/// after the cut-off, as [`state::Replayer`] does with events; a scan whose
+/// time cannot be read is passed over.
+struct ScanReplayer<'a> {
+    scans: &'a [ScanRow],
+    next: usize,
+    latest: HashMap<i64, i64>,
+    sum: i64,
+}
+
+impl<'a> ScanReplayer<'a> {
+    fn new(scans: &'a [ScanRow]) -> Self {
+        ScanReplayer {
+            scans,
+            next: 0,
+            latest: HashMap::new(),
+            sum: 0,
+        }
+    }
+
+    /// The sum of the latest counts as of `until` (`None` before any scan
+    /// counted matches).
+    fn advance(&mut self, until: Timestamp) -> Option<i64> {
+        while let Some(s) = self.scans.get(self.next) {
+            match state::parse_time(&s.at) {
+                Some(at) if at > until => break,
+                Some(_) => {
+                    if let Some(matches) = s.matches {
+                        let old = self.latest.insert(s.target_id, matches).unwrap_or(0);
+                        self.sum += matches - old;
+                    }
+                }
+                None => {}
+            }
+            self.next += 1;
+        }
+        (!self.latest.is_empty()).then_some(self.sum)
+    }
 }
 
 /// The display name of each tranche index (0-based), from the recorded
@@ -591,14 +634,17 @@ fn tranche_progress(
     tranches: &[TrancheRow],
 ) -> Vec<TrancheProgress> {
     let names = tranche_names(campaign, targets, tranches);
+    // Counted in one pass over the targets, not one per tranche.
+    let mut counted: BTreeMap<i64, Counts> = BTreeMap::new();
+    for t in targets {
+        counted.entry(t.tranche).or_default().add(t.state);
+    }
+    let rows: BTreeMap<i64, &TrancheRow> = tranches.iter().map(|t| (t.idx, t)).collect();
     names
         .into_iter()
         .map(|(idx, name)| {
-            let row = tranches.iter().find(|t| t.idx == idx);
-            let mut counts = Counts::default();
-            for t in targets.iter().filter(|t| t.tranche == idx) {
-                counts.add(t.state);
-            }
+            let row = rows.get(&idx).copied();
+            let counts = counted.remove(&idx).unwrap_or_default();
             let opened_at = row.and_then(|r| r.opened_at.clone());
             // Campaigns recorded before tranches had rows: `tranches_open`.
             let opened = match row {

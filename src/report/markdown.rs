@@ -107,7 +107,12 @@ pub fn render(report: &CampaignReport) -> String {
     }
     out.push('\n');
 
-    // One checklist per team.
+    // One checklist per team (the targets grouped once: linear in targets).
+    let mut of_team: std::collections::HashMap<&str, Vec<&TargetLine>> =
+        std::collections::HashMap::new();
+    for t in &report.targets {
+        of_team.entry(t.owner.as_str()).or_default().push(t);
+    }
     let _ = writeln!(out, "## Teams\n");
     for team in &report.teams {
         let _ = writeln!(
@@ -129,7 +134,7 @@ pub fn render(report: &CampaignReport) -> String {
         }
         notes.insert(0, format!("Owner {}", code(&team.owner)));
         let _ = writeln!(out, "{}\n", notes.join(" · "));
-        for t in report.targets.iter().filter(|t| t.owner == team.owner) {
+        for t in of_team.get(team.owner.as_str()).into_iter().flatten() {
             let _ = writeln!(out, "{}", checklist_line(t));
         }
         out.push('\n');

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::state::{CampaignRow, TargetRow};
+use crate::state::{CampaignRow, TargetRow, TargetState};
 
 pub use campaign::CampaignReport;
 
@@ -29,8 +29,16 @@ pub struct StatusReport {
     pub campaign: CampaignSummary,
     /// Number of targets per state (only states that occur).
     pub counts: BTreeMap<String, usize>,
-    /// Every target, in plan order.
+    /// The targets listed, in plan order: every one, unless `status
+    /// --limit` cut the list (then `more` says how many were left out).
     pub targets: Vec<TargetStatus>,
+    /// Targets the counts hold that `targets` does not list (`--limit`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The campaign itself.
@@ -101,11 +109,28 @@ pub struct PrStatus {
 }
 
 impl StatusReport {
+    /// The status of `targets`, every one listed and counted.
     pub fn build(campaign: &CampaignRow, targets: &[TargetRow]) -> Self {
         let mut counts = BTreeMap::new();
         for t in targets {
-            *counts.entry(t.state.as_str().to_string()).or_default() += 1;
+            *counts.entry(t.state).or_default() += 1;
         }
+        Self::build_with_counts(campaign, targets, &counts)
+    }
+
+    /// The status of targets counted by `counts` (by state), of which
+    /// `targets` are listed (the first ones, in plan order).
+    pub fn build_with_counts(
+        campaign: &CampaignRow,
+        targets: &[TargetRow],
+        counts: &BTreeMap<TargetState, usize>,
+    ) -> Self {
+        let total: usize = counts.values().sum();
+        let counts: BTreeMap<String, usize> = counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(s, n)| (s.as_str().to_string(), *n))
+            .collect();
         StatusReport {
             campaign: CampaignSummary {
                 name: campaign.name.clone(),
@@ -120,6 +145,7 @@ impl StatusReport {
             },
             counts,
             targets: targets.iter().map(TargetStatus::from).collect(),
+            more: total.saturating_sub(targets.len()),
         }
     }
 }

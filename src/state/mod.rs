@@ -7,7 +7,10 @@
 //! change of a target appends a row to the `events` log in that same
 //! transaction, so the current state can always be explained from the log.
 
+mod answers;
 mod types;
+
+pub use answers::{ANSWER_TTL_DAYS, ForgeAnswer};
 
 use crate::urls::{redact, redact_text};
 use std::path::{Path, PathBuf};
@@ -360,6 +363,61 @@ impl State {
         rows.iter().map(TargetRow::from_row).collect()
     }
 
+    /// The targets of a campaign that `filter` holds, in plan order, at
+    /// most `limit` of them (`None`: all). The filtering and the limit are
+    /// SQL's: a listing of 50 out of 10,000 reads 50 rows.
+    pub async fn targets_matching(
+        &self,
+        campaign_id: i64,
+        filter: &TargetFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<TargetRow>> {
+        let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        // Only constant text is formatted into the query.
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{TARGET_SELECT} WHERE t.campaign_id = ? {TARGET_FILTER} ORDER BY t.position LIMIT ?"
+        )))
+        .bind(campaign_id)
+        .bind(filter.state.map(TargetState::as_str))
+        .bind(filter.state.map(TargetState::as_str))
+        .bind(&filter.owner)
+        .bind(&filter.owner)
+        .bind(filter.tranche)
+        .bind(filter.tranche)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(TargetRow::from_row).collect()
+    }
+
+    /// How many targets of a campaign `filter` holds, by state (only the
+    /// states that occur).
+    pub async fn target_counts(
+        &self,
+        campaign_id: i64,
+        filter: &TargetFilter,
+    ) -> Result<std::collections::BTreeMap<TargetState, usize>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT t.state AS state, COUNT(*) AS n FROM targets t WHERE t.campaign_id = ? {TARGET_FILTER} GROUP BY t.state"
+        )))
+        .bind(campaign_id)
+        .bind(filter.state.map(TargetState::as_str))
+        .bind(filter.state.map(TargetState::as_str))
+        .bind(&filter.owner)
+        .bind(&filter.owner)
+        .bind(filter.tranche)
+        .bind(filter.tranche)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let state: String = r.get("state");
+                let n: i64 = r.get("n");
+                Ok((state.parse()?, usize::try_from(n).unwrap_or(0)))
+            })
+            .collect()
+    }
+
     /// One target by id.
     pub async fn target(&self, target_id: i64) -> Result<TargetRow> {
         let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = ?")))
@@ -378,64 +436,7 @@ impl State {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         let at = self.stamp();
-        let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
-            .bind(target.id)
-            .fetch_one(&mut *tx)
-            .await?
-            .get("state");
-        let keeps_reason = matches!(
-            to,
-            TargetState::Failed
-                | TargetState::Declined
-                | TargetState::NotApplicable
-                | TargetState::NeedsAttention
-                | TargetState::VerifyFailed
-                | TargetState::OptedOut
-        );
-        let (step, reason) = if keeps_reason {
-            (
-                change.step.map(|s| s.as_str().to_string()),
-                change.reason.clone(),
-            )
-        } else {
-            (None, None)
-        };
-        sqlx::query(
-            "UPDATE targets SET state = ?, step = ?, reason = ?,
-                default_branch = COALESCE(?, default_branch),
-                base_commit = COALESCE(?, base_commit),
-                head_commit = COALESCE(?, head_commit),
-                recipe_fingerprint = COALESCE(?, recipe_fingerprint),
-                updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(to.as_str())
-        .bind(&step)
-        .bind(reason.as_deref().map(redact_text))
-        .bind(&change.default_branch)
-        .bind(&change.base_commit)
-        .bind(&change.head_commit)
-        .bind(&change.recipe_fingerprint)
-        .bind(&at)
-        .bind(target.id)
-        .execute(&mut *tx)
-        .await?;
-        let detail = match (&change.step, &change.reason) {
-            (Some(step), Some(reason)) => Some(format!("{}: {reason}", step.as_str())),
-            (None, Some(reason)) => Some(reason.clone()),
-            _ => change.head_commit.as_ref().map(|c| format!("commit {c}")),
-        };
-        insert_event(
-            &mut tx,
-            target.campaign_id,
-            Some(target.id),
-            "state",
-            Some(&from),
-            Some(to.as_str()),
-            detail.as_deref(),
-            &at,
-        )
-        .await?;
+        transition_in(&mut tx, target, to, change, &at).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -514,27 +515,35 @@ impl State {
         target: &TargetRow,
         pr: &PullRequestRecord,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?,
-                 review_state = COALESCE(?, review_state), merged_at = COALESCE(?, merged_at),
-                 closed_at = COALESCE(?, closed_at), updated_at = ?, synced_at = ?,
-                 opened_at = COALESCE(opened_at, ?)
-             WHERE target_id = ?",
-        )
-        .bind(pr.number)
-        .bind(redact(&pr.url))
-        .bind(pr.state.as_str())
-        .bind(pr.draft)
-        .bind(&pr.ci_state)
-        .bind(&pr.review_state)
-        .bind(&pr.merged_at)
-        .bind(&pr.closed_at)
-        .bind(self.stamp())
-        .bind(self.stamp())
-        .bind(self.stamp())
-        .bind(target.id)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.write().await?;
+        update_changeset_pr(&mut tx, target, pr, &self.stamp()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record what a sync learned of many pull requests, in one
+    /// transaction: each changeset, and each target whose state the forge
+    /// moved (`to`, when it differs from the state recorded now).
+    pub async fn record_synced(&self, synced: &[Synced<'_>]) -> Result<()> {
+        if synced.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        for s in synced {
+            update_changeset_pr(&mut tx, s.target, &s.record, &at).await?;
+            if let Some((to, change)) = &s.to {
+                let current: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
+                    .bind(s.target.id)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .get("state");
+                if current != to.as_str() {
+                    transition_in(&mut tx, s.target, *to, change, &at).await?;
+                }
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -891,6 +900,9 @@ pub struct Replayer<'a> {
     events: &'a [EventRow],
     next: usize,
     states: std::collections::BTreeMap<i64, &'a str>,
+    /// How many targets are in each state, kept as the log is read (a
+    /// burndown asks for them every day without going over every target).
+    counts: std::collections::BTreeMap<&'a str, usize>,
 }
 
 impl<'a> Replayer<'a> {
@@ -900,6 +912,7 @@ impl<'a> Replayer<'a> {
             events,
             next: 0,
             states: std::collections::BTreeMap::new(),
+            counts: std::collections::BTreeMap::new(),
         }
     }
 
@@ -916,19 +929,134 @@ impl<'a> Replayer<'a> {
                 break;
             }
             if let (Some(target), Some(to)) = (e.target_id, e.to_state.as_deref()) {
-                self.states.insert(target, to);
+                if let Some(from) = self.states.insert(target, to)
+                    && let Some(n) = self.counts.get_mut(from)
+                {
+                    *n -= 1;
+                }
+                *self.counts.entry(to).or_default() += 1;
             }
             self.next += 1;
         }
         &self.states
     }
+
+    /// How many targets are in each state (as stored) at the last cut-off;
+    /// states no target is in any more count 0.
+    pub fn counts(&self) -> &std::collections::BTreeMap<&'a str, usize> {
+        &self.counts
+    }
 }
+
+/// The conditions of a [`TargetFilter`], each bound twice (`NULL`: any).
+const TARGET_FILTER: &str = "AND (? IS NULL OR t.state = ?) AND (? IS NULL OR t.owner = ?) AND (? IS NULL OR t.tranche = ?)";
 
 const TARGET_SELECT: &str =
     "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
         c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state, c.reviewers AS cs_reviewers,
         c.opened_at AS cs_opened_at, c.nudged_at AS cs_nudged_at, c.merged_at AS cs_merged_at
     FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
+
+/// [`State::transition`] inside a transaction: the target's state (read
+/// here, in the transaction) becomes `to`, and the move is logged.
+async fn transition_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    target: &TargetRow,
+    to: TargetState,
+    change: &Transition,
+    at: &str,
+) -> Result<()> {
+    let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
+        .bind(target.id)
+        .fetch_one(&mut **tx)
+        .await?
+        .get("state");
+    let keeps_reason = matches!(
+        to,
+        TargetState::Failed
+            | TargetState::Declined
+            | TargetState::NotApplicable
+            | TargetState::NeedsAttention
+            | TargetState::VerifyFailed
+            | TargetState::OptedOut
+    );
+    let (step, reason) = if keeps_reason {
+        (
+            change.step.map(|s| s.as_str().to_string()),
+            change.reason.clone(),
+        )
+    } else {
+        (None, None)
+    };
+    sqlx::query(
+        "UPDATE targets SET state = ?, step = ?, reason = ?,
+                default_branch = COALESCE(?, default_branch),
+                base_commit = COALESCE(?, base_commit),
+                head_commit = COALESCE(?, head_commit),
+                recipe_fingerprint = COALESCE(?, recipe_fingerprint),
+                updated_at = ?
+             WHERE id = ?",
+    )
+    .bind(to.as_str())
+    .bind(&step)
+    .bind(reason.as_deref().map(redact_text))
+    .bind(&change.default_branch)
+    .bind(&change.base_commit)
+    .bind(&change.head_commit)
+    .bind(&change.recipe_fingerprint)
+    .bind(at)
+    .bind(target.id)
+    .execute(&mut **tx)
+    .await?;
+    let detail = match (&change.step, &change.reason) {
+        (Some(step), Some(reason)) => Some(format!("{}: {reason}", step.as_str())),
+        (None, Some(reason)) => Some(reason.clone()),
+        _ => change.head_commit.as_ref().map(|c| format!("commit {c}")),
+    };
+    insert_event(
+        tx,
+        target.campaign_id,
+        Some(target.id),
+        "state",
+        Some(&from),
+        Some(to.as_str()),
+        detail.as_deref(),
+        at,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Record what the forge says of a target's pull request.
+async fn update_changeset_pr(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    target: &TargetRow,
+    pr: &PullRequestRecord,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?,
+             review_state = COALESCE(?, review_state), merged_at = COALESCE(?, merged_at),
+             closed_at = COALESCE(?, closed_at), updated_at = ?, synced_at = ?,
+             opened_at = COALESCE(opened_at, ?)
+         WHERE target_id = ?",
+    )
+    .bind(pr.number)
+    .bind(redact(&pr.url))
+    .bind(pr.state.as_str())
+    .bind(pr.draft)
+    .bind(&pr.ci_state)
+    .bind(&pr.review_state)
+    .bind(&pr.merged_at)
+    .bind(&pr.closed_at)
+    .bind(at)
+    .bind(at)
+    .bind(at)
+    .bind(target.id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(

@@ -129,3 +129,236 @@ async fn local_forge_numbers_per_repository_and_refuses_a_second_open_pr_for_a_h
         .unwrap();
     assert_eq!((found.number, found.labels), (2, vec!["l".to_string()]));
 }
+
+fn answer(etag: &str) -> ForgeAnswer {
+    ForgeAnswer {
+        etag: etag.into(),
+        body: format!("{{\"etag\":\"{etag}\"}}"),
+        fields: "state".into(),
+        link: None,
+    }
+}
+
+#[tokio::test]
+async fn forge_answers_are_kept_per_api_url_and_forgotten_by_prefix() {
+    let (dir, state) = fresh().await;
+    let (gh, ghe) = ("https://api.github.com", "https://ghe.example.com/api/v3");
+    let pulls = "/repos/o/r/pulls";
+    for path in [
+        format!("{pulls}/7"),
+        format!("{pulls}/7/reviews?per_page=100"),
+        format!("{pulls}/7?x=1"),
+        format!("{pulls}/70"),
+        format!("{pulls}/7x"),
+    ] {
+        state
+            .remember_forge_answer(gh, &path, &answer(&path))
+            .await
+            .unwrap();
+    }
+    state
+        .remember_forge_answer(ghe, &format!("{pulls}/7"), &answer("other"))
+        .await
+        .unwrap();
+    // Another forge's answer to the same path is its own.
+    let kept = state
+        .forge_answer(gh, &format!("{pulls}/7"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.etag, format!("{pulls}/7"));
+    let other = state
+        .forge_answer(ghe, &format!("{pulls}/7"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(other.etag, "other");
+    // A second State on the same file (the next process) reads them.
+    state.close().await;
+    let state = State::open(&dir.path().join("nested/fleetwright.db"))
+        .await
+        .unwrap();
+    assert_eq!(state.forge_answer_count().await.unwrap().0, 6);
+    // Pull request 7 and what is under it go; #70, `7x` and the other
+    // forge's #7 stay.
+    let gone = state
+        .forget_forge_answers(gh, &format!("{pulls}/7"))
+        .await
+        .unwrap();
+    assert_eq!(gone, 3);
+    for (api, path, kept) in [
+        (gh, format!("{pulls}/7"), false),
+        (gh, format!("{pulls}/7/reviews?per_page=100"), false),
+        (gh, format!("{pulls}/7?x=1"), false),
+        (gh, format!("{pulls}/70"), true),
+        (gh, format!("{pulls}/7x"), true),
+        (ghe, format!("{pulls}/7"), true),
+    ] {
+        assert_eq!(
+            state.forge_answer(api, &path).await.unwrap().is_some(),
+            kept,
+            "{api} {path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn forge_answers_unused_for_thirty_days_are_pruned_and_a_304_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = crate::clock::ManualClock::new();
+    let state = State::open_with_clock(&dir.path().join("f.db"), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let api = "https://api.github.com";
+    state
+        .remember_forge_answer(api, "/old", &answer("a"))
+        .await
+        .unwrap();
+    state
+        .remember_forge_answer(api, "/used", &answer("b"))
+        .await
+        .unwrap();
+    let day = Duration::from_secs(24 * 3600);
+    clock.advance(day * 20);
+    // Confirmed by a 304 on day 20: used again.
+    state.confirm_forge_answer(api, "/used").await.unwrap();
+    clock.advance(day * 11);
+    assert_eq!(state.prune_forge_answers().await.unwrap(), 1);
+    assert!(state.forge_answer(api, "/old").await.unwrap().is_none());
+    assert!(state.forge_answer(api, "/used").await.unwrap().is_some());
+    clock.advance(day * 20);
+    assert_eq!(state.prune_forge_answers().await.unwrap(), 1);
+    assert_eq!(state.forge_answer_count().await.unwrap().0, 0);
+}
+
+/// Issue 11: a campaign of 10,000 targets, built in the state directly.
+/// `status` lists 50 of them and counts them all with SQL; filters hold
+/// what they name; a sync's batch moves only the targets whose pull
+/// request changed. The shape is pinned, not the time.
+#[tokio::test]
+async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch() {
+    let (_dir, state) = fresh().await;
+    let n = 10_000;
+    let targets: Vec<NewTarget> = (0..n)
+        .map(|i| NewTarget {
+            owner: format!("group:default/team-{}", i % 100),
+            ..target(&format!("svc-{i:05}"), if i < 100 { 0 } else { 1 }, i)
+        })
+        .collect();
+    let c = state.create_campaign(&campaign(), &targets).await.unwrap();
+    let c = state.open_tranches(&c, 2).await.unwrap();
+    let all = TargetFilter::default();
+    let counts = state.target_counts(c.id, &all).await.unwrap();
+    assert_eq!(
+        counts.into_iter().collect::<Vec<_>>(),
+        [(TargetState::Queued, n as usize)]
+    );
+    let page = state.targets_matching(c.id, &all, Some(50)).await.unwrap();
+    let repos: Vec<&str> = page.iter().map(|t| t.repo.as_str()).collect();
+    assert_eq!(repos.len(), 50);
+    assert_eq!((repos[0], repos[49]), ("svc-00000", "svc-00049"));
+
+    // Every 10th target has an open pull request; a sync then merges 3.
+    let rows = state.targets(c.id).await.unwrap();
+    let with_pr: Vec<&TargetRow> = rows.iter().step_by(10).collect();
+    for (k, t) in with_pr.iter().enumerate() {
+        state
+            .ensure_changeset(t, "local", "b", "main")
+            .await
+            .unwrap();
+        let record = pr_record(k as i64 + 1, PrState::Open);
+        state.record_pull_request(t, &record).await.unwrap();
+        state
+            .transition(t, TargetState::PrOpen, &Transition::default())
+            .await
+            .unwrap();
+    }
+    let events = state.events(c.id).await.unwrap().len();
+    let synced: Vec<Synced<'_>> = with_pr
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let merged = k < 3;
+            Synced {
+                target: t,
+                record: pr_record(
+                    k as i64 + 1,
+                    if merged {
+                        PrState::Merged
+                    } else {
+                        PrState::Open
+                    },
+                ),
+                to: merged.then(|| (TargetState::Merged, Transition::default())),
+            }
+        })
+        .collect();
+    state.record_synced(&synced).await.unwrap();
+    assert_eq!(
+        state.events(c.id).await.unwrap().len(),
+        events + 3,
+        "one event per move"
+    );
+    let merged = TargetFilter {
+        state: Some(TargetState::Merged),
+        ..TargetFilter::default()
+    };
+    let listed = state.targets_matching(c.id, &merged, None).await.unwrap();
+    let repos: Vec<&str> = listed.iter().map(|t| t.repo.as_str()).collect();
+    assert_eq!(repos, ["svc-00000", "svc-00010", "svc-00020"]);
+
+    // Filters by owner and tranche, alone and together.
+    let team = TargetFilter {
+        owner: Some("group:default/team-7".into()),
+        ..TargetFilter::default()
+    };
+    assert_eq!(
+        state
+            .targets_matching(c.id, &team, None)
+            .await
+            .unwrap()
+            .len(),
+        100
+    );
+    let team_in_canary = TargetFilter {
+        tranche: Some(0),
+        ..team.clone()
+    };
+    let listed = state
+        .targets_matching(c.id, &team_in_canary, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.repo.as_str()).collect::<Vec<_>>(),
+        ["svc-00007"]
+    );
+    let counts = state
+        .target_counts(
+            c.id,
+            &TargetFilter {
+                tranche: Some(0),
+                ..TargetFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.values().sum::<usize>(), 100);
+    assert_eq!(counts.get(&TargetState::Merged), Some(&3));
+    // The log still tells the state.
+    let replayed = state.replay(c.id, None).await.unwrap();
+    let now = state.targets(c.id).await.unwrap();
+    assert!(now.iter().all(|t| replayed.get(&t.id) == Some(&t.state)));
+}
+
+fn pr_record(number: i64, state: PrState) -> PullRequestRecord {
+    PullRequestRecord {
+        number,
+        url: format!("local://x/pull/{number}"),
+        state,
+        draft: false,
+        ci_state: Some("none".into()),
+        review_state: None,
+        merged_at: None,
+        closed_at: None,
+    }
+}

@@ -407,6 +407,34 @@ pub struct PullRequestRecord {
     pub closed_at: Option<String>,
 }
 
+/// One pull request a sync read, for [`State::record_synced`](super::State::record_synced).
+#[derive(Debug, Clone)]
+pub struct Synced<'a> {
+    pub target: &'a TargetRow,
+    pub record: PullRequestRecord,
+    /// The state the target moves to (with why), when the forge moved it;
+    /// nothing is logged when it is already there.
+    pub to: Option<(TargetState, Transition)>,
+}
+
+/// Which targets a listing holds (`status --state/--team/--tranche`); an
+/// empty filter holds them all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetFilter {
+    pub state: Option<TargetState>,
+    /// The owner's entity ref, as recorded (`group:default/payments`).
+    pub owner: Option<String>,
+    /// The tranche, 0-based.
+    pub tranche: Option<i64>,
+}
+
+impl TargetFilter {
+    /// True when it holds every target.
+    pub fn is_empty(&self) -> bool {
+        self == &TargetFilter::default()
+    }
+}
+
 /// One row of the append-only event log.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct EventRow {

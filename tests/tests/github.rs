@@ -12,6 +12,7 @@ use fleetwright::secret::Secret;
 use fleetwright::sim::SimClock;
 use fleetwright::sim::git_http::GitHttpServer;
 use fleetwright::sim::github::{CheckRunState, GithubSim, Limits, SimOptions};
+use fleetwright::state::State;
 
 use crate::util::{CAMPAIGN, Run, Sandbox, command, python, run_in_env, states, target};
 
@@ -471,4 +472,128 @@ fn run_gates_pauses_nudges_and_cancels_on_github_unchanged() {
             .all(|t| t.state == "merged" || t.state == "declined")
     );
     drop((sim, git));
+}
+
+/// A state on `db` and a GitHub forge on `sim` that keeps its answers in
+/// it: what one process of fleetwright builds.
+async fn forge_over_state(sim: &GithubSim, clock: &SimClock, db: &Path) -> (State, GitHubForge) {
+    let state = State::open_with_clock(db, clock.shared()).await.unwrap();
+    let forge = GitHubForge::new(GitHubConfig {
+        api_url: sim.api_url(),
+        pacing: PacingConfig::default(),
+        clock: clock.shared(),
+        ..GitHubConfig::new(GitHubAuth::Token(Secret::new(sim.token())))
+    })
+    .unwrap()
+    .keep_answers_in(state.clone());
+    (state, forge)
+}
+
+/// Issue 11: the ETags of a sync outlive its process. A second process (a
+/// second `State` on the same file, a new forge) sends `If-None-Match` for
+/// every path and is answered 304, free against the rate limit; a change is
+/// seen; a pull request that is no longer open leaves nothing behind; and
+/// nothing kept holds the token.
+#[test]
+fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
+    let rt = runtime();
+    rt.block_on(async {
+        let clock = SimClock::manual();
+        let sim = GithubSim::start(SimOptions {
+            clock: clock.clone(),
+            limits: Limits::github(),
+            ..SimOptions::default()
+        })
+        .await
+        .unwrap();
+        sim.add_repo("acme", "svc", "main");
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        sim.set_branch("acme", "svc", "fleetwright/x", sha);
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("state/fleetwright.db");
+        let repo = RepoRef {
+            name: "acme/svc".into(),
+            url: String::new(),
+        };
+
+        // The first process opens the pull request and syncs it: full GETs.
+        let (state, forge) = forge_over_state(&sim, &clock, &db).await;
+        let opened = forge
+            .open_pull_request(
+                &repo,
+                &NewPullRequest {
+                    title: "Change".into(),
+                    body: "body".into(),
+                    head: "fleetwright/x".into(),
+                    base: "main".into(),
+                    head_commit: sha.into(),
+                    draft: false,
+                    labels: Vec::new(),
+                    reviewers: Vec::new(),
+                    team_reviewers: Vec::new(),
+                    assignees: Vec::new(),
+                },
+            )
+            .await
+            .unwrap();
+        sim.set_check(
+            "acme",
+            "svc",
+            sha,
+            "build",
+            CheckRunState::completed("success"),
+        );
+        let first = forge.sync_pull_request(&repo, opened.number).await.unwrap();
+        assert_eq!(first.ci_state.as_deref(), Some("success"));
+        assert_eq!(sim.stats().not_modified, 0);
+        let (kept, _) = state.forge_answer_count().await.unwrap();
+        assert_eq!(
+            kept, 4,
+            "the pull request, its reviews, check runs and status"
+        );
+        drop(forge);
+        state.close().await;
+
+        // A second process: every path is conditional and unchanged.
+        let (state, forge) = forge_over_state(&sim, &clock, &db).await;
+        let requests = sim.stats().requests;
+        let again = forge.sync_pull_request(&repo, opened.number).await.unwrap();
+        assert_eq!(again, first);
+        let stats = sim.stats();
+        assert_eq!(stats.requests - requests, 4);
+        assert_eq!(
+            stats.not_modified, 4,
+            "every GET of the second sync is a 304"
+        );
+        drop(forge);
+        state.close().await;
+
+        // A third process sees a change: the reviews answer 200, the rest 304.
+        sim.add_review("acme", "svc", opened.number as u64, "APPROVED", "octo");
+        let (state, forge) = forge_over_state(&sim, &clock, &db).await;
+        let changed = forge.sync_pull_request(&repo, opened.number).await.unwrap();
+        assert_eq!(changed.review_state.as_deref(), Some("approved"));
+        assert_eq!(sim.stats().not_modified, 4 + 3);
+
+        // Nothing kept holds the token or a header of the request (the
+        // database and its WAL, read as bytes).
+        let leaks = files_holding(tmp.path(), sim.token());
+        assert!(leaks.is_empty(), "the token is written in {leaks:?}");
+        for file in ["fleetwright.db", "fleetwright.db-wal"] {
+            let bytes = std::fs::read(tmp.path().join("state").join(file)).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
+            assert!(
+                !text.contains("authorization") && !text.contains("bearer"),
+                "{file}"
+            );
+        }
+
+        // Merged: nobody syncs it again, so what was kept of it goes.
+        sim.set_pull_merged("acme", "svc", opened.number as u64);
+        let merged = forge.sync_pull_request(&repo, opened.number).await.unwrap();
+        assert_eq!(merged.state, fleetwright::state::PrState::Merged);
+        assert_eq!(state.forge_answer_count().await.unwrap().0, 0);
+        state.close().await;
+        sim.stop().await;
+    });
 }

@@ -38,6 +38,9 @@ mod demo;
 /// `fleetwright report`: every format, from the state alone.
 mod report;
 
+/// `status` and `report` at 10,000 targets built in the state (issue 11).
+mod scale;
+
 /// The HTML report in headless Chromium: no console errors, a screenshot.
 mod browser;
 

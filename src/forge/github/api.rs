@@ -12,6 +12,7 @@
 //! token never travels to a host it was not meant for.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -20,6 +21,7 @@ use serde_json::Value;
 
 use super::pacing::{Kind, Pacer, RawResponse, SendError};
 use crate::forge::ForgeError;
+use crate::state::{ForgeAnswer, State};
 
 /// The most pages one listing follows (100 items each): a guard against a
 /// `Link` header that never ends.
@@ -107,11 +109,17 @@ impl Redactor {
     }
 }
 
-/// A cached answer to a conditional GET.
-#[derive(Debug, Clone)]
-struct Cached {
-    etag: String,
-    response: RawResponse,
+/// Where the answers of conditional GETs are kept: in memory for this
+/// process, or in the state, where the next process finds them.
+#[derive(Debug)]
+enum Answers {
+    Memory(Mutex<HashMap<String, ForgeAnswer>>),
+    /// `forge_answers` rows of this API URL; `pruned`: the rows unused for
+    /// 30 days were deleted (once per process).
+    State {
+        state: State,
+        pruned: AtomicBool,
+    },
 }
 
 /// The request layer shared by all of the forge's calls.
@@ -120,9 +128,10 @@ pub(crate) struct Api {
     base: BaseUrl,
     pacer: Arc<Pacer>,
     redactor: Redactor,
-    /// Last `ETag` and answer per path, for `If-None-Match`. It grows with
-    /// the paths read (a few per pull request), which a campaign bounds.
-    etags: Mutex<HashMap<String, Cached>>,
+    /// Last `ETag` and answer per path, for `If-None-Match`. Each answer is
+    /// cut to the fields fleetwright reads (a pull request: a few hundred
+    /// bytes, not GitHub's 20 KB), so 10,000 pull requests stay small.
+    answers: Answers,
 }
 
 impl Api {
@@ -131,8 +140,18 @@ impl Api {
             base,
             pacer,
             redactor,
-            etags: Mutex::new(HashMap::new()),
+            answers: Answers::Memory(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Keep the answers of conditional GETs in `state` (table
+    /// `forge_answers`, under this API URL), so that the next process
+    /// sends their ETags too.
+    pub(crate) fn keep_answers_in(&mut self, state: State) {
+        self.answers = Answers::State {
+            state,
+            pruned: AtomicBool::new(false),
+        };
     }
 
     pub(crate) fn pacer(&self) -> &Pacer {
@@ -179,16 +198,21 @@ impl Api {
 
     /// GET with `If-None-Match` when this path was read before: an
     /// unchanged resource comes back as 304, costs no rate limit, and is
-    /// answered from the cache (body and headers, `Link` included).
+    /// answered from what was kept (its body and `Link` header). The body
+    /// is cut to `fields` (see [`slim`]) whether it came fresh or kept, so
+    /// both read the same.
     pub(crate) async fn get_cached(
         &self,
         crab: &Octocrab,
         path: &str,
+        fields: &[&str],
         what: &str,
     ) -> Result<RawResponse, ForgeError> {
-        let cached = self.cached(path);
+        let fields_text = fields.join(",");
+        // An answer cut to other fields (another version) is not used.
+        let kept = self.kept(path).await.filter(|k| k.fields == fields_text);
         let mut headers = HeaderMap::new();
-        if let Some(value) = cached
+        if let Some(value) = kept
             .as_ref()
             .and_then(|c| HeaderValue::from_str(&c.etag).ok())
         {
@@ -196,25 +220,46 @@ impl Api {
         }
         let response = self.send(crab, Method::GET, path, None, &headers).await?;
         if response.status == 304
-            && let Some(cached) = cached
+            && let Some(kept) = kept
         {
-            return Ok(cached.response);
+            self.confirm(path).await;
+            let mut headers = HeaderMap::new();
+            if let Some(link) = kept
+                .link
+                .as_deref()
+                .and_then(|l| HeaderValue::from_str(l).ok())
+            {
+                headers.insert(http::header::LINK, link);
+            }
+            return Ok(RawResponse {
+                status: 200,
+                headers,
+                body: kept.body,
+            });
         }
-        let response = self.success(response, what)?;
+        let mut response = self.success(response, what)?;
+        response.body = slim(&response.body, fields);
         if let Some(etag) = response.header("etag") {
-            self.remember(path, etag, &response);
+            let answer = ForgeAnswer {
+                etag: etag.to_string(),
+                body: response.body.clone(),
+                fields: fields_text,
+                link: response.header("link").map(str::to_string),
+            };
+            self.remember(path, answer).await;
         }
         Ok(response)
     }
 
     /// Every page of a listing (a JSON array per page, or the array under
     /// `field` of an object), following `Link: rel="next"`, each page a
-    /// conditional GET.
+    /// conditional GET whose items are cut to `fields`.
     pub(crate) async fn get_all(
         &self,
         crab: &Octocrab,
         first: &str,
         field: Option<&str>,
+        fields: &[&str],
         what: &str,
     ) -> Result<Vec<Value>, ForgeError> {
         let mut items = Vec::new();
@@ -223,7 +268,7 @@ impl Api {
             let Some(path) = next.take() else {
                 return Ok(items);
             };
-            let response = self.get_cached(crab, &path, what).await?;
+            let response = self.get_cached(crab, &path, fields, what).await?;
             items.extend(self.page_items(&response, field, what)?);
             next = match next_link(&response) {
                 Some(url) => Some(self.base.relative(&url).ok_or_else(|| {
@@ -242,6 +287,71 @@ impl Api {
             tracing::warn!("{what}: stopped after {MAX_PAGES} pages");
         }
         Ok(items)
+    }
+
+    /// Forget what was kept of `prefix` and every path under it (a pull
+    /// request no longer open, a commit whose CI is no longer read).
+    pub(crate) async fn forget(&self, prefix: &str) {
+        match &self.answers {
+            Answers::Memory(map) => {
+                let under = |p: &str| {
+                    p == prefix
+                        || p.strip_prefix(prefix)
+                            .is_some_and(|rest| rest.starts_with(['/', '?']))
+                };
+                lock(map).retain(|p, _| !under(p));
+            }
+            Answers::State { state, .. } => {
+                if let Err(e) = state.forget_forge_answers(self.base.as_str(), prefix).await {
+                    tracing::warn!("cannot forget the kept GitHub answers of {prefix}: {e}");
+                }
+            }
+        }
+    }
+
+    async fn kept(&self, path: &str) -> Option<ForgeAnswer> {
+        match &self.answers {
+            Answers::Memory(map) => lock(map).get(path).cloned(),
+            Answers::State { state, pruned } => {
+                if !pruned.swap(true, Ordering::Relaxed)
+                    && let Err(e) = state.prune_forge_answers().await
+                {
+                    tracing::warn!("cannot prune the kept GitHub answers: {e}");
+                }
+                // A state that cannot be read costs a full GET, not the sync.
+                state
+                    .forge_answer(self.base.as_str(), path)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!("cannot read the kept GitHub answer of {path}: {e}");
+                        None
+                    })
+            }
+        }
+    }
+
+    async fn remember(&self, path: &str, answer: ForgeAnswer) {
+        match &self.answers {
+            Answers::Memory(map) => {
+                lock(map).insert(path.to_string(), answer);
+            }
+            Answers::State { state, .. } => {
+                if let Err(e) = state
+                    .remember_forge_answer(self.base.as_str(), path, &answer)
+                    .await
+                {
+                    tracing::warn!("cannot keep the GitHub answer of {path}: {e}");
+                }
+            }
+        }
+    }
+
+    async fn confirm(&self, path: &str) {
+        if let Answers::State { state, .. } = &self.answers
+            && let Err(e) = state.confirm_forge_answer(self.base.as_str(), path).await
+        {
+            tracing::warn!("cannot mark the kept GitHub answer of {path} used: {e}");
+        }
     }
 
     /// The items of one page.
@@ -379,21 +489,54 @@ impl Api {
             transient,
         }
     }
+}
 
-    fn cached(&self, path: &str) -> Option<Cached> {
-        let etags = self.etags.lock().unwrap_or_else(|e| e.into_inner());
-        etags.get(path).cloned()
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `body` (JSON) cut to `fields`, dotted paths into objects (`head.sha`)
+/// that pass through arrays (`check_runs.status` keeps the `status` of each
+/// run; a top-level array keeps `fields` of each item). Everything else is
+/// left out, so what is kept of an answer is what fleetwright reads. An
+/// empty `fields`, or a body that is not JSON, is kept as it is.
+pub(crate) fn slim(body: &str, fields: &[&str]) -> String {
+    if fields.is_empty() {
+        return body.to_string();
     }
+    match serde_json::from_str::<Value>(body) {
+        Ok(value) => {
+            let paths: Vec<Vec<&str>> = fields.iter().map(|f| f.split('.').collect()).collect();
+            let refs: Vec<&[&str]> = paths.iter().map(Vec::as_slice).collect();
+            slim_value(&value, &refs).to_string()
+        }
+        Err(_) => body.to_string(),
+    }
+}
 
-    fn remember(&self, path: &str, etag: &str, response: &RawResponse) {
-        let mut etags = self.etags.lock().unwrap_or_else(|e| e.into_inner());
-        etags.insert(
-            path.to_string(),
-            Cached {
-                etag: etag.to_string(),
-                response: response.clone(),
-            },
-        );
+fn slim_value(value: &Value, paths: &[&[&str]]) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(items.iter().map(|i| slim_value(i, paths)).collect()),
+        Value::Object(map) => {
+            let mut kept = serde_json::Map::new();
+            for (key, inner) in map {
+                let tails: Vec<&[&str]> = paths
+                    .iter()
+                    .filter(|p| p.first() == Some(&key.as_str()))
+                    .map(|p| &p[1..])
+                    .collect();
+                if tails.is_empty() {
+                    continue;
+                }
+                if tails.iter().any(|t| t.is_empty()) {
+                    kept.insert(key.clone(), inner.clone());
+                } else {
+                    kept.insert(key.clone(), slim_value(inner, &tails));
+                }
+            }
+            Value::Object(kept)
+        }
+        other => other.clone(),
     }
 }
 
@@ -570,5 +713,31 @@ mod tests {
     #[test]
     fn query_values_are_percent_encoded() {
         assert_eq!(query_value("acme:fw/a+b c"), "acme%3Afw%2Fa%2Bb%20c");
+    }
+
+    #[test]
+    fn slim_keeps_only_the_fields_named_through_objects_and_arrays() {
+        let pull = r#"{"number":7,"title":"secret-looking text","head":{"ref":"b","sha":"abc","repo":{"big":1}},"user":{"login":"x"}}"#;
+        assert_eq!(
+            slim(pull, &["number", "head.ref", "head.sha"]),
+            r#"{"head":{"ref":"b","sha":"abc"},"number":7}"#
+        );
+        let runs = r#"{"total_count":2,"check_runs":[{"status":"completed","conclusion":"success","output":{"text":"log"}},{"status":"queued"}]}"#;
+        assert_eq!(
+            slim(
+                runs,
+                &["total_count", "check_runs.status", "check_runs.conclusion"]
+            ),
+            r#"{"check_runs":[{"conclusion":"success","status":"completed"},{"status":"queued"}],"total_count":2}"#
+        );
+        let reviews =
+            r#"[{"state":"APPROVED","user":{"login":"a","id":1,"avatar":"u"},"body":"lgtm"}]"#;
+        assert_eq!(
+            slim(reviews, &["state", "user.login"]),
+            r#"[{"state":"APPROVED","user":{"login":"a"}}]"#
+        );
+        // Nothing to cut to, or not JSON: kept as it is.
+        assert_eq!(slim(pull, &[]), pull);
+        assert_eq!(slim("not json", &["a"]), "not json");
     }
 }

@@ -247,7 +247,13 @@ impl App {
         }
         let what = format!("listing the installations of GitHub App {}", self.app_id);
         let installations = api
-            .get_all(&self.jwt, "/app/installations?per_page=100", None, &what)
+            .get_all(
+                &self.jwt,
+                "/app/installations?per_page=100",
+                None,
+                &["id"],
+                &what,
+            )
             .await?;
         match installations.as_slice() {
             [only] => id_of(only).ok_or_else(|| {

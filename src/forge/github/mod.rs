@@ -159,6 +159,15 @@ impl GitHubForge {
         })
     }
 
+    /// Keep the answers of conditional GETs in `state` (the
+    /// `forge_answers` table, under this forge's API URL) instead of this
+    /// process's memory: the next `sync` or `run` sends their ETags, and an
+    /// unchanged pull request costs nothing against the rate limit.
+    pub fn keep_answers_in(mut self, state: crate::state::State) -> Self {
+        self.api.keep_answers_in(state);
+        self
+    }
+
     /// Check `owner/repo`: the name goes into API paths.
     fn repo(repo: &RepoRef) -> Result<Repo<'_>, ForgeError> {
         let bad = || {
@@ -203,7 +212,10 @@ impl GitHubForge {
     async fn get(&self, crab: &Octocrab, r: &Repo<'_>, number: i64) -> Result<GhPull, ForgeError> {
         let what = format!("reading pull request #{number} of {}", r.full());
         let path = format!("{}/pulls/{number}", r.path());
-        let response = self.api.get_cached(crab, &path, &what).await?;
+        let response = self
+            .api
+            .get_cached(crab, &path, model::PULL_FIELDS, &what)
+            .await?;
         self.pull(self.api.json(&response.body, &what)?)
     }
 
@@ -339,7 +351,10 @@ impl GitHubForge {
             r.full()
         );
         let path = format!("{}/pulls/{number}/reviews?per_page=100", r.path());
-        let reviews = self.api.get_all(crab, &path, None, &what).await?;
+        let reviews = self
+            .api
+            .get_all(crab, &path, None, model::REVIEW_FIELDS, &what)
+            .await?;
         Ok(model::review_state(&reviews))
     }
 
@@ -358,13 +373,19 @@ impl GitHubForge {
                 crab,
                 &format!("{commit}/check-runs?per_page=100"),
                 Some("check_runs"),
+                model::CHECK_RUNS_FIELDS,
                 &what,
             )
             .await?;
         let mut signals = model::check_runs(&runs);
         let status = self
             .api
-            .get_cached(crab, &format!("{commit}/status?per_page=100"), &what)
+            .get_cached(
+                crab,
+                &format!("{commit}/status?per_page=100"),
+                model::STATUS_FIELDS,
+                &what,
+            )
             .await?;
         signals.extend(model::combined_status(&self.api.json(&status.body, &what)?));
         Ok(model::ci_state(&signals))
@@ -402,7 +423,11 @@ impl Forge for GitHubForge {
             query_value(&format!("{}:{head}", r.owner))
         );
         let mut newest: Option<GhPull> = None;
-        for value in self.api.get_all(&crab, &path, None, &what).await? {
+        for value in self
+            .api
+            .get_all(&crab, &path, None, model::PULL_FIELDS, &what)
+            .await?
+        {
             let pull = self.pull(value)?;
             // The filter is GitHub's; checking it costs nothing.
             if pull.head.branch == head && newest.as_ref().is_none_or(|n| n.number < pull.number) {
@@ -513,6 +538,18 @@ impl Forge for GitHubForge {
         pr.review_state = Some(self.reviews(&crab, &r, number).await?.to_string());
         if is_sha(&pull.head.sha) {
             pr.ci_state = Some(self.ci(&crab, &r, &pull.head.sha).await?.to_string());
+        }
+        if pr.state != PrState::Open {
+            // Nobody syncs a merged or closed pull request again: what was
+            // kept of it (and of its head's CI) goes.
+            self.api
+                .forget(&format!("{}/pulls/{number}", r.path()))
+                .await;
+            if is_sha(&pull.head.sha) {
+                self.api
+                    .forget(&format!("{}/commits/{}", r.path(), pull.head.sha))
+                    .await;
+            }
         }
         Ok(pr)
     }

@@ -11,6 +11,33 @@ use serde_json::Value;
 use crate::forge::PullRequest;
 use crate::state::PrState;
 
+/// The fields of a pull request [`GhPull`] reads: what is kept of one
+/// between syncs (see `api::slim`).
+pub(crate) const PULL_FIELDS: &[&str] = &[
+    "number",
+    "html_url",
+    "state",
+    "draft",
+    "merged",
+    "merged_at",
+    "closed_at",
+    "created_at",
+    "head.ref",
+    "head.sha",
+    "base.ref",
+    "base.sha",
+];
+
+/// The fields of a review [`review_state`] reads.
+pub(crate) const REVIEW_FIELDS: &[&str] = &["state", "user.login", "user.id"];
+
+/// The fields of a check-runs page [`check_runs`] reads.
+pub(crate) const CHECK_RUNS_FIELDS: &[&str] =
+    &["total_count", "check_runs.status", "check_runs.conclusion"];
+
+/// The fields of a combined status [`combined_status`] reads.
+pub(crate) const STATUS_FIELDS: &[&str] = &["state", "total_count", "statuses.state"];
+
 /// A pull request as GitHub sends it (the fields fleetwright reads).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
