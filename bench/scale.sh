@@ -73,7 +73,7 @@ measure() {
     local note=""
     [[ $code -eq 0 ]] || note=" (exit $code)"
     echo "  $label: ${secs} s, ${mb} MB$note" >&2
-    rows+=("| $label | ${secs} s | ${mb} MB |$note")
+    rows+=("| $label$note | ${secs} s | ${mb} MB |")
     if [[ $code -ne 0 && $code -ne 3 && $code -ne 4 ]]; then
         tail -20 "$out" >&2
     fi
@@ -97,6 +97,10 @@ python3 "$repo/bench/gen_fleet.py" "$fleet" --repos "$n" --unknown 200
 state=$work/state/fleetwright.db
 measure "plan, $n targets" "$fleet" "$fw" --state "$state" plan campaign.yaml
 measure "launch, $n repositories (-j $jobs)" "$fleet" "$fw" --state "$state" launch campaign.yaml -j "$jobs"
+# The floor under launch on this filesystem: the git CLI only cloning.
+mkdir -p "$work/floor"
+measure "git clone alone (git CLI, $jobs at once), $n repositories: the floor under launch" "$work/floor" \
+    sh -c "ls '$fleet/remotes' | xargs -P $jobs -I{} git clone -q '$fleet/remotes/{}' '{}'"
 launch_quiet=$(cd "$fleet" && "$fw" --state "$work/state-q/fleetwright.db" launch -q campaign.yaml -j "$jobs" 2>&1 >/dev/null | wc -l)
 measure "run, no-op (sync only), $n targets" "$fleet" "$fw" --state "$state" run scale-bench
 measure "status --json, $n targets" "$fleet" "$fw" --state "$state" status scale-bench --json
