@@ -186,7 +186,7 @@ impl FileDiagnostic {
     /// something (parameter substitution) turned it into the text this
     /// diagnostic points into; `map` takes an offset of that text to one of
     /// `original`.
-    pub fn remap(self, original: &str, map: impl Fn(usize) -> usize) -> Self {
+    pub fn remap(self, original: &(impl FileText + ?Sized), map: impl Fn(usize) -> usize) -> Self {
         let start = map(self.span.offset());
         let end = map(self.span.offset() + self.span.len()).max(start);
         let moved =

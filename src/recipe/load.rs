@@ -16,7 +16,7 @@ use super::locate::{self, Node};
 use super::params::{self, Parameter, Values};
 use super::steps::{Step, StepKind};
 use super::{Recipe, RecipeError, Rule, SupportLang};
-use crate::diag::FileDiagnostic;
+use crate::diag::{FileDiagnostic, Source};
 use crate::yaml::{self, Document, Spanned};
 
 type Diagnostics = Vec<FileDiagnostic>;
@@ -94,7 +94,10 @@ pub(super) fn recipe(
     values: &Values,
     stack: &mut Vec<PathBuf>,
 ) -> Result<Recipe, Diagnostics> {
-    let all = yaml::documents(text);
+    // One copy of the text, shared by every problem found in it.
+    let source = Source::new(text);
+    let text = &source;
+    let all = yaml::documents(text.text());
     let docs: Vec<&Document> = all.iter().filter(|d| !d.is_empty()).collect();
     let Some(first) = docs.first() else {
         return Err(vec![
@@ -124,13 +127,13 @@ pub(super) fn recipe(
 /// text first; every diagnostic points back into the text as written.
 fn fleetwright_recipe(
     path: &Path,
-    original: &str,
+    original: &Source,
     first: &Document,
     given: &Values,
     stack: &mut Vec<PathBuf>,
 ) -> Result<Recipe, Diagnostics> {
     let (parameters, values) = parameters(path, original, first, given)?;
-    let (rendered, problems) = params::render(original, &values);
+    let (rendered, problems) = params::render(original.text(), &values);
     if !problems.is_empty() {
         return Err(problems
             .into_iter()
@@ -156,7 +159,8 @@ fn fleetwright_recipe(
             })
             .collect());
     }
-    let text = rendered.text.as_str();
+    let rendered_source = Source::new(rendered.text.as_str());
+    let text = &rendered_source;
     let back = |d: FileDiagnostic| {
         if d.path == path {
             d.remap(original, |o| rendered.original_offset(o))
@@ -164,7 +168,7 @@ fn fleetwright_recipe(
             d
         }
     };
-    let all = yaml::documents(text);
+    let all = yaml::documents(text.text());
     let docs: Vec<&Document> = all.iter().filter(|d| !d.is_empty()).collect();
     let mut recipe =
         build(path, text, &docs, stack).map_err(|d| d.into_iter().map(back).collect::<Vec<_>>())?;
@@ -185,7 +189,7 @@ fn known_names(parameters: &[Parameter]) -> String {
 /// The declared parameters, and the value of each: given, else its default.
 fn parameters(
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &Document,
     given: &Values,
 ) -> Result<(Vec<Parameter>, Values), Diagnostics> {
@@ -279,7 +283,7 @@ fn parameters(
 /// The recipe from its substituted `text`.
 fn build(
     path: &Path,
-    text: &str,
+    text: &Source,
     docs: &[&Document],
     stack: &mut Vec<PathBuf>,
 ) -> Result<Recipe, Diagnostics> {
@@ -392,7 +396,7 @@ fn build(
         values: Values::new(),
         applies_when,
         steps,
-        fingerprint: fingerprint(text, &ctx.sources.borrow()),
+        fingerprint: fingerprint(text.text(), &ctx.sources.borrow()),
     };
     finish(recipe, path, text, &ids, problems)
 }
@@ -404,7 +408,7 @@ const CONDITION_HELP: &str = "a condition is one of `files: GLOB`, `contains: {f
 /// not hide the others), its locations those of the whole document.
 fn item_of<T: serde::de::DeserializeOwned>(
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &Document,
     item: &Spanned<IgnoredAny>,
     help: &str,
@@ -439,7 +443,7 @@ fn fingerprint(text: &str, sources: &[String]) -> String {
 }
 
 /// Form B: a plain ast-grep rule file, one rule per document.
-fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, Diagnostics> {
+fn ast_grep_file(path: &Path, text: &Source, docs: &[&Document]) -> Result<Recipe, Diagnostics> {
     let RuleFile {
         rules,
         ids,
@@ -472,7 +476,7 @@ fn ast_grep_file(path: &Path, text: &str, docs: &[&Document]) -> Result<Recipe, 
                 gates: Vec::new(),
                 kind: StepKind::ast_grep(rules),
             }],
-            fingerprint: fingerprint(text, &[]),
+            fingerprint: fingerprint(text.text(), &[]),
         },
         path,
         text,
@@ -495,7 +499,7 @@ pub(super) struct RuleFile {
 
 /// The rules of a plain ast-grep rule file, the offsets of their ids, the
 /// first rule's `message` and `note`, and the problems found.
-pub(super) fn rule_file(path: &Path, text: &str, docs: &[&Document]) -> RuleFile {
+pub(super) fn rule_file(path: &Path, text: &Source, docs: &[&Document]) -> RuleFile {
     let mut problems = Vec::new();
     let mut first_meta = None;
     let mut rules = Vec::new();
@@ -538,7 +542,7 @@ fn rule_metadata(entry: &Entry) -> Option<(String, String)> {
 fn finish(
     recipe: Recipe,
     path: &Path,
-    text: &str,
+    text: &Source,
     ids: &[(String, usize)],
     mut problems: Diagnostics,
 ) -> Result<Recipe, Diagnostics> {
@@ -553,7 +557,7 @@ fn finish(
 
 /// A diagnostic at every rule whose id an earlier rule of the same text
 /// already has; `ids` holds each rule's id and the offset of its `id`.
-fn duplicate_ids(path: &Path, text: &str, ids: &[(String, usize)]) -> Diagnostics {
+fn duplicate_ids(path: &Path, text: &Source, ids: &[(String, usize)]) -> Diagnostics {
     let mut seen = HashSet::new();
     ids.iter()
         .filter(|(id, _)| !seen.insert(id.as_str()))
@@ -576,7 +580,7 @@ fn keep_errors<T>(result: Result<T, Diagnostics>, problems: &mut Diagnostics) ->
 
 fn required(
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &Document,
     value: Option<&Spanned<String>>,
     key: &str,
@@ -715,7 +719,7 @@ fn flow_end(text: &str) -> usize {
 
 /// Compile one rule (and find the offset of its `id` in the file); every
 /// problem at its place in the file.
-fn compile(path: &Path, text: &str, entry: &Entry) -> Result<(Rule, usize), Diagnostics> {
+fn compile(path: &Path, text: &Source, entry: &Entry) -> Result<(Rule, usize), Diagnostics> {
     let doc = entry.document();
     let tree: Option<Spanned<Node>> = ast_grep_config::from_str(doc.text).ok();
     let serialized: SerializableRuleConfig<SupportLang> = ast_grep_config::from_str(doc.text)
@@ -798,7 +802,7 @@ fn compile(path: &Path, text: &str, entry: &Entry) -> Result<(Rule, usize), Diag
 /// own error at its place.
 fn parse_problems(
     path: &Path,
-    text: &str,
+    text: &Source,
     doc: &Document,
     error: &serde_saphyr::Error,
     tree: Option<&Spanned<Node>>,

@@ -582,3 +582,16 @@ fn an_escaped_quote_in_a_flow_rule_does_not_end_its_string() {
     let r = recipe(text);
     assert_eq!(r.rules().count(), 1);
 }
+
+#[test]
+fn the_problems_of_a_recipe_share_one_copy_of_its_text() {
+    let text =
+        "id: r\ntitle: T\nsteps:\n  - nonsense: 1\n  - other: 2\n  - yaml: {files: 'a.yaml'}\n";
+    let d = diagnostics(text);
+    assert!(d.len() >= 2, "{d:?}");
+    assert!(
+        d.iter()
+            .all(|x| std::sync::Arc::ptr_eq(x.source_text(), d[0].source_text())),
+        "one shared source per file"
+    );
+}

@@ -200,7 +200,7 @@ pub(super) struct Built {
 /// The recipe being read: its file, substituted text and document.
 pub(super) struct Context<'a> {
     pub path: &'a Path,
-    pub text: &'a str,
+    pub text: &'a crate::diag::Source,
     pub doc: &'a Document<'a>,
     /// What the recipe is made of besides its own text (rule files read,
     /// fingerprints of included recipes), for its fingerprint.
@@ -216,7 +216,7 @@ impl Context<'_> {
     /// regex), when the file holds the scalar as written; else at the value.
     fn inside(&self, value: &Spanned<String>, offset: usize, message: String) -> FileDiagnostic {
         let (start, _) = yaml::location_in_file(self.text, self.doc, &value.referenced);
-        let rest = &self.text[start..];
+        let rest = &self.text.text()[start..];
         let quoted = rest.starts_with(['"', '\'']);
         let body = &rest[usize::from(quoted)..];
         if body.starts_with(value.value.as_str()) {
@@ -459,16 +459,17 @@ impl Context<'_> {
                         .with_help("`file` is relative to the recipe"),
                     ]
                 })?;
-                let all = yaml::documents(&text);
+                self.sources.borrow_mut().push(text.clone());
+                let source = crate::diag::Source::new(text);
+                let all = yaml::documents(source.text());
                 let docs: Vec<&Document> = all.iter().filter(|d| !d.is_empty()).collect();
                 let RuleFile {
                     rules,
                     ids,
                     mut problems,
                     ..
-                } = rule_file(&path, &text, &docs);
-                self.sources.borrow_mut().push(text.clone());
-                problems.extend(super::duplicate_ids(&path, &text, &ids));
+                } = rule_file(&path, &source, &docs);
+                problems.extend(super::duplicate_ids(&path, &source, &ids));
                 if rules.is_empty() && problems.is_empty() {
                     problems.push(self.at(file, format!("{} holds no rule", path.display())));
                 }
