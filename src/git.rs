@@ -342,7 +342,20 @@ impl Workspace {
         })?;
         let repo = match Repository::open(&path) {
             Ok(repo) => repo,
-            Err(_) => Repository::init(&path).ctx(|| format!("init {}", path.display()))?,
+            Err(_) => {
+                // No template: the system's sample hooks and description
+                // are a dozen files per clone, and clones are made by the
+                // thousand (creating files is most of a launch's time).
+                let mut options = git2::RepositoryInitOptions::new();
+                options.external_template(false);
+                let repo = Repository::init_opts(&path, &options)
+                    .ctx(|| format!("init {}", path.display()))?;
+                // Nor reflogs: nobody reads them in the cache.
+                repo.config()
+                    .and_then(|mut c| c.set_bool("core.logAllRefUpdates", false))
+                    .ctx(|| "turn reflogs off in the clone's config".into())?;
+                repo
+            }
         };
         stamp(&path, url);
         // Never follow a redirect to another host (the token would follow
