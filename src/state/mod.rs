@@ -89,23 +89,10 @@ impl State {
                 source,
             })?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StateError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
         // Two first runs on a fresh state would both create the tables
-        // ("table campaigns already exists"): the migrations run under an
+        // ("table campaigns already exists"), and both switch the new file
+        // to WAL, which SQLite answers with "database is locked" without
+        // waiting: opening (creating, WAL, migrations) runs under an
         // exclusive flock, released when the file closes (or the process
         // dies). A separate file: closing any descriptor of the database
         // itself would drop SQLite's own POSIX locks.
@@ -128,6 +115,21 @@ impl State {
             path: lock_path,
             source,
         })?;
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StateError::Open {
+                path: path.to_path_buf(),
+                source,
+            })?;
         let migrated = MIGRATOR.run(&pool).await;
         drop(lock);
         migrated.map_err(|source| StateError::Migrate {
@@ -353,14 +355,8 @@ impl State {
 
     /// Every target of a campaign, in plan order, with its changeset.
     pub async fn targets(&self, campaign_id: i64) -> Result<Vec<TargetRow>> {
-        // Only constant text is formatted into the query.
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "{TARGET_SELECT} WHERE t.campaign_id = ? ORDER BY t.position"
-        )))
-        .bind(campaign_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(TargetRow::from_row).collect()
+        self.targets_matching(campaign_id, &TargetFilter::default(), None)
+            .await
     }
 
     /// The targets of a campaign that `filter` holds, in plan order, at
