@@ -116,6 +116,9 @@ spec:
         else:
             owner = f"team-{i % teams:03d}"
         lifecycle = "experimental" if i % 10 == 0 else "production"
+        # From catalog/ the remotes are one folder up; from
+        # catalog/components/, two.
+        up = "../../" if split_dir else "../"
         doc = f"""apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
@@ -123,31 +126,17 @@ metadata:
   description: Service number {i} of the benchmark fleet, with a description long enough to be realistic.
   tags: [python, http]
   annotations:
-    backstage.io/source-location: url:../../remotes/{name(i)}.git
+    backstage.io/source-location: url:{up}remotes/{name(i)}.git
 spec:
   type: service
   lifecycle: {lifecycle}
   owner: {owner}
-  system: system-{i % 50:02d}
-"""
+  system: system-{i % 50:02d}"""
         if split_dir:
             with open(os.path.join(split_dir, name(i) + ".yaml"), "w") as f:
-                f.write(doc)
-            continue
-        out.append(f"""---
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: {name(i)}
-  description: Service number {i} of the benchmark fleet, with a description long enough to be realistic.
-  tags: [python, http]
-  annotations:
-    backstage.io/source-location: url:../remotes/{name(i)}.git
-spec:
-  type: service
-  lifecycle: {lifecycle}
-  owner: {owner}
-  system: system-{i % 50:02d}""")
+                f.write(doc + "\n")
+        else:
+            out.append("---\n" + doc)
     return "\n".join(out) + "\n"
 
 

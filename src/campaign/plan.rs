@@ -290,7 +290,7 @@ pub fn cut(
 
 /// True when `filter` (a tranche's selector) selects `t`.
 fn selects_target(filter: &TargetFilter, t: &PlannedTarget) -> bool {
-    matches(
+    mismatch(
         filter,
         &t.spec_type,
         &t.lifecycle,
@@ -298,6 +298,7 @@ fn selects_target(filter: &TargetFilter, t: &PlannedTarget) -> bool {
         &t.owner,
         &t.tags,
     )
+    .is_none()
 }
 
 /// The first of the filter's keys that does not select `c`, if any.
@@ -310,17 +311,6 @@ fn unselected_by(filter: &TargetFilter, c: &Component) -> Option<SkipKind> {
         &c.owner,
         &c.tags,
     )
-}
-
-fn matches(
-    filter: &TargetFilter,
-    spec_type: &str,
-    lifecycle: &str,
-    system: Option<&EntityRef>,
-    owner: &EntityRef,
-    tags: &[String],
-) -> bool {
-    mismatch(filter, spec_type, lifecycle, system, owner, tags).is_none()
 }
 
 /// The one test of a filter's selecting keys (type, lifecycle, system,

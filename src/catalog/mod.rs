@@ -85,13 +85,8 @@ impl Catalog {
         self.components.iter().find(|c| &c.entity == r)
     }
 
-    /// True when `r` names a Group or a User of the catalog (a possible owner).
-    pub fn is_known_owner(&self, r: &EntityRef) -> bool {
-        self.group(r).is_some() || self.user(r).is_some()
-    }
-
-    /// Every Group and User of the catalog (the possible owners), for
-    /// checking many components at once.
+    /// Every Group and User of the catalog (the possible owners): the one
+    /// test of "is a known owner", for one component or ten thousand.
     pub fn known_owners(&self) -> HashSet<&EntityRef> {
         (self.groups.iter().map(|g| &g.entity))
             .chain(self.users.iter().map(|u| &u.entity))

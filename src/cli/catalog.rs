@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::output::render_diagnostic;
+use super::output::{render_diagnostic, to_stdout, write_stdout};
 use super::{Ui, exit};
 use crate::catalog::{Catalog, Problem, ProblemGroup, group_problems};
 use crate::escape::terminal;
@@ -124,14 +124,17 @@ fn check(args: CheckArgs, ui: &Ui) -> anyhow::Result<u8> {
                 })
                 .collect(),
         };
-        write_stdout(&format!("{}\n", serde_json::to_string_pretty(&json)?))?;
+        to_stdout(|w| {
+            serde_json::to_writer_pretty(&mut *w, &json)?;
+            writeln!(w)
+        })?;
         return Ok(code);
     }
     let mut out = String::new();
     for g in &groups {
         let _ = writeln!(out, "{}:", terminal(&g.kind.describe(g.count)));
         if let Some(subjects) = subjects(g, usize::MAX) {
-            let _ = writeln!(out, "  {subjects}");
+            let _ = writeln!(out, "  {}", terminal(&subjects));
         }
         for p in &g.problems {
             if args.snippets {
@@ -166,19 +169,6 @@ fn check(args: CheckArgs, ui: &Ui) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-/// Write to stdout; a reader that stopped reading (`| head`) is not an error.
-fn write_stdout(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
-    }
-}
-
 /// The help every problem of `problems` has, when they all have the same.
 fn common_help<'a>(problems: &[&'a Problem]) -> Option<&'a str> {
     let first = problems.first()?.help.as_deref()?;
@@ -189,7 +179,7 @@ fn common_help<'a>(problems: &[&'a Problem]) -> Option<&'a str> {
 }
 
 /// `owner (31), owner (12), … and 34 more` for a kind whose problems have
-/// subjects.
+/// subjects (as read: escape it where it is printed).
 fn subjects(g: &ProblemGroup<'_>, at_most: usize) -> Option<String> {
     if g.subjects.is_empty() {
         return None;
@@ -198,7 +188,7 @@ fn subjects(g: &ProblemGroup<'_>, at_most: usize) -> Option<String> {
         .subjects
         .iter()
         .take(at_most)
-        .map(|s| format!("{} ({})", terminal(&s.subject), s.count))
+        .map(|s| format!("{} ({})", s.subject, s.count))
         .collect();
     if g.subjects.len() > at_most {
         shown.push(format!("and {} more", g.subjects.len() - at_most));
@@ -239,14 +229,11 @@ pub fn warnings(ui: &Ui, catalog: &Catalog, path: &Path) -> String {
             let _ = write!(line, ": {subjects}");
         }
         let _ = writeln!(out, "{}", terminal(&line));
-        for p in g
-            .problems
-            .iter()
-            .take(if g.subjects.is_empty() { EXAMPLES } else { 1 })
-        {
+        // The subjects say what the problems share; one example then.
+        let shown = if g.subjects.is_empty() { EXAMPLES } else { 1 };
+        for p in g.problems.iter().take(shown) {
             let _ = writeln!(out, "    {}", terminal(&p.to_string()));
         }
-        let shown = if g.subjects.is_empty() { EXAMPLES } else { 1 };
         if g.count > shown {
             let _ = writeln!(out, "    … and {} more", g.count - shown);
         }

@@ -128,3 +128,21 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// Let `write` write to stdout (buffered), then flush; a reader that
+/// stopped reading (`| head`) is not an error.
+pub fn to_stdout(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match write(&mut stdout).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Write `text` to stdout, as [`to_stdout`].
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    to_stdout(|w| w.write_all(text.as_bytes()))
+}

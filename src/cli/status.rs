@@ -1,7 +1,5 @@
 //! `fleetwright status`: every target of a campaign, and the counts.
 
-use std::io::Write as _;
-
 use anyhow::Context as _;
 use clap::Args;
 
@@ -125,23 +123,18 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
     };
     let status = report_matching(&state, &row, &filter, limit).await?;
     state.close().await;
-    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = if args.json {
-        serde_json::to_writer_pretty(&mut stdout, &status)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(stdout))
-    } else {
-        let mut text = render(&status);
-        text.push_str(&filter_note(&args, &filter, &status));
-        stdout.write_all(text.as_bytes())
-    };
-    // A reader that stops early (`| head`) is not an error.
-    match written.and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(e).context("cannot write the status to stdout")
+    super::output::to_stdout(|stdout| {
+        if args.json {
+            serde_json::to_writer_pretty(&mut *stdout, &status)?;
+            writeln!(stdout)
+        } else {
+            let mut text = render(&status);
+            text.push_str(&filter_note(&args, &filter, &status));
+            stdout.write_all(text.as_bytes())
         }
-        _ => Ok(exit::SUCCESS),
-    }
+    })
+    .context("cannot write the status to stdout")?;
+    Ok(exit::SUCCESS)
 }
 
 /// What the filters held, and how to see what the listing left out.

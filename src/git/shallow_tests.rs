@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::sim::git_http::GitHttpServer;
+use crate::sim::git_http::{GitHttpServer, assert_fsck};
 use crate::urls::Origin;
 
 const TOKEN: &str = "ghs_shallow_token_123";
@@ -145,18 +145,7 @@ async fn a_network_clone_is_one_commit_deep_and_pushes_to_a_real_server() {
     })
     .await;
     // What the server holds is whole: git itself checks it.
-    let fsck = std::process::Command::new("git")
-        .args(["fsck", "--strict", "--no-dangling"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_DIR", &bare)
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert_fsck(&bare);
     server.stop().await;
 }
 
@@ -281,18 +270,7 @@ async fn a_push_after_the_default_branch_moved_still_lands_whole() {
         );
     })
     .await;
-    let fsck = std::process::Command::new("git")
-        .args(["fsck", "--strict", "--no-dangling"])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("GIT_DIR", &bare)
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    assert_fsck(&bare);
     server.stop().await;
 }
 

@@ -372,3 +372,22 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests;
+
+/// Assert that git itself (`git fsck --strict`) finds the bare repository
+/// at `bare` whole: what a push through the server left is readable.
+#[track_caller]
+pub fn assert_fsck(bare: &std::path::Path) {
+    let fsck = std::process::Command::new("git")
+        .args(["fsck", "--strict", "--no-dangling"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("GIT_DIR", bare)
+        .output()
+        .expect("git fsck (install git)");
+    assert!(
+        fsck.status.success(),
+        "git fsck {}: {}",
+        bare.display(),
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+}

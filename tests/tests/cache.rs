@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::github::{github_sandbox, run as run_github, runtime};
 use crate::util::{BRANCH, CAMPAIGN, Run, Sandbox, command, python, run_in_env, states};
+use fleetwright::sim::git_http::assert_fsck;
 
 fn fleet() -> Sandbox {
     Sandbox::new(
@@ -22,17 +23,12 @@ fn fleet() -> Sandbox {
 
 /// Run the binary in `cwd` with no `--state`: only PATH, HOME and `env`.
 fn run_bare(cwd: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let output = command(cwd, env)
-        .env("HOME", home)
-        .args(["--color", "never"])
-        .args(args)
-        .output()
-        .expect("run fleetwright");
-    Run {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(
+        command(cwd, env)
+            .env("HOME", home)
+            .args(["--color", "never"])
+            .args(args),
+    )
 }
 
 /// The clone folders under `repos`.
@@ -276,18 +272,7 @@ fn a_github_campaign_clones_one_commit_deep_and_pushes_whole_branches() {
             head.parent_id(0).unwrap(),
             repo.refname_to_id("refs/heads/main").unwrap()
         );
-        let fsck = std::process::Command::new("git")
-            .args(["fsck", "--strict", "--no-dangling"])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("GIT_DIR", &bare)
-            .output()
-            .unwrap();
-        assert!(
-            fsck.status.success(),
-            "{}",
-            String::from_utf8_lossy(&fsck.stderr)
-        );
+        assert_fsck(&bare);
     }
     // A second run adopts what it pushed through the shallow clones.
     run_github(&sb, &["advance", CAMPAIGN]).code(0);

@@ -288,6 +288,16 @@ impl std::fmt::Debug for Run {
 }
 
 impl Run {
+    /// Run `command` (the binary, set up by [`command`]) to its end.
+    pub fn of(command: &mut std::process::Command) -> Run {
+        let output = command.output().expect("run fleetwright");
+        Run {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
     /// Assert the exit code, showing the output when it differs.
     #[track_caller]
     pub fn code(&self, expected: i32) -> &Self {
@@ -317,18 +327,13 @@ pub fn command(cwd: &Path, env: &[(&str, &str)]) -> Command {
 
 /// [`run_in`] with more environment variables (a token, say).
 pub fn run_in_env(cwd: &Path, state: &Path, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let output = command(cwd, env)
-        .arg("--state")
-        .arg(state)
-        .args(["--color", "never"])
-        .args(args)
-        .output()
-        .expect("run fleetwright");
-    Run {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::of(
+        command(cwd, env)
+            .arg("--state")
+            .arg(state)
+            .args(["--color", "never"])
+            .args(args),
+    )
 }
 
 /// The text of `path` in `commit`'s tree.
