@@ -479,15 +479,24 @@ nothing was touched. `fleetwright run` (or `launch`) opens tranche 1.
     // The whole list is a command, with file:line:column for each.
     let check = sb.run(&["catalog", "check", "catalog/all.yaml"]);
     check.code(3);
+    let text = sb.read("catalog/team-a.yaml");
+    let listed = places(&check.stdout, "catalog/team-a.yaml");
     for (name, _) in owners {
-        let at = line_col(&sb.read("catalog/team-a.yaml"), &format!("name: {name}"));
         assert!(
             check
                 .stdout
                 .contains(&format!("Component `{name}`: unknown owner")),
             "{name} not listed: {check:?}"
         );
-        assert!(at.0 > 0);
+        // ... at its owner's value.
+        let doc = text.find(&format!("name: {name}\n")).unwrap();
+        let at = doc + text[doc..].find("owner: ").unwrap() + "owner: ".len();
+        let line = text[..at].matches('\n').count() + 1;
+        let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+        assert!(
+            listed.contains(&(line, column)),
+            "{name} not at {line}:{column}: {check:?}"
+        );
     }
     assert_eq!(
         places(&check.stdout, "catalog/team-a.yaml").len(),
