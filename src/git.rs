@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use crate::secret::Secret;
 use crate::urls::Origin;
 use git2::{
-    AutotagOption, BranchType, Direction, IndexAddOption, Oid, PushOptions, RemoteCallbacks,
-    RemoteRedirect, RemoteUpdateFlags, Repository, Signature, build::CheckoutBuilder,
+    AutotagOption, BranchType, Direction, Oid, PushOptions, RemoteCallbacks, RemoteRedirect,
+    RemoteUpdateFlags, Repository, Signature, build::CheckoutBuilder,
 };
 
 /// A git failure, with what was being done.
@@ -340,30 +340,29 @@ impl Workspace {
                 path.display()
             ))
         })?;
+        // A repository on this machine lends the clone its objects (git's
+        // alternates, as `git clone --shared`): the fetch then finds every
+        // object already there and copies none.
         let repo = match Repository::open(&path) {
             Ok(repo) => repo,
-            Err(_) => {
-                // No template: the system's sample hooks and description
-                // are a dozen files per clone, and clones are made by the
-                // thousand (creating files is most of a launch's time).
-                let mut options = git2::RepositoryInitOptions::new();
-                options.external_template(false);
-                let repo = Repository::init_opts(&path, &options)
-                    .ctx(|| format!("init {}", path.display()))?;
-                // Nor reflogs: nobody reads them in the cache.
-                repo.config()
-                    .and_then(|mut c| c.set_bool("core.logAllRefUpdates", false))
-                    .ctx(|| "turn reflogs off in the clone's config".into())?;
-                repo
-            }
+            Err(_) => init_clone(&path, url)?,
         };
+        // (Before the first read of an object: libgit2 reads the alternates
+        // when it first opens the object store.)
+        if let Some(local) = local_path(url) {
+            lend_objects(&path, &local)?;
+        }
         stamp(&path, url);
         // Never follow a redirect to another host (the token would follow
         // it): libgit2 reads this for the connection below, which takes no
         // redirect option of its own. Not a secret: it may be on disk.
-        repo.config()
-            .and_then(|mut c| c.set_bool("http.followRedirects", false))
-            .ctx(|| "refuse redirects to other hosts in the clone's config".into())?;
+        // (Written only when missing: each write of the config is a file.)
+        let mut config = repo.config().ctx(|| "read the clone's config".into())?;
+        if config.get_bool("http.followRedirects").ok() != Some(false) {
+            config
+                .set_bool("http.followRedirects", false)
+                .ctx(|| "refuse redirects to other hosts in the clone's config".into())?;
+        }
         match repo.find_remote("origin") {
             Ok(remote) if remote.url().ok() == Some(url) => {}
             Ok(_) => repo
@@ -444,15 +443,20 @@ impl Workspace {
         options
             .remote_callbacks(self.token.callbacks())
             .follow_redirects(RemoteRedirect::None)
-            .download_tags(AutotagOption::None)
-            .depth(if depth == FULL { 0 } else { depth });
+            .download_tags(AutotagOption::None);
+        // (Not even depth 0 on a whole fetch: libgit2 then writes and
+        // removes a `shallow` file.)
+        if depth != FULL {
+            options.depth(depth);
+        }
         remote
             .download(&specs, Some(&mut options))
             .ctx(|| format!("fetch {url}"))?;
         remote
             .update_tips(
                 None,
-                RemoteUpdateFlags::UPDATE_FETCHHEAD,
+                // No FETCH_HEAD: nothing reads it.
+                RemoteUpdateFlags::empty(),
                 AutotagOption::None,
                 None,
             )
@@ -476,6 +480,92 @@ const DEEPER: [i32; 2] = [50, 1000];
 /// The file in a clone's `.git` whose time is the clone's last use (each
 /// sync rewrites it) and whose text is the URL it clones.
 pub const USED_STAMP: &str = "fleetwright-used";
+
+/// Create a new clone's `.git` at `path`, its config written once, whole.
+///
+/// Not `git init`: libgit2's adds a template (description, hooks, exclude),
+/// probes the file system with a scratch file and symlink, and rewrites the
+/// config once per setting: some twenty files and folders per clone, and a
+/// launch makes clones by the thousand, where creating files is most of
+/// the time. What is written here is what `git` and libgit2 need to open a
+/// repository (`HEAD`, `objects`, `refs`) and the settings fleetwright
+/// relies on; [`Workspace::sync`] checks the origin URL after opening it.
+fn init_clone(path: &Path, url: &str) -> Result<Repository> {
+    let failed = |what: &str, e: std::io::Error| {
+        GitError::Refused(format!(
+            "cannot create the clone's {what} in {}: {e}",
+            path.display()
+        ))
+    };
+    let git = path.join(".git");
+    if git.exists() {
+        // Something is there that libgit2 cannot open: start it again.
+        std::fs::remove_dir_all(&git).map_err(|e| failed("folder", e))?;
+    }
+    for dir in ["objects/pack", "refs"] {
+        std::fs::create_dir_all(git.join(dir)).map_err(|e| failed(dir, e))?;
+    }
+    std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").map_err(|e| failed("HEAD", e))?;
+    std::fs::write(git.join("config"), clone_config(url)).map_err(|e| failed("config", e))?;
+    Repository::open(path).ctx(|| format!("open the new clone {}", path.display()))
+}
+
+/// The config of a new clone: no reflogs (nobody reads them in the cache),
+/// no redirects (see [`Workspace::sync`]), and `origin` at `url`.
+fn clone_config(url: &str) -> String {
+    format!(
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = false\n\
+         [http]\n\tfollowRedirects = false\n\
+         [remote \"origin\"]\n\turl = {}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n",
+        config_value(url)
+    )
+}
+
+/// `value` quoted for a git config file.
+fn config_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Point the clone at `clone` to the object store of the repository at
+/// `local` (on this machine) as an alternate, unless it already is.
+fn lend_objects(clone: &Path, local: &Path) -> Result<()> {
+    let objects = [local.join("objects"), local.join(".git/objects")]
+        .into_iter()
+        .find(|p| p.is_dir())
+        .and_then(|p| p.canonicalize().ok())
+        .ok_or_else(|| {
+            GitError::Refused(format!(
+                "{} is not a git repository (it has no objects folder)",
+                local.display()
+            ))
+        })?;
+    let Some(line) = objects.to_str().filter(|s| !s.contains('\n')) else {
+        // Alternates are one path a line: such a path cannot be one.
+        return Ok(());
+    };
+    let file = clone.join(".git/objects/info/alternates");
+    let wanted = format!("{line}\n");
+    if std::fs::read_to_string(&file).is_ok_and(|now| now == wanted) {
+        return Ok(());
+    }
+    let failed =
+        |e: std::io::Error| GitError::Refused(format!("cannot write {}: {e}", file.display()));
+    std::fs::create_dir_all(clone.join(".git/objects/info")).map_err(failed)?;
+    std::fs::write(&file, wanted).map_err(failed)
+}
 
 /// Mark the clone at `path` used now, for `fleetwright cache`.
 fn stamp(path: &Path, url: &str) {
@@ -665,6 +755,16 @@ pub enum RemoteBranch {
     Foreign(Oid),
 }
 
+/// One change [`Checkout::commit_edits`] makes to the base tree. Paths are
+/// relative, `/`-separated, and already checked (no `..`, no `.git`).
+#[derive(Debug, Clone, Copy)]
+pub enum TreeEdit<'a> {
+    /// Create or replace the file at `path`.
+    Write { path: &'a str, content: &'a [u8] },
+    /// Remove the file at `path`.
+    Remove { path: &'a str },
+}
+
 impl Checkout {
     /// What the remote holds under `branch` (as of the last fetch).
     pub fn remote_branch(&self, branch: &str, campaign: &str) -> Result<RemoteBranch> {
@@ -717,23 +817,55 @@ impl Checkout {
             .ctx(|| "check out the default branch".into())
     }
 
-    /// Commit every change of the working tree on top of the base, and point
-    /// the local `branch` at it. `None` when the tree did not change.
-    pub fn commit_all(&self, branch: &str, message: &str, who: &Identity) -> Result<Option<Oid>> {
-        let mut index = self.repo.index().ctx(|| "read the index".into())?;
-        index
-            .add_all(["*"], IndexAddOption::DEFAULT, None)
-            .ctx(|| "stage the changes".into())?;
-        index
-            .update_all(["*"], None)
-            .ctx(|| "stage the changes".into())?;
-        index.write().ctx(|| "write the index".into())?;
-        let tree_id = index.write_tree().ctx(|| "write the tree".into())?;
+    /// Commit `edits` on top of the base, made from them alone (not from the
+    /// working tree: what else is there never reaches the commit), and point
+    /// the local `branch` at it. `None` when they leave the tree as it was.
+    ///
+    /// A file keeps its mode (executable or not); a new one is a plain file.
+    /// The new objects go into the clone as one pack, written before the
+    /// branch points at them.
+    pub fn commit_edits<'e>(
+        &self,
+        branch: &str,
+        edits: impl IntoIterator<Item = TreeEdit<'e>>,
+        message: &str,
+        who: &Identity,
+    ) -> Result<Option<Oid>> {
         let parent = self
             .repo
             .find_commit(self.base)
             .ctx(|| "read the base commit".into())?;
-        if parent.tree_id() == tree_id {
+        let base_tree = parent.tree().ctx(|| "read the base tree".into())?;
+        let odb = self.repo.odb().ctx(|| "open the object store".into())?;
+        // Objects are made in memory, then written as one pack: a loose
+        // object is a file (and a folder) each.
+        let memory = odb
+            .add_new_mempack_backend(1000)
+            .ctx(|| "open an object store in memory".into())?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for edit in edits {
+            match edit {
+                TreeEdit::Write { path, content } => {
+                    let executable = base_tree
+                        .get_path(Path::new(path))
+                        .is_ok_and(|e| e.filemode() == i32::from(git2::FileMode::BlobExecutable));
+                    let mode = if executable {
+                        git2::FileMode::BlobExecutable
+                    } else {
+                        git2::FileMode::Blob
+                    };
+                    let blob = self.repo.blob(content).ctx(|| format!("store {path}"))?;
+                    update.upsert(path, blob, mode);
+                }
+                TreeEdit::Remove { path } => {
+                    update.remove(path);
+                }
+            }
+        }
+        let tree_id = update
+            .create_updated(&self.repo, &base_tree)
+            .ctx(|| "write the tree".into())?;
+        if tree_id == base_tree.id() {
             return Ok(None);
         }
         let tree = self
@@ -745,6 +877,17 @@ impl Checkout {
             .repo
             .commit(None, &sig, &sig, message, &tree, &[&parent])
             .ctx(|| "commit".into())?;
+        let mut pack = git2::Buf::new();
+        memory
+            .dump(&self.repo, &mut pack)
+            .ctx(|| "pack the commit".into())?;
+        let mut writer = odb.packwriter().ctx(|| "write the commit's pack".into())?;
+        std::io::Write::write_all(&mut writer, &pack)
+            .map_err(|e| GitError::Refused(format!("cannot write the commit's pack: {e}")))?;
+        writer.commit().ctx(|| "write the commit's pack".into())?;
+        memory
+            .reset()
+            .ctx(|| "empty the object store in memory".into())?;
         self.repo
             .reference(
                 &format!("refs/heads/{branch}"),
@@ -984,6 +1127,13 @@ mod shallow_tests;
 mod tests {
     use super::*;
 
+    fn write<'a>(path: &'a str, content: &'a str) -> TreeEdit<'a> {
+        TreeEdit::Write {
+            path,
+            content: content.as_bytes(),
+        }
+    }
+
     fn bare_with_commit(dir: &Path) -> PathBuf {
         let bare = dir.join("r.git");
         let repo = Repository::init_bare(&bare).unwrap();
@@ -1008,10 +1158,14 @@ mod tests {
         assert_eq!(co.default_branch, "trunk");
         assert_eq!(co.remote_branch("fw/x", "c").unwrap(), RemoteBranch::Absent);
         co.reset_to_base().unwrap();
-        std::fs::write(co.path.join("app.py"), "print('bye')\n").unwrap();
         let msg = format!("Change\n\n{CAMPAIGN_TRAILER}: c\n");
         let oid = co
-            .commit_all("fw/x", &msg, &Identity::default())
+            .commit_edits(
+                "fw/x",
+                [write("app.py", "print('bye')\n")],
+                &msg,
+                &Identity::default(),
+            )
             .unwrap()
             .unwrap();
         co.push("fw/x").unwrap();
@@ -1034,8 +1188,13 @@ mod tests {
             "print('hi')\n"
         );
         assert_eq!(
-            co.commit_all("fw/y", "nothing", &Identity::default())
-                .unwrap(),
+            co.commit_edits(
+                "fw/y",
+                [write("app.py", "print('hi')\n")],
+                "nothing",
+                &Identity::default()
+            )
+            .unwrap(),
             None
         );
 
@@ -1062,10 +1221,9 @@ mod tests {
         let ws = Workspace::new(dir.path().join("cache"));
         let co = ws.sync_branch(url, "r", "fw/x").unwrap();
         co.reset_to_base().unwrap();
-        std::fs::write(co.path.join("app.py"), "x\n").unwrap();
         let msg = format!("m\n\n{CAMPAIGN_TRAILER}: c\n");
         let oid = co
-            .commit_all("fw/x", &msg, &Identity::default())
+            .commit_edits("fw/x", [write("app.py", "x\n")], &msg, &Identity::default())
             .unwrap()
             .unwrap();
         co.push("fw/x").unwrap();
@@ -1093,8 +1251,7 @@ mod tests {
         let b = Workspace::new(dir.path().join("b")).sync(url, "r").unwrap();
         for (co, text) in [(&a, "one\n"), (&b, "two\n")] {
             co.reset_to_base().unwrap();
-            std::fs::write(co.path.join("app.py"), text).unwrap();
-            co.commit_all("fw/x", "m", &Identity::default())
+            co.commit_edits("fw/x", [write("app.py", text)], "m", &Identity::default())
                 .unwrap()
                 .unwrap();
         }

@@ -9,8 +9,8 @@ use crate::campaign::template::{
     self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, Part, RecipeInfo, TemplateContext,
 };
 use crate::forge::NewPullRequest;
-use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
-use crate::recipe::{ApplyOptions, Changes, Facts, Recipe};
+use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch, TreeEdit};
+use crate::recipe::{ApplyOptions, Changes, Facts, FileStatus, Recipe};
 use crate::reviewers::Reviewers;
 use crate::state::{Step, TargetRow, TargetState, Transition};
 
@@ -550,8 +550,11 @@ async fn write_verify_commit(
         changes
             .write(&checkout.path)
             .map_err(|e| Failure::new(Step::Apply, error_chain(&e)))?;
+        // The commit is the recipe's change and nothing else; the checkout
+        // holds it too, for verify (and `write` refused any path that goes
+        // through a symlink or out of the repository).
         let commit = checkout
-            .commit_all(&branch, &message, &identity)
+            .commit_edits(&branch, tree_edits(&changes), &message, &identity)
             .map_err(|e| Failure::new(Step::Commit, error_chain(&e)))?;
         let verified = match verify {
             Some(v) => Some(Verified {
@@ -576,6 +579,21 @@ async fn write_verify_commit(
         })
     })
     .await
+}
+
+/// The edits that make `changes` in a tree.
+fn tree_edits(changes: &Changes) -> impl Iterator<Item = TreeEdit<'_>> {
+    changes.files.iter().map(|file| {
+        // The walk names files with `/`-separated UTF-8 (lossily).
+        let path = file.path.to_str().unwrap_or_default();
+        match file.status {
+            FileStatus::Modified | FileStatus::Added => TreeEdit::Write {
+                path,
+                content: file.after.as_bytes(),
+            },
+            FileStatus::Deleted => TreeEdit::Remove { path },
+        }
+    })
 }
 
 /// [`prepare`], off the async threads.

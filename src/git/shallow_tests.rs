@@ -70,9 +70,12 @@ fn workspace(dir: &Path, server: &GitHttpServer) -> Workspace {
 /// Commit a change to `app.txt` on the base as the campaign, on `BRANCH`.
 fn campaign_commit(co: &Checkout, text: &str) -> Oid {
     co.reset_to_base().unwrap();
-    std::fs::write(co.path.join("app.txt"), text).unwrap();
     let msg = format!("Change\n\n{CAMPAIGN_TRAILER}: {CAMPAIGN}\n");
-    co.commit_all(BRANCH, &msg, &Identity::default())
+    let edit = TreeEdit::Write {
+        path: "app.txt",
+        content: text.as_bytes(),
+    };
+    co.commit_edits(BRANCH, [edit], &msg, &Identity::default())
         .unwrap()
         .unwrap()
 }
@@ -275,7 +278,7 @@ async fn a_push_after_the_default_branch_moved_still_lands_whole() {
 }
 
 #[test]
-fn a_repository_on_this_machine_is_fetched_whole() {
+fn a_repository_on_this_machine_lends_its_objects_and_the_fetch_copies_none() {
     let root = tempfile::tempdir().unwrap();
     let (bare, _) = server_repo(root.path(), 3);
     let ws = Workspace::new(root.path().join("cache"));
@@ -284,7 +287,145 @@ fn a_repository_on_this_machine_is_fetched_whole() {
         !co.repo.is_shallow(),
         "libgit2's local transport cannot fetch shallow"
     );
-    assert_eq!(commits_held(&co), 3);
+    assert_eq!(commits_held(&co), 3, "the whole history is there, borrowed");
+    let alternates = std::fs::read_to_string(co.path.join(".git/objects/info/alternates")).unwrap();
+    assert_eq!(
+        alternates.trim_end(),
+        bare.join("objects")
+            .canonicalize()
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    assert_eq!(own_objects(&co.path), 0, "the fetch copied objects");
+    // The campaign's commit is the clone's own (one pack), and it pushes.
+    let commit = campaign_commit(&co, "changed\n");
+    assert_eq!(own_objects(&co.path), 1);
+    co.push(BRANCH).unwrap();
+    assert_eq!(bare_branch_head(&bare, BRANCH).unwrap(), Some(commit));
+    assert_fsck(&bare);
+    // A second sync of the same clone writes nothing new.
+    drop(co);
+    let co = ws.sync_branch(bare.to_str().unwrap(), "r", BRANCH).unwrap();
+    assert_eq!(own_objects(&co.path), 1);
+    assert_eq!(
+        co.remote_branch(BRANCH, CAMPAIGN).unwrap(),
+        RemoteBranch::Ours(commit)
+    );
+}
+
+/// The loose objects and packs a clone holds itself (not borrowed).
+fn own_objects(clone: &Path) -> usize {
+    let objects = clone.join(".git/objects");
+    let loose: usize = std::fs::read_dir(&objects)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().len() == 2)
+        .map(|e| std::fs::read_dir(e.path()).unwrap().count())
+        .sum();
+    let packs = std::fs::read_dir(objects.join("pack"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+        .count();
+    loose + packs
+}
+
+#[test]
+fn the_commit_is_the_edits_alone_modes_kept() {
+    let root = tempfile::tempdir().unwrap();
+    let (bare, _) = server_repo(root.path(), 1);
+    {
+        // An executable script and a file to remove, on main.
+        let repo = Repository::open_bare(&bare).unwrap();
+        let head = repo
+            .find_reference("refs/heads/main")
+            .unwrap()
+            .peel_to_commit()
+            .unwrap();
+        let mut tb = repo.treebuilder(Some(&head.tree().unwrap())).unwrap();
+        tb.insert("run.sh", repo.blob(b"echo hi\n").unwrap(), 0o100755)
+            .unwrap();
+        tb.insert("old.txt", repo.blob(b"old\n").unwrap(), 0o100644)
+            .unwrap();
+        let tree = repo.find_tree(tb.write().unwrap()).unwrap();
+        let sig = Signature::now("someone", "someone@example.com").unwrap();
+        repo.commit(Some("refs/heads/main"), &sig, &sig, "more", &tree, &[&head])
+            .unwrap();
+    }
+    let ws = Workspace::new(root.path().join("cache"));
+    let co = ws.sync_branch(bare.to_str().unwrap(), "r", BRANCH).unwrap();
+    co.reset_to_base().unwrap();
+    // Litter in the working tree, as a build would leave it.
+    std::fs::write(co.path.join("build.log"), "litter\n").unwrap();
+    std::fs::write(co.path.join("history.txt"), "changed by hand\n").unwrap();
+    let edits = [
+        TreeEdit::Write {
+            path: "run.sh",
+            content: b"echo bye\n",
+        },
+        TreeEdit::Write {
+            path: "new/dir/file.txt",
+            content: b"new\n",
+        },
+        TreeEdit::Remove { path: "old.txt" },
+    ];
+    let oid = co
+        .commit_edits(BRANCH, edits, "m", &Identity::default())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        co.changed_paths(oid).unwrap(),
+        ["new/dir/file.txt", "old.txt", "run.sh"]
+    );
+    let tree = co.repo.find_commit(oid).unwrap().tree().unwrap();
+    let entry = |p: &str| tree.get_path(Path::new(p)).unwrap();
+    assert_eq!(entry("run.sh").filemode(), 0o100755, "the mode is kept");
+    assert_eq!(entry("new/dir/file.txt").filemode(), 0o100644);
+    let blob = |p: &str| co.repo.find_blob(entry(p).id()).unwrap().content().to_vec();
+    assert_eq!(blob("run.sh"), b"echo bye\n");
+    assert_eq!(
+        blob("history.txt"),
+        b"line 0\n",
+        "the working tree is not the commit"
+    );
+    assert!(tree.get_path(Path::new("build.log")).is_err());
+    // Edits that leave the tree as it was make no commit.
+    let same = [TreeEdit::Write {
+        path: "history.txt",
+        content: b"line 0\n",
+    }];
+    assert_eq!(
+        co.commit_edits("fw/y", same, "m", &Identity::default())
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn a_new_clone_config_reads_back_every_url_as_written() {
+    let root = tempfile::tempdir().unwrap();
+    for (n, url) in [
+        "https://git.example.com/acme/r.git",
+        "/srv/repos/with space/\"quoted\" \\ back\tslash.git",
+        "file:///srv/r;semi#hash.git",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = root.path().join(n.to_string());
+        std::fs::create_dir_all(&path).unwrap();
+        let repo = init_clone(&path, url).unwrap();
+        assert_eq!(repo.find_remote("origin").unwrap().url().ok(), Some(url));
+        let config = repo.config().unwrap();
+        assert!(!config.get_bool("http.followRedirects").unwrap());
+        assert!(!config.get_bool("core.logallrefupdates").unwrap());
+        assert!(!repo.is_bare());
+        assert_eq!(
+            repo.workdir().unwrap().canonicalize().unwrap(),
+            path.canonicalize().unwrap()
+        );
+    }
 }
 
 #[test]
