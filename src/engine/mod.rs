@@ -401,7 +401,7 @@ impl Engine {
             // nothing new; every other target may open a pull request and
             // takes a slot (a `verify_failed` target retried on a new recipe
             // too).
-            .partition(has_open_pr);
+            .partition(TargetRow::has_open_pr);
         let mut slots = budget.slots;
         let progress = self.shared.progress.clone();
         let planned = refresh.len() + slots.map_or(fresh.len(), |s| s.min(fresh.len()));
@@ -468,9 +468,10 @@ impl Engine {
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok((position, slot, outcome)) => {
-                    // A slot not used for a pull request goes to the next target.
+                    // A slot not used for a pull request goes to the next
+                    // target (a draft that shows a verify failure uses it).
                     if slot
-                        && outcome.state != TargetState::PrOpen
+                        && outcome.pr.is_none()
                         && let Some(s) = slots.as_mut()
                     {
                         *s += 1;
@@ -526,7 +527,7 @@ impl Engine {
             .targets(row.id)
             .await?
             .into_iter()
-            .filter(has_open_pr)
+            .filter(TargetRow::has_open_pr)
             .collect();
         let mut report = SyncReport::default();
         // What the forge says is written in batches, one transaction each
@@ -615,7 +616,7 @@ fn open_pull_request_of(target: &TargetRow) -> Result<(RepoRef, i64)> {
         .changeset
         .as_ref()
         .and_then(|c| c.number)
-        .filter(|_| has_open_pr(target))
+        .filter(|_| target.has_open_pr())
         .ok_or_else(|| {
             EngineError::Refused(format!(
                 "{} has no open pull request (it is {})",
@@ -664,11 +665,9 @@ fn synced_state(target: &TargetRow, pr: &PullRequest) -> Option<(TargetState, Tr
             ),
         ),
     };
-    // A draft pull request whose change failed `verify` stays
-    // `verify_failed` while it is open.
-    if to == target.state
-        || (to == TargetState::PrOpen && target.state == TargetState::VerifyFailed)
-    {
+    // An open pull request keeps the state that says more (a failing
+    // draft's `verify_failed`, `needs_attention`) while it is open.
+    if to == target.state || (pr.state == PrState::Open && target.has_open_pr()) {
         return None;
     }
     Some((
@@ -713,19 +712,6 @@ async fn record_pull_request(
             Ok(to)
         }
         None => Ok(current.state),
-    }
-}
-
-/// A target with an open pull request: `pr_open`, or `verify_failed` with
-/// the draft pull request `verify.on_failure: draft` opened.
-pub(crate) fn has_open_pr(target: &TargetRow) -> bool {
-    match target.state {
-        TargetState::PrOpen => true,
-        TargetState::VerifyFailed => target
-            .changeset
-            .as_ref()
-            .is_some_and(|c| c.number.is_some() && c.pr_state == Some(PrState::Open)),
-        _ => false,
     }
 }
 
@@ -779,7 +765,7 @@ async fn run_target(
 ) -> TargetOutcome {
     // Paused or cancelled while this run was going: what has not started
     // is left for a run after `resume`.
-    if !has_open_pr(&target)
+    if !target.has_open_pr()
         && let Ok(Some(status)) = shared.state.campaign_status(target.campaign_id).await
         && status != "active"
     {
@@ -797,7 +783,7 @@ async fn run_target(
         Ok(credentials) => shared.workspace.set_credentials(credentials),
         Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
     }
-    let result = if has_open_pr(&target) && stale(&target, recipe) {
+    let result = if target.has_open_pr() && stale(&target, recipe) {
         prepare::refresh(shared, campaign, recipe, facts, &target).await
     } else {
         prepare::run(shared, campaign, recipe, facts, reviewers, &target).await

@@ -91,7 +91,7 @@ pub fn evaluate_gate(gate: &Gate, name: &str, targets: &[&TargetRow]) -> GateEva
         .iter()
         .filter(|t| t.changeset.as_ref().is_some_and(|c| c.number.is_some()))
         .collect();
-    let failing = with_pr.iter().filter(|t| ci_failing(t)).count();
+    let failing = with_pr.iter().filter(|t| t.ci_failing()).count();
     let what = if gate.count_declined {
         "merged or declined"
     } else {
@@ -132,14 +132,6 @@ fn unprepared(t: &TargetRow) -> bool {
     )
 }
 
-/// An open pull request whose checks fail.
-fn ci_failing(t: &TargetRow) -> bool {
-    t.state == TargetState::PrOpen
-        && t.changeset
-            .as_ref()
-            .is_some_and(|c| c.ci_state.as_deref() == Some("failure"))
-}
-
 /// Pull requests of the newest open tranche: (failing CI, all).
 fn newest_tranche_ci(row: &CampaignRow, targets: &[TargetRow]) -> (usize, usize) {
     let newest = row.tranches_open - 1;
@@ -148,7 +140,7 @@ fn newest_tranche_ci(row: &CampaignRow, targets: &[TargetRow]) -> (usize, usize)
         .filter(|t| t.tranche == newest && t.changeset.as_ref().is_some_and(|c| c.number.is_some()))
         .collect();
     (
-        with_pr.iter().filter(|t| ci_failing(t)).count(),
+        with_pr.iter().filter(|t| t.ci_failing()).count(),
         with_pr.len(),
     )
 }
@@ -327,7 +319,7 @@ impl Engine {
                 .targets(row.id)
                 .await?
                 .iter()
-                .filter(|t| t.state == TargetState::PrOpen)
+                .filter(|t| t.has_open_pr())
                 .count();
             limit(
                 max.saturating_sub(open),
@@ -368,11 +360,7 @@ impl Engine {
     ) -> Result<()> {
         let now = self.state().now();
         for t in self.state().targets(row.id).await? {
-            let Some(cs) = t
-                .changeset
-                .as_ref()
-                .filter(|_| t.state == TargetState::PrOpen)
-            else {
+            let Some(cs) = t.changeset.as_ref().filter(|_| t.has_open_pr()) else {
                 continue;
             };
             let (Some(number), None, Some(opened)) = (
@@ -442,7 +430,7 @@ impl Engine {
     ) -> Result<Vec<(String, std::result::Result<i64, String>)>> {
         let mut closed = Vec::new();
         for t in self.state().targets(row.id).await? {
-            if !super::has_open_pr(&t) {
+            if !t.has_open_pr() {
                 continue;
             }
             let number = t

@@ -477,10 +477,7 @@ fn headline(targets: &[TargetRow], scans: &[ScanRow]) -> Headline {
         done: counts.settled,
         done_percent: counts.settled_percent,
         merged: counts.merged,
-        open_prs: targets
-            .iter()
-            .filter(|t| t.state == TargetState::PrOpen)
-            .count(),
+        open_prs: targets.iter().filter(|t| t.has_open_pr()).count(),
         declined: counts.declined,
         failed: counts.failed,
         not_started: counts.not_started,
@@ -670,20 +667,9 @@ pub fn short_ref(owner: &str) -> &str {
     if name.is_empty() { owner } else { name }
 }
 
-fn open_pr(t: &TargetRow) -> bool {
-    t.state == TargetState::PrOpen
-}
-
-fn ci_failing(t: &TargetRow) -> bool {
-    open_pr(t)
-        && t.changeset
-            .as_ref()
-            .is_some_and(|c| c.ci_state.as_deref() == Some("failure"))
-}
-
 fn awaiting_review(t: &TargetRow) -> bool {
-    open_pr(t)
-        && !ci_failing(t)
+    t.has_open_pr()
+        && !t.ci_failing()
         && !t.changeset.as_ref().is_some_and(|c| {
             matches!(
                 c.review_state.as_deref(),
@@ -693,11 +679,11 @@ fn awaiting_review(t: &TargetRow) -> bool {
 }
 
 fn stale(t: &TargetRow) -> bool {
-    open_pr(t) && t.changeset.as_ref().is_some_and(|c| c.nudged_at.is_some())
+    t.has_open_pr() && t.changeset.as_ref().is_some_and(|c| c.nudged_at.is_some())
 }
 
 fn no_reviewer(t: &TargetRow) -> bool {
-    open_pr(t)
+    t.has_open_pr()
         && t.changeset
             .as_ref()
             .is_some_and(|c| c.reviewers.as_deref().is_some_and(|r| r.trim().is_empty()))
@@ -727,7 +713,7 @@ fn team_progress(targets: &[TargetRow]) -> Vec<TeamProgress> {
             )
         });
         counts.add(t.state);
-        team.failing_ci += usize::from(ci_failing(t));
+        team.failing_ci += usize::from(t.ci_failing());
         team.awaiting_review += usize::from(awaiting_review(t));
         team.stale += usize::from(stale(t));
     }
@@ -908,7 +894,7 @@ fn attention(campaign: &CampaignRow, targets: &[TargetRow]) -> Vec<AttentionItem
             )),
             _ => {}
         }
-        if ci_failing(t) {
+        if t.ci_failing() {
             items.push(item(
                 AttentionKind::CiFailing,
                 "the pull request's checks fail".into(),

@@ -299,6 +299,32 @@ pub struct ChangesetRow {
 }
 
 impl TargetRow {
+    /// The target's pull request is open (as last synced): `pr_open`; or
+    /// `verify_failed` with the draft `verify.on_failure: draft` opened; or
+    /// `needs_attention` with its pull request still open (a person pushed
+    /// to the branch, or the recipe stopped applying). The one rule sync,
+    /// merge, close, the throttles and the report all use: such a pull
+    /// request is tracked until its people merge or close it.
+    pub fn has_open_pr(&self) -> bool {
+        match self.state {
+            TargetState::PrOpen => true,
+            TargetState::VerifyFailed | TargetState::NeedsAttention => self
+                .changeset
+                .as_ref()
+                .is_some_and(|c| c.number.is_some() && c.pr_state == Some(PrState::Open)),
+            _ => false,
+        }
+    }
+
+    /// An open pull request whose checks fail (as last synced).
+    pub fn ci_failing(&self) -> bool {
+        self.has_open_pr()
+            && self
+                .changeset
+                .as_ref()
+                .is_some_and(|c| c.ci_state.as_deref() == Some("failure"))
+    }
+
     pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
         let state: String = r.try_get("state")?;
         let branch: Option<String> = r.try_get("cs_branch")?;

@@ -426,3 +426,43 @@ fn a_broken_opt_out_file_fails_its_target_at_its_place_and_the_report_says_whose
         "{md:?}"
     );
 }
+
+/// A draft opened because `verify` failed is an open pull request too:
+/// `max_open` counts it, within a run and across runs.
+#[test]
+fn max_open_counts_the_drafts_verify_failures_open() {
+    let sb = sandbox(
+        four_python(),
+        "[rest]",
+        "throttle:\n  max_open: 2\nverify:\n  command: \"echo the suite broke; exit 3\"\n  timeout: 60\n  on_failure: draft\n",
+    );
+    let open = |sb: &Sandbox| {
+        sb.status()
+            .targets
+            .iter()
+            .filter(|t| t.pr.as_ref().is_some_and(|pr| pr.state == "open"))
+            .count()
+    };
+    let first = sb.run(&["run", "campaign.yaml"]);
+    assert_eq!(first.status, Some(4), "{first:?}");
+    assert_eq!(open(&sb), 2, "{:?}", sb.status());
+    let again = sb.run(&["run", CAMPAIGN]);
+    assert!(
+        again
+            .stdout
+            .contains("2 pull requests open, at most 2 at once (throttle.max_open)"),
+        "{again:?}"
+    );
+    assert_eq!(open(&sb), 2, "{:?}", sb.status());
+    // One closed by its owners makes room for one more.
+    let closed = sb
+        .status()
+        .targets
+        .iter()
+        .find(|t| t.pr.is_some())
+        .map(|t| t.repo.clone())
+        .unwrap();
+    sb.run(&["local", "close", CAMPAIGN, &closed]).code(0);
+    sb.run(&["run", CAMPAIGN]);
+    assert_eq!(open(&sb), 2, "{:?}", sb.status());
+}
