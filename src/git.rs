@@ -46,6 +46,32 @@ impl<T> Context<T> for std::result::Result<T, git2::Error> {
     }
 }
 
+/// Make libgit2 read no git configuration but each repository's own: not
+/// the system's (`/etc/gitconfig`), the user's (`~/.gitconfig`, XDG) nor
+/// ProgramData's. A campaign then gives the same result on every machine
+/// (no `core.autocrlf` turning the checkout's line endings, no
+/// `url.<base>.insteadOf` sending a clone, and its token, to another host),
+/// as the recipe's walk ignores the global gitignore. And libgit2 checks
+/// whether each config file changed on every read of a setting: two files
+/// fewer is some 150 system calls fewer per repository a launch prepares.
+///
+/// # Safety
+/// libgit2's search paths are process-wide and unsynchronised: call this
+/// while no other thread uses libgit2 (first thing in `main`).
+pub unsafe fn ignore_user_config() {
+    for level in [
+        git2::ConfigLevel::System,
+        git2::ConfigLevel::XDG,
+        git2::ConfigLevel::Global,
+        git2::ConfigLevel::ProgramData,
+    ] {
+        // SAFETY: the caller's promise: no other thread uses libgit2.
+        if let Err(e) = unsafe { git2::opts::set_search_path(level, "") } {
+            tracing::debug!("cannot clear libgit2's {level:?} config search path: {e}");
+        }
+    }
+}
+
 /// The trailer that marks a commit as made by fleetwright for a campaign.
 pub const CAMPAIGN_TRAILER: &str = "Fleetwright-Campaign";
 
@@ -373,12 +399,22 @@ impl Workspace {
                     .ctx(|| "add the origin remote".into())?;
             }
         }
+        // A repository on this machine is read directly (its objects are
+        // borrowed already): libgit2's local transport would open it, list
+        // every ref and negotiate a pack with itself, on each fetch and push.
+        let origin = match local_path(url) {
+            Some(local) => Some(LocalOrigin::open(&local)?),
+            None => None,
+        };
         // libgit2's local transport refuses a depth; smart HTTP takes it.
-        let shallow = local_path(url).is_none();
+        let shallow = origin.is_none();
         let mut deeper = DEEPER.iter().copied();
         let mut depth = if shallow { 1 } else { FULL };
         let (default_branch, base) = loop {
-            let default_branch = self.fetch(&repo, url, branch, depth)?;
+            let default_branch = match &origin {
+                Some(origin) => origin.fetch_into(&repo, url, branch)?,
+                None => self.fetch(&repo, url, branch, depth)?,
+            };
             let base = repo
                 .refname_to_id(&format!("refs/remotes/origin/{default_branch}"))
                 .ctx(|| format!("find origin/{default_branch}"))?;
@@ -401,6 +437,7 @@ impl Workspace {
             path,
             default_branch,
             base,
+            origin,
             token: self.token.clone(),
             _guard: guard,
         })
@@ -728,6 +765,176 @@ fn remove_stale_locks(git_dir: &Path) {
     walk(&git_dir.join("refs"), true);
 }
 
+/// The remote of a clone when it is a repository on this machine (the
+/// local forge's bare repositories, a path or `file://` URL): opened once
+/// per sync, read and written directly. Its objects are the clone's
+/// already (alternates), so a fetch only reads its branches, and a push
+/// writes the clone's own new objects into it as one pack, then moves the
+/// branch with a compare-and-swap: created only when absent, replaced only
+/// when still where the caller saw it.
+struct LocalOrigin {
+    repo: Repository,
+    path: PathBuf,
+}
+
+impl LocalOrigin {
+    fn open(path: &Path) -> Result<LocalOrigin> {
+        let repo = Repository::open(path).ctx(|| format!("open {}", path.display()))?;
+        Ok(LocalOrigin {
+            repo,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// What [`Workspace::fetch`] does over the network: point `clone`'s
+    /// remote-tracking branches of the default branch (and `branch`) at
+    /// where they are, forget those the remote deleted. The default
+    /// branch's name.
+    fn fetch_into(&self, clone: &Repository, url: &str, branch: Option<&str>) -> Result<String> {
+        let head = self
+            .repo
+            .find_reference("HEAD")
+            .ctx(|| format!("read the default branch of {url}"))?;
+        let default_branch = head
+            .symbolic_target()
+            .ok()
+            .flatten()
+            .and_then(|t| t.strip_prefix("refs/heads/"))
+            .map(str::to_string)
+            .filter(|name| self.branch_tip(name).ok().flatten().is_some())
+            .ok_or_else(|| {
+                GitError::Refused(format!("{url} has no default branch (is it empty?)"))
+            })?;
+        let mut wanted = vec![default_branch.as_str()];
+        wanted.extend(branch.filter(|b| *b != default_branch));
+        for name in wanted {
+            let tracking = format!("refs/remotes/origin/{name}");
+            match self.branch_tip(name)? {
+                Some(tip) if clone.refname_to_id(&tracking).ok() != Some(tip) => {
+                    clone
+                        .reference(&tracking, tip, true, "fleetwright: fetch")
+                        .ctx(|| format!("update origin/{name}"))?;
+                }
+                Some(_) => {}
+                None => delete_ref(clone, &tracking)?,
+            }
+        }
+        // Prune: the remote-tracking branches of branches now gone.
+        let tracked: Vec<String> = clone
+            .references_glob("refs/remotes/origin/*")
+            .ctx(|| "list the remote-tracking branches".into())?
+            .filter_map(|r| Some(r.ok()?.name().ok()?.to_string()))
+            .collect();
+        for tracking in tracked {
+            let name = &tracking["refs/remotes/origin/".len()..];
+            if self.branch_tip(name)?.is_none() {
+                delete_ref(clone, &tracking)?;
+            }
+        }
+        Ok(default_branch)
+    }
+
+    /// The tip of `branch`, `None` when there is no such branch.
+    fn branch_tip(&self, branch: &str) -> Result<Option<Oid>> {
+        match self.repo.refname_to_id(&format!("refs/heads/{branch}")) {
+            Ok(oid) => Ok(Some(oid)),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(GitError::Git {
+                action: format!("read {branch} in {}", self.path.display()),
+                source: e,
+            }),
+        }
+    }
+
+    /// Push `clone`'s local `branch` (made on `base`): its objects the
+    /// remote lacks, as one pack, then the branch: created when `expected`
+    /// is `None` (refused if it appeared meanwhile), else replaced only
+    /// while it is still at `expected` (a lease).
+    fn push_from(
+        &self,
+        clone: &Repository,
+        base: Oid,
+        branch: &str,
+        expected: Option<Oid>,
+    ) -> Result<()> {
+        let refname = format!("refs/heads/{branch}");
+        let tip = clone
+            .refname_to_id(&refname)
+            .ctx(|| format!("read the local {branch}"))?;
+        let lock = self.path.join(format!("{refname}.lock"));
+        if std::fs::symlink_metadata(&lock).is_ok_and(|m| m.is_file()) {
+            // Left by a push that died (see `clear_local_branch_lock`).
+            tracing::warn!(path = %lock.display(), "removing a lock file left by a push that died");
+            let _ = std::fs::remove_file(&lock);
+        }
+        let mut walk = clone.revwalk().ctx(|| format!("walk {branch}"))?;
+        walk.push(tip).ctx(|| format!("walk {branch}"))?;
+        for seen in [Some(base), expected].into_iter().flatten() {
+            if self.repo.odb().is_ok_and(|odb| odb.exists(seen)) {
+                walk.hide(seen).ctx(|| format!("walk {branch}"))?;
+            }
+        }
+        let mut pack = clone.packbuilder().ctx(|| "pack the push".into())?;
+        pack.insert_walk(&mut walk).ctx(|| "pack the push".into())?;
+        if pack.object_count() > 0 {
+            let odb = self.repo.odb().ctx(|| "open the remote's objects".into())?;
+            let mut writer = odb.packwriter().ctx(|| "write the push".into())?;
+            let mut written = Ok(());
+            pack.foreach(|chunk| {
+                written = std::io::Write::write_all(&mut writer, chunk);
+                written.is_ok()
+            })
+            .ctx(|| "write the push".into())?;
+            written.map_err(|e| GitError::Refused(format!("cannot write the push: {e}")))?;
+            writer.commit().ctx(|| "write the push".into())?;
+        }
+        let moved = match expected {
+            None => self
+                .repo
+                .reference(&refname, tip, false, "fleetwright: push"),
+            Some(expected) => {
+                self.repo
+                    .reference_matching(&refname, tip, true, expected, "fleetwright: push")
+            }
+        };
+        match moved {
+            // As a push over the network, the remote-tracking branch follows.
+            Ok(_) => clone
+                .reference(
+                    &format!("refs/remotes/origin/{branch}"),
+                    tip,
+                    true,
+                    "fleetwright: push",
+                )
+                .map(|_| ())
+                .ctx(|| format!("update origin/{branch}")),
+            Err(e) if e.code() == git2::ErrorCode::Exists => Err(GitError::Refused(format!(
+                "the remote refused the push of {refname}: the branch appeared there meanwhile; not overwritten"
+            ))),
+            Err(e) if e.code() == git2::ErrorCode::Modified => {
+                let now = self.branch_tip(branch)?;
+                Err(GitError::Refused(format!(
+                    "{branch} moved on the remote (now at {}, expected {}); not overwritten",
+                    now.map_or("nothing".to_string(), |o| o.to_string()),
+                    expected.map_or("nothing".to_string(), |o| o.to_string()),
+                )))
+            }
+            Err(e) => Err(GitError::Git {
+                action: format!("push {branch}"),
+                source: e,
+            }),
+        }
+    }
+}
+
+/// Delete the reference `name` of `repo` when it exists.
+fn delete_ref(repo: &Repository, name: &str) -> Result<()> {
+    match repo.find_reference(name) {
+        Ok(mut r) => r.delete().ctx(|| format!("delete {name}")),
+        Err(_) => Ok(()),
+    }
+}
+
 /// A working clone, fetched, positioned at nothing in particular yet.
 pub struct Checkout {
     repo: Repository,
@@ -737,6 +944,8 @@ pub struct Checkout {
     pub default_branch: String,
     /// The head of the remote's default branch.
     pub base: Oid,
+    /// The remote, when it is a repository on this machine.
+    origin: Option<LocalOrigin>,
     token: Token,
     _guard: CloneGuard,
 }
@@ -902,6 +1111,9 @@ impl Checkout {
     /// Push the local `branch` to the same name on origin. Never forces: a
     /// branch that appeared on the remote meanwhile makes this fail.
     pub fn push(&self, branch: &str) -> Result<()> {
+        if let Some(origin) = &self.origin {
+            return origin.push_from(&self.repo, self.base, branch, None);
+        }
         let mut remote = self
             .repo
             .find_remote("origin")
@@ -952,6 +1164,9 @@ impl Checkout {
     /// lease: if anyone pushed meanwhile, the remote's tip differs and
     /// nothing is pushed), with the local branch.
     pub fn force_push(&self, branch: &str, expected: Oid) -> Result<()> {
+        if let Some(origin) = &self.origin {
+            return origin.push_from(&self.repo, self.base, branch, Some(expected));
+        }
         let mut remote = self
             .repo
             .find_remote("origin")
@@ -1256,7 +1471,28 @@ mod tests {
                 .unwrap();
         }
         a.push("fw/x").unwrap();
-        assert!(b.push("fw/x").is_err());
+        let first = bare_branch_head(&bare, "fw/x").unwrap().unwrap();
+        let err = b.push("fw/x").unwrap_err().to_string();
+        assert!(err.contains("appeared there meanwhile"), "{err}");
+        assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(first));
+
+        // A force push holds a lease: it replaces the branch only while it
+        // is where the caller saw it.
+        b.force_push("fw/x", first).unwrap();
+        let second = bare_branch_head(&bare, "fw/x").unwrap().unwrap();
+        assert_ne!(second, first);
+        a.commit_edits(
+            "fw/x",
+            [write("app.py", "three\n")],
+            "m",
+            &Identity::default(),
+        )
+        .unwrap()
+        .unwrap();
+        let err = a.force_push("fw/x", first).unwrap_err().to_string();
+        assert!(err.contains("moved on the remote"), "{err}");
+        assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(second));
+        crate::sim::git_http::assert_fsck(&bare);
     }
 
     #[test]
