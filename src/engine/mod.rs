@@ -606,7 +606,7 @@ impl Engine {
             repo: repo.name.clone(),
             source,
         })?;
-        record_pull_request(&self.shared.state, target, &pr).await?;
+        record_pull_request(&self.shared.state, target, &pr, None).await?;
         Ok(self.state().target(target.id).await?)
     }
 }
@@ -696,23 +696,19 @@ async fn record_synced(
 }
 
 /// Record what the forge says of a target's pull request and move the target
-/// to the matching state (read from the state now).
+/// to the matching state (as recorded now), in one transaction; with
+/// `opened`, that it was just opened too.
 async fn record_pull_request(
     state: &State,
     target: &TargetRow,
     pr: &PullRequest,
+    opened: Option<crate::state::Opened<'_>>,
 ) -> Result<TargetState, StateError> {
     state
-        .record_pull_request(target, &pull_request_record(pr))
-        .await?;
-    let current = state.target(target.id).await?;
-    match synced_state(&current, pr) {
-        Some((to, change)) => {
-            state.transition(&current, to, &change).await?;
-            Ok(to)
-        }
-        None => Ok(current.state),
-    }
+        .record_pull_request_and_state(target, &pull_request_record(pr), opened, |current| {
+            synced_state(current, pr)
+        })
+        .await
 }
 
 /// An open pull request whose checks pass and that is approved.

@@ -12,7 +12,7 @@ use crate::forge::NewPullRequest;
 use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch, TreeEdit};
 use crate::recipe::{ApplyOptions, Changes, Facts, FileStatus, Recipe};
 use crate::reviewers::Reviewers;
-use crate::state::{Step, TargetRow, TargetState, Transition};
+use crate::state::{Opened, Step, TargetRow, TargetState, Transition};
 
 type Result<T> = std::result::Result<T, Failure>;
 
@@ -210,12 +210,19 @@ pub(super) async fn run(
 
     enter(shared, &target.repo, Step::OpenPr);
     let default_branch = base.default_branch.clone().unwrap_or_default();
-    shared
-        .state
-        .ensure_changeset(target, shared.forge.kind(), &branch, &default_branch)
-        .await?;
     let repo = repo_ref(target);
     let forge_err = |e: crate::forge::ForgeError| Failure::new(Step::OpenPr, error_chain(&e));
+    // The changeset and what is about to happen, in one write.
+    let changeset = |event| {
+        shared.state.ensure_changeset_with_event(
+            target,
+            shared.forge.kind(),
+            &branch,
+            &default_branch,
+            event,
+        )
+    };
+    let mut opened = None;
     let pr = match shared
         .forge
         .find_pull_request(&repo, &branch)
@@ -223,10 +230,7 @@ pub(super) async fn run(
         .map_err(forge_err)?
     {
         Some(pr) => {
-            shared
-                .state
-                .record_event(target, "pull_request_adopted", &format!("#{}", pr.number))
-                .await?;
+            changeset(("pull_request_adopted", &format!("#{}", pr.number))).await?;
             pr
         }
         None => {
@@ -245,10 +249,7 @@ pub(super) async fn run(
                 .unwrap_or(DEFAULT_BODY);
             let title = &campaign.pull_request.title;
             let body = render(Part::Body { title }, body_template, &ctx, Step::OpenPr)?;
-            shared
-                .state
-                .record_event(target, "open_pr_intended", &format!("{branch} at {head}"))
-                .await?;
+            changeset(("open_pr_intended", &format!("{branch} at {head}"))).await?;
             let new = NewPullRequest {
                 title: ctx.title.clone(),
                 body,
@@ -272,22 +273,14 @@ pub(super) async fn run(
                 .open_pull_request(&repo, &new)
                 .await
                 .map_err(forge_err)?;
-            shared
-                .state
-                .record_event(
-                    target,
-                    "pull_request_opened",
-                    &format!("#{} {}", pr.number, pr.url),
-                )
-                .await?;
-            shared
-                .state
-                .record_reviewers(target, &asked.join(" "))
-                .await?;
+            opened = Some((format!("#{} {}", pr.number, pr.url), asked.join(" ")));
             pr
         }
     };
-    let state = record_pull_request(&shared.state, target, &pr).await?;
+    let opened = opened
+        .as_ref()
+        .map(|(detail, reviewers)| Opened { detail, reviewers });
+    let state = record_pull_request(&shared.state, target, &pr, opened).await?;
     if let Some(reason) = failed_verify.filter(|_| state == TargetState::PrOpen) {
         let state = verify_failed(shared, target, reason, None, &Transition::default()).await?;
         return Ok((state, Some(pr.number)));

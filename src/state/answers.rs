@@ -72,7 +72,7 @@ impl State {
         .bind(&answer.fields)
         .bind(&answer.link)
         .bind(self.stamp())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -91,7 +91,7 @@ impl State {
         .bind(api_url)
         .bind(path)
         .bind(format_time(fresh))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -136,7 +136,7 @@ impl State {
         };
         Ok(sqlx::query("DELETE FROM forge_answers WHERE used_at < ?")
             .bind(format_time(cutoff))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?
             .rows_affected())
     }

@@ -58,7 +58,10 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations");
 /// The state database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct State {
+    /// Reads.
     pool: SqlitePool,
+    /// Writes: one connection (see [`State::open_with_clock`]).
+    writer: SqlitePool,
     path: PathBuf,
     clock: Arc<dyn Clock>,
 }
@@ -122,22 +125,29 @@ impl State {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StateError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let open = |connections| {
+            SqlitePoolOptions::new()
+                .max_connections(connections)
+                .connect_with(options.clone())
+        };
+        let failed = |source| StateError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let pool = open(4).await.map_err(failed)?;
         let migrated = MIGRATOR.run(&pool).await;
         drop(lock);
         migrated.map_err(|source| StateError::Migrate {
             path: path.to_path_buf(),
             source,
         })?;
+        // SQLite has one writer at a time: writes of this process queue
+        // for one connection (a task waits its turn) instead of finding the
+        // database locked and sleeping in SQLite's busy handler.
+        let writer = open(1).await.map_err(failed)?;
         Ok(State {
             pool,
+            writer,
             path: path.to_path_buf(),
             clock,
         })
@@ -161,7 +171,7 @@ impl State {
     /// up front, so that a transaction that reads before it writes waits for
     /// other writers (busy timeout) instead of failing with a stale snapshot.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Where the database lives.
@@ -171,6 +181,7 @@ impl State {
 
     /// Close the pool, checkpointing the WAL.
     pub async fn close(self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -476,32 +487,92 @@ impl State {
         branch: &str,
         base: &str,
     ) -> Result<()> {
-        let at = self.stamp();
-        sqlx::query(
-            "INSERT INTO changesets (target_id, forge, branch, base, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT (target_id) DO UPDATE SET branch = excluded.branch, base = excluded.base, updated_at = excluded.updated_at",
-        )
-        .bind(target.id)
-        .bind(forge)
-        .bind(branch)
-        .bind(base)
-        .bind(&at)
-        .bind(&at)
-        .execute(&self.pool)
-        .await?;
+        let mut tx = self.write().await?;
+        upsert_changeset(&mut tx, target, forge, branch, base, &self.stamp()).await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// [`State::ensure_changeset`] and an event (`kind`, `detail`) in one
+    /// transaction: the branch a pull request is about to be opened from,
+    /// or was found with.
+    pub async fn ensure_changeset_with_event(
+        &self,
+        target: &TargetRow,
+        forge: &str,
+        branch: &str,
+        base: &str,
+        (kind, detail): (&str, &str),
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        upsert_changeset(&mut tx, target, forge, branch, base, &at).await?;
+        insert_event(
+            &mut tx,
+            target.campaign_id,
+            Some(target.id),
+            kind,
+            None,
+            None,
+            Some(detail),
+            &at,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record what the forge says of the target's pull request and move
+    /// the target to the state `decide` makes of it as recorded now (the
+    /// row read inside the transaction, the pull request already in it),
+    /// in one transaction; with `opened`, the event that it was opened and
+    /// who was asked to review it too. The state the target is in after.
+    pub async fn record_pull_request_and_state(
+        &self,
+        target: &TargetRow,
+        pr: &PullRequestRecord,
+        opened: Option<Opened<'_>>,
+        decide: impl FnOnce(&TargetRow) -> Option<(TargetState, Transition)>,
+    ) -> Result<TargetState> {
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        if let Some(opened) = opened {
+            insert_event(
+                &mut tx,
+                target.campaign_id,
+                Some(target.id),
+                "pull_request_opened",
+                None,
+                None,
+                Some(opened.detail),
+                &at,
+            )
+            .await?;
+            set_reviewers(&mut tx, target, opened.reviewers, &at).await?;
+        }
+        update_changeset_pr(&mut tx, target, pr, &at).await?;
+        let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = ?")))
+            .bind(target.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let current = TargetRow::from_row(&row)?;
+        let state = match decide(&current) {
+            Some((to, change)) => {
+                transition_in(&mut tx, &current, to, &change, &at).await?;
+                to
+            }
+            None => current.state,
+        };
+        tx.commit().await?;
+        Ok(state)
     }
 
     /// Record who was asked to review the target's pull request (`@login`,
     /// `team:slug`, space-separated; empty: nobody).
     pub async fn record_reviewers(&self, target: &TargetRow, reviewers: &str) -> Result<()> {
-        sqlx::query("UPDATE changesets SET reviewers = ?, updated_at = ? WHERE target_id = ?")
-            .bind(reviewers)
-            .bind(self.stamp())
-            .bind(target.id)
-            .execute(&self.pool)
-            .await?;
+        let mut tx = self.write().await?;
+        set_reviewers(&mut tx, target, reviewers, &self.stamp()).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -629,7 +700,7 @@ impl State {
         .bind(self.stamp())
         .bind(repo_url)
         .bind(number)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -644,7 +715,7 @@ impl State {
         .bind(self.stamp())
         .bind(repo_url)
         .bind(number)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -734,7 +805,7 @@ impl State {
         sqlx::query("UPDATE campaigns SET gate_note = ? WHERE id = ?")
             .bind(note)
             .bind(campaign.id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -838,7 +909,7 @@ impl State {
         .bind(scan.matches)
         .bind(&scan.error)
         .bind(self.stamp())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -955,6 +1026,45 @@ const TARGET_SELECT: &str =
 
 /// [`State::transition`] inside a transaction: the target's state (read
 /// here, in the transaction) becomes `to`, and the move is logged.
+async fn upsert_changeset(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    target: &TargetRow,
+    forge: &str,
+    branch: &str,
+    base: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO changesets (target_id, forge, branch, base, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (target_id) DO UPDATE SET branch = excluded.branch, base = excluded.base, updated_at = excluded.updated_at",
+    )
+    .bind(target.id)
+    .bind(forge)
+    .bind(branch)
+    .bind(base)
+    .bind(at)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn set_reviewers(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    target: &TargetRow,
+    reviewers: &str,
+    at: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE changesets SET reviewers = ?, updated_at = ? WHERE target_id = ?")
+        .bind(reviewers)
+        .bind(at)
+        .bind(target.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn transition_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     target: &TargetRow,

@@ -433,6 +433,15 @@ pub struct PullRequestRecord {
     pub closed_at: Option<String>,
 }
 
+/// A pull request just opened, for [`super::State::record_pull_request_and_state`]:
+/// the event's detail (`#12 https://…`) and who was asked to review it
+/// (`@login team:slug`, space-separated; empty: nobody).
+#[derive(Debug, Clone, Copy)]
+pub struct Opened<'a> {
+    pub detail: &'a str,
+    pub reviewers: &'a str,
+}
+
 /// One pull request a sync read, for [`State::record_synced`](super::State::record_synced).
 #[derive(Debug, Clone)]
 pub struct Synced<'a> {
