@@ -403,7 +403,7 @@ impl Workspace {
         // borrowed already): libgit2's local transport would open it, list
         // every ref and negotiate a pack with itself, on each fetch and push.
         let origin = match local_path(url) {
-            Some(local) => Some(LocalOrigin::open(&local)?),
+            Some(local) => Some(LocalRepo::open(&local)?),
             None => None,
         };
         // libgit2's local transport refuses a depth; smart HTTP takes it.
@@ -772,15 +772,15 @@ fn remove_stale_locks(git_dir: &Path) {
 /// writes the clone's own new objects into it as one pack, then moves the
 /// branch with a compare-and-swap: created only when absent, replaced only
 /// when still where the caller saw it.
-struct LocalOrigin {
+pub struct LocalRepo {
     repo: Repository,
     path: PathBuf,
 }
 
-impl LocalOrigin {
-    fn open(path: &Path) -> Result<LocalOrigin> {
+impl LocalRepo {
+    pub fn open(path: &Path) -> Result<LocalRepo> {
         let repo = Repository::open(path).ctx(|| format!("open {}", path.display()))?;
-        Ok(LocalOrigin {
+        Ok(LocalRepo {
             repo,
             path: path.to_path_buf(),
         })
@@ -801,7 +801,7 @@ impl LocalOrigin {
             .flatten()
             .and_then(|t| t.strip_prefix("refs/heads/"))
             .map(str::to_string)
-            .filter(|name| self.branch_tip(name).ok().flatten().is_some())
+            .filter(|name| self.branch_head(name).ok().flatten().is_some())
             .ok_or_else(|| {
                 GitError::Refused(format!("{url} has no default branch (is it empty?)"))
             })?;
@@ -809,7 +809,7 @@ impl LocalOrigin {
         wanted.extend(branch.filter(|b| *b != default_branch));
         for name in wanted {
             let tracking = format!("refs/remotes/origin/{name}");
-            match self.branch_tip(name)? {
+            match self.branch_head(name)? {
                 Some(tip) if clone.refname_to_id(&tracking).ok() != Some(tip) => {
                     clone
                         .reference(&tracking, tip, true, "fleetwright: fetch")
@@ -827,7 +827,7 @@ impl LocalOrigin {
             .collect();
         for tracking in tracked {
             let name = &tracking["refs/remotes/origin/".len()..];
-            if self.branch_tip(name)?.is_none() {
+            if self.branch_head(name)?.is_none() {
                 delete_ref(clone, &tracking)?;
             }
         }
@@ -835,7 +835,7 @@ impl LocalOrigin {
     }
 
     /// The tip of `branch`, `None` when there is no such branch.
-    fn branch_tip(&self, branch: &str) -> Result<Option<Oid>> {
+    pub fn branch_head(&self, branch: &str) -> Result<Option<Oid>> {
         match self.repo.refname_to_id(&format!("refs/heads/{branch}")) {
             Ok(oid) => Ok(Some(oid)),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
@@ -844,6 +844,19 @@ impl LocalOrigin {
                 source: e,
             }),
         }
+    }
+
+    /// Whether `branch` holds `commit` (is at it or descends from it).
+    pub fn contains(&self, branch: &str, commit: Oid) -> Result<bool> {
+        let tip = self
+            .repo
+            .refname_to_id(&format!("refs/heads/{branch}"))
+            .ctx(|| format!("read {branch}"))?;
+        Ok(tip == commit
+            || self
+                .repo
+                .graph_descendant_of(tip, commit)
+                .ctx(|| format!("compare {commit} with {branch}"))?)
     }
 
     /// Push `clone`'s local `branch` (made on `base`): its objects the
@@ -912,7 +925,7 @@ impl LocalOrigin {
                 "the remote refused the push of {refname}: the branch appeared there meanwhile; not overwritten"
             ))),
             Err(e) if e.code() == git2::ErrorCode::Modified => {
-                let now = self.branch_tip(branch)?;
+                let now = self.branch_head(branch)?;
                 Err(GitError::Refused(format!(
                     "{branch} moved on the remote (now at {}, expected {}); not overwritten",
                     now.map_or("nothing".to_string(), |o| o.to_string()),
@@ -945,7 +958,7 @@ pub struct Checkout {
     /// The head of the remote's default branch.
     pub base: Oid,
     /// The remote, when it is a repository on this machine.
-    origin: Option<LocalOrigin>,
+    origin: Option<LocalRepo>,
     token: Token,
     _guard: CloneGuard,
 }
@@ -1265,31 +1278,6 @@ pub fn local_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(url))
 }
 
-/// The commit `refs/heads/{branch}` of a bare repository points at.
-pub fn bare_branch_head(bare: &Path, branch: &str) -> Result<Option<Oid>> {
-    let repo = Repository::open_bare(bare).ctx(|| format!("open {}", bare.display()))?;
-    match repo.refname_to_id(&format!("refs/heads/{branch}")) {
-        Ok(oid) => Ok(Some(oid)),
-        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
-        Err(e) => Err(GitError::Git {
-            action: format!("read {branch}"),
-            source: e,
-        }),
-    }
-}
-
-/// True when `commit` is already contained in `branch` of a bare repository.
-pub fn bare_contains(bare: &Path, branch: &str, commit: Oid) -> Result<bool> {
-    let repo = Repository::open_bare(bare).ctx(|| format!("open {}", bare.display()))?;
-    let tip = repo
-        .refname_to_id(&format!("refs/heads/{branch}"))
-        .ctx(|| format!("read {branch}"))?;
-    Ok(tip == commit
-        || repo
-            .graph_descendant_of(tip, commit)
-            .ctx(|| format!("compare {commit} with {branch}"))?)
-}
-
 /// Merge `head` into `base` inside a bare repository with a merge commit,
 /// as a forge's merge button does. Fails on conflicts, touching nothing.
 pub fn merge_in_bare(
@@ -1384,7 +1372,10 @@ mod tests {
             .unwrap()
             .unwrap();
         co.push("fw/x").unwrap();
-        assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(oid));
+        assert_eq!(
+            LocalRepo::open(&bare).unwrap().branch_head("fw/x").unwrap(),
+            Some(oid)
+        );
         assert_eq!(co.changed_paths(oid).unwrap(), ["app.py"]);
 
         // A second sync sees the branch as ours; a reset discards the edit.
@@ -1471,15 +1462,26 @@ mod tests {
                 .unwrap();
         }
         a.push("fw/x").unwrap();
-        let first = bare_branch_head(&bare, "fw/x").unwrap().unwrap();
+        let first = LocalRepo::open(&bare)
+            .unwrap()
+            .branch_head("fw/x")
+            .unwrap()
+            .unwrap();
         let err = b.push("fw/x").unwrap_err().to_string();
         assert!(err.contains("appeared there meanwhile"), "{err}");
-        assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(first));
+        assert_eq!(
+            LocalRepo::open(&bare).unwrap().branch_head("fw/x").unwrap(),
+            Some(first)
+        );
 
         // A force push holds a lease: it replaces the branch only while it
         // is where the caller saw it.
         b.force_push("fw/x", first).unwrap();
-        let second = bare_branch_head(&bare, "fw/x").unwrap().unwrap();
+        let second = LocalRepo::open(&bare)
+            .unwrap()
+            .branch_head("fw/x")
+            .unwrap()
+            .unwrap();
         assert_ne!(second, first);
         a.commit_edits(
             "fw/x",
@@ -1491,7 +1493,10 @@ mod tests {
         .unwrap();
         let err = a.force_push("fw/x", first).unwrap_err().to_string();
         assert!(err.contains("moved on the remote"), "{err}");
-        assert_eq!(bare_branch_head(&bare, "fw/x").unwrap(), Some(second));
+        assert_eq!(
+            LocalRepo::open(&bare).unwrap().branch_head("fw/x").unwrap(),
+            Some(second)
+        );
         crate::sim::git_http::assert_fsck(&bare);
     }
 

@@ -106,7 +106,9 @@ impl Forge for LocalForge {
         pr: &NewPullRequest,
     ) -> Result<PullRequest, ForgeError> {
         let bare = Self::bare_path(repo)?;
-        let head = git::bare_branch_head(&bare, &pr.head)?;
+        // One open of the repository for both looks.
+        let local = git::LocalRepo::open(&bare)?;
+        let head = local.branch_head(&pr.head)?;
         if head.map(|h| h.to_string()) != Some(pr.head_commit.clone()) {
             return Err(ForgeError::Refused(format!(
                 "branch {} of {} does not point at {} (it points at {}); push it first",
@@ -117,7 +119,7 @@ impl Forge for LocalForge {
             )));
         }
         if let Some(head) = head
-            && git::bare_contains(&bare, &pr.base, head)?
+            && local.contains(&pr.base, head)?
         {
             return Err(ForgeError::Refused(format!(
                 "no commits between {} and {} in {}: the change is already on {}",
@@ -161,9 +163,13 @@ impl Forge for LocalForge {
         let head_commit = git2::Oid::from_str(&pr.head_commit)
             .map_err(|e| ForgeError::Refused(format!("bad head commit {}: {e}", pr.head_commit)))?;
         let merge = tokio::task::spawn_blocking(move || {
-            if git::bare_contains(&bare, &base, head_commit)? {
-                return git::bare_branch_head(&bare, &base).map(|tip| tip.unwrap_or(head_commit));
+            let local = git::LocalRepo::open(&bare)?;
+            if local.contains(&base, head_commit)? {
+                return local
+                    .branch_head(&base)
+                    .map(|tip| tip.unwrap_or(head_commit));
             }
+            drop(local);
             git::merge_in_bare(&bare, &head, &base, &message, &Identity::default())
         })
         .await

@@ -126,7 +126,13 @@ async fn a_network_clone_is_one_commit_deep_and_pushes_to_a_real_server() {
         let server_side = Repository::open_bare(&bare2).unwrap();
         let pushed = server_side.find_commit(oid).unwrap();
         assert_eq!(pushed.parent_id(0).unwrap(), head);
-        assert_eq!(bare_branch_head(&bare2, BRANCH).unwrap(), Some(oid));
+        assert_eq!(
+            LocalRepo::open(&bare2)
+                .unwrap()
+                .branch_head(BRANCH)
+                .unwrap(),
+            Some(oid)
+        );
 
         // The next sync adopts it, still one commit deep on each branch.
         let co = ws2.sync_branch(&url2, "acme/r", BRANCH).unwrap();
@@ -142,7 +148,13 @@ async fn a_network_clone_is_one_commit_deep_and_pushes_to_a_real_server() {
         let again = campaign_commit(&co, "changed again\n");
         assert!(!co.same_tree(again, oid).unwrap());
         co.force_push(BRANCH, oid).unwrap();
-        assert_eq!(bare_branch_head(&bare2, BRANCH).unwrap(), Some(again));
+        assert_eq!(
+            LocalRepo::open(&bare2)
+                .unwrap()
+                .branch_head(BRANCH)
+                .unwrap(),
+            Some(again)
+        );
         // A stale lease is refused.
         assert!(co.force_push(BRANCH, oid).is_err());
     })
@@ -302,7 +314,10 @@ fn a_repository_on_this_machine_lends_its_objects_and_the_fetch_copies_none() {
     let commit = campaign_commit(&co, "changed\n");
     assert_eq!(own_objects(&co.path), 1);
     co.push(BRANCH).unwrap();
-    assert_eq!(bare_branch_head(&bare, BRANCH).unwrap(), Some(commit));
+    assert_eq!(
+        LocalRepo::open(&bare).unwrap().branch_head(BRANCH).unwrap(),
+        Some(commit)
+    );
     assert_fsck(&bare);
     // A second sync of the same clone writes nothing new.
     drop(co);
