@@ -62,6 +62,9 @@ measure() {
     shift 2
     local out=$work/time.txt
     local code=0
+    # What the steps before left in the page cache is written out first,
+    # so that neither tool pays for the other's writes.
+    sync
     (cd "$dir" && /usr/bin/time -v "$@" >"$work/stdout.txt" 2>"$out") || code=$?
     local wall rss
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$out")

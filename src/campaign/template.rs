@@ -149,7 +149,21 @@ enum Escaping {
     Markdown,
 }
 
-fn environment(escaping: Escaping) -> Environment<'static> {
+/// The environment for `escaping`, made once per process (a launch renders
+/// five templates per repository).
+fn environment(escaping: Escaping) -> &'static Environment<'static> {
+    static NONE: LazyLock<Environment<'static>> = LazyLock::new(|| new_environment(Escaping::None));
+    static LINE: LazyLock<Environment<'static>> = LazyLock::new(|| new_environment(Escaping::Line));
+    static MARKDOWN: LazyLock<Environment<'static>> =
+        LazyLock::new(|| new_environment(Escaping::Markdown));
+    match escaping {
+        Escaping::None => &NONE,
+        Escaping::Line => &LINE,
+        Escaping::Markdown => &MARKDOWN,
+    }
+}
+
+fn new_environment(escaping: Escaping) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
