@@ -454,3 +454,32 @@ fn a_branch_someone_else_pushed_is_never_overwritten() {
     assert_eq!(sb.local_pr_counts()["billing-api"], 0);
     assert_log_explains(&sb);
 }
+
+/// The machine's git configuration changes nothing: with `core.autocrlf`
+/// and an `insteadOf` that would send every clone elsewhere in the user's
+/// `~/.gitconfig`, the branch holds the recipe's change with the
+/// repository's own line endings, fetched from where the catalog says.
+#[test]
+fn the_users_git_config_changes_nothing() {
+    let sb = Sandbox::new(vec![python("svc-a", "team-a", "production")], "[rest]");
+    let bare_dir = sb.bare("svc-a").path().parent().unwrap().to_path_buf();
+    sb.write(
+        ".gitconfig",
+        &format!(
+            "[core]\n\tautocrlf = true\n[url \"/nonexistent/\"]\n\tinsteadOf = {}\n",
+            bare_dir.display()
+        ),
+    );
+    sb.run(&["launch", "campaign.yaml"]).code(0);
+    let bare = sb.bare("svc-a");
+    let head = branch_head(&bare, BRANCH).expect("the campaign branch");
+    let app = file_at(&bare, head, "app.py");
+    assert!(app.contains("logging.warning("), "{app}");
+    assert!(!app.contains('\r'), "line endings changed: {app:?}");
+    let initial = file_at(&bare, sb.initial_head("svc-a"), "app.py");
+    assert_eq!(
+        app.lines().count(),
+        initial.lines().count(),
+        "{initial:?} became {app:?}"
+    );
+}
