@@ -880,17 +880,21 @@ impl LocalRepo {
             tracing::warn!(path = %lock.display(), "removing a lock file left by a push that died");
             let _ = std::fs::remove_file(&lock);
         }
+        let odb = self.repo.odb().ctx(|| "open the remote's objects".into())?;
         let mut walk = clone.revwalk().ctx(|| format!("walk {branch}"))?;
         walk.push(tip).ctx(|| format!("walk {branch}"))?;
         for seen in [Some(base), expected].into_iter().flatten() {
-            if self.repo.odb().is_ok_and(|odb| odb.exists(seen)) {
+            if odb.exists(seen) {
                 walk.hide(seen).ctx(|| format!("walk {branch}"))?;
             }
         }
         let mut pack = clone.packbuilder().ctx(|| "pack the push".into())?;
-        pack.insert_walk(&mut walk).ctx(|| "pack the push".into())?;
+        // `commit_edits` wrote the commit and its new objects here already,
+        // as one pack: nothing to send then.
+        if !odb.exists(tip) {
+            pack.insert_walk(&mut walk).ctx(|| "pack the push".into())?;
+        }
         if pack.object_count() > 0 {
-            let odb = self.repo.odb().ctx(|| "open the remote's objects".into())?;
             let mut writer = odb.packwriter().ctx(|| "write the push".into())?;
             let mut written = Ok(());
             pack.foreach(|chunk| {
@@ -1103,7 +1107,20 @@ impl Checkout {
         memory
             .dump(&self.repo, &mut pack)
             .ctx(|| "pack the commit".into())?;
-        let mut writer = odb.packwriter().ctx(|| "write the commit's pack".into())?;
+        // A remote on this machine lends the clone its objects: the pack
+        // goes there, where the clone sees it too, and a push then only
+        // moves the branch (no object becomes reachable on the remote
+        // before that).
+        let store = match &self.origin {
+            Some(origin) => origin
+                .repo
+                .odb()
+                .ctx(|| "open the remote's objects".into())?,
+            None => self.repo.odb().ctx(|| "open the object store".into())?,
+        };
+        let mut writer = store
+            .packwriter()
+            .ctx(|| "write the commit's pack".into())?;
         std::io::Write::write_all(&mut writer, &pack)
             .map_err(|e| GitError::Refused(format!("cannot write the commit's pack: {e}")))?;
         writer.commit().ctx(|| "write the commit's pack".into())?;

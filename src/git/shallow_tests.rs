@@ -310,10 +310,25 @@ fn a_repository_on_this_machine_lends_its_objects_and_the_fetch_copies_none() {
             .unwrap()
     );
     assert_eq!(own_objects(&co.path), 0, "the fetch copied objects");
-    // The campaign's commit is the clone's own (one pack), and it pushes.
+    // The campaign's commit goes to the repository as one pack, reachable
+    // there only once pushed; the clone holds nothing of its own.
+    let packs = |dir: &Path| {
+        std::fs::read_dir(dir.join("objects/pack"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pack"))
+            .count()
+    };
+    let before = packs(&bare);
     let commit = campaign_commit(&co, "changed\n");
-    assert_eq!(own_objects(&co.path), 1);
+    assert_eq!(own_objects(&co.path), 0);
+    assert_eq!(packs(&bare), before + 1);
+    assert_eq!(
+        LocalRepo::open(&bare).unwrap().branch_head(BRANCH).unwrap(),
+        None
+    );
     co.push(BRANCH).unwrap();
+    assert_eq!(packs(&bare), before + 1, "the push sent the objects again");
     assert_eq!(
         LocalRepo::open(&bare).unwrap().branch_head(BRANCH).unwrap(),
         Some(commit)
@@ -322,7 +337,7 @@ fn a_repository_on_this_machine_lends_its_objects_and_the_fetch_copies_none() {
     // A second sync of the same clone writes nothing new.
     drop(co);
     let co = ws.sync_branch(bare.to_str().unwrap(), "r", BRANCH).unwrap();
-    assert_eq!(own_objects(&co.path), 1);
+    assert_eq!(own_objects(&co.path), 0);
     assert_eq!(
         co.remote_branch(BRANCH, CAMPAIGN).unwrap(),
         RemoteBranch::Ours(commit)
