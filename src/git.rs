@@ -535,15 +535,22 @@ fn init_clone(path: &Path, url: &str) -> Result<Repository> {
         ))
     };
     let git = path.join(".git");
-    if git.exists() {
-        // Something is there that libgit2 cannot open: start it again.
-        std::fs::remove_dir_all(&git).map_err(|e| failed("folder", e))?;
+    // Made aside and renamed into place: a process killed half-way leaves
+    // no `.git` that opens with an empty HEAD or config, only the folder
+    // aside, which the next init (holding the clone's lock) starts again.
+    let new = path.join(".git.new");
+    for leftover in [&git, &new] {
+        if std::fs::symlink_metadata(leftover).is_ok() {
+            // Something is there that libgit2 cannot open: start it again.
+            std::fs::remove_dir_all(leftover).map_err(|e| failed("folder", e))?;
+        }
     }
     for dir in ["objects/pack", "refs"] {
-        std::fs::create_dir_all(git.join(dir)).map_err(|e| failed(dir, e))?;
+        std::fs::create_dir_all(new.join(dir)).map_err(|e| failed(dir, e))?;
     }
-    std::fs::write(git.join("HEAD"), "ref: refs/heads/main\n").map_err(|e| failed("HEAD", e))?;
-    std::fs::write(git.join("config"), clone_config(url)).map_err(|e| failed("config", e))?;
+    std::fs::write(new.join("HEAD"), "ref: refs/heads/main\n").map_err(|e| failed("HEAD", e))?;
+    std::fs::write(new.join("config"), clone_config(url)).map_err(|e| failed("config", e))?;
+    std::fs::rename(&new, &git).map_err(|e| failed(".git", e))?;
     Repository::open(path).ctx(|| format!("open the new clone {}", path.display()))
 }
 
