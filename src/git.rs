@@ -1044,7 +1044,15 @@ impl Checkout {
             .set_head_detached(self.base)
             .ctx(|| "check out the default branch".into())?;
         let mut checkout = CheckoutBuilder::new();
-        checkout.force().remove_untracked(true).remove_ignored(true);
+        // No filters (`.gitattributes`' `eol`, `text`, `ident`): the recipe
+        // reads each file as its blob holds it, and `commit_edits` stores
+        // what the recipe wrote as it is, so a file's line endings change
+        // only where the recipe changes them.
+        checkout
+            .force()
+            .remove_untracked(true)
+            .remove_ignored(true)
+            .disable_filters(true);
         self.repo
             .checkout_head(Some(&mut checkout))
             .ctx(|| "check out the default branch".into())

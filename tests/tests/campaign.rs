@@ -457,11 +457,17 @@ fn a_branch_someone_else_pushed_is_never_overwritten() {
 
 /// The machine's git configuration changes nothing: with `core.autocrlf`
 /// and an `insteadOf` that would send every clone elsewhere in the user's
-/// `~/.gitconfig`, the branch holds the recipe's change with the
-/// repository's own line endings, fetched from where the catalog says.
+/// `~/.gitconfig` (and `eol=crlf` in the repository's `.gitattributes`),
+/// the branch holds the recipe's change with the file's line endings as
+/// committed, fetched from where the catalog says.
 #[test]
 fn the_users_git_config_changes_nothing() {
-    let sb = Sandbox::new(vec![python("svc-a", "team-a", "production")], "[rest]");
+    let mut repo = python("svc-a", "team-a", "production");
+    // Nor the repository's own attributes: its files are checked out and
+    // committed as their blobs hold them.
+    repo.files
+        .push((".gitattributes".into(), "*.py text eol=crlf\n".into()));
+    let sb = Sandbox::new(vec![repo], "[rest]");
     let bare_dir = sb.bare("svc-a").path().parent().unwrap().to_path_buf();
     sb.write(
         ".gitconfig",
