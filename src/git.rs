@@ -1040,8 +1040,13 @@ impl Checkout {
     /// Put the working tree exactly at the default branch head: every local
     /// change and untracked file from an earlier run is gone.
     pub fn reset_to_base(&self) -> Result<()> {
+        self.reset_to(self.base)
+    }
+
+    /// Put the working tree exactly at `commit` (as [`Checkout::reset_to_base`]).
+    pub fn reset_to(&self, commit: Oid) -> Result<()> {
         self.repo
-            .set_head_detached(self.base)
+            .set_head_detached(commit)
             .ctx(|| "check out the default branch".into())?;
         let mut checkout = CheckoutBuilder::new();
         // No filters (`.gitattributes`' `eol`, `text`, `ident`): the recipe
@@ -1056,6 +1061,78 @@ impl Checkout {
         self.repo
             .checkout_head(Some(&mut checkout))
             .ctx(|| "check out the default branch".into())
+    }
+
+    /// The commit a branch at `tip` forked from the default branch: their
+    /// merge base (the default branch's head when `tip` is on it).
+    pub fn fork_point(&self, tip: Oid) -> Result<Oid> {
+        self.repo
+            .merge_base(tip, self.base)
+            .ctx(|| format!("find where {tip} forked from {}", self.default_branch))
+    }
+
+    /// True when the tree of `tip` is the tree of `base` with `edits` made,
+    /// and nothing else: every edited path holds what the edit says (a
+    /// rewritten file keeps its mode, a new one is a plain file), and no
+    /// other path differs. Nothing is written: blobs are compared by their
+    /// ids.
+    pub fn tree_is<'e>(
+        &self,
+        base: Oid,
+        tip: Oid,
+        edits: impl IntoIterator<Item = TreeEdit<'e>>,
+    ) -> Result<bool> {
+        let tree = |oid: Oid| {
+            self.repo
+                .find_commit(oid)
+                .and_then(|c| c.tree())
+                .ctx(|| format!("read the tree of {oid}"))
+        };
+        let (base_tree, tip_tree) = (tree(base)?, tree(tip)?);
+        let mut expected: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        for edit in edits {
+            match edit {
+                TreeEdit::Write { path, content } => {
+                    let before = base_tree.get_path(Path::new(path)).ok();
+                    let blob = Oid::hash_object(git2::ObjectType::Blob, content)
+                        .ctx(|| format!("hash {path}"))?;
+                    let mode = match &before {
+                        Some(e) if e.filemode() == i32::from(git2::FileMode::BlobExecutable) => {
+                            i32::from(git2::FileMode::BlobExecutable)
+                        }
+                        _ => i32::from(git2::FileMode::Blob),
+                    };
+                    let now = tip_tree.get_path(Path::new(path)).ok();
+                    if now.as_ref().map(|e| (e.id(), e.filemode())) != Some((blob, mode)) {
+                        return Ok(false);
+                    }
+                    if before.map(|e| (e.id(), e.filemode())) != Some((blob, mode)) {
+                        expected.insert(path.to_string());
+                    }
+                }
+                TreeEdit::Remove { path } => {
+                    if tip_tree.get_path(Path::new(path)).is_ok() {
+                        return Ok(false);
+                    }
+                    if base_tree.get_path(Path::new(path)).is_ok() {
+                        expected.insert(path.to_string());
+                    }
+                }
+            }
+        }
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&base_tree), Some(&tip_tree), None)
+            .ctx(|| format!("compare {base} and {tip}"))?;
+        let mut changed = std::collections::BTreeSet::new();
+        for delta in diff.deltas() {
+            for file in [delta.old_file(), delta.new_file()] {
+                if let Some(path) = file.path() {
+                    changed.insert(path.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+        Ok(changed == expected)
     }
 
     /// Commit `edits` on top of the base, made from them alone (not from the

@@ -9,7 +9,9 @@
 //! `verify.network`), with its limits and the `verify.timeout`. Its output
 //! goes to `.git/fleetwright-verify.log` inside the clone (opened by
 //! fleetwright, outside the sandbox); the end of it, scrubbed of secrets,
-//! is kept in the [`Outcome`].
+//! is kept in the [`Outcome`], with the checkout's paths made relative to
+//! the repository: a pull request or comment never shows where the clone
+//! cache is.
 
 use std::path::Path;
 
@@ -40,8 +42,25 @@ pub fn run(verify: &Verify, dir: &Path, policy: &Policy) -> Result<Outcome, Sand
     Ok(Outcome {
         passed: outcome.success(),
         status: outcome.ended.to_string(),
-        tail: outcome.tail,
+        tail: relative(&outcome.tail, dir),
     })
+}
+
+/// `text` with every mention of the checkout `dir` made relative to it:
+/// `DIR/tests/a.py` is `tests/a.py`, `DIR` alone is `.` (the path as given
+/// and as the file system resolves it).
+fn relative(text: &str, dir: &Path) -> String {
+    let mut out = text.to_string();
+    let resolved = dir.canonicalize().ok();
+    for dir in std::iter::once(dir).chain(resolved.as_deref()) {
+        let dir = dir.to_string_lossy();
+        let dir = dir.trim_end_matches('/');
+        if dir.is_empty() {
+            continue;
+        }
+        out = out.replace(&format!("{dir}/"), "").replace(dir, ".");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -87,6 +106,25 @@ mod tests {
             std::fs::read_to_string(dir.path().join(".git/fleetwright-verify.log")).unwrap(),
             "checking\n"
         );
+    }
+
+    #[test]
+    fn the_output_names_the_checkouts_paths_relative_to_the_repository() {
+        let dir = repo();
+        std::fs::create_dir(dir.path().join("tests")).unwrap();
+        let out = sandboxed(
+            &verify(
+                "echo \"$PWD/tests/test_app.py:12: AssertionError\"; pwd; exit 1",
+                Duration::from_secs(10),
+            ),
+            dir.path(),
+        );
+        assert_eq!(
+            out.tail, "tests/test_app.py:12: AssertionError\n.\n",
+            "{out:?}"
+        );
+        let root = dir.path().to_string_lossy().into_owned();
+        assert!(!out.tail.contains(&root), "{out:?}");
     }
 
     #[test]

@@ -153,9 +153,49 @@ pub struct PullRequestTemplate {
     pub branch: String,
     pub labels: Vec<String>,
     pub draft: bool,
-    /// `sync` merges a pull request whose checks pass and that is approved
+    /// Which pull requests `sync` merges by itself
     /// (`pull_request.auto_merge`, off by default).
-    pub auto_merge: bool,
+    pub auto_merge: AutoMerge,
+}
+
+/// `pull_request.auto_merge`: which pull requests `sync` merges by itself.
+/// Each merges only an open, non-draft pull request whose checks pass.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AutoMerge {
+    /// Never (`false`, the default): people merge.
+    #[default]
+    Off,
+    /// Once approved by a reviewer (`true`, or `{when: approved}`).
+    WhenApproved,
+    /// When its branch is recipe-exact (`{when: recipe_exact}`): the
+    /// platform team reviewed the recipe once for the whole fleet; a
+    /// person's commit on the branch stops it.
+    WhenRecipeExact,
+}
+
+impl AutoMerge {
+    /// The one rule of what `sync` merges: `pr` is open, not a draft, its
+    /// checks pass, and the policy's condition holds (`recipe_exact`: its
+    /// branch was found recipe-exact at the head the forge reports).
+    pub fn merges(self, pr: &crate::forge::PullRequest, recipe_exact: bool) -> bool {
+        let green = pr.state == crate::state::PrState::Open
+            && !pr.draft
+            && pr.ci_state.as_deref() == Some("success");
+        match self {
+            AutoMerge::Off => false,
+            AutoMerge::WhenApproved => green && pr.review_state.as_deref() == Some("approved"),
+            AutoMerge::WhenRecipeExact => green && recipe_exact,
+        }
+    }
+
+    /// Why it merged, for the event log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AutoMerge::Off => "",
+            AutoMerge::WhenApproved => "checks pass, approved",
+            AutoMerge::WhenRecipeExact => "checks pass, recipe-exact",
+        }
+    }
 }
 
 /// How commits are written.
@@ -542,7 +582,45 @@ struct RawPullRequest {
     #[serde(default)]
     draft: bool,
     #[serde(default)]
-    auto_merge: bool,
+    auto_merge: Option<RawAutoMerge>,
+}
+
+/// `pull_request.auto_merge` as written: `true`/`false`, or `{when: …}`.
+#[derive(Debug)]
+enum RawAutoMerge {
+    Flag(bool),
+    When(Spanned<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAutoMergeMap {
+    when: Spanned<String>,
+}
+
+/// By hand rather than `untagged`, so that a mistake inside the map is
+/// reported as itself.
+impl<'de> Deserialize<'de> for RawAutoMerge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawAutoMerge;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`true`, `false`, or {when: approved | recipe_exact}")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<RawAutoMerge, E> {
+                Ok(RawAutoMerge::Flag(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawAutoMerge, A::Error> {
+                RawAutoMergeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|m| RawAutoMerge::When(m.when))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -681,6 +759,21 @@ impl Campaign {
         let github = github_settings(raw.github.as_ref(), &base, &mut problems, path, text, doc);
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
+        let auto_merge = match &raw.pull_request.auto_merge {
+            None | Some(RawAutoMerge::Flag(false)) => AutoMerge::Off,
+            Some(RawAutoMerge::Flag(true)) => AutoMerge::WhenApproved,
+            Some(RawAutoMerge::When(when)) => match when.value.as_str() {
+                "approved" => AutoMerge::WhenApproved,
+                "recipe_exact" => AutoMerge::WhenRecipeExact,
+                other => {
+                    problems.push(
+                        at(when, format!("pull_request.auto_merge.when `{other}` is unknown"))
+                            .with_help("`approved` (merged once a reviewer approves and the checks pass) or `recipe_exact` (merged when the branch holds exactly the recipe's change and the checks pass)"),
+                    );
+                    AutoMerge::Off
+                }
+            },
+        };
         if let Some(on) = raw.verify.as_ref().and_then(|v| v.on_failure.as_ref())
             && !["skip", "draft"].contains(&on.value.as_str())
         {
@@ -803,7 +896,7 @@ impl Campaign {
                 branch,
                 labels: pr.labels,
                 draft: pr.draft,
-                auto_merge: pr.auto_merge,
+                auto_merge,
             },
             commit: CommitTemplate {
                 message,

@@ -91,7 +91,7 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     let (state, loaded) = launched(&global.state, &args.campaign).await?;
     let _lock = lock(&global.state, &args.campaign, "sync")?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
-    let report = engine.sync(&loaded.campaign).await?;
+    let report = engine.sync(&loaded).await?;
     for (repo, from, to) in &report.moved {
         println!("  {:<28} {from} -> {to}", terminal(repo));
     }

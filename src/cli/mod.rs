@@ -12,6 +12,7 @@ mod local;
 pub mod locations;
 mod output;
 mod plan;
+mod preview;
 mod progress;
 mod recipe;
 mod report;
@@ -48,7 +49,7 @@ use crate::state::{CampaignRow, State};
     name = "fleetwright",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  fleetwright demo --dir demo-fleet\n  fleetwright plan campaigns/logging.yaml\n  fleetwright launch campaigns/logging.yaml\n  fleetwright run logging --watch 10m\n  fleetwright status modernize-logging\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused."
+    after_help = "Examples:\n  fleetwright demo --dir demo-fleet\n  fleetwright plan campaigns/logging.yaml\n  fleetwright preview campaigns/logging.yaml\n  fleetwright launch campaigns/logging.yaml\n  fleetwright run logging --watch 10m\n  fleetwright status modernize-logging\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -115,6 +116,7 @@ enum Command {
     Recipe(recipe::RecipeArgs),
     Catalog(catalog::CatalogArgs),
     Plan(plan::PlanArgs),
+    Preview(preview::PreviewArgs),
     Launch(launch::LaunchArgs),
     Advance(launch::AdvanceArgs),
     Sync(launch::SyncArgs),
@@ -217,6 +219,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Recipe(args) => recipe::run(args, ui),
         Command::Catalog(args) => catalog::run(args, ui),
         Command::Plan(args) => plan::run(args, ui),
+        Command::Preview(args) => preview::run(args, global, ui).await,
         Command::Launch(args) => launch::launch(args, global, ui).await,
         Command::Advance(args) => launch::advance(args, global, ui).await,
         Command::Sync(args) => launch::sync(args, global, ui).await,
@@ -335,6 +338,31 @@ fn campaign_engine(
         ui,
         jobs,
     )
+}
+
+/// An engine for work that records nothing (`preview`, the `scan` of a
+/// campaign that was not launched), on the forge `campaign` names: its
+/// state is a scratch database in a temporary folder, gone when the
+/// returned folder is dropped. The clone cache is the real one.
+async fn scratch_engine(
+    cache: &Path,
+    campaign: &crate::campaign::Campaign,
+    ui: &Ui,
+    jobs: Option<usize>,
+) -> anyhow::Result<(tempfile::TempDir, Engine)> {
+    let scratch = tempfile::Builder::new()
+        .prefix("fleetwright-scratch-")
+        .tempdir()
+        .map_err(|e| {
+            exit::Refusal::new(
+                exit::REFUSED,
+                format!("cannot make a temporary folder: {e}"),
+            )
+            .hint("check that $TMPDIR (or /tmp) exists and can be written")
+        })?;
+    let state = State::open(&scratch.path().join("scratch.db")).await?;
+    let engine = campaign_engine(&state, cache, campaign, ui, jobs)?;
+    Ok((scratch, engine))
 }
 
 /// The GitHub forge a campaign's `github:` section describes: a token from

@@ -8,7 +8,8 @@ use crate::report::shorten;
 use super::launch::{launched, lock};
 use super::output::table;
 use super::plan::warn_catalog_problems;
-use super::{GlobalArgs, Ui, campaign_engine, exit};
+use super::{GlobalArgs, Ui, campaign_engine, exit, scratch_engine};
+use crate::campaign;
 use crate::engine::scan::{ScanReport, TargetScan};
 
 /// Count what is left to migrate, from the code itself.
@@ -21,12 +22,17 @@ use crate::engine::scan::{ScanReport, TargetScan};
 /// is recorded in the state with the commit and the time (a second scan adds
 /// to the history). Nothing is written to any repository or remote.
 ///
+/// Given a campaign file whose campaign was not launched, it scans every
+/// scheduled target of the file's plan and records nothing: the size of a
+/// campaign before its launch.
+///
 /// Exits 4 when some repository could not be scanned (the others are).
 ///
 /// Example: fleetwright scan modernize-deprecated-apis --json
+/// Example: fleetwright scan campaigns/modernize.yaml
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// The campaign name (as in its file's `name`).
+    /// The campaign name (as in its file's `name`), or a campaign file.
     campaign: String,
     /// Print one JSON object (the `ScanReport` shape) instead of the table.
     #[arg(long)]
@@ -37,15 +43,34 @@ pub struct ScanArgs {
 }
 
 pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let (state, loaded) = launched(&global.state, &args.campaign).await?;
-    if loaded.recipe.runs_commands() {
-        super::launch::require_sandbox(&loaded)?;
-    }
-    let _lock = lock(&global.state, &args.campaign, "scan")?;
-    warn_catalog_problems(ui, &loaded);
-    let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
-    let report = engine.scan(&loaded).await?;
-    state.close().await;
+    let report = match what(&args.campaign, &global.state).await? {
+        Scanned::Plan(loaded) => {
+            if loaded.recipe.runs_commands() {
+                super::launch::require_sandbox(&loaded)?;
+            }
+            warn_catalog_problems(ui, &loaded);
+            let (_scratch, engine) =
+                scratch_engine(&global.cache, &loaded.campaign, ui, args.jobs).await?;
+            let report = engine.scan_plan(&loaded).await?;
+            ui.note(format!(
+                "campaign `{}` is not launched: the counts are its size before launch, and nothing was recorded",
+                report.campaign
+            ));
+            report
+        }
+        Scanned::Recorded(name) => {
+            let (state, loaded) = launched(&global.state, &name).await?;
+            if loaded.recipe.runs_commands() {
+                super::launch::require_sandbox(&loaded)?;
+            }
+            let _lock = lock(&global.state, &name, "scan")?;
+            warn_catalog_problems(ui, &loaded);
+            let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
+            let report = engine.scan(&loaded).await?;
+            state.close().await;
+            report
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -62,6 +87,38 @@ pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result
     } else {
         Ok(exit::SUCCESS)
     }
+}
+
+/// True when `arg` names a file rather than a campaign (a campaign name
+/// has no `/` and no `.yaml`).
+fn is_file_arg(arg: &str) -> bool {
+    arg.contains('/') || arg.ends_with(".yaml") || arg.ends_with(".yml")
+}
+
+/// What a scan counts in.
+enum Scanned {
+    /// The recorded campaign of this name.
+    Recorded(String),
+    /// The plan of a campaign file whose campaign is not recorded.
+    Plan(Box<campaign::Loaded>),
+}
+
+/// What `arg` names: a recorded campaign (by its name, or by a file of
+/// it), or a campaign file whose campaign is not in the state at `state`.
+async fn what(arg: &str, state: &std::path::Path) -> anyhow::Result<Scanned> {
+    if !is_file_arg(arg) {
+        return Ok(Scanned::Recorded(arg.to_string()));
+    }
+    let loaded = campaign::load_all(std::path::Path::new(arg))?;
+    if state.is_file() {
+        let recorded = super::open_state(state).await?;
+        let known = recorded.campaign(&loaded.campaign.name).await?.is_some();
+        recorded.close().await;
+        if known {
+            return Ok(Scanned::Recorded(loaded.campaign.name));
+        }
+    }
+    Ok(Scanned::Plan(Box::new(loaded)))
 }
 
 /// The human view of a scan: a table with the most matches first (those

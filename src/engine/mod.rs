@@ -15,11 +15,13 @@
 //! - a failure in one repository is recorded on its target (with the step
 //!   and the reason) and never stops the others.
 
+pub mod exact;
 pub mod isolate;
 mod prepare;
 mod rollout;
 
 pub use rollout::{Budget, GateEval, Reconciled, cancel, evaluate_gate, pause, resume};
+pub mod preview;
 pub mod scan;
 
 pub use isolate::Rewriter;
@@ -514,7 +516,8 @@ impl Engine {
     /// moves its target to `merged`, a closed one to `declined` (with the
     /// closing comment as the reason). One target's forge error is reported
     /// and the others go on.
-    pub async fn sync(&self, campaign: &Campaign) -> Result<SyncReport> {
+    pub async fn sync(&self, loaded: &Loaded) -> Result<SyncReport> {
+        let campaign = &loaded.campaign;
         let row = self.campaign(&campaign.name).await?;
         if row.status == "cancelled" {
             return Err(EngineError::Refused(format!(
@@ -534,6 +537,9 @@ impl Engine {
         // (a sync of 10,000 unchanged pull requests is 100 writes, not
         // 20,000); a merge is recorded before the next is asked for.
         let mut batch: Vec<(&TargetRow, PullRequest)> = Vec::new();
+        let policy = campaign.pull_request.auto_merge;
+        // The catalog's facts, made when a branch is first checked.
+        let mut facts_of: Option<HashMap<String, Facts>> = None;
         for target in &targets {
             let Ok((repo, number)) = open_pull_request_of(target) else {
                 continue;
@@ -542,16 +548,24 @@ impl Engine {
             let synced = self.shared.forge.sync_pull_request(&repo, number).await;
             let mut merged = false;
             let synced = match synced {
-                Ok(pr) if campaign.pull_request.auto_merge && ready_to_merge(&pr) => {
-                    self.state()
-                        .record_event(
-                            target,
-                            "merge_intended",
-                            &format!("#{number} (checks pass, approved)"),
-                        )
+                Ok(pr) if pr.state == PrState::Open => {
+                    let facts = facts_of.get_or_insert_with(|| facts(&loaded.catalog));
+                    let exact = self
+                        .recipe_exact(loaded, facts, target, number, pr.head_sha.as_deref())
                         .await?;
-                    merged = true;
-                    self.shared.forge.merge_pull_request(&repo, number).await
+                    if policy.merges(&pr, exact == Some(true)) {
+                        self.state()
+                            .record_event(
+                                target,
+                                "merge_intended",
+                                &format!("#{number} ({})", policy.reason()),
+                            )
+                            .await?;
+                        merged = true;
+                        self.shared.forge.merge_pull_request(&repo, number).await
+                    } else {
+                        Ok(pr)
+                    }
                 }
                 other => other,
             };
@@ -709,14 +723,6 @@ async fn record_pull_request(
             synced_state(current, pr)
         })
         .await
-}
-
-/// An open pull request whose checks pass and that is approved.
-fn ready_to_merge(pr: &PullRequest) -> bool {
-    pr.state == PrState::Open
-        && !pr.draft
-        && pr.ci_state.as_deref() == Some("success")
-        && pr.review_state.as_deref() == Some("approved")
 }
 
 /// An open pull request whose branch was made with another recipe (or other

@@ -3,16 +3,17 @@
 
 use std::sync::Arc;
 
+use super::exact::{self, tree_edits};
 use super::{Failure, Shared, error_chain, record_pull_request, repo_ref};
 use crate::campaign::Campaign;
 use crate::campaign::template::{
     self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, Part, RecipeInfo, TemplateContext,
 };
 use crate::forge::NewPullRequest;
-use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch, TreeEdit};
-use crate::recipe::{ApplyOptions, Changes, Facts, FileStatus, Recipe};
+use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
+use crate::recipe::{ApplyOptions, Changes, Facts, Recipe};
 use crate::reviewers::Reviewers;
-use crate::state::{Opened, Step, TargetRow, TargetState, Transition};
+use crate::state::{Opened, RecipeExact, Step, TargetRow, TargetState, Transition};
 
 type Result<T> = std::result::Result<T, Failure>;
 
@@ -42,6 +43,9 @@ pub(super) async fn run(
     enter(shared, &target.repo, Step::Clone);
     // Set when `verify` failed and the change goes out as a draft.
     let mut failed_verify: Option<String> = None;
+    // Set when this run pushed the branch: it is the recipe's change by
+    // construction (recipe-exact).
+    let mut pushed_now = false;
     let prepared = fetch_and_apply(shared, campaign, recipe, facts, target, &branch).await?;
     let Prepared {
         checkout,
@@ -204,6 +208,7 @@ pub(super) async fn run(
                 .state
                 .transition(target, TargetState::Pushed, &pushed)
                 .await?;
+            pushed_now = true;
             commit.to_string()
         }
     };
@@ -255,9 +260,15 @@ pub(super) async fn run(
                 body,
                 head: branch.clone(),
                 base: default_branch,
-                head_commit: head,
+                head_commit: head.clone(),
                 draft: campaign.pull_request.draft || failed_verify.is_some(),
-                labels: campaign.pull_request.labels.clone(),
+                labels: campaign
+                    .pull_request
+                    .labels
+                    .iter()
+                    .cloned()
+                    .chain(pushed_now.then(|| exact::LABEL.to_string()))
+                    .collect(),
                 reviewers: reviewers.users.clone(),
                 team_reviewers: reviewers.teams.clone(),
                 assignees: Vec::new(),
@@ -280,7 +291,16 @@ pub(super) async fn run(
     let opened = opened
         .as_ref()
         .map(|(detail, reviewers)| Opened { detail, reviewers });
+    let labelled = opened.is_some();
     let state = record_pull_request(&shared.state, target, &pr, opened).await?;
+    if pushed_now {
+        let check = RecipeExact {
+            head: head.clone(),
+            fingerprint: recipe.fingerprint.clone(),
+            exact: true,
+        };
+        exact::mark(shared, target, pr.number, &check, labelled).await?;
+    }
     if let Some(reason) = failed_verify.filter(|_| state == TargetState::PrOpen) {
         let state = verify_failed(shared, target, reason, None, &Transition::default()).await?;
         return Ok((state, Some(pr.number)));
@@ -443,6 +463,14 @@ pub(super) async fn refresh(
         .state
         .transition(target, TargetState::PrOpen, &pushed)
         .await?;
+    if let Some(number) = number {
+        let check = RecipeExact {
+            head: commit.to_string(),
+            fingerprint: recipe.fingerprint.clone(),
+            exact: true,
+        };
+        exact::mark(shared, target, number, &check, false).await?;
+    }
     ready_for_review(shared, target, number, verified.as_ref()).await?;
     Ok((TargetState::PrOpen, number))
 }
@@ -572,21 +600,6 @@ async fn write_verify_commit(
         })
     })
     .await
-}
-
-/// The edits that make `changes` in a tree.
-fn tree_edits(changes: &Changes) -> impl Iterator<Item = TreeEdit<'_>> {
-    changes.files.iter().map(|file| {
-        // The walk names files with `/`-separated UTF-8 (lossily).
-        let path = file.path.to_str().unwrap_or_default();
-        match file.status {
-            FileStatus::Modified | FileStatus::Added => TreeEdit::Write {
-                path,
-                content: file.after.as_bytes(),
-            },
-            FileStatus::Deleted => TreeEdit::Remove { path },
-        }
-    })
 }
 
 /// [`prepare`], off the async threads.

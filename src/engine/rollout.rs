@@ -172,7 +172,7 @@ impl Engine {
         if matches!(row.status.as_str(), "cancelled" | "completed") {
             return Ok(done);
         }
-        done.sync = self.sync(campaign).await?;
+        done.sync = self.sync(loaded).await?;
         let mut row = self.campaign(&campaign.name).await?;
         let targets = self.state().targets(row.id).await?;
 
@@ -561,6 +561,7 @@ mod tests {
                 opened_at: None,
                 nudged_at: None,
                 merged_at: None,
+                recipe_exact: None,
             }),
             ..TargetRow::sample(0, "r", state)
         }

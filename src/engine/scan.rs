@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::{Engine, EngineError, Progress, Result, Shared, error_chain, facts};
+use super::preview::{Inspected, Subject, credentials, inspect, rejected_note};
+use super::{Engine, EngineError, Result, Shared, facts};
 use crate::campaign::Loaded;
-use crate::git::Workspace;
 use crate::recipe::{ApplyOptions, Recipe};
-use crate::state::{NewScan, Step, TargetRow, format_time};
+use crate::state::{NewScan, TargetRow, TargetState, format_time};
 
 /// What `fleetwright scan --json` prints: one campaign's scan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -129,31 +129,83 @@ impl Engine {
     /// itself stops the scan.
     pub async fn scan(&self, loaded: &Loaded) -> Result<ScanReport> {
         let row = self.campaign(&loaded.campaign.name).await?;
-        let at = format_time(self.state().now());
         let targets = self.state().targets(row.id).await?;
         let facts = facts(&loaded.catalog);
+        let subjects = targets
+            .into_iter()
+            .map(|target| {
+                let subject = Subject {
+                    repo: target.repo.clone(),
+                    url: target.url.clone(),
+                    component: target.component.clone(),
+                    refusal: loaded.campaign.repository_refusal(&target.url),
+                };
+                (subject, target.state.as_str().to_string(), Some(target))
+            })
+            .collect();
+        self.scan_subjects(loaded, &facts, subjects).await
+    }
+
+    /// [`Engine::scan`] of a campaign that was not launched: every
+    /// scheduled target of its plan, recording nothing (there is no
+    /// campaign in the state to record it in). Sizes a campaign before its
+    /// launch.
+    pub async fn scan_plan(&self, loaded: &Loaded) -> Result<ScanReport> {
+        let facts = facts(&loaded.catalog);
+        let subjects = loaded
+            .plan
+            .targets()
+            .map(|(_, t)| {
+                let subject = Subject {
+                    repo: t.repo.clone(),
+                    url: t.url.clone(),
+                    component: t.component.to_string(),
+                    refusal: t.refusal.clone(),
+                };
+                (subject, NOT_LAUNCHED.to_string(), None)
+            })
+            .collect();
+        self.scan_subjects(loaded, &facts, subjects).await
+    }
+
+    /// Scan `subjects` (each with the state shown for it, and its target
+    /// row when the count is to be recorded).
+    async fn scan_subjects(
+        &self,
+        loaded: &Loaded,
+        facts: &std::collections::HashMap<String, crate::recipe::Facts>,
+        subjects: Vec<(Subject, String, Option<TargetRow>)>,
+    ) -> Result<ScanReport> {
+        let at = format_time(self.state().now());
         let progress = self.shared.progress.clone();
-        progress.start(&format!("{}: scanning", row.name), targets.len());
+        progress.start(
+            &format!("{}: scanning", loaded.campaign.name),
+            subjects.len(),
+        );
         let limit = Arc::new(Semaphore::new(self.shared.concurrency));
         let mut tasks = JoinSet::new();
-        for target in targets {
+        for (position, (subject, state, target)) in subjects.into_iter().enumerate() {
             let shared = self.shared.clone();
             let recipe = loaded.recipe.clone();
-            let refusal = loaded.campaign.repository_refusal(&target.url);
             let limit = limit.clone();
             // A component gone from the catalog has no facts: its catalog
             // preconditions do not hold (as in a run).
             let options = ApplyOptions {
-                facts: Some(facts.get(&target.component).cloned().unwrap_or_default()),
+                facts: Some(facts.get(&subject.component).cloned().unwrap_or_default()),
                 sandbox: loaded.campaign.sandbox.clone(),
                 ..ApplyOptions::default()
             };
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                let scanned = scan_target(&shared, &recipe, options, &target, refusal).await;
-                let recorded = shared.state.record_scan(&target, &scanned.record()).await;
-                shared.progress.done(&target.repo, target.state);
-                (target.position, scanned, recorded)
+                let repo = subject.repo.clone();
+                let scanned = scan_target(&shared, &recipe, options, subject, state).await;
+                let recorded = match &target {
+                    Some(target) => shared.state.record_scan(target, &scanned.record()).await,
+                    None => Ok(()),
+                };
+                let shown = target.map_or(TargetState::Pending, |t| t.state);
+                shared.progress.done(&repo, shown);
+                (position, scanned, recorded)
             });
         }
         let mut scanned = Vec::new();
@@ -178,7 +230,7 @@ impl Engine {
         scanned.sort_by_key(|(position, _)| *position);
         let targets: Vec<TargetScan> = scanned.into_iter().map(|(_, t)| t).collect();
         Ok(ScanReport {
-            campaign: row.name,
+            campaign: loaded.campaign.name.clone(),
             recipe: loaded.recipe.id.clone(),
             at,
             totals: ScanTotals::of(&targets),
@@ -187,23 +239,22 @@ impl Engine {
     }
 }
 
+/// The state a scan of a campaign that was not launched shows for each
+/// target.
+pub const NOT_LAUNCHED: &str = "not launched";
+
 /// Scan one target; never fails: what went wrong is in its `error`.
 async fn scan_target(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     recipe: &Arc<Recipe>,
     options: ApplyOptions,
-    target: &TargetRow,
-    refusal: Option<String>,
+    subject: Subject,
+    state: String,
 ) -> TargetScan {
-    // The token git offers (a GitHub App's is renewed before it expires).
-    match shared.forge.git_credentials().await {
-        Ok(credentials) => shared.workspace.set_credentials(credentials),
-        Err(e) => tracing::warn!(repo = %target.repo, "no git token: {}", error_chain(&e)),
-    }
     let mut scan = TargetScan {
-        repo: target.repo.clone(),
-        component: target.component.clone(),
-        state: target.state.as_str().to_string(),
+        repo: subject.repo.clone(),
+        component: subject.component.clone(),
+        state,
         default_branch: None,
         commit: None,
         matches: None,
@@ -211,41 +262,30 @@ async fn scan_target(
         note: None,
         error: None,
     };
-    if let Some(why) = refusal {
-        scan.error = Some(why);
-        return scan;
+    if subject.refusal.is_none() {
+        credentials(shared, &subject.repo).await;
     }
-    let (workspace, rewriter, recipe, progress) = (
-        shared.workspace.clone(),
-        shared.rewriter.clone(),
-        recipe.clone(),
-        shared.progress.clone(),
-    );
-    let (url, repo) = (target.url.clone(), target.repo.clone());
+    let (worker, recipe) = (shared.clone(), recipe.clone());
     let counted = tokio::task::spawn_blocking(move || {
-        count(
-            &workspace,
-            &rewriter,
+        inspect(
+            &worker.workspace,
+            &worker.rewriter,
             &recipe,
             &options,
-            &url,
-            &repo,
-            progress.as_ref(),
+            &subject,
+            worker.progress.as_ref(),
         )
+        .map(|inspected| count(&inspected))
     })
     .await
     .unwrap_or_else(|e| Err(format!("a worker failed: {e}")));
     match counted {
         Ok(found) => {
-            scan.default_branch = Some(found.default_branch);
-            scan.commit = Some(found.commit);
-            scan.matches = Some(found.matches);
-            scan.files = found.files;
-            scan.note = found.note;
-            tracing::info!(repo = %target.repo, matches = found.matches, "scanned");
+            tracing::info!(repo = %scan.repo, matches = found.matches, "scanned");
+            found.fill(&mut scan);
         }
         Err(error) => {
-            tracing::info!(repo = %target.repo, "not scanned: {error}");
+            tracing::info!(repo = %scan.repo, "not scanned: {error}");
             scan.error = Some(error);
         }
     }
@@ -253,7 +293,7 @@ async fn scan_target(
 }
 
 /// What the recipe finds at a default-branch head.
-struct Found {
+pub(super) struct Found {
     default_branch: String,
     commit: String,
     matches: usize,
@@ -261,36 +301,19 @@ struct Found {
     note: Option<String>,
 }
 
-/// Fetch `url` into the clone cache, reset the clone to the default-branch
-/// head and count the recipe's edits there, without writing them.
-fn count(
-    workspace: &Workspace,
-    rewriter: &super::Rewriter,
-    recipe: &Recipe,
-    options: &ApplyOptions,
-    url: &str,
-    repo: &str,
-    progress: &dyn Progress,
-) -> std::result::Result<Found, String> {
-    progress.step(repo, Step::Clone);
-    let checkout = workspace.sync(url, repo).map_err(|e| error_chain(&e))?;
-    checkout.reset_to_base().map_err(|e| {
-        format!(
-            "cannot check out {} in the clone cache ({}): {}",
-            checkout.default_branch,
-            checkout.path.display(),
-            error_chain(&e)
-        )
-    })?;
-    progress.step(repo, Step::Apply);
-    let changes = rewriter
-        .apply(recipe, &checkout.path, options)
-        .map_err(|e| {
-            format!(
-                "the recipe cannot run on {} at {}: {e}",
-                checkout.default_branch, checkout.base,
-            )
-        })?;
+impl Found {
+    pub(super) fn fill(self, scan: &mut TargetScan) {
+        scan.default_branch = Some(self.default_branch);
+        scan.commit = Some(self.commit);
+        scan.matches = Some(self.matches);
+        scan.files = self.files;
+        scan.note = self.note;
+    }
+}
+
+/// The places the recipe would still rewrite at an inspected head.
+pub(super) fn count(inspected: &Inspected) -> Found {
+    let Inspected { checkout, changes } = inspected;
     let found = |matches, files, note| Found {
         default_branch: checkout.default_branch.clone(),
         commit: checkout.base.to_string(),
@@ -299,26 +322,12 @@ fn count(
         note,
     };
     if let Some(reason) = &changes.not_applicable {
-        return Ok(found(
+        return found(
             0,
             0,
             Some(format!("the recipe does not apply here: {reason}")),
-        ));
+        );
     }
-    let note = changes.rejected.first().map(|first| {
-        let more = changes.rejected.len() - 1;
-        format!(
-            "not counted: the recipe matches {}{} but would break it (rule {}, line {}: {})",
-            first.path.display(),
-            if more > 0 {
-                format!(" and {more} more file(s)")
-            } else {
-                String::new()
-            },
-            first.rule_ids.join(", "),
-            first.line,
-            first.message
-        )
-    });
-    Ok(found(changes.total_matches(), changes.files.len(), note))
+    let note = rejected_note(changes).map(|n| format!("not counted: {n}"));
+    found(changes.total_matches(), changes.files.len(), note)
 }

@@ -199,6 +199,48 @@ impl Forge for LocalForge {
         self.pull_request(repo, number).await
     }
 
+    async fn set_label(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        label: &str,
+        on: bool,
+    ) -> Result<(), ForgeError> {
+        let pr = self.get(repo, number).await?;
+        let mut labels = pr.labels;
+        labels.retain(|l| l != label);
+        if on {
+            labels.push(label.to_string());
+        }
+        self.state
+            .set_local_pr_labels(&repo.url, number, &labels)
+            .await?;
+        Ok(())
+    }
+
+    /// A pull request as [`Forge::pull_request`] tells it, with the head its
+    /// branch has now in the bare repository (a person may have pushed).
+    async fn sync_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+    ) -> Result<PullRequest, ForgeError> {
+        let mut pr = self.pull_request(repo, number).await?;
+        if pr.state == PrState::Open {
+            let bare = Self::bare_path(repo)?;
+            let head = pr.head.clone();
+            let now = tokio::task::spawn_blocking(move || {
+                git::LocalRepo::open(&bare)?.branch_head(&head)
+            })
+            .await
+            .map_err(|e| ForgeError::Refused(format!("a worker failed: {e}")))??;
+            if let Some(now) = now {
+                pr.head_sha = Some(now.to_string());
+            }
+        }
+        Ok(pr)
+    }
+
     /// The local forge has no comment thread: the pull request must exist,
     /// and the comment goes to the log.
     async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError> {

@@ -176,6 +176,16 @@ pub trait Forge: Send + Sync {
         self.pull_request(repo, number).await
     }
 
+    /// Put `label` on a pull request (`on`), or take it off; taking off a
+    /// label it does not carry is no error.
+    async fn set_label(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        label: &str,
+        on: bool,
+    ) -> Result<(), ForgeError>;
+
     /// Post a comment on a pull request.
     async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError>;
 

@@ -272,6 +272,7 @@ mod tests {
             opened_at: None,
             nudged_at: None,
             merged_at: None,
+            recipe_exact: None,
         });
         let mut pending = TargetRow::sample(3, &format!("{value}-3"), TargetState::Pending);
         pending.tranche = 1;

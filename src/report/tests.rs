@@ -714,6 +714,7 @@ fn text_from_outside_cannot_inject_markup() {
         opened_at: None,
         nudged_at: None,
         merged_at: None,
+        recipe_exact: None,
     });
     let now: Timestamp = "2026-01-05T12:00:00Z".parse().unwrap();
     let r = CampaignReport::build(&campaign_row("active", None), &[t], &[], &[], &[], now);

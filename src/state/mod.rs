@@ -705,6 +705,25 @@ impl State {
         Ok(())
     }
 
+    /// Set the labels of a local pull request.
+    pub async fn set_local_pr_labels(
+        &self,
+        repo_url: &str,
+        number: i64,
+        labels: &[String],
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE local_pull_requests SET labels = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+        )
+        .bind(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into()))
+        .bind(self.stamp())
+        .bind(repo_url)
+        .bind(number)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     /// Set the ci state of a local pull request (what a CI system would
     /// report; `fleetwright local ci` and the demo's app teams use it).
     pub async fn set_local_pr_ci(&self, repo_url: &str, number: i64, ci: &str) -> Result<()> {
@@ -830,6 +849,53 @@ impl State {
             &self.stamp(),
         )
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Record whether the branch of `target`'s pull request is
+    /// recipe-exact at `check.head` (and, when that changed, an event that
+    /// says so: `recipe_exact` or `not_recipe_exact`, with `detail`).
+    pub async fn record_recipe_exact(
+        &self,
+        target: &TargetRow,
+        check: &RecipeExact,
+        detail: &str,
+    ) -> Result<()> {
+        let before = target
+            .changeset
+            .as_ref()
+            .and_then(|c| c.recipe_exact.as_ref())
+            .map(|e| e.exact);
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        sqlx::query(
+            "UPDATE changesets SET exact_head = ?, exact_fingerprint = ?, recipe_exact = ? WHERE target_id = ?",
+        )
+        .bind(&check.head)
+        .bind(&check.fingerprint)
+        .bind(check.exact)
+        .bind(target.id)
+        .execute(&mut *tx)
+        .await?;
+        if before != Some(check.exact) {
+            let kind = if check.exact {
+                "recipe_exact"
+            } else {
+                "not_recipe_exact"
+            };
+            insert_event(
+                &mut tx,
+                target.campaign_id,
+                Some(target.id),
+                kind,
+                None,
+                None,
+                Some(detail),
+                &at,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -1021,7 +1087,8 @@ const TARGET_FILTER: &str = "AND (? IS NULL OR t.state = ?) AND (? IS NULL OR t.
 const TARGET_SELECT: &str =
     "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
         c.url AS cs_url, c.pr_state AS cs_pr_state, c.draft AS cs_draft, c.ci_state AS cs_ci_state, c.review_state AS cs_review_state, c.reviewers AS cs_reviewers,
-        c.opened_at AS cs_opened_at, c.nudged_at AS cs_nudged_at, c.merged_at AS cs_merged_at
+        c.opened_at AS cs_opened_at, c.nudged_at AS cs_nudged_at, c.merged_at AS cs_merged_at,
+        c.exact_head AS cs_exact_head, c.exact_fingerprint AS cs_exact_fingerprint, c.recipe_exact AS cs_recipe_exact
     FROM targets t LEFT JOIN changesets c ON c.target_id = t.id";
 
 /// [`State::transition`] inside a transaction: the target's state (read

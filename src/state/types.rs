@@ -106,6 +106,25 @@ impl TargetState {
             TargetState::NoChange | TargetState::NotApplicable | TargetState::OptedOut
         )
     }
+
+    /// The state in the words people use, for what people read (`status`,
+    /// the report); `--json` and CSV keep [`TargetState::as_str`].
+    pub fn label(self) -> &'static str {
+        match self {
+            TargetState::Pending => "waiting for its tranche",
+            TargetState::Queued => "queued",
+            TargetState::Pushed => "branch pushed",
+            TargetState::PrOpen => "pull request open",
+            TargetState::Merged => "merged",
+            TargetState::Declined => "declined by its owners",
+            TargetState::NoChange => "no change needed",
+            TargetState::NotApplicable => "not applicable",
+            TargetState::Failed => "failed",
+            TargetState::VerifyFailed => "verify failed",
+            TargetState::NeedsAttention => "needs attention",
+            TargetState::OptedOut => "opted out",
+        }
+    }
 }
 
 impl std::fmt::Display for TargetState {
@@ -296,6 +315,35 @@ pub struct ChangesetRow {
     /// When the stale nudge was posted (it is posted once).
     pub nudged_at: Option<String>,
     pub merged_at: Option<String>,
+    /// Whether the branch holds exactly the recipe's change, as last
+    /// checked; `None`: never checked.
+    pub recipe_exact: Option<RecipeExact>,
+}
+
+/// The last check of a pull request's branch against its recipe: the
+/// branch head `head` is (or is not) the recipe of `fingerprint` applied
+/// to the branch's base commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecipeExact {
+    pub head: String,
+    pub fingerprint: String,
+    pub exact: bool,
+}
+
+impl ChangesetRow {
+    /// The last check still holds for the branch at `head` and the recipe
+    /// of `fingerprint`: its answer, without checking again.
+    pub fn known_exactness(&self, head: &str, fingerprint: &str) -> Option<bool> {
+        self.recipe_exact
+            .as_ref()
+            .filter(|e| e.head == head && e.fingerprint == fingerprint)
+            .map(|e| e.exact)
+    }
+
+    /// The branch was last found recipe-exact.
+    pub fn is_recipe_exact(&self) -> bool {
+        self.recipe_exact.as_ref().is_some_and(|e| e.exact)
+    }
 }
 
 impl TargetRow {
@@ -345,6 +393,18 @@ impl TargetRow {
                 opened_at: r.try_get("cs_opened_at")?,
                 nudged_at: r.try_get("cs_nudged_at")?,
                 merged_at: r.try_get("cs_merged_at")?,
+                recipe_exact: match (
+                    r.try_get::<Option<String>, _>("cs_exact_head")?,
+                    r.try_get::<Option<String>, _>("cs_exact_fingerprint")?,
+                    r.try_get::<Option<bool>, _>("cs_recipe_exact")?,
+                ) {
+                    (Some(head), Some(fingerprint), Some(exact)) => Some(RecipeExact {
+                        head,
+                        fingerprint,
+                        exact,
+                    }),
+                    _ => None,
+                },
             }),
             None => None,
         };

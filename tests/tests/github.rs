@@ -146,7 +146,10 @@ fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
     out.code(0);
     let opened: Vec<_> = names.iter().flat_map(|n| sim.pulls("remotes", n)).collect();
     assert_eq!(opened.len(), 1, "{out:?}");
-    assert_eq!(opened[0].labels, ["fleetwright"]);
+    assert_eq!(
+        opened[0].labels,
+        ["fleetwright", "fleetwright/recipe-exact"]
+    );
     assert_eq!(opened[0].requested_teams, ["team-a"]);
     assert!(opened[0].title.starts_with("Replace deprecated APIs in"));
 
@@ -596,4 +599,42 @@ fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
         state.close().await;
         sim.stop().await;
     });
+}
+
+/// On GitHub, the recipe-exact label goes on with the pull request and comes
+/// off (a `DELETE` of the label) when a person's commit lands on the branch.
+#[test]
+fn a_persons_commit_takes_the_recipe_exact_label_off_on_github() {
+    let rt = runtime();
+    let (sb, sim, _git) = github_sandbox(&rt, &["svc-a"], "[rest]");
+    run(&sb, &["launch", "campaign.yaml"]).code(0);
+    let labels = || sim.pulls("remotes", "svc-a")[0].labels.clone();
+    assert_eq!(labels(), ["fleetwright", "fleetwright/recipe-exact"]);
+    // Unchanged: a sync keeps it.
+    run(&sb, &["sync", CAMPAIGN]).code(0);
+    assert_eq!(labels(), ["fleetwright", "fleetwright/recipe-exact"]);
+
+    let bare = sb.bare("svc-a");
+    let tip = crate::util::branch_head(&bare, crate::util::BRANCH).unwrap();
+    let parent = bare.find_commit(tip).unwrap();
+    let blob = bare.blob(b"by hand\n").unwrap();
+    let mut tree = bare.treebuilder(Some(&parent.tree().unwrap())).unwrap();
+    tree.insert("NOTES.md", blob, 0o100644).unwrap();
+    let tree = bare.find_tree(tree.write().unwrap()).unwrap();
+    let who = git2::Signature::now("Alice", "alice@example.com").unwrap();
+    bare.commit(
+        Some(&format!("refs/heads/{}", crate::util::BRANCH)),
+        &who,
+        &who,
+        "A note",
+        &tree,
+        &[&parent],
+    )
+    .unwrap();
+    run(&sb, &["sync", CAMPAIGN]).code(0);
+    assert_eq!(labels(), ["fleetwright"]);
+    assert_eq!(
+        crate::util::count_events(&sb.events(), "not_recipe_exact"),
+        1
+    );
 }

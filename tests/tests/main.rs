@@ -13,7 +13,11 @@ mod campaign;
 /// Broken catalogs, recipes and campaign files: what is reported, and where.
 mod bad_input;
 
+/// Recipe-exact pull requests and `auto_merge: {when: recipe_exact}`.
+mod exact;
 mod github;
+/// `preview`, and `scan` of a campaign that was not launched.
+mod preview;
 /// Campaign, catalog and recipe files read from generated text: no panic.
 mod proptests;
 /// `recipe check`, `recipe apply` and `recipe test` on a folder, `run:` steps in the sandbox.

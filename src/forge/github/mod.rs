@@ -554,6 +554,39 @@ impl Forge for GitHubForge {
         Ok(pr)
     }
 
+    async fn set_label(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        label: &str,
+        on: bool,
+    ) -> Result<(), ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let issue = format!("{}/issues/{number}/labels", r.path());
+        if on {
+            let what = format!("labelling pull request #{number} of {}", r.full());
+            let body = json!({ "labels": [label] });
+            return self
+                .write(&crab, Method::POST, &issue, &body, &what)
+                .await
+                .map(|_| ());
+        }
+        let what = format!(
+            "taking the label {label} off pull request #{number} of {}",
+            r.full()
+        );
+        let path = format!("{issue}/{}", query_value(label));
+        let response = self
+            .api
+            .send(&crab, Method::DELETE, &path, None, &http::HeaderMap::new())
+            .await?;
+        // 404: the pull request does not carry it (any more).
+        if response.status == 404 {
+            return Ok(());
+        }
+        self.api.success(response, &what).map(|_| ())
+    }
+
     async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError> {
         let (r, crab) = self.client(repo).await?;
         let what = format!("commenting on pull request #{number} of {}", r.full());

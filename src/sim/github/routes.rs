@@ -170,6 +170,9 @@ fn repo_route(repo: &mut Repo, ids: &mut Ids, urls: &Urls, call: &Call, rest: &[
             Reply::ok(json::labels(urls, repo, pull))
         }),
         ("POST", ["issues", n, "labels"]) => add_labels(repo, ids, number(n), urls, call),
+        ("DELETE", ["issues", n, "labels", name]) => {
+            remove_label(repo, number(n), name, urls, call)
+        }
         ("POST", ["issues", n, "assignees"]) => add_assignees(repo, number(n), urls, call),
         ("GET", ["commits", git_ref @ .., "check-runs"]) if !git_ref.is_empty() => {
             check_runs(repo, &git_ref.join("/"), urls, call)
@@ -652,6 +655,28 @@ fn add_labels(
         return Reply::not_found();
     };
     add_unique(&mut pull.labels, names);
+    pull.updated_at = call.wall;
+    let pull = pull.clone();
+    Reply::ok(json::labels(urls, repo, &pull))
+}
+
+/// `DELETE .../issues/{n}/labels/{name}`: the labels left; 404 when the
+/// pull request does not carry it, as GitHub answers.
+fn remove_label(
+    repo: &mut Repo,
+    number: Option<u64>,
+    name: &str,
+    urls: &Urls,
+    call: &Call,
+) -> Reply {
+    let Some(pull) = number.and_then(|n| repo.pull_mut(n)) else {
+        return Reply::not_found();
+    };
+    let before = pull.labels.len();
+    pull.labels.retain(|l| l != name);
+    if pull.labels.len() == before {
+        return Reply::error(StatusCode::NOT_FOUND, "Label does not exist");
+    }
     pull.updated_at = call.wall;
     let pull = pull.clone();
     Reply::ok(json::labels(urls, repo, &pull))
