@@ -7,7 +7,10 @@
 //! scalar replacing a scalar takes the place of its bytes only: the blanks
 //! after `key:`, a line break before the value and a comment after it stay.
 //! New maps and lists are written in block style with the file's
-//! indentation, or in flow style inside `{}`/`[]`.
+//! indentation, or in flow style inside `{}`/`[]`. A flow list stays one:
+//! a list replacing it, and an item appended to it, are written inside its
+//! brackets with its spacing (`[a, b]`, `[ a, b ]`, one item a line) and
+//! the quotes of its items.
 
 use ast_grep_core::tree_sitter::LanguageExt;
 use ast_grep_language::SupportLang;
@@ -639,6 +642,9 @@ impl Syntax for YamlSyntax<'_> {
         if let Some(splice) = self.replace_scalar(site, value) {
             return splice;
         }
+        if let Some(splice) = self.replace_flow_list(site.node, value) {
+            return splice;
+        }
         let node = site.node;
         let style = match &node.kind {
             Kind::Scalar(s) => Some(s.style),
@@ -697,6 +703,9 @@ impl Syntax for YamlSyntax<'_> {
     }
 
     fn push(&self, seq: &Node, value: &Value) -> Splice {
+        if let Some(splice) = self.push_flow(seq, value) {
+            return splice;
+        }
         let Kind::Seq { items, flow } = &seq.kind else {
             return Splice::new(seq.span.end..seq.span.end, "");
         };
@@ -790,6 +799,167 @@ impl YamlSyntax<'_> {
         }
     }
 
+    /// A list in place of the flow list `node`: a flow list again, laid
+    /// out and quoted like the old one, in place of its brackets only (the
+    /// blanks after `key:` and a comment after `]` stay). `None` when
+    /// `node` is not a flow list or `value` not a list.
+    fn replace_flow_list(&self, node: &Node, value: &Value) -> Option<Splice> {
+        let Value::Array(list) = value else {
+            return None;
+        };
+        let layout = self.flow_layout(node)?;
+        let text = if list.is_empty() {
+            "[]".to_string()
+        } else {
+            let items: Vec<String> = list
+                .iter()
+                .map(|v| self.flow_item(v, layout.quotes))
+                .collect();
+            let items = items.join(&layout.sep);
+            format!("[{}{items}{}]", layout.open, layout.close)
+        };
+        Some(Splice::new(node.span.clone(), text))
+    }
+
+    /// `value` added to the flow list `seq` the way its items are written:
+    /// after its last item with its separator, or inside the brackets of
+    /// an empty `[]` (`[ ]` gives `[ x ]`). `None` when `seq` is not a
+    /// flow list.
+    fn push_flow(&self, seq: &Node, value: &Value) -> Option<Splice> {
+        let Kind::Seq { items, flow: true } = &seq.kind else {
+            return None;
+        };
+        let layout = self.flow_layout(seq)?;
+        let item = self.flow_item(value, layout.quotes);
+        if let Some(last) = items.last() {
+            let at = last.span.end;
+            return Some(
+                self.after_commented_item(at, &layout.sep, &item)
+                    .unwrap_or_else(|| Splice::insert(at, format!("{}{item}", layout.sep))),
+            );
+        }
+        // Blanks alone between the brackets give way to the item; a
+        // comment there stays after it.
+        let inner = seq.span.start + 1..seq.span.end - 1;
+        let at = if self.src[inner.clone()].trim().is_empty() {
+            inner
+        } else {
+            inner.start..inner.start
+        };
+        Some(Splice::new(
+            at,
+            format!("{}{item}{}", layout.open, layout.close),
+        ))
+    }
+
+    /// `item` added to a list of one item a line (`sep` is a comma, a line
+    /// break and blanks) after its last item, which ends at `at` and whose
+    /// line ends with a comment: on a line of its own after the comment,
+    /// so that the comment stays with the item it was written for, and
+    /// with the comma after the old item (or after the new one when the
+    /// old one has a trailing comma). `None` when that line has no comment
+    /// or `sep` does not break lines.
+    fn after_commented_item(&self, at: usize, sep: &str, item: &str) -> Option<Splice> {
+        let indent = sep.strip_prefix(',')?.strip_prefix(self.nl)?;
+        let rest = &self.src[at..];
+        let eol = at + rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let trail = &self.src[at..eol];
+        let (code, _) = trail.split_once('#')?;
+        match code.trim() {
+            "" => Some(Splice::new(
+                at..eol,
+                format!(",{trail}{}{indent}{item}", self.nl),
+            )),
+            "," => Some(Splice::insert(eol, format!("{}{indent}{item},", self.nl))),
+            _ => None,
+        }
+    }
+
+    /// How the flow list `seq` is written, for the items an edit adds:
+    /// the blanks after `[`, between items and before `]` (comments left
+    /// out), and the quotes of its strings. `None` when `seq` is not a
+    /// flow list between brackets.
+    fn flow_layout(&self, seq: &Node) -> Option<FlowList> {
+        let Kind::Seq { items, flow: true } = &seq.kind else {
+            return None;
+        };
+        let text = self.src.get(seq.span.clone())?;
+        if text.len() < 2 || !text.starts_with('[') || !text.ends_with(']') {
+            return None;
+        }
+        let (start, end) = (seq.span.start + 1, seq.span.end - 1);
+        let quotes = self.list_quotes(items);
+        let gap = |from: usize, to: usize| uncommented(&self.src[from..to], self.nl);
+        let (Some(first), Some(last)) = (items.first(), items.last()) else {
+            let inner = &self.src[start..end];
+            let blank = !inner.is_empty() && inner.trim().is_empty() && !inner.contains('\n');
+            let pad = if blank { " " } else { "" };
+            return Some(FlowList {
+                open: pad.to_string(),
+                sep: ", ".to_string(),
+                close: pad.to_string(),
+                quotes,
+            });
+        };
+        let open = gap(start, first.span.start);
+        let close = gap(last.span.end, end);
+        let sep = match items.len() {
+            n if n >= 2 => gap(items[n - 2].span.end, last.span.start),
+            _ if open.contains('\n') => format!(",{open}"),
+            _ => ", ".to_string(),
+        };
+        Some(FlowList {
+            open,
+            sep,
+            close,
+            quotes,
+        })
+    }
+
+    /// How the strings of a list with `items` are quoted: always, when its
+    /// strings are all quoted or more of them are quoted without need than
+    /// plain; with the quote most of them use (the file's on a tie).
+    fn list_quotes(&self, items: &[Item]) -> Quotes {
+        let (mut plain, mut single, mut double, mut needless) = (0, 0, 0, 0);
+        for item in items {
+            let Kind::Scalar(scalar) = &item.value.kind else {
+                continue;
+            };
+            let Some(Value::String(text)) = &scalar.value else {
+                continue;
+            };
+            match scalar.style {
+                Style::Plain => plain += 1,
+                Style::Single => single += 1,
+                Style::Double => double += 1,
+                _ => continue,
+            }
+            if scalar.style != Style::Plain && plain_ok(text, true) {
+                needless += 1;
+            }
+        }
+        let quote = match single.cmp(&double) {
+            std::cmp::Ordering::Greater => Style::Single,
+            std::cmp::Ordering::Less => Style::Double,
+            std::cmp::Ordering::Equal => self.quote,
+        };
+        let quoted = single + double;
+        Quotes {
+            always: quoted > 0 && (plain == 0 || needless > plain),
+            quote,
+        }
+    }
+
+    /// An item of a flow list whose strings are quoted as `quotes` says.
+    fn flow_item(&self, value: &Value, quotes: Quotes) -> String {
+        match value {
+            Value::String(s) if quotes.always || !plain_ok(s, true) => {
+                self.string(s, true, Some(quotes.quote))
+            }
+            _ => self.inline(value, true, None),
+        }
+    }
+
     /// Insert `line` after the line where the member ending at `last` ends.
     fn add_line(&self, last: usize, line: String) -> Splice {
         let (at, lead) = after_line(self.src, last, self.nl);
@@ -800,6 +970,50 @@ impl YamlSyntax<'_> {
         };
         Splice::new(at..at, text)
     }
+}
+
+/// How a flow list is written, learnt from an existing one so that the
+/// items an edit writes look like the others.
+struct FlowList {
+    /// The blanks after `[`.
+    open: String,
+    /// What separates two items: the comma and the blanks around it.
+    sep: String,
+    /// What follows the last item before `]` (blanks, a trailing comma).
+    close: String,
+    quotes: Quotes,
+}
+
+/// How the strings of a flow list are quoted.
+#[derive(Debug, Clone, Copy)]
+struct Quotes {
+    /// Quote every string, even one that plain would read right.
+    always: bool,
+    /// The quote (`Style::Single` or `Style::Double`) used for a string
+    /// that is quoted, when it can hold it.
+    quote: Style,
+}
+
+/// The blanks and comma of `gap` (between the items of a flow list)
+/// without its comments: when it has one, its comma (if any), then a line
+/// break and the blanks that start its last line.
+fn uncommented(gap: &str, nl: &str) -> String {
+    if !gap.contains('#') {
+        return gap.to_string();
+    }
+    let comma = gap.lines().any(|line| {
+        line.split('#')
+            .next()
+            .is_some_and(|code| code.contains(','))
+    });
+    let indent = gap.rsplit('\n').next().unwrap_or_default();
+    let mut out = String::new();
+    if comma {
+        out.push(',');
+    }
+    out.push_str(nl);
+    out.push_str(indent);
+    out
 }
 
 fn single(s: &str) -> String {
@@ -1924,5 +2138,295 @@ steps:
       make check
 ";
         check(apply, input, &edits, expected, &[1, 1, 1, 1]);
+    }
+
+    /// `text` read by an independent YAML parser.
+    fn data(text: &str) -> Value {
+        serde_saphyr::from_str(text).unwrap_or_else(|e| panic!("{e}:\n{text}"))
+    }
+
+    /// A workflow that quotes with single quotes, but its matrix with double.
+    const MATRIX: &str = "\
+name: 'tests'
+on:
+  push:
+    branches: ['main', 'release/*']
+jobs:
+  test:
+    strategy:
+      matrix:
+        python: [\"3.9\", \"3.10\"]   # keep in sync
+        os: [ubuntu-latest, macos-latest]
+";
+
+    #[test]
+    fn append_to_a_double_quoted_flow_list_keeps_its_quotes_and_comment() {
+        let edits = [
+            append("jobs.test.strategy.matrix.python", json!("3.11")),
+            append("jobs.test.strategy.matrix.python", json!("pypy3.10")),
+            append("jobs.test.strategy.matrix.python", json!("3.10")),
+        ];
+        let expected = "\
+name: 'tests'
+on:
+  push:
+    branches: ['main', 'release/*']
+jobs:
+  test:
+    strategy:
+      matrix:
+        python: [\"3.9\", \"3.10\", \"3.11\", \"pypy3.10\"]   # keep in sync
+        os: [ubuntu-latest, macos-latest]
+";
+        check(apply, MATRIX, &edits, expected, &[1, 1, 0]);
+        assert_eq!(
+            data(expected)["jobs"]["test"]["strategy"]["matrix"]["python"],
+            json!(["3.9", "3.10", "3.11", "pypy3.10"])
+        );
+    }
+
+    #[test]
+    fn append_to_a_single_quoted_flow_list_keeps_single_quotes() {
+        let input = "\
+env:
+  NAME: \"web\"
+  IMAGE: \"nginx\"
+python: ['3.9', '3.10']  # keep in sync
+";
+        let edits = [
+            append("python", json!("3.11")),
+            append("python", json!("pypy3.10")),
+            append("python", json!("it's")),
+        ];
+        let expected = "\
+env:
+  NAME: \"web\"
+  IMAGE: \"nginx\"
+python: ['3.9', '3.10', '3.11', 'pypy3.10', 'it''s']  # keep in sync
+";
+        check(apply, input, &edits, expected, &[1, 1, 1]);
+        assert_eq!(
+            data(expected)["python"],
+            json!(["3.9", "3.10", "3.11", "pypy3.10", "it's"])
+        );
+    }
+
+    #[test]
+    fn append_to_a_plain_flow_list_keeps_it_plain_and_its_spacing() {
+        let input = "\
+w: [a, b] # plain
+x: [ a, b ]
+y: [a,b]
+z: [ a ]
+";
+        let edits = [
+            append("w", json!("c")),
+            append("x", json!("c")),
+            append("y", json!("c")),
+            append("z", json!("c")),
+        ];
+        let expected = "\
+w: [a, b, c] # plain
+x: [ a, b, c ]
+y: [a,b,c]
+z: [ a, c ]
+";
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
+        let read = data(expected);
+        assert_eq!(read["w"], json!(["a", "b", "c"]));
+        assert_eq!(read["x"], json!(["a", "b", "c"]));
+        assert_eq!(read["y"], json!(["a", "b", "c"]));
+        assert_eq!(read["z"], json!(["a", "c"]));
+    }
+
+    #[test]
+    fn a_string_plain_would_misread_is_quoted_in_a_plain_flow_list() {
+        // As for any new scalar: plain when it reads back as the same
+        // string, else in the file's quote (double unless the file
+        // prefers single).
+        let input = "versions: [stable, beta]\n";
+        let edits = [
+            append("versions", json!("3.10")),
+            append("versions", json!("yes")),
+            append("versions", json!("a, b")),
+            append("versions", json!(3.11)),
+            append("versions", json!("nightly")),
+        ];
+        let expected = "versions: [stable, beta, \"3.10\", \"yes\", \"a, b\", 3.11, nightly]\n";
+        check(apply, input, &edits, expected, &[1; 5]);
+        assert_eq!(
+            data(expected)["versions"],
+            json!(["stable", "beta", "3.10", "yes", "a, b", 3.11, "nightly"])
+        );
+        let input = "a: 'x'\nb: 'y'\nversions: [stable,beta]\n";
+        let expected = "a: 'x'\nb: 'y'\nversions: [stable,beta,'3.10']\n";
+        check(
+            apply,
+            input,
+            &[append("versions", json!("3.10"))],
+            expected,
+            &[1],
+        );
+        assert_eq!(
+            data(expected)["versions"],
+            json!(["stable", "beta", "3.10"])
+        );
+    }
+
+    #[test]
+    fn setting_a_flow_list_to_a_list_keeps_it_flow() {
+        let edits = [
+            set("jobs.test.strategy.matrix.python", json!(["3.11", "3.12"])),
+            set(
+                "jobs.test.strategy.matrix.os",
+                json!(["ubuntu-24.04", "3.0"]),
+            ),
+            set("on.push.branches", json!(["main"])),
+        ];
+        let expected = "\
+name: 'tests'
+on:
+  push:
+    branches: ['main']
+jobs:
+  test:
+    strategy:
+      matrix:
+        python: [\"3.11\", \"3.12\"]   # keep in sync
+        os: [ubuntu-24.04, '3.0']
+";
+        check(apply, MATRIX, &edits, expected, &[1, 1, 1]);
+        let read = data(expected);
+        let matrix = &read["jobs"]["test"]["strategy"]["matrix"];
+        assert_eq!(matrix["python"], json!(["3.11", "3.12"]));
+        assert_eq!(matrix["os"], json!(["ubuntu-24.04", "3.0"]));
+        assert_eq!(read["on"]["push"]["branches"], json!(["main"]));
+    }
+
+    #[test]
+    fn a_set_flow_list_keeps_its_spacing_and_may_become_empty() {
+        let input = "\
+a: [ x, y ]  # spaced
+b: [x,y]
+c:   [x, y]
+d: !!seq [x]
+";
+        let edits = [
+            set("a", json!(["z", "w"])),
+            set("b", json!(["z", "w"])),
+            set("c", json!([])),
+            set("d", json!(["z", 1])),
+        ];
+        let expected = "\
+a: [ z, w ]  # spaced
+b: [z,w]
+c:   []
+d: !!seq [z, 1]
+";
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
+        let read = data(expected);
+        assert_eq!(read["a"], json!(["z", "w"]));
+        assert_eq!(read["b"], json!(["z", "w"]));
+        assert_eq!(read["c"], json!([]));
+        assert_eq!(read["d"], json!(["z", 1]));
+    }
+
+    #[test]
+    fn append_to_an_empty_flow_list_fills_the_brackets() {
+        let input = "\
+a: []  # none yet
+b: [ ]
+c: []
+";
+        let edits = [
+            append("a", json!("x")),
+            append("b", json!("x")),
+            append("c", json!("3.10")),
+        ];
+        let expected = "\
+a: [x]  # none yet
+b: [ x ]
+c: [\"3.10\"]
+";
+        check(apply, input, &edits, expected, &[1, 1, 1]);
+        let read = data(expected);
+        assert_eq!(read["a"], json!(["x"]));
+        assert_eq!(read["b"], json!(["x"]));
+        assert_eq!(read["c"], json!(["3.10"]));
+    }
+
+    #[test]
+    fn flow_lists_nested_in_block_lists_and_flow_maps_keep_their_style() {
+        let input = "\
+include:
+  - ['3.9', linux]
+  - [\"3.10\", \"linux\"] # newest
+matrix: {python: ['3.9'], os: [ linux ]}
+";
+        let edits = [
+            append("include[0]", json!("pypy")),
+            set("include[1]", json!(["3.11", "macos"])),
+            append("matrix.python", json!("3.10")),
+            set("matrix.os", json!(["linux", "macos"])),
+        ];
+        let expected = "\
+include:
+  - ['3.9', linux, pypy]
+  - [\"3.11\", \"macos\"] # newest
+matrix: {python: ['3.9', '3.10'], os: [ linux, macos ]}
+";
+        check(apply, input, &edits, expected, &[1, 1, 1, 1]);
+        let read = data(expected);
+        assert_eq!(
+            read["include"],
+            json!([["3.9", "linux", "pypy"], ["3.11", "macos"]])
+        );
+        assert_eq!(
+            read["matrix"],
+            json!({"python": ["3.9", "3.10"], "os": ["linux", "macos"]})
+        );
+    }
+
+    #[test]
+    fn a_multi_line_flow_list_grows_one_item_a_line() {
+        let input = "\
+python: [
+  \"3.9\",
+  \"3.10\",
+]
+os: [
+  linux
+]
+select: [
+  \"E\",  # pycodestyle
+  \"F\"  # pyflakes
+]
+";
+        let edits = [
+            append("python", json!("3.11")),
+            set("os", json!(["linux", "macos"])),
+            append("select", json!("W")),
+        ];
+        let expected = "\
+python: [
+  \"3.9\",
+  \"3.10\",
+  \"3.11\",
+]
+os: [
+  linux,
+  macos
+]
+select: [
+  \"E\",  # pycodestyle
+  \"F\",  # pyflakes
+  \"W\"
+]
+";
+        check(apply, input, &edits, expected, &[1, 1, 1]);
+        let read = data(expected);
+        assert_eq!(read["python"], json!(["3.9", "3.10", "3.11"]));
+        assert_eq!(read["os"], json!(["linux", "macos"]));
+        assert_eq!(read["select"], json!(["E", "F", "W"]));
     }
 }
