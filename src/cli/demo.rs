@@ -77,6 +77,19 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
     )?;
     let mut teams = Teams::default();
 
+    // The platform team looks at the whole change before anything is pushed.
+    let preview = engine.preview(&loaded, false).await?;
+    let preview_dir = dir.join("preview");
+    super::preview::write_files(&preview_dir, &preview)?;
+    println!(
+        "== before launch: `fleetwright preview {}`
+{}
+review page: {} (nothing pushed, nothing recorded)",
+        demo.campaign.display(),
+        super::preview::headline(&preview),
+        preview_dir.join("index.html").display()
+    );
+
     println!(
         "\nEvery working day at 09:00, `fleetwright run {name}` runs once (as cron would);\n\
          then the app teams act. Their reviews and CI results are simulated.\n"
@@ -158,6 +171,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
          \x20 {recipe}\n\
          \x20 campaign.yaml      the rollout: tranches, gate, pause, throttle, stale nudges\n\
          \x20 state/fleetwright.db  the campaign's state and event log (SQLite)\n\
+         \x20 preview/           what the campaign would change, reviewed before launch\n\
          \x20 report.html        the campaign's report, for people (one self-contained page)\n\n\
          Try:\n\
          \x20 fleetwright --state {state_arg} status {name}\n\
@@ -225,7 +239,8 @@ impl Teams {
             );
             return Ok(());
         }
-        let (mut merged, mut declined, mut red, mut waiting) = (vec![], vec![], vec![], vec![]);
+        let (mut merged, mut declined, mut red, mut waiting, mut edited) =
+            (vec![], vec![], vec![], vec![], vec![]);
         for t in targets.iter().filter(|t| t.state == TargetState::PrOpen) {
             let Some(cs) = &t.changeset else { continue };
             let age_days = cs
@@ -233,9 +248,22 @@ impl Teams {
                 .as_deref()
                 .and_then(crate::state::parse_time)
                 .map_or(0, |at| (now - at).as_hours() / 24);
-            // CI reports on the day the pull request opens: the early
-            // adopters' tranche hits the flaky check until it is fixed.
+            // On the day the pull request opens, a team that does not want
+            // it says so at once, and a team that wants more adds a commit
+            // (the pull request is no longer recipe-exact: it waits for
+            // them to merge it by hand).
             if matches!(cs.ci_state.as_deref(), None | Some("none")) {
+                if t.position % 7 == 5 {
+                    engine.close(t, Some(DECLINE)).await?;
+                    declined.push(t.repo.clone());
+                    continue;
+                }
+                if t.position % 5 == 2 {
+                    add_a_note(t, &cs.branch)?;
+                    edited.push(t.repo.clone());
+                }
+                // CI reports the same day: the early adopters' tranche hits
+                // the flaky check until it is fixed.
                 let flaky = t.tranche == 2 && t.position % 2 == 0 && !self.ci_fixed;
                 set_ci(state, t, if flaky { "failure" } else { "success" }).await?;
                 if flaky {
@@ -246,10 +274,7 @@ impl Teams {
             if failing(t) || age_days < 1 {
                 continue;
             }
-            if t.position % 7 == 5 {
-                engine.close(t, Some(DECLINE)).await?;
-                declined.push(t.repo.clone());
-            } else if t.position % 4 == 3 && cs.nudged_at.is_none() {
+            if t.position % 4 == 3 && cs.nudged_at.is_none() {
                 // A busy team: it reviews only after the nudge.
                 waiting.push(t.repo.clone());
             } else {
@@ -263,6 +288,7 @@ impl Teams {
         let said: Vec<String> = [
             list("merged", &merged),
             list("declined", &declined),
+            list("added a commit of their own to", &edited),
             list("CI failed on", &red),
             list("no review yet on", &waiting),
         ]
@@ -274,6 +300,41 @@ impl Teams {
         }
         Ok(())
     }
+}
+
+/// A person of the team adds a line to the README on the campaign branch of
+/// `t`'s repository (a commit of their own: never overwritten, and the pull
+/// request is no longer recipe-exact).
+fn add_a_note(t: &TargetRow, branch: &str) -> anyhow::Result<()> {
+    let Some(bare) = crate::git::local_path(&t.url) else {
+        return Ok(());
+    };
+    let repo = git2::Repository::open_bare(&bare)?;
+    let tip = repo.refname_to_id(&format!("refs/heads/{branch}"))?;
+    let parent = repo.find_commit(tip)?;
+    let tree = parent.tree()?;
+    let readme = tree
+        .get_path(std::path::Path::new("README.md"))
+        .ok()
+        .and_then(|e| repo.find_blob(e.id()).ok())
+        .map(|b| String::from_utf8_lossy(b.content()).into_owned())
+        .unwrap_or_default();
+    let blob = repo.blob(
+        format!("{readme}\nLogging: use `logging.warning`, never `logging.warn`.\n").as_bytes(),
+    )?;
+    let mut builder = repo.treebuilder(Some(&tree))?;
+    builder.insert("README.md", blob, i32::from(git2::FileMode::Blob))?;
+    let tree = repo.find_tree(builder.write()?)?;
+    let who = git2::Signature::now("A teammate", "teammate@example.com")?;
+    repo.commit(
+        Some(&format!("refs/heads/{branch}")),
+        &who,
+        &who,
+        "Note the logging convention in the README",
+        &tree,
+        &[&parent],
+    )?;
+    Ok(())
 }
 
 fn failing(t: &TargetRow) -> bool {

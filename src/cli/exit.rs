@@ -48,87 +48,163 @@ impl Refusal {
     }
 }
 
+/// Every failure the command line expects, as found in an error's chain.
+/// [`classify`] gives each its code and hint in one exhaustive match:
+/// an error that is none of these is unexpected (exit 1).
+enum Expected<'e> {
+    Refusal(&'e Refusal),
+    Campaign(&'e CampaignError),
+    Lock(&'e crate::lock::LockError),
+    Sandbox(&'e crate::sandbox::SandboxError),
+    Recipe(&'e RecipeError),
+    Engine(&'e EngineError),
+}
+
+impl<'e> Expected<'e> {
+    /// The first expected failure in `error`'s chain, outermost first.
+    fn find(error: &'e anyhow::Error) -> Option<Expected<'e>> {
+        error.chain().find_map(|cause| {
+            if let Some(e) = cause.downcast_ref::<Refusal>() {
+                Some(Expected::Refusal(e))
+            } else if let Some(e) = cause.downcast_ref::<CampaignError>() {
+                Some(Expected::Campaign(e))
+            } else if let Some(e) = cause.downcast_ref::<crate::lock::LockError>() {
+                Some(Expected::Lock(e))
+            } else if let Some(e) = cause.downcast_ref::<crate::sandbox::SandboxError>() {
+                Some(Expected::Sandbox(e))
+            } else if let Some(e) = cause.downcast_ref::<RecipeError>() {
+                Some(Expected::Recipe(e))
+            } else {
+                cause.downcast_ref::<EngineError>().map(Expected::Engine)
+            }
+        })
+    }
+}
+
 /// The exit code and the "what to do now" hint for an error.
 pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
-    for cause in error.chain() {
-        if let Some(r) = cause.downcast_ref::<Refusal>() {
-            return (r.code, r.hint.clone());
-        }
-        if let Some(e) = cause.downcast_ref::<CampaignError>() {
-            return match e {
-                CampaignError::Read { .. } => (
-                    BAD_INPUT,
-                    Some("check the path of the campaign file".into()),
-                ),
-                CampaignError::Invalid(..) => (
-                    BAD_INPUT,
-                    Some("fix the campaign file, then run `fleetwright plan` to check it".into()),
-                ),
-                CampaignError::Recipe(_) => (
-                    BAD_INPUT,
-                    Some("fix the recipe, then run `fleetwright recipe check RECIPE`".into()),
-                ),
-                CampaignError::Catalog(_) => (
-                    BAD_INPUT,
-                    Some("check the `catalog` path of the campaign".into()),
-                ),
-            };
-        }
-        if let Some(e) = cause.downcast_ref::<crate::lock::LockError>() {
-            return match e {
-                crate::lock::LockError::Held { .. } => (
-                    REFUSED,
-                    Some("wait for it to finish (or stop it); the lock goes away with that process, even when it is killed".into()),
-                ),
-                crate::lock::LockError::Io { .. } => (
-                    ERROR,
-                    Some("the locks/ folder next to the state database must be writable".into()),
-                ),
-            };
-        }
-        if let Some(e) = cause.downcast_ref::<crate::sandbox::SandboxError>() {
-            // The message says what to do (install bubblewrap, or `sandbox: none`).
-            return match e {
-                crate::sandbox::SandboxError::Unavailable(_) => (REFUSED, None),
-                crate::sandbox::SandboxError::Path { .. } => (
-                    BAD_INPUT,
-                    Some("fix `sandbox.read_only` in the campaign".into()),
-                ),
-                crate::sandbox::SandboxError::Io { .. } => (ERROR, None),
-            };
-        }
-        if cause.downcast_ref::<RecipeError>().is_some() {
-            return (
-                BAD_INPUT,
-                Some("fix the recipe, then run `fleetwright recipe check RECIPE`".into()),
-            );
-        }
-        if let Some(e) = cause.downcast_ref::<EngineError>() {
-            return match e {
-                EngineError::UnknownCampaign(_) => (
-                    NOT_FOUND,
-                    Some("launch it first with `fleetwright launch CAMPAIGN_FILE`, or pass the state it lives in with --state".into()),
-                ),
-                EngineError::UnknownTarget { campaign, .. } => (
-                    NOT_FOUND,
-                    Some(format!("`fleetwright status {campaign}` lists its targets")),
-                ),
-                EngineError::OtherFile { .. } => (
-                    REFUSED,
-                    Some("launch the file it was launched from, or give this campaign another `name`".into()),
-                ),
-                EngineError::Refused(_) | EngineError::Forge { .. } => (REFUSED, None),
-                EngineError::State(crate::state::StateError::Conflict(_)) => (
-                    REFUSED,
-                    Some("another fleetwright changed the campaign first; look at `fleetwright status` and try again".into()),
-                ),
-                EngineError::State(_) => (ERROR, Some("check that the state database is readable and writable".into())),
-            };
-        }
+    fn hint(text: &str) -> Option<String> {
+        Some(text.to_string())
     }
-    (ERROR, None)
+    let Some(expected) = Expected::find(error) else {
+        return (ERROR, None);
+    };
+    match expected {
+        Expected::Refusal(r) => (r.code, r.hint.clone()),
+        Expected::Campaign(e) => match e {
+            CampaignError::Read { .. } => (BAD_INPUT, hint("check the path of the campaign file")),
+            CampaignError::Invalid(..) => (
+                BAD_INPUT,
+                hint("fix the campaign file, then run `fleetwright plan` to check it"),
+            ),
+            CampaignError::Recipe(_) => (
+                BAD_INPUT,
+                hint("fix the recipe, then run `fleetwright recipe check RECIPE`"),
+            ),
+            CampaignError::Catalog(_) => {
+                (BAD_INPUT, hint("check the `catalog` path of the campaign"))
+            }
+        },
+        Expected::Lock(e) => match e {
+            crate::lock::LockError::Held { .. } => (
+                REFUSED,
+                hint(
+                    "wait for it to finish (or stop it); the lock goes away with that process, even when it is killed",
+                ),
+            ),
+            crate::lock::LockError::Io { .. } => (
+                ERROR,
+                hint("the locks/ folder next to the state database must be writable"),
+            ),
+        },
+        // The message says what to do (install bubblewrap, or `sandbox: none`).
+        Expected::Sandbox(e) => match e {
+            crate::sandbox::SandboxError::Unavailable(_) => (REFUSED, None),
+            crate::sandbox::SandboxError::Path { .. } => {
+                (BAD_INPUT, hint("fix `sandbox.read_only` in the campaign"))
+            }
+            crate::sandbox::SandboxError::Io { .. } => (ERROR, None),
+        },
+        Expected::Recipe(e) => match e {
+            RecipeError::Read { .. } => (BAD_INPUT, hint("check the path of the recipe")),
+            RecipeError::Invalid(_) => (
+                BAD_INPUT,
+                hint("fix the recipe, then run `fleetwright recipe check RECIPE`"),
+            ),
+        },
+        Expected::Engine(e) => match e {
+            EngineError::UnknownCampaign(_) => (
+                NOT_FOUND,
+                hint(
+                    "launch it first with `fleetwright launch CAMPAIGN_FILE`, or pass the state it lives in with --state",
+                ),
+            ),
+            EngineError::UnknownTarget { campaign, .. } => (
+                NOT_FOUND,
+                Some(format!("`fleetwright status {campaign}` lists its targets")),
+            ),
+            EngineError::OtherFile { .. } => (
+                REFUSED,
+                hint("launch the file it was launched from, or give this campaign another `name`"),
+            ),
+            EngineError::Refused(_) | EngineError::Forge { .. } => (REFUSED, None),
+            EngineError::Template { .. } => (
+                BAD_INPUT,
+                hint("fix that template in the campaign file; `fleetwright plan` checks the file"),
+            ),
+            EngineError::Panicked(_) => (
+                ERROR,
+                hint(
+                    "this is a bug: please report it with the output of the same command run with -vv",
+                ),
+            ),
+            EngineError::State(crate::state::StateError::Conflict(_)) => (
+                REFUSED,
+                hint(
+                    "another fleetwright changed the campaign first; look at `fleetwright status` and try again",
+                ),
+            ),
+            EngineError::State(_) => (
+                ERROR,
+                hint("check that the state database is readable and writable"),
+            ),
+        },
+    }
 }
 
 pub fn code(code: u8) -> ExitCode {
     ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code_of(error: impl Into<anyhow::Error>) -> u8 {
+        classify(&error.into()).0
+    }
+
+    #[test]
+    fn each_failure_gets_its_own_code() {
+        assert_eq!(
+            code_of(EngineError::Panicked("a target's task".into())),
+            ERROR
+        );
+        assert_eq!(
+            code_of(EngineError::Template {
+                field: "stale.comment",
+                message: "unknown variable".into()
+            }),
+            BAD_INPUT
+        );
+        assert_eq!(code_of(EngineError::UnknownCampaign("c".into())), NOT_FOUND);
+        assert_eq!(code_of(EngineError::Refused("not open".into())), REFUSED);
+        assert_eq!(code_of(Refusal::new(USAGE, "no")), USAGE);
+        // Wrapped in context, the cause still decides.
+        let wrapped = anyhow::Error::new(EngineError::Panicked("x".into())).context("running");
+        assert_eq!(classify(&wrapped).0, ERROR);
+        assert!(classify(&wrapped).1.unwrap().contains("bug"));
+        // Anything else is unexpected.
+        assert_eq!(code_of(std::io::Error::other("disk full")), ERROR);
+    }
 }

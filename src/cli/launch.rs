@@ -93,7 +93,11 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded).await?;
     for (repo, from, to) in &report.moved {
-        println!("  {:<28} {from} -> {to}", terminal(repo));
+        println!(
+            "  {:<28} {from} -> {to}{}",
+            terminal(repo),
+            report.how(repo)
+        );
     }
     for (repo, why) in &report.failed {
         println!("  {:<28} not synced: {}", terminal(repo), terminal(why));

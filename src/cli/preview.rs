@@ -96,7 +96,7 @@ pub async fn run(args: PreviewArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Res
 }
 
 /// Write the review page, its Markdown and its JSON into `dir`.
-fn write_files(dir: &Path, preview: &Preview) -> anyhow::Result<()> {
+pub(super) fn write_files(dir: &Path, preview: &Preview) -> anyhow::Result<()> {
     let refuse = |e: std::io::Error, what: &Path| {
         exit::Refusal::new(
             exit::REFUSED,

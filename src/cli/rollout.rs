@@ -188,7 +188,7 @@ pub(super) fn print_reconciled(done: &Reconciled) {
         let moved: Vec<String> = s
             .moved
             .iter()
-            .map(|(repo, _, to)| format!("{} {to}", terminal(repo)))
+            .map(|(repo, _, to)| format!("{} {to}{}", terminal(repo), s.how(repo)))
             .collect();
         println!(
             "synced {} open pull request(s){}",
@@ -317,12 +317,20 @@ pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
         }
     }
     println!(
-        "{}: cancelled{}",
+        "{}: cancelled{}{}",
         terminal(&row.name),
+        row.status_reason
+            .as_deref()
+            .and_then(|r| crate::report::status_reason_text("cancelled", r))
+            .map(|r| format!(" ({})", terminal(&r)))
+            .unwrap_or_default(),
         if closed.is_empty() {
             String::new()
         } else {
-            format!(", {} pull request(s) closed", closed.len() - failed)
+            format!(
+                ", {} pull request(s) closed by the platform team",
+                closed.len() - failed
+            )
         }
     );
     state.close().await;

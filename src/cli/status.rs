@@ -4,7 +4,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use crate::escape::terminal;
-use crate::report::shorten;
+use crate::report::{shorten, status_reason_text};
 
 use super::output::table;
 use super::{GlobalArgs, Ui, exit, recorded_campaign};
@@ -176,8 +176,13 @@ pub fn render(status: &StatusReport) -> String {
         c.tranches_open,
         c.tranche_count
     );
-    if let Some(reason) = &c.status_reason {
-        out.push_str(&format!("{}: {}\n", c.status, terminal(reason)));
+    // The reason in words: not `cancelled: cancelled: …`, not `4 no_change`.
+    if let Some(reason) = c
+        .status_reason
+        .as_deref()
+        .and_then(|r| status_reason_text(&c.status, r))
+    {
+        out.push_str(&format!("{}: {}\n", c.status, terminal(&reason)));
     }
     if let Some(gate) = c.gate.as_ref().filter(|_| c.status == "active") {
         out.push_str(&format!("gate closed: {}\n", terminal(gate)));

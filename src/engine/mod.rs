@@ -82,8 +82,20 @@ pub enum EngineError {
         #[source]
         source: ForgeError,
     },
+    /// Not possible in the campaign's current state (merging a pull
+    /// request that is not open, syncing a cancelled campaign).
     #[error("{0}")]
     Refused(String),
+    /// A template of the campaign file cannot be rendered (the campaign
+    /// file's fault: exit 3).
+    #[error("{field}: {message}")]
+    Template {
+        field: &'static str,
+        message: String,
+    },
+    /// A task of the engine panicked or was cancelled: a bug (exit 1).
+    #[error("{0} failed unexpectedly (a bug in fleetwright)")]
+    Panicked(String),
 }
 
 type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -115,6 +127,20 @@ pub struct SyncReport {
     pub moved: Vec<(String, TargetState, TargetState)>,
     /// Targets the forge could not tell about: (repo, why).
     pub failed: Vec<(String, String)>,
+    /// Pull requests `pull_request.auto_merge` merged: (repo, why).
+    pub auto_merged: Vec<(String, &'static str)>,
+}
+
+impl SyncReport {
+    /// How `repo` moved to `to`, for people: ` by auto_merge (checks pass,
+    /// recipe-exact)` when the campaign's policy merged it; empty otherwise.
+    pub fn how(&self, repo: &str) -> String {
+        self.auto_merged
+            .iter()
+            .find(|(r, _)| r == repo)
+            .map(|(_, why)| format!(" by auto_merge ({why})"))
+            .unwrap_or_default()
+    }
 }
 
 /// What a launch or advance did.
@@ -483,7 +509,7 @@ impl Engine {
                 }
                 Err(e) => {
                     watcher.abort();
-                    return Err(EngineError::Refused(format!("a target's task failed: {e}")));
+                    return Err(EngineError::Panicked(format!("a target's task: {e}")));
                 }
             }
         }
@@ -562,6 +588,9 @@ impl Engine {
                             )
                             .await?;
                         merged = true;
+                        report
+                            .auto_merged
+                            .push((target.repo.clone(), policy.reason()));
                         self.shared.forge.merge_pull_request(&repo, number).await
                     } else {
                         Ok(pr)
@@ -590,39 +619,105 @@ impl Engine {
 
     /// Merge a target's pull request on the forge, and record it.
     pub async fn merge(&self, target: &TargetRow) -> Result<TargetRow> {
-        self.settle(target, None).await
+        self.settle(target, Settle::Merge).await
     }
 
-    /// Close a target's pull request without merging, and record it as
-    /// declined with the comment as its reason.
+    /// Close a target's pull request without merging, as its owners would
+    /// (`local close`), and record it as declined with the comment as its
+    /// reason.
     pub async fn close(&self, target: &TargetRow, comment: Option<&str>) -> Result<TargetRow> {
-        self.settle(target, Some(comment)).await
+        self.settle(target, Settle::Close(comment)).await
     }
 
-    /// Merge (`close: None`) or close (`Some(comment)`) the open pull request
-    /// of `target`, and record what the forge then says of it.
-    async fn settle(&self, target: &TargetRow, close: Option<Option<&str>>) -> Result<TargetRow> {
+    /// Close a target's pull request as the platform team (`cancel
+    /// --close-prs`): it is recorded as declined with the reason `closed by
+    /// the platform team: <comment>`, and a `closed_by_platform_team` event,
+    /// so the report never counts it as the owners' decline.
+    pub async fn close_as_platform_team(
+        &self,
+        target: &TargetRow,
+        comment: &str,
+    ) -> Result<TargetRow> {
+        self.settle(target, Settle::CloseAsPlatformTeam(comment))
+            .await
+    }
+
+    /// Merge or close the open pull request of `target`, and record what
+    /// the forge then says of it.
+    async fn settle(&self, target: &TargetRow, how: Settle<'_>) -> Result<TargetRow> {
         let (repo, number) = open_pull_request_of(target)?;
-        let intent = if close.is_some() {
-            "close_intended"
-        } else {
-            "merge_intended"
+        let (intent, detail) = match how {
+            Settle::Merge => ("merge_intended", format!("#{number}")),
+            Settle::Close(_) => ("close_intended", format!("#{number}")),
+            Settle::CloseAsPlatformTeam(_) => {
+                ("close_intended", format!("#{number}, by the platform team"))
+            }
         };
-        self.state()
-            .record_event(target, intent, &format!("#{number}"))
-            .await?;
+        self.state().record_event(target, intent, &detail).await?;
         let forge = &self.shared.forge;
-        let pr = match close {
-            None => forge.merge_pull_request(&repo, number).await,
-            Some(comment) => forge.close_pull_request(&repo, number, comment).await,
+        let pr = match how {
+            Settle::Merge => forge.merge_pull_request(&repo, number).await,
+            Settle::Close(comment) => forge.close_pull_request(&repo, number, comment).await,
+            Settle::CloseAsPlatformTeam(comment) => {
+                forge.close_pull_request(&repo, number, Some(comment)).await
+            }
         }
         .map_err(|source| EngineError::Forge {
             repo: repo.name.clone(),
             source,
         })?;
-        record_pull_request(&self.shared.state, target, &pr, None).await?;
+        match how {
+            Settle::CloseAsPlatformTeam(comment) => {
+                use crate::report::campaign::{CLOSED_BY_PLATFORM_TEAM, CLOSED_LABEL};
+                let comment = comment.trim();
+                let reason = if comment.is_empty() {
+                    CLOSED_LABEL.to_string()
+                } else {
+                    format!("{CLOSED_LABEL}: {comment}")
+                };
+                let now = self
+                    .state()
+                    .record_pull_request_and_state(
+                        target,
+                        &pull_request_record(&pr),
+                        None,
+                        |current| {
+                            synced_state(current, &pr).map(|(to, mut change)| {
+                                if to == TargetState::Declined {
+                                    change.reason = Some(reason.clone());
+                                }
+                                (to, change)
+                            })
+                        },
+                    )
+                    .await?;
+                if now == TargetState::Declined {
+                    self.state()
+                        .record_event(
+                            target,
+                            CLOSED_BY_PLATFORM_TEAM,
+                            &format!("#{number}: {reason}"),
+                        )
+                        .await?;
+                }
+            }
+            Settle::Merge | Settle::Close(_) => {
+                record_pull_request(&self.shared.state, target, &pr, None).await?;
+            }
+        }
         Ok(self.state().target(target.id).await?)
     }
+}
+
+/// How [`Engine::settle`] settles a pull request, and who does.
+#[derive(Clone, Copy)]
+enum Settle<'a> {
+    /// Merge it.
+    Merge,
+    /// Close it as its owners would, with their comment.
+    Close(Option<&'a str>),
+    /// Close it as the platform team (`cancel --close-prs`), with its comment.
+    CloseAsPlatformTeam(&'a str),
 }
 
 fn open_pull_request_of(target: &TargetRow) -> Result<(RepoRef, i64)> {

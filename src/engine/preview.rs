@@ -396,8 +396,8 @@ impl Engine {
                 Ok(done) => previews.push(done),
                 Err(e) => {
                     progress.finish();
-                    return Err(super::EngineError::Refused(format!(
-                        "a target's preview failed: {e}"
+                    return Err(super::EngineError::Panicked(format!(
+                        "a target's preview: {e}"
                     )));
                 }
             }

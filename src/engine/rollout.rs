@@ -380,7 +380,10 @@ impl Engine {
             }
             let text =
                 rollout::render_nudge(&stale.comment, &campaign.name, &t.repo, &t.owner, days)
-                    .map_err(|e| EngineError::Refused(format!("stale.comment: {e}")))?;
+                    .map_err(|e| EngineError::Template {
+                        field: "stale.comment",
+                        message: e.to_string(),
+                    })?;
             self.state()
                 .mark_nudged(&t, &format!("#{number}: no review for {days} days"))
                 .await?;
@@ -420,8 +423,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Close every open pull request of a campaign with `comment` (their
-    /// targets become `declined`); one that cannot be closed is reported
+    /// Close every open pull request of a campaign with `comment`, as the
+    /// platform team (their targets become `declined` with the reason
+    /// `closed by the platform team: <comment>`, and a
+    /// `closed_by_platform_team` event says so: the report does not count
+    /// them as the owners' declines); one that cannot be closed is reported
     /// and the others go on. `cancel --close-prs` uses it.
     pub async fn close_open(
         &self,
@@ -439,7 +445,7 @@ impl Engine {
                 .and_then(|c| c.number)
                 .unwrap_or_default();
             let result = self
-                .close(&t, Some(comment))
+                .close_as_platform_team(&t, comment)
                 .await
                 .map(|_| number)
                 .map_err(|e| error_chain(&e));
@@ -493,21 +499,19 @@ pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
 
 /// Cancel a campaign for good: nothing more is opened, synced or nudged.
 /// A cancelled campaign is returned as it is (so that closing its pull
-/// requests can be tried again).
+/// requests can be tried again). The reason is recorded as given (the
+/// status already says `cancelled`; nothing when none was given).
 pub async fn cancel(state: &State, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
     if row.status == "cancelled" {
         return Ok(row.clone());
     }
-    let why = format!(
-        "cancelled{}",
-        reason.map(|r| format!(": {r}")).unwrap_or_default()
-    );
+    let why = reason.map(str::trim).filter(|r| !r.is_empty());
     Ok(state
         .set_campaign_status(
             row,
             &["active", "paused", "completed"],
             "cancelled",
-            Some(&why),
+            why,
             "cancelled",
             None,
         )
@@ -532,7 +536,7 @@ fn state_counts(targets: &[TargetRow]) -> String {
     }
     counts
         .iter()
-        .map(|(s, n)| format!("{n} {s}"))
+        .map(|(s, n)| format!("{n} {}", crate::report::count_label(*s, *n)))
         .collect::<Vec<_>>()
         .join(", ")
 }

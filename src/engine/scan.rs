@@ -217,9 +217,7 @@ impl Engine {
                     failure.get_or_insert(EngineError::State(e));
                 }
                 Err(e) => {
-                    failure.get_or_insert(EngineError::Refused(format!(
-                        "a target's scan failed: {e}"
-                    )));
+                    failure.get_or_insert(EngineError::Panicked(format!("a target's scan: {e}")));
                 }
             }
         }

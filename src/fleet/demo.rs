@@ -96,6 +96,10 @@ pull_request:
   branch: fleetwright/modernize-deprecated-apis
   labels: [fleetwright, tech-debt]
   draft: false
+  # The platform team reviewed the recipe once (`fleetwright preview`): a
+  # pull request that holds exactly the recipe's change merges itself once
+  # its checks pass. A commit by a person on the branch stops that.
+  auto_merge: {when: recipe_exact}
 "#;
 
 /// `(name, display name, GitHub team slug, system, members)` of the demo's teams.

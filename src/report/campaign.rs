@@ -9,7 +9,7 @@
 //! prints it as it is, so its field names are documented and stable
 //! ([`SCHEMA`] is bumped on an incompatible change).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::state::{self, CampaignRow, EventRow, ScanRow, TargetRow, TargetState, TrancheRow};
 
 /// The version of the report's JSON shape.
-pub const SCHEMA: u32 = 1;
+pub const SCHEMA: u32 = 2;
 
 /// The command that retries failed targets, named in "what to do next".
 const RUN: &str = "fleetwright run";
@@ -77,30 +77,59 @@ pub struct CampaignInfo {
     pub created_at: String,
 }
 
-/// The numbers at the top of the report.
+/// The numbers at the top of the report. Two questions, kept apart: what
+/// the campaign *did* to each repository (its pull request merged, declined,
+/// closed; no change needed; opted out; still in progress), and how much of
+/// the fleet is *migrated* (off the old way, by the latest scan).
+///
+/// The counts from `merged` to `not_started` add up to `targets`; the
+/// first five of them (and `closed_by_platform_team`) are `settled`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Headline {
     /// Repositories in the campaign.
     pub targets: usize,
-    /// Settled: merged, declined, no change needed, not applicable or
-    /// opted out. Nothing more will happen to them.
-    pub done: usize,
-    /// `done` of `targets`, in percent, rounded down (100 only when all are).
-    pub done_percent: u32,
+    /// Migrated: merged, no change needed or not applicable, and the latest
+    /// successful scan (when there is one) finds no place left there.
+    /// Declined, opted-out and closed repositories are never migrated.
+    pub migrated: usize,
+    /// `migrated` of `targets`, in percent, rounded down: 100 only when every
+    /// repository is migrated, so never while a scan finds a place left.
+    pub migrated_percent: u32,
+    /// Settled: nothing more will happen to them (merged, not needed,
+    /// declined, closed by the platform team, opted out). Not the same as
+    /// migrated: a declined repository is settled and still on the old way.
+    pub settled: usize,
     /// Pull requests merged.
     pub merged: usize,
-    /// Pull requests open now (targets in `pr_open`).
-    pub open_prs: usize,
+    /// No pull request needed: the recipe changes nothing (no_change) or
+    /// does not apply (not_applicable). Opted-out repositories are not here.
+    pub not_needed: usize,
     /// Pull requests the owners closed without merging.
     pub declined: usize,
+    /// Pull requests the platform team closed when it cancelled the
+    /// campaign (`cancel --close-prs`): not the owners' decline.
+    pub closed_by_platform_team: usize,
+    /// Repositories whose owners opted out (a `.fleetwright.yaml` file).
+    pub opted_out: usize,
+    /// A branch pushed or a pull request open, waiting for CI and review.
+    pub in_progress: usize,
+    /// Pull requests open now (`in_progress`, and drafts of verify_failed
+    /// or needs_attention targets).
+    pub open_prs: usize,
     /// Targets stuck on an error: failed, verify_failed, needs_attention.
     pub failed: usize,
     /// Targets whose tranche is not open or that were not prepared yet
     /// (pending, queued).
     pub not_started: usize,
+    /// Merged or not needed, yet the latest scan still finds places there
+    /// (the recipe missed some, or they came back): not migrated.
+    pub not_clean: usize,
     /// Places the recipe still matches across the fleet: the sum of each
     /// scanned target's latest successful scan. `None`: never scanned.
     pub remaining_matches: Option<i64>,
+    /// Repositories whose latest successful scan finds at least one place:
+    /// still on the old way, whatever the campaign did there.
+    pub repos_left: usize,
     /// Targets with at least one successful scan.
     pub scanned_targets: usize,
     /// Targets whose latest scan failed (their last good count is used).
@@ -110,7 +139,7 @@ pub struct Headline {
 }
 
 /// One day of the burndown: the targets per state at the end of that UTC
-/// day, replayed from the event log. The six counts add up to the targets
+/// day, replayed from the event log. The eight counts add up to the targets
 /// the log knew of that day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayPoint {
@@ -120,10 +149,14 @@ pub struct DayPoint {
     pub merged: usize,
     /// A branch pushed or a pull request open (pushed, pr_open).
     pub open: usize,
-    /// Pull requests closed without merging.
+    /// Pull requests the owners closed without merging.
     pub declined: usize,
-    /// No pull request needed (no_change, not_applicable, opted_out).
+    /// Pull requests the platform team closed when it cancelled the campaign.
+    pub closed_by_platform_team: usize,
+    /// No pull request needed (no_change, not_applicable).
     pub not_needed: usize,
+    /// The owners opted out (opted_out).
+    pub opted_out: usize,
     /// Tranche not open or not prepared yet (pending, queued).
     pub not_started: usize,
     /// Everything else: failed, verify_failed, needs_attention.
@@ -152,7 +185,8 @@ pub struct TrancheProgress {
     pub counts: Counts,
 }
 
-/// Targets of a group (a tranche), by what happened to them.
+/// Targets of a group (a tranche), by what happened to them. The counts
+/// from `merged` to `not_started` add up to `targets`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Targets in the group.
@@ -161,18 +195,28 @@ pub struct Counts {
     pub merged: usize,
     /// pushed or pr_open.
     pub open: usize,
-    /// Pull requests closed without merging.
+    /// Pull requests the owners closed without merging.
     pub declined: usize,
-    /// no_change, not_applicable, opted_out.
+    /// Pull requests the platform team closed when it cancelled the campaign.
+    pub closed_by_platform_team: usize,
+    /// no_change, not_applicable.
     pub not_needed: usize,
+    /// The owners opted out.
+    pub opted_out: usize,
     /// failed, verify_failed, needs_attention.
     pub failed: usize,
     /// pending, queued.
     pub not_started: usize,
-    /// merged + declined + not_needed.
+    /// Nothing more will happen: merged, declined, closed by the platform
+    /// team, not needed, opted out.
     pub settled: usize,
     /// `settled` of `targets`, in percent, rounded down.
     pub settled_percent: u32,
+    /// Merged or not needed, with no place left by the latest scan (see
+    /// [`Headline::migrated`]).
+    pub migrated: usize,
+    /// `migrated` of `targets`, in percent, rounded down.
+    pub migrated_percent: u32,
 }
 
 /// One owning team's progress.
@@ -186,6 +230,8 @@ pub struct TeamProgress {
     pub targets: usize,
     /// Pull requests merged.
     pub merged: usize,
+    /// No pull request needed (no_change, not_applicable).
+    pub not_needed: usize,
     /// pushed or pr_open.
     pub open: usize,
     /// Open pull requests whose CI fails.
@@ -197,14 +243,22 @@ pub struct TeamProgress {
     pub stale: usize,
     /// Pull requests the team closed without merging.
     pub declined: usize,
+    /// Pull requests the platform team closed when it cancelled the campaign.
+    pub closed_by_platform_team: usize,
+    /// Repositories the team opted out.
+    pub opted_out: usize,
     /// failed, verify_failed, needs_attention.
     pub failed: usize,
     /// pending, queued.
     pub not_started: usize,
-    /// Settled targets (merged, declined, not needed).
+    /// Settled targets (merged, declined, closed, not needed, opted out).
     pub settled: usize,
     /// `settled` of `targets`, in percent, rounded down.
     pub settled_percent: u32,
+    /// Migrated targets (see [`Headline::migrated`]).
+    pub migrated: usize,
+    /// `migrated` of `targets`, in percent, rounded down.
+    pub migrated_percent: u32,
 }
 
 /// Why something is on the needs-attention list.
@@ -287,10 +341,18 @@ pub struct TargetLine {
     pub tranche: i64,
     /// The tranche's name.
     pub tranche_name: String,
-    /// The target state (`pending` … `opted_out`, see docs/architecture.md).
+    /// The target state (`pending` … `opted_out`, see docs/architecture.md),
+    /// as the state stores it.
     pub state: String,
+    /// The state in words people use (`declined by its owners`); a pull
+    /// request the platform team closed is `closed by the platform team`.
+    pub state_label: String,
+    /// What became of it, as the report counts it.
+    pub outcome: Outcome,
     /// True when nothing more will happen to it.
     pub settled: bool,
+    /// Merged or not needed, with no place left by its latest scan.
+    pub migrated: bool,
     /// The step that failed.
     pub step: Option<String>,
     /// Why it failed, was declined, or is not applicable (as recorded).
@@ -315,31 +377,137 @@ pub struct TargetLine {
     pub merged_at: Option<String>,
 }
 
-/// Which column of the burndown a target state falls in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Bucket {
-    Merged,
-    Open,
-    Declined,
-    NotNeeded,
-    NotStarted,
-    Failed,
-}
-
-fn bucket(state: TargetState) -> Bucket {
-    match state {
-        TargetState::Merged => Bucket::Merged,
-        TargetState::Pushed | TargetState::PrOpen => Bucket::Open,
-        TargetState::Declined => Bucket::Declined,
-        TargetState::NoChange | TargetState::NotApplicable | TargetState::OptedOut => {
-            Bucket::NotNeeded
-        }
-        TargetState::Pending | TargetState::Queued => Bucket::NotStarted,
-        TargetState::Failed | TargetState::VerifyFailed | TargetState::NeedsAttention => {
-            Bucket::Failed
-        }
+impl TargetLine {
+    /// Its reason as shown beside its label: without the label said again
+    /// (`closed by the platform team: superseded` shows `superseded`).
+    pub fn reason_shown(&self) -> Option<&str> {
+        let reason = self.reason.as_deref()?;
+        let rest = reason
+            .strip_prefix(self.state_label.as_str())
+            .and_then(|r| r.strip_prefix(':'))
+            .map_or(reason, str::trim_start);
+        (!rest.trim().is_empty()).then_some(rest)
     }
 }
+
+/// What became of a target, as the report counts it: its state, with the
+/// pull requests the platform team closed told apart from the owners'
+/// declines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The pull request was merged.
+    Merged,
+    /// No pull request needed: no_change, not_applicable.
+    NotNeeded,
+    /// The owners closed the pull request without merging it.
+    Declined,
+    /// The platform team closed the pull request when it cancelled the
+    /// campaign (`cancel --close-prs`).
+    ClosedByPlatformTeam,
+    /// The owners opted the repository out.
+    OptedOut,
+    /// A branch pushed or a pull request open.
+    InProgress,
+    /// failed, verify_failed, needs_attention.
+    Failed,
+    /// pending, queued.
+    NotStarted,
+}
+
+impl Outcome {
+    /// The outcome of a target in `state`; `closed_by_platform_team`: its
+    /// pull request was closed by `cancel --close-prs`.
+    pub fn of(state: TargetState, closed_by_platform_team: bool) -> Outcome {
+        match state {
+            TargetState::Merged => Outcome::Merged,
+            TargetState::Pushed | TargetState::PrOpen => Outcome::InProgress,
+            TargetState::Declined if closed_by_platform_team => Outcome::ClosedByPlatformTeam,
+            TargetState::Declined => Outcome::Declined,
+            TargetState::NoChange | TargetState::NotApplicable => Outcome::NotNeeded,
+            TargetState::OptedOut => Outcome::OptedOut,
+            TargetState::Pending | TargetState::Queued => Outcome::NotStarted,
+            TargetState::Failed | TargetState::VerifyFailed | TargetState::NeedsAttention => {
+                Outcome::Failed
+            }
+        }
+    }
+
+    /// The name JSON and CSV give it (`closed_by_platform_team`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Merged => "merged",
+            Outcome::NotNeeded => "not_needed",
+            Outcome::Declined => "declined",
+            Outcome::ClosedByPlatformTeam => "closed_by_platform_team",
+            Outcome::OptedOut => "opted_out",
+            Outcome::InProgress => "in_progress",
+            Outcome::Failed => "failed",
+            Outcome::NotStarted => "not_started",
+        }
+    }
+
+    /// The pull request was merged or none is needed: migrated unless a
+    /// scan still finds places there.
+    pub fn done(self) -> bool {
+        matches!(self, Outcome::Merged | Outcome::NotNeeded)
+    }
+}
+
+/// What the report knows of each target beyond its row: its latest
+/// successful scan, and whether the platform team closed its pull request.
+struct Known {
+    latest: BTreeMap<i64, i64>,
+    closed_by_platform_team: HashSet<i64>,
+}
+
+impl Known {
+    fn outcome(&self, t: &TargetRow) -> Outcome {
+        Outcome::of(t.state, self.closed_by_platform_team.contains(&t.id))
+    }
+
+    /// Merged or not needed, and no place left by its latest scan.
+    fn migrated(&self, t: &TargetRow) -> bool {
+        self.outcome(t).done() && self.places_left(t) == 0
+    }
+
+    fn places_left(&self, t: &TargetRow) -> i64 {
+        self.latest.get(&t.id).copied().unwrap_or(0)
+    }
+}
+
+/// The targets whose pull request the platform team closed: a
+/// `closed_by_platform_team` event (written by `cancel --close-prs`), or,
+/// in a cancelled campaign recorded before that event existed, a move to
+/// `declined` logged after the campaign's `cancelled` event (nothing syncs
+/// a cancelled campaign, so only `cancel --close-prs` declines then).
+fn closed_by_platform_team(campaign: &CampaignRow, events: &[EventRow]) -> HashSet<i64> {
+    let mut closed = HashSet::new();
+    let mut cancelled = false;
+    for e in events {
+        match (e.kind.as_str(), e.target_id) {
+            (CLOSED_BY_PLATFORM_TEAM, Some(t)) => {
+                closed.insert(t);
+            }
+            ("cancelled", None) => cancelled = true,
+            ("state", Some(t))
+                if cancelled
+                    && campaign.status == "cancelled"
+                    && e.to_state.as_deref() == Some(TargetState::Declined.as_str()) =>
+            {
+                closed.insert(t);
+            }
+            _ => {}
+        }
+    }
+    closed
+}
+
+/// The event `cancel --close-prs` logs for each pull request it closed.
+pub const CLOSED_BY_PLATFORM_TEAM: &str = "closed_by_platform_team";
+
+/// How the report names a pull request the platform team closed.
+pub const CLOSED_LABEL: &str = "closed by the platform team";
 
 /// `part` of `whole` in percent, rounded down; 0 of 0 is 0.
 fn percent(part: usize, whole: usize) -> u32 {
@@ -349,20 +517,27 @@ fn percent(part: usize, whole: usize) -> u32 {
 }
 
 impl Counts {
-    fn add(&mut self, state: TargetState) {
+    fn add(&mut self, outcome: Outcome, migrated: bool) {
         self.targets += 1;
-        match bucket(state) {
-            Bucket::Merged => self.merged += 1,
-            Bucket::Open => self.open += 1,
-            Bucket::Declined => self.declined += 1,
-            Bucket::NotNeeded => self.not_needed += 1,
-            Bucket::NotStarted => self.not_started += 1,
-            Bucket::Failed => self.failed += 1,
+        match outcome {
+            Outcome::Merged => self.merged += 1,
+            Outcome::InProgress => self.open += 1,
+            Outcome::Declined => self.declined += 1,
+            Outcome::ClosedByPlatformTeam => self.closed_by_platform_team += 1,
+            Outcome::NotNeeded => self.not_needed += 1,
+            Outcome::OptedOut => self.opted_out += 1,
+            Outcome::NotStarted => self.not_started += 1,
+            Outcome::Failed => self.failed += 1,
         }
-        if state.is_settled() {
+        if !matches!(
+            outcome,
+            Outcome::InProgress | Outcome::NotStarted | Outcome::Failed
+        ) {
             self.settled += 1;
         }
+        self.migrated += usize::from(migrated);
         self.settled_percent = percent(self.settled, self.targets);
+        self.migrated_percent = percent(self.migrated, self.targets);
     }
 }
 
@@ -381,11 +556,14 @@ impl CampaignReport {
         scans: &[ScanRow],
         now: Timestamp,
     ) -> CampaignReport {
-        let latest = latest_scans(scans, None);
+        let known = Known {
+            latest: latest_scans(scans, None),
+            closed_by_platform_team: closed_by_platform_team(campaign, events),
+        };
         let tranche_names = tranche_names(campaign, targets, tranches);
         let lines: Vec<TargetLine> = targets
             .iter()
-            .map(|t| target_line(t, &tranche_names, latest.get(&t.id).copied()))
+            .map(|t| target_line(t, &tranche_names, &known))
             .collect();
         CampaignReport {
             schema: SCHEMA,
@@ -401,10 +579,10 @@ impl CampaignReport {
                 tranches_open: campaign.tranches_open,
                 created_at: campaign.created_at.clone(),
             },
-            headline: headline(targets, scans),
-            days: burndown(campaign, events, scans, now),
-            tranches: tranche_progress(campaign, targets, tranches),
-            teams: team_progress(targets),
+            headline: headline(targets, scans, &known),
+            days: burndown(campaign, events, scans, now, &known.closed_by_platform_team),
+            tranches: tranche_progress(campaign, targets, tranches, &known),
+            teams: team_progress(targets, &known),
             attention: attention(campaign, targets),
             targets: lines,
         }
@@ -412,16 +590,99 @@ impl CampaignReport {
 }
 
 impl Headline {
-    /// The report's first sentence: "62% of 24 repositories done; 41
-    /// places still to migrate."
-    pub fn sentence(&self) -> String {
+    /// The report's first sentences: how much is migrated and what the
+    /// campaign did, then what the latest scan finds. `campaign` is named
+    /// in the command that scans, when nothing was scanned yet:
+    ///
+    /// "19 of 23 repositories migrated (82%): 15 merged, 4 needed no
+    /// change; 3 declined by their owners, 1 opted out. The latest scan
+    /// finds 17 places still to migrate in 4 repositories."
+    pub fn sentence(&self, campaign: &str) -> String {
         let repos = plural(self.targets, "repository", "repositories");
-        let mut s = format!("{}% of {} {repos} done", self.done_percent, self.targets);
-        if let Some(left) = self.remaining_matches {
-            let places = plural(usize::try_from(left).unwrap_or(0), "place", "places");
-            s.push_str(&format!("; {left} {places} still to migrate"));
+        let mut s = format!(
+            "{} of {} {repos} migrated ({}%)",
+            self.migrated, self.targets, self.migrated_percent
+        );
+        // What made them migrated: merged, or needing no change (less
+        // those where the scan still finds places).
+        let mut done: Vec<String> = [
+            (self.merged, "merged"),
+            (self.not_needed, "needed no change"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if self.not_clean > 0 {
+            let done_count = self.merged + self.not_needed;
+            if let Some(last) = done.last_mut() {
+                last.push_str(&format!(
+                    " (but the scan still finds places in {} of {})",
+                    self.not_clean,
+                    if done_count == 1 { "it" } else { "them" }
+                ));
+            }
         }
-        s.push('.');
+        // The others, by what the campaign did there.
+        let in_progress = self.in_progress + self.failed + self.not_started;
+        let rest: Vec<String> = [
+            (
+                self.declined,
+                format!(
+                    "{} declined by {} owners",
+                    self.declined,
+                    plural(self.declined, "its", "their")
+                ),
+            ),
+            (
+                self.closed_by_platform_team,
+                format!(
+                    "{} closed by the platform team",
+                    self.closed_by_platform_team
+                ),
+            ),
+            (self.opted_out, format!("{} opted out", self.opted_out)),
+            (in_progress, format!("{in_progress} still in progress")),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(_, what)| what)
+        .collect();
+        match (done.is_empty(), rest.is_empty()) {
+            (true, true) => {}
+            (false, true) => s.push_str(&format!(": {}", done.join(", "))),
+            (true, false) => s.push_str(&format!(": {}", rest.join(", "))),
+            (false, false) => {
+                s.push_str(&format!(": {}; {}", done.join(", "), rest.join(", ")));
+            }
+        }
+        s.push_str(". ");
+        match self.remaining_matches {
+            None => s.push_str(&format!(
+                "The migration is not measured yet: `fleetwright scan {campaign}` counts the places still to migrate."
+            )),
+            Some(left) => {
+                let all = self.scanned_targets >= self.targets;
+                let scanned = plural(self.scanned_targets, "repository", "repositories");
+                let places = plural(usize::try_from(left).unwrap_or(0), "place", "places");
+                let in_repos = plural(self.repos_left, "repository", "repositories");
+                s.push_str(&match (left > 0, all) {
+                    (true, true) => format!(
+                        "The latest scan finds {left} {places} still to migrate in {} {in_repos}.",
+                        self.repos_left
+                    ),
+                    (true, false) => format!(
+                        "The latest scan finds {left} {places} still to migrate in {} of the {} {scanned} scanned.",
+                        self.repos_left, self.scanned_targets
+                    ),
+                    (false, true) => "The latest scan finds no place left to migrate.".to_string(),
+                    (false, false) => format!(
+                        "The latest scan finds no place left to migrate in the {} {scanned} scanned.",
+                        self.scanned_targets
+                    ),
+                });
+            }
+        }
         s
     }
 }
@@ -454,12 +715,14 @@ fn latest_scans(scans: &[ScanRow], until: Option<Timestamp>) -> BTreeMap<i64, i6
     latest
 }
 
-fn headline(targets: &[TargetRow], scans: &[ScanRow]) -> Headline {
+fn headline(targets: &[TargetRow], scans: &[ScanRow], known: &Known) -> Headline {
     let mut counts = Counts::default();
+    let mut not_clean = 0;
     for t in targets {
-        counts.add(t.state);
+        counts.add(known.outcome(t), known.migrated(t));
+        not_clean += usize::from(known.outcome(t).done() && known.places_left(t) > 0);
     }
-    let latest = latest_scans(scans, None);
+    let latest = &known.latest;
     // A target whose newest scan failed: its last good count stands, and it
     // is counted as a scan error.
     let mut newest: HashMap<i64, &ScanRow> = HashMap::new();
@@ -472,16 +735,30 @@ fn headline(targets: &[TargetRow], scans: &[ScanRow]) -> Headline {
         .filter_map(|s| state::parse_time(&s.at).map(|t| (t, &s.at)))
         .max_by_key(|(t, _)| *t)
         .map(|(_, at)| at.clone());
+    let remaining_matches: Option<i64> = (!latest.is_empty()).then(|| latest.values().sum());
+    let repos_left = latest.values().filter(|m| **m > 0).count();
+    // Never 100% while a scan finds a place left, whatever the rows say.
+    let mut migrated_percent = counts.migrated_percent;
+    if migrated_percent >= 100 && (repos_left > 0 || remaining_matches.is_some_and(|m| m > 0)) {
+        migrated_percent = 99;
+    }
     Headline {
         targets: counts.targets,
-        done: counts.settled,
-        done_percent: counts.settled_percent,
+        migrated: counts.migrated,
+        migrated_percent,
+        settled: counts.settled,
         merged: counts.merged,
-        open_prs: targets.iter().filter(|t| t.has_open_pr()).count(),
+        not_needed: counts.not_needed,
         declined: counts.declined,
+        closed_by_platform_team: counts.closed_by_platform_team,
+        opted_out: counts.opted_out,
+        in_progress: counts.open,
+        open_prs: targets.iter().filter(|t| t.has_open_pr()).count(),
         failed: counts.failed,
         not_started: counts.not_started,
-        remaining_matches: (!latest.is_empty()).then(|| latest.values().sum()),
+        not_clean,
+        remaining_matches,
+        repos_left,
         scanned_targets: latest.len(),
         scan_errors,
         last_scan_at,
@@ -510,6 +787,7 @@ fn burndown(
     events: &[EventRow],
     scans: &[ScanRow],
     now: Timestamp,
+    closed_by_platform_team: &HashSet<i64>,
 ) -> Vec<DayPoint> {
     let last = day_of(now);
     let first = state::parse_time(&campaign.created_at)
@@ -525,7 +803,13 @@ fn burndown(
     let mut days = Vec::new();
     let mut day = first;
     while let Some(until) = end_of_day(day) {
-        log.advance(Some(until));
+        let by_target = log.advance(Some(until));
+        // Declined by the platform team, not the owners (a few targets of
+        // a cancelled campaign, looked up one by one).
+        let withdrawn = closed_by_platform_team
+            .iter()
+            .filter(|t| by_target.get(t).copied() == Some(TargetState::Declined.as_str()))
+            .count();
         // None: a state this version does not know (counted as "other").
         let states = log
             .counts()
@@ -536,19 +820,22 @@ fn burndown(
             merged: 0,
             open: 0,
             declined: 0,
+            closed_by_platform_team: withdrawn,
             not_needed: 0,
+            opted_out: 0,
             not_started: 0,
             other: 0,
             remaining_matches: None,
         };
         for (s, n) in states {
-            match s.map(bucket) {
-                Some(Bucket::Merged) => point.merged += n,
-                Some(Bucket::Open) => point.open += n,
-                Some(Bucket::Declined) => point.declined += n,
-                Some(Bucket::NotNeeded) => point.not_needed += n,
-                Some(Bucket::NotStarted) => point.not_started += n,
-                Some(Bucket::Failed) | None => point.other += n,
+            match s.map(|s| Outcome::of(s, false)) {
+                Some(Outcome::Merged) => point.merged += n,
+                Some(Outcome::InProgress) => point.open += n,
+                Some(Outcome::Declined) => point.declined += n.saturating_sub(withdrawn),
+                Some(Outcome::NotNeeded) => point.not_needed += n,
+                Some(Outcome::OptedOut) => point.opted_out += n,
+                Some(Outcome::NotStarted) => point.not_started += n,
+                Some(Outcome::Failed | Outcome::ClosedByPlatformTeam) | None => point.other += n,
             }
         }
         point.remaining_matches = scanned.advance(until);
@@ -629,12 +916,16 @@ fn tranche_progress(
     campaign: &CampaignRow,
     targets: &[TargetRow],
     tranches: &[TrancheRow],
+    known: &Known,
 ) -> Vec<TrancheProgress> {
     let names = tranche_names(campaign, targets, tranches);
     // Counted in one pass over the targets, not one per tranche.
     let mut counted: BTreeMap<i64, Counts> = BTreeMap::new();
     for t in targets {
-        counted.entry(t.tranche).or_default().add(t.state);
+        counted
+            .entry(t.tranche)
+            .or_default()
+            .add(known.outcome(t), known.migrated(t));
     }
     let rows: BTreeMap<i64, &TrancheRow> = tranches.iter().map(|t| (t.idx, t)).collect();
     names
@@ -689,47 +980,41 @@ fn no_reviewer(t: &TargetRow) -> bool {
             .is_some_and(|c| c.reviewers.as_deref().is_some_and(|r| r.trim().is_empty()))
 }
 
-fn team_progress(targets: &[TargetRow]) -> Vec<TeamProgress> {
-    let mut teams: BTreeMap<&str, (Counts, TeamProgress)> = BTreeMap::new();
+fn team_progress(targets: &[TargetRow], known: &Known) -> Vec<TeamProgress> {
+    // Per owner: the counts, and what only open pull requests tell.
+    let mut teams: BTreeMap<&str, (Counts, [usize; 3])> = BTreeMap::new();
     for t in targets {
-        let (counts, team) = teams.entry(t.owner.as_str()).or_insert_with(|| {
-            (
-                Counts::default(),
-                TeamProgress {
-                    owner: t.owner.clone(),
-                    name: short_ref(&t.owner).to_string(),
-                    targets: 0,
-                    merged: 0,
-                    open: 0,
-                    failing_ci: 0,
-                    awaiting_review: 0,
-                    stale: 0,
-                    declined: 0,
-                    failed: 0,
-                    not_started: 0,
-                    settled: 0,
-                    settled_percent: 0,
-                },
-            )
-        });
-        counts.add(t.state);
-        team.failing_ci += usize::from(t.ci_failing());
-        team.awaiting_review += usize::from(awaiting_review(t));
-        team.stale += usize::from(stale(t));
+        let (counts, [failing_ci, awaiting, stale_prs]) =
+            teams.entry(t.owner.as_str()).or_default();
+        counts.add(known.outcome(t), known.migrated(t));
+        *failing_ci += usize::from(t.ci_failing());
+        *awaiting += usize::from(awaiting_review(t));
+        *stale_prs += usize::from(stale(t));
     }
     teams
-        .into_values()
-        .map(|(c, team)| TeamProgress {
-            targets: c.targets,
-            merged: c.merged,
-            open: c.open,
-            declined: c.declined,
-            failed: c.failed,
-            not_started: c.not_started,
-            settled: c.settled,
-            settled_percent: c.settled_percent,
-            ..team
-        })
+        .into_iter()
+        .map(
+            |(owner, (c, [failing_ci, awaiting_review, stale]))| TeamProgress {
+                owner: owner.to_string(),
+                name: short_ref(owner).to_string(),
+                targets: c.targets,
+                merged: c.merged,
+                not_needed: c.not_needed,
+                open: c.open,
+                failing_ci,
+                awaiting_review,
+                stale,
+                declined: c.declined,
+                closed_by_platform_team: c.closed_by_platform_team,
+                opted_out: c.opted_out,
+                failed: c.failed,
+                not_started: c.not_started,
+                settled: c.settled,
+                settled_percent: c.settled_percent,
+                migrated: c.migrated,
+                migrated_percent: c.migrated_percent,
+            },
+        )
         .collect()
 }
 
@@ -743,12 +1028,9 @@ fn pr_link(t: &TargetRow) -> Option<PrLink> {
     })
 }
 
-fn target_line(
-    t: &TargetRow,
-    tranche_names: &BTreeMap<i64, String>,
-    remaining_matches: Option<i64>,
-) -> TargetLine {
+fn target_line(t: &TargetRow, tranche_names: &BTreeMap<i64, String>, known: &Known) -> TargetLine {
     let cs = t.changeset.as_ref();
+    let outcome = known.outcome(t);
     TargetLine {
         repo: t.repo.clone(),
         component: t.component.clone(),
@@ -759,7 +1041,14 @@ fn target_line(
             .cloned()
             .unwrap_or_else(|| format!("tranche {}", t.tranche + 1)),
         state: t.state.as_str().to_string(),
+        state_label: match outcome {
+            Outcome::ClosedByPlatformTeam => CLOSED_LABEL,
+            _ => t.state.label(),
+        }
+        .to_string(),
+        outcome,
         settled: t.state.is_settled(),
+        migrated: known.migrated(t),
         step: t.step.clone(),
         reason: t.reason.clone(),
         pr: pr_link(t),
@@ -768,7 +1057,7 @@ fn target_line(
         reviewers: cs.and_then(|c| c.reviewers.clone()),
         no_reviewer: no_reviewer(t),
         stale: stale(t),
-        remaining_matches,
+        remaining_matches: known.latest.get(&t.id).copied(),
         opened_at: cs.and_then(|c| c.opened_at.clone()),
         merged_at: cs.and_then(|c| c.merged_at.clone()),
     }
@@ -912,31 +1201,46 @@ fn attention(campaign: &CampaignRow, targets: &[TargetRow]) -> Vec<AttentionItem
     items
 }
 
-/// A target state in plain words, for people who do not know fleetwright.
-pub fn state_label(state: &str) -> &str {
-    match state {
-        "pending" => "not started",
-        "queued" => "queued",
-        "pushed" => "branch pushed",
-        "pr_open" => "PR open",
-        "merged" => "merged",
-        "declined" => "declined",
-        "no_change" => "no change needed",
-        "not_applicable" => "not applicable",
-        "failed" => "failed",
-        "verify_failed" => "verify failed",
-        "needs_attention" => "needs attention",
-        "opted_out" => "opted out",
-        other => other,
-    }
-}
-
 /// The words of the report, explained for someone who has never seen
-/// fleetwright (the HTML and Markdown reports end with them).
+/// fleetwright (the HTML and Markdown reports end with them; so does
+/// docs/campaigns.md, "Reading the report").
 pub const GLOSSARY: &[(&str, &str)] = &[
     (
         "Campaign",
         "One code change (the recipe) rolled out to many repositories, each getting its own pull request.",
+    ),
+    (
+        "Migrated",
+        "The repository is off the old way: its pull request was merged, or it needed no change (or the recipe does not apply to it), and the latest scan finds no place left there. Declined and opted-out repositories are never migrated. The headline's percentage counts these, and reaches 100% only when every repository is migrated.",
+    ),
+    (
+        "Places to migrate",
+        "How many places the recipe still finds on the repositories' default branches, from the latest scan (`fleetwright scan`), whatever the campaign did there. It reaches 0 when the old way is gone.",
+    ),
+    (
+        "Settled",
+        "Nothing more will happen to the repository in this campaign: merged, no change needed, not applicable, declined, closed by the platform team or opted out. Settled is not migrated: a declined repository is settled and still on the old way.",
+    ),
+    ("Merged", "The owners merged the pull request."),
+    (
+        "No change needed",
+        "The recipe changes nothing in the repository (no change needed), or does not apply to it (not applicable): no pull request was opened.",
+    ),
+    (
+        "Declined by its owners",
+        "The owners closed the pull request without merging it; the reason they gave is shown. The repository is still on the old way.",
+    ),
+    (
+        "Opted out",
+        "The owners opted the repository out of the campaign (a `.fleetwright.yaml` file); the reason they gave is shown. No pull request was opened.",
+    ),
+    (
+        "Closed by the platform team",
+        "The campaign was cancelled and the platform team closed its open pull requests (`fleetwright cancel --close-prs`): not a decision of the owners.",
+    ),
+    (
+        "In progress",
+        "A branch was pushed or a pull request is open, waiting for CI and review; or the repository is waiting for its tranche, or failed and needs a person.",
     ),
     (
         "Tranche",
@@ -947,24 +1251,8 @@ pub const GLOSSARY: &[(&str, &str)] = &[
         "The condition a tranche must meet (for example, 80% of its pull requests merged) before the next one opens.",
     ),
     (
-        "Done",
-        "Nothing more will happen to the repository: its pull request was merged or declined, or it needs none (no change needed, not applicable, opted out).",
-    ),
-    (
-        "No PR needed",
-        "The recipe changes nothing in the repository, does not apply to it, or its owners opted out of the campaign.",
-    ),
-    (
-        "Open",
-        "A branch was pushed or a pull request is open, waiting for CI and review.",
-    ),
-    (
-        "Declined",
-        "The owners closed the pull request without merging it; the reason they gave is shown.",
-    ),
-    (
         "Not started",
-        "The repository's tranche has not opened yet, or its turn has not come.",
+        "The repository is waiting for its tranche, or is queued: its turn has not come.",
     ),
     (
         "Failed",
@@ -973,9 +1261,5 @@ pub const GLOSSARY: &[(&str, &str)] = &[
     (
         "Stale",
         "An open pull request nobody reviewed for a while; the owners were reminded once.",
-    ),
-    (
-        "Places to migrate",
-        "How many places the recipe still finds on the repositories' default branches, from the latest scan. It reaches 0 when the old way is gone.",
     ),
 ];

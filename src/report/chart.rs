@@ -24,9 +24,10 @@ pub struct Series {
     pub value: fn(&DayPoint) -> usize,
 }
 
-/// The stacked series, bottom up: the settled ones first, so the top of
-/// the purple-grey band is "done".
-pub const SERIES: [Series; 6] = [
+/// The stacked series, bottom up: the settled ones first (the purple band
+/// is merged or needing no change, the grey-brown one declined, opted out
+/// or closed), so the top of the two is "settled".
+pub const SERIES: [Series; 8] = [
     Series {
         key: "merged",
         label: "Merged",
@@ -36,8 +37,8 @@ pub const SERIES: [Series; 6] = [
     },
     Series {
         key: "not-needed",
-        label: "No PR needed",
-        noun: "no PR needed",
+        label: "No change needed",
+        noun: "no change needed",
         color: "#c8b3f0",
         value: |d| d.not_needed,
     },
@@ -47,6 +48,20 @@ pub const SERIES: [Series; 6] = [
         noun: "declined",
         color: "#8c959f",
         value: |d| d.declined,
+    },
+    Series {
+        key: "opted-out",
+        label: "Opted out",
+        noun: "opted out",
+        color: "#c4a56a",
+        value: |d| d.opted_out,
+    },
+    Series {
+        key: "closed",
+        label: "Closed by the platform team",
+        noun: "closed by the platform team",
+        color: "#57606a",
+        value: |d| d.closed_by_platform_team,
     },
     Series {
         key: "open",
@@ -119,24 +134,43 @@ pub fn burndown(days: &[DayPoint]) -> String {
         if n == 1 { "day" } else { "days" }
     );
 
-    // Legend, on the chart itself.
-    let mut lx = x0;
-    for s in &SERIES {
+    // Legend, on the chart itself, in rows of what fits. A series that is
+    // 0 every day (no pull request closed by the platform team) is left out.
+    let (mut lx, mut ly) = (x0, 12.0);
+    let mut place = |width: f64| {
+        if lx > x0 && lx + width > W - 8.0 {
+            lx = x0;
+            ly += 18.0;
+        }
+        let at = (lx, ly);
+        lx += width;
+        at
+    };
+    for s in SERIES
+        .iter()
+        .filter(|s| s.key != "closed" || days.iter().any(|d| (s.value)(d) > 0))
+    {
+        let (x, y) = place(17.0 + text_width(s.label) + 16.0);
         let _ = write!(
             svg,
-            r#"<g class="legend-item"><rect x="{lx:.1}" y="12" width="12" height="12" rx="2" fill="{}"/><text x="{:.1}" y="22.5" fill="{AXIS_TEXT}">{}</text></g>"#,
+            r#"<g class="legend-item"><rect x="{x:.1}" y="{y:.1}" width="12" height="12" rx="2" fill="{}"/><text x="{:.1}" y="{:.1}" fill="{AXIS_TEXT}">{}</text></g>"#,
             s.color,
-            lx + 17.0,
+            x + 17.0,
+            y + 10.5,
             esc(s.label)
         );
-        lx += 17.0 + text_width(s.label) + 16.0;
     }
     if has_matches {
+        const LABEL: &str = "Places to migrate (right axis)";
+        let (x, y) = place(23.0 + text_width(LABEL));
         let _ = write!(
             svg,
-            r#"<g class="legend-item"><line x1="{lx:.1}" y1="18" x2="{:.1}" y2="18" stroke="{MATCHES_COLOR}" stroke-width="2.5" stroke-dasharray="5 3"/><text x="{:.1}" y="22.5" fill="{AXIS_TEXT}">Places to migrate (right axis)</text></g>"#,
-            lx + 18.0,
-            lx + 23.0
+            r#"<g class="legend-item"><line x1="{x:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{MATCHES_COLOR}" stroke-width="2.5" stroke-dasharray="5 3"/><text x="{:.1}" y="{:.1}" fill="{AXIS_TEXT}">{LABEL}</text></g>"#,
+            y + 6.0,
+            x + 18.0,
+            y + 6.0,
+            x + 23.0,
+            y + 10.5
         );
     }
 

@@ -14,15 +14,22 @@
 use super::campaign::CampaignReport;
 use crate::escape;
 
-/// The header of `--table targets`.
-pub const TARGET_COLUMNS: [&str; 17] = [
+/// The header of `--table targets`. `state` is the stored state (what
+/// `status --target-state` takes); `state_label` says it in words, and
+/// `outcome` is what the report counts it as (`declined` by the owners or
+/// `closed_by_platform_team`, `opted_out`, ...); `migrated` is true when
+/// it is merged or needs no change and the latest scan finds no place left.
+pub const TARGET_COLUMNS: [&str; 20] = [
     "repo",
     "component",
     "owner",
     "tranche",
     "tranche_name",
     "state",
+    "state_label",
+    "outcome",
     "settled",
+    "migrated",
     "step",
     "reason",
     "pr_number",
@@ -36,12 +43,14 @@ pub const TARGET_COLUMNS: [&str; 17] = [
 ];
 
 /// The header of `--table days`.
-pub const DAY_COLUMNS: [&str; 8] = [
+pub const DAY_COLUMNS: [&str; 10] = [
     "date",
     "merged",
     "open",
     "declined",
+    "closed_by_platform_team",
     "not_needed",
+    "opted_out",
     "not_started",
     "other",
     "remaining_matches",
@@ -59,7 +68,10 @@ pub fn targets(report: &CampaignReport) -> String {
             t.tranche.to_string(),
             t.tranche_name.clone(),
             t.state.clone(),
+            t.state_label.clone(),
+            t.outcome.as_str().to_string(),
             t.settled.to_string(),
+            t.migrated.to_string(),
             t.step.clone().unwrap_or_default(),
             t.reason.clone().unwrap_or_default(),
             pr.map(|p| p.number.to_string()).unwrap_or_default(),
@@ -86,7 +98,9 @@ pub fn days(report: &CampaignReport) -> String {
             d.merged.to_string(),
             d.open.to_string(),
             d.declined.to_string(),
+            d.closed_by_platform_team.to_string(),
             d.not_needed.to_string(),
+            d.opted_out.to_string(),
             d.not_started.to_string(),
             d.other.to_string(),
             d.remaining_matches

@@ -13,17 +13,19 @@
 //!
 //! Stable hooks for tests and scripts: `#headline`, `#summary`,
 //! `#attention`, `svg#burndown`, `table#days`, `table#tranches`,
-//! `table#teams`, `table#targets` (one `tr.target` per repository, with
-//! `data-state`), `#glossary`.
+//! `table#teams`, `#declined` (when any: one `li` per declined, opted-out
+//! or closed repository, with `data-outcome`), `table#targets` (one
+//! `tr.target` per repository, with `data-state`, the stored state),
+//! `#glossary`.
 
 use std::fmt::Write as _;
 
 use super::campaign::{
-    AttentionItem, AttentionKind, CampaignReport, GLOSSARY, PrLink, TargetLine, plural, short_ref,
-    state_label,
+    AttentionItem, AttentionKind, CampaignReport, GLOSSARY, Outcome, PrLink, TargetLine, plural,
+    short_ref,
 };
 use super::chart::{self, MATCHES_COLOR, SERIES};
-use super::{human_day, human_time, link_url};
+use super::{human_day, human_time, link_url, status_reason_text};
 
 /// Escape `s` for HTML text and attribute values: the one HTML escape of
 /// fleetwright (the page and its SVG chart use it for every string).
@@ -63,15 +65,17 @@ fn esc_code(s: &str) -> String {
         .collect()
 }
 
-/// The CSS class of a target state's colour.
-fn state_class(state: &str) -> &'static str {
-    match state {
-        "merged" => "merged",
-        "pushed" | "pr_open" => "open",
-        "declined" => "declined",
-        "no_change" | "not_applicable" | "opted_out" => "not-needed",
-        "pending" | "queued" => "not-started",
-        _ => "failed",
+/// The CSS class of a target's colour, by what became of it.
+fn outcome_class(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Merged => "merged",
+        Outcome::InProgress => "open",
+        Outcome::Declined => "declined",
+        Outcome::ClosedByPlatformTeam => "closed",
+        Outcome::NotNeeded => "not-needed",
+        Outcome::OptedOut => "opted-out",
+        Outcome::NotStarted => "not-started",
+        Outcome::Failed => "failed",
     }
 }
 
@@ -101,7 +105,7 @@ pub fn render(report: &CampaignReport) -> String {
 "#,
         version = env!("CARGO_PKG_VERSION"),
         name = esc(&c.name),
-        sentence = esc(&h.sentence()),
+        sentence = esc_code(&h.sentence(&c.name)),
         status = status_pill(&c.status),
         recipe = esc(&c.recipe),
         open = c.tranches_open,
@@ -109,13 +113,17 @@ pub fn render(report: &CampaignReport) -> String {
         launched = esc(&human_day(&c.created_at)),
         generated = esc(&human_time(&report.generated_at)),
     );
-    if let Some(reason) = &c.status_reason {
+    if let Some(reason) = c
+        .status_reason
+        .as_deref()
+        .and_then(|r| status_reason_text(&c.status, r))
+    {
         let _ = write!(
             out,
             r#"<p class="notice notice-{}"><strong>{}:</strong> {}</p>"#,
             esc(&c.status),
             esc(&capitalize(&c.status)),
-            esc(reason)
+            esc(&reason)
         );
     }
     out.push_str("</header>\n");
@@ -125,6 +133,7 @@ pub fn render(report: &CampaignReport) -> String {
     burndown(&mut out, report);
     tranches(&mut out, report);
     teams(&mut out, report);
+    declined(&mut out, report);
     targets(&mut out, report);
     glossary(&mut out);
 
@@ -178,12 +187,12 @@ fn summary(out: &mut String, report: &CampaignReport) {
     };
     card(
         out,
-        "done",
-        format!("{}%", h.done_percent),
-        "done",
+        "migrated",
+        format!("{}%", h.migrated_percent),
+        "migrated",
         format!(
             "{} of {} {}",
-            h.done,
+            h.migrated,
             h.targets,
             plural(h.targets, "repository", "repositories")
         ),
@@ -197,6 +206,13 @@ fn summary(out: &mut String, report: &CampaignReport) {
     );
     card(
         out,
+        "not-needed",
+        h.not_needed.to_string(),
+        "no change needed",
+        "or not applicable".into(),
+    );
+    card(
+        out,
         "open",
         h.open_prs.to_string(),
         "open",
@@ -207,8 +223,24 @@ fn summary(out: &mut String, report: &CampaignReport) {
         "declined",
         h.declined.to_string(),
         "declined",
-        "closed by the owners".into(),
+        "closed by their owners".into(),
     );
+    card(
+        out,
+        "opted-out",
+        h.opted_out.to_string(),
+        "opted out",
+        "by their owners".into(),
+    );
+    if h.closed_by_platform_team > 0 {
+        card(
+            out,
+            "closed",
+            h.closed_by_platform_team.to_string(),
+            "closed",
+            "by the platform team".into(),
+        );
+    }
     card(
         out,
         "failed",
@@ -229,22 +261,26 @@ fn summary(out: &mut String, report: &CampaignReport) {
             "matches",
             left.to_string(),
             "places to migrate",
-            match &h.last_scan_at {
-                Some(at) => format!(
-                    "{} {} scanned, as of {}",
-                    h.scanned_targets,
-                    plural(h.scanned_targets, "repository", "repositories"),
-                    esc(&human_day(at))
-                ),
-                None => format!("{} scanned", h.scanned_targets),
-            },
+            format!(
+                "in {} of the {} {} scanned{}",
+                h.repos_left,
+                h.scanned_targets,
+                plural(h.scanned_targets, "repository", "repositories"),
+                h.last_scan_at
+                    .as_deref()
+                    .map(|at| format!(", as of {}", esc(&human_day(at))))
+                    .unwrap_or_default()
+            ),
         ),
         None => card(
             out,
             "matches",
             "–".into(),
             "places to migrate",
-            "not scanned yet".into(),
+            format!(
+                "not scanned yet: <code>fleetwright scan {}</code>",
+                esc(&report.campaign.name)
+            ),
         ),
     }
     out.push_str("</div>");
@@ -355,7 +391,7 @@ fn attention(out: &mut String, items: &[AttentionItem]) {
 
 fn burndown(out: &mut String, report: &CampaignReport) {
     out.push_str(
-        r#"<section id="progress"><h2>Burndown</h2><p class="lede">Where every repository stood at the end of each day (UTC), replayed from the campaign's event log. The purple and grey bands at the bottom are done; the green band is waiting for review."#,
+        r#"<section id="progress"><h2>Burndown</h2><p class="lede">Where every repository stood at the end of each day (UTC), replayed from the campaign's event log. The purple bands at the bottom are merged or need no change; the grey ones were declined, opted out or closed; the green band is waiting for review."#,
     );
     if report.days.iter().any(|d| d.remaining_matches.is_some()) {
         let _ = write!(
@@ -368,16 +404,18 @@ fn burndown(out: &mut String, report: &CampaignReport) {
     out.push_str("</figure>");
     // The same numbers as a table, for screen readers and print.
     out.push_str(
-        r#"<details class="days"><summary>The numbers behind the chart</summary><div class="table-wrap"><table id="days" class="sortable"><thead><tr><th>Day</th><th class="num">Merged</th><th class="num">No PR needed</th><th class="num">Declined</th><th class="num">Open</th><th class="num">Failed</th><th class="num">Not started</th><th class="num">Places to migrate</th></tr></thead><tbody>"#,
+        r#"<details class="days"><summary>The numbers behind the chart</summary><div class="table-wrap"><table id="days" class="sortable"><thead><tr><th>Day</th><th class="num">Merged</th><th class="num">No change needed</th><th class="num">Declined</th><th class="num">Opted out</th><th class="num">Closed by the platform team</th><th class="num">Open</th><th class="num">Failed</th><th class="num">Not started</th><th class="num">Places to migrate</th></tr></thead><tbody>"#,
     );
     for d in &report.days {
         let _ = write!(
             out,
-            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
             esc(&d.date),
             d.merged,
             d.not_needed,
             d.declined,
+            d.opted_out,
+            d.closed_by_platform_team,
             d.open,
             d.other,
             d.not_started,
@@ -399,8 +437,11 @@ fn tranches(out: &mut String, report: &CampaignReport) {
             esc(note)
         );
     }
-    out.push_str(
-        r#"<div class="table-wrap"><table id="tranches"><thead><tr><th>Tranche</th><th>Opened</th><th class="progress-col">Progress</th><th class="num">Done</th><th class="num">Merged</th><th class="num">Open</th><th class="num">Declined</th><th class="num">Failed</th><th class="num">Not started</th></tr></thead><tbody>"#,
+    let closed = report.headline.closed_by_platform_team > 0;
+    let _ = write!(
+        out,
+        r#"<div class="table-wrap"><table id="tranches"><thead><tr><th>Tranche</th><th>Opened</th><th class="progress-col">Progress</th><th class="num" title="{MIGRATED_TITLE}">Migrated</th><th class="num">Merged</th><th class="num">No change needed</th><th class="num">Open</th><th class="num">Declined</th><th class="num">Opted out</th>{}<th class="num">Failed</th><th class="num">Not started</th></tr></thead><tbody>"#,
+        closed_head(closed)
     );
     for t in &report.tranches {
         let k = &t.counts;
@@ -421,8 +462,14 @@ fn tranches(out: &mut String, report: &CampaignReport) {
         let bar = stacked_bar(
             [
                 ("merged", "merged", k.merged),
-                ("not-needed", "no PR needed", k.not_needed),
+                ("not-needed", "no change needed", k.not_needed),
                 ("declined", "declined", k.declined),
+                ("opted-out", "opted out", k.opted_out),
+                (
+                    "closed",
+                    "closed by the platform team",
+                    k.closed_by_platform_team,
+                ),
                 ("open", "open", k.open),
                 ("failed", "failed", k.failed),
                 ("not-started", "not started", k.not_started),
@@ -433,17 +480,20 @@ fn tranches(out: &mut String, report: &CampaignReport) {
         );
         let _ = write!(
             out,
-            r#"<tr class="tranche{}"><td><span class="tranche-no">{}</span> {}{spec}</td><td>{opened}</td><td class="progress-col">{bar}</td><td class="num" data-sort="{}"><strong>{}%</strong> <span class="muted">{} of {}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+            r#"<tr class="tranche{}"><td><span class="tranche-no">{}</span> {}{spec}</td><td>{opened}</td><td class="progress-col">{bar}</td><td class="num" data-sort="{}"><strong>{}%</strong> <span class="muted">{} of {}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>{}<td class="num">{}</td><td class="num">{}</td></tr>"#,
             if t.opened { "" } else { " closed" },
             t.number,
             esc(&t.name),
-            k.settled_percent,
-            k.settled_percent,
-            k.settled,
+            k.migrated_percent,
+            k.migrated_percent,
+            k.migrated,
             k.targets,
             k.merged,
+            k.not_needed,
             k.open,
             k.declined,
+            k.opted_out,
+            closed_cell(closed, k.closed_by_platform_team),
             k.failed,
             k.not_started,
         );
@@ -451,9 +501,29 @@ fn tranches(out: &mut String, report: &CampaignReport) {
     out.push_str("</tbody></table></div></section>\n");
 }
 
+/// What the Migrated columns count, for their tooltips.
+const MIGRATED_TITLE: &str = "Merged or needing no change, with no place left by the latest scan";
+
+/// The "closed by the platform team" column's head, when a cancelled
+/// campaign's pull requests were closed (no such column otherwise).
+fn closed_head(shown: bool) -> &'static str {
+    if shown {
+        r#"<th class="num" title="Pull requests the platform team closed when it cancelled the campaign">Closed by us</th>"#
+    } else {
+        ""
+    }
+}
+
+fn closed_cell(shown: bool, n: usize) -> String {
+    if shown { plain(n) } else { String::new() }
+}
+
 fn teams(out: &mut String, report: &CampaignReport) {
-    out.push_str(
-        r#"<section id="team-progress"><h2>Teams</h2><p class="lede">Each repository belongs to the team that owns it in the service catalog. Click a column to sort.</p><div class="table-wrap"><table id="teams" class="sortable"><thead><tr><th>Team</th><th class="num">Repos</th><th class="progress-col">Done</th><th class="num">Merged</th><th class="num">Open</th><th class="num" title="Open pull requests whose checks fail">CI failing</th><th class="num" title="Open pull requests with no review verdict yet">Awaiting review</th><th class="num" title="Open pull requests nobody reviewed for a while; the team was reminded">Stale</th><th class="num">Declined</th><th class="num">Failed</th><th class="num">Not started</th></tr></thead><tbody>"#,
+    let closed = report.headline.closed_by_platform_team > 0;
+    let _ = write!(
+        out,
+        r#"<section id="team-progress"><h2>Teams</h2><p class="lede">Each repository belongs to the team that owns it in the service catalog. Click a column to sort.</p><div class="table-wrap"><table id="teams" class="sortable"><thead><tr><th>Team</th><th class="num">Repos</th><th class="progress-col" title="{MIGRATED_TITLE}">Migrated</th><th class="num">Merged</th><th class="num">No change needed</th><th class="num">Open</th><th class="num" title="Open pull requests whose checks fail">CI failing</th><th class="num" title="Open pull requests with no review verdict yet">Awaiting review</th><th class="num" title="Open pull requests nobody reviewed for a while; the team was reminded">Stale</th><th class="num">Declined</th><th class="num">Opted out</th>{}<th class="num">Failed</th><th class="num">Not started</th></tr></thead><tbody>"#,
+        closed_head(closed)
     );
     for t in &report.teams {
         let warn = |n: usize| {
@@ -465,21 +535,24 @@ fn teams(out: &mut String, report: &CampaignReport) {
         };
         let _ = write!(
             out,
-            r#"<tr class="team"><td><strong>{}</strong><div class="muted small">{}</div></td><td class="num">{}</td><td class="progress-col" data-sort="{}"><div class="mini"><div class="mini-fill" style="width:{}%"></div></div><span class="small">{}% · {} of {}</span></td><td class="num">{}</td><td class="num">{}</td>{}{}{}<td class="num">{}</td>{}<td class="num">{}</td></tr>"#,
+            r#"<tr class="team"><td><strong>{}</strong><div class="muted small">{}</div></td><td class="num">{}</td><td class="progress-col" data-sort="{}"><div class="mini"><div class="mini-fill" style="width:{}%"></div></div><span class="small">{}% · {} of {}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>{}{}{}<td class="num">{}</td><td class="num">{}</td>{}{}<td class="num">{}</td></tr>"#,
             esc(&t.name),
             esc(&t.owner),
             t.targets,
-            t.settled_percent,
-            t.settled_percent.min(100),
-            t.settled_percent,
-            t.settled,
+            t.migrated_percent,
+            t.migrated_percent.min(100),
+            t.migrated_percent,
+            t.migrated,
             t.targets,
             t.merged,
+            t.not_needed,
             t.open,
             warn(t.failing_ci),
             plain(t.awaiting_review),
             warn(t.stale),
             t.declined,
+            t.opted_out,
+            closed_cell(closed, t.closed_by_platform_team),
             warn(t.failed),
             t.not_started,
         );
@@ -490,6 +563,52 @@ fn teams(out: &mut String, report: &CampaignReport) {
 fn plain(n: usize) -> String {
     let class = if n == 0 { "num zero" } else { "num" };
     format!(r#"<td class="{class}">{n}</td>"#)
+}
+
+/// The repositories whose owners said no (declined, opted out) and the
+/// pull requests the platform team closed, each with the reason given.
+fn declined(out: &mut String, report: &CampaignReport) {
+    let said_no: Vec<&TargetLine> = report
+        .targets
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.outcome,
+                Outcome::Declined | Outcome::OptedOut | Outcome::ClosedByPlatformTeam
+            )
+        })
+        .collect();
+    if said_no.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        r#"<section id="declined"><h2>Declined and opted out <span class="count">{}</span></h2><p class="lede">Settled, but not migrated: the old way stays in these repositories. The reasons are the owners' own words (or the platform team's, for pull requests it closed when it cancelled the campaign).</p><ul class="declined">"#,
+        said_no.len()
+    );
+    for t in said_no {
+        let _ = write!(
+            out,
+            r#"<li data-outcome="{}"><span class="pill st-{}">{}</span> <strong class="repo">{}</strong> <span class="muted" title="{}">· {}</span>"#,
+            t.outcome.as_str(),
+            outcome_class(t.outcome),
+            esc(&t.state_label),
+            esc(&t.repo),
+            esc(&t.owner),
+            esc(short_ref(&t.owner)),
+        );
+        if let Some(pr) = &t.pr {
+            let _ = write!(out, " {}", pr_link(pr));
+        }
+        match t.reason_shown() {
+            Some(reason) => {
+                let _ = write!(out, r#"<div class="reason">{}</div>"#, esc(reason));
+            }
+            None => out.push_str(r#"<div class="reason">no reason given</div>"#),
+        }
+        out.push_str("</li>");
+    }
+    out.push_str("</ul></section>\n");
 }
 
 fn targets(out: &mut String, report: &CampaignReport) {
@@ -531,13 +650,19 @@ fn target_row(out: &mut String, t: &TargetLine, scans: bool) {
         None => r#"<span class="muted">–</span>"#.to_string(),
     };
     let mut notes = Vec::new();
+    if t.outcome.done() && !t.migrated {
+        notes.push(
+            r#"<span class="tag tag-warn">not migrated: the scan still finds places</span>"#
+                .to_string(),
+        );
+    }
     if t.stale {
         notes.push(r#"<span class="tag tag-stale">stale · owners reminded</span>"#.to_string());
     }
     if t.no_reviewer {
         notes.push(r#"<span class="tag tag-warn">nobody asked to review</span>"#.to_string());
     }
-    if let Some(reason) = &t.reason {
+    if let Some(reason) = t.reason_shown() {
         let first = reason.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
         let short: String = if first.chars().count() > 140 {
             format!("{}…", first.chars().take(140).collect::<String>())
@@ -579,8 +704,8 @@ fn target_row(out: &mut String, t: &TargetLine, scans: bool) {
         team = esc(short_ref(&t.owner)),
         tranche = t.tranche,
         tranche_name = esc(&t.tranche_name),
-        class = state_class(&t.state),
-        label = esc(state_label(&t.state)),
+        class = outcome_class(t.outcome),
+        label = esc(&t.state_label),
         prn = t.pr.as_ref().map_or(0, |p| p.number),
         notes = notes.join(" "),
     );
@@ -621,7 +746,7 @@ fn glossary(out: &mut String) {
             out,
             "<div><dt>{}</dt><dd>{}</dd></div>",
             esc(term),
-            esc(meaning)
+            esc_code(meaning)
         );
     }
     out.push_str("</dl></section>\n");
@@ -696,6 +821,7 @@ const CSS: &str = r##"
   --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --soft: #f6f8fa; --bg: #ffffff;
   --merged: #8250df; --not-needed: #c8b3f0; --declined: #8c959f; --open: #2da44e;
   --failed: #cf222e; --not-started: #d8dee4; --matches: #bc4c00; --link: #0969da;
+  --opted-out: #c4a56a; --closed: #57606a;
 }
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
@@ -730,6 +856,7 @@ header.top { padding: 24px; }
 .pill-paused { background: #9a6700; } .pill-declined { background: var(--declined); }
 .st-merged { background: var(--merged); } .st-open { background: var(--open); }
 .st-declined { background: var(--declined); } .st-failed { background: var(--failed); }
+.st-opted-out { background: var(--opted-out); } .st-closed { background: var(--closed); }
 .st-not-needed { background: #ede4fb; color: #6639ba; }
 .st-not-started { background: var(--soft); color: var(--muted); border: 1px solid var(--line); line-height: 18px; }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(132px, 1fr)); gap: 12px; }
@@ -737,7 +864,9 @@ header.top { padding: 24px; }
 .card .value { font-size: 26px; font-weight: 600; line-height: 1.2; font-variant-numeric: tabular-nums; }
 .card .label { font-weight: 600; }
 .card .note { color: var(--muted); font-size: 12px; }
-.card-done { border-top-color: var(--merged); } .card-merged { border-top-color: var(--merged); }
+.card-migrated { border-top-color: var(--merged); } .card-merged { border-top-color: var(--merged); }
+.card-not-needed { border-top-color: var(--not-needed); } .card-opted-out { border-top-color: var(--opted-out); }
+.card-closed { border-top-color: var(--closed); }
 .card-open { border-top-color: var(--open); } .card-declined { border-top-color: var(--declined); }
 .card-failed { border-top-color: var(--failed); } .card-not-started { border-top-color: var(--not-started); }
 .card-matches { border-top-color: var(--matches); }
@@ -747,6 +876,10 @@ header.top { padding: 24px; }
 .seg-merged { background: var(--merged); } .seg-not-needed { background: var(--not-needed); }
 .seg-declined { background: var(--declined); } .seg-open { background: var(--open); }
 .seg-failed { background: var(--failed); } .seg-not-started { background: var(--not-started); }
+.seg-opted-out { background: var(--opted-out); } .seg-closed { background: var(--closed); }
+ul.declined { list-style: none; margin: 0; padding: 0; display: grid; gap: 8px; }
+ul.declined li { border: 1px solid var(--line); border-left: 4px solid var(--declined); border-radius: 8px; padding: 8px 14px; }
+ul.declined .reason { margin-top: 4px; white-space: pre-wrap; }
 .all-clear { margin: 6px 0 0; color: #1a7f37; }
 ul.attention { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
 .item { border: 1px solid var(--line); border-left: 4px solid var(--failed); border-radius: 8px; padding: 10px 14px; }

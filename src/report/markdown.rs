@@ -14,9 +14,9 @@ use std::fmt::Write as _;
 use crate::escape::{code, line, table_code, text, url};
 
 use super::campaign::{
-    CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, plural, short_ref, state_label,
+    CampaignReport, GLOSSARY, Outcome, PrLink, TargetLine, TrancheProgress, plural, short_ref,
 };
-use super::{human_day, human_time, link_url};
+use super::{human_day, human_time, link_url, status_reason_text};
 
 /// Render `report` as Markdown.
 pub fn render(report: &CampaignReport) -> String {
@@ -24,17 +24,29 @@ pub fn render(report: &CampaignReport) -> String {
     let c = &report.campaign;
     let h = &report.headline;
     let _ = writeln!(out, "# Migration report: {}\n", text(&c.name));
-    let _ = writeln!(out, "**{}**\n", text(&h.sentence()));
-    let _ = writeln!(
-        out,
-        "{} merged · {} {} open · {} declined · {} failing · {} not started\n",
-        h.merged,
-        h.open_prs,
-        plural(h.open_prs, "pull request", "pull requests"),
-        h.declined,
-        h.failed,
-        h.not_started,
-    );
+    let _ = writeln!(out, "**{}**\n", ours(&h.sentence(&c.name)));
+    let mut numbers = vec![
+        format!("{} merged", h.merged),
+        format!("{} no change needed", h.not_needed),
+        format!("{} declined", h.declined),
+        format!("{} opted out", h.opted_out),
+    ];
+    if h.closed_by_platform_team > 0 {
+        numbers.push(format!(
+            "{} closed by the platform team",
+            h.closed_by_platform_team
+        ));
+    }
+    numbers.extend([
+        format!(
+            "{} {} open",
+            h.open_prs,
+            plural(h.open_prs, "pull request", "pull requests")
+        ),
+        format!("{} failing", h.failed),
+        format!("{} not started", h.not_started),
+    ]);
+    let _ = writeln!(out, "{}\n", numbers.join(" · "));
     let mut facts = vec![
         format!("Status: **{}**", text(&c.status)),
         format!("recipe {}", code(&c.recipe)),
@@ -45,8 +57,12 @@ pub fn render(report: &CampaignReport) -> String {
         facts.push(format!("last scanned {}", human_time(at)));
     }
     let _ = writeln!(out, "{}\n", facts.join(" · "));
-    if let Some(reason) = &c.status_reason {
-        let _ = writeln!(out, "> **{}:** {}\n", text(&c.status), text(reason));
+    if let Some(reason) = c
+        .status_reason
+        .as_deref()
+        .and_then(|r| status_reason_text(&c.status, r))
+    {
+        let _ = writeln!(out, "> **{}:** {}\n", text(&c.status), text(&reason));
     }
 
     // Needs attention.
@@ -77,35 +93,86 @@ pub fn render(report: &CampaignReport) -> String {
 
     // Tranches.
     let _ = writeln!(out, "## Tranches\n");
+    let closed = h.closed_by_platform_team > 0;
     let _ = writeln!(
         out,
-        "| Tranche | Opened | Done | Merged | Open | Declined | Failed | Not started |"
+        "| Tranche | Opened | Migrated | Merged | No change needed | Open | Declined | Opted out |{} Failed | Not started |",
+        if closed {
+            " Closed by the platform team |"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         out,
-        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |{} ---: | ---: |",
+        if closed { " ---: |" } else { "" }
     );
     for t in &report.tranches {
+        let k = &t.counts;
         let _ = writeln!(
             out,
-            "| {} | {} | {} {}% ({} of {}) | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} {}% ({} of {}) | {} | {} | {} | {} | {} |{} {} | {} |",
             tranche_title(t),
             t.opened_at
                 .as_deref()
                 .map(human_day)
                 .unwrap_or_else(|| if t.opened { "yes" } else { "not yet" }.to_string()),
-            bar(t.counts.settled_percent),
-            t.counts.settled_percent,
-            t.counts.settled,
-            t.counts.targets,
-            t.counts.merged,
-            t.counts.open,
-            t.counts.declined,
-            t.counts.failed,
-            t.counts.not_started,
+            bar(k.migrated_percent),
+            k.migrated_percent,
+            k.migrated,
+            k.targets,
+            k.merged,
+            k.not_needed,
+            k.open,
+            k.declined,
+            k.opted_out,
+            if closed {
+                format!(" {} |", k.closed_by_platform_team)
+            } else {
+                String::new()
+            },
+            k.failed,
+            k.not_started,
         );
     }
     out.push('\n');
+
+    // Declined and opted out, with the reasons given.
+    let said_no: Vec<&TargetLine> = report
+        .targets
+        .iter()
+        .filter(|t| {
+            matches!(
+                t.outcome,
+                Outcome::Declined | Outcome::OptedOut | Outcome::ClosedByPlatformTeam
+            )
+        })
+        .collect();
+    if !said_no.is_empty() {
+        let _ = writeln!(out, "## Declined and opted out ({})\n", said_no.len());
+        let _ = writeln!(
+            out,
+            "Settled, but not migrated: the old way stays in these repositories.\n"
+        );
+        for t in said_no {
+            let mut line = format!("- **{}** — {}", text(&t.repo), text(&t.state_label));
+            if let Some(pr) = &t.pr {
+                let _ = write!(line, " {}", pr_ref(pr));
+            }
+            let _ = write!(line, " · {}", text(short_ref(&t.owner)));
+            let _ = write!(
+                line,
+                ": {}",
+                t.reason_shown().map_or_else(
+                    || "no reason given".to_string(),
+                    |r| text(&super::shorten(&one_line(r), 200))
+                )
+            );
+            let _ = writeln!(out, "{line}");
+        }
+        out.push('\n');
+    }
 
     // One checklist per team (the targets grouped once: linear in targets).
     let mut of_team: std::collections::HashMap<&str, Vec<&TargetLine>> =
@@ -117,9 +184,9 @@ pub fn render(report: &CampaignReport) -> String {
     for team in &report.teams {
         let _ = writeln!(
             out,
-            "### {} — {} of {} done\n",
+            "### {} — {} of {} migrated\n",
             text(&team.name),
-            team.settled,
+            team.migrated,
             team.targets
         );
         let mut notes = Vec::new();
@@ -157,8 +224,9 @@ pub fn render(report: &CampaignReport) -> String {
 
 /// `- [x] repo — merged #12`, `- [ ] repo — open #13 (CI failing)`.
 fn checklist_line(t: &TargetLine) -> String {
-    let mark = if t.settled { "x" } else { " " };
-    let mut line = format!("- [{mark}] {} — {}", text(&t.repo), state_label(&t.state));
+    // Ticked only when migrated: never declined, opted out or closed.
+    let mark = if t.migrated { "x" } else { " " };
+    let mut line = format!("- [{mark}] {} — {}", text(&t.repo), text(&t.state_label));
     if let Some(pr) = &t.pr {
         let _ = write!(line, " {}", pr_ref(pr));
     }
@@ -177,6 +245,15 @@ fn checklist_line(t: &TargetLine) -> String {
             notes.push("nobody asked to review".to_string());
         }
     }
+    if t.outcome.done()
+        && !t.migrated
+        && let Some(left) = t.remaining_matches
+    {
+        notes.push(format!(
+            "the scan still finds {left} {}",
+            plural(usize::try_from(left).unwrap_or(0), "place", "places")
+        ));
+    }
     if t.state == "pending" {
         notes.push(format!("tranche {}", text(&t.tranche_name)));
     }
@@ -186,7 +263,7 @@ fn checklist_line(t: &TargetLine) -> String {
     if !notes.is_empty() {
         let _ = write!(line, " ({})", notes.join(", "));
     }
-    if let Some(reason) = &t.reason {
+    if let Some(reason) = t.reason_shown() {
         let _ = write!(line, ": {}", text(&super::shorten(&one_line(reason), 120)));
     }
     line
@@ -208,6 +285,26 @@ fn pr_ref(pr: &PrLink) -> String {
         Some(target) => format!("[#{}]({}){draft}", pr.number, url(target)),
         None => format!("#{}{draft}", pr.number),
     }
+}
+
+/// One of our own sentences as Markdown: text, with its `code` spans as
+/// code (the campaign's name in a command).
+fn ours(sentence: &str) -> String {
+    sentence
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                code(part)
+            } else {
+                // `text` trims the spaces around a piece: keep them between
+                // the words and the code spans.
+                let before = if part.starts_with(' ') { " " } else { "" };
+                let after = if part.ends_with(' ') { " " } else { "" };
+                format!("{before}{}{after}", text(part))
+            }
+        })
+        .collect()
 }
 
 /// A ten-cell text progress bar.
@@ -332,7 +429,7 @@ mod tests {
         );
         assert!(md.contains("@\u{200b}org/team"), "{md}");
         assert!(
-            md.contains("- [x] \\[x\\]\\(javascript:alert\\(1\\)\\) &lt;img src=x&gt; \\| @\u{200b}org/team — declined"),
+            md.contains("- [ ] \\[x\\]\\(javascript:alert\\(1\\)\\) &lt;img src=x&gt; \\| @\u{200b}org/team — declined by its owners"),
             "{md}"
         );
     }

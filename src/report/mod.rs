@@ -188,6 +188,45 @@ impl From<&TargetRow> for TargetStatus {
     }
 }
 
+/// `state`'s label for a count of `n` targets: `3 declined by their
+/// owners`, `1 declined by its owners`.
+pub fn count_label(state: TargetState, n: usize) -> String {
+    let label = state.label();
+    if n == 1 {
+        label.to_string()
+    } else {
+        label.replace(" its ", " their ")
+    }
+}
+
+/// A campaign's `status_reason` as people read it after its status
+/// (`cancelled: …`): without the status said again in front (campaigns
+/// cancelled before this version recorded `cancelled: superseded`), and a
+/// completed campaign's counts (`15 merged, 4 no_change`) in words (`15
+/// merged, 4 no change needed`). `None` when nothing is left to say.
+pub fn status_reason_text(status: &str, reason: &str) -> Option<String> {
+    let mut text = reason.trim();
+    while let Some(rest) = text
+        .strip_prefix(status)
+        .and_then(|rest| rest.strip_prefix(':'))
+    {
+        text = rest.trim_start();
+    }
+    if text.is_empty() || text == status {
+        return None;
+    }
+    let counts: Option<Vec<String>> = text
+        .split(", ")
+        .map(|part| {
+            let (n, state) = part.split_once(' ')?;
+            let n: usize = n.parse().ok()?;
+            let state: TargetState = state.parse().ok()?;
+            Some(format!("{n} {}", count_label(state, n)))
+        })
+        .collect();
+    Some(counts.map_or_else(|| text.to_string(), |c| c.join(", ")))
+}
+
 /// `url` when it is safe to put in a link (`http`, `https`, or the local
 /// forge's `local://`); `None` for anything else (`javascript:`, `data:`…),
 /// which the renderers show as text instead.

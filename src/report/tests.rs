@@ -318,7 +318,9 @@ async fn the_burndown_has_one_point_a_day_replayed_from_the_log() {
                 merged,
                 open,
                 declined,
+                closed_by_platform_team: 0,
                 not_needed,
+                opted_out: 0,
                 not_started,
                 other,
                 remaining_matches: matches,
@@ -366,7 +368,14 @@ async fn the_burndown_has_one_point_a_day_replayed_from_the_log() {
             "{day:?}"
         );
         assert_eq!(
-            day.merged + day.open + day.declined + day.not_needed + day.not_started + day.other,
+            day.merged
+                + day.open
+                + day.declined
+                + day.closed_by_platform_team
+                + day.not_needed
+                + day.opted_out
+                + day.not_started
+                + day.other,
             states.len()
         );
     }
@@ -392,14 +401,30 @@ async fn headline_tranches_and_teams_count_what_happened() {
     let r = s.report("modernize").await;
 
     let h = &r.headline;
-    // Done: a1 merged, a4 declined, b2 no change = 3 of 8 = 37.5%.
+    // Migrated: a1 merged (scanned clean), b2 no change = 2 of 8 = 25%.
+    // Settled: those and a4 declined = 3.
     assert_eq!(
-        (h.targets, h.done, h.done_percent, h.merged, h.open_prs),
-        (8, 3, 37, 1, 2)
+        (h.targets, h.migrated, h.migrated_percent, h.settled),
+        (8, 2, 25, 3)
     );
-    assert_eq!((h.declined, h.failed, h.not_started), (1, 1, 2));
+    assert_eq!(
+        (h.merged, h.not_needed, h.declined, h.opted_out),
+        (1, 1, 1, 0)
+    );
+    assert_eq!(h.closed_by_platform_team, 0);
+    assert_eq!(
+        (
+            h.in_progress,
+            h.open_prs,
+            h.failed,
+            h.not_started,
+            h.not_clean
+        ),
+        (2, 2, 1, 2, 0)
+    );
     // a1 0 + a2 2 + b1 4 (its failed scan keeps the last good count).
     assert_eq!(h.remaining_matches, Some(6));
+    assert_eq!(h.repos_left, 2);
     assert_eq!((h.scanned_targets, h.scan_errors), (3, 1));
     let last_scan = state::parse_time(h.last_scan_at.as_deref().unwrap()).unwrap();
     assert_eq!(
@@ -410,8 +435,9 @@ async fn headline_tranches_and_teams_count_what_happened() {
         s.date(3)
     );
     assert_eq!(
-        h.sentence(),
-        "37% of 8 repositories done; 6 places still to migrate."
+        h.sentence("modernize"),
+        "2 of 8 repositories migrated (25%): 1 merged, 1 needed no change; 1 declined by its owners, 5 still in progress. \
+         The latest scan finds 6 places still to migrate in 2 of the 3 repositories scanned."
     );
     assert_eq!(r.campaign.status, "paused");
 
@@ -429,6 +455,7 @@ async fn headline_tranches_and_teams_count_what_happened() {
         (k.targets, k.merged, k.settled, k.settled_percent),
         (1, 1, 1, 100)
     );
+    assert_eq!((k.migrated, k.migrated_percent), (1, 100));
     let (name, opened, k) = tranche(1);
     assert_eq!((name.as_str(), opened), ("wave 1", true));
     // a2, b1 open; a4 declined; b2 no change; b4 failed: 2 of 5 settled.
@@ -445,6 +472,8 @@ async fn headline_tranches_and_teams_count_what_happened() {
         (5, 0, 2, 1, 1, 1, 0)
     );
     assert_eq!((k.settled, k.settled_percent), (2, 40));
+    // Only b2 is migrated: a4's decline is settled, not migrated.
+    assert_eq!((k.migrated, k.migrated_percent, k.opted_out), (1, 20, 0));
     assert_eq!(r.tranches[1].spec.as_deref(), Some("5"));
     let (name, opened, k) = tranche(2);
     assert_eq!((name.as_str(), opened), ("rest", false));
@@ -478,6 +507,7 @@ async fn headline_tranches_and_teams_count_what_happened() {
         ),
         (1, 0, 1, 2, 50)
     );
+    assert_eq!((a.migrated, a.migrated_percent, a.not_needed), (1, 25, 0));
     let b = &r.teams[1];
     // b1 open, review pending and nudged; b2 no change; b4 verify failed; b3 pending.
     assert_eq!(
@@ -501,6 +531,7 @@ async fn headline_tranches_and_teams_count_what_happened() {
         ),
         (0, 1, 1, 1, 25)
     );
+    assert_eq!((b.migrated, b.migrated_percent, b.not_needed), (1, 25, 1));
 
     // Every target, in plan order, with its PR and flags.
     let repos: Vec<&str> = r.targets.iter().map(|t| t.repo.as_str()).collect();
@@ -564,8 +595,26 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     let back: CampaignReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["schema"], 1);
+    assert_eq!(value["schema"], 2);
     assert_eq!(value["tranches"][1]["settled_percent"], 40);
+    assert_eq!(value["tranches"][1]["migrated_percent"], 20);
+    assert_eq!(value["headline"]["migrated"], 2);
+    assert_eq!(value["headline"]["repos_left"], 2);
+    let a4 = &value["targets"][2];
+    assert_eq!(
+        (
+            &a4["state"],
+            &a4["state_label"],
+            &a4["outcome"],
+            &a4["migrated"]
+        ),
+        (
+            &serde_json::json!("declined"),
+            &serde_json::json!("declined by its owners"),
+            &serde_json::json!("declined"),
+            &serde_json::json!(false)
+        )
+    );
     assert_eq!(value["attention"][0]["kind"], "paused");
 
     let page = html::render(&r);
@@ -592,8 +641,18 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
         md.contains("- [x] a1 — merged [#1](https://forge.example/acme/a1/pull/1)"),
         "{md}"
     );
-    assert!(md.contains("- [ ] a2 — PR open [#1](https://forge.example/acme/a2/pull/1) (CI failing, nobody asked to review)"), "{md}");
-    assert!(md.contains("- [ ] b1 — PR open [#1](https://forge.example/acme/b1/pull/1) (awaiting review, stale, owners reminded)"), "{md}");
+    assert!(md.contains("- [ ] a2 — pull request open [#1](https://forge.example/acme/a2/pull/1) (CI failing, nobody asked to review)"), "{md}");
+    assert!(md.contains("- [ ] b1 — pull request open [#1](https://forge.example/acme/b1/pull/1) (awaiting review, stale, owners reminded)"), "{md}");
+    // Declined is settled, never ticked, and listed with its reason.
+    assert!(
+        md.contains("- [ ] a4 — declined by its owners [#1](https://forge.example/acme/a4/pull/1)"),
+        "{md}"
+    );
+    assert!(md.contains("## Declined and opted out (1)"), "{md}");
+    assert!(
+        md.contains("- **a4** — declined by its owners [#1](https://forge.example/acme/a4/pull/1) · team-a: retiring this service"),
+        "{md}"
+    );
     assert!(md.contains("## Needs attention (4)"), "{md}");
 
     let rows = csv::targets(&r);
@@ -603,7 +662,9 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     assert!(rows.starts_with("repo,component,owner,tranche,"));
     assert!(rows.contains(",\"verify exited with status 1\n"), "{rows}");
     let days = csv::days(&r);
-    let day1 = format!("{},1,2,0,1,2,2,6\r\n", s.date(1));
+    // date, merged, open, declined, closed by the platform team, not
+    // needed, opted out, not started, other, places.
+    let day1 = format!("{},1,2,0,0,1,0,2,2,6\r\n", s.date(1));
     assert!(days.contains(&day1), "{days}");
 }
 
@@ -731,4 +792,328 @@ fn text_from_outside_cannot_inject_markup() {
     assert_eq!(page.matches("<script").count(), 1);
     let md = markdown::render(&r);
     assert!(!md.contains("<img") && !md.contains("<script") && !md.contains("](javascript"));
+}
+
+/// A successful scan of target `id` counting `matches`, at `at`.
+fn scan(id: i64, matches: i64, at: &str) -> state::ScanRow {
+    state::ScanRow {
+        target_id: id,
+        commit_id: Some("abc".into()),
+        matches: Some(matches),
+        error: None,
+        at: at.into(),
+    }
+}
+
+/// The report of `targets` (ids 1…) with `scans`, on a campaign `c`.
+fn pure_report(status: &str, targets: &[TargetRow], scans: &[state::ScanRow]) -> CampaignReport {
+    let now: Timestamp = "2026-01-07T12:00:00Z".parse().unwrap();
+    CampaignReport::build(&campaign_row(status, None), targets, &[], &[], scans, now)
+}
+
+#[test]
+fn the_headline_says_what_is_migrated_and_what_the_campaign_did() {
+    use TargetState::*;
+    let at = "2026-01-06T10:00:00Z";
+    let fleet = |states: &[TargetState]| -> Vec<TargetRow> {
+        states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| row(i as i64 + 1, &format!("r{}", i + 1), *s))
+            .collect()
+    };
+
+    // Never scanned: the migration is not measured yet, and the command
+    // that measures it is named.
+    let r = pure_report("active", &fleet(&[Merged, NoChange, PrOpen, Pending]), &[]);
+    assert_eq!(
+        r.headline.sentence("c"),
+        "2 of 4 repositories migrated (50%): 1 merged, 1 needed no change; 2 still in progress. \
+         The migration is not measured yet: `fleetwright scan c` counts the places still to migrate."
+    );
+
+    // Declined and opted out are settled, not migrated; the places left in
+    // them are counted.
+    let r = pure_report(
+        "completed",
+        &fleet(&[Merged, NoChange, Declined, OptedOut]),
+        &[
+            scan(1, 0, at),
+            scan(2, 0, at),
+            scan(3, 5, at),
+            scan(4, 2, at),
+        ],
+    );
+    let h = &r.headline;
+    assert_eq!(
+        (
+            h.migrated,
+            h.migrated_percent,
+            h.settled,
+            h.declined,
+            h.opted_out
+        ),
+        (2, 50, 4, 1, 1)
+    );
+    assert_eq!(
+        h.sentence("c"),
+        "2 of 4 repositories migrated (50%): 1 merged, 1 needed no change; 1 declined by its owners, 1 opted out. \
+         The latest scan finds 7 places still to migrate in 2 repositories."
+    );
+
+    // Every pull request merged, but the scan still finds places in one:
+    // not migrated, not 100%.
+    let r = pure_report(
+        "completed",
+        &fleet(&[Merged, Merged]),
+        &[scan(1, 0, at), scan(2, 3, at)],
+    );
+    assert_eq!(
+        r.headline.sentence("c"),
+        "1 of 2 repositories migrated (50%): 2 merged (but the scan still finds places in 1 of them). \
+         The latest scan finds 3 places still to migrate in 1 repository."
+    );
+    assert_eq!(r.headline.not_clean, 1);
+    assert!(!r.targets[1].migrated && r.targets[1].settled);
+
+    // All of it.
+    let r = pure_report(
+        "completed",
+        &fleet(&[Merged, Merged, NotApplicable]),
+        &[scan(1, 0, at), scan(2, 0, at), scan(3, 0, at)],
+    );
+    assert_eq!(
+        r.headline.sentence("c"),
+        "3 of 3 repositories migrated (100%): 2 merged, 1 needed no change. \
+         The latest scan finds no place left to migrate."
+    );
+
+    // Some scanned: said so.
+    let r = pure_report(
+        "active",
+        &fleet(&[Merged, Failed, Queued, Declined]),
+        &[scan(1, 0, at), scan(4, 1, at)],
+    );
+    assert_eq!(
+        r.headline.sentence("c"),
+        "1 of 4 repositories migrated (25%): 1 merged; 1 declined by its owners, 2 still in progress. \
+         The latest scan finds 1 place still to migrate in 1 of the 2 repositories scanned."
+    );
+}
+
+#[test]
+fn the_headline_never_says_100_percent_while_a_scan_finds_places() {
+    use TargetState::*;
+    let at = "2026-01-06T10:00:00Z";
+    // Every fleet of three targets of every state, each not scanned, or
+    // scanned with 0 or 1 place left.
+    let mut fleets: Vec<Vec<(TargetState, Option<i64>)>> = vec![Vec::new()];
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for f in &fleets {
+            for s in TargetState::ALL {
+                for m in [None, Some(0), Some(1)] {
+                    let mut g = f.clone();
+                    g.push((s, m));
+                    next.push(g);
+                }
+            }
+        }
+        fleets = next;
+    }
+    let mut checked = 0;
+    for fleet in &fleets {
+        let targets: Vec<TargetRow> = fleet
+            .iter()
+            .enumerate()
+            .map(|(i, (s, _))| row(i as i64 + 1, &format!("r{i}"), *s))
+            .collect();
+        let scans: Vec<state::ScanRow> = fleet
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (_, m))| m.map(|m| scan(i as i64 + 1, m, at)))
+            .collect();
+        let h = pure_report("active", &targets, &scans).headline;
+        let left = h.remaining_matches.unwrap_or(0) > 0;
+        if left {
+            assert!(h.migrated_percent < 100, "{fleet:?}: {h:?}");
+            assert!(!h.sentence("c").contains("(100%)"), "{fleet:?}");
+        }
+        // Declined and opted out never count as migrated.
+        let migrated = fleet
+            .iter()
+            .filter(|(s, m)| matches!(s, Merged | NoChange | NotApplicable) && *m != Some(1))
+            .count();
+        assert_eq!(h.migrated, migrated, "{fleet:?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 36 * 36 * 36);
+
+    // A scan of a repository the rows do not hold cannot make it 100% either.
+    let r = pure_report("completed", &[row(1, "a", Merged)], &[scan(9, 4, at)]);
+    assert_eq!(r.headline.migrated_percent, 99);
+}
+
+#[test]
+fn pull_requests_the_platform_team_closed_are_not_the_owners_declines() {
+    use TargetState::*;
+    let event =
+        |id: i64, target: Option<i64>, kind: &str, to: Option<&str>, at: &str| state::EventRow {
+            id,
+            target_id: target,
+            kind: kind.into(),
+            from_state: None,
+            to_state: to.map(str::to_string),
+            detail: None,
+            at: at.into(),
+        };
+    let mut owners = row(1, "owners", Declined);
+    owners.reason = Some("we retire it".into());
+    let mut ours = row(2, "ours", Declined);
+    ours.reason = Some("closed by the platform team: superseded by v2".into());
+    let mut legacy = row(3, "legacy", Declined);
+    legacy.reason = Some("superseded by v2".into());
+    let targets = [owners, ours, legacy, row(4, "done", Merged)];
+    let events = [
+        event(
+            1,
+            Some(1),
+            "state",
+            Some("declined"),
+            "2026-01-05T10:00:00Z",
+        ),
+        event(
+            2,
+            None,
+            "cancelled",
+            Some("cancelled"),
+            "2026-01-06T10:00:00Z",
+        ),
+        event(
+            3,
+            Some(2),
+            "state",
+            Some("declined"),
+            "2026-01-06T10:01:00Z",
+        ),
+        event(
+            4,
+            Some(2),
+            CLOSED_BY_PLATFORM_TEAM,
+            None,
+            "2026-01-06T10:01:00Z",
+        ),
+        // A campaign cancelled before the event existed: declined after
+        // the cancel, by `cancel --close-prs`.
+        event(
+            5,
+            Some(3),
+            "state",
+            Some("declined"),
+            "2026-01-06T10:02:00Z",
+        ),
+    ];
+    let now: Timestamp = "2026-01-06T12:00:00Z".parse().unwrap();
+    let mut campaign = campaign_row("cancelled", None);
+    campaign.status_reason = Some("cancelled: superseded by v2".into());
+    let r = CampaignReport::build(&campaign, &targets, &[], &events, &[], now);
+    let h = &r.headline;
+    assert_eq!((h.declined, h.closed_by_platform_team), (1, 2));
+    assert_eq!(
+        h.sentence("c"),
+        "1 of 4 repositories migrated (25%): 1 merged; 1 declined by its owners, 2 closed by the platform team. \
+         The migration is not measured yet: `fleetwright scan c` counts the places still to migrate."
+    );
+    let labels: Vec<(&str, &str)> = r
+        .targets
+        .iter()
+        .map(|t| (t.repo.as_str(), t.state_label.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            ("owners", "declined by its owners"),
+            ("ours", "closed by the platform team"),
+            ("legacy", "closed by the platform team"),
+            ("done", "merged"),
+        ]
+    );
+    assert_eq!(r.tranches[0].counts.declined, 1);
+    assert_eq!(r.tranches[0].counts.closed_by_platform_team, 2);
+    assert_eq!(r.teams[0].declined, 1);
+    let today = r.days.last().unwrap();
+    assert_eq!((today.declined, today.closed_by_platform_team), (1, 2));
+
+    // Said once: "Cancelled: superseded by v2", not "cancelled: cancelled: …".
+    let page = html::render(&r);
+    assert!(
+        page.contains("<strong>Cancelled:</strong> superseded by v2</p>"),
+        "{page}"
+    );
+    assert!(!page.contains("cancelled: superseded"), "{page}");
+    assert!(page.contains(r#"<li data-outcome="closed_by_platform_team">"#));
+    let md = markdown::render(&r);
+    assert!(md.contains("> **cancelled:** superseded by v2"), "{md}");
+    assert!(
+        md.contains("- [ ] ours — closed by the platform team: superseded by v2\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **ours** — closed by the platform team · team-a: superseded by v2\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- **legacy** — closed by the platform team · team-a: superseded by v2\n"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- [ ] owners — declined by its owners: we retire it"),
+        "{md}"
+    );
+    let rows = csv::targets(&r);
+    assert!(
+        rows.contains("ours,component:default/ours,group:default/team-a,1,tranche 1,declined,closed by the platform team,closed_by_platform_team,true,false,"),
+        "{rows}"
+    );
+}
+
+#[test]
+fn status_reasons_are_said_once_and_in_words() {
+    use super::status_reason_text as said;
+    assert_eq!(
+        said("cancelled", "cancelled: superseded").as_deref(),
+        Some("superseded")
+    );
+    assert_eq!(said("cancelled", "cancelled"), None);
+    assert_eq!(
+        said("cancelled", "superseded").as_deref(),
+        Some("superseded")
+    );
+    assert_eq!(
+        said(
+            "completed",
+            "15 merged, 3 declined, 4 no_change, 1 opted_out"
+        )
+        .as_deref(),
+        Some("15 merged, 3 declined by their owners, 4 no change needed, 1 opted out")
+    );
+    assert_eq!(
+        said("completed", "1 merged, 1 declined").as_deref(),
+        Some("1 merged, 1 declined by its owners")
+    );
+    // Not counts: left as it is.
+    assert_eq!(
+        said("paused", "paused by hand: 2 failing").as_deref(),
+        Some("paused by hand: 2 failing")
+    );
+}
+
+#[test]
+fn every_state_has_words() {
+    for s in TargetState::ALL {
+        let label = s.label();
+        assert!(!label.is_empty() && !label.contains('_'), "{s}: {label}");
+    }
+    assert_eq!(TargetState::NoChange.label(), "no change needed");
+    assert_eq!(TargetState::Pending.label(), "waiting for its tranche");
 }

@@ -133,9 +133,14 @@ fn the_default_demo_runs_to_completion_through_run_alone_and_writes_its_report()
     );
     out.code(0);
     for seen in [
+        "== before launch: `fleetwright preview ",
         "launched modernize-deprecated-apis",
-        "gate closed: tranche 1 (canary)",
         "gate passed: tranche 1 (canary)",
+        "gate closed: tranche 2 (experimental)",
+        // Recipe-exact pull requests merge by the campaign's policy; one a
+        // team added a commit to waits for the team.
+        "merged by auto_merge (checks pass, recipe-exact)",
+        "added a commit of their own to",
         "PAUSED: ",
         "`fleetwright resume modernize-deprecated-apis`",
         "throttled: ",
@@ -149,6 +154,16 @@ fn the_default_demo_runs_to_completion_through_run_alone_and_writes_its_report()
     }
     let status = read_status(tmp.path(), &dir);
     assert_eq!(status.campaign.status, "completed");
+    // The preview said what the campaign then did: a pull request for every
+    // repository it would change, none elsewhere.
+    let with_pr = status.targets.iter().filter(|t| t.pr.is_some()).count();
+    assert!(
+        out.stdout.contains(&format!(
+            "would change {with_pr} of {} repositories",
+            status.targets.len()
+        )),
+        "{out:?}"
+    );
     assert!(
         status.targets.iter().all(|t| [
             "merged",
@@ -179,4 +194,35 @@ fn the_default_demo_runs_to_completion_through_run_alone_and_writes_its_report()
     events.code(0);
     let report: serde_json::Value = serde_json::from_str(&events.stdout).unwrap();
     assert_eq!(report["campaign"]["status"], "completed", "{report:#}");
+    // Completed is not migrated: the scan still finds places in the
+    // declined and opted-out repositories, so the headline is not 100%,
+    // and says what the campaign did there.
+    let h = &report["headline"];
+    let left = h["remaining_matches"].as_i64().expect("the demo scans");
+    assert!(left > 0, "{h:#}");
+    assert!(h["migrated_percent"].as_u64().unwrap() < 100, "{h:#}");
+    assert_eq!(h["settled"], h["targets"], "{h:#}");
+    let count = |state: &str| status.targets.iter().filter(|t| t.state == state).count();
+    assert_eq!(h["declined"], count("declined"), "{h:#}");
+    assert_eq!(h["opted_out"], count("opted_out"), "{h:#}");
+    let headline = html
+        .split(r#"<p id="headline" class="headline">"#)
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .expect("the headline");
+    assert!(!headline.contains("100%"), "{headline}");
+    assert!(
+        headline.contains(&format!(
+            "The latest scan finds {left} places still to migrate"
+        )),
+        "{headline}"
+    );
+    assert!(
+        headline.contains(&format!("{} declined by ", count("declined"))),
+        "{headline}"
+    );
+    assert!(
+        headline.contains(&format!("{} opted out", count("opted_out"))),
+        "{headline}"
+    );
 }

@@ -226,7 +226,10 @@ fn a_hand_pause_stops_new_pull_requests_and_cancel_closes_the_open_ones() {
     for repo in ["bravo", "charlie", "delta"] {
         let t = target(&status, repo);
         assert_eq!(t.state, "declined", "{t:?}");
-        assert_eq!(t.reason.as_deref(), Some("Superseded by the v2 campaign."));
+        assert_eq!(
+            t.reason.as_deref(),
+            Some("closed by the platform team: Superseded by the v2 campaign.")
+        );
     }
     // A cancelled campaign stays cancelled.
     sb.run(&["resume", CAMPAIGN]).code(6);
@@ -387,7 +390,7 @@ fn watch_runs_again_until_the_campaign_is_completed() {
     assert!(
         watched
             .stdout
-            .contains("modernize-logging: completed (1 merged, 1 no_change)"),
+            .contains("modernize-logging: completed (1 merged, 1 no change needed)"),
         "{watched:?}"
     );
     let bad = sb.run(&["run", CAMPAIGN, "--watch", "10 parsecs"]);
