@@ -24,8 +24,7 @@ pub const SCHEMA: u32 = 1;
 #[derive(Debug, Clone)]
 pub struct CampaignUse {
     pub name: String,
-    /// As the state stores it: `active`, `paused`, `completed`, `cancelled`.
-    pub status: String,
+    pub status: crate::state::CampaignStatus,
     /// Clone folder names ([`crate::git::Workspace::clone_dir`]).
     pub folders: Vec<String>,
 }
@@ -33,7 +32,7 @@ pub struct CampaignUse {
 impl CampaignUse {
     /// Completed or cancelled: it will not fetch its repositories again.
     pub fn is_finished(&self) -> bool {
-        matches!(self.status.as_str(), "completed" | "cancelled")
+        self.status.is_finished()
     }
 }
 
@@ -144,7 +143,7 @@ impl CacheReport {
                     .collect();
                 CampaignEntry {
                     name: c.name.clone(),
-                    status: c.status.clone(),
+                    status: c.status.to_string(),
                     clones: mine.len(),
                     bytes: mine.iter().map(|e| e.bytes).sum(),
                     last_used: mine
@@ -368,12 +367,12 @@ mod tests {
         let campaigns = [
             CampaignUse {
                 name: "logging".into(),
-                status: "active".into(),
+                status: crate::state::CampaignStatus::Active,
                 folders: vec!["api-1".into(), "web-2".into(), "both-4".into()],
             },
             CampaignUse {
                 name: "java17".into(),
-                status: "completed".into(),
+                status: crate::state::CampaignStatus::Completed,
                 folders: vec!["old-3".into(), "both-4".into(), "gone-6".into()],
             },
         ];

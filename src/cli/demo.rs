@@ -111,7 +111,7 @@ review page: {} (nothing pushed, nothing recorded)",
         let done = engine.reconcile(&loaded).await?;
         print_reconciled(&done);
         row = Some(done.campaign.clone());
-        if matches!(done.campaign.status.as_str(), "completed" | "cancelled") {
+        if done.campaign.status.is_finished() {
             break;
         }
         if weekend {
@@ -134,7 +134,7 @@ review page: {} (nothing pushed, nothing recorded)",
             "scan: {} place(s) still match in {} of {} repositories\n",
             scan.totals.matches, scan.totals.repositories_with_matches, scan.totals.targets
         );
-        if matches!(evening.campaign.status.as_str(), "completed" | "cancelled") {
+        if evening.campaign.status.is_finished() {
             break;
         }
         clock.advance(Duration::from_secs(14 * HOUR));
@@ -221,7 +221,7 @@ impl Teams {
     ) -> anyhow::Result<()> {
         let now = state.now();
         let targets = state.targets(row.id).await?;
-        if row.status == "paused" {
+        if row.status == crate::state::CampaignStatus::Paused {
             // The platform team looks: a flaky check in the shared CI
             // image. It is fixed, the checks pass again, and it resumes.
             let mut fixed = Vec::new();

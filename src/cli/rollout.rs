@@ -166,7 +166,7 @@ async fn run_once(
     let done = engine.reconcile(&loaded).await?;
     print_reconciled(&done);
     state.close().await;
-    let finished = matches!(done.campaign.status.as_str(), "completed" | "cancelled");
+    let finished = done.campaign.status.is_finished();
     let code = if done.failed() > 0 || !done.sync.failed.is_empty() {
         exit::TARGETS_FAILED
     } else {
@@ -205,7 +205,7 @@ pub(super) fn print_reconciled(done: &Reconciled) {
     }
     if let Some(reason) = &done.paused {
         println!("PAUSED: {}", terminal(reason));
-    } else if c.status == "paused" {
+    } else if c.status == crate::state::CampaignStatus::Paused {
         println!(
             "paused, nothing is opened: {}",
             terminal(c.status_reason.as_deref().unwrap_or("by hand"))

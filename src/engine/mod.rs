@@ -38,8 +38,8 @@ use crate::git::Workspace;
 use crate::recipe::{Facts, Recipe};
 use crate::reviewers::Reviewers;
 use crate::state::{
-    CampaignRow, NewCampaign, NewTarget, PrState, PullRequestRecord, State, StateError, Step,
-    Synced, TargetRow, TargetState, Transition,
+    CampaignRow, CampaignStatus, NewCampaign, NewTarget, PrState, PullRequestRecord, State,
+    StateError, Step, Synced, TargetRow, TargetState, Transition,
 };
 
 /// Reports what the engine is doing; the command layer draws it.
@@ -334,7 +334,7 @@ impl Engine {
     /// open tranches first and open nothing.
     pub async fn advance(&self, loaded: &Loaded, force: bool) -> Result<RunReport> {
         let row = self.campaign(&loaded.campaign.name).await?;
-        if row.status != "active" {
+        if row.status != CampaignStatus::Active {
             return Err(EngineError::Refused(format!(
                 "campaign `{}` is {}{}",
                 row.name,
@@ -414,7 +414,7 @@ impl Engine {
     ) -> Result<(Vec<TargetOutcome>, usize)> {
         let recipe = &loaded.recipe;
         let facts = Arc::new(facts(&loaded.catalog));
-        let paused = row.status != "active";
+        let paused = row.status != CampaignStatus::Active;
         let (refresh, mut fresh): (Vec<TargetRow>, Vec<TargetRow>) = self
             .state()
             .targets(row.id)
@@ -545,7 +545,7 @@ impl Engine {
     pub async fn sync(&self, loaded: &Loaded) -> Result<SyncReport> {
         let campaign = &loaded.campaign;
         let row = self.campaign(&campaign.name).await?;
-        if row.status == "cancelled" {
+        if row.status == CampaignStatus::Cancelled {
             return Err(EngineError::Refused(format!(
                 "campaign `{}` is cancelled: nothing more is synced or merged",
                 row.name

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use super::{Engine, EngineError, Result, SyncReport, TargetOutcome, error_chain, repo_ref};
 use crate::campaign::{Campaign, Gate, Loaded, rollout};
-use crate::state::{CampaignRow, State, TargetRow, TargetState};
+use crate::state::{CampaignRow, CampaignStatus, State, TargetRow, TargetState};
 
 /// What one run of the reconciler did.
 #[derive(Debug)]
@@ -169,7 +169,7 @@ impl Engine {
             nudged: Vec::new(),
             nudge_failed: Vec::new(),
         };
-        if matches!(row.status.as_str(), "cancelled" | "completed") {
+        if row.status.is_finished() {
             return Ok(done);
         }
         done.sync = self.sync(loaded).await?;
@@ -177,7 +177,7 @@ impl Engine {
         let targets = self.state().targets(row.id).await?;
 
         // Pause on CI failures in the newest open tranche.
-        if row.status == "active"
+        if row.status == CampaignStatus::Active
             && let Some(threshold) = campaign.rollout.pause_on_ci_failures
         {
             let (failing, all) = newest_tranche_ci(&row, &targets);
@@ -194,12 +194,19 @@ impl Engine {
                 );
                 row = self
                     .state()
-                    .set_campaign_status(&row, &["active"], "paused", Some(&reason), "paused", None)
+                    .set_campaign_status(
+                        &row,
+                        &[CampaignStatus::Active],
+                        CampaignStatus::Paused,
+                        Some(&reason),
+                        "paused",
+                        None,
+                    )
                     .await?;
                 done.paused = Some(reason);
             }
         }
-        if row.status == "paused" {
+        if row.status == CampaignStatus::Paused {
             done.campaign = row;
             return Ok(done);
         }
@@ -248,8 +255,8 @@ impl Engine {
                 .state()
                 .set_campaign_status(
                     &row,
-                    &["active"],
-                    "completed",
+                    &[CampaignStatus::Active],
+                    CampaignStatus::Completed,
                     Some(&counts),
                     "completed",
                     None,
@@ -284,7 +291,7 @@ impl Engine {
 
     /// How many pull requests may be opened now.
     pub(super) async fn budget(&self, row: &CampaignRow, campaign: &Campaign) -> Result<Budget> {
-        if row.status != "active" {
+        if row.status != CampaignStatus::Active {
             return Ok(Budget {
                 slots: Some(0),
                 why: Some(format!("the campaign is {}", row.status)),
@@ -465,8 +472,8 @@ pub async fn pause(state: &State, row: &CampaignRow, reason: Option<&str>) -> Re
     Ok(state
         .set_campaign_status(
             row,
-            &["active", "paused"],
-            "paused",
+            &[CampaignStatus::Active, CampaignStatus::Paused],
+            CampaignStatus::Paused,
             Some(&reason),
             "paused",
             None,
@@ -478,7 +485,7 @@ pub async fn pause(state: &State, row: &CampaignRow, reason: Option<&str>) -> Re
 /// failures of the newest tranche as they are now are accepted: the
 /// campaign pauses itself again only when more pull requests fail.
 pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
-    if row.status == "active" {
+    if row.status == CampaignStatus::Active {
         return Ok(row.clone());
     }
     let targets = state.targets(row.id).await?;
@@ -488,8 +495,8 @@ pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
     Ok(state
         .set_campaign_status(
             row,
-            &["paused"],
-            "active",
+            &[CampaignStatus::Paused],
+            CampaignStatus::Active,
             reason.as_deref(),
             "resumed",
             Some(failing as i64),
@@ -502,15 +509,19 @@ pub async fn resume(state: &State, row: &CampaignRow) -> Result<CampaignRow> {
 /// requests can be tried again). The reason is recorded as given (the
 /// status already says `cancelled`; nothing when none was given).
 pub async fn cancel(state: &State, row: &CampaignRow, reason: Option<&str>) -> Result<CampaignRow> {
-    if row.status == "cancelled" {
+    if row.status == CampaignStatus::Cancelled {
         return Ok(row.clone());
     }
     let why = reason.map(str::trim).filter(|r| !r.is_empty());
     Ok(state
         .set_campaign_status(
             row,
-            &["active", "paused", "completed"],
-            "cancelled",
+            &[
+                CampaignStatus::Active,
+                CampaignStatus::Paused,
+                CampaignStatus::Completed,
+            ],
+            CampaignStatus::Cancelled,
             why,
             "cancelled",
             None,

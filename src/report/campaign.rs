@@ -16,7 +16,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::state::{self, CampaignRow, EventRow, ScanRow, TargetRow, TargetState, TrancheRow};
+use crate::state::{
+    self, CampaignRow, CampaignStatus, EventRow, ScanRow, TargetRow, TargetState, TrancheRow,
+};
 
 /// The version of the report's JSON shape.
 pub const SCHEMA: u32 = 2;
@@ -492,7 +494,7 @@ fn closed_by_platform_team(campaign: &CampaignRow, events: &[EventRow]) -> HashS
             ("cancelled", None) => cancelled = true,
             ("state", Some(t))
                 if cancelled
-                    && campaign.status == "cancelled"
+                    && campaign.status == CampaignStatus::Cancelled
                     && e.to_state.as_deref() == Some(TargetState::Declined.as_str()) =>
             {
                 closed.insert(t);
@@ -572,7 +574,7 @@ impl CampaignReport {
                 name: campaign.name.clone(),
                 recipe: campaign.recipe_id.clone(),
                 forge: campaign.forge.clone(),
-                status: campaign.status.clone(),
+                status: campaign.status.to_string(),
                 status_reason: non_empty(campaign.status_reason.as_deref()),
                 gate_note: non_empty(campaign.gate_note.as_deref()),
                 tranche_count: campaign.tranche_count,
@@ -1119,7 +1121,7 @@ fn next_for_failure(campaign: &str, step: Option<&str>, reason: Option<&str>) ->
 fn attention(campaign: &CampaignRow, targets: &[TargetRow]) -> Vec<AttentionItem> {
     let name = &campaign.name;
     let mut items = Vec::new();
-    if campaign.status == "paused" {
+    if campaign.status == CampaignStatus::Paused {
         items.push(AttentionItem {
             kind: AttentionKind::Paused,
             repo: None,
@@ -1133,7 +1135,7 @@ fn attention(campaign: &CampaignRow, targets: &[TargetRow]) -> Vec<AttentionItem
             pr: None,
         });
     }
-    if campaign.status == "active"
+    if campaign.status == CampaignStatus::Active
         && campaign.tranches_open < campaign.tranche_count
         && let Some(note) = non_empty(campaign.gate_note.as_deref())
     {

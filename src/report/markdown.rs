@@ -342,7 +342,7 @@ mod tests {
             file: "/c.yaml".into(),
             recipe_id: "recipe".into(),
             forge: "github".into(),
-            status: "active".into(),
+            status: crate::state::CampaignStatus::Active,
             tranche_count: 2,
             tranches_open: 1,
             created_at: "2026-01-05T09:00:00Z".into(),

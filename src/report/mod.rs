@@ -134,7 +134,7 @@ impl StatusReport {
         StatusReport {
             campaign: CampaignSummary {
                 name: campaign.name.clone(),
-                status: campaign.status.clone(),
+                status: campaign.status.to_string(),
                 recipe: campaign.recipe_id.clone(),
                 forge: campaign.forge.clone(),
                 file: campaign.file.clone(),

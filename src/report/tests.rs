@@ -295,8 +295,8 @@ async fn four_days() -> Scenario {
     s.scan(&c, "b1", None).await;
     st.set_campaign_status(
         &c,
-        &["active"],
-        "paused",
+        &[crate::state::CampaignStatus::Active],
+        crate::state::CampaignStatus::Paused,
         Some("CI fails on 1 of 3 pull requests of tranche 2"),
         "paused",
         None,
@@ -680,7 +680,7 @@ fn campaign_row(status: &str, gate_note: Option<&str>) -> CampaignRow {
         file: "/c.yaml".into(),
         recipe_id: "r".into(),
         forge: "github".into(),
-        status: status.into(),
+        status: status.parse().unwrap(),
         tranche_count: 2,
         tranches_open: 1,
         created_at: "2026-01-05T09:00:00Z".into(),

@@ -724,6 +724,27 @@ impl State {
         Ok(())
     }
 
+    /// Set the title and body of a local pull request.
+    pub async fn set_local_pr_text(
+        &self,
+        repo_url: &str,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE local_pull_requests SET title = ?, body = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+        )
+        .bind(title)
+        .bind(body)
+        .bind(self.stamp())
+        .bind(repo_url)
+        .bind(number)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     /// Set the ci state of a local pull request (what a CI system would
     /// report; `fleetwright local ci` and the demo's app teams use it).
     pub async fn set_local_pr_ci(&self, repo_url: &str, number: i64, ci: &str) -> Result<()> {
@@ -770,20 +791,20 @@ impl State {
     pub async fn set_campaign_status(
         &self,
         campaign: &CampaignRow,
-        from_any_of: &[&str],
-        status: &str,
+        from_any_of: &[CampaignStatus],
+        status: CampaignStatus,
         reason: Option<&str>,
         kind: &str,
         acknowledged: Option<i64>,
     ) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
         let at = self.stamp();
-        let from: String = sqlx::query("SELECT status FROM campaigns WHERE id = ?")
+        let from: CampaignStatus = sqlx::query("SELECT status FROM campaigns WHERE id = ?")
             .bind(campaign.id)
             .fetch_one(&mut *tx)
             .await?
-            .get("status");
-        if !from_any_of.contains(&from.as_str()) {
+            .try_get("status")?;
+        if !from_any_of.contains(&from) {
             return Err(StateError::Conflict(format!(
                 "campaign `{}` is {from}: it cannot become {status}",
                 campaign.name
@@ -806,8 +827,8 @@ impl State {
             campaign.id,
             None,
             kind,
-            Some(&from),
-            Some(status),
+            Some(from.as_str()),
+            Some(status.as_str()),
             reason,
             &at,
         )

@@ -184,6 +184,62 @@ impl PrState {
     }
 }
 
+/// A campaign's status, stored as its word (`active`, `paused`,
+/// `completed`, `cancelled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum CampaignStatus {
+    /// Tranches open and pull requests are opened as the rollout allows.
+    Active,
+    /// Nothing is opened until `resume` (by hand, or the CI pause).
+    Paused,
+    /// Every tranche is open and every target settled.
+    Completed,
+    /// Ended for good: nothing more is opened, synced or nudged.
+    Cancelled,
+}
+
+impl CampaignStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignStatus::Active => "active",
+            CampaignStatus::Paused => "paused",
+            CampaignStatus::Completed => "completed",
+            CampaignStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Nothing more will happen to the campaign: completed or cancelled.
+    /// The one rule `run --watch`, the demo, the cache and the reconciler
+    /// use.
+    pub fn is_finished(self) -> bool {
+        match self {
+            CampaignStatus::Completed | CampaignStatus::Cancelled => true,
+            CampaignStatus::Active | CampaignStatus::Paused => false,
+        }
+    }
+}
+
+impl std::str::FromStr for CampaignStatus {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "active" => Ok(CampaignStatus::Active),
+            "paused" => Ok(CampaignStatus::Paused),
+            "completed" => Ok(CampaignStatus::Completed),
+            "cancelled" => Ok(CampaignStatus::Cancelled),
+            other => Err(format!("unknown campaign status `{other}`")),
+        }
+    }
+}
+
+impl std::fmt::Display for CampaignStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A campaign as recorded.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct CampaignRow {
@@ -192,7 +248,7 @@ pub struct CampaignRow {
     pub file: String,
     pub recipe_id: String,
     pub forge: String,
-    pub status: String,
+    pub status: CampaignStatus,
     pub tranche_count: i64,
     pub tranches_open: i64,
     pub created_at: String,
