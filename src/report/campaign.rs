@@ -377,6 +377,10 @@ pub struct TargetLine {
     pub opened_at: Option<String>,
     /// When it was merged (RFC 3339).
     pub merged_at: Option<String>,
+    /// Whether its branch holds exactly the recipe's change, as last
+    /// checked (`None`: never checked).
+    #[serde(default)]
+    pub recipe_exact: Option<bool>,
 }
 
 impl TargetLine {
@@ -1062,6 +1066,7 @@ fn target_line(t: &TargetRow, tranche_names: &BTreeMap<i64, String>, known: &Kno
         remaining_matches: known.latest.get(&t.id).copied(),
         opened_at: cs.and_then(|c| c.opened_at.clone()),
         merged_at: cs.and_then(|c| c.merged_at.clone()),
+        recipe_exact: cs.and_then(|c| c.recipe_exact.as_ref()).map(|e| e.exact),
     }
 }
 

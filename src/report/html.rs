@@ -659,6 +659,18 @@ fn target_row(out: &mut String, t: &TargetLine, scans: bool) {
     if t.stale {
         notes.push(r#"<span class="tag tag-stale">stale · owners reminded</span>"#.to_string());
     }
+    // Whether an open pull request still holds exactly the recipe's change.
+    match (t.pr.as_ref().map(|p| p.state.as_str()), t.recipe_exact) {
+        (Some("open"), Some(true)) => notes.push(
+            r#"<span class="tag" title="its branch holds exactly the recipe's change">recipe-exact</span>"#
+                .to_string(),
+        ),
+        (Some("open"), Some(false)) => notes.push(
+            r#"<span class="tag tag-warn" title="a commit on its branch changed more than the recipe">not recipe-exact</span>"#
+                .to_string(),
+        ),
+        _ => {}
+    }
     if t.no_reviewer {
         notes.push(r#"<span class="tag tag-warn">nobody asked to review</span>"#.to_string());
     }

@@ -106,6 +106,10 @@ pub struct PrStatus {
     /// `status` flags.
     #[serde(default)]
     pub reviewers: Option<String>,
+    /// Whether its branch holds exactly the recipe's change, as last
+    /// checked (`None`: never checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipe_exact: Option<bool>,
 }
 
 impl StatusReport {
@@ -182,6 +186,7 @@ impl From<&TargetRow> for TargetStatus {
                     ci_state: c.ci_state.clone(),
                     review_state: c.review_state.clone(),
                     reviewers: c.reviewers.clone(),
+                    recipe_exact: c.recipe_exact.as_ref().map(|e| e.exact),
                 })
             }),
         }

@@ -103,6 +103,13 @@ fn a_persons_commit_flips_recipe_exact_off_and_the_policy_merges_only_exact_gree
     );
     assert!(!labels(&sb, "svc-b").contains(&LABEL.to_string()));
     assert!(labels(&sb, "svc-c").contains(&LABEL.to_string()));
+    // `status --json` and the report say it too.
+    let exact = |name: &str| target(&status, name).pr.as_ref().unwrap().recipe_exact;
+    assert_eq!((exact("svc-b"), exact("svc-c")), (Some(false), Some(true)));
+    let html = sb.run(&["report", CAMPAIGN, "--format", "html"]);
+    html.code(0);
+    assert!(html.stdout.contains(">not recipe-exact</span>"), "{html:?}");
+    assert!(html.stdout.contains(">recipe-exact</span>"), "{html:?}");
     let events = sb.events();
     let flipped: Vec<_> = events
         .iter()
