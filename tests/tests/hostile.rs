@@ -734,4 +734,29 @@ fn what_verify_leaves_in_the_tree_is_not_committed() {
             .any(|n| n.contains("INJECTED") || n.contains("__pycache__")),
         "verify's leftovers were committed: {names:?}"
     );
+    // The branch differs from its base in exactly the recipe's paths.
+    let base = bare
+        .find_commit(tip)
+        .unwrap()
+        .parent(0)
+        .unwrap()
+        .tree()
+        .unwrap();
+    let diff = bare
+        .diff_tree_to_tree(Some(&base), Some(&tree), None)
+        .unwrap();
+    let changed: Vec<String> = diff
+        .deltas()
+        .map(|d| d.new_file().path().unwrap().display().to_string())
+        .collect();
+    let preview = sb.run(&["preview", "campaign.yaml", "--json", "--out", "review"]);
+    let json: serde_json::Value = serde_json::from_str(&preview.stdout).unwrap();
+    let recipe_paths: Vec<String> = json["targets"][0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!recipe_paths.is_empty(), "{json}");
+    assert_eq!(changed, recipe_paths);
 }
