@@ -17,6 +17,10 @@ pub struct Reviewers {
     pub users: Vec<String>,
     /// Team slugs (the part after `org/`).
     pub teams: Vec<String>,
+    /// The GitHub logins of the people the catalog names as the owner (a
+    /// User, or a Group's members, whether or not the Group has a team):
+    /// whom a pull request is assigned to. Empty from CODEOWNERS.
+    pub members: Vec<String>,
     /// Where they come from: `catalog`, `CODEOWNERS`, or empty when nobody.
     pub source: &'static str,
 }
@@ -68,18 +72,18 @@ pub fn of_owner(catalog: &Catalog, owner: &str) -> Reviewers {
         ..Reviewers::default()
     };
     if let Some(group) = catalog.groups.iter().find(|g| g.entity == owner) {
+        found.members = group
+            .members
+            .iter()
+            .filter_map(|member| login_of(catalog, member))
+            .collect();
         match &group.team_slug {
             Some(slug) => found.teams.push(team_of(slug)),
-            None => {
-                for member in &group.members {
-                    if let Some(login) = login_of(catalog, member) {
-                        found.users.push(login);
-                    }
-                }
-            }
+            None => found.users = found.members.clone(),
         }
     } else if let Some(login) = login_of(catalog, &owner) {
-        found.users.push(login);
+        found.users.push(login.clone());
+        found.members.push(login);
     }
     found
 }

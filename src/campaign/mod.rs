@@ -290,6 +290,9 @@ pub struct Campaign {
     /// Where the platform team publishes the campaign's report (linked from
     /// every pull request).
     pub report_url: Option<String>,
+    /// Whom app teams ask about the campaign (`contact`: a team, a channel,
+    /// a link); one line, named in every pull request.
+    pub contact: Option<String>,
     pub pull_request: PullRequestTemplate,
     pub commit: CommitTemplate,
     /// A command that must pass in the rewritten checkout before a push.
@@ -377,6 +380,19 @@ struct RawCampaign {
     stale: Option<rollout::RawStale>,
     #[serde(default)]
     report_url: Option<Spanned<String>>,
+    /// Present but null (`contact: #platform`, a YAML comment) is
+    /// `Some` of `None`, an error rather than no contact.
+    #[serde(default, deserialize_with = "present")]
+    contact: Option<Spanned<Option<String>>>,
+}
+
+/// A key that is there, even with no value.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
@@ -701,7 +717,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, contact (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -823,6 +839,24 @@ impl Campaign {
                     .with_help("report_url is where you publish `fleetwright report --format html`; every pull request links to it"),
             );
         }
+        if let Some(contact) = &raw.contact {
+            let value = contact.value.as_deref().unwrap_or_default();
+            let problem = if value.trim().is_empty() {
+                Some("`contact` is empty".to_string())
+            } else {
+                value.chars().find(|c| c.is_control()).map(|c| {
+                    format!(
+                        "`contact` holds a control character (U+{:04X}); it is one line of text",
+                        u32::from(c)
+                    )
+                })
+            };
+            if let Some(problem) = problem {
+                problems.push(yaml::diagnostic_at(path, text, doc, contact, problem).with_help(
+                    "contact is whom app teams ask about the campaign: a team, a channel (`\"#platform-migrations\"`, quoted) or an http(s) link",
+                ));
+            }
+        }
 
         let pr = raw.pull_request;
         let title = pr
@@ -882,6 +916,10 @@ impl Campaign {
             tranches,
             rollout,
             report_url: raw.report_url.map(|u| u.value),
+            contact: raw
+                .contact
+                .and_then(|c| c.value)
+                .map(|c| c.trim().to_string()),
             parameters: raw.parameters,
             verify: raw.verify.map(|v| Verify {
                 command: v.command.value,

@@ -41,6 +41,9 @@ pub struct TemplateContext {
     pub tranche: i64,
     /// The files the change touches.
     pub files: Vec<FileSummary>,
+    /// The recipe's rules and edits that changed this repository, in plain
+    /// words, in the order first met.
+    pub steps: Vec<StepSummary>,
     /// Total number of rewritten places.
     pub matches: usize,
     /// The campaign's `verify` command, when it ran and passed.
@@ -51,6 +54,10 @@ pub struct TemplateContext {
     /// The campaign's `verify` failed on this change (`on_failure: draft`):
     /// the command, its status and the end of its output.
     pub verify_failure: Option<String>,
+    /// Whom to ask about the campaign (`contact`: a team, a channel, a
+    /// link; empty when none). One line of plain text, escaped like a value
+    /// from outside (see [`values`]).
+    pub contact: String,
 }
 
 /// The recipe, as templates see it.
@@ -77,6 +84,23 @@ pub struct FileSummary {
     pub matches: usize,
 }
 
+/// One rule or edit of the recipe that changed this repository.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepSummary {
+    /// What it does, in Markdown: the rule's `message`, else its id in
+    /// words, or the edit in words (`Set `jobs.*.steps[*].uses``), the
+    /// parts from outside already escaped ([`steps`]).
+    pub description: String,
+    /// Why, in Markdown: the rule's `note` (empty when none).
+    pub why: String,
+    /// The rule id or edit label, as in `files[].rules`.
+    pub rule: String,
+    /// The files it changed.
+    pub files: Vec<String>,
+    /// How many places it changed, over those files.
+    pub matches: usize,
+}
+
 impl TemplateContext {
     /// A context with placeholder values, to check templates at load time.
     pub fn sample(campaign: &str) -> Self {
@@ -100,16 +124,24 @@ impl TemplateContext {
                 rules: vec!["rule ×1".into()],
                 matches: 1,
             }],
+            steps: vec![StepSummary {
+                description: "Use the new call".into(),
+                why: "The old one is deprecated.".into(),
+                rule: "rule".into(),
+                files: vec!["src/app.py".into()],
+                matches: 1,
+            }],
             matches: 1,
             verified: Some("make test".into()),
             report_url: "https://example.com/report.html".into(),
             verify_failure: None,
+            contact: "#platform-migrations".into(),
         }
     }
 }
 
 /// What to write in a template, for error hints.
-pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, verify_failure, report_url, files (each with path, rules, matches); and the filters code, code_block and link";
+pub const HELP: &str = "templates use {{ name }} with: campaign, title (body and commit message only), repo, component, owner, tranche, matches, recipe.id, recipe.title, recipe.description, recipe.why, recipe.link, recipe.parameters, verified, verify_failure, report_url, contact, files (each with path, rules, matches), steps (each with description, why, rule, files, matches); and the filters code, code_block and link";
 
 /// Where a rendered template lands, which decides how the values from
 /// outside are escaped (see `docs/campaigns.md`, "Templates").
@@ -212,9 +244,13 @@ fn trusted(s: &str) -> Value {
 }
 
 /// The context as a template sees it: what the platform team wrote
-/// (campaign, recipe, verify command, report address, and the title once
-/// rendered) is trusted and printed as written; everything else came from
-/// outside and is escaped for where it lands.
+/// (campaign, recipe, a step's description and why, verify command, report
+/// address, and the title once rendered) is trusted and printed as written;
+/// everything else came from outside and is escaped for where it lands.
+/// `contact` is the platform team's too, but it is one line of plain text,
+/// not Markdown: it is escaped like a value from outside, so that a
+/// `@team` in it notifies nobody on every pull request of the campaign
+/// (`{{ contact | link }}` makes an `http(s)` contact a link).
 fn values(ctx: &TemplateContext, title: Value) -> Value {
     let r = &ctx.recipe;
     let recipe = context! {
@@ -238,6 +274,19 @@ fn values(ctx: &TemplateContext, title: Value) -> Value {
             }
         })
         .collect();
+    let steps: Vec<Value> = ctx
+        .steps
+        .iter()
+        .map(|s| {
+            context! {
+                description => trusted(&s.description),
+                why => trusted(&s.why),
+                rule => s.rule.clone(),
+                files => s.files.clone(),
+                matches => s.matches,
+            }
+        })
+        .collect();
     context! {
         campaign => trusted(&ctx.campaign),
         title => title,
@@ -247,10 +296,12 @@ fn values(ctx: &TemplateContext, title: Value) -> Value {
         owner => ctx.owner.clone(),
         tranche => ctx.tranche,
         files => files,
+        steps => steps,
         matches => ctx.matches,
         verified => ctx.verified.as_deref().map(trusted),
         report_url => trusted(&ctx.report_url),
         verify_failure => ctx.verify_failure.clone(),
+        contact => ctx.contact.clone(),
     }
 }
 
@@ -323,27 +374,133 @@ fn describe(e: minijinja::Error) -> String {
     msg
 }
 
+/// The rules and edits that changed a repository, each in plain words, in
+/// the order first met. `files` holds each changed file's path and its
+/// edits (`(rule id or edit label, count)`, as in
+/// [`crate::recipe::FileChange::matches`]); `rule` gives the `message` and
+/// `note` the recipe has for a rule id (`None` for an edit).
+pub fn steps<'a, 'r>(
+    files: impl IntoIterator<Item = (String, &'a [(String, usize)])>,
+    rule: impl Fn(&str) -> Option<(&'r str, &'r str)>,
+) -> Vec<StepSummary> {
+    let mut steps: Vec<StepSummary> = Vec::new();
+    for (path, matches) in files {
+        for (label, n) in matches {
+            let step = match steps.iter_mut().position(|s| &s.rule == label) {
+                Some(i) => &mut steps[i],
+                None => {
+                    let (message, note) = rule(label).unwrap_or_default();
+                    // One line (it is a list item), without a final full stop
+                    // (a list of files follows it).
+                    let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let message = message.trim_end_matches('.');
+                    steps.push(StepSummary {
+                        description: if message.is_empty() {
+                            plain_words(label)
+                        } else {
+                            message.to_string()
+                        },
+                        why: note.trim().to_string(),
+                        rule: label.clone(),
+                        files: Vec::new(),
+                        matches: 0,
+                    });
+                    steps.last_mut().expect("just pushed")
+                }
+            };
+            if !step.files.contains(&path) {
+                step.files.push(path.clone());
+            }
+            step.matches += n;
+        }
+    }
+    steps
+}
+
+/// A rule id or an edit label in words, as Markdown: `python-logging-warn`
+/// is "Python logging warn"; `step 1 (yaml): set jobs.*.steps[*].uses` is
+/// "Set `jobs.*.steps[*].uses`" (the labels `recipe::load` gives: an
+/// included recipe's are prefixed with `id › `). Names, paths and patterns
+/// are code spans or escaped text.
+pub fn plain_words(label: &str) -> String {
+    let own = label.rsplit(" › ").next().unwrap_or(label);
+    let step = own
+        .strip_prefix("step ")
+        .and_then(|rest| rest.split_once(" ("))
+        .filter(|(number, _)| number.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|(_, rest)| rest.split_once("): "));
+    let Some((kind, what)) = step else {
+        return readable(label);
+    };
+    let code = escape::code;
+    let (verb, rest) = what.split_once(' ').unwrap_or((what, ""));
+    match (kind, verb) {
+        ("yaml" | "json" | "toml" | "hcl", "set") => format!("Set {}", code(rest)),
+        ("yaml" | "json" | "toml" | "hcl", "ensure") => {
+            format!("Add {} where it is missing", code(rest))
+        }
+        ("yaml" | "json" | "toml" | "hcl", "rename") => format!("Rename {}", code(rest)),
+        ("yaml" | "json" | "toml" | "hcl", "delete") => format!("Delete {}", code(rest)),
+        ("yaml" | "json" | "toml" | "hcl", "append") => format!("Add to the list {}", code(rest)),
+        ("text", _) => {
+            let pattern = what
+                .strip_prefix('/')
+                .and_then(|p| p.strip_suffix('/'))
+                .unwrap_or(what);
+            format!("Replace the text matching {}", code(pattern))
+        }
+        ("files", "add") => format!("Add {}", code(rest)),
+        ("files", "move") => match rest.split_once(" to ") {
+            Some((from, to)) => format!("Move {} to {}", code(from), code(to)),
+            None => format!("Move {}", code(rest)),
+        },
+        ("files", "delete") => format!("Delete {}", code(rest)),
+        ("run", _) => format!("Run {}", code(what)),
+        _ => escape::text(label),
+    }
+}
+
+/// `python-logging-warn` as words: "Python logging warn", escaped.
+fn readable(id: &str) -> String {
+    let words: Vec<&str> = id.split(['-', '_']).filter(|w| !w.is_empty()).collect();
+    let text = words.join(" ");
+    let mut chars = text.chars();
+    let text = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => id.to_string(),
+    };
+    escape::text(&text)
+}
+
 /// The built-in pull request body: why, what changed, how to review, how to
 /// opt out.
 pub const DEFAULT_BODY: &str = r#"## Why
+{%- set explained = steps | selectattr("why") | list %}
+{%- if recipe.why or not explained %}
 
 {{ (recipe.why or recipe.description) | trim }}
+{%- endif %}
 {%- if recipe.link %}
 
 More: {{ recipe.link }}
 {%- endif %}
-{%- if recipe.why and recipe.description %}
-
-{{ recipe.description | trim }}
+{%- if explained %}
+{% for s in explained %}
+- {{ s.description }}: {{ s.why | indent(2) }}
+{%- endfor %}
 {%- endif %}
 
 ## What changed
 
 This pull request was prepared by **fleetwright** for the campaign {{ campaign | code }}, with the recipe {{ recipe.id | code }} ({{ matches }} place{{ "s" if matches != 1 }} in {{ files | length }} file{{ "s" if files | length != 1 }}):
 
+{% for s in steps -%}
+- {{ s.description }}: {% for p in s.files[:10] %}{{ p | code }}{% if not loop.last %}, {% endif %}{% endfor %}{% if s.files | length > 10 %} and {{ s.files | length - 10 }} more files{% endif %} ({{ s.matches }} place{{ "s" if s.matches != 1 }})
+{% else -%}
 {% for f in files -%}
 - {{ f.path | code }}{% if f.rules %}: {{ f.rules | join(", ") }}{% endif %}
 {% endfor %}
+{%- endfor %}
 {% if verify_failure -%}
 ## Verify failed: this is a draft
 
@@ -362,7 +519,13 @@ The campaign's check failed after the change, so this pull request is a draft fo
 
 Every edit is mechanical and comes from a rule of the recipe; nothing else in the repository was touched. Read the diff, let your CI run, and merge when it is green. The branch is yours too: commits you push to it are never overwritten.
 
-This repository is in tranche {{ tranche }} of the campaign. Owner in the service catalog: {{ owner | code }}.
+This repository is in tranche {{ tranche }} of the campaign. It came to you because the service catalog names {{ owner | code }} as its owner.
+
+{% if contact -%}
+Questions: ask {{ contact | link }}.
+{%- else -%}
+Questions: the campaign does not say who launched it; ask your platform team about the campaign {{ campaign | code }}.
+{%- endif %}
 
 ## Not for this repository?
 
@@ -388,13 +551,16 @@ pub const DEFAULT_COMMIT: &str = "{{ title }}\n\n{{ (recipe.why or recipe.descri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::escape::tests::{hazards, plain};
 
     #[test]
     fn the_default_body_explains_the_change() {
         let body = render(DEFAULT_BODY, &TemplateContext::sample("modernize")).unwrap();
+        // The recipe's why leads, then the why of each step that changed
+        // this repository.
         assert!(
             body.contains(
-                "## Why\n\nWhy.\n\nMore: https://example.com/why\n\nDescription.\n\n## What"
+                "## Why\n\nWhy.\n\nMore: https://example.com/why\n\n- Use the new call: The old one is deprecated.\n\n## What"
             ),
             "{body}"
         );
@@ -402,10 +568,197 @@ mod tests {
         plain.recipe.why.clear();
         plain.recipe.link.clear();
         let body = render(DEFAULT_BODY, &plain).unwrap();
+        assert!(
+            body.contains("## Why\n\n- Use the new call: The old one is deprecated.\n\n## What"),
+            "{body}"
+        );
+        // No step says why: the recipe's description, as before.
+        plain.steps[0].why.clear();
+        let body = render(DEFAULT_BODY, &plain).unwrap();
         assert!(body.contains("## Why\n\nDescription.\n\n## What"), "{body}");
-        assert!(body.contains("- `src/app.py`: rule ×1"), "{body}");
+        assert!(
+            body.contains("- Use the new call: `src/app.py` (1 place)\n"),
+            "{body}"
+        );
         assert!(body.contains("(1 place in 1 file)"), "{body}");
         assert!(body.contains("tranche 1"), "{body}");
+        // Without steps (a caller that has only files): the files.
+        plain.steps.clear();
+        let body = render(DEFAULT_BODY, &plain).unwrap();
+        assert!(body.contains("- `src/app.py`: rule ×1\n"), "{body}");
+    }
+
+    /// What a recipe with a Python and a Go rule says about each.
+    fn python_and_go(id: &str) -> Option<(&'static str, &'static str)> {
+        match id {
+            "python-logging-warn" => Some((
+                "Use `logging.warning`, not `logging.warn`.",
+                "`logging.warn` is deprecated\nsince Python 3.3.",
+            )),
+            "go-ioutil" => Some((
+                "Use `io` and `os`, not `io/ioutil`",
+                "`io/ioutil` is deprecated since Go 1.16.",
+            )),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_why_explains_only_the_steps_that_changed_this_repository() {
+        let python = [
+            (
+                "app.py".to_string(),
+                vec![("python-logging-warn".to_string(), 2)],
+            ),
+            (
+                "lib/util.py".to_string(),
+                vec![("python-logging-warn".to_string(), 1)],
+            ),
+        ];
+        let mut ctx = TemplateContext::sample("modernize");
+        ctx.recipe.why.clear();
+        ctx.recipe.description = "Moves Python off `logging.warn` and Go off `io/ioutil`.".into();
+        ctx.steps = steps(
+            python.iter().map(|(p, m)| (p.clone(), m.as_slice())),
+            python_and_go,
+        );
+        let body = body(&ctx, DEFAULT_BODY, "");
+        assert!(
+            body.contains(
+                "## Why\n\nMore: https://example.com/why\n\n- Use `logging.warning`, not `logging.warn`: `logging.warn` is deprecated\n  since Python 3.3.\n\n## What changed"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "- Use `logging.warning`, not `logging.warn`: `app.py`, `lib/util.py` (3 places)\n"
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("Go"), "{body}");
+    }
+
+    #[test]
+    fn rules_and_edits_are_described_in_plain_words() {
+        for (label, words) in [
+            ("python-logging-warn", "Python logging warn"),
+            ("go_ioutil", "Go ioutil"),
+            (
+                "step 1 (yaml): set jobs.*.steps[*].uses",
+                "Set `jobs.*.steps[*].uses`",
+            ),
+            (
+                "node-20 › step 2 (json): ensure engines.npm",
+                "Add `engines.npm` where it is missing",
+            ),
+            ("step 1 (toml): rename tool.black", "Rename `tool.black`"),
+            ("step 1 (hcl): delete a.b", "Delete `a.b`"),
+            (
+                "step 1 (toml): append tool.ruff.lint.select",
+                "Add to the list `tool.ruff.lint.select`",
+            ),
+            (
+                r"step 3 (text): /(?m)^FROM python:3\.(8|9)/",
+                r"Replace the text matching `(?m)^FROM python:3\.(8|9)`",
+            ),
+            (
+                "step 4 (files): add .python-version",
+                "Add `.python-version`",
+            ),
+            (
+                "step 4 (files): move setup.cfg to legacy/setup.cfg",
+                "Move `setup.cfg` to `legacy/setup.cfg`",
+            ),
+            ("step 4 (files): delete **/*.pyc", "Delete `**/*.pyc`"),
+            ("step 5 (run): go mod tidy", "Run `go mod tidy`"),
+        ] {
+            assert_eq!(plain_words(label), words, "{label}");
+        }
+        // Each rule or edit once, with every file it changed; a rule's
+        // message, on one line and without its full stop, before its id.
+        let files = [
+            (
+                ".github/workflows/ci.yml".to_string(),
+                vec![
+                    ("step 1 (yaml): set jobs.*.steps[*].uses".to_string(), 3),
+                    ("python-logging-warn".to_string(), 1),
+                ],
+            ),
+            (
+                ".github/workflows/release.yml".to_string(),
+                vec![("step 1 (yaml): set jobs.*.steps[*].uses".to_string(), 1)],
+            ),
+        ];
+        let found = steps(files.iter().map(|(p, m)| (p.clone(), m.as_slice())), |id| {
+            (id == "python-logging-warn").then_some(("Use\n  `logging.warning`.", ""))
+        });
+        let seen: Vec<(&str, &str, Vec<&str>, usize)> = found
+            .iter()
+            .map(|s| {
+                let files = s.files.iter().map(String::as_str).collect();
+                (s.description.as_str(), s.why.as_str(), files, s.matches)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "Set `jobs.*.steps[*].uses`",
+                    "",
+                    vec![".github/workflows/ci.yml", ".github/workflows/release.yml"],
+                    4
+                ),
+                (
+                    "Use `logging.warning`",
+                    "",
+                    vec![".github/workflows/ci.yml"],
+                    1
+                ),
+            ]
+        );
+        let mut ctx = TemplateContext::sample("modernize");
+        ctx.steps = found;
+        let md = body(&ctx, DEFAULT_BODY, "");
+        assert!(
+            md.contains("- Set `jobs.*.steps[*].uses`: `.github/workflows/ci.yml`, `.github/workflows/release.yml` (4 places)\n"),
+            "{md}"
+        );
+        assert!(!md.contains("×"), "{md}");
+    }
+
+    #[test]
+    fn the_body_names_the_contact_and_never_the_owner_as_the_one_to_ask() {
+        let mut ctx = TemplateContext::sample("modernize");
+        let md = body(&ctx, DEFAULT_BODY, "");
+        assert!(
+            md.contains("\n\nQuestions: ask \\#platform-migrations.\n\n## Not for"),
+            "{md}"
+        );
+        assert!(plain(&md).contains("Questions: ask #platform-migrations."));
+        ctx.contact = "https://chat.example.com/platform".into();
+        let md = body(&ctx, DEFAULT_BODY, "");
+        assert!(
+            md.contains("Questions: ask [") && md.contains("](https://chat.example.com/platform)."),
+            "{md}"
+        );
+        // The platform team's words, but plain text: no mention of a team
+        // on every pull request of the campaign.
+        ctx.contact = "@acme/platform".into();
+        let md = body(&ctx, DEFAULT_BODY, "");
+        let ours = ["https://example.com/why", "https://example.com/report.html"];
+        assert_eq!(hazards(&md, &ours), Vec::<String>::new(), "{md}");
+        ctx.contact.clear();
+        let md = body(&ctx, DEFAULT_BODY, "");
+        assert!(
+            md.contains("Questions: the campaign does not say who launched it; ask your platform team about the campaign `modernize`."),
+            "{md}"
+        );
+        let questions = md.lines().find(|l| l.starts_with("Questions")).unwrap();
+        assert!(!questions.contains("team`"), "{questions}");
+        assert!(
+            md.contains("It came to you because the service catalog names `group:default/team` as its owner."),
+            "{md}"
+        );
     }
 
     /// A context whose every value from outside is hostile.
@@ -426,6 +779,20 @@ mod tests {
                 matches: 1,
             },
         ];
+        let matches = [
+            (value.to_string(), 1),
+            (format!("step 1 (yaml): set {value}"), 1),
+            (format!("step 2 (files): move {value} to {value}"), 1),
+            (format!("step 3 (run): {value}"), 1),
+        ];
+        ctx.steps = steps(
+            [
+                (format!("src/{value}.py"), &matches[..]),
+                (value.to_string(), &matches[..1]),
+            ],
+            |_| None,
+        );
+        ctx.contact = value.to_string();
         ctx
     }
 
@@ -435,7 +802,7 @@ mod tests {
 
     #[test]
     fn outside_values_cannot_change_the_shape_of_a_body() {
-        use crate::escape::tests::{HOSTILE, hazards, plain, shape};
+        use crate::escape::tests::{HOSTILE, shape};
         let ours = ["https://example.com/why", "https://example.com/report.html"];
         let custom = "Bump `{{ repo }}` for {{ owner }} ({{ title }})\n\n{% for f in files %}- `{{ f.path }}` {{ f.rules | join(\", \") }}\n{% endfor %}\n| repo | owner |\n| --- | --- |\n| {{ repo }} | {{ owner }} |\n";
         for failing in [false, true] {
@@ -477,12 +844,15 @@ mod tests {
         );
         assert_eq!(md, "`org/repo` group:default/team src/app.pyWhy. recipe");
         let md = body(&ctx, DEFAULT_BODY, "");
-        assert!(md.contains("- `src/app.py`: rule ×1"), "{md}");
+        assert!(
+            md.contains("- Use the new call: `src/app.py` (1 place)"),
+            "{md}"
+        );
         assert!(
             md.contains("for the campaign `modernize`, with the recipe `recipe`"),
             "{md}"
         );
-        assert!(md.contains("Owner in the service catalog: `group:default/team`."));
+        assert!(md.contains("names `group:default/team` as its owner."));
         // Trusted text keeps its Markdown.
         let mut ctx = TemplateContext::sample("modernize");
         ctx.recipe.why = "Use **`logging.warning`**, see [the docs](https://x.example).".into();

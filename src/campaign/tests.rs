@@ -91,6 +91,45 @@ fn an_invalid_branch_name_is_caught_before_any_repository_is_touched() {
     );
 }
 
+#[test]
+fn a_contact_is_one_line_and_a_bad_one_is_an_error_at_its_place() {
+    let dir = workspace();
+    for (written, read) in [
+        ("\"#platform-migrations\"", "#platform-migrations"),
+        ("team-platform", "team-platform"),
+        (
+            "https://chat.example.com/platform ",
+            "https://chat.example.com/platform",
+        ),
+    ] {
+        let c = load(dir.path(), &format!("{MINIMAL}contact: {written}\n")).unwrap();
+        assert_eq!(c.contact.as_deref(), Some(read), "{written}");
+    }
+    assert_eq!(load(dir.path(), MINIMAL).unwrap().contact, None);
+    // Unquoted, `#platform` is a YAML comment: an empty contact.
+    for (written, column, says) in [
+        ("\"  \"", 10, "`contact` is empty"),
+        ("#platform-migrations", 8, "`contact` is empty"),
+        (
+            "\"team\\nplatform\"",
+            10,
+            "`contact` holds a control character (U+000A)",
+        ),
+        (
+            "\"team\\tplatform\"",
+            10,
+            "`contact` holds a control character (U+0009)",
+        ),
+    ] {
+        let found =
+            problems(load(dir.path(), &format!("{MINIMAL}contact: {written}\n")).unwrap_err());
+        assert_eq!(found.len(), 1, "{written}: {found:?}");
+        assert_eq!(found[0].0, 5, "{written}: {found:?}");
+        assert_eq!(found[0].1, column, "{written}: {found:?}");
+        assert!(found[0].2.contains(says), "{written}: {found:?}");
+    }
+}
+
 fn target(repo: &str) -> PlannedTarget {
     PlannedTarget {
         repo: repo.into(),

@@ -7,7 +7,7 @@ use super::exact::{self, tree_edits};
 use super::{Failure, Shared, error_chain, record_pull_request, repo_ref};
 use crate::campaign::Campaign;
 use crate::campaign::template::{
-    self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, Part, RecipeInfo, TemplateContext,
+    self, DEFAULT_BODY, DEFAULT_COMMIT, FileSummary, Part, RecipeInfo, StepSummary, TemplateContext,
 };
 use crate::forge::NewPullRequest;
 use crate::git::{CAMPAIGN_TRAILER, Checkout, RemoteBranch};
@@ -83,7 +83,7 @@ pub(super) async fn run(
             .await?;
         return Ok((TargetState::NotApplicable, None));
     }
-    ctx.files = summarize(&changes);
+    (ctx.files, ctx.steps) = summarize(&changes, recipe);
     ctx.matches = changes.total_matches();
     let base = base_of(&checkout);
     let reviewers = if reviewers.is_empty() {
@@ -271,7 +271,7 @@ pub(super) async fn run(
                     .collect(),
                 reviewers: reviewers.users.clone(),
                 team_reviewers: reviewers.teams.clone(),
-                assignees: Vec::new(),
+                assignees: assignees(&reviewers),
             };
             let asked: Vec<String> = reviewers
                 .users
@@ -375,7 +375,7 @@ pub(super) async fn refresh(
             .await?;
         return Ok((TargetState::NeedsAttention, number));
     }
-    ctx.files = summarize(&changes);
+    (ctx.files, ctx.steps) = summarize(&changes, recipe);
     ctx.matches = changes.total_matches();
     ctx.title = render(
         Part::Title,
@@ -412,6 +412,10 @@ pub(super) async fn refresh(
             .await?;
         return Ok((TargetState::NeedsAttention, number));
     }
+    ctx.verified = verified
+        .as_ref()
+        .filter(|v| v.outcome.passed)
+        .map(|v| v.command.clone());
     let (checkout, same) = match commit {
         Some(commit) => {
             blocking(move || {
@@ -434,6 +438,7 @@ pub(super) async fn refresh(
             .state
             .transition(target, TargetState::PrOpen, &updated)
             .await?;
+        update_text(shared, campaign, target, number, &ctx).await;
         ready_for_review(shared, target, number, verified.as_ref()).await?;
         return Ok((TargetState::PrOpen, number));
     };
@@ -471,8 +476,46 @@ pub(super) async fn refresh(
         };
         exact::mark(shared, target, number, &check, false).await?;
     }
+    update_text(shared, campaign, target, number, &ctx).await;
     ready_for_review(shared, target, number, verified.as_ref()).await?;
     Ok((TargetState::PrOpen, number))
+}
+
+/// Render the pull request's title and body again for the change its
+/// branch now holds (`ctx`, the title rendered) and put them on the forge:
+/// the text a reviewer reads explains the recipe as it is now. A template
+/// that fails or a forge that refuses is logged, not a failure: the branch
+/// is up to date either way.
+async fn update_text(
+    shared: &Shared,
+    campaign: &Campaign,
+    target: &TargetRow,
+    number: Option<i64>,
+    ctx: &TemplateContext,
+) {
+    let Some(number) = number else {
+        return;
+    };
+    let body_template = campaign
+        .pull_request
+        .body
+        .as_deref()
+        .unwrap_or(DEFAULT_BODY);
+    let title = &campaign.pull_request.title;
+    let body = match render(Part::Body { title }, body_template, ctx, Step::OpenPr) {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(repo = %target.repo, "cannot update the text of #{number}: {}", e.reason);
+            return;
+        }
+    };
+    if let Err(e) = shared
+        .forge
+        .update_pull_request(&repo_ref(target), number, &ctx.title, &body)
+        .await
+    {
+        tracing::warn!(repo = %target.repo, "cannot update the text of #{number}: {}", error_chain(&e));
+    }
 }
 
 /// Move `target` to `verify_failed` with `reason` (and, with `recipe`, the
@@ -731,19 +774,25 @@ fn context(campaign: &Campaign, recipe: &Recipe, target: &TargetRow) -> Template
         owner: target.owner.clone(),
         tranche: target.tranche + 1,
         files: Vec::new(),
+        steps: Vec::new(),
         matches: 0,
         verified: None,
         report_url: campaign.report_url.clone().unwrap_or_default(),
         verify_failure: None,
+        contact: campaign.contact.clone().unwrap_or_default(),
     }
 }
 
-fn summarize(changes: &Changes) -> Vec<FileSummary> {
-    changes
+/// What `changes` did, for the templates: each file with its rules, and
+/// each rule or edit of `recipe` that changed something here, in plain
+/// words (a rule's `message` and `note` when it has them).
+fn summarize(changes: &Changes, recipe: &Recipe) -> (Vec<FileSummary>, Vec<StepSummary>) {
+    let path = |f: &crate::recipe::FileChange| f.path.to_string_lossy().replace('\\', "/");
+    let files = changes
         .files
         .iter()
         .map(|f| FileSummary {
-            path: f.path.to_string_lossy().replace('\\', "/"),
+            path: path(f),
             rules: f
                 .matches
                 .iter()
@@ -751,7 +800,28 @@ fn summarize(changes: &Changes) -> Vec<FileSummary> {
                 .collect(),
             matches: f.matches.iter().map(|(_, n)| n).sum(),
         })
-        .collect()
+        .collect();
+    let steps = template::steps(
+        changes
+            .files
+            .iter()
+            .map(|f| (path(f), f.matches.as_slice())),
+        |id| {
+            recipe
+                .rules()
+                .find(|r| r.id == id)
+                .map(|r| (r.message.as_str(), r.note.as_str()))
+        },
+    );
+    (files, steps)
+}
+
+/// Whom a new pull request is assigned to: the people the catalog names
+/// as the owner (a User's login, or the logins of a Group's members, the
+/// Group's team being asked to review), at most 10 (GitHub's limit). The
+/// people CODEOWNERS names for some paths are asked to review, not assigned.
+fn assignees(reviewers: &Reviewers) -> Vec<String> {
+    reviewers.members.iter().take(10).cloned().collect()
 }
 
 /// Render `template` for `part`, its values escaped for where it lands.

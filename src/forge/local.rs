@@ -241,6 +241,20 @@ impl Forge for LocalForge {
         Ok(pr)
     }
 
+    async fn update_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<(), ForgeError> {
+        self.get(repo, number).await?;
+        self.state
+            .set_local_pr_text(&repo.url, number, title, body)
+            .await?;
+        Ok(())
+    }
+
     /// The local forge has no comment thread: the pull request must exist,
     /// and the comment goes to the log.
     async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError> {

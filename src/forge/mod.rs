@@ -189,6 +189,16 @@ pub trait Forge: Send + Sync {
     /// Post a comment on a pull request.
     async fn comment(&self, repo: &RepoRef, number: i64, body: &str) -> Result<(), ForgeError>;
 
+    /// Replace the title and body of a pull request (its text rendered
+    /// again, when the recipe changed).
+    async fn update_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<(), ForgeError>;
+
     /// The token git uses over HTTPS for this forge's repositories, with
     /// the origins it may be offered to; `None` when git needs none (local
     /// repositories). Fetch it just before use: some tokens expire within

@@ -87,6 +87,11 @@ pub struct Rule {
     pub id: String,
     /// The language of the files it applies to.
     pub language: SupportLang,
+    /// The rule's `message` (trimmed; empty when none): what it does, in
+    /// the platform team's words, for pull request bodies.
+    pub message: String,
+    /// The rule's `note` (trimmed; empty when none): why, in Markdown.
+    pub note: String,
     /// The compiled rule, alone in an ast-grep collection so that its
     /// `files`/`ignores` globs are matched exactly as ast-grep matches them.
     /// A rule with `severity: off` is kept but never applies (as in ast-grep).
@@ -100,11 +105,20 @@ impl Rule {
     fn new(config: RuleConfig<SupportLang>) -> Result<Rule, String> {
         let id = config.id.clone();
         let language = config.language;
+        let message = config.message.trim().to_string();
+        let note = config
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         let needs = prefilter::Needs::of(&config);
         let collection = RuleCollection::try_new(vec![config]).map_err(|e| e.to_string())?;
         Ok(Rule {
             id,
             language,
+            message,
+            note,
             collection,
             needs,
         })

@@ -151,6 +151,8 @@ fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
         ["fleetwright", "fleetwright/recipe-exact"]
     );
     assert_eq!(opened[0].requested_teams, ["team-a"]);
+    // The team reviews; its people are assigned.
+    assert_eq!(opened[0].assignees, ["team-a-lead"]);
     assert!(opened[0].title.starts_with("Replace deprecated APIs in"));
 
     // Merged on GitHub: sync records it.

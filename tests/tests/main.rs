@@ -16,6 +16,9 @@ mod bad_input;
 /// Recipe-exact pull requests and `auto_merge: {when: recipe_exact}`.
 mod exact;
 mod github;
+/// The pull request body: whom to ask, the why of each rule that changed the
+/// repository, rules in plain words, assignees, the text kept up to date.
+mod pr_body;
 /// `preview`, and `scan` of a campaign that was not launched.
 mod preview;
 /// Campaign, catalog and recipe files read from generated text: no panic.

@@ -596,6 +596,25 @@ impl Forge for GitHubForge {
             .map(|_| ())
     }
 
+    async fn update_pull_request(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<(), ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let what = format!(
+            "updating the title and body of pull request #{number} of {}",
+            r.full()
+        );
+        let path = format!("{}/pulls/{number}", r.path());
+        let text = json!({ "title": title, "body": body });
+        self.write(&crab, Method::PATCH, &path, &text, &what)
+            .await
+            .map(|_| ())
+    }
+
     async fn git_credentials(&self) -> Result<Option<GitCredentials>, ForgeError> {
         let token = self.clients.git_token(&self.api).await?;
         Ok(Some(GitCredentials {
