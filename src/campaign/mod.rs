@@ -180,10 +180,12 @@ impl AutoMerge {
     pub fn merges(self, pr: &crate::forge::PullRequest, recipe_exact: bool) -> bool {
         let green = pr.state == crate::state::PrState::Open
             && !pr.draft
-            && pr.ci_state.as_deref() == Some("success");
+            && pr.ci_state == Some(crate::state::CiState::Success);
         match self {
             AutoMerge::Off => false,
-            AutoMerge::WhenApproved => green && pr.review_state.as_deref() == Some("approved"),
+            AutoMerge::WhenApproved => {
+                green && pr.review_state == Some(crate::state::ReviewState::Approved)
+            }
             AutoMerge::WhenRecipeExact => green && recipe_exact,
         }
     }

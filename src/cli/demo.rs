@@ -14,7 +14,7 @@ use crate::campaign;
 use crate::clock::ManualClock;
 use crate::engine::Engine;
 use crate::fleet::{DemoOptions, build_demo};
-use crate::state::{CampaignRow, State, TargetRow, TargetState};
+use crate::state::{CampaignRow, CiState, State, TargetRow, TargetState};
 
 /// Build a sandbox fleet and run a whole campaign on it, end to end.
 ///
@@ -226,7 +226,7 @@ impl Teams {
             // image. It is fixed, the checks pass again, and it resumes.
             let mut fixed = Vec::new();
             for t in targets.iter().filter(|t| failing(t)) {
-                set_ci(state, t, "success").await?;
+                set_ci(state, t, CiState::Success).await?;
                 fixed.push(t.repo.clone());
             }
             self.ci_fixed = true;
@@ -252,7 +252,7 @@ impl Teams {
             // it says so at once, and a team that wants more adds a commit
             // (the pull request is no longer recipe-exact: it waits for
             // them to merge it by hand).
-            if matches!(cs.ci_state.as_deref(), None | Some("none")) {
+            if matches!(cs.ci_state, None | Some(CiState::None)) {
                 if t.position % 7 == 5 {
                     engine.close(t, Some(DECLINE)).await?;
                     declined.push(t.repo.clone());
@@ -265,7 +265,16 @@ impl Teams {
                 // CI reports the same day: the early adopters' tranche hits
                 // the flaky check until it is fixed.
                 let flaky = t.tranche == 2 && t.position % 2 == 0 && !self.ci_fixed;
-                set_ci(state, t, if flaky { "failure" } else { "success" }).await?;
+                set_ci(
+                    state,
+                    t,
+                    if flaky {
+                        CiState::Failure
+                    } else {
+                        CiState::Success
+                    },
+                )
+                .await?;
                 if flaky {
                     red.push(t.repo.clone());
                 }
@@ -341,10 +350,10 @@ fn failing(t: &TargetRow) -> bool {
     t.state == TargetState::PrOpen
         && t.changeset
             .as_ref()
-            .is_some_and(|c| c.ci_state.as_deref() == Some("failure"))
+            .is_some_and(|c| c.ci_state == Some(CiState::Failure))
 }
 
-async fn set_ci(state: &State, t: &TargetRow, ci: &str) -> anyhow::Result<()> {
+async fn set_ci(state: &State, t: &TargetRow, ci: CiState) -> anyhow::Result<()> {
     if let Some(number) = t.changeset.as_ref().and_then(|c| c.number) {
         state.set_local_pr_ci(&t.url, number, ci).await?;
     }

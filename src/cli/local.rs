@@ -97,7 +97,10 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
                 )
                 .into());
             };
-            state.set_local_pr_ci(&target.url, number, &result).await?;
+            let ci: crate::state::CiState = result.parse().map_err(|e: String| {
+                exit::Refusal::new(exit::USAGE, e).hint("the result is success, failure or pending")
+            })?;
+            state.set_local_pr_ci(&target.url, number, ci).await?;
             println!(
                 "{} #{number}: CI {result} (recorded by the next `sync` or `run`)",
                 target.repo

@@ -752,8 +752,8 @@ fn pull_request_record(pr: &PullRequest) -> PullRequestRecord {
         url: pr.url.clone(),
         state: pr.state,
         draft: pr.draft,
-        ci_state: pr.ci_state.clone(),
-        review_state: pr.review_state.clone(),
+        ci_state: pr.ci_state,
+        review_state: pr.review_state,
         merged_at: pr.merged_at.clone(),
         closed_at: pr.closed_at.clone(),
     }

@@ -377,10 +377,7 @@ impl Engine {
             ) else {
                 continue;
             };
-            let reviewed = matches!(
-                cs.review_state.as_deref(),
-                Some("approved" | "changes_requested")
-            );
+            let reviewed = cs.review_state.is_some_and(|r| r.is_verdict());
             let days = (now - opened).as_hours() / 24;
             if reviewed || days < i64::from(stale.after_days) {
                 continue;
@@ -570,7 +567,7 @@ mod tests {
                 url: None,
                 pr_state: None,
                 draft: false,
-                ci_state: ci.map(str::to_string),
+                ci_state: ci.map(|c| c.parse().unwrap()),
                 review_state: None,
                 reviewers: None,
                 opened_at: None,

@@ -132,7 +132,7 @@ impl World {
         let t = self.target(repo).await;
         let number = t.changeset.as_ref().and_then(|c| c.number).unwrap();
         self.state
-            .set_local_pr_ci(&t.url, number, result)
+            .set_local_pr_ci(&t.url, number, result.parse().unwrap())
             .await
             .unwrap();
     }

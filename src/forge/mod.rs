@@ -92,12 +92,12 @@ pub struct PullRequest {
     pub head: String,
     pub base: String,
     /// Combined CI state (`none` when the forge runs no CI).
-    pub ci_state: Option<String>,
+    pub ci_state: Option<crate::state::CiState>,
     /// Why it was closed, when a closing comment said so.
     pub close_comment: Option<String>,
     /// `approved`, `changes_requested` or `pending`; `None` when the forge
     /// was not asked (only a sync reads reviews).
-    pub review_state: Option<String>,
+    pub review_state: Option<crate::state::ReviewState>,
     /// The commit the head branch points at, when the forge says.
     pub head_sha: Option<String>,
     /// When it was merged (RFC 3339), when the forge says.

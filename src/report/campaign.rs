@@ -362,9 +362,9 @@ pub struct TargetLine {
     /// Its pull request, once opened.
     pub pr: Option<PrLink>,
     /// none | pending | success | failure
-    pub ci: Option<String>,
+    pub ci: Option<crate::state::CiState>,
     /// approved | changes_requested | pending
-    pub review: Option<String>,
+    pub review: Option<crate::state::ReviewState>,
     /// Who was asked to review; empty: nobody.
     pub reviewers: Option<String>,
     /// An open pull request nobody was asked to review.
@@ -967,12 +967,10 @@ pub fn short_ref(owner: &str) -> &str {
 fn awaiting_review(t: &TargetRow) -> bool {
     t.has_open_pr()
         && !t.ci_failing()
-        && !t.changeset.as_ref().is_some_and(|c| {
-            matches!(
-                c.review_state.as_deref(),
-                Some("approved" | "changes_requested")
-            )
-        })
+        && !t
+            .changeset
+            .as_ref()
+            .is_some_and(|c| c.review_state.is_some_and(|r| r.is_verdict()))
 }
 
 fn stale(t: &TargetRow) -> bool {
@@ -1058,8 +1056,8 @@ fn target_line(t: &TargetRow, tranche_names: &BTreeMap<i64, String>, known: &Kno
         step: t.step.clone(),
         reason: t.reason.clone(),
         pr: pr_link(t),
-        ci: cs.and_then(|c| c.ci_state.clone()),
-        review: cs.and_then(|c| c.review_state.clone()),
+        ci: cs.and_then(|c| c.ci_state),
+        review: cs.and_then(|c| c.review_state),
         reviewers: cs.and_then(|c| c.reviewers.clone()),
         no_reviewer: no_reviewer(t),
         stale: stale(t),

@@ -77,8 +77,9 @@ pub fn targets(report: &CampaignReport) -> String {
             pr.map(|p| p.number.to_string()).unwrap_or_default(),
             pr.map(|p| p.url.clone()).unwrap_or_default(),
             pr.map(|p| p.state.clone()).unwrap_or_default(),
-            t.ci.clone().unwrap_or_default(),
-            t.review.clone().unwrap_or_default(),
+            t.ci.map_or_else(String::new, |c| c.as_str().to_string()),
+            t.review
+                .map_or_else(String::new, |r| r.as_str().to_string()),
             t.no_reviewer.to_string(),
             t.stale.to_string(),
             t.remaining_matches

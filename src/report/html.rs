@@ -18,6 +18,7 @@
 //! `tr.target` per repository, with `data-state`, the stored state),
 //! `#glossary`.
 
+use crate::state::{CiState, ReviewState};
 use std::fmt::Write as _;
 
 use super::campaign::{
@@ -633,21 +634,19 @@ fn target_row(out: &mut String, t: &TargetLine, scans: bool) {
     let pr =
         t.pr.as_ref()
             .map_or_else(|| r#"<span class="muted">–</span>"#.to_string(), pr_link);
-    let ci = match t.ci.as_deref() {
-        Some("failure") => r#"<span class="ci ci-failure">failing</span>"#.to_string(),
-        Some("success") => r#"<span class="ci ci-success">passing</span>"#.to_string(),
-        Some("pending") => r#"<span class="ci ci-pending">running</span>"#.to_string(),
-        Some("none") | None => r#"<span class="muted">–</span>"#.to_string(),
-        Some(other) => esc(other),
+    let ci = match t.ci {
+        Some(CiState::Failure) => r#"<span class="ci ci-failure">failing</span>"#,
+        Some(CiState::Success) => r#"<span class="ci ci-success">passing</span>"#,
+        Some(CiState::Pending) => r#"<span class="ci ci-pending">running</span>"#,
+        Some(CiState::None) | None => r#"<span class="muted">–</span>"#,
     };
-    let review = match t.review.as_deref() {
-        Some("approved") => r#"<span class="rv rv-approved">approved</span>"#.to_string(),
-        Some("changes_requested") => {
-            r#"<span class="rv rv-changes">changes requested</span>"#.to_string()
+    let review = match t.review {
+        Some(ReviewState::Approved) => r#"<span class="rv rv-approved">approved</span>"#,
+        Some(ReviewState::ChangesRequested) => {
+            r#"<span class="rv rv-changes">changes requested</span>"#
         }
-        Some("pending") => r#"<span class="rv">waiting</span>"#.to_string(),
-        Some(other) => esc(other),
-        None => r#"<span class="muted">–</span>"#.to_string(),
+        Some(ReviewState::Pending) => r#"<span class="rv">waiting</span>"#,
+        None => r#"<span class="muted">–</span>"#,
     };
     let mut notes = Vec::new();
     if t.outcome.done() && !t.migrated {

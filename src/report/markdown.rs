@@ -232,10 +232,11 @@ fn checklist_line(t: &TargetLine) -> String {
     }
     let mut notes = Vec::new();
     if t.state == "pr_open" {
-        match (t.ci.as_deref(), t.review.as_deref()) {
-            (Some("failure"), _) => notes.push("CI failing".to_string()),
-            (_, Some("changes_requested")) => notes.push("changes requested".to_string()),
-            (_, Some("approved")) => notes.push("approved".to_string()),
+        use crate::state::{CiState, ReviewState};
+        match (t.ci, t.review) {
+            (Some(CiState::Failure), _) => notes.push("CI failing".to_string()),
+            (_, Some(ReviewState::ChangesRequested)) => notes.push("changes requested".to_string()),
+            (_, Some(ReviewState::Approved)) => notes.push("approved".to_string()),
             _ => notes.push("awaiting review".to_string()),
         }
         if t.stale {

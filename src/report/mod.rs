@@ -98,10 +98,10 @@ pub struct PrStatus {
     pub state: String,
     pub draft: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ci_state: Option<String>,
+    pub ci_state: Option<crate::state::CiState>,
     /// `approved`, `changes_requested` or `pending` (forges that review).
     #[serde(default)]
-    pub review_state: Option<String>,
+    pub review_state: Option<crate::state::ReviewState>,
     /// Who was asked to review (`@login team:slug`); empty: nobody, which
     /// `status` flags.
     #[serde(default)]
@@ -183,8 +183,8 @@ impl From<&TargetRow> for TargetStatus {
                     url: c.url.clone()?,
                     state: c.pr_state?.as_str().to_string(),
                     draft: c.draft,
-                    ci_state: c.ci_state.clone(),
-                    review_state: c.review_state.clone(),
+                    ci_state: c.ci_state,
+                    review_state: c.review_state,
                     reviewers: c.reviewers.clone(),
                     recipe_exact: c.recipe_exact.as_ref().map(|e| e.exact),
                 })

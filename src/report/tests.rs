@@ -107,8 +107,8 @@ impl Scenario {
                     url: format!("https://forge.example/acme/{repo}/pull/1"),
                     state: pr_state,
                     draft: false,
-                    ci_state: Some(ci.into()),
-                    review_state: review.map(str::to_string),
+                    ci_state: Some(ci.parse().unwrap()),
+                    review_state: review.map(|r| r.parse().unwrap()),
                     merged_at: None,
                     closed_at: None,
                 },
@@ -547,7 +547,7 @@ async fn headline_tranches_and_teams_count_what_happened() {
     assert_eq!(b1.remaining_matches, Some(4));
     let a2 = line("a2");
     assert!(a2.no_reviewer && !a2.stale);
-    assert_eq!(a2.ci.as_deref(), Some("failure"));
+    assert_eq!(a2.ci, Some(crate::state::CiState::Failure));
     assert_eq!(line("a4").pr.as_ref().unwrap().state, "closed");
     assert!(line("a3").pr.is_none());
 }

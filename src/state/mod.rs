@@ -747,7 +747,7 @@ impl State {
 
     /// Set the ci state of a local pull request (what a CI system would
     /// report; `fleetwright local ci` and the demo's app teams use it).
-    pub async fn set_local_pr_ci(&self, repo_url: &str, number: i64, ci: &str) -> Result<()> {
+    pub async fn set_local_pr_ci(&self, repo_url: &str, number: i64, ci: CiState) -> Result<()> {
         sqlx::query(
             "UPDATE local_pull_requests SET ci_state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
         )
@@ -1239,8 +1239,8 @@ async fn update_changeset_pr(
     .bind(redact(&pr.url))
     .bind(pr.state.as_str())
     .bind(pr.draft)
-    .bind(&pr.ci_state)
-    .bind(&pr.review_state)
+    .bind(pr.ci_state)
+    .bind(pr.review_state)
     .bind(&pr.merged_at)
     .bind(&pr.closed_at)
     .bind(at)

@@ -356,7 +356,7 @@ fn pr_record(number: i64, state: PrState) -> PullRequestRecord {
         url: format!("local://x/pull/{number}"),
         state,
         draft: false,
-        ci_state: Some("none".into()),
+        ci_state: Some(CiState::None),
         review_state: None,
         merged_at: None,
         closed_at: None,

@@ -184,6 +184,96 @@ impl PrState {
     }
 }
 
+/// A pull request's checks, combined (`none`: it has none), stored as its
+/// word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum CiState {
+    None,
+    Pending,
+    Success,
+    Failure,
+}
+
+impl CiState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiState::None => "none",
+            CiState::Pending => "pending",
+            CiState::Success => "success",
+            CiState::Failure => "failure",
+        }
+    }
+}
+
+impl std::str::FromStr for CiState {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "none" => Ok(CiState::None),
+            "pending" => Ok(CiState::Pending),
+            "success" => Ok(CiState::Success),
+            "failure" => Ok(CiState::Failure),
+            other => Err(format!("unknown CI state `{other}`")),
+        }
+    }
+}
+
+impl std::fmt::Display for CiState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pull request's reviews, as last synced, stored as its word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Approved,
+    ChangesRequested,
+    /// No verdict yet.
+    Pending,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Approved => "approved",
+            ReviewState::ChangesRequested => "changes_requested",
+            ReviewState::Pending => "pending",
+        }
+    }
+
+    /// A reviewer gave a verdict (approved, or changes requested): the
+    /// pull request is not waiting for review (nudges, the report).
+    pub fn is_verdict(self) -> bool {
+        match self {
+            ReviewState::Approved | ReviewState::ChangesRequested => true,
+            ReviewState::Pending => false,
+        }
+    }
+}
+
+impl std::str::FromStr for ReviewState {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "approved" => Ok(ReviewState::Approved),
+            "changes_requested" => Ok(ReviewState::ChangesRequested),
+            "pending" => Ok(ReviewState::Pending),
+            other => Err(format!("unknown review state `{other}`")),
+        }
+    }
+}
+
+impl std::fmt::Display for ReviewState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A campaign's status, stored as its word (`active`, `paused`,
 /// `completed`, `cancelled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
@@ -361,8 +451,8 @@ pub struct ChangesetRow {
     pub url: Option<String>,
     pub pr_state: Option<PrState>,
     pub draft: bool,
-    pub ci_state: Option<String>,
-    pub review_state: Option<String>,
+    pub ci_state: Option<CiState>,
+    pub review_state: Option<ReviewState>,
     /// Who was asked to review (`@login team:slug`); empty: nobody; `None`:
     /// not recorded (a pull request fleetwright adopted).
     pub reviewers: Option<String>,
@@ -426,7 +516,7 @@ impl TargetRow {
             && self
                 .changeset
                 .as_ref()
-                .is_some_and(|c| c.ci_state.as_deref() == Some("failure"))
+                .is_some_and(|c| c.ci_state == Some(CiState::Failure))
     }
 
     pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
@@ -542,9 +632,9 @@ pub struct PullRequestRecord {
     pub url: String,
     pub state: PrState,
     pub draft: bool,
-    pub ci_state: Option<String>,
+    pub ci_state: Option<CiState>,
     /// `approved`, `changes_requested` or `pending`, when the forge says.
-    pub review_state: Option<String>,
+    pub review_state: Option<ReviewState>,
     pub merged_at: Option<String>,
     pub closed_at: Option<String>,
 }
@@ -611,7 +701,7 @@ pub struct LocalPullRequest {
     pub state: PrState,
     pub draft: bool,
     pub labels: Vec<String>,
-    pub ci_state: String,
+    pub ci_state: CiState,
     pub merge_commit: Option<String>,
     pub close_comment: Option<String>,
 }

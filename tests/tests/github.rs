@@ -222,8 +222,16 @@ fn a_github_campaign_runs_launch_sync_advance_against_the_simulator() {
         .pr
         .clone()
         .expect("a pull request");
-    assert_eq!(pr.ci_state.as_deref(), Some("success"), "{pr:?}");
-    assert_eq!(pr.review_state.as_deref(), Some("pending"), "{pr:?}");
+    assert_eq!(
+        pr.ci_state,
+        Some(fleetwright::state::CiState::Success),
+        "{pr:?}"
+    );
+    assert_eq!(
+        pr.review_state,
+        Some(fleetwright::state::ReviewState::Pending),
+        "{pr:?}"
+    );
     sim.add_review("remotes", third, 1, "APPROVED", "team-a-lead");
     run(&sb, &["sync", CAMPAIGN]).code(0);
     assert_eq!(states(&sb.status())[&format!("remotes/{third}")], "merged");
@@ -549,7 +557,7 @@ fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
             CheckRunState::completed("success"),
         );
         let first = forge.sync_pull_request(&repo, opened.number).await.unwrap();
-        assert_eq!(first.ci_state.as_deref(), Some("success"));
+        assert_eq!(first.ci_state, Some(fleetwright::state::CiState::Success));
         assert_eq!(sim.stats().not_modified, 0);
         let (kept, _) = state.forge_answer_count().await.unwrap();
         assert_eq!(
@@ -577,7 +585,10 @@ fn etags_kept_in_the_state_make_the_next_process_sync_conditional() {
         sim.add_review("acme", "svc", opened.number as u64, "APPROVED", "octo");
         let (state, forge) = forge_over_state(&sim, &clock, &db).await;
         let changed = forge.sync_pull_request(&repo, opened.number).await.unwrap();
-        assert_eq!(changed.review_state.as_deref(), Some("approved"));
+        assert_eq!(
+            changed.review_state,
+            Some(fleetwright::state::ReviewState::Approved)
+        );
         assert_eq!(sim.stats().not_modified, 4 + 3);
 
         // Nothing kept holds the token or a header of the request (the

@@ -103,7 +103,7 @@ fn big_campaign(dir: &Path) -> std::path::PathBuf {
                         PrState::Open
                     },
                     draft: false,
-                    ci_state: Some("none".into()),
+                    ci_state: Some(fleetwright::state::CiState::None),
                     review_state: None,
                     merged_at: None,
                     closed_at: None,

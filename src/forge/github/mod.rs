@@ -345,7 +345,7 @@ impl GitHubForge {
         crab: &Octocrab,
         r: &Repo<'_>,
         number: i64,
-    ) -> Result<&'static str, ForgeError> {
+    ) -> Result<crate::state::ReviewState, ForgeError> {
         let what = format!(
             "reading the reviews of pull request #{number} of {}",
             r.full()
@@ -364,7 +364,7 @@ impl GitHubForge {
         crab: &Octocrab,
         r: &Repo<'_>,
         sha: &str,
-    ) -> Result<&'static str, ForgeError> {
+    ) -> Result<crate::state::CiState, ForgeError> {
         let what = format!("reading the CI of {sha} in {}", r.full());
         let commit = format!("{}/commits/{sha}", r.path());
         let runs = self
@@ -535,9 +535,9 @@ impl Forge for GitHubForge {
         let (r, crab) = self.client(repo).await?;
         let pull = self.get(&crab, &r, number).await?;
         let mut pr = self.pull_request_of(&pull)?;
-        pr.review_state = Some(self.reviews(&crab, &r, number).await?.to_string());
+        pr.review_state = Some(self.reviews(&crab, &r, number).await?);
         if is_sha(&pull.head.sha) {
-            pr.ci_state = Some(self.ci(&crab, &r, &pull.head.sha).await?.to_string());
+            pr.ci_state = Some(self.ci(&crab, &r, &pull.head.sha).await?);
         }
         if pr.state != PrState::Open {
             // Nobody syncs a merged or closed pull request again: what was

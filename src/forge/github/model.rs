@@ -5,6 +5,7 @@
 //! or new field never panics; what fleetwright cannot do without (a number,
 //! a known state) is checked here and reported as an error.
 
+use crate::state::{CiState, ReviewState};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -117,7 +118,7 @@ fn non_empty(text: &str) -> Option<String> {
 /// order): each reviewer's latest decisive review counts (a comment decides
 /// nothing; a dismissal takes the reviewer's decision back); any
 /// `CHANGES_REQUESTED` wins, then any `APPROVED`, else `pending`.
-pub(crate) fn review_state(reviews: &[Value]) -> &'static str {
+pub(crate) fn review_state(reviews: &[Value]) -> ReviewState {
     let mut latest: Vec<(String, String)> = Vec::new();
     for review in reviews {
         let state = review.get("state").and_then(Value::as_str).unwrap_or("");
@@ -129,11 +130,11 @@ pub(crate) fn review_state(reviews: &[Value]) -> &'static str {
         latest.push((who, state.to_string()));
     }
     if latest.iter().any(|(_, s)| s == "CHANGES_REQUESTED") {
-        "changes_requested"
+        ReviewState::ChangesRequested
     } else if latest.iter().any(|(_, s)| s == "APPROVED") {
-        "approved"
+        ReviewState::Approved
     } else {
-        "pending"
+        ReviewState::Pending
     }
 }
 
@@ -197,12 +198,12 @@ pub(crate) fn combined_status(value: &Value) -> Option<Ci> {
 
 /// The CI state: `failure` if anything failed, else `pending` if anything
 /// runs, else `success`; `none` when there is no CI at all.
-pub(crate) fn ci_state(signals: &[Ci]) -> &'static str {
+pub(crate) fn ci_state(signals: &[Ci]) -> CiState {
     match signals.iter().max() {
-        None => "none",
-        Some(Ci::Failure) => "failure",
-        Some(Ci::Pending) => "pending",
-        Some(Ci::Success) => "success",
+        None => CiState::None,
+        Some(Ci::Failure) => CiState::Failure,
+        Some(Ci::Pending) => CiState::Pending,
+        Some(Ci::Success) => CiState::Success,
     }
 }
 
@@ -243,32 +244,32 @@ mod tests {
     #[test]
     fn latest_decisive_review_per_reviewer_counts() {
         let r = |login: &str, state: &str| json!({"user": {"login": login}, "state": state});
-        assert_eq!(review_state(&[]), "pending");
-        assert_eq!(review_state(&[r("ann", "COMMENTED")]), "pending");
-        assert_eq!(review_state(&[r("ann", "APPROVED")]), "approved");
+        assert_eq!(review_state(&[]), ReviewState::Pending);
+        assert_eq!(review_state(&[r("ann", "COMMENTED")]), ReviewState::Pending);
+        assert_eq!(review_state(&[r("ann", "APPROVED")]), ReviewState::Approved);
         // A later approval by the same person replaces their request.
         assert_eq!(
             review_state(&[r("ann", "CHANGES_REQUESTED"), r("ann", "APPROVED")]),
-            "approved"
+            ReviewState::Approved
         );
         // A comment after an approval does not take it back.
         assert_eq!(
             review_state(&[r("ann", "APPROVED"), r("ann", "COMMENTED")]),
-            "approved"
+            ReviewState::Approved
         );
         // Anyone's standing request for changes wins.
         assert_eq!(
             review_state(&[r("ann", "APPROVED"), r("bob", "CHANGES_REQUESTED")]),
-            "changes_requested"
+            ReviewState::ChangesRequested
         );
         // A dismissal takes the decision back.
         assert_eq!(
             review_state(&[r("bob", "CHANGES_REQUESTED"), r("bob", "DISMISSED")]),
-            "pending"
+            ReviewState::Pending
         );
         assert_eq!(
             review_state(&[json!({"user": null, "state": "APPROVED"})]),
-            "approved"
+            ReviewState::Approved
         );
     }
 
@@ -280,13 +281,16 @@ mod tests {
         let skipped = run("completed", json!("skipped"));
         let failed = run("completed", json!("timed_out"));
         let running = run("in_progress", Value::Null);
-        assert_eq!(ci_state(&check_runs(&[])), "none");
-        assert_eq!(ci_state(&check_runs(&[ok.clone(), skipped])), "success");
+        assert_eq!(ci_state(&check_runs(&[])), CiState::None);
+        assert_eq!(
+            ci_state(&check_runs(&[ok.clone(), skipped])),
+            CiState::Success
+        );
         assert_eq!(
             ci_state(&check_runs(&[ok.clone(), running.clone()])),
-            "pending"
+            CiState::Pending
         );
-        assert_eq!(ci_state(&check_runs(&[running, failed])), "failure");
+        assert_eq!(ci_state(&check_runs(&[running, failed])), CiState::Failure);
 
         assert_eq!(
             combined_status(&json!({"state": "pending", "total_count": 0, "statuses": []})),
@@ -300,6 +304,6 @@ mod tests {
         signals.extend(combined_status(
             &json!({"state": "pending", "total_count": 2}),
         ));
-        assert_eq!(ci_state(&signals), "pending");
+        assert_eq!(ci_state(&signals), CiState::Pending);
     }
 }

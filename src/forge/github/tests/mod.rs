@@ -187,8 +187,11 @@ async fn sync_reads_reviews_and_ci_and_an_unchanged_pull_request_costs_304s() {
     let forge = forge(&url, &fake).await;
     let r = repo("acme/api");
     let first = forge.sync_pull_request(&r, 1).await.unwrap();
-    assert_eq!(first.review_state.as_deref(), Some("approved"));
-    assert_eq!(first.ci_state.as_deref(), Some("success"));
+    assert_eq!(
+        first.review_state,
+        Some(crate::state::ReviewState::Approved)
+    );
+    assert_eq!(first.ci_state, Some(crate::state::CiState::Success));
     let reads = lock(&fake).seen.len();
     assert_eq!(reads, 4, "pull request, reviews, check runs, status");
 
@@ -212,8 +215,11 @@ async fn sync_reads_reviews_and_ci_and_an_unchanged_pull_request_costs_304s() {
             .push(json!({"status": "in_progress", "conclusion": null}));
     }
     let third = forge.sync_pull_request(&r, 1).await.unwrap();
-    assert_eq!(third.review_state.as_deref(), Some("changes_requested"));
-    assert_eq!(third.ci_state.as_deref(), Some("pending"));
+    assert_eq!(
+        third.review_state,
+        Some(crate::state::ReviewState::ChangesRequested)
+    );
+    assert_eq!(third.ci_state, Some(crate::state::CiState::Pending));
 }
 
 #[tokio::test]
