@@ -104,6 +104,16 @@ impl Engine {
         if let Some(known) = head.and_then(|h| changeset.known_exactness(h, fingerprint)) {
             return Ok(Some(known));
         }
+        // Made with another recipe: this run brings the branch up to date
+        // (and marks it), or says why it cannot; checking it against the new
+        // recipe first would rewrite every such repository for nothing.
+        if target
+            .recipe_fingerprint
+            .as_deref()
+            .is_some_and(|made_with| made_with != fingerprint)
+        {
+            return Ok(None);
+        }
         let shared = self.shared.clone();
         super::preview::credentials(&shared, &target.repo).await;
         let options = ApplyOptions {

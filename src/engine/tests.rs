@@ -184,3 +184,27 @@ async fn without_the_policy_nothing_merges_and_an_approval_policy_needs_a_review
         );
     }
 }
+
+#[tokio::test]
+async fn a_pull_request_made_with_another_recipe_is_not_checked_or_merged_before_its_refresh() {
+    let w = world(&["svc-a"], "{when: recipe_exact}").await;
+    w.engine.reconcile(&w.loaded).await.unwrap();
+    w.ci("svc-a", "success").await;
+    // The recipe changes: the branch was made with the old one.
+    std::fs::write(w.root.join("recipe.yaml"), format!("{RECIPE}# v2\n")).unwrap();
+    let changed = campaign::load_all(&w.root.join("campaign.yaml")).unwrap();
+    assert_ne!(changed.recipe.fingerprint, w.loaded.recipe.fingerprint);
+    let report = w.engine.sync(&changed).await.unwrap();
+    assert!(report.auto_merged.is_empty());
+    assert_eq!(w.target("svc-a").await.state, TargetState::PrOpen);
+    // The old answer stands until the branch is brought up to date.
+    let cs = w.target("svc-a").await.changeset.unwrap();
+    assert_eq!(
+        cs.recipe_exact.map(|e| e.fingerprint),
+        Some(w.loaded.recipe.fingerprint.clone())
+    );
+    // A run refreshes it (same change: nothing to push) and then merges it.
+    w.engine.reconcile(&changed).await.unwrap();
+    w.engine.reconcile(&changed).await.unwrap();
+    assert_eq!(w.target("svc-a").await.state, TargetState::Merged);
+}
