@@ -591,7 +591,12 @@ impl Engine {
                         report
                             .auto_merged
                             .push((target.repo.clone(), policy.reason()));
-                        self.shared.forge.merge_pull_request(&repo, number).await
+                        // Only the head that was found exact and green.
+                        let head = pr.head_sha.clone();
+                        self.shared
+                            .forge
+                            .merge_pull_request(&repo, number, head.as_deref())
+                            .await
                     } else {
                         Ok(pr)
                     }
@@ -656,7 +661,7 @@ impl Engine {
         self.state().record_event(target, intent, &detail).await?;
         let forge = &self.shared.forge;
         let pr = match how {
-            Settle::Merge => forge.merge_pull_request(&repo, number).await,
+            Settle::Merge => forge.merge_pull_request(&repo, number, None).await,
             Settle::Close(comment) => forge.close_pull_request(&repo, number, comment).await,
             Settle::CloseAsPlatformTeam(comment) => {
                 forge.close_pull_request(&repo, number, Some(comment)).await

@@ -208,3 +208,32 @@ async fn a_pull_request_made_with_another_recipe_is_not_checked_or_merged_before
     w.engine.reconcile(&changed).await.unwrap();
     assert_eq!(w.target("svc-a").await.state, TargetState::Merged);
 }
+
+#[tokio::test]
+async fn a_merge_for_a_checked_head_is_refused_once_the_branch_moved() {
+    use crate::forge::{Forge, RepoRef};
+    let w = world(&["svc-a"], "false").await;
+    w.engine.reconcile(&w.loaded).await.unwrap();
+    let t = w.target("svc-a").await;
+    let checked = t.head_commit.clone().unwrap();
+    w.push_a_note("svc-a");
+    let forge = LocalForge::new(w.state.clone());
+    let repo = RepoRef {
+        name: t.repo.clone(),
+        url: t.url.clone(),
+    };
+    let refused = forge.merge_pull_request(&repo, 1, Some(&checked)).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("moved since it was checked")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        forge.pull_request(&repo, 1).await.unwrap().state,
+        crate::state::PrState::Open
+    );
+    // Without a head to hold it to (a person's merge), it merges.
+    let merged = forge.merge_pull_request(&repo, 1, None).await.unwrap();
+    assert_eq!(merged.state, crate::state::PrState::Merged);
+}

@@ -150,6 +150,7 @@ impl Forge for LocalForge {
         &self,
         repo: &RepoRef,
         number: i64,
+        expected: Option<&str>,
     ) -> Result<PullRequest, ForgeError> {
         let pr = self.get_open(repo, number).await?;
         let bare = Self::bare_path(repo)?;
@@ -162,12 +163,22 @@ impl Forge for LocalForge {
         // A merge that happened before a crash is not made twice.
         let head_commit = git2::Oid::from_str(&pr.head_commit)
             .map_err(|e| ForgeError::Refused(format!("bad head commit {}: {e}", pr.head_commit)))?;
+        let expected = expected.map(str::to_string);
         let merge = tokio::task::spawn_blocking(move || {
             let local = git::LocalRepo::open(&bare)?;
             if local.contains(&base, head_commit)? {
                 return local
                     .branch_head(&base)
                     .map(|tip| tip.unwrap_or(head_commit));
+            }
+            if let Some(expected) = expected {
+                let now = local.branch_head(&head)?.map(|h| h.to_string());
+                if now.as_deref() != Some(expected.as_str()) {
+                    return Err(git::GitError::Refused(format!(
+                        "branch {head} moved since it was checked (to {}, not {expected}): not merged",
+                        now.as_deref().unwrap_or("nothing")
+                    )));
+                }
             }
             drop(local);
             git::merge_in_bare(&bare, &head, &base, &message, &Identity::default())

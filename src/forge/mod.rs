@@ -150,11 +150,14 @@ pub trait Forge: Send + Sync {
     /// A pull request by number.
     async fn pull_request(&self, repo: &RepoRef, number: i64) -> Result<PullRequest, ForgeError>;
 
-    /// Merge a pull request into its base.
+    /// Merge a pull request into its base; with `head`, only while its
+    /// branch is still at that commit (what was checked is what is merged:
+    /// a push since makes the merge refused).
     async fn merge_pull_request(
         &self,
         repo: &RepoRef,
         number: i64,
+        head: Option<&str>,
     ) -> Result<PullRequest, ForgeError>;
 
     /// Close a pull request without merging, with an optional comment.

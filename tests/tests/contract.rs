@@ -492,7 +492,7 @@ async fn forge_calls(recorder: &Recorder, description: &Description) -> Vec<Row>
         d,
         "merge_pull_request",
         Success,
-        forge.merge_pull_request(&repo, NUMBER),
+        forge.merge_pull_request(&repo, NUMBER, None),
     )
     .await;
     check(

@@ -460,11 +460,17 @@ impl Forge for GitHubForge {
         &self,
         repo: &RepoRef,
         number: i64,
+        head: Option<&str>,
     ) -> Result<PullRequest, ForgeError> {
         let (r, crab) = self.client(repo).await?;
         let what = format!("merging pull request #{number} of {}", r.full());
         let path = format!("{}/pulls/{number}/merge", r.path());
-        let body = json!({ "merge_method": self.merge_method });
+        // With `sha`, GitHub merges only while the head is still there
+        // (409 otherwise).
+        let body = match head {
+            Some(sha) => json!({ "merge_method": self.merge_method, "sha": sha }),
+            None => json!({ "merge_method": self.merge_method }),
+        };
         let response = self
             .api
             .send(

@@ -233,7 +233,7 @@ async fn merge_close_and_comment_are_writes_that_resume_cleanly() {
     let forge = forge(&url, &fake).await;
     let r = repo("acme/api");
 
-    let merged = forge.merge_pull_request(&r, 1).await.unwrap();
+    let merged = forge.merge_pull_request(&r, 1, None).await.unwrap();
     assert_eq!(merged.state, PrState::Merged);
     assert_eq!(
         lock(&fake).seen("PUT", "/repos/acme/api/pulls/1/merge")[0].body,
@@ -241,7 +241,7 @@ async fn merge_close_and_comment_are_writes_that_resume_cleanly() {
     );
     // A second merge (a run that died after the first) finds it merged.
     assert_eq!(
-        forge.merge_pull_request(&r, 1).await.unwrap().state,
+        forge.merge_pull_request(&r, 1, None).await.unwrap().state,
         PrState::Merged
     );
 
