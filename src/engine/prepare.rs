@@ -1,6 +1,7 @@
 //! One target, from clone to pull request. Each step either moves the target
 //! forward in the state or returns the [`Failure`] that names it.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::exact::{self, tree_edits};
@@ -41,48 +42,17 @@ pub(super) async fn run(
         .map_err(|e| Failure::new(Step::Clone, format!("pull_request.branch: {e}")))?;
 
     enter(shared, &target.repo, Step::Clone);
-    // Set when `verify` failed and the change goes out as a draft.
-    let mut failed_verify: Option<String> = None;
-    // Set when this run pushed the branch: it is the recipe's change by
-    // construction (recipe-exact).
-    let mut pushed_now = false;
     let prepared = fetch_and_apply(shared, campaign, recipe, facts, target, &branch).await?;
+    if let Some((state, change)) = left_out(&prepared) {
+        shared.state.transition(target, state, &change).await?;
+        return Ok((state, None));
+    }
     let Prepared {
         checkout,
         remote,
         changes,
-        opted_out,
+        ..
     } = prepared;
-    // A repository that opted out gets nothing (a pull request already
-    // open is left to its people, who can close it).
-    if !matches!(remote, RemoteBranch::Ours(_) | RemoteBranch::Shared(_))
-        && let Some(reason) = opted_out
-    {
-        let change = Transition {
-            reason: Some(reason),
-            ..base_of(&checkout)
-        };
-        shared
-            .state
-            .transition(target, TargetState::OptedOut, &change)
-            .await?;
-        return Ok((TargetState::OptedOut, None));
-    }
-    // A branch of ours on the remote was pushed when the recipe applied:
-    // it is carried on (adopted) even if the preconditions changed since.
-    if !matches!(remote, RemoteBranch::Ours(_) | RemoteBranch::Shared(_))
-        && let Some(reason) = &changes.not_applicable
-    {
-        let change = Transition {
-            reason: Some(reason.clone()),
-            ..base_of(&checkout)
-        };
-        shared
-            .state
-            .transition(target, TargetState::NotApplicable, &change)
-            .await?;
-        return Ok((TargetState::NotApplicable, None));
-    }
     (ctx.files, ctx.steps) = summarize(&changes, recipe);
     ctx.matches = changes.total_matches();
     let base = base_of(&checkout);
@@ -92,14 +62,26 @@ pub(super) async fn run(
     } else {
         reviewers
     };
-
-    let head = match remote {
+    let on = Branch {
+        name: &branch,
+        base: &base,
+    };
+    let step = match remote {
+        RemoteBranch::Absent => {
+            commit_and_push(
+                shared, campaign, recipe, target, &mut ctx, checkout, changes, &on,
+            )
+            .await?
+        }
+        RemoteBranch::Ours(tip) | RemoteBranch::Shared(tip) => {
+            adopt_branch(shared, target, tip, &on).await?
+        }
         RemoteBranch::Foreign(_) if changes.is_empty() => {
             shared
                 .state
                 .transition(target, TargetState::NoChange, &base)
                 .await?;
-            return Ok((TargetState::NoChange, None));
+            ControlFlow::Break(TargetState::NoChange)
         }
         RemoteBranch::Foreign(tip) => {
             return Err(Failure::new(
@@ -110,184 +92,22 @@ pub(super) async fn run(
                 ),
             ));
         }
-        RemoteBranch::Ours(tip) | RemoteBranch::Shared(tip) => {
-            shared
-                .state
-                .record_event(target, "branch_adopted", &format!("{branch} at {tip}"))
-                .await?;
-            if target.state != TargetState::Pushed || target.head_commit.is_none() {
-                let pushed = Transition {
-                    head_commit: Some(tip.to_string()),
-                    ..base.clone()
-                };
-                shared
-                    .state
-                    .transition(target, TargetState::Pushed, &pushed)
-                    .await?;
-            }
-            tip.to_string()
-        }
-        RemoteBranch::Absent => {
-            if changes.is_empty() {
-                shared
-                    .state
-                    .transition(target, TargetState::NoChange, &base)
-                    .await?;
-                return Ok((TargetState::NoChange, None));
-            }
-            enter(shared, &target.repo, Step::Commit);
-            ctx.title = render(
-                Part::Title,
-                &campaign.pull_request.title,
-                &ctx,
-                Step::Commit,
-            )?;
-            let message = commit_message(campaign, recipe, &ctx)?;
-            let draft_on_failure = campaign.verify.as_ref().is_some_and(|v| v.draft_on_failure);
-            let Committed {
-                checkout,
-                commit,
-                verified,
-            } = write_verify_commit(
-                campaign,
-                checkout,
-                changes,
-                &branch,
-                message,
-                draft_on_failure,
-            )
-            .await?;
-            if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
-                let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
-                let what = if draft_on_failure {
-                    "pushed as a draft pull request that shows the failure"
-                } else {
-                    "nothing was pushed"
-                };
-                let reason = format!("{failed}; {what}:\n{tail}");
-                shared
-                    .state
-                    .record_event(target, "verify_failed", &reason)
-                    .await?;
-                if !draft_on_failure {
-                    let state = verify_failed(shared, target, reason, Some(recipe), &base).await?;
-                    return Ok((state, None));
-                }
-                ctx.verify_failure = Some(format!("{failed}\n{}", tail.trim_end()));
-                failed_verify = Some(reason);
-            } else {
-                ctx.verified = verified.map(|v| v.command);
-            }
-            let Some(commit) = commit else {
-                shared
-                    .state
-                    .transition(target, TargetState::NoChange, &base)
-                    .await?;
-                return Ok((TargetState::NoChange, None));
-            };
-            enter(shared, &target.repo, Step::Push);
-            shared
-                .state
-                .record_event(target, "push_intended", &format!("{branch} at {commit}"))
-                .await?;
-            {
-                let branch = branch.clone();
-                blocking(move || {
-                    checkout
-                        .push(&branch)
-                        .map_err(|e| Failure::new(Step::Push, error_chain(&e)))
-                })
-                .await?;
-            }
-            let pushed = Transition {
-                head_commit: Some(commit.to_string()),
-                recipe_fingerprint: Some(recipe.fingerprint.clone()),
-                ..base.clone()
-            };
-            shared
-                .state
-                .transition(target, TargetState::Pushed, &pushed)
-                .await?;
-            pushed_now = true;
-            commit.to_string()
-        }
+    };
+    let Pushed {
+        head,
+        pushed_now,
+        failed_verify,
+    } = match step {
+        ControlFlow::Continue(pushed) => pushed,
+        ControlFlow::Break(state) => return Ok((state, None)),
     };
 
     enter(shared, &target.repo, Step::OpenPr);
-    let default_branch = base.default_branch.clone().unwrap_or_default();
-    let repo = repo_ref(target);
-    let forge_err = |e: crate::forge::ForgeError| Failure::new(Step::OpenPr, error_chain(&e));
-    // The changeset and what is about to happen, in one write.
-    let changeset = |event| {
-        shared.state.ensure_changeset_with_event(
-            target,
-            shared.forge.kind(),
-            &branch,
-            &default_branch,
-            event,
-        )
-    };
-    let mut opened = None;
-    let pr = match shared
-        .forge
-        .find_pull_request(&repo, &branch)
-        .await
-        .map_err(forge_err)?
-    {
-        Some(pr) => {
-            changeset(("pull_request_adopted", &format!("#{}", pr.number))).await?;
-            pr
-        }
-        None => {
-            if ctx.title.is_empty() {
-                ctx.title = render(
-                    Part::Title,
-                    &campaign.pull_request.title,
-                    &ctx,
-                    Step::OpenPr,
-                )?;
-            }
-            let body_template = campaign
-                .pull_request
-                .body
-                .as_deref()
-                .unwrap_or(DEFAULT_BODY);
-            let title = &campaign.pull_request.title;
-            let body = render(Part::Body { title }, body_template, &ctx, Step::OpenPr)?;
-            changeset(("open_pr_intended", &format!("{branch} at {head}"))).await?;
-            let new = NewPullRequest {
-                title: ctx.title.clone(),
-                body,
-                head: branch.clone(),
-                base: default_branch,
-                head_commit: head.clone(),
-                draft: campaign.pull_request.draft || failed_verify.is_some(),
-                labels: campaign
-                    .pull_request
-                    .labels
-                    .iter()
-                    .cloned()
-                    .chain(pushed_now.then(|| exact::LABEL.to_string()))
-                    .collect(),
-                reviewers: reviewers.users.clone(),
-                team_reviewers: reviewers.teams.clone(),
-                assignees: assignees(&reviewers),
-            };
-            let asked: Vec<String> = reviewers
-                .users
-                .iter()
-                .map(|u| format!("@{u}"))
-                .chain(reviewers.teams.iter().map(|t| format!("team:{t}")))
-                .collect();
-            let pr = shared
-                .forge
-                .open_pull_request(&repo, &new)
-                .await
-                .map_err(forge_err)?;
-            opened = Some((format!("#{} {}", pr.number, pr.url), asked.join(" ")));
-            pr
-        }
-    };
+    let draft = campaign.pull_request.draft || failed_verify.is_some();
+    let (pr, opened) = open_or_adopt(
+        shared, campaign, target, &mut ctx, &on, &reviewers, &head, draft, pushed_now,
+    )
+    .await?;
     let opened = opened
         .as_ref()
         .map(|(detail, reviewers)| Opened { detail, reviewers });
@@ -306,6 +126,265 @@ pub(super) async fn run(
         return Ok((state, Some(pr.number)));
     }
     Ok((state, Some(pr.number)))
+}
+
+/// The campaign branch of a target: its name, and the transition every
+/// state change of the target starts from.
+struct Branch<'a> {
+    name: &'a str,
+    base: &'a Transition,
+}
+
+/// The campaign branch on the remote at `head`: pushed by this run
+/// (`pushed_now`: the recipe's change by construction) or adopted;
+/// `failed_verify` when it went out as a draft that shows verify's failure.
+struct Pushed {
+    head: String,
+    pushed_now: bool,
+    failed_verify: Option<String>,
+}
+
+/// A step either goes on to the next with what it made, or the target
+/// ended in this state (no change; verify failed and nothing was pushed).
+type Next<T> = ControlFlow<TargetState, T>;
+
+/// A repository that opted out, or where the recipe does not apply, ends
+/// here (the state it ends in, and why), unless a branch of ours is on the
+/// remote already (it was pushed when the recipe applied, and is carried
+/// on; a pull request already open is left to its people, who can close
+/// it).
+fn left_out(prepared: &Prepared) -> Option<(TargetState, Transition)> {
+    if matches!(
+        prepared.remote,
+        RemoteBranch::Ours(_) | RemoteBranch::Shared(_)
+    ) {
+        return None;
+    }
+    let (state, reason) = match (&prepared.opted_out, &prepared.changes.not_applicable) {
+        (Some(reason), _) => (TargetState::OptedOut, reason.clone()),
+        (None, Some(reason)) => (TargetState::NotApplicable, reason.clone()),
+        (None, None) => return None,
+    };
+    let change = Transition {
+        reason: Some(reason),
+        ..base_of(&prepared.checkout)
+    };
+    Some((state, change))
+}
+
+/// A campaign branch of ours already on the remote (perhaps with a
+/// person's commits on top): adopted as it is.
+async fn adopt_branch(
+    shared: &Shared,
+    target: &TargetRow,
+    tip: git2::Oid,
+    on: &Branch<'_>,
+) -> Result<Next<Pushed>> {
+    let branch = on.name;
+    shared
+        .state
+        .record_event(target, "branch_adopted", &format!("{branch} at {tip}"))
+        .await?;
+    if target.state != TargetState::Pushed || target.head_commit.is_none() {
+        let pushed = Transition {
+            head_commit: Some(tip.to_string()),
+            ..on.base.clone()
+        };
+        shared
+            .state
+            .transition(target, TargetState::Pushed, &pushed)
+            .await?;
+    }
+    Ok(ControlFlow::Continue(Pushed {
+        head: tip.to_string(),
+        pushed_now: false,
+        failed_verify: None,
+    }))
+}
+
+/// No campaign branch on the remote: commit the recipe's change, run
+/// `verify`, and push (with the intent recorded first).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call, each argument a plain value"
+)]
+async fn commit_and_push(
+    shared: &Shared,
+    campaign: &Campaign,
+    recipe: &Recipe,
+    target: &TargetRow,
+    ctx: &mut TemplateContext,
+    checkout: Checkout,
+    changes: Changes,
+    on: &Branch<'_>,
+) -> Result<Next<Pushed>> {
+    let (branch, base) = (on.name, on.base);
+    if changes.is_empty() {
+        shared
+            .state
+            .transition(target, TargetState::NoChange, base)
+            .await?;
+        return Ok(ControlFlow::Break(TargetState::NoChange));
+    }
+    enter(shared, &target.repo, Step::Commit);
+    ctx.title = render(Part::Title, &campaign.pull_request.title, ctx, Step::Commit)?;
+    let message = commit_message(campaign, recipe, ctx)?;
+    let draft_on_failure = campaign.verify.as_ref().is_some_and(|v| v.draft_on_failure);
+    let Committed {
+        checkout,
+        commit,
+        verified,
+    } = write_verify_commit(
+        campaign,
+        checkout,
+        changes,
+        branch,
+        message,
+        draft_on_failure,
+    )
+    .await?;
+    let mut failed_verify = None;
+    if let Some(failed) = verified.as_ref().and_then(|v| v.failure()) {
+        let tail = verified.as_ref().map_or("", |v| v.outcome.tail.as_str());
+        let what = if draft_on_failure {
+            "pushed as a draft pull request that shows the failure"
+        } else {
+            "nothing was pushed"
+        };
+        let reason = format!("{failed}; {what}:\n{tail}");
+        shared
+            .state
+            .record_event(target, "verify_failed", &reason)
+            .await?;
+        if !draft_on_failure {
+            let state = verify_failed(shared, target, reason, Some(recipe), base).await?;
+            return Ok(ControlFlow::Break(state));
+        }
+        ctx.verify_failure = Some(format!("{failed}\n{}", tail.trim_end()));
+        failed_verify = Some(reason);
+    } else {
+        ctx.verified = verified.map(|v| v.command);
+    }
+    let Some(commit) = commit else {
+        shared
+            .state
+            .transition(target, TargetState::NoChange, base)
+            .await?;
+        return Ok(ControlFlow::Break(TargetState::NoChange));
+    };
+    enter(shared, &target.repo, Step::Push);
+    shared
+        .state
+        .record_event(target, "push_intended", &format!("{branch} at {commit}"))
+        .await?;
+    {
+        let branch = branch.to_string();
+        blocking(move || {
+            checkout
+                .push(&branch)
+                .map_err(|e| Failure::new(Step::Push, error_chain(&e)))
+        })
+        .await?;
+    }
+    let pushed = Transition {
+        head_commit: Some(commit.to_string()),
+        recipe_fingerprint: Some(recipe.fingerprint.clone()),
+        ..base.clone()
+    };
+    shared
+        .state
+        .transition(target, TargetState::Pushed, &pushed)
+        .await?;
+    Ok(ControlFlow::Continue(Pushed {
+        head: commit.to_string(),
+        pushed_now: true,
+        failed_verify,
+    }))
+}
+
+/// The pull request of the branch: adopted when the forge has one for it,
+/// else opened (with the intent recorded first). The second value says
+/// what was opened (`#N url`, and who was asked to review) when it was.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call, each argument a plain value"
+)]
+async fn open_or_adopt(
+    shared: &Shared,
+    campaign: &Campaign,
+    target: &TargetRow,
+    ctx: &mut TemplateContext,
+    on: &Branch<'_>,
+    reviewers: &Reviewers,
+    head: &str,
+    draft: bool,
+    pushed_now: bool,
+) -> Result<(crate::forge::PullRequest, Option<(String, String)>)> {
+    let branch = on.name;
+    let default_branch = on.base.default_branch.clone().unwrap_or_default();
+    let repo = repo_ref(target);
+    let forge_err = |e: crate::forge::ForgeError| Failure::new(Step::OpenPr, error_chain(&e));
+    // The changeset and what is about to happen, in one write.
+    let changeset = |event| {
+        shared.state.ensure_changeset_with_event(
+            target,
+            shared.forge.kind(),
+            branch,
+            &default_branch,
+            event,
+        )
+    };
+    if let Some(pr) = shared
+        .forge
+        .find_pull_request(&repo, branch)
+        .await
+        .map_err(forge_err)?
+    {
+        changeset(("pull_request_adopted", &format!("#{}", pr.number))).await?;
+        return Ok((pr, None));
+    }
+    if ctx.title.is_empty() {
+        ctx.title = render(Part::Title, &campaign.pull_request.title, ctx, Step::OpenPr)?;
+    }
+    let body_template = campaign
+        .pull_request
+        .body
+        .as_deref()
+        .unwrap_or(DEFAULT_BODY);
+    let title = &campaign.pull_request.title;
+    let body = render(Part::Body { title }, body_template, ctx, Step::OpenPr)?;
+    changeset(("open_pr_intended", &format!("{branch} at {head}"))).await?;
+    let new = NewPullRequest {
+        title: ctx.title.clone(),
+        body,
+        head: branch.to_string(),
+        base: default_branch.clone(),
+        head_commit: head.to_string(),
+        draft,
+        labels: campaign
+            .pull_request
+            .labels
+            .iter()
+            .cloned()
+            .chain(pushed_now.then(|| exact::LABEL.to_string()))
+            .collect(),
+        reviewers: reviewers.users.clone(),
+        team_reviewers: reviewers.teams.clone(),
+        assignees: assignees(reviewers),
+    };
+    let asked: Vec<String> = reviewers
+        .users
+        .iter()
+        .map(|u| format!("@{u}"))
+        .chain(reviewers.teams.iter().map(|t| format!("team:{t}")))
+        .collect();
+    let pr = shared
+        .forge
+        .open_pull_request(&repo, &new)
+        .await
+        .map_err(forge_err)?;
+    let opened = (format!("#{} {}", pr.number, pr.url), asked.join(" "));
+    Ok((pr, Some(opened)))
 }
 
 /// Bring the branch of an open pull request up to date with a recipe that
