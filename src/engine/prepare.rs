@@ -185,21 +185,34 @@ async fn adopt_branch(
         .state
         .record_event(target, "branch_adopted", &format!("{branch} at {tip}"))
         .await?;
-    if target.state != TargetState::Pushed || target.head_commit.is_none() {
-        let pushed = Transition {
+    let change =
+        (target.state != TargetState::Pushed || target.head_commit.is_none()).then(|| Transition {
             head_commit: Some(tip.to_string()),
             ..on.base.clone()
-        };
-        shared
-            .state
-            .transition(target, TargetState::Pushed, &pushed)
-            .await?;
-    }
-    Ok(ControlFlow::Continue(Pushed {
+        });
+    let adopted = Pushed {
         head: tip.to_string(),
         pushed_now: false,
         failed_verify: None,
-    }))
+    };
+    on_remote(shared, target, change, adopted).await
+}
+
+/// The branch is on the remote at `pushed.head`: record it (`pushed`, with
+/// `change`, when there is one to record) and go on to the pull request.
+async fn on_remote(
+    shared: &Shared,
+    target: &TargetRow,
+    change: Option<Transition>,
+    pushed: Pushed,
+) -> Result<Next<Pushed>> {
+    if let Some(change) = change {
+        shared
+            .state
+            .transition(target, TargetState::Pushed, &change)
+            .await?;
+    }
+    Ok(ControlFlow::Continue(pushed))
 }
 
 /// No campaign branch on the remote: commit the recipe's change, run
@@ -286,20 +299,17 @@ async fn commit_and_push(
         })
         .await?;
     }
-    let pushed = Transition {
+    let change = Transition {
         head_commit: Some(commit.to_string()),
         recipe_fingerprint: Some(recipe.fingerprint.clone()),
         ..base.clone()
     };
-    shared
-        .state
-        .transition(target, TargetState::Pushed, &pushed)
-        .await?;
-    Ok(ControlFlow::Continue(Pushed {
+    let pushed = Pushed {
         head: commit.to_string(),
         pushed_now: true,
         failed_verify,
-    }))
+    };
+    on_remote(shared, target, Some(change), pushed).await
 }
 
 /// The pull request of the branch: adopted when the forge has one for it,
