@@ -48,7 +48,8 @@ pub fn run(verify: &Verify, dir: &Path, policy: &Policy) -> Result<Outcome, Sand
 
 /// `text` with every mention of the checkout `dir` made relative to it:
 /// `DIR/tests/a.py` is `tests/a.py`, `DIR` alone is `.` (the path as given
-/// and as the file system resolves it).
+/// and as the file system resolves it). A longer name that starts the same
+/// (`DIR-old/x`, a sibling) is left as it is.
 fn relative(text: &str, dir: &Path) -> String {
     let mut out = text.to_string();
     let resolved = dir.canonicalize().ok();
@@ -58,7 +59,14 @@ fn relative(text: &str, dir: &Path) -> String {
         if dir.is_empty() {
             continue;
         }
-        out = out.replace(&format!("{dir}/"), "").replace(dir, ".");
+        let mention = regex::Regex::new(&format!(r"{}(/|[^A-Za-z0-9._\-]|$)", regex::escape(dir)))
+            .expect("an escaped path is a valid pattern");
+        out = mention
+            .replace_all(&out, |c: &regex::Captures<'_>| match &c[1] {
+                "/" => String::new(),
+                after => format!(".{after}"),
+            })
+            .into_owned();
     }
     out
 }
@@ -125,6 +133,18 @@ mod tests {
         );
         let root = dir.path().to_string_lossy().into_owned();
         assert!(!out.tail.contains(&root), "{out:?}");
+    }
+
+    #[test]
+    fn only_the_checkout_itself_is_made_relative() {
+        let dir = Path::new("/cache/repos/svc-a");
+        assert_eq!(
+            relative(
+                "/cache/repos/svc-a/app.py:3 in /cache/repos/svc-a, not /cache/repos/svc-ab/x nor /cache/repos/svc-a.old",
+                dir
+            ),
+            "app.py:3 in ., not /cache/repos/svc-ab/x nor /cache/repos/svc-a.old"
+        );
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub async fn run(args: DemoArgs, ui: &Ui) -> anyhow::Result<u8> {
 {}
 review page: {} (nothing pushed, nothing recorded)",
         demo.campaign.display(),
-        super::preview::headline(&preview),
+        crate::escape::terminal(&super::preview::headline(&preview)),
         preview_dir.join("index.html").display()
     );
 
@@ -355,7 +355,9 @@ fn failing(t: &TargetRow) -> bool {
 
 async fn set_ci(state: &State, t: &TargetRow, ci: CiState) -> anyhow::Result<()> {
     if let Some(number) = t.changeset.as_ref().and_then(|c| c.number) {
-        state.set_local_pr_ci(&t.url, number, ci).await?;
+        state
+            .update_local_pr(&t.url, number, crate::state::LocalPrChange::Ci(ci))
+            .await?;
     }
     Ok(())
 }

@@ -100,7 +100,9 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
             let ci: crate::state::CiState = result.parse().map_err(|e: String| {
                 exit::Refusal::new(exit::USAGE, e).hint("the result is success, failure or pending")
             })?;
-            state.set_local_pr_ci(&target.url, number, ci).await?;
+            state
+                .update_local_pr(&target.url, number, crate::state::LocalPrChange::Ci(ci))
+                .await?;
             println!(
                 "{} #{number}: CI {result} (recorded by the next `sync` or `run`)",
                 target.repo

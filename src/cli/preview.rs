@@ -164,7 +164,7 @@ fn render_terminal(preview: &Preview) -> String {
         .collect();
     let mut out = table(&["REPO", "OUTCOME", "EDITS", "FILES", "NOTE"], &rows);
     out.push('\n');
-    out.push_str(&headline(preview));
+    out.push_str(&escape::terminal(&headline(preview)));
     out.push('\n');
     out
 }
@@ -221,15 +221,7 @@ pub fn render_markdown(preview: &Preview) -> String {
         }
         md.push('\n');
     }
-    for outcome in PreviewOutcome::ALL {
-        let targets: Vec<&TargetPreview> = preview
-            .targets
-            .iter()
-            .filter(|t| t.outcome == outcome)
-            .collect();
-        if targets.is_empty() {
-            continue;
-        }
+    for (outcome, targets) in by_outcome(preview) {
         let _ = writeln!(
             md,
             "## {} ({})\n",
@@ -285,6 +277,18 @@ pub fn render_markdown(preview: &Preview) -> String {
         }
     }
     md
+}
+
+/// The repositories of each outcome that has any, in the page's order.
+fn by_outcome(preview: &Preview) -> impl Iterator<Item = (PreviewOutcome, Vec<&TargetPreview>)> {
+    PreviewOutcome::ALL.into_iter().filter_map(|outcome| {
+        let targets: Vec<&TargetPreview> = preview
+            .targets
+            .iter()
+            .filter(|t| t.outcome == outcome)
+            .collect();
+        (!targets.is_empty()).then_some((outcome, targets))
+    })
 }
 
 fn capitalized(s: &str) -> String {
@@ -362,15 +366,7 @@ pub fn render_html(preview: &Preview) -> String {
         }
         h.push_str("</table>\n");
     }
-    for outcome in PreviewOutcome::ALL {
-        let targets: Vec<&TargetPreview> = preview
-            .targets
-            .iter()
-            .filter(|t| t.outcome == outcome)
-            .collect();
-        if targets.is_empty() {
-            continue;
-        }
+    for (outcome, targets) in by_outcome(preview) {
         let _ = writeln!(
             h,
             "<h2>{} ({})</h2>",

@@ -114,6 +114,11 @@ impl Engine {
         {
             return Ok(None);
         }
+        // A repository the campaign's forge cannot hold is never fetched
+        // (its token must not go there).
+        if loaded.campaign.repository_refusal(&target.url).is_some() {
+            return Ok(None);
+        }
         let shared = self.shared.clone();
         super::preview::credentials(&shared, &target.repo).await;
         let options = ApplyOptions {
@@ -180,13 +185,10 @@ fn check(
         RemoteBranch::Absent => return Ok(None),
         RemoteBranch::Ours(tip) | RemoteBranch::Shared(tip) | RemoteBranch::Foreign(tip) => tip,
     };
-    let exact = derive_and_compare(&checkout, rewriter, recipe, options, tip);
-    // The clone goes back to the default branch's head, as every command
-    // leaves it (whatever the comparison found).
-    if let Err(e) = checkout.reset_to_base() {
-        tracing::warn!(repo, "cannot set the clone back: {}", error_chain(&e));
-    }
-    Ok(Some((tip.to_string(), exact?)))
+    // The clone is left at the fork point: every use of a clone checks out
+    // what it needs first (`reset_to_base`, `reset_to`).
+    let exact = derive_and_compare(&checkout, rewriter, recipe, options, tip)?;
+    Ok(Some((tip.to_string(), exact)))
 }
 
 fn derive_and_compare(

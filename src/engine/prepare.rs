@@ -76,13 +76,7 @@ pub(super) async fn run(
         RemoteBranch::Ours(tip) | RemoteBranch::Shared(tip) => {
             adopt_branch(shared, target, tip, &on).await?
         }
-        RemoteBranch::Foreign(_) if changes.is_empty() => {
-            shared
-                .state
-                .transition(target, TargetState::NoChange, &base)
-                .await?;
-            ControlFlow::Break(TargetState::NoChange)
-        }
+        RemoteBranch::Foreign(_) if changes.is_empty() => no_change(shared, target, &base).await?,
         RemoteBranch::Foreign(tip) => {
             return Err(Failure::new(
                 Step::Push,
@@ -198,6 +192,15 @@ async fn adopt_branch(
     on_remote(shared, target, change, adopted).await
 }
 
+/// The recipe changes nothing here: the target ends `no_change`.
+async fn no_change(shared: &Shared, target: &TargetRow, base: &Transition) -> Result<Next<Pushed>> {
+    shared
+        .state
+        .transition(target, TargetState::NoChange, base)
+        .await?;
+    Ok(ControlFlow::Break(TargetState::NoChange))
+}
+
 /// The branch is on the remote at `pushed.head`: record it (`pushed`, with
 /// `change`, when there is one to record) and go on to the pull request.
 async fn on_remote(
@@ -233,11 +236,7 @@ async fn commit_and_push(
 ) -> Result<Next<Pushed>> {
     let (branch, base) = (on.name, on.base);
     if changes.is_empty() {
-        shared
-            .state
-            .transition(target, TargetState::NoChange, base)
-            .await?;
-        return Ok(ControlFlow::Break(TargetState::NoChange));
+        return no_change(shared, target, base).await;
     }
     enter(shared, &target.repo, Step::Commit);
     ctx.title = render(Part::Title, &campaign.pull_request.title, ctx, Step::Commit)?;
@@ -279,11 +278,7 @@ async fn commit_and_push(
         ctx.verified = verified.map(|v| v.command);
     }
     let Some(commit) = commit else {
-        shared
-            .state
-            .transition(target, TargetState::NoChange, base)
-            .await?;
-        return Ok(ControlFlow::Break(TargetState::NoChange));
+        return no_change(shared, target, base).await;
     };
     enter(shared, &target.repo, Step::Push);
     shared
@@ -356,13 +351,7 @@ async fn open_or_adopt(
     if ctx.title.is_empty() {
         ctx.title = render(Part::Title, &campaign.pull_request.title, ctx, Step::OpenPr)?;
     }
-    let body_template = campaign
-        .pull_request
-        .body
-        .as_deref()
-        .unwrap_or(DEFAULT_BODY);
-    let title = &campaign.pull_request.title;
-    let body = render(Part::Body { title }, body_template, ctx, Step::OpenPr)?;
+    let body = render_body(campaign, ctx)?;
     changeset(("open_pr_intended", &format!("{branch} at {head}"))).await?;
     let new = NewPullRequest {
         title: ctx.title.clone(),
@@ -585,13 +574,7 @@ async fn update_text(
     let Some(number) = number else {
         return;
     };
-    let body_template = campaign
-        .pull_request
-        .body
-        .as_deref()
-        .unwrap_or(DEFAULT_BODY);
-    let title = &campaign.pull_request.title;
-    let body = match render(Part::Body { title }, body_template, ctx, Step::OpenPr) {
+    let body = match render_body(campaign, ctx) {
         Ok(body) => body,
         Err(e) => {
             tracing::warn!(repo = %target.repo, "cannot update the text of #{number}: {}", e.reason);
@@ -911,6 +894,17 @@ fn summarize(changes: &Changes, recipe: &Recipe) -> (Vec<FileSummary>, Vec<StepS
 /// people CODEOWNERS names for some paths are asked to review, not assigned.
 fn assignees(reviewers: &Reviewers) -> Vec<String> {
     reviewers.members.iter().take(10).cloned().collect()
+}
+
+/// The pull request's body: the campaign's template, else the built-in one.
+fn render_body(campaign: &Campaign, ctx: &TemplateContext) -> Result<String> {
+    let template = campaign
+        .pull_request
+        .body
+        .as_deref()
+        .unwrap_or(DEFAULT_BODY);
+    let title = &campaign.pull_request.title;
+    render(Part::Body { title }, template, ctx, Step::OpenPr)
 }
 
 /// Render `template` for `part`, its values escaped for where it lands.

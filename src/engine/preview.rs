@@ -454,10 +454,33 @@ impl Found {
                 path: f.path.to_string_lossy().replace('\\', "/"),
                 status: f.status,
                 rules: f.matches.clone(),
-                diff: f.unified_diff(),
+                diff: capped(f.unified_diff()),
             })
             .collect();
     }
+}
+
+/// The most of one file's diff a preview keeps: a generated or vendored
+/// file rewritten whole (a lockfile) would otherwise make the review page,
+/// and the preview held in memory for every repository, that large.
+const MAX_DIFF: usize = 256 * 1024;
+
+/// `diff`, cut after the last whole line within [`MAX_DIFF`] bytes, with a
+/// line that says how much was left out.
+fn capped(diff: String) -> String {
+    if diff.len() <= MAX_DIFF {
+        return diff;
+    }
+    let mut end = MAX_DIFF;
+    while !diff.is_char_boundary(end) {
+        end -= 1;
+    }
+    let end = diff[..end].rfind('\n').map_or(end, |i| i + 1);
+    format!(
+        "{}… {} more bytes of this diff are not shown\n",
+        &diff[..end],
+        diff.len() - end
+    )
 }
 
 /// Decide what `inspected` means for the campaign `campaign`, running
@@ -546,5 +569,28 @@ fn verify_change(
             status: "not run".to_string(),
             tail: why,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_diff_is_cut_at_a_line_and_says_so() {
+        let line = "+ a line of a generated file, é\n";
+        let diff = line.repeat(MAX_DIFF / line.len() * 3);
+        let cut = capped(diff.clone());
+        assert!(cut.len() < MAX_DIFF + 100, "{}", cut.len());
+        let (kept, note) = cut.rsplit_once("… ").unwrap();
+        assert!(kept.ends_with('\n') && diff.starts_with(kept));
+        assert_eq!(
+            note,
+            format!(
+                "{} more bytes of this diff are not shown\n",
+                diff.len() - kept.len()
+            )
+        );
+        assert_eq!(capped(line.to_string()), line);
     }
 }

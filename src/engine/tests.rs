@@ -11,7 +11,7 @@ use crate::clock::ManualClock;
 use crate::fleet::{self, FleetSpec, RepoSpec, TeamSpec};
 use crate::forge::local::LocalForge;
 use crate::git::Workspace;
-use crate::state::{CampaignStatus, State, TargetRow, TargetState};
+use crate::state::{CampaignStatus, LocalPrChange, State, TargetRow, TargetState};
 
 const RECIPE: &str = r#"id: modernize-deprecated-apis
 title: Replace deprecated APIs
@@ -132,7 +132,7 @@ impl World {
         let t = self.target(repo).await;
         let number = t.changeset.as_ref().and_then(|c| c.number).unwrap();
         self.state
-            .set_local_pr_ci(&t.url, number, result.parse().unwrap())
+            .update_local_pr(&t.url, number, LocalPrChange::Ci(result.parse().unwrap()))
             .await
             .unwrap();
     }

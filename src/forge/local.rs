@@ -15,7 +15,7 @@ use async_trait::async_trait;
 
 use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
 use crate::git::{self, Identity};
-use crate::state::{LocalPullRequest, NewLocalPullRequest, PrState, State};
+use crate::state::{LocalPrChange, LocalPullRequest, NewLocalPullRequest, PrState, State};
 
 /// The local forge, backed by the state database.
 #[derive(Debug, Clone)]
@@ -224,7 +224,7 @@ impl Forge for LocalForge {
             labels.push(label.to_string());
         }
         self.state
-            .set_local_pr_labels(&repo.url, number, &labels)
+            .update_local_pr(&repo.url, number, LocalPrChange::Labels(&labels))
             .await?;
         Ok(())
     }
@@ -261,7 +261,7 @@ impl Forge for LocalForge {
     ) -> Result<(), ForgeError> {
         self.get(repo, number).await?;
         self.state
-            .set_local_pr_text(&repo.url, number, title, body)
+            .update_local_pr(&repo.url, number, LocalPrChange::Text { title, body })
             .await?;
         Ok(())
     }

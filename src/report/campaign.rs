@@ -458,6 +458,15 @@ impl Outcome {
     pub fn done(self) -> bool {
         matches!(self, Outcome::Merged | Outcome::NotNeeded)
     }
+
+    /// Its owners said no (declined, opted out), or the platform team
+    /// closed its pull request: listed with the reason given.
+    pub fn said_no(self) -> bool {
+        matches!(
+            self,
+            Outcome::Declined | Outcome::OptedOut | Outcome::ClosedByPlatformTeam
+        )
+    }
 }
 
 /// What the report knows of each target beyond its row: its latest

@@ -572,12 +572,7 @@ fn declined(out: &mut String, report: &CampaignReport) {
     let said_no: Vec<&TargetLine> = report
         .targets
         .iter()
-        .filter(|t| {
-            matches!(
-                t.outcome,
-                Outcome::Declined | Outcome::OptedOut | Outcome::ClosedByPlatformTeam
-            )
-        })
+        .filter(|t| t.outcome.said_no())
         .collect();
     if said_no.is_empty() {
         return;

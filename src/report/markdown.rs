@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use crate::escape::{code, line, table_code, text, url};
 
 use super::campaign::{
-    CampaignReport, GLOSSARY, Outcome, PrLink, TargetLine, TrancheProgress, plural, short_ref,
+    CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, plural, short_ref,
 };
 use super::{human_day, human_time, link_url, status_reason_text};
 
@@ -142,12 +142,7 @@ pub fn render(report: &CampaignReport) -> String {
     let said_no: Vec<&TargetLine> = report
         .targets
         .iter()
-        .filter(|t| {
-            matches!(
-                t.outcome,
-                Outcome::Declined | Outcome::OptedOut | Outcome::ClosedByPlatformTeam
-            )
-        })
+        .filter(|t| t.outcome.said_no())
         .collect();
     if !said_no.is_empty() {
         let _ = writeln!(out, "## Declined and opted out ({})\n", said_no.len());

@@ -705,58 +705,36 @@ impl State {
         Ok(())
     }
 
-    /// Set the labels of a local pull request.
-    pub async fn set_local_pr_labels(
+    /// Change a local pull request: its labels, its title and body, or its
+    /// CI state (what a CI system would report; `fleetwright local ci` and
+    /// the demo's app teams set it).
+    pub async fn update_local_pr(
         &self,
         repo_url: &str,
         number: i64,
-        labels: &[String],
+        change: LocalPrChange<'_>,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE local_pull_requests SET labels = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
-        )
-        .bind(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into()))
-        .bind(self.stamp())
-        .bind(repo_url)
-        .bind(number)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Set the title and body of a local pull request.
-    pub async fn set_local_pr_text(
-        &self,
-        repo_url: &str,
-        number: i64,
-        title: &str,
-        body: &str,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE local_pull_requests SET title = ?, body = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
-        )
-        .bind(title)
-        .bind(body)
-        .bind(self.stamp())
-        .bind(repo_url)
-        .bind(number)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Set the ci state of a local pull request (what a CI system would
-    /// report; `fleetwright local ci` and the demo's app teams use it).
-    pub async fn set_local_pr_ci(&self, repo_url: &str, number: i64, ci: CiState) -> Result<()> {
-        sqlx::query(
-            "UPDATE local_pull_requests SET ci_state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
-        )
-        .bind(ci)
-        .bind(self.stamp())
-        .bind(repo_url)
-        .bind(number)
-        .execute(&self.writer)
-        .await?;
+        let query = match change {
+            LocalPrChange::Labels(labels) => sqlx::query(
+                "UPDATE local_pull_requests SET labels = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+            )
+            .bind(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into())),
+            LocalPrChange::Text { title, body } => sqlx::query(
+                "UPDATE local_pull_requests SET title = ?, body = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+            )
+            .bind(title)
+            .bind(body),
+            LocalPrChange::Ci(ci) => sqlx::query(
+                "UPDATE local_pull_requests SET ci_state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+            )
+            .bind(ci),
+        };
+        query
+            .bind(self.stamp())
+            .bind(repo_url)
+            .bind(number)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 

@@ -184,6 +184,14 @@ impl PrState {
     }
 }
 
+/// What [`super::State::update_local_pr`] changes.
+#[derive(Debug, Clone, Copy)]
+pub enum LocalPrChange<'a> {
+    Labels(&'a [String]),
+    Text { title: &'a str, body: &'a str },
+    Ci(CiState),
+}
+
 /// A pull request's checks, combined (`none`: it has none), stored as its
 /// word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]

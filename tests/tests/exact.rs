@@ -3,7 +3,7 @@
 //! takes it off, visibly; `auto_merge: {when: recipe_exact}` merges only
 //! exact pull requests whose checks pass.
 
-use git2::{Oid, Repository, Signature};
+use git2::{Oid, Repository};
 
 use crate::util::{BRANCH, CAMPAIGN, Sandbox, branch_head, count_events, python, target};
 
@@ -11,38 +11,12 @@ const LABEL: &str = "fleetwright/recipe-exact";
 
 /// Commit `text` as `path` on `branch` of the bare repository, as a person would.
 fn push_a_commit(repo: &Repository, branch: &str, path: &str, text: &str) -> Oid {
-    let tip = branch_head(repo, branch).expect("the campaign branch");
-    let parent = repo.find_commit(tip).unwrap();
-    let blob = repo.blob(text.as_bytes()).unwrap();
-    let mut tree = repo.treebuilder(Some(&parent.tree().unwrap())).unwrap();
-    tree.insert(path, blob, 0o100644).unwrap();
-    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
-    let who = Signature::now("Alice", "alice@example.com").unwrap();
-    repo.commit(
-        Some(&format!("refs/heads/{branch}")),
-        &who,
-        &who,
-        "Add a note",
-        &tree,
-        &[&parent],
-    )
-    .unwrap()
+    crate::util::push_a_commit(repo, branch, path, text, "Add a note")
 }
 
 /// The labels of `repo`'s pull request #1 on the local forge.
 fn labels(sb: &Sandbox, repo: &str) -> Vec<String> {
-    let repo = repo.to_string();
-    sb.with_state(async |s| {
-        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
-        let t = s
-            .targets(row.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|t| t.repo == repo)
-            .unwrap();
-        s.local_pr(&t.url, 1).await.unwrap().unwrap().labels
-    })
+    sb.local_pr(repo).labels
 }
 
 fn with_policy(sb: &Sandbox, policy: &str) {

@@ -627,23 +627,13 @@ fn a_persons_commit_takes_the_recipe_exact_label_off_on_github() {
     run(&sb, &["sync", CAMPAIGN]).code(0);
     assert_eq!(labels(), ["fleetwright", "fleetwright/recipe-exact"]);
 
-    let bare = sb.bare("svc-a");
-    let tip = crate::util::branch_head(&bare, crate::util::BRANCH).unwrap();
-    let parent = bare.find_commit(tip).unwrap();
-    let blob = bare.blob(b"by hand\n").unwrap();
-    let mut tree = bare.treebuilder(Some(&parent.tree().unwrap())).unwrap();
-    tree.insert("NOTES.md", blob, 0o100644).unwrap();
-    let tree = bare.find_tree(tree.write().unwrap()).unwrap();
-    let who = git2::Signature::now("Alice", "alice@example.com").unwrap();
-    bare.commit(
-        Some(&format!("refs/heads/{}", crate::util::BRANCH)),
-        &who,
-        &who,
+    crate::util::push_a_commit(
+        &sb.bare("svc-a"),
+        crate::util::BRANCH,
+        "NOTES.md",
+        "by hand\n",
         "A note",
-        &tree,
-        &[&parent],
-    )
-    .unwrap();
+    );
     run(&sb, &["sync", CAMPAIGN]).code(0);
     assert_eq!(labels(), ["fleetwright"]);
     assert_eq!(

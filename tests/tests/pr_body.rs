@@ -38,22 +38,8 @@ fn with_a_port_rule() -> String {
 
 /// The title and body of `repo`'s first pull request on the local forge.
 fn local_pr(sb: &Sandbox, repo: &str) -> (String, String) {
-    sb.with_state(async |s| {
-        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
-        let t = s
-            .targets(row.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|t| t.repo == repo)
-            .expect("the target");
-        let pr = s
-            .local_pr(&t.url, 1)
-            .await
-            .unwrap()
-            .expect("a pull request");
-        (pr.title, pr.body)
-    })
+    let pr = sb.local_pr(repo);
+    (pr.title, pr.body)
 }
 
 #[test]

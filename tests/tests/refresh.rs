@@ -2,28 +2,15 @@
 //! branches that hold only its own commits, and leaves a branch someone
 //! pushed to (the target needs attention).
 
-use git2::{Oid, Repository, Signature};
+use git2::{Oid, Repository};
 
-use crate::util::{BRANCH, CAMPAIGN, RECIPE_YAML, Sandbox, branch_head, file_at, python, target};
+use crate::util::{
+    BRANCH, CAMPAIGN, RECIPE_YAML, Sandbox, branch_head, file_at, push_a_commit, python, target,
+};
 
-/// Commit `text` as `app.py` on `branch` of the bare repository, as a person would.
+/// A person's fix of `app.py` on `branch`.
 fn push_a_fix(repo: &Repository, branch: &str, text: &str) -> Oid {
-    let tip = branch_head(repo, branch).expect("the campaign branch");
-    let parent = repo.find_commit(tip).unwrap();
-    let blob = repo.blob(text.as_bytes()).unwrap();
-    let mut tree = repo.treebuilder(Some(&parent.tree().unwrap())).unwrap();
-    tree.insert("app.py", blob, 0o100644).unwrap();
-    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
-    let who = Signature::now("Alice", "alice@example.com").unwrap();
-    repo.commit(
-        Some(&format!("refs/heads/{branch}")),
-        &who,
-        &who,
-        "Keep the old port for now",
-        &tree,
-        &[&parent],
-    )
-    .unwrap()
+    push_a_commit(repo, branch, "app.py", text, "Keep the old port for now")
 }
 
 #[test]

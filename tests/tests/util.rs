@@ -8,7 +8,7 @@ use std::process::Command;
 
 use fleetwright::fleet::{self, Fleet, FleetSpec, RepoSpec, TeamSpec};
 use fleetwright::report::{StatusReport, TargetStatus};
-use fleetwright::state::{EventRow, State};
+use fleetwright::state::{EventRow, LocalPullRequest, State};
 use git2::{Oid, Repository};
 
 /// The name every test campaign carries.
@@ -99,6 +99,33 @@ pub fn go(name: &str, team: &str, lifecycle: &str) -> RepoSpec {
 
 pub fn clean(name: &str, team: &str, lifecycle: &str) -> RepoSpec {
     repo(name, team, lifecycle, ("app.py", PY_CLEAN))
+}
+
+/// Commit `text` as `path` on `branch` of the bare repository `repo`, as a
+/// person (Alice) would, with `message`.
+pub fn push_a_commit(
+    repo: &Repository,
+    branch: &str,
+    path: &str,
+    text: &str,
+    message: &str,
+) -> Oid {
+    let tip = branch_head(repo, branch).expect("the branch");
+    let parent = repo.find_commit(tip).unwrap();
+    let blob = repo.blob(text.as_bytes()).unwrap();
+    let mut tree = repo.treebuilder(Some(&parent.tree().unwrap())).unwrap();
+    tree.insert(path, blob, 0o100644).unwrap();
+    let tree = repo.find_tree(tree.write().unwrap()).unwrap();
+    let who = git2::Signature::now("Alice", "alice@example.com").unwrap();
+    repo.commit(
+        Some(&format!("refs/heads/{branch}")),
+        &who,
+        &who,
+        message,
+        &tree,
+        &[&parent],
+    )
+    .unwrap()
 }
 
 /// A temp dir holding a fleet, `recipe.yaml` and `campaign.yaml`; the state
@@ -226,6 +253,25 @@ impl Sandbox {
         self.with_state(async |s| {
             let row = s.campaign(CAMPAIGN).await.unwrap().expect("campaign");
             s.events(row.id).await.unwrap()
+        })
+    }
+
+    /// Pull request #1 of `repo` (a repository of the campaign) on the
+    /// local forge.
+    pub fn local_pr(&self, repo: &str) -> LocalPullRequest {
+        self.with_state(async |s| {
+            let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+            let t = s
+                .targets(row.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|t| t.repo == repo)
+                .expect("the target");
+            s.local_pr(&t.url, 1)
+                .await
+                .unwrap()
+                .expect("a pull request")
         })
     }
 

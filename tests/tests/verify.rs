@@ -18,18 +18,7 @@ fn a_verified_change_says_so_in_its_pull_request() {
     sb.run(&["launch", "campaign.yaml"]).code(0);
     let status = sb.status();
     assert_eq!(target(&status, "svc-a").state, "pr_open", "{status:?}");
-    let url = target(&status, "svc-a").repo.clone();
-    let body = sb.with_state(async |s| {
-        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
-        let t = s
-            .targets(row.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|t| t.repo == url)
-            .unwrap();
-        s.local_pr(&t.url, 1).await.unwrap().unwrap().body
-    });
+    let body = sb.local_pr("svc-a").body;
     assert!(
         body.contains("## Verified\n\n`grep -q 'logging.warning(' app.py` ran in the repository after the change, and passed."),
         "{body}"
