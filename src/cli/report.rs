@@ -9,6 +9,9 @@ use clap::{Args, ValueEnum};
 
 use super::{GlobalArgs, Ui, exit, recorded_campaign};
 use crate::escape::terminal;
+use std::collections::BTreeMap;
+
+use crate::report::campaign::{Options, short_ref};
 use crate::report::{CampaignReport, csv, html, markdown};
 use crate::state::{CampaignRow, State};
 
@@ -23,7 +26,7 @@ use crate::state::{CampaignRow, State};
 /// Example: fleetwright report modernize-deprecated-apis --format html --out reports/modernize.html
 #[derive(Debug, Args)]
 #[command(
-    after_help = "More examples:\n  fleetwright report modernize-deprecated-apis --format md > issue.md\n  fleetwright report modernize-deprecated-apis --format json\n  fleetwright report modernize-deprecated-apis --format csv --table days"
+    after_help = "More examples:\n  fleetwright report modernize-deprecated-apis --format md > issue.md\n  fleetwright report modernize-deprecated-apis --split-by team --out reports/modernize\n  fleetwright report modernize-deprecated-apis --since 2026-11-01\n  fleetwright report modernize-deprecated-apis --format json\n  fleetwright report modernize-deprecated-apis --format csv --table days"
 )]
 pub struct ReportArgs {
     /// The campaign name.
@@ -36,9 +39,69 @@ pub struct ReportArgs {
     /// (the burndown, one row per day).
     #[arg(long, value_enum, default_value = "targets")]
     table: Table,
-    /// Write the report to this file instead of stdout.
+    /// Write the report to this file instead of stdout (with --split-by:
+    /// the folder of the pages).
     #[arg(long, value_name = "PATH")]
     out: Option<PathBuf>,
+    /// What moved since this day (`YYYY-MM-DD`, UTC) or this many days
+    /// ago (`14d`); the pace is that window's. Default: 7 days ago.
+    #[arg(long, value_name = "DATE", value_parser = parse_since)]
+    since: Option<Since>,
+    /// With --format md: the most characters the report may hold; longer
+    /// lists are cut (each cut says where the rest is). A GitHub issue
+    /// holds 65,536.
+    #[arg(long, value_name = "N", default_value_t = markdown::DEFAULT_MAX_CHARS)]
+    max_chars: usize,
+    /// Write an index page and one page per team into the --out folder
+    /// (`index.html`, `teams/<team>.html`), each self-contained, so a team
+    /// lead gets a link to their own.
+    #[arg(long, value_enum, value_name = "WHAT", requires = "out")]
+    split_by: Option<SplitBy>,
+}
+
+/// What `--split-by` splits by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SplitBy {
+    Team,
+}
+
+/// `--since`: a day, or a number of days before the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Since {
+    Day(jiff::civil::Date),
+    DaysAgo(i64),
+}
+
+fn parse_since(value: &str) -> Result<Since, String> {
+    let value = value.trim();
+    if let Some(days) = value.strip_suffix('d') {
+        return match days.parse::<i64>() {
+            Ok(n) if (0..=36_600).contains(&n) => Ok(Since::DaysAgo(n)),
+            _ => Err(format!(
+                "`{value}` is not a number of days: write it as `14d` (0 to 36600)"
+            )),
+        };
+    }
+    value
+        .parse::<jiff::civil::Date>()
+        .map(Since::Day)
+        .map_err(|_| {
+            format!("`{value}` is not a day: write it as 2026-11-28 (UTC) or as days ago, `14d`")
+        })
+}
+
+impl Since {
+    /// The start of the window, for a report made at `now`.
+    fn start(self, now: jiff::Timestamp) -> jiff::Timestamp {
+        match self {
+            Since::Day(day) => day
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .map_or(now, |z| z.timestamp()),
+            Since::DaysAgo(n) => now
+                .checked_sub(jiff::SignedDuration::from_hours(24 * n))
+                .unwrap_or(now),
+        }
+    }
 }
 
 /// The output formats.
@@ -58,21 +121,57 @@ enum Table {
     Days,
 }
 
-/// The report of a recorded campaign, from its rows, event log and scans,
-/// as of the state's clock.
+/// What the report of a recorded campaign is built from: its rows, event
+/// log and scans, and the state's clock.
+pub struct Rows {
+    pub campaign: CampaignRow,
+    pub targets: Vec<crate::state::TargetRow>,
+    pub tranches: Vec<crate::state::TrancheRow>,
+    pub events: Vec<crate::state::EventRow>,
+    pub scans: Vec<crate::state::ScanRow>,
+    pub now: jiff::Timestamp,
+}
+
+impl Rows {
+    pub async fn read(state: &State, row: &CampaignRow) -> anyhow::Result<Rows> {
+        Ok(Rows {
+            campaign: row.clone(),
+            targets: state.targets(row.id).await?,
+            tranches: state.tranches(row.id).await?,
+            events: state.events(row.id).await?,
+            scans: state.scans(row.id).await?,
+            now: state.now(),
+        })
+    }
+
+    pub fn report(&self, options: &Options) -> CampaignReport {
+        CampaignReport::build_with(
+            &self.campaign,
+            &self.targets,
+            &self.tranches,
+            &self.events,
+            &self.scans,
+            self.now,
+            options,
+        )
+    }
+
+    fn by_team(&self, options: &Options) -> Vec<CampaignReport> {
+        CampaignReport::split_by_team(
+            &self.campaign,
+            &self.targets,
+            &self.tranches,
+            &self.events,
+            &self.scans,
+            self.now,
+            options,
+        )
+    }
+}
+
+/// The report of a recorded campaign, with the default options.
 pub async fn build(state: &State, row: &CampaignRow) -> anyhow::Result<CampaignReport> {
-    let targets = state.targets(row.id).await?;
-    let tranches = state.tranches(row.id).await?;
-    let events = state.events(row.id).await?;
-    let scans = state.scans(row.id).await?;
-    Ok(CampaignReport::build(
-        row,
-        &targets,
-        &tranches,
-        &events,
-        &scans,
-        state.now(),
-    ))
+    Ok(Rows::read(state, row).await?.report(&Options::default()))
 }
 
 pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
@@ -84,15 +183,28 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
         );
     }
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
-    let report = build(&state, &row).await?;
+    let rows = Rows::read(&state, &row).await?;
     state.close().await;
-    let text = match (args.format, args.table) {
-        (Format::Html, _) => html::render(&report),
-        (Format::Md, _) => markdown::render(&report),
-        (Format::Json, _) => format!("{}\n", serde_json::to_string_pretty(&report)?),
-        (Format::Csv, Table::Targets) => csv::targets(&report),
-        (Format::Csv, Table::Days) => csv::days(&report),
+    let options = Options {
+        since: args.since.map(|s| s.start(rows.now)),
     };
+    let report = rows.report(&options);
+    let md = markdown::Options {
+        max_chars: args.max_chars,
+        details_url: None,
+    };
+    if let (Some(SplitBy::Team), Some(dir)) = (args.split_by, &args.out) {
+        let teams = rows.by_team(&options);
+        let written = split(dir, &args, &report, &teams, &md)?;
+        println!(
+            "{} ({} team {})",
+            terminal(&written.display().to_string()),
+            teams.len(),
+            if teams.len() == 1 { "page" } else { "pages" }
+        );
+        return Ok(exit::SUCCESS);
+    }
+    let text = render(&args, &report, &html::Page::default(), &md);
     match &args.out {
         None => {
             // A reader that stops early (`| head`) is not an error.
@@ -113,6 +225,110 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
         }
     }
     Ok(exit::SUCCESS)
+}
+
+/// `report` in the format asked for.
+fn render(
+    args: &ReportArgs,
+    report: &CampaignReport,
+    page: &html::Page,
+    md: &markdown::Options,
+) -> String {
+    match (args.format, args.table) {
+        (Format::Html, _) => html::render_page(report, page),
+        (Format::Md, _) => markdown::render_with(report, md),
+        (Format::Json, _) => format!(
+            "{}\n",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        ),
+        (Format::Csv, Table::Targets) => csv::targets(report),
+        (Format::Csv, Table::Days) => csv::days(report),
+    }
+}
+
+/// The file extension of a format.
+fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Html => "html",
+        Format::Md => "md",
+        Format::Json => "json",
+        Format::Csv => "csv",
+    }
+}
+
+/// `report --split-by team`: `DIR/index.EXT` (the whole campaign, its
+/// teams linked to their pages) and `DIR/teams/<team>.EXT`, one per team.
+/// Returns the index's path.
+fn split(
+    dir: &Path,
+    args: &ReportArgs,
+    report: &CampaignReport,
+    teams: &[CampaignReport],
+    md: &markdown::Options,
+) -> anyhow::Result<PathBuf> {
+    let ext = extension(args.format);
+    let names = team_files(
+        teams
+            .iter()
+            .filter_map(|t| t.team.as_ref().map(|t| t.owner.as_str())),
+    );
+    let links: BTreeMap<String, String> = names
+        .iter()
+        .map(|(owner, file)| (owner.clone(), format!("teams/{file}.{ext}")))
+        .collect();
+    let index = dir.join(format!("index.{ext}"));
+    let page = html::Page {
+        team_pages: Some(&links),
+        index: None,
+    };
+    write_file(&index, &render(args, report, &page, md))?;
+    let back = format!("../index.{ext}");
+    for team in teams {
+        let Some(file) = team.team.as_ref().and_then(|t| names.get(&t.owner)) else {
+            continue;
+        };
+        let page = html::Page {
+            team_pages: None,
+            index: Some(&back),
+        };
+        write_file(
+            &dir.join("teams").join(format!("{file}.{ext}")),
+            &render(args, team, &page, md),
+        )?;
+    }
+    Ok(index)
+}
+
+/// A file name for each owner: its short name in lower-case letters,
+/// digits and `-` (nothing that climbs out of the folder or surprises a
+/// shell), made unique with `-2`, `-3`… when two owners share one.
+fn team_files<'a>(owners: impl Iterator<Item = &'a str>) -> BTreeMap<String, String> {
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut names = BTreeMap::new();
+    for owner in owners {
+        let mut base: String = short_ref(owner)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        base = base.trim_matches('-').chars().take(60).collect();
+        if base.is_empty() {
+            base = "team".to_string();
+        }
+        let mut name = base.clone();
+        let mut n = 1;
+        while !taken.insert(name.clone()) {
+            n += 1;
+            name = format!("{base}-{n}");
+        }
+        names.insert(owner.to_string(), name);
+    }
+    names
 }
 
 /// Write `text` to `path`, creating its folder.

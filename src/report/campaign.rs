@@ -16,15 +16,23 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::attention::{self, AttentionGroup, AttentionKind};
+use super::pace::{DEFAULT_WINDOW_DAYS, Progress};
 use crate::state::{
     self, CampaignRow, CampaignStatus, EventRow, ScanRow, TargetRow, TargetState, TrancheRow,
 };
 
-/// The version of the report's JSON shape.
-pub const SCHEMA: u32 = 2;
+/// The team a report of `report --split-by team` is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamScope {
+    /// The owner's entity ref (`group:default/payments`).
+    pub owner: String,
+    /// Its short name (`payments`).
+    pub name: String,
+}
 
-/// The command that retries failed targets, named in "what to do next".
-const RUN: &str = "fleetwright run";
+/// The version of the report's JSON shape.
+pub const SCHEMA: u32 = 3;
 
 /// Longest burndown drawn, in days (a campaign older than this shows its
 /// last ten years).
@@ -46,11 +54,16 @@ pub struct CampaignReport {
     pub days: Vec<DayPoint>,
     /// Progress of each tranche, in order.
     pub tranches: Vec<TrancheProgress>,
-    /// Progress of each owning team, by owner.
+    /// Progress of each owning team, the most left to do first.
     pub teams: Vec<TeamProgress>,
-    /// What a person should look at, most urgent first: the campaign itself
-    /// (paused, gate waiting), then targets in plan order.
-    pub attention: Vec<AttentionItem>,
+    /// The team this report is about (a page of `report --split-by
+    /// team`); `None`: the whole campaign.
+    pub team: Option<TeamScope>,
+    /// What moved since a date and where that pace leads.
+    pub progress: Progress,
+    /// What a person should look at, grouped by cause, in the order of how
+    /// much of the campaign each holds up (see `attention.rs`).
+    pub attention: Vec<AttentionGroup>,
     /// Every target, in plan order.
     pub targets: Vec<TargetLine>,
 }
@@ -230,6 +243,9 @@ pub struct TeamProgress {
     pub name: String,
     /// Targets the team owns.
     pub targets: usize,
+    /// Targets not settled yet (open, failed, not started): what the team
+    /// still has to do; the table is sorted by it.
+    pub left: usize,
     /// Pull requests merged.
     pub merged: usize,
     /// No pull request needed (no_change, not_applicable).
@@ -261,60 +277,6 @@ pub struct TeamProgress {
     pub migrated: usize,
     /// `migrated` of `targets`, in percent, rounded down.
     pub migrated_percent: u32,
-}
-
-/// Why something is on the needs-attention list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AttentionKind {
-    /// The campaign is paused; `problem` is why.
-    Paused,
-    /// The next tranche waits for its gate; `problem` is the gate note.
-    GateWaiting,
-    /// A step failed (`failed`).
-    Failed,
-    /// The verify command failed on the rewritten checkout.
-    VerifyFailed,
-    /// The pull request needs a person (`needs_attention`).
-    NeedsAttention,
-    /// An open pull request whose CI fails.
-    CiFailing,
-    /// An open pull request nobody was asked to review.
-    NoReviewer,
-}
-
-impl AttentionKind {
-    /// A short label for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            AttentionKind::Paused => "campaign paused",
-            AttentionKind::GateWaiting => "gate waiting",
-            AttentionKind::Failed => "failed",
-            AttentionKind::VerifyFailed => "verify failed",
-            AttentionKind::NeedsAttention => "needs attention",
-            AttentionKind::CiFailing => "CI failing",
-            AttentionKind::NoReviewer => "no reviewer",
-        }
-    }
-}
-
-/// One thing a person should look at, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AttentionItem {
-    /// Why it is listed.
-    pub kind: AttentionKind,
-    /// The repository (`None` for the campaign itself).
-    pub repo: Option<String>,
-    /// Its owner's entity ref.
-    pub owner: Option<String>,
-    /// The step that failed (clone, apply, commit, push, open_pr).
-    pub step: Option<String>,
-    /// What is wrong, trimmed to a few lines.
-    pub problem: String,
-    /// The next thing to do, in one or two sentences.
-    pub next: String,
-    /// The target's pull request, when it has one.
-    pub pr: Option<PrLink>,
 }
 
 /// A pull request.
@@ -381,6 +343,9 @@ pub struct TargetLine {
     /// checked (`None`: never checked).
     #[serde(default)]
     pub recipe_exact: Option<bool>,
+    /// The causes of `attention` it is under (none: nothing to look at).
+    #[serde(default)]
+    pub attention: Vec<AttentionKind>,
 }
 
 impl TargetLine {
@@ -556,9 +521,17 @@ impl Counts {
     }
 }
 
+/// How a report is cut.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The start of the "what moved" window (`report --since`); `None`:
+    /// seven days before the report.
+    pub since: Option<Timestamp>,
+}
+
 impl CampaignReport {
     /// Compute the report of `campaign` from what the state holds, as of
-    /// `now` (the state's clock: `State::now`).
+    /// `now` (the state's clock: `State::now`), with the default options.
     ///
     /// `events` and `scans` are oldest first, as the state returns them.
     /// Nothing here fails: a time or state the state cannot parse counts as
@@ -571,6 +544,27 @@ impl CampaignReport {
         scans: &[ScanRow],
         now: Timestamp,
     ) -> CampaignReport {
+        Self::build_with(
+            campaign,
+            targets,
+            tranches,
+            events,
+            scans,
+            now,
+            &Options::default(),
+        )
+    }
+
+    /// [`CampaignReport::build`], cut by `options`.
+    pub fn build_with(
+        campaign: &CampaignRow,
+        targets: &[TargetRow],
+        tranches: &[TrancheRow],
+        events: &[EventRow],
+        scans: &[ScanRow],
+        now: Timestamp,
+        options: &Options,
+    ) -> CampaignReport {
         let known = Known {
             latest: latest_scans(scans, None),
             closed_by_platform_team: closed_by_platform_team(campaign, events),
@@ -578,8 +572,16 @@ impl CampaignReport {
         let tranche_names = tranche_names(campaign, targets, tranches);
         let lines: Vec<TargetLine> = targets
             .iter()
-            .map(|t| target_line(t, &tranche_names, &known))
+            .map(|t| {
+                let mut line = target_line(t, &tranche_names, &known);
+                line.attention = attention::causes(t, &line);
+                line
+            })
             .collect();
+        let since = options.since.unwrap_or_else(|| {
+            now.checked_sub(SignedDuration::from_hours(24 * DEFAULT_WINDOW_DAYS))
+                .unwrap_or(now)
+        });
         CampaignReport {
             schema: SCHEMA,
             generated_at: state::format_time(now),
@@ -594,14 +596,106 @@ impl CampaignReport {
                 tranches_open: campaign.tranches_open,
                 created_at: campaign.created_at.clone(),
             },
+            team: None,
             headline: headline(targets, scans, &known),
+            progress: Progress::compute(
+                events,
+                scans,
+                &campaign.created_at,
+                &known.closed_by_platform_team,
+                since,
+                now,
+            ),
             days: burndown(campaign, events, scans, now, &known.closed_by_platform_team),
             tranches: tranche_progress(campaign, targets, tranches, &known),
             teams: team_progress(targets, &known),
-            attention: attention(campaign, targets),
+            attention: attention::build(campaign, targets, &lines),
             targets: lines,
         }
     }
+
+    /// One report per owning team (`report --split-by team`), in the order
+    /// of the whole campaign's teams table: each computed from the team's
+    /// targets, their events and scans alone (the campaign's own events,
+    /// a pause or a cancel, go to every team).
+    pub fn split_by_team(
+        campaign: &CampaignRow,
+        targets: &[TargetRow],
+        tranches: &[TrancheRow],
+        events: &[EventRow],
+        scans: &[ScanRow],
+        now: Timestamp,
+        options: &Options,
+    ) -> Vec<CampaignReport> {
+        // Every row sorted to its team in one pass over each list.
+        let owner_of: HashMap<i64, &str> =
+            targets.iter().map(|t| (t.id, t.owner.as_str())).collect();
+        /// One team's rows.
+        #[derive(Default)]
+        struct TeamRows {
+            targets: Vec<TargetRow>,
+            events: Vec<EventRow>,
+            scans: Vec<ScanRow>,
+        }
+        let mut rows: BTreeMap<&str, TeamRows> = BTreeMap::new();
+        for t in targets {
+            rows.entry(t.owner.as_str())
+                .or_default()
+                .targets
+                .push(t.clone());
+        }
+        for e in events {
+            match e.target_id {
+                Some(id) => {
+                    if let Some(team) = owner_of.get(&id).and_then(|o| rows.get_mut(o)) {
+                        team.events.push(e.clone());
+                    }
+                }
+                None => {
+                    for team in rows.values_mut() {
+                        team.events.push(e.clone());
+                    }
+                }
+            }
+        }
+        for s in scans {
+            if let Some(team) = owner_of.get(&s.target_id).and_then(|o| rows.get_mut(o)) {
+                team.scans.push(s.clone());
+            }
+        }
+        let mut reports: Vec<CampaignReport> = rows
+            .into_iter()
+            .map(|(owner, rows)| {
+                let mut report = Self::build_with(
+                    campaign,
+                    &rows.targets,
+                    tranches,
+                    &rows.events,
+                    &rows.scans,
+                    now,
+                    options,
+                );
+                report.team = Some(TeamScope {
+                    owner: owner.to_string(),
+                    name: short_ref(owner).to_string(),
+                });
+                report
+            })
+            .collect();
+        // The teams table's order: the most left first.
+        reports.sort_by(|a, b| team_order(&a.teams[0], &b.teams[0]));
+        reports
+    }
+}
+
+/// The teams table's order: the most repositories left to settle first,
+/// then the most not migrated, then by name.
+fn team_order(a: &TeamProgress, b: &TeamProgress) -> std::cmp::Ordering {
+    b.left
+        .cmp(&a.left)
+        .then((b.targets - b.migrated).cmp(&(a.targets - a.migrated)))
+        .then_with(|| a.name.cmp(&b.name))
+        .then_with(|| a.owner.cmp(&b.owner))
 }
 
 impl Headline {
@@ -1004,13 +1098,14 @@ fn team_progress(targets: &[TargetRow], known: &Known) -> Vec<TeamProgress> {
         *awaiting += usize::from(awaiting_review(t));
         *stale_prs += usize::from(stale(t));
     }
-    teams
+    let mut teams: Vec<TeamProgress> = teams
         .into_iter()
         .map(
             |(owner, (c, [failing_ci, awaiting_review, stale]))| TeamProgress {
                 owner: owner.to_string(),
                 name: short_ref(owner).to_string(),
                 targets: c.targets,
+                left: c.targets - c.settled,
                 merged: c.merged,
                 not_needed: c.not_needed,
                 open: c.open,
@@ -1028,7 +1123,9 @@ fn team_progress(targets: &[TargetRow], known: &Known) -> Vec<TeamProgress> {
                 migrated_percent: c.migrated_percent,
             },
         )
-        .collect()
+        .collect();
+    teams.sort_by(team_order);
+    teams
 }
 
 fn pr_link(t: &TargetRow) -> Option<PrLink> {
@@ -1074,6 +1171,7 @@ fn target_line(t: &TargetRow, tranche_names: &BTreeMap<i64, String>, known: &Kno
         opened_at: cs.and_then(|c| c.opened_at.clone()),
         merged_at: cs.and_then(|c| c.merged_at.clone()),
         recipe_exact: cs.and_then(|c| c.recipe_exact.as_ref()).map(|e| e.exact),
+        attention: Vec::new(),
     }
 }
 
@@ -1099,120 +1197,6 @@ pub fn trim_problem(text: &str) -> String {
         kept = format!("{}…", kept.chars().take(MAX_CHARS).collect::<String>());
     }
     kept
-}
-
-/// What to do about a failed target, by the step that failed.
-fn next_for_failure(campaign: &str, step: Option<&str>, reason: Option<&str>) -> String {
-    let retry = format!("then `{RUN} {campaign}` retries it");
-    if reason.is_some_and(|r| r.starts_with(crate::optout::FILE)) {
-        return format!(
-            "The repository's own opt-out file is broken: ask its owners to fix `{}` (the error says where), {retry}.",
-            crate::optout::FILE
-        );
-    }
-    match step {
-        Some("clone") => format!(
-            "Check the repository URL and that fleetwright can reach it (access, token), {retry}."
-        ),
-        Some("apply") => format!(
-            "Run `fleetwright recipe apply` on a checkout of the repository to see what the recipe trips on, fix the recipe, {retry}."
-        ),
-        Some("commit") => {
-            format!("Check the disk and the clone cache next to the state database, {retry}.")
-        }
-        Some("push") => format!(
-            "Check write access to the repository; if a branch of the campaign's name exists without fleetwright's commits, delete it or choose another `pull_request.branch`, {retry}."
-        ),
-        Some("open_pr") => format!(
-            "Check that the forge token may open pull requests in this repository, {retry} (an existing pull request is adopted, never duplicated)."
-        ),
-        _ => format!("Read the error, fix its cause, {retry}."),
-    }
-}
-
-fn attention(campaign: &CampaignRow, targets: &[TargetRow]) -> Vec<AttentionItem> {
-    let name = &campaign.name;
-    let mut items = Vec::new();
-    if campaign.status == CampaignStatus::Paused {
-        items.push(AttentionItem {
-            kind: AttentionKind::Paused,
-            repo: None,
-            owner: None,
-            step: None,
-            problem: non_empty(campaign.status_reason.as_deref())
-                .map_or_else(|| "paused by hand".to_string(), |r| trim_problem(&r)),
-            next: format!(
-                "No pull request is opened while it is paused. Deal with the reason, then `fleetwright resume {name}`."
-            ),
-            pr: None,
-        });
-    }
-    if campaign.status == CampaignStatus::Active
-        && campaign.tranches_open < campaign.tranche_count
-        && let Some(note) = non_empty(campaign.gate_note.as_deref())
-    {
-        items.push(AttentionItem {
-            kind: AttentionKind::GateWaiting,
-            repo: None,
-            owner: None,
-            step: None,
-            problem: trim_problem(&note),
-            next: format!(
-                "The next tranche opens when the gate is met: get the open pull requests reviewed and merged (or `fleetwright advance {name} --force` opens it anyway)."
-            ),
-            pr: None,
-        });
-    }
-    for t in targets {
-        let item = |kind, problem: String, next: String| AttentionItem {
-            kind,
-            repo: Some(t.repo.clone()),
-            owner: Some(t.owner.clone()),
-            step: t.step.clone(),
-            problem,
-            next,
-            pr: pr_link(t),
-        };
-        let reason = || {
-            t.reason
-                .as_deref()
-                .map(trim_problem)
-                .filter(|r| !r.is_empty())
-        };
-        match t.state {
-            TargetState::Failed => items.push(item(
-                AttentionKind::Failed,
-                reason().unwrap_or_else(|| "failed (no reason recorded)".into()),
-                next_for_failure(name, t.step.as_deref(), t.reason.as_deref()),
-            )),
-            TargetState::VerifyFailed => items.push(item(
-                AttentionKind::VerifyFailed,
-                reason().unwrap_or_else(|| "the verify command failed".into()),
-                "Run the campaign's verify command in a checkout of the repository with the recipe applied, fix the recipe; the next run retries it.".into(),
-            )),
-            TargetState::NeedsAttention => items.push(item(
-                AttentionKind::NeedsAttention,
-                reason().unwrap_or_else(|| "needs a person (no reason recorded)".into()),
-                "Do what the reason says: fleetwright leaves this pull request alone until a person settles it (merges or closes it, or restores the branch).".into(),
-            )),
-            _ => {}
-        }
-        if t.ci_failing() {
-            items.push(item(
-                AttentionKind::CiFailing,
-                "the pull request's checks fail".into(),
-                "Look at the PR's checks: if the change broke them, fix the recipe (the next run updates the branch); if they failed before, tell the owners.".into(),
-            ));
-        }
-        if no_reviewer(t) {
-            items.push(item(
-                AttentionKind::NoReviewer,
-                "nobody was asked to review this pull request".into(),
-                "Give the owner a GitHub team in the catalog (`github.com/team-slug`) or add a CODEOWNERS line, or ask someone to review it by hand.".into(),
-            ));
-        }
-    }
-    items
 }
 
 /// The words of the report, explained for someone who has never seen

@@ -11,22 +11,28 @@
 //! (repository names, reasons, owners, URLs) goes through [`esc`], and
 //! links are made only to `http(s)` and `local://` addresses.
 //!
-//! Stable hooks for tests and scripts: `#headline`, `#summary`,
-//! `#attention`, `svg#burndown`, `table#days`, `table#tranches`,
-//! `table#teams`, `#declined` (when any: one `li` per declined, opted-out
-//! or closed repository, with `data-outcome`), `table#targets` (one
-//! `tr.target` per repository, with `data-state`, the stored state),
-//! `#glossary`.
+//! At an organisation's size the page stays small: what needs attention is
+//! one entry per cause (fifty repositories listed each, the rest one click
+//! away), and the teams and repositories tables are drawn by the script
+//! from the page's JSON data, a hundred rows at a time.
+//!
+//! Stable hooks for tests and scripts: `#headline`, `#pace`, `#summary`,
+//! `#attention` (one `li.item` per cause, with `data-kind` and
+//! `data-count`), `#declined` (when any: the owners' "no", each listed
+//! repository an `li` with `data-outcome`), `svg#burndown`, `table#days`,
+//! `table#tranches`, `table#teams` and `table#targets` (drawn by the
+//! script: one `tr.team` or `tr.target` per row of the page shown, a
+//! target's with `data-state`, the stored state), `script#report-data`
+//! (the tables' rows), `#glossary`.
 
-use crate::state::{CiState, ReviewState};
 use std::fmt::Write as _;
 
-use super::campaign::{
-    AttentionItem, AttentionKind, CampaignReport, GLOSSARY, Outcome, PrLink, TargetLine, plural,
-    short_ref,
-};
+use std::collections::BTreeMap;
+
+use super::attention::{AttentionGroup, AttentionKind};
+use super::campaign::{CampaignReport, GLOSSARY, Outcome, PrLink, plural, short_ref};
 use super::chart::{self, MATCHES_COLOR, SERIES};
-use super::{human_day, human_time, link_url, status_reason_text};
+use super::{capitalize, human_day, human_time, link_url, status_reason_text};
 
 /// Escape `s` for HTML text and attribute values: the one HTML escape of
 /// fleetwright (the page and its SVG chart use it for every string).
@@ -80,11 +86,46 @@ fn outcome_class(outcome: Outcome) -> &'static str {
     }
 }
 
+/// Where a page sits among the pages of `report --split-by team`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Page<'a> {
+    /// On the index page: each team's page, by owner ref, as a relative
+    /// link.
+    pub team_pages: Option<&'a BTreeMap<String, String>>,
+    /// On a team's page: the index page, as a relative link.
+    pub index: Option<&'a str>,
+}
+
 /// Render `report` as a whole HTML document.
 pub fn render(report: &CampaignReport) -> String {
+    render_page(report, &Page::default())
+}
+
+/// Render `report` as one page of a split report (see [`Page`]).
+pub fn render_page(report: &CampaignReport, page: &Page) -> String {
     let c = &report.campaign;
     let h = &report.headline;
     let mut out = String::with_capacity(64 * 1024);
+    let (eyebrow, title) = match &report.team {
+        Some(team) => (
+            format!(
+                r#"Migration campaign report · team <span title="{}">{}</span>"#,
+                esc(&team.owner),
+                esc(&team.name)
+            ),
+            format!("{} · {}", esc(&team.name), esc(&c.name)),
+        ),
+        None => ("Migration campaign report".to_string(), esc(&c.name)),
+    };
+    let back = page
+        .index
+        .map(|index| {
+            format!(
+                r#"<p class="back"><a href="{}">‹ Every team of the campaign</a></p>"#,
+                esc(index)
+            )
+        })
+        .unwrap_or_default();
     let _ = write!(
         out,
         r#"<!doctype html>
@@ -93,20 +134,22 @@ pub fn render(report: &CampaignReport) -> String {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="fleetwright {version}">
-<title>{name} · migration report</title>
+<title>{title} · migration report</title>
 <style>{CSS}</style>
 </head>
 <body>
 <main>
 <header class="top">
-<p class="eyebrow">Migration campaign report</p>
+{back}<p class="eyebrow">{eyebrow}</p>
 <h1>{name}</h1>
 <p id="headline" class="headline">{sentence}</p>
+<p id="pace" class="pace">{pace}</p>
 <p class="meta">{status} <span>Recipe <code>{recipe}</code></span> <span>Tranche {open} of {count} open</span> <span>Launched {launched}</span> <span>Generated {generated}</span></p>
 "#,
         version = env!("CARGO_PKG_VERSION"),
         name = esc(&c.name),
         sentence = esc_code(&h.sentence(&c.name)),
+        pace = esc(&report.progress.sentence()),
         status = status_pill(&c.status),
         recipe = esc(&c.recipe),
         open = c.tranches_open,
@@ -130,11 +173,12 @@ pub fn render(report: &CampaignReport) -> String {
     out.push_str("</header>\n");
 
     summary(&mut out, report);
-    attention(&mut out, &report.attention);
+    attention(&mut out, report);
     burndown(&mut out, report);
     tranches(&mut out, report);
-    teams(&mut out, report);
-    declined(&mut out, report);
+    if report.team.is_none() {
+        teams(&mut out, report);
+    }
     targets(&mut out, report);
     glossary(&mut out);
 
@@ -142,6 +186,7 @@ pub fn render(report: &CampaignReport) -> String {
         out,
         r#"<footer>Generated by fleetwright {} from its state database on {}. The burndown is replayed from the campaign's event log; run <code>fleetwright report {} --format html</code> again to refresh.</footer>
 </main>
+<script type="application/json" id="report-data">{}</script>
 <script>{SCRIPT}</script>
 </body>
 </html>
@@ -149,16 +194,9 @@ pub fn render(report: &CampaignReport) -> String {
         env!("CARGO_PKG_VERSION"),
         esc(&human_time(&report.generated_at)),
         esc(&c.name),
+        data(report, page),
     );
     out
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 fn status_pill(status: &str) -> String {
@@ -323,71 +361,191 @@ fn stacked_bar<'a>(
     bar
 }
 
-fn attention(out: &mut String, items: &[AttentionItem]) {
+/// How many repositories a cause lists in the page; the rest are one click
+/// away in the repositories table, filtered by the cause.
+const LISTED: usize = 50;
+
+/// How many teams a cause names; the others are counted.
+const TEAMS_NAMED: usize = 8;
+
+/// Rows per page of the teams and repositories tables.
+const PAGE_ROWS: usize = 100;
+
+fn attention(out: &mut String, report: &CampaignReport) {
+    let (holding, said_no): (Vec<&AttentionGroup>, Vec<&AttentionGroup>) =
+        report.attention.iter().partition(|g| !g.kind.said_no());
     out.push_str(r#"<section id="attention"><h2>Needs attention"#);
-    if items.is_empty() {
+    if holding.is_empty() {
         out.push_str(
-            r#"</h2><p class="all-clear">Nothing needs a person right now: no failures, no failing CI, every open pull request has a reviewer.</p></section>
-"#,
+            r#"</h2><p class="all-clear">Nothing needs a person right now: no failures, no failing CI, every open pull request has a reviewer.</p>"#,
         );
-        return;
+    } else {
+        let repos = report
+            .targets
+            .iter()
+            .filter(|t| t.attention.iter().any(|k| !k.said_no()))
+            .count();
+        let _ = write!(
+            out,
+            r#" <span class="count">{} {} · {} {}</span></h2><p class="lede">Grouped by cause, what holds the campaign up most first. Each cause says once what to do; its repositories are behind it.</p><ul class="attention">"#,
+            holding.len(),
+            plural(holding.len(), "cause", "causes"),
+            repos,
+            plural(repos, "repository", "repositories"),
+        );
+        for g in holding {
+            cause(out, g);
+        }
+        out.push_str("</ul>");
+    }
+    if !said_no.is_empty() {
+        let n: usize = said_no.iter().map(|g| g.count).sum();
+        let _ = write!(
+            out,
+            r#"<h3 id="declined">Declined and opted out <span class="count">{n}</span></h3><p class="lede">Settled, but not migrated: the old way stays in these repositories. The reasons are the owners' own words (or the platform team's, for pull requests it closed when it cancelled the campaign).</p><ul class="attention said-no">"#,
+        );
+        for g in said_no {
+            cause(out, g);
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>\n");
+}
+
+/// One cause: its count, teams, problem, reasons, next step, and its
+/// repositories behind a disclosure.
+fn cause(out: &mut String, g: &AttentionGroup) {
+    let kind = g.kind.as_str();
+    let _ = write!(
+        out,
+        r#"<li class="item item-{kind}" data-kind="{kind}" data-count="{}"><div class="item-head"><span class="badge badge-{kind}">{}</span> "#,
+        g.count,
+        esc(&g.label),
+    );
+    if g.kind.is_campaign_wide() {
+        out.push_str("<strong>The campaign</strong>");
+    } else {
+        let _ = write!(
+            out,
+            "<strong>{} {}</strong>",
+            g.count,
+            plural(g.count, "repository", "repositories")
+        );
+        if g.holds_gate > 0 {
+            let _ = write!(
+                out,
+                r#" <span class="tag tag-warn">{} in the tranche the gate waits on</span>"#,
+                g.holds_gate
+            );
+        }
+    }
+    out.push_str("</div>");
+    if !g.teams.is_empty() {
+        let named: Vec<String> = g
+            .teams
+            .iter()
+            .take(TEAMS_NAMED)
+            .map(|t| {
+                format!(
+                    r#"<span title="{}">{}</span> <span class="muted">{}</span>"#,
+                    esc(&t.owner),
+                    esc(&t.name),
+                    t.count
+                )
+            })
+            .collect();
+        let more = g.teams.len().saturating_sub(TEAMS_NAMED);
+        let _ = write!(
+            out,
+            r#"<p class="teams">{} {}{}</p>"#,
+            plural(g.teams.len(), "Team:", "Teams:"),
+            named.join(", "),
+            if more > 0 {
+                format!(", and {more} more {}", plural(more, "team", "teams"))
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Some(problem) = &g.problem {
+        out.push_str(&problem_html(g.kind, problem));
+    }
+    if g.count > 1 && !g.reasons.is_empty() {
+        out.push_str(r#"<ul class="reasons">"#);
+        for r in &g.reasons {
+            let _ = write!(
+                out,
+                r#"<li><span class="n">{}×</span> {}</li>"#,
+                r.count,
+                if g.kind.shows_output() {
+                    format!("<code>{}</code>", esc(&r.reason))
+                } else {
+                    esc(&r.reason)
+                }
+            );
+        }
+        out.push_str("</ul>");
     }
     let _ = write!(
         out,
-        r#" <span class="count">{}</span></h2><p class="lede">What a person should look at, and the next thing to do.</p><ul class="attention">"#,
-        items.len()
+        r#"<p class="next"><strong>Next:</strong> {}</p>"#,
+        esc_code(&g.next)
     );
-    for a in items {
-        let kind = serde_json::to_value(a.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+    if !g.repos.is_empty() {
         let _ = write!(
             out,
-            r#"<li class="item item-{}"><div class="item-head"><span class="badge badge-{}">{}</span> "#,
-            esc(&kind),
-            esc(&kind),
-            esc(a.kind.label())
-        );
-        match &a.repo {
-            Some(repo) => {
-                let _ = write!(out, r#"<strong class="repo">{}</strong>"#, esc(repo));
+            r#"<details class="repos"{}><summary>{}</summary><ul class="repo-list">"#,
+            if g.repos.len() <= 3 { " open" } else { "" },
+            if g.repos.len() == 1 {
+                "The repository".to_string()
+            } else {
+                format!("The {} repositories", g.repos.len())
             }
-            None => out.push_str(r#"<strong>The campaign</strong>"#),
-        }
-        if let Some(step) = &a.step {
+        );
+        for r in g.repos.iter().take(LISTED) {
+            let outcome = if g.kind.said_no() {
+                format!(r#" data-outcome="{kind}""#)
+            } else {
+                String::new()
+            };
             let _ = write!(
                 out,
-                r#" <span class="muted">at <code>{}</code></span>"#,
-                esc(step)
+                r#"<li{outcome}><strong class="repo">{}</strong> <span class="muted" title="{}">· {}</span>"#,
+                esc(&r.repo),
+                esc(&r.owner),
+                esc(short_ref(&r.owner))
             );
+            if let Some(pr) = &r.pr {
+                let _ = write!(out, " {}", pr_link(pr));
+            }
+            if let Some(problem) = &r.problem {
+                out.push_str(&problem_html(g.kind, problem));
+            }
+            out.push_str("</li>");
         }
-        if let Some(owner) = &a.owner {
+        if g.repos.len() > LISTED {
             let _ = write!(
                 out,
-                r#" <span class="muted" title="{}">· {}</span>"#,
-                esc(owner),
-                esc(short_ref(owner))
+                r##"<li class="more">and {} more: <a href="#repositories" data-cause="{kind}">show all {} in the repositories table</a></li>"##,
+                g.repos.len() - LISTED,
+                g.repos.len()
             );
         }
-        if let Some(pr) = &a.pr {
-            let _ = write!(out, " {}", pr_link(pr));
-        }
-        // Errors from outside keep their lines, in a monospace block; our
-        // own sentences (and the pause and gate notes) are prose.
-        let problem = match a.kind {
-            AttentionKind::Failed | AttentionKind::VerifyFailed | AttentionKind::NeedsAttention => {
-                format!(r#"<pre class="problem">{}</pre>"#, esc(&a.problem))
-            }
-            _ => format!(r#"<p class="problem-text">{}</p>"#, esc(&a.problem)),
-        };
-        let _ = write!(
-            out,
-            r#"</div>{problem}<p class="next"><strong>Next:</strong> {}</p></li>"#,
-            esc_code(&a.next)
-        );
+        out.push_str("</ul></details>");
     }
-    out.push_str("</ul></section>\n");
+    out.push_str("</li>");
+}
+
+/// A problem: output from outside keeps its lines in a monospace block; the
+/// owners' reasons and our own sentences are prose.
+fn problem_html(kind: AttentionKind, problem: &str) -> String {
+    if kind.shows_output() {
+        format!(r#"<pre class="problem">{}</pre>"#, esc(problem))
+    } else if kind.said_no() {
+        format!(r#"<div class="reason">{}</div>"#, esc(problem))
+    } else {
+        format!(r#"<p class="problem-text">{}</p>"#, esc(problem))
+    }
 }
 
 fn burndown(out: &mut String, report: &CampaignReport) {
@@ -521,44 +679,22 @@ fn closed_cell(shown: bool, n: usize) -> String {
 
 fn teams(out: &mut String, report: &CampaignReport) {
     let closed = report.headline.closed_by_platform_team > 0;
-    let _ = write!(
+    let _ = writeln!(
         out,
-        r#"<section id="team-progress"><h2>Teams</h2><p class="lede">Each repository belongs to the team that owns it in the service catalog. Click a column to sort.</p><div class="table-wrap"><table id="teams" class="sortable"><thead><tr><th>Team</th><th class="num">Repos</th><th class="progress-col" title="{MIGRATED_TITLE}">Migrated</th><th class="num">Merged</th><th class="num">No change needed</th><th class="num">Open</th><th class="num" title="Open pull requests whose checks fail">CI failing</th><th class="num" title="Open pull requests with no review verdict yet">Awaiting review</th><th class="num" title="Open pull requests nobody reviewed for a while; the team was reminded">Stale</th><th class="num">Declined</th><th class="num">Opted out</th>{}<th class="num">Failed</th><th class="num">Not started</th></tr></thead><tbody>"#,
-        closed_head(closed)
+        r#"<section id="team-progress"><h2>Teams <span class="count">{}</span></h2><p class="lede">Each repository belongs to the team that owns it in the service catalog; the teams with the most left to do come first. Click a column to sort.</p><div class="table-wrap"><table id="teams"><thead><tr><th>Team</th><th class="num">Repos</th><th class="num" title="Repositories not settled yet: open, failing or not started">Left</th><th class="progress-col" title="{MIGRATED_TITLE}">Migrated</th><th class="num">Merged</th><th class="num">No change needed</th><th class="num">Open</th><th class="num" title="Open pull requests whose checks fail">CI failing</th><th class="num" title="Open pull requests with no review verdict yet">Awaiting review</th><th class="num" title="Open pull requests nobody reviewed for a while; the team was reminded">Stale</th><th class="num">Declined</th><th class="num">Opted out</th>{}<th class="num">Failed</th><th class="num">Not started</th></tr></thead><tbody></tbody></table></div>{}</section>"#,
+        report.teams.len(),
+        closed_head(closed),
+        pager("teams", report.teams.len(), "teams", &report.campaign.name),
     );
-    for t in &report.teams {
-        let warn = |n: usize| {
-            if n > 0 {
-                format!(r#"<td class="num warn">{n}</td>"#)
-            } else {
-                format!(r#"<td class="num zero">{n}</td>"#)
-            }
-        };
-        let _ = write!(
-            out,
-            r#"<tr class="team"><td><strong>{}</strong><div class="muted small">{}</div></td><td class="num">{}</td><td class="progress-col" data-sort="{}"><div class="mini"><div class="mini-fill" style="width:{}%"></div></div><span class="small">{}% · {} of {}</span></td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>{}{}{}<td class="num">{}</td><td class="num">{}</td>{}{}<td class="num">{}</td></tr>"#,
-            esc(&t.name),
-            esc(&t.owner),
-            t.targets,
-            t.migrated_percent,
-            t.migrated_percent.min(100),
-            t.migrated_percent,
-            t.migrated,
-            t.targets,
-            t.merged,
-            t.not_needed,
-            t.open,
-            warn(t.failing_ci),
-            plain(t.awaiting_review),
-            warn(t.stale),
-            t.declined,
-            t.opted_out,
-            closed_cell(closed, t.closed_by_platform_team),
-            warn(t.failed),
-            t.not_started,
-        );
-    }
-    out.push_str("</tbody></table></div></section>\n");
+}
+
+/// The pager under a table the script fills (hidden until it runs), and
+/// what a reader without scripts is told.
+fn pager(table: &str, rows: usize, what: &str, campaign: &str) -> String {
+    format!(
+        r#"<div class="pager" id="{table}-pager" hidden><button type="button" class="prev">‹ Previous</button> <span class="info"></span> <button type="button" class="next">Next ›</button></div><noscript><p class="notice">This table shows its {rows} {what} with JavaScript. <code>fleetwright report {} --format csv</code> lists every repository.</p></noscript>"#,
+        esc(campaign)
+    )
 }
 
 fn plain(n: usize) -> String {
@@ -566,155 +702,149 @@ fn plain(n: usize) -> String {
     format!(r#"<td class="{class}">{n}</td>"#)
 }
 
-/// The repositories whose owners said no (declined, opted out) and the
-/// pull requests the platform team closed, each with the reason given.
-fn declined(out: &mut String, report: &CampaignReport) {
-    let said_no: Vec<&TargetLine> = report
-        .targets
-        .iter()
-        .filter(|t| t.outcome.said_no())
-        .collect();
-    if said_no.is_empty() {
-        return;
-    }
-    let _ = write!(
-        out,
-        r#"<section id="declined"><h2>Declined and opted out <span class="count">{}</span></h2><p class="lede">Settled, but not migrated: the old way stays in these repositories. The reasons are the owners' own words (or the platform team's, for pull requests it closed when it cancelled the campaign).</p><ul class="declined">"#,
-        said_no.len()
-    );
-    for t in said_no {
-        let _ = write!(
-            out,
-            r#"<li data-outcome="{}"><span class="pill st-{}">{}</span> <strong class="repo">{}</strong> <span class="muted" title="{}">· {}</span>"#,
-            t.outcome.as_str(),
-            outcome_class(t.outcome),
-            esc(&t.state_label),
-            esc(&t.repo),
-            esc(&t.owner),
-            esc(short_ref(&t.owner)),
-        );
-        if let Some(pr) = &t.pr {
-            let _ = write!(out, " {}", pr_link(pr));
-        }
-        match t.reason_shown() {
-            Some(reason) => {
-                let _ = write!(out, r#"<div class="reason">{}</div>"#, esc(reason));
-            }
-            None => out.push_str(r#"<div class="reason">no reason given</div>"#),
-        }
-        out.push_str("</li>");
-    }
-    out.push_str("</ul></section>\n");
-}
-
 fn targets(out: &mut String, report: &CampaignReport) {
     let scans = report.targets.iter().any(|t| t.remaining_matches.is_some());
+    let causes: Vec<AttentionKind> = AttentionKind::ALL
+        .into_iter()
+        .filter(|k| !k.is_campaign_wide() && report.attention.iter().any(|g| g.kind == *k))
+        .collect();
     let _ = write!(
         out,
-        r#"<section id="repositories"><h2>Repositories <span class="count">{}</span></h2><p class="lede">Every repository of the campaign and its pull request. Click a column to sort.</p><div class="filter" hidden><label for="filter">Filter</label> <input id="filter" type="search" placeholder="repository, team, state…" autocomplete="off"> <span id="filter-count" class="muted"></span></div><div class="table-wrap"><table id="targets" class="sortable"><thead><tr><th>Repository</th><th>Team</th><th>Tranche</th><th>State</th><th>Pull request</th><th>CI</th><th>Review</th>{}<th>Note</th></tr></thead><tbody>"#,
+        r#"<section id="repositories"><h2>Repositories <span class="count">{}</span></h2><p class="lede">Every repository of the campaign and its pull request. Click a column to sort.</p><div class="filter" hidden><label for="filter">Filter</label> <input id="filter" type="search" placeholder="repository, team, state…" autocomplete="off">"#,
         report.targets.len(),
+    );
+    if !causes.is_empty() {
+        out.push_str(
+            r#" <label for="cause">Cause</label> <select id="cause"><option value="">any</option>"#,
+        );
+        for k in causes {
+            let _ = write!(
+                out,
+                r#"<option value="{}">{}</option>"#,
+                k.as_str(),
+                esc(k.label())
+            );
+        }
+        out.push_str("</select>");
+    }
+    let _ = writeln!(
+        out,
+        r#" <span id="filter-count" class="muted"></span></div><div class="table-wrap"><table id="targets"><thead><tr><th>Repository</th><th>Team</th><th>Tranche</th><th>State</th><th>Pull request</th><th>CI</th><th>Review</th>{}<th>Note</th></tr></thead><tbody></tbody></table></div>{}</section>"#,
         if scans {
             r#"<th class="num" title="Places the recipe still finds on the default branch">Left</th>"#
         } else {
             ""
-        }
+        },
+        pager(
+            "targets",
+            report.targets.len(),
+            plural(report.targets.len(), "repository", "repositories"),
+            &report.campaign.name
+        ),
     );
-    for t in &report.targets {
-        target_row(out, t, scans);
-    }
-    out.push_str("</tbody></table></div></section>\n");
 }
 
-fn target_row(out: &mut String, t: &TargetLine, scans: bool) {
-    let pr =
-        t.pr.as_ref()
-            .map_or_else(|| r#"<span class="muted">–</span>"#.to_string(), pr_link);
-    let ci = match t.ci {
-        Some(CiState::Failure) => r#"<span class="ci ci-failure">failing</span>"#,
-        Some(CiState::Success) => r#"<span class="ci ci-success">passing</span>"#,
-        Some(CiState::Pending) => r#"<span class="ci ci-pending">running</span>"#,
-        Some(CiState::None) | None => r#"<span class="muted">–</span>"#,
-    };
-    let review = match t.review {
-        Some(ReviewState::Approved) => r#"<span class="rv rv-approved">approved</span>"#,
-        Some(ReviewState::ChangesRequested) => {
-            r#"<span class="rv rv-changes">changes requested</span>"#
-        }
-        Some(ReviewState::Pending) => r#"<span class="rv">waiting</span>"#,
-        None => r#"<span class="muted">–</span>"#,
-    };
-    let mut notes = Vec::new();
-    if t.outcome.done() && !t.migrated {
-        notes.push(
-            r#"<span class="tag tag-warn">not migrated: the scan still finds places</span>"#
-                .to_string(),
-        );
-    }
-    if t.stale {
-        notes.push(r#"<span class="tag tag-stale">stale · owners reminded</span>"#.to_string());
-    }
-    // Whether an open pull request still holds exactly the recipe's change.
-    match (t.pr.as_ref().map(|p| p.state.as_str()), t.recipe_exact) {
-        (Some("open"), Some(true)) => notes.push(
-            r#"<span class="tag" title="its branch holds exactly the recipe's change">recipe-exact</span>"#
-                .to_string(),
-        ),
-        (Some("open"), Some(false)) => notes.push(
-            r#"<span class="tag tag-warn" title="a commit on its branch changed more than the recipe">not recipe-exact</span>"#
-                .to_string(),
-        ),
-        _ => {}
-    }
-    if t.no_reviewer {
-        notes.push(r#"<span class="tag tag-warn">nobody asked to review</span>"#.to_string());
-    }
-    if let Some(reason) = t.reason_shown() {
-        let first = reason.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-        let short: String = if first.chars().count() > 140 {
-            format!("{}…", first.chars().take(140).collect::<String>())
-        } else {
-            first.to_string()
-        };
-        let step = t
-            .step
-            .as_ref()
-            .map(|s| format!("<code>{}</code>: ", esc(s)))
-            .unwrap_or_default();
-        notes.push(format!(
-            r#"<span class="reason" title="{}">{step}{}</span>"#,
-            esc(reason),
-            esc(&short)
-        ));
-    }
-    let left = if scans {
-        format!(
-            r#"<td class="num">{}</td>"#,
-            t.remaining_matches
-                .map_or_else(|| "–".to_string(), |m| m.to_string())
-        )
-    } else {
-        String::new()
-    };
-    let _ = write!(
-        out,
-        r#"<tr class="target" data-state="{state}"><td><strong class="repo">{repo}</strong>{component}</td><td class="nowrap" title="{owner}">{team}</td><td class="nowrap" data-sort="{tranche}">{tranche} <span class="muted small">{tranche_name}</span></td><td data-sort="{state}"><span class="pill st-{class}">{label}</span></td><td data-sort="{prn}">{pr}</td><td>{ci}</td><td>{review}</td>{left}<td class="note">{notes}</td></tr>"#,
-        state = esc(&t.state),
-        repo = esc(&t.repo),
-        // The component, when its name is not the repository's.
-        component = if short_ref(&t.component) == t.repo {
-            String::new()
-        } else {
-            format!(r#"<div class="muted small">{}</div>"#, esc(&t.component))
-        },
-        owner = esc(&t.owner),
-        team = esc(short_ref(&t.owner)),
-        tranche = t.tranche,
-        tranche_name = esc(&t.tranche_name),
-        class = outcome_class(t.outcome),
-        label = esc(&t.state_label),
-        prn = t.pr.as_ref().map_or(0, |p| p.number),
-        notes = notes.join(" "),
-    );
+/// The rows of the teams and repositories tables, for the page's script:
+/// one JSON document in a `<script type="application/json">`, compact
+/// (arrays, the owners and tranche names said once), so a campaign of
+/// 10,000 repositories stays a page that opens. Text from outside is data
+/// here, set as text by the script, never as markup; a `<` is written
+/// `\u003c` so nothing in it can end the script element.
+fn data(report: &CampaignReport, page: &Page) -> String {
+    use serde_json::{Value, json};
+    let teams: Vec<Value> = report
+        .teams
+        .iter()
+        .map(|t| {
+            json!([
+                t.name,
+                t.owner,
+                t.targets,
+                t.left,
+                t.migrated,
+                t.migrated_percent,
+                t.merged,
+                t.not_needed,
+                t.open,
+                t.failing_ci,
+                t.awaiting_review,
+                t.stale,
+                t.declined,
+                t.opted_out,
+                t.closed_by_platform_team,
+                t.failed,
+                t.not_started,
+                page.team_pages.and_then(|p| p.get(&t.owner)),
+            ])
+        })
+        .collect();
+    let mut owner_names: Vec<&str> = Vec::new();
+    let mut owner_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let targets: Vec<Value> = report
+        .targets
+        .iter()
+        .map(|t| {
+            let o = *owner_index.entry(t.owner.as_str()).or_insert_with(|| {
+                owner_names.push(t.owner.as_str());
+                owner_names.len() - 1
+            });
+            let flags = u8::from(t.outcome.done() && !t.migrated)
+                | u8::from(t.stale) << 1
+                | u8::from(t.recipe_exact == Some(true)) << 2
+                | u8::from(t.recipe_exact == Some(false)) << 3
+                | u8::from(t.no_reviewer) << 4;
+            let causes = t.attention.iter().fold(0u32, |mask, k| {
+                mask | AttentionKind::ALL
+                    .iter()
+                    .position(|all| all == k)
+                    .map_or(0, |i| 1 << i)
+            });
+            let reason = t.reason_shown().map(|r| {
+                let first = r.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                super::shorten(first, 140)
+            });
+            json!([
+                t.repo,
+                if short_ref(&t.component) == t.repo {
+                    ""
+                } else {
+                    t.component.as_str()
+                },
+                o,
+                t.tranche,
+                t.state,
+                outcome_class(t.outcome),
+                t.state_label,
+                t.pr.as_ref().map(|p| p.number),
+                t.pr.as_ref().and_then(|p| link_url(&p.url)),
+                t.pr.as_ref().map(|p| p.state.as_str()),
+                t.pr.as_ref().is_some_and(|p| p.draft),
+                t.ci.map(|c| c.as_str()),
+                t.review.map(|r| r.as_str()),
+                t.remaining_matches,
+                flags,
+                reason,
+                t.step,
+                causes,
+            ])
+        })
+        .collect();
+    let tranches: BTreeMap<i64, &str> = report
+        .tranches
+        .iter()
+        .map(|t| (t.number, t.name.as_str()))
+        .collect();
+    let data = json!({
+        "scans": report.targets.iter().any(|t| t.remaining_matches.is_some()),
+        "closed": report.headline.closed_by_platform_team > 0,
+        "size": PAGE_ROWS,
+        "kinds": AttentionKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+        "tranches": tranches,
+        "owners": owner_names,
+        "teams": teams,
+        "targets": targets,
+    });
+    data.to_string().replace('<', "\\u003c")
 }
 
 /// `#12` linked to the pull request (plain text when its address is not
@@ -758,28 +888,33 @@ fn glossary(out: &mut String) {
     out.push_str("</dl></section>\n");
 }
 
-/// Sorting by column (numbers as numbers, `data-sort` when a cell has one)
-/// and the repository filter. Plain ES5 so it runs everywhere; the filter
-/// box is hidden until this runs.
+/// The tables: the small ones written in the page sort in the DOM (numbers
+/// as numbers, `data-sort` when a cell has one); the teams and
+/// repositories tables are drawn from the page's JSON data one page at a
+/// time (sorting and filtering the data, not the DOM), with the filter by
+/// words and by cause. Plain ES5 so it runs everywhere; every piece of
+/// text is set with `textContent`, never as markup. The filter box and
+/// the pagers are hidden until this runs.
 const SCRIPT: &str = r##"
 (function () {
   "use strict";
-  var filter = document.getElementById("filter");
-  var count = document.getElementById("filter-count");
-  if (filter) {
-    filter.parentNode.hidden = false;
-    filter.addEventListener("input", function () {
-      var q = filter.value.trim().toLowerCase();
-      var rows = document.querySelectorAll("#targets tbody tr");
-      var shown = 0;
-      for (var i = 0; i < rows.length; i++) {
-        var hit = !q || rows[i].textContent.toLowerCase().indexOf(q) >= 0 ||
-          (rows[i].getAttribute("data-state") || "").indexOf(q) >= 0;
-        rows[i].hidden = !hit;
-        if (hit) { shown++; }
-      }
-      count.textContent = q ? shown + " of " + rows.length + " shown" : "";
-    });
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+  function td(cls, content) {
+    var cell = el("td", cls);
+    if (content !== undefined && content !== null) {
+      if (typeof content === "object") { cell.appendChild(content); } else { cell.textContent = String(content); }
+    }
+    return cell;
+  }
+  function num(n) { return Number(n).toLocaleString("en-US"); }
+  function cmp(x, y) {
+    if (typeof x !== typeof y) { x = String(x); y = String(y); }
+    return x < y ? -1 : x > y ? 1 : 0;
   }
   function key(cell) {
     var v = cell.getAttribute("data-sort");
@@ -787,34 +922,243 @@ const SCRIPT: &str = r##"
     var n = parseFloat(v);
     return isNaN(n) || String(n) !== v.replace(/^\+/, "") ? v.toLowerCase() : n;
   }
+  function sortable(heads, sort) {
+    for (var h = 0; h < heads.length; h++) {
+      (function (th, col) {
+        th.classList.add("sort");
+        th.tabIndex = 0;
+        function go() {
+          var asc = th.getAttribute("aria-sort") !== "ascending";
+          for (var k = 0; k < heads.length; k++) { heads[k].removeAttribute("aria-sort"); }
+          th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+          sort(col, asc);
+        }
+        th.addEventListener("click", go);
+        th.addEventListener("keydown", function (e) {
+          if (e.key === "Enter" || e.key === " ") { e.preventDefault(); go(); }
+        });
+      })(heads[h], h);
+    }
+  }
+
+  // Small tables written in the page: sorted in the DOM.
   var tables = document.querySelectorAll("table.sortable");
   for (var t = 0; t < tables.length; t++) {
     (function (table) {
-      var heads = table.querySelectorAll("thead th");
-      for (var h = 0; h < heads.length; h++) {
-        (function (th, col) {
-          th.classList.add("sort");
-          th.tabIndex = 0;
-          function sort() {
-            var asc = th.getAttribute("aria-sort") !== "ascending";
-            for (var k = 0; k < heads.length; k++) { heads[k].removeAttribute("aria-sort"); }
-            th.setAttribute("aria-sort", asc ? "ascending" : "descending");
-            var body = table.tBodies[0];
-            var rows = Array.prototype.slice.call(body.rows);
-            rows.sort(function (a, b) {
-              var x = key(a.cells[col]), y = key(b.cells[col]);
-              if (typeof x !== typeof y) { x = String(x); y = String(y); }
-              return (x < y ? -1 : x > y ? 1 : 0) * (asc ? 1 : -1);
-            });
-            for (var r = 0; r < rows.length; r++) { body.appendChild(rows[r]); }
-          }
-          th.addEventListener("click", sort);
-          th.addEventListener("keydown", function (e) {
-            if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); }
-          });
-        })(heads[h], h);
-      }
+      sortable(table.querySelectorAll("thead th"), function (col, asc) {
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) { return cmp(key(a.cells[col]), key(b.cells[col])) * (asc ? 1 : -1); });
+        for (var r = 0; r < rows.length; r++) { body.appendChild(rows[r]); }
+      });
     })(tables[t]);
+  }
+
+  var node = document.getElementById("report-data");
+  if (!node) { return; }
+  var data = JSON.parse(node.textContent);
+
+  // A table drawn from rows of data, one page at a time.
+  function Paged(id, rows, keys, draw) {
+    var table = document.getElementById(id);
+    if (!table) { return; }
+    var self = this;
+    self.rows = rows; self.shown = rows; self.page = 0; self.col = -1; self.asc = true;
+    self.keys = keys; self.draw = draw; self.body = table.tBodies[0];
+    self.pager = document.getElementById(id + "-pager");
+    if (self.pager) {
+      self.pager.hidden = rows.length <= data.size;
+      self.info = self.pager.querySelector(".info");
+      self.prev = self.pager.querySelector(".prev");
+      self.next = self.pager.querySelector(".next");
+      self.prev.addEventListener("click", function () { self.go(self.page - 1); });
+      self.next.addEventListener("click", function () { self.go(self.page + 1); });
+    }
+    sortable(table.tHead.rows[0].cells, function (col, asc) {
+      self.col = col; self.asc = asc; self.order(); self.go(0);
+    });
+    self.go(0);
+  }
+  Paged.prototype.order = function () {
+    if (this.col < 0) { return; }
+    var key = this.keys[this.col], sign = this.asc ? 1 : -1;
+    var keyed = this.shown.map(function (r, i) { return [key(r), i, r]; });
+    keyed.sort(function (a, b) { return cmp(a[0], b[0]) * sign || a[1] - b[1]; });
+    this.shown = keyed.map(function (k) { return k[2]; });
+  };
+  Paged.prototype.filter = function (keep) {
+    this.shown = keep ? this.rows.filter(keep) : this.rows;
+    this.order();
+    this.go(0);
+  };
+  Paged.prototype.go = function (page) {
+    var size = data.size, n = this.shown.length;
+    var pages = Math.max(1, Math.ceil(n / size));
+    this.page = Math.min(Math.max(page, 0), pages - 1);
+    var start = this.page * size, end = Math.min(start + size, n);
+    var frag = document.createDocumentFragment();
+    for (var i = start; i < end; i++) { frag.appendChild(this.draw(this.shown[i])); }
+    this.body.textContent = "";
+    this.body.appendChild(frag);
+    if (this.pager && !this.pager.hidden) {
+      this.info.textContent = n ? "Rows " + num(start + 1) + "–" + num(end) + " of " + num(n) : "No rows";
+      this.prev.disabled = this.page === 0;
+      this.next.disabled = this.page >= pages - 1;
+    }
+  };
+
+  function count(n, cls) {
+    return td("num" + (n > 0 ? (cls ? " " + cls : "") : " zero"), n);
+  }
+
+  // Teams: name, owner, repos, left, migrated, migrated %, merged, not
+  // needed, open, CI failing, awaiting review, stale, declined, opted out,
+  // closed by us, failed, not started, page.
+  var teamKeys = [
+    function (r) { return r[0].toLowerCase(); }, function (r) { return r[2]; },
+    function (r) { return r[3]; }, function (r) { return r[5]; },
+    function (r) { return r[6]; }, function (r) { return r[7]; }, function (r) { return r[8]; },
+    function (r) { return r[9]; }, function (r) { return r[10]; }, function (r) { return r[11]; },
+    function (r) { return r[12]; }, function (r) { return r[13]; }
+  ];
+  if (data.closed) { teamKeys.push(function (r) { return r[14]; }); }
+  teamKeys.push(function (r) { return r[15]; }, function (r) { return r[16]; });
+  new Paged("teams", data.teams, teamKeys, function (r) {
+    var tr = el("tr", "team");
+    var name = el("td");
+    var strong = el("strong", null, r[0]);
+    if (r[17]) {
+      var a = el("a");
+      a.href = r[17];
+      a.appendChild(strong);
+      name.appendChild(a);
+    } else {
+      name.appendChild(strong);
+    }
+    name.appendChild(el("div", "muted small", r[1]));
+    tr.appendChild(name);
+    tr.appendChild(td("num", r[2]));
+    tr.appendChild(count(r[3]));
+    var mig = td("progress-col");
+    var mini = el("div", "mini"), fill = el("div", "mini-fill");
+    fill.style.width = Math.min(r[5], 100) + "%";
+    mini.appendChild(fill);
+    mig.appendChild(mini);
+    mig.appendChild(el("span", "small", r[5] + "% · " + r[4] + " of " + r[2]));
+    tr.appendChild(mig);
+    tr.appendChild(count(r[6])); tr.appendChild(count(r[7])); tr.appendChild(count(r[8]));
+    tr.appendChild(count(r[9], "warn")); tr.appendChild(count(r[10])); tr.appendChild(count(r[11], "warn"));
+    tr.appendChild(count(r[12])); tr.appendChild(count(r[13]));
+    if (data.closed) { tr.appendChild(count(r[14])); }
+    tr.appendChild(count(r[15], "warn")); tr.appendChild(count(r[16]));
+    return tr;
+  });
+
+  // Repositories: repo, component, owner, tranche, state, class, label,
+  // PR number, PR link, PR state, draft, CI, review, places left, flags,
+  // reason, step, causes.
+  var owners = data.owners;
+  function team(owner) { var i = owner.lastIndexOf("/"); var n = owner.slice(i + 1); i = n.lastIndexOf(":"); return n.slice(i + 1) || owner; }
+  var targetKeys = [
+    function (r) { return r[0].toLowerCase(); },
+    function (r) { return team(owners[r[2]]).toLowerCase(); },
+    function (r) { return r[3]; },
+    function (r) { return r[4]; },
+    function (r) { return r[7] === null ? 0 : r[7]; },
+    function (r) { return r[11] || ""; },
+    function (r) { return r[12] || ""; }
+  ];
+  if (data.scans) { targetKeys.push(function (r) { return r[13] === null ? -1 : r[13]; }); }
+  targetKeys.push(function (r) { return (r[15] || "").toLowerCase(); });
+  var CI = { failure: ["ci ci-failure", "failing"], success: ["ci ci-success", "passing"], pending: ["ci ci-pending", "running"] };
+  var REVIEW = { approved: ["rv rv-approved", "approved"], changes_requested: ["rv rv-changes", "changes requested"], pending: ["rv", "waiting"] };
+  function tag(cls, text, title) { var s = el("span", cls, text); if (title) { s.title = title; } return s; }
+  function marked(map, v) { var m = v && map[v]; return m ? el("span", m[0], m[1]) : el("span", "muted", "–"); }
+  var targets = new Paged("targets", data.targets, targetKeys, function (r) {
+    var tr = el("tr", "target");
+    tr.setAttribute("data-state", r[4]);
+    var repo = el("td");
+    repo.appendChild(el("strong", "repo", r[0]));
+    if (r[1]) { repo.appendChild(el("div", "muted small", r[1])); }
+    tr.appendChild(repo);
+    var owner = owners[r[2]];
+    var teamCell = td("nowrap", team(owner));
+    teamCell.title = owner;
+    tr.appendChild(teamCell);
+    var tranche = td("nowrap", r[3] + " ");
+    tranche.appendChild(el("span", "muted small", data.tranches[r[3]] || ""));
+    tr.appendChild(tranche);
+    tr.appendChild(td(null, el("span", "pill st-" + r[5], r[6])));
+    var pr = td();
+    if (r[7] === null) {
+      pr.appendChild(el("span", "muted", "–"));
+    } else {
+      var cls = "pr pr-" + (r[9] === "merged" ? "merged" : r[9] === "closed" ? "declined" : "open");
+      var link = el(r[8] ? "a" : "span", cls, "#" + r[7]);
+      if (r[8]) { link.href = r[8]; }
+      link.title = r[9] + " pull request";
+      pr.appendChild(link);
+      if (r[10]) { pr.appendChild(document.createTextNode(" ")); pr.appendChild(tag("tag", "draft")); }
+    }
+    tr.appendChild(pr);
+    tr.appendChild(td(null, marked(CI, r[11])));
+    tr.appendChild(td(null, marked(REVIEW, r[12])));
+    if (data.scans) { tr.appendChild(td("num", r[13] === null ? "–" : r[13])); }
+    var note = td("note"), flags = r[14], parts = [];
+    if (flags & 1) { parts.push(tag("tag tag-warn", "not migrated: the scan still finds places")); }
+    if (flags & 2) { parts.push(tag("tag tag-stale", "stale · owners reminded")); }
+    if (r[9] === "open" && flags & 4) { parts.push(tag("tag", "recipe-exact", "its branch holds exactly the recipe's change")); }
+    if (r[9] === "open" && flags & 8) { parts.push(tag("tag tag-warn", "not recipe-exact", "a commit on its branch changed more than the recipe")); }
+    if (flags & 16) { parts.push(tag("tag tag-warn", "nobody asked to review")); }
+    if (r[15]) {
+      var reason = el("span", "reason");
+      if (r[16]) { reason.appendChild(el("code", null, r[16])); reason.appendChild(document.createTextNode(": ")); }
+      reason.appendChild(document.createTextNode(r[15]));
+      parts.push(reason);
+    }
+    for (var i = 0; i < parts.length; i++) {
+      if (i) { note.appendChild(document.createTextNode(" ")); }
+      note.appendChild(parts[i]);
+    }
+    tr.appendChild(note);
+    return tr;
+  });
+
+  // The filter: words anywhere in a row, and a cause.
+  var filter = document.getElementById("filter");
+  var cause = document.getElementById("cause");
+  var shown = document.getElementById("filter-count");
+  if (filter && targets.rows) {
+    filter.parentNode.hidden = false;
+    var hay = null;
+    var apply = function () {
+      var q = filter.value.trim().toLowerCase();
+      var bit = cause && cause.value ? data.kinds.indexOf(cause.value) : -1;
+      if (!q && bit < 0) { targets.filter(null); shown.textContent = ""; return; }
+      if (!hay) {
+        hay = data.targets.map(function (r) {
+          return [r[0], r[1], owners[r[2]], data.tranches[r[3]], r[4], r[6], r[15] || "", r[16] || ""].join(" ").toLowerCase();
+        });
+        data.targets.forEach(function (r, i) { r.hay = hay[i]; });
+      }
+      targets.filter(function (r) {
+        return (!q || r.hay.indexOf(q) >= 0) && (bit < 0 || (r[17] & (1 << bit)) !== 0);
+      });
+      shown.textContent = num(targets.shown.length) + " of " + num(targets.rows.length) + " shown";
+    };
+    filter.addEventListener("input", apply);
+    if (cause) { cause.addEventListener("change", apply); }
+    var links = document.querySelectorAll("a[data-cause]");
+    for (var l = 0; l < links.length; l++) {
+      links[l].addEventListener("click", function (e) {
+        if (!cause) { return; }
+        cause.value = this.getAttribute("data-cause");
+        filter.value = "";
+        apply();
+        e.preventDefault();
+        document.getElementById("repositories").scrollIntoView();
+      });
+    }
   }
 })();
 "##;
@@ -883,9 +1227,7 @@ header.top { padding: 24px; }
 .seg-declined { background: var(--declined); } .seg-open { background: var(--open); }
 .seg-failed { background: var(--failed); } .seg-not-started { background: var(--not-started); }
 .seg-opted-out { background: var(--opted-out); } .seg-closed { background: var(--closed); }
-ul.declined { list-style: none; margin: 0; padding: 0; display: grid; gap: 8px; }
-ul.declined li { border: 1px solid var(--line); border-left: 4px solid var(--declined); border-radius: 8px; padding: 8px 14px; }
-ul.declined .reason { margin-top: 4px; white-space: pre-wrap; }
+ul.repo-list .reason { margin-top: 2px; white-space: pre-wrap; }
 .all-clear { margin: 6px 0 0; color: #1a7f37; }
 ul.attention { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
 .item { border: 1px solid var(--line); border-left: 4px solid var(--failed); border-radius: 8px; padding: 10px 14px; }
@@ -896,6 +1238,21 @@ ul.attention { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px
 .badge-ci_failing, .badge-needs_attention, .badge-no_reviewer, .badge-gate_waiting, .badge-paused { background: #fff8c5; color: #7d4e00; }
 pre.problem { margin: 8px 0; padding: 8px 10px; background: var(--soft); border-radius: 6px; white-space: pre-wrap; word-break: break-word; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; max-height: 12em; overflow: auto; }
 .next { margin: 0; }
+.pace { margin: 0 0 10px; color: var(--fg); }
+.back { margin: 0 0 8px; }
+h3 { font-size: 15px; margin: 18px 0 4px; font-weight: 600; display: flex; align-items: center; gap: 8px; }
+p.teams { margin: 6px 0 0; font-size: 13px; }
+ul.reasons { margin: 6px 0; padding-left: 18px; }
+ul.reasons .n { font-weight: 600; font-variant-numeric: tabular-nums; }
+details.repos { margin-top: 6px; }
+details.repos summary { cursor: pointer; color: var(--link); }
+ul.repo-list { margin: 6px 0 0; padding-left: 18px; }
+ul.repo-list li { margin: 2px 0; }
+ul.repo-list pre.problem { margin: 4px 0; }
+ul.said-no .item { border-left-color: var(--declined); }
+.pager { margin: 10px 0 0; display: flex; gap: 10px; align-items: center; }
+.pager button, .filter select { font: inherit; padding: 3px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--bg); cursor: pointer; }
+.pager button:disabled { color: var(--muted); cursor: default; }
 .problem-text { margin: 6px 0; }
 figure.chart-wrap { margin: 0; overflow-x: auto; }
 svg.chart { display: block; width: 100%; min-width: 560px; height: auto; }
@@ -946,7 +1303,7 @@ footer { color: var(--muted); font-size: 12px; text-align: center; padding: 8px 
   body { background: #fff; font-size: 11px; }
   main { max-width: none; padding: 0; }
   section, header.top { border: none; padding: 8px 0; margin: 0 0 8px; border-radius: 0; }
-  .filter, details.days summary { display: none; }
+  .filter, .pager, details.days summary { display: none; }
   details.days { display: none; }
   figure.chart-wrap { overflow: visible; }
   svg.chart { min-width: 0; }

@@ -13,18 +13,153 @@ use std::fmt::Write as _;
 
 use crate::escape::{code, line, table_code, text, url};
 
+use super::attention::AttentionGroup;
 use super::campaign::{
     CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, plural, short_ref,
 };
-use super::{human_day, human_time, link_url, status_reason_text};
+use super::{capitalize, human_day, human_time, link_url, status_reason_text};
 
-/// Render `report` as Markdown.
+/// The longest Markdown report by default: a GitHub issue body holds at
+/// most 65,536 characters.
+pub const DEFAULT_MAX_CHARS: usize = 65_000;
+
+/// How a Markdown report is cut.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    /// The most characters the report may hold (`report --max-chars`).
+    pub max_chars: usize,
+    /// Where the whole report is (`report_url`), named where a list is
+    /// cut.
+    pub details_url: Option<&'a str>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            max_chars: DEFAULT_MAX_CHARS,
+            details_url: None,
+        }
+    }
+}
+
+/// How much a rendering lists; the report takes the first level that fits.
+#[derive(Debug, Clone, Copy)]
+struct Detail {
+    /// Repositories listed under each cause.
+    repos_per_cause: usize,
+    /// Rows of the teams table.
+    teams: usize,
+    /// One checklist per team with every repository.
+    checklists: bool,
+    /// Distinct reasons listed under each cause.
+    reasons: usize,
+}
+
+/// From everything down to the counts alone.
+const LEVELS: [Detail; 5] = [
+    Detail {
+        repos_per_cause: usize::MAX,
+        teams: usize::MAX,
+        checklists: true,
+        reasons: 20,
+    },
+    Detail {
+        repos_per_cause: 25,
+        teams: usize::MAX,
+        checklists: false,
+        reasons: 10,
+    },
+    Detail {
+        repos_per_cause: 10,
+        teams: 100,
+        checklists: false,
+        reasons: 5,
+    },
+    Detail {
+        repos_per_cause: 3,
+        teams: 25,
+        checklists: false,
+        reasons: 3,
+    },
+    Detail {
+        repos_per_cause: 0,
+        teams: 10,
+        checklists: false,
+        reasons: 1,
+    },
+];
+
+/// Render `report` as Markdown, within [`DEFAULT_MAX_CHARS`].
 pub fn render(report: &CampaignReport) -> String {
+    render_with(report, &Options::default())
+}
+
+/// Render `report` as Markdown within `options.max_chars` characters: with
+/// every repository when that fits, else with the lists cut (each cut
+/// says how many were left out and where they all are), and at worst the
+/// text cut at a line with a note.
+pub fn render_with(report: &CampaignReport, options: &Options) -> String {
+    let mut last = String::new();
+    for detail in LEVELS {
+        last = render_detail(report, options, detail);
+        if last.chars().count() <= options.max_chars {
+            return last;
+        }
+    }
+    cut(&last, options.max_chars, &report.campaign.name)
+}
+
+/// `text` cut at the last line break that leaves room for a note saying
+/// so, within `max` characters.
+fn cut(text: &str, max: usize, campaign: &str) -> String {
+    let note = format!(
+        "\n\n_The report is cut here to fit in {max} characters: {} has all of it._\n",
+        code(&format!("fleetwright report {campaign} --format html"))
+    );
+    let room = max.saturating_sub(note.chars().count());
+    let end = text
+        .char_indices()
+        .nth(room)
+        .map_or(text.len(), |(at, _)| at);
+    let kept = &text[..end];
+    let kept = kept.rfind('\n').map_or("", |at| &kept[..at]);
+    let mut out = format!("{kept}{note}");
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect();
+    }
+    out
+}
+
+/// Where the whole report is, for a cut list.
+fn elsewhere(report: &CampaignReport, options: &Options) -> String {
+    match options.details_url.and_then(link_url) {
+        Some(target) => format!("[the full report]({})", url(target)),
+        None => code(&format!(
+            "fleetwright report {} --format html",
+            report.campaign.name
+        )),
+    }
+}
+
+fn render_detail(report: &CampaignReport, options: &Options, detail: Detail) -> String {
     let mut out = String::new();
     let c = &report.campaign;
     let h = &report.headline;
-    let _ = writeln!(out, "# Migration report: {}\n", text(&c.name));
+    match &report.team {
+        Some(team) => {
+            let _ = writeln!(
+                out,
+                "# Migration report: {} · team {}\n",
+                text(&c.name),
+                text(&team.name)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "# Migration report: {}\n", text(&c.name));
+        }
+    }
     let _ = writeln!(out, "**{}**\n", ours(&h.sentence(&c.name)));
+    let _ = writeln!(out, "{}\n", ours(&report.progress.sentence()));
     let mut numbers = vec![
         format!("{} merged", h.merged),
         format!("{} no change needed", h.not_needed),
@@ -65,30 +200,37 @@ pub fn render(report: &CampaignReport) -> String {
         let _ = writeln!(out, "> **{}:** {}\n", text(&c.status), text(&reason));
     }
 
-    // Needs attention.
-    if !report.attention.is_empty() {
-        let _ = writeln!(out, "## Needs attention ({})\n", report.attention.len());
-        for a in &report.attention {
-            let subject = match &a.repo {
-                Some(repo) => format!("**{}**", text(repo)),
-                None => "**the campaign**".to_string(),
-            };
-            let mut line = format!("- {subject} — {}", text(a.kind.label()));
-            if let Some(step) = &a.step {
-                let _ = write!(line, " at {}", code(step));
-            }
-            if let Some(pr) = &a.pr {
-                let _ = write!(line, " ({})", pr_ref(pr));
-            }
-            if let Some(owner) = &a.owner {
-                let _ = write!(line, " · {}", text(short_ref(owner)));
-            }
-            let _ = writeln!(out, "{line}");
-            let _ = writeln!(out, "  - {}", text(&one_line(&a.problem)));
-            // Our own sentence, with `code` spans of the campaign's name.
-            let _ = writeln!(out, "  - Next: {}", one_line(&a.next));
+    // Needs attention, then the owners' "no", by cause.
+    let (holding, said_no): (Vec<&AttentionGroup>, Vec<&AttentionGroup>) =
+        report.attention.iter().partition(|g| !g.kind.said_no());
+    if !holding.is_empty() {
+        let repos = report
+            .targets
+            .iter()
+            .filter(|t| t.attention.iter().any(|k| !k.said_no()))
+            .count();
+        let _ = writeln!(
+            out,
+            "## Needs attention ({} {} · {} {})\n",
+            holding.len(),
+            plural(holding.len(), "cause", "causes"),
+            repos,
+            plural(repos, "repository", "repositories")
+        );
+        for g in holding {
+            cause(&mut out, g, report, options, detail);
         }
-        out.push('\n');
+    }
+    if !said_no.is_empty() {
+        let n: usize = said_no.iter().map(|g| g.count).sum();
+        let _ = writeln!(out, "## Declined and opted out ({n})\n");
+        let _ = writeln!(
+            out,
+            "Settled, but not migrated: the old way stays in these repositories.\n"
+        );
+        for g in said_no {
+            cause(&mut out, g, report, options, detail);
+        }
     }
 
     // Tranches.
@@ -138,44 +280,189 @@ pub fn render(report: &CampaignReport) -> String {
     }
     out.push('\n');
 
-    // Declined and opted out, with the reasons given.
-    let said_no: Vec<&TargetLine> = report
-        .targets
-        .iter()
-        .filter(|t| t.outcome.said_no())
-        .collect();
-    if !said_no.is_empty() {
-        let _ = writeln!(out, "## Declined and opted out ({})\n", said_no.len());
+    if report.team.is_none() {
+        teams(&mut out, report, options, detail);
+    }
+    if detail.checklists || report.team.is_some() && detail.repos_per_cause > 0 {
+        checklists(&mut out, report);
+    }
+
+    // Terms.
+    let _ = writeln!(out, "<details><summary>What the words mean</summary>\n");
+    for (term, meaning) in GLOSSARY {
+        let _ = writeln!(out, "- **{term}**: {meaning}");
+    }
+    let _ = writeln!(out, "\n</details>\n");
+    let _ = writeln!(
+        out,
+        "<sub>Generated by fleetwright from its state on {}. Re-run {} to refresh.</sub>",
+        human_time(&report.generated_at),
+        code(&format!("fleetwright report {} --format md", c.name))
+    );
+    out
+}
+
+/// One cause: what, how many, which teams, the problem or its reasons, the
+/// next step, and its repositories (as many as `detail` lists).
+fn cause(
+    out: &mut String,
+    g: &AttentionGroup,
+    report: &CampaignReport,
+    options: &Options,
+    detail: Detail,
+) {
+    let mut head = format!("### {}", capitalize(&g.label));
+    if g.kind.is_campaign_wide() {
+        head.push_str(" — the campaign");
+    } else {
+        let _ = write!(
+            head,
+            " — {} {}",
+            g.count,
+            plural(g.count, "repository", "repositories")
+        );
+        if g.holds_gate > 0 {
+            let _ = write!(head, " ({} in the tranche the gate waits on)", g.holds_gate);
+        }
+    }
+    let _ = writeln!(out, "{head}\n");
+    if !g.teams.is_empty() {
+        let shown = detail.teams.min(8);
+        let named: Vec<String> = g
+            .teams
+            .iter()
+            .take(shown)
+            .map(|t| format!("{} ({})", text(&t.name), t.count))
+            .collect();
+        let more = g.teams.len().saturating_sub(shown);
         let _ = writeln!(
             out,
-            "Settled, but not migrated: the old way stays in these repositories.\n"
-        );
-        for t in said_no {
-            let mut line = format!("- **{}** — {}", text(&t.repo), text(&t.state_label));
-            if let Some(pr) = &t.pr {
-                let _ = write!(line, " {}", pr_ref(pr));
+            "{} {}{}\n",
+            plural(g.teams.len(), "Team:", "Teams:"),
+            named.join(", "),
+            if more > 0 {
+                format!(", and {more} more {}", plural(more, "team", "teams"))
+            } else {
+                String::new()
             }
-            let _ = write!(line, " · {}", text(short_ref(&t.owner)));
-            let _ = write!(
-                line,
-                ": {}",
-                t.reason_shown().map_or_else(
-                    || "no reason given".to_string(),
-                    |r| text(&super::shorten(&one_line(r), 200))
-                )
+        );
+    }
+    if let Some(problem) = &g.problem {
+        let _ = writeln!(out, "> {}\n", text(&one_line(problem)));
+    }
+    if g.count > 1 && !g.reasons.is_empty() {
+        for r in g.reasons.iter().take(detail.reasons) {
+            let reason = if g.kind.shows_output() {
+                code(&r.reason)
+            } else {
+                text(&r.reason)
+            };
+            let _ = writeln!(out, "- {}× {reason}", r.count);
+        }
+        let more = g.reasons.len().saturating_sub(detail.reasons);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "- and {more} other {}",
+                plural(more, "reason", "reasons")
             );
-            let _ = writeln!(out, "{line}");
         }
         out.push('\n');
     }
+    // Our own sentence, with `code` spans of the campaign's name.
+    let _ = writeln!(out, "**Next:** {}\n", one_line(&g.next));
+    if g.repos.is_empty() {
+        return;
+    }
+    let listed = g.repos.len().min(detail.repos_per_cause);
+    if listed > 0 {
+        let _ = writeln!(
+            out,
+            "<details><summary>{}</summary>\n",
+            if g.repos.len() == 1 {
+                "The repository".to_string()
+            } else {
+                format!("The {} repositories", g.repos.len())
+            }
+        );
+        for r in g.repos.iter().take(listed) {
+            let mut line = format!("- **{}** · {}", text(&r.repo), text(short_ref(&r.owner)));
+            if let Some(pr) = &r.pr {
+                let _ = write!(line, " {}", pr_ref(pr));
+            }
+            if let Some(problem) = &r.problem {
+                let _ = write!(line, ": {}", text(&super::shorten(&one_line(problem), 200)));
+            }
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    let more = g.repos.len() - listed;
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "{}_and {more} more: {} lists them all._",
+            if listed > 0 { "- " } else { "" },
+            elsewhere(report, options)
+        );
+    }
+    if listed > 0 {
+        let _ = writeln!(out, "\n</details>");
+    }
+    out.push('\n');
+}
 
-    // One checklist per team (the targets grouped once: linear in targets).
+/// The teams table, the most left to do first (`detail.teams` rows).
+fn teams(out: &mut String, report: &CampaignReport, options: &Options, detail: Detail) {
+    let _ = writeln!(out, "## Teams ({})\n", report.teams.len());
+    let _ = writeln!(
+        out,
+        "| Team | Repos | Left | Migrated | Merged | Open | CI failing | Awaiting review | Stale | Declined | Opted out | Failed | Not started |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for t in report.teams.iter().take(detail.teams) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {}% ({} of {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            text(&t.name),
+            t.targets,
+            t.left,
+            t.migrated_percent,
+            t.migrated,
+            t.targets,
+            t.merged,
+            t.open,
+            t.failing_ci,
+            t.awaiting_review,
+            t.stale,
+            t.declined,
+            t.opted_out,
+            t.failed,
+            t.not_started,
+        );
+    }
+    let more = report.teams.len().saturating_sub(detail.teams);
+    if more > 0 {
+        let _ = writeln!(
+            out,
+            "\n_and {more} more {} with less left to do: {} lists them all._",
+            plural(more, "team", "teams"),
+            elsewhere(report, options)
+        );
+    }
+    out.push('\n');
+}
+
+/// One checklist per team, every repository ticked when migrated.
+fn checklists(out: &mut String, report: &CampaignReport) {
     let mut of_team: std::collections::HashMap<&str, Vec<&TargetLine>> =
         std::collections::HashMap::new();
     for t in &report.targets {
         of_team.entry(t.owner.as_str()).or_default().push(t);
     }
-    let _ = writeln!(out, "## Teams\n");
+    let _ = writeln!(out, "## Repositories by team\n");
     for team in &report.teams {
         let _ = writeln!(
             out,
@@ -201,20 +488,6 @@ pub fn render(report: &CampaignReport) -> String {
         }
         out.push('\n');
     }
-
-    // Terms.
-    let _ = writeln!(out, "<details><summary>What the words mean</summary>\n");
-    for (term, meaning) in GLOSSARY {
-        let _ = writeln!(out, "- **{term}**: {meaning}");
-    }
-    let _ = writeln!(out, "\n</details>\n");
-    let _ = writeln!(
-        out,
-        "<sub>Generated by fleetwright from its state on {}. Re-run {} to refresh.</sub>",
-        human_time(&report.generated_at),
-        code(&format!("fleetwright report {} --format md", c.name))
-    );
-    out
 }
 
 /// `- [x] repo — merged #12`, `- [ ] repo — open #13 (CI failing)`.

@@ -9,11 +9,13 @@
 //! itself. Nothing here reads the database or prints: the command layer
 //! gathers the rows and writes the output.
 
+pub mod attention;
 pub mod campaign;
 mod chart;
 pub mod csv;
 pub mod html;
 pub mod markdown;
+pub mod pace;
 
 use std::collections::BTreeMap;
 
@@ -230,6 +232,15 @@ pub fn status_reason_text(status: &str, reason: &str) -> Option<String> {
         })
         .collect();
     Some(counts.map_or_else(|| text.to_string(), |c| c.join(", ")))
+}
+
+/// `s` with its first letter in upper case.
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// `url` when it is safe to put in a link (`http`, `https`, or the local

@@ -9,9 +9,14 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+use super::attention::AttentionKind;
 use super::campaign::*;
 use super::{csv, html, markdown};
 use crate::clock::ManualClock;
+use std::collections::BTreeMap;
+
+use super::attention::AttentionGroup;
+use crate::sim::report_fleet;
 use crate::state::{
     self, CampaignRow, ChangesetRow, NewCampaign, NewScan, NewTarget, NewTranche, PrState,
     PullRequestRecord, State, Step, TargetRow, TargetState, Transition,
@@ -480,7 +485,16 @@ async fn headline_tranches_and_teams_count_what_happened() {
     assert_eq!((k.targets, k.not_started, k.settled_percent), (2, 2, 0));
 
     assert_eq!(r.teams.len(), 2);
-    let a = &r.teams[0];
+    // The most left to do first: team-b's three unsettled (b1, b3, b4)
+    // before team-a's two (a2, a3).
+    assert_eq!(
+        r.teams
+            .iter()
+            .map(|t| (t.name.as_str(), t.left))
+            .collect::<Vec<_>>(),
+        [("team-b", 3), ("team-a", 2)]
+    );
+    let a = &r.teams[1];
     assert_eq!(
         (a.owner.as_str(), a.name.as_str()),
         ("group:default/team-a", "team-a")
@@ -508,7 +522,7 @@ async fn headline_tranches_and_teams_count_what_happened() {
         (1, 0, 1, 2, 50)
     );
     assert_eq!((a.migrated, a.migrated_percent, a.not_needed), (1, 25, 0));
-    let b = &r.teams[1];
+    let b = &r.teams[0];
     // b1 open, review pending and nudged; b2 no change; b4 verify failed; b3 pending.
     assert_eq!(
         (
@@ -553,38 +567,59 @@ async fn headline_tranches_and_teams_count_what_happened() {
 }
 
 #[tokio::test]
-async fn needs_attention_lists_the_pause_failures_ci_and_missing_reviewers() {
+async fn needs_attention_groups_the_pause_failures_ci_and_missing_reviewers_by_cause() {
     let s = four_days().await;
     let r = s.report("modernize").await;
-    let kinds: Vec<(AttentionKind, Option<&str>)> = r
+    let kinds: Vec<(AttentionKind, Vec<&str>)> = r
         .attention
         .iter()
-        .map(|a| (a.kind, a.repo.as_deref()))
+        .map(|a| (a.kind, a.repos.iter().map(|r| r.repo.as_str()).collect()))
         .collect();
+    // The campaign first; then one entry per cause, the same size each, so
+    // in the order of the causes (the platform team's before the owners');
+    // the owners' "no" last.
     assert_eq!(
         kinds,
         [
-            (AttentionKind::Paused, None),
-            (AttentionKind::CiFailing, Some("a2")),
-            (AttentionKind::NoReviewer, Some("a2")),
-            (AttentionKind::VerifyFailed, Some("b4")),
+            (AttentionKind::Paused, vec![]),
+            (AttentionKind::VerifyFailed, vec!["b4"]),
+            (AttentionKind::CiFailing, vec!["a2"]),
+            (AttentionKind::NoReviewer, vec!["a2"]),
+            (AttentionKind::Stale, vec!["b1"]),
+            (AttentionKind::Declined, vec!["a4"]),
         ]
     );
     assert_eq!(
-        r.attention[0].problem,
-        "CI fails on 1 of 3 pull requests of tranche 2"
+        r.attention[0].problem.as_deref(),
+        Some("CI fails on 1 of 3 pull requests of tranche 2")
     );
     assert!(r.attention[0].next.contains("fleetwright resume modernize"));
-    assert!(r.attention[1].next.contains("PR's checks"));
-    assert_eq!(r.attention[1].pr.as_ref().map(|p| p.number), Some(1));
+    assert!(r.attention[2].next.contains("checks"));
+    assert_eq!(
+        r.attention[2].repos[0].pr.as_ref().map(|p| p.number),
+        Some(1)
+    );
+    assert_eq!(r.attention[2].teams[0].name, "team-a");
     // Ten lines of verify output: the first, a gap, the last four.
     assert_eq!(
-        r.attention[3].problem,
-        "verify exited with status 1\n…\ntest case 6 ... ok\ntest case 7 ... ok\ntest case 8 ... ok\ntest case 9 ... FAILED: expected any, found interface{}"
+        r.attention[1].repos[0].problem.as_deref(),
+        Some(
+            "verify exited with status 1\n…\ntest case 6 ... ok\ntest case 7 ... ok\ntest case 8 ... ok\ntest case 9 ... FAILED: expected any, found interface{}"
+        )
     );
-    assert!(r.attention[3].next.contains("verify command"));
+    assert!(r.attention[1].next.contains("verify command"));
+    assert_eq!(
+        r.attention[5].repos[0].problem.as_deref(),
+        Some("retiring this service")
+    );
     // A paused campaign's gate is not what holds it back.
     assert!(!kinds.iter().any(|(k, _)| *k == AttentionKind::GateWaiting));
+    // Each target's line names its causes, the same ones.
+    let a2 = r.targets.iter().find(|t| t.repo == "a2").unwrap();
+    assert_eq!(
+        a2.attention,
+        [AttentionKind::CiFailing, AttentionKind::NoReviewer]
+    );
 }
 
 #[tokio::test]
@@ -595,7 +630,7 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     let back: CampaignReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, r);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(value["schema"], 2);
+    assert_eq!(value["schema"], 3);
     assert_eq!(value["tranches"][1]["settled_percent"], 40);
     assert_eq!(value["tranches"][1]["migrated_percent"], 20);
     assert_eq!(value["headline"]["migrated"], 2);
@@ -622,16 +657,23 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     for id in ["tranches", "teams", "targets", "days"] {
         assert!(page.contains(&format!(r#"<table id="{id}""#)), "{id}");
     }
+    // The tables' rows are the page's data, drawn by its script (the
+    // browser test checks the drawing): every target, every link.
+    let data = html_data(&page);
+    assert_eq!(data["targets"].as_array().unwrap().len(), 8);
     for t in &r.targets {
         if let Some(pr) = &t.pr {
             assert!(
-                page.contains(&format!(r#"href="{}""#, pr.url)),
+                data["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|row| row[8] == pr.url.as_str()),
                 "{}",
                 pr.url
             );
         }
     }
-    assert_eq!(page.matches(r#"<tr class="target""#).count(), 8);
     // Scans exist: the matches line and its axis are drawn.
     assert!(page.contains("series-matches"));
     assert!(page.contains("places to migrate"));
@@ -650,10 +692,15 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     );
     assert!(md.contains("## Declined and opted out (1)"), "{md}");
     assert!(
-        md.contains("- **a4** — declined by its owners [#1](https://forge.example/acme/a4/pull/1) · team-a: retiring this service"),
+        md.contains(
+            "- **a4** · team-a [#1](https://forge.example/acme/a4/pull/1): retiring this service"
+        ),
         "{md}"
     );
-    assert!(md.contains("## Needs attention (4)"), "{md}");
+    assert!(
+        md.contains("## Needs attention (5 causes · 3 repositories)"),
+        "{md}"
+    );
 
     let rows = csv::targets(&r);
     // Records end with CRLF; b4's reason keeps its own line breaks inside
@@ -713,27 +760,35 @@ fn each_failure_says_what_to_do_next_and_a_waiting_gate_is_listed() {
         now,
     );
     let kinds: Vec<AttentionKind> = r.attention.iter().map(|a| a.kind).collect();
+    // The waiting gate first; then the causes in the gate's tranche (all
+    // three are in tranche 1), one repository each, by cause.
     assert_eq!(
         kinds,
         [
             AttentionKind::GateWaiting,
-            AttentionKind::Failed,
-            AttentionKind::Failed,
+            AttentionKind::CloneFailed,
+            AttentionKind::PushRefused,
             AttentionKind::NeedsAttention,
         ]
     );
-    assert_eq!(r.attention[0].problem, note);
-    assert!(r.attention[1].next.starts_with("Check the repository URL"));
+    assert_eq!(r.attention[0].problem.as_deref(), Some(note));
+    assert!(r.attention[1].next.starts_with("Check the repository URLs"));
     assert!(
         r.attention[1]
             .next
-            .contains("`fleetwright run c` retries it")
+            .contains("`fleetwright run c` retries them")
     );
-    assert_eq!(r.attention[1].step.as_deref(), Some("clone"));
-    assert_eq!(r.attention[1].problem, "could not resolve host");
+    assert_eq!(r.attention[1].holds_gate, 1);
+    assert_eq!(
+        r.attention[1].repos[0].problem.as_deref(),
+        Some("could not resolve host")
+    );
     assert!(r.attention[2].next.contains("pull_request.branch"));
     assert!(r.attention[3].next.contains("reason"));
-    assert_eq!(r.attention[3].problem, "someone pushed to the branch");
+    assert_eq!(
+        r.attention[3].repos[0].problem.as_deref(),
+        Some("someone pushed to the branch")
+    );
     // No tranche rows (a campaign from before schema 3): "tranche N",
     // opened by `tranches_open`.
     assert_eq!(r.tranches[0].name, "tranche 1");
@@ -788,8 +843,21 @@ fn text_from_outside_cannot_inject_markup() {
     assert!(!page.contains("<b>team"), "raw owner in the page");
     assert!(!page.contains("href=\"javascript"), "a javascript: link");
     assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
-    // The page's own script is the only one.
-    assert_eq!(page.matches("<script").count(), 1);
+    // The page's own script is the only one, beside its data, in which
+    // no `<` can end the element.
+    assert_eq!(page.matches("<script").count(), 2);
+    assert_eq!(
+        page.matches(r#"<script type="application/json" id="report-data">"#)
+            .count(),
+        1
+    );
+    let data = &page[page.find("report-data").unwrap()..];
+    let data = &data[..data.find("</script>").unwrap()];
+    assert!(!data[1..].contains('<'), "{data}");
+    assert_eq!(
+        html_data(&page)["targets"][0][0],
+        r.targets[0].repo.as_str()
+    );
     let md = markdown::render(&r);
     assert!(!md.contains("<img") && !md.contains("<script") && !md.contains("](javascript"));
 }
@@ -1059,11 +1127,11 @@ fn pull_requests_the_platform_team_closed_are_not_the_owners_declines() {
         "{md}"
     );
     assert!(
-        md.contains("- **ours** — closed by the platform team · team-a: superseded by v2\n"),
+        md.contains("- **ours** · team-a: superseded by v2\n"),
         "{md}"
     );
     assert!(
-        md.contains("- **legacy** — closed by the platform team · team-a: superseded by v2\n"),
+        md.contains("- **legacy** · team-a: superseded by v2\n"),
         "{md}"
     );
     assert!(
@@ -1116,4 +1184,132 @@ fn every_state_has_words() {
     }
     assert_eq!(TargetState::NoChange.label(), "no change needed");
     assert_eq!(TargetState::Pending.label(), "waiting for its tranche");
+}
+
+/// The JSON data an HTML report's script draws its tables from.
+pub(crate) fn html_data(page: &str) -> serde_json::Value {
+    let start = page
+        .find(r#"<script type="application/json" id="report-data">"#)
+        .expect("the page's data");
+    let rest = &page[start..];
+    let json = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
+    serde_json::from_str(json).expect("the page's data is JSON")
+}
+
+#[tokio::test]
+async fn at_10_1000_and_10000_targets_attention_is_one_entry_per_cause_and_the_pages_stay_small() {
+    for n in [10, 1_000, 10_000] {
+        let s = Scenario::new().await;
+        report_fleet::build(&s.state, n).await;
+        let r = s.report(report_fleet::CAMPAIGN).await;
+        assert_eq!(r.targets.len(), n);
+
+        // One entry per cause, each with the count the fleet was made with.
+        let kinds: Vec<AttentionKind> = r.attention.iter().map(|g| g.kind).collect();
+        let unique: std::collections::BTreeSet<AttentionKind> = kinds.iter().copied().collect();
+        assert_eq!(kinds.len(), unique.len(), "{n}: {kinds:?}");
+        let counted: BTreeMap<AttentionKind, usize> =
+            r.attention.iter().map(|g| (g.kind, g.count)).collect();
+        assert_eq!(counted, report_fleet::causes(n), "{n}");
+        for g in &r.attention {
+            assert_eq!(g.repos.len(), g.count, "{n}: {:?}", g.kind);
+            assert_eq!(
+                g.teams.iter().map(|t| t.count).sum::<usize>(),
+                g.count,
+                "{n}: {:?}",
+                g.kind
+            );
+            // Ordered by size: the owners' "no" after everything else.
+        }
+        let holding: Vec<&AttentionGroup> =
+            r.attention.iter().filter(|g| !g.kind.said_no()).collect();
+        assert!(
+            holding.windows(2).all(|w| w[0].count >= w[1].count),
+            "{n}: {kinds:?}"
+        );
+        assert!(
+            r.attention
+                .iter()
+                .skip(holding.len())
+                .all(|g| g.kind.said_no()),
+            "{n}: {kinds:?}"
+        );
+        // The same error on many repositories is one reason, counted.
+        let clone = r
+            .attention
+            .iter()
+            .find(|g| g.kind == AttentionKind::CloneFailed)
+            .unwrap();
+        assert_eq!(clone.reasons.len(), 1, "{n}");
+        assert_eq!(clone.reasons[0].count, clone.count);
+        // Three reasons to decline, each counted.
+        let declined = r
+            .attention
+            .iter()
+            .find(|g| g.kind == AttentionKind::Declined)
+            .unwrap();
+        assert_eq!(
+            declined.reasons.iter().map(|r| r.count).sum::<usize>(),
+            declined.count
+        );
+
+        // The page: under 2 MB, every cause once, every row in its data.
+        let page = html::render(&r);
+        assert!(page.len() < 2_000_000, "{n}: {} bytes", page.len());
+        assert_eq!(
+            page.matches(r#"<li class="item item-"#).count(),
+            r.attention.len(),
+            "{n}"
+        );
+        let data = html_data(&page);
+        assert_eq!(data["targets"].as_array().unwrap().len(), n);
+        assert_eq!(data["teams"].as_array().unwrap().len(), r.teams.len());
+        // A cause lists at most 50 repositories; the rest are one click
+        // away in the table.
+        let listed = page.matches(r#"<li><strong class="repo">"#).count()
+            + page.matches(r#"<li data-outcome="#).count();
+        let expected: usize = r.attention.iter().map(|g| g.repos.len().min(50)).sum();
+        assert_eq!(listed, expected, "{n}");
+
+        // The tracking issue fits in GitHub's limit, and says where the
+        // rest is when it had to cut.
+        let md = markdown::render(&r);
+        assert!(
+            md.chars().count() <= markdown::DEFAULT_MAX_CHARS,
+            "{n}: {} characters",
+            md.chars().count()
+        );
+        for g in &r.attention {
+            assert!(
+                md.contains(&format!("### {}", super::capitalize(&g.label))),
+                "{n}: no {:?} in the issue",
+                g.kind
+            );
+        }
+        if n == 10 {
+            // Small enough for every repository to be listed.
+            for t in &r.targets {
+                assert!(md.contains(&t.repo), "{}", t.repo);
+            }
+        } else {
+            assert!(
+                md.contains("more: `fleetwright report at-scale --format html` lists them all")
+            );
+        }
+        // A tighter budget is kept too, down to the counts alone.
+        for max in [20_000, 5_000] {
+            let md = markdown::render_with(
+                &r,
+                &markdown::Options {
+                    max_chars: max,
+                    details_url: Some("https://platform.example/at-scale.html"),
+                },
+            );
+            assert!(
+                md.chars().count() <= max,
+                "{n} in {max}: {}",
+                md.chars().count()
+            );
+        }
+    }
 }

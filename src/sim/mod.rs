@@ -17,6 +17,7 @@
 pub mod git_http;
 pub mod github;
 mod net;
+pub mod report_fleet;
 #[cfg(test)]
 mod test_http;
 

@@ -156,6 +156,23 @@ impl Step {
     }
 }
 
+impl std::str::FromStr for Step {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [
+            Step::Clone,
+            Step::Apply,
+            Step::Commit,
+            Step::Push,
+            Step::OpenPr,
+        ]
+        .into_iter()
+        .find(|step| step.as_str() == s)
+        .ok_or_else(|| format!("unknown step `{s}`"))
+    }
+}
+
 /// State of a pull request, on any forge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

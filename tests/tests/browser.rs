@@ -257,3 +257,103 @@ fn the_html_report_renders_in_chromium_without_console_errors() {
         shot.display()
     );
 }
+
+/// A campaign of `n` targets written straight into a state at `db` (no
+/// git: see `fleetwright::sim::report_fleet`).
+fn fleet_state(db: &Path, n: usize) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let state = fleetwright::state::State::open(db).await.unwrap();
+        fleetwright::sim::report_fleet::build(&state, n).await;
+        state.close().await;
+    });
+}
+
+#[test]
+fn a_report_of_10000_repositories_is_one_small_page_that_opens_and_pages() {
+    use fleetwright::sim::report_fleet::CAMPAIGN;
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("fleetwright.db");
+    fleet_state(&db, 10_000);
+    let page = tmp.path().join("report.html");
+    crate::util::run_in(
+        tmp.path(),
+        &db,
+        &["report", CAMPAIGN, "--out", page.to_str().unwrap()],
+    )
+    .code(0);
+    let size = std::fs::metadata(&page).unwrap().len();
+    assert!(size < 2_000_000, "the page is {size} bytes");
+
+    let run = dump_dom(&page);
+    assert!(
+        run.console_lines().is_empty(),
+        "the report wrote to the console:\n{}",
+        run.console_lines().join("\n")
+    );
+    let dom = &run.stdout;
+    // One page of rows drawn, and the pager says how many there are.
+    assert_eq!(dom.matches(r#"<tr class="target""#).count(), 100);
+    assert!(
+        dom.contains(r#"<span class="info">Rows 1–100 of 10,000</span>"#),
+        "no pager info"
+    );
+    assert!(
+        dom.contains(r#"<div class="filter">"#),
+        "the filter is hidden"
+    );
+    // Every team is a row of the teams table (97 fit on its first page).
+    assert_eq!(dom.matches(r#"<tr class="team">"#).count(), 97);
+
+    // Split by team: an index and a page per team, linked both ways, each
+    // opening without a console line.
+    let dir = tmp.path().join("split");
+    crate::util::run_in(
+        tmp.path(),
+        &db,
+        &[
+            "report",
+            CAMPAIGN,
+            "--split-by",
+            "team",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    )
+    .code(0);
+    let pages: Vec<_> = std::fs::read_dir(dir.join("teams"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pages.len(), 97);
+    let index = dump_dom(&dir.join("index.html"));
+    assert!(
+        index.console_lines().is_empty(),
+        "{:?}",
+        index.console_lines()
+    );
+    assert!(
+        index.stdout.contains(r#"<a href="teams/team-00.html">"#),
+        "the index does not link team-00's page"
+    );
+    let team = dump_dom(&dir.join("teams/team-00.html"));
+    assert!(
+        team.console_lines().is_empty(),
+        "{:?}",
+        team.console_lines()
+    );
+    assert!(team.stdout.contains(r#"<a href="../index.html">"#));
+    assert!(
+        team.stdout
+            .contains("team <span title=\"group:default/team-00\">team-00</span>")
+    );
+    // Its rows are the team's alone.
+    let rows = team.stdout.matches(r#"<tr class="target""#).count();
+    assert!(rows > 0 && rows <= 100, "{rows}");
+    assert_eq!(
+        team.stdout
+            .matches(r#"<td class="nowrap" title="group:default/team-00">"#)
+            .count(),
+        rows
+    );
+}
