@@ -260,7 +260,8 @@ pub struct AttentionRepo {
     /// Its owner's entity ref.
     pub owner: String,
     /// Its own problem (an error, trimmed to a few lines, or the reason the
-    /// owners gave); `None` when the cause's `problem` says it.
+    /// owners gave); `None` when the cause's `problem` says it (the same
+    /// for every repository of the cause).
     pub problem: Option<String>,
     /// Its pull request, when it has one.
     pub pr: Option<PrLink>,
@@ -280,10 +281,11 @@ pub struct AttentionGroup {
     /// The teams it touches, the most touched first.
     pub teams: Vec<TeamCount>,
     /// What is wrong, when it is the same for all (the pause reason, the
-    /// gate note, "nobody was asked to review").
+    /// gate note, "nobody was asked to review", one error on every
+    /// repository).
     pub problem: Option<String>,
-    /// The distinct problems, the most frequent first (at most twenty),
-    /// when each repository has its own.
+    /// The distinct problems (their first lines), the most frequent first
+    /// (at most twenty), when the repositories do not all share one.
     pub reasons: Vec<ReasonCount>,
     /// The next thing to do, said once.
     pub next: String,
@@ -450,6 +452,18 @@ pub fn build(
                 .take(MAX_REASONS)
                 .map(|(reason, count)| ReasonCount { reason, count })
                 .collect();
+            // The same problem everywhere (a thousand identical clone
+            // errors, one reason to opt out) is said once, for the cause.
+            if g.problem.is_none()
+                && let Some(first) = g.repos.first().and_then(|r| r.problem.clone())
+                && g.repos.iter().all(|r| r.problem.as_ref() == Some(&first))
+            {
+                g.problem = Some(first);
+                g.reasons.clear();
+                for r in &mut g.repos {
+                    r.problem = None;
+                }
+            }
             g
         })
         .collect();

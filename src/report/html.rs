@@ -27,7 +27,9 @@
 
 use std::fmt::Write as _;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::state::{CiState, ReviewState};
 
 use super::attention::{AttentionGroup, AttentionKind};
 use super::campaign::{CampaignReport, GLOSSARY, Outcome, PrLink, plural, short_ref};
@@ -744,6 +746,28 @@ fn targets(out: &mut String, report: &CampaignReport) {
     );
 }
 
+/// A pull request's states, by index in the page's data.
+const PR_STATES: [&str; 3] = ["open", "merged", "closed"];
+
+/// The longest start all of `texts` share, cut after its last `/` (a
+/// whole path segment: `https://github.com/acme/`).
+fn common_prefix<'a>(texts: &[&'a str]) -> &'a str {
+    let Some(first) = texts.first() else {
+        return "";
+    };
+    let mut len = first.len();
+    for t in &texts[1..] {
+        len = first
+            .bytes()
+            .zip(t.bytes())
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count();
+    }
+    let shared = &first[..len];
+    shared.rfind('/').map_or("", |at| &first[..=at])
+}
+
 /// The rows of the teams and repositories tables, for the page's script:
 /// one JSON document in a `<script type="application/json">`, compact
 /// (arrays, the owners and tranche names said once), so a campaign of
@@ -778,8 +802,20 @@ fn data(report: &CampaignReport, page: &Page) -> String {
             ])
         })
         .collect();
+    // Said once, named by index in the rows: owners, and the (state,
+    // colour, label) each row shows.
     let mut owner_names: Vec<&str> = Vec::new();
-    let mut owner_index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut owner_index: HashMap<&str, usize> = HashMap::new();
+    let mut states: Vec<[&str; 3]> = Vec::new();
+    let mut state_index: HashMap<[&str; 3], usize> = HashMap::new();
+    // The pull requests' links share their start (`https://github.com/acme/`)
+    // and most end in `/pull/<number>`: only the rest is in each row.
+    let links: Vec<&str> = report
+        .targets
+        .iter()
+        .filter_map(|t| t.pr.as_ref().and_then(|p| link_url(&p.url)))
+        .collect();
+    let prefix = common_prefix(&links);
     let targets: Vec<Value> = report
         .targets
         .iter()
@@ -788,11 +824,36 @@ fn data(report: &CampaignReport, page: &Page) -> String {
                 owner_names.push(t.owner.as_str());
                 owner_names.len() - 1
             });
+            let shown = [
+                t.state.as_str(),
+                outcome_class(t.outcome),
+                t.state_label.as_str(),
+            ];
+            let st = *state_index.entry(shown).or_insert_with(|| {
+                states.push(shown);
+                states.len() - 1
+            });
+            let pr = t.pr.as_ref();
+            let link = pr.and_then(|p| link_url(&p.url).map(|url| (p.number, url)));
+            // The link after the shared start, and whether it ends with
+            // `/pull/<number>` (left out then).
+            let (rest, pull_style) = match link {
+                Some((number, url)) => {
+                    let rest = &url[prefix.len()..];
+                    match rest.strip_suffix(&format!("/pull/{number}")) {
+                        Some(base) => (Some(base), true),
+                        None => (Some(rest), false),
+                    }
+                }
+                None => (None, false),
+            };
             let flags = u8::from(t.outcome.done() && !t.migrated)
                 | u8::from(t.stale) << 1
                 | u8::from(t.recipe_exact == Some(true)) << 2
                 | u8::from(t.recipe_exact == Some(false)) << 3
-                | u8::from(t.no_reviewer) << 4;
+                | u8::from(t.no_reviewer) << 4
+                | u8::from(pr.is_some_and(|p| p.draft)) << 5
+                | u8::from(pull_style) << 6;
             let causes = t.attention.iter().fold(0u32, |mask, k| {
                 mask | AttentionKind::ALL
                     .iter()
@@ -812,15 +873,13 @@ fn data(report: &CampaignReport, page: &Page) -> String {
                 },
                 o,
                 t.tranche,
-                t.state,
-                outcome_class(t.outcome),
-                t.state_label,
-                t.pr.as_ref().map(|p| p.number),
-                t.pr.as_ref().and_then(|p| link_url(&p.url)),
-                t.pr.as_ref().map(|p| p.state.as_str()),
-                t.pr.as_ref().is_some_and(|p| p.draft),
-                t.ci.map(|c| c.as_str()),
-                t.review.map(|r| r.as_str()),
+                st,
+                pr.map(|p| p.number),
+                rest,
+                pr.map(|p| PR_STATES.iter().position(|s| *s == p.state).unwrap_or(0)),
+                t.ci.and_then(|c| CiState::ALL.iter().position(|x| *x == c)),
+                t.review
+                    .and_then(|r| ReviewState::ALL.iter().position(|x| *x == r)),
                 t.remaining_matches,
                 flags,
                 reason,
@@ -841,6 +900,11 @@ fn data(report: &CampaignReport, page: &Page) -> String {
         "kinds": AttentionKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
         "tranches": tranches,
         "owners": owner_names,
+        "states": states,
+        "pr_states": PR_STATES,
+        "ci": CiState::ALL.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        "review": ReviewState::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+        "link": prefix,
         "teams": teams,
         "targets": targets,
     });
@@ -1054,29 +1118,33 @@ const SCRIPT: &str = r##"
     return tr;
   });
 
-  // Repositories: repo, component, owner, tranche, state, class, label,
-  // PR number, PR link, PR state, draft, CI, review, places left, flags,
-  // reason, step, causes.
+  // Repositories: repo, component, owner, tranche, state (of
+  // data.states: stored state, colour, label), PR number, PR link (after
+  // data.link), PR state, CI, review (indexes of data.pr_states, .ci,
+  // .review), places left, flags, reason, failed step, causes (a bit per
+  // data.kinds).
   var owners = data.owners;
   function team(owner) { var i = owner.lastIndexOf("/"); var n = owner.slice(i + 1); i = n.lastIndexOf(":"); return n.slice(i + 1) || owner; }
+  function pick(list, i) { return i === null || i === undefined ? null : list[i]; }
   var targetKeys = [
     function (r) { return r[0].toLowerCase(); },
     function (r) { return team(owners[r[2]]).toLowerCase(); },
     function (r) { return r[3]; },
-    function (r) { return r[4]; },
-    function (r) { return r[7] === null ? 0 : r[7]; },
-    function (r) { return r[11] || ""; },
-    function (r) { return r[12] || ""; }
+    function (r) { return data.states[r[4]][0]; },
+    function (r) { return r[5] === null ? 0 : r[5]; },
+    function (r) { return pick(data.ci, r[8]) || ""; },
+    function (r) { return pick(data.review, r[9]) || ""; }
   ];
-  if (data.scans) { targetKeys.push(function (r) { return r[13] === null ? -1 : r[13]; }); }
-  targetKeys.push(function (r) { return (r[15] || "").toLowerCase(); });
+  if (data.scans) { targetKeys.push(function (r) { return r[10] === null ? -1 : r[10]; }); }
+  targetKeys.push(function (r) { return (r[12] || "").toLowerCase(); });
   var CI = { failure: ["ci ci-failure", "failing"], success: ["ci ci-success", "passing"], pending: ["ci ci-pending", "running"] };
   var REVIEW = { approved: ["rv rv-approved", "approved"], changes_requested: ["rv rv-changes", "changes requested"], pending: ["rv", "waiting"] };
   function tag(cls, text, title) { var s = el("span", cls, text); if (title) { s.title = title; } return s; }
   function marked(map, v) { var m = v && map[v]; return m ? el("span", m[0], m[1]) : el("span", "muted", "–"); }
   var targets = new Paged("targets", data.targets, targetKeys, function (r) {
+    var state = data.states[r[4]], flags = r[11], prState = pick(data.pr_states, r[7]);
     var tr = el("tr", "target");
-    tr.setAttribute("data-state", r[4]);
+    tr.setAttribute("data-state", state[0]);
     var repo = el("td");
     repo.appendChild(el("strong", "repo", r[0]));
     if (r[1]) { repo.appendChild(el("div", "muted small", r[1])); }
@@ -1088,32 +1156,32 @@ const SCRIPT: &str = r##"
     var tranche = td("nowrap", r[3] + " ");
     tranche.appendChild(el("span", "muted small", data.tranches[r[3]] || ""));
     tr.appendChild(tranche);
-    tr.appendChild(td(null, el("span", "pill st-" + r[5], r[6])));
+    tr.appendChild(td(null, el("span", "pill st-" + state[1], state[2])));
     var pr = td();
-    if (r[7] === null) {
+    if (r[5] === null) {
       pr.appendChild(el("span", "muted", "–"));
     } else {
-      var cls = "pr pr-" + (r[9] === "merged" ? "merged" : r[9] === "closed" ? "declined" : "open");
-      var link = el(r[8] ? "a" : "span", cls, "#" + r[7]);
-      if (r[8]) { link.href = r[8]; }
-      link.title = r[9] + " pull request";
+      var cls = "pr pr-" + (prState === "merged" ? "merged" : prState === "closed" ? "declined" : "open");
+      var link = el(r[6] !== null ? "a" : "span", cls, "#" + r[5]);
+      if (r[6] !== null) { link.href = data.link + r[6] + (flags & 64 ? "/pull/" + r[5] : ""); }
+      link.title = prState + " pull request";
       pr.appendChild(link);
-      if (r[10]) { pr.appendChild(document.createTextNode(" ")); pr.appendChild(tag("tag", "draft")); }
+      if (flags & 32) { pr.appendChild(document.createTextNode(" ")); pr.appendChild(tag("tag", "draft")); }
     }
     tr.appendChild(pr);
-    tr.appendChild(td(null, marked(CI, r[11])));
-    tr.appendChild(td(null, marked(REVIEW, r[12])));
-    if (data.scans) { tr.appendChild(td("num", r[13] === null ? "–" : r[13])); }
-    var note = td("note"), flags = r[14], parts = [];
+    tr.appendChild(td(null, marked(CI, pick(data.ci, r[8]))));
+    tr.appendChild(td(null, marked(REVIEW, pick(data.review, r[9]))));
+    if (data.scans) { tr.appendChild(td("num", r[10] === null ? "–" : r[10])); }
+    var note = td("note"), parts = [];
     if (flags & 1) { parts.push(tag("tag tag-warn", "not migrated: the scan still finds places")); }
     if (flags & 2) { parts.push(tag("tag tag-stale", "stale · owners reminded")); }
-    if (r[9] === "open" && flags & 4) { parts.push(tag("tag", "recipe-exact", "its branch holds exactly the recipe's change")); }
-    if (r[9] === "open" && flags & 8) { parts.push(tag("tag tag-warn", "not recipe-exact", "a commit on its branch changed more than the recipe")); }
+    if (prState === "open" && flags & 4) { parts.push(tag("tag", "recipe-exact", "its branch holds exactly the recipe's change")); }
+    if (prState === "open" && flags & 8) { parts.push(tag("tag tag-warn", "not recipe-exact", "a commit on its branch changed more than the recipe")); }
     if (flags & 16) { parts.push(tag("tag tag-warn", "nobody asked to review")); }
-    if (r[15]) {
+    if (r[12]) {
       var reason = el("span", "reason");
-      if (r[16]) { reason.appendChild(el("code", null, r[16])); reason.appendChild(document.createTextNode(": ")); }
-      reason.appendChild(document.createTextNode(r[15]));
+      if (r[13]) { reason.appendChild(el("code", null, r[13])); reason.appendChild(document.createTextNode(": ")); }
+      reason.appendChild(document.createTextNode(r[12]));
       parts.push(reason);
     }
     for (var i = 0; i < parts.length; i++) {
@@ -1137,12 +1205,13 @@ const SCRIPT: &str = r##"
       if (!q && bit < 0) { targets.filter(null); shown.textContent = ""; return; }
       if (!hay) {
         hay = data.targets.map(function (r) {
-          return [r[0], r[1], owners[r[2]], data.tranches[r[3]], r[4], r[6], r[15] || "", r[16] || ""].join(" ").toLowerCase();
+          var state = data.states[r[4]];
+          return [r[0], r[1], owners[r[2]], data.tranches[r[3]], state[0], state[2], r[12] || "", r[13] || ""].join(" ").toLowerCase();
         });
         data.targets.forEach(function (r, i) { r.hay = hay[i]; });
       }
       targets.filter(function (r) {
-        return (!q || r.hay.indexOf(q) >= 0) && (bit < 0 || (r[17] & (1 << bit)) !== 0);
+        return (!q || r.hay.indexOf(q) >= 0) && (bit < 0 || (r[14] & (1 << bit)) !== 0);
       });
       shown.textContent = num(targets.shown.length) + " of " + num(targets.rows.length) + " shown";
     };
@@ -1231,11 +1300,12 @@ ul.repo-list .reason { margin-top: 2px; white-space: pre-wrap; }
 .all-clear { margin: 6px 0 0; color: #1a7f37; }
 ul.attention { list-style: none; margin: 0; padding: 0; display: grid; gap: 10px; }
 .item { border: 1px solid var(--line); border-left: 4px solid var(--failed); border-radius: 8px; padding: 10px 14px; }
-.item-ci_failing, .item-needs_attention { border-left-color: #bf8700; }
-.item-no_reviewer, .item-gate_waiting, .item-paused { border-left-color: #9a6700; }
+.item-ci_failing, .item-needs_attention, .item-changes_requested { border-left-color: #bf8700; }
+.item-no_reviewer, .item-gate_waiting, .item-paused, .item-stale { border-left-color: #9a6700; }
 .item-head { display: flex; flex-wrap: wrap; gap: 6px; align-items: baseline; }
 .badge { font-size: 11px; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; padding: 1px 7px; border-radius: 4px; background: #ffebe9; color: #a40e26; }
-.badge-ci_failing, .badge-needs_attention, .badge-no_reviewer, .badge-gate_waiting, .badge-paused { background: #fff8c5; color: #7d4e00; }
+.badge-declined, .badge-opted_out, .badge-closed_by_platform_team { background: var(--soft); color: var(--muted); border: 1px solid var(--line); }
+.badge-ci_failing, .badge-needs_attention, .badge-changes_requested, .badge-no_reviewer, .badge-stale, .badge-gate_waiting, .badge-paused { background: #fff8c5; color: #7d4e00; }
 pre.problem { margin: 8px 0; padding: 8px 10px; background: var(--soft); border-radius: 6px; white-space: pre-wrap; word-break: break-word; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; max-height: 12em; overflow: auto; }
 .next { margin: 0; }
 .pace { margin: 0 0 10px; color: var(--fg); }

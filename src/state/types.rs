@@ -222,6 +222,14 @@ pub enum CiState {
 }
 
 impl CiState {
+    /// Every CI state, in order.
+    pub const ALL: [CiState; 4] = [
+        CiState::None,
+        CiState::Pending,
+        CiState::Success,
+        CiState::Failure,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CiState::None => "none",
@@ -263,6 +271,13 @@ pub enum ReviewState {
 }
 
 impl ReviewState {
+    /// Every review state, in order.
+    pub const ALL: [ReviewState; 3] = [
+        ReviewState::Approved,
+        ReviewState::ChangesRequested,
+        ReviewState::Pending,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReviewState::Approved => "approved",

@@ -222,7 +222,7 @@ fn the_html_report_is_one_self_contained_page_with_every_pull_request() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|row| row[8] == url),
+                .any(|row| row_link(&data, row).as_deref() == Some(url)),
             "no link to {url}"
         );
     }
@@ -512,4 +512,19 @@ pub fn page_data(page: &str) -> serde_json::Value {
     let rest = &page[start..];
     let json = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
     serde_json::from_str(json).expect("the page's data is JSON")
+}
+
+/// The link the page's script makes of a repository row's pull request.
+pub fn row_link(data: &serde_json::Value, row: &serde_json::Value) -> Option<String> {
+    let rest = row[6].as_str()?;
+    let pull = row[11].as_u64().unwrap() & 64 != 0;
+    Some(format!(
+        "{}{rest}{}",
+        data["link"].as_str().unwrap(),
+        if pull {
+            format!("/pull/{}", row[5])
+        } else {
+            String::new()
+        }
+    ))
 }
