@@ -271,6 +271,28 @@ impl Default for GitHubSettings {
     }
 }
 
+/// `report.issue`: the campaign's tracking issue, one per campaign, whose
+/// body is the Markdown report (see `engine::tracking`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingIssueSettings {
+    /// Where the issue lives: `owner/name` on the campaign's GitHub; for
+    /// the local forge, the absolute path of a bare repository on this
+    /// machine.
+    pub repository: String,
+    /// The title, rendered (`report.issue.title`, a template with
+    /// `campaign`; default `fleetwright: <campaign>`).
+    pub title: String,
+    /// Labels beside `fleetwright/tracking`, which every tracking issue
+    /// carries.
+    pub labels: Vec<String>,
+}
+
+/// The longest issue title GitHub takes.
+const MAX_ISSUE_TITLE: usize = 256;
+
+/// The longest label name GitHub takes.
+const MAX_LABEL: usize = 50;
+
 /// A campaign file, checked.
 #[derive(Debug, Clone)]
 pub struct Campaign {
@@ -292,6 +314,9 @@ pub struct Campaign {
     /// Where the platform team publishes the campaign's report (linked from
     /// every pull request).
     pub report_url: Option<String>,
+    /// The tracking issue `report --publish-issue` and `run` keep up to
+    /// date (`report.issue`), when the campaign has one.
+    pub tracking_issue: Option<TrackingIssueSettings>,
     /// Whom app teams ask about the campaign (`contact`: a team, a channel,
     /// a link); one line, named in every pull request.
     pub contact: Option<String>,
@@ -382,6 +407,8 @@ struct RawCampaign {
     stale: Option<rollout::RawStale>,
     #[serde(default)]
     report_url: Option<Spanned<String>>,
+    #[serde(default)]
+    report: Option<RawReport>,
     /// Present but null (`contact: #platform`, a YAML comment) is
     /// `Some` of `None`, an error rather than no contact.
     #[serde(default, deserialize_with = "present")]
@@ -395,6 +422,25 @@ where
     T: Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
+}
+
+/// `report:`: how the campaign's report is published.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    #[serde(default)]
+    issue: Option<RawIssue>,
+}
+
+/// `report.issue:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIssue {
+    repository: Spanned<String>,
+    #[serde(default)]
+    title: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -719,7 +765,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, contact (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -860,6 +906,21 @@ impl Campaign {
             }
         }
 
+        let tracking_issue = raw
+            .report
+            .as_ref()
+            .and_then(|r| r.issue.as_ref())
+            .and_then(|issue| {
+                tracking_issue(
+                    issue,
+                    &raw.name.value,
+                    forge,
+                    &base,
+                    &mut problems,
+                    &Place { path, text, doc },
+                )
+            });
+
         let pr = raw.pull_request;
         let title = pr
             .title
@@ -918,6 +979,7 @@ impl Campaign {
             tranches,
             rollout,
             report_url: raw.report_url.map(|u| u.value),
+            tracking_issue,
             contact: raw
                 .contact
                 .and_then(|c| c.value)
@@ -1157,6 +1219,130 @@ fn github_settings(
             .max(defaults.min_interval_ms);
     }
     settings
+}
+
+/// Where in the campaign file a problem is.
+struct Place<'a, 'd> {
+    path: &'a Path,
+    text: &'a Source,
+    doc: &'a yaml::Document<'d>,
+}
+
+/// `report.issue`, checked: the repository on the campaign's forge, the
+/// title rendered with the campaign's name, the labels.
+fn tracking_issue(
+    raw: &RawIssue,
+    campaign: &str,
+    forge: ForgeKind,
+    base: &Path,
+    problems: &mut Vec<FileDiagnostic>,
+    place: &Place<'_, '_>,
+) -> Option<TrackingIssueSettings> {
+    let at = |v: &Spanned<String>, msg: String| {
+        yaml::diagnostic_at(place.path, place.text, place.doc, v, msg)
+    };
+    let before = problems.len();
+    let written = raw.repository.value.trim();
+    let repository = match forge {
+        ForgeKind::Github => {
+            if let Some(why) = crate::forge::github::repository_name_problem(written) {
+                problems.push(
+                    at(&raw.repository, format!("report.issue.repository `{written}` {why}"))
+                        .with_help("name a repository on the campaign's GitHub as owner/name, e.g. `acme/platform-migrations`; the token must be able to write its issues"),
+                );
+            }
+            written.to_string()
+        }
+        ForgeKind::Local => {
+            let help = "with `forge: local`, the tracking issue lives in a bare repository on this machine: a path relative to the campaign file or a file:// URL, as the catalog names targets (e.g. `remotes/platform-migrations.git`)";
+            match crate::git::local_path(written) {
+                None => {
+                    problems.push(
+                        at(&raw.repository, format!("report.issue.repository `{}` is a network URL, and the local forge keeps issues only for repositories on this machine", crate::urls::redact(written)))
+                            .with_help(help),
+                    );
+                    written.to_string()
+                }
+                Some(local) => {
+                    // Absolute: the state records it, and commands run
+                    // from anywhere.
+                    let full = absolute(&base.join(local));
+                    if written.is_empty() || !full.is_dir() {
+                        problems.push(
+                            at(&raw.repository, format!("report.issue.repository `{written}` is not a repository on this machine ({} does not exist)", full.display()))
+                                .with_help(help),
+                        );
+                    }
+                    full.to_string_lossy().into_owned()
+                }
+            }
+        }
+    };
+    let title = match &raw.title {
+        None => format!("fleetwright: {campaign}"),
+        Some(t) => match template::render_issue_title(&t.value, campaign) {
+            Ok(title) if title.is_empty() => {
+                problems.push(
+                    at(t, "report.issue.title renders to an empty title".into())
+                        .with_help("write the issue's title, e.g. `\"Migration: {{ campaign }}\"`"),
+                );
+                String::new()
+            }
+            Ok(title) if title.chars().count() > MAX_ISSUE_TITLE => {
+                problems.push(
+                    at(t, format!("report.issue.title is {} characters long; GitHub takes at most {MAX_ISSUE_TITLE}", title.chars().count()))
+                        .with_help("shorten the title"),
+                );
+                title
+            }
+            Ok(title) => title,
+            Err(e) => {
+                problems.push(
+                    at(t, format!("report.issue.title is not a valid template: {e}"))
+                        .with_help("the title is a template with one value, `campaign` (the campaign's name), e.g. `\"Migration: {{ campaign }}\"`"),
+                );
+                String::new()
+            }
+        },
+    };
+    let mut labels: Vec<String> = Vec::new();
+    for label in &raw.labels {
+        let name = label.value.trim();
+        let problem = if name.is_empty() {
+            Some("a label is empty".to_string())
+        } else if name.chars().count() > MAX_LABEL {
+            Some(format!(
+                "label `{name}` is longer than {MAX_LABEL} characters"
+            ))
+        } else if name.contains(',') {
+            Some(format!(
+                "label `{name}` holds a comma, which GitHub reads as two labels"
+            ))
+        } else {
+            name.chars().find(|c| c.is_control()).map(|c| {
+                format!(
+                    "label `{}` holds a control character (U+{:04X})",
+                    name.escape_default(),
+                    u32::from(c)
+                )
+            })
+        };
+        match problem {
+            Some(problem) => problems.push(
+                at(label, format!("report.issue.labels: {problem}"))
+                    .with_help("labels are short names such as `migration`; the issue always carries `fleetwright/tracking` too"),
+            ),
+            None if name != crate::forge::TRACKING_LABEL && !labels.iter().any(|l| l == name) => {
+                labels.push(name.to_string())
+            }
+            None => {}
+        }
+    }
+    (problems.len() == before).then_some(TrackingIssueSettings {
+        repository,
+        title,
+        labels,
+    })
 }
 
 fn filter(

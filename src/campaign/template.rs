@@ -358,6 +358,18 @@ pub fn render_comment(template: &str, values: Value) -> Result<String, String> {
         .map_err(describe)
 }
 
+/// Render a tracking issue's title (`report.issue.title`): one plain line,
+/// with one value, `campaign` (the platform team's own word).
+pub fn render_issue_title(template: &str, campaign: &str) -> Result<String, String> {
+    let title = environment(Escaping::Line)
+        .render_str(
+            &code_spans(template),
+            context! { campaign => trusted(campaign) },
+        )
+        .map_err(describe)?;
+    Ok(escape::line(title.trim()).into_owned())
+}
+
 /// Check that `template` parses and renders with sample values.
 pub fn check(template: &str) -> Result<(), String> {
     let sample = TemplateContext::sample("campaign");

@@ -385,3 +385,89 @@ fn exclusions_by_tag_and_annotation_say_which_and_team_size_orders_small_teams_f
         ]
     );
 }
+
+/// The problems of a campaign file, with their hints.
+fn problems_with_help(err: CampaignError) -> Vec<(usize, usize, String, String)> {
+    match err {
+        CampaignError::Invalid(_, d) => d
+            .into_iter()
+            .map(|d| (d.line, d.column, d.message, d.help.unwrap_or_default()))
+            .collect(),
+        other => panic!("expected problems, got {other}"),
+    }
+}
+
+#[test]
+fn a_tracking_issue_on_github_gets_its_title_and_labels() {
+    let dir = workspace();
+    let text = format!(
+        "{MINIMAL}forge: github\nreport:\n  issue:\n    repository: acme/platform-migrations\n    title: \"Migration: {{{{ campaign }}}}\"\n    labels: [migration, fleetwright/tracking, migration]\n"
+    );
+    let c = load(dir.path(), &text).unwrap();
+    let issue = c.tracking_issue.expect("report.issue");
+    assert_eq!(issue.repository, "acme/platform-migrations");
+    assert_eq!(issue.title, "Migration: c");
+    // The tracking label is always there; it is not repeated, nor is any.
+    assert_eq!(issue.labels, ["migration"]);
+
+    // The defaults: the title names the campaign; no extra label.
+    let text = format!("{MINIMAL}forge: github\nreport:\n  issue: {{repository: acme/x}}\n");
+    let issue = load(dir.path(), &text).unwrap().tracking_issue.unwrap();
+    assert_eq!(issue.title, "fleetwright: c");
+    assert!(issue.labels.is_empty());
+
+    // Without `report`, no tracking issue.
+    assert!(load(dir.path(), MINIMAL).unwrap().tracking_issue.is_none());
+}
+
+#[test]
+fn a_tracking_issue_on_the_local_forge_lives_in_a_repository_on_this_machine() {
+    let dir = workspace();
+    std::fs::create_dir_all(dir.path().join("remotes/platform.git")).unwrap();
+    let text = format!("{MINIMAL}report:\n  issue:\n    repository: remotes/platform.git\n");
+    let issue = load(dir.path(), &text).unwrap().tracking_issue.unwrap();
+    let want = crate::paths::normalize(&dir.path().join("remotes/platform.git"));
+    assert_eq!(issue.repository, want.to_string_lossy());
+    // A file:// URL names the same place.
+    let text = format!(
+        "{MINIMAL}report:\n  issue:\n    repository: file://{}\n",
+        want.display()
+    );
+    let issue = load(dir.path(), &text).unwrap().tracking_issue.unwrap();
+    assert_eq!(issue.repository, want.to_string_lossy());
+}
+
+#[test]
+fn a_bad_tracking_issue_is_reported_at_its_place_with_a_hint() {
+    let dir = workspace();
+    // GitHub: not owner/name; a broken title; an empty label and a comma.
+    let text = format!(
+        "{MINIMAL}forge: github\nreport:\n  issue:\n    repository: platform-migrations\n    title: \"{{{{ repo }}}}\"\n    labels: [\"\", \"a,b\"]\n"
+    );
+    let found = problems_with_help(load(dir.path(), &text).unwrap_err());
+    let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _, _)| (*l, *c)).collect();
+    assert_eq!(at, [(8, 17), (9, 12), (10, 14), (10, 18)], "{found:#?}");
+    assert!(found[0].2.contains("platform-migrations"), "{}", found[0].2);
+    assert!(found[0].3.contains("owner/name"), "{}", found[0].3);
+    assert!(found[1].2.contains("report.issue.title"), "{}", found[1].2);
+    assert!(found[1].3.contains("campaign"), "{}", found[1].3);
+    assert!(found[2].2.contains("empty"), "{}", found[2].2);
+    assert!(found[3].2.contains("comma"), "{}", found[3].2);
+
+    // The local forge: a network URL, a folder that is not there.
+    let text = format!("{MINIMAL}report:\n  issue:\n    repository: https://github.com/acme/x\n");
+    let found = problems_with_help(load(dir.path(), &text).unwrap_err());
+    assert_eq!((found[0].0, found[0].1), (7, 17), "{found:#?}");
+    assert!(found[0].2.contains("network URL"), "{}", found[0].2);
+    assert!(found[0].3.contains("forge: local"), "{}", found[0].3);
+    let text = format!("{MINIMAL}report:\n  issue:\n    repository: remotes/gone.git\n");
+    let found = problems_with_help(load(dir.path(), &text).unwrap_err());
+    assert!(found[0].2.contains("does not exist"), "{}", found[0].2);
+
+    // A key the section does not know, or no repository: the known keys.
+    let text = format!("{MINIMAL}report:\n  issue:\n    repo: acme/x\n");
+    let found = problems_with_help(load(dir.path(), &text).unwrap_err());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].2.contains("repo"), "{}", found[0].2);
+    assert!(found[0].3.contains("report"), "{}", found[0].3);
+}

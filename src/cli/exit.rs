@@ -14,6 +14,8 @@ use std::process::ExitCode;
 
 use crate::campaign::CampaignError;
 use crate::engine::EngineError;
+use crate::engine::tracking::TrackingError;
+use crate::forge::ForgeError;
 use crate::recipe::RecipeError;
 
 pub const SUCCESS: u8 = 0;
@@ -58,6 +60,7 @@ enum Expected<'e> {
     Sandbox(&'e crate::sandbox::SandboxError),
     Recipe(&'e RecipeError),
     Engine(&'e EngineError),
+    Tracking(&'e TrackingError),
 }
 
 impl<'e> Expected<'e> {
@@ -74,6 +77,8 @@ impl<'e> Expected<'e> {
                 Some(Expected::Sandbox(e))
             } else if let Some(e) = cause.downcast_ref::<RecipeError>() {
                 Some(Expected::Recipe(e))
+            } else if let Some(e) = cause.downcast_ref::<TrackingError>() {
+                Some(Expected::Tracking(e))
             } else {
                 cause.downcast_ref::<EngineError>().map(Expected::Engine)
             }
@@ -130,6 +135,27 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
             RecipeError::Invalid(_) => (
                 BAD_INPUT,
                 hint("fix the recipe, then run `fleetwright recipe check RECIPE`"),
+            ),
+        },
+        Expected::Tracking(e) => match e {
+            TrackingError::Forge {
+                source: ForgeError::TooLong { .. },
+                ..
+            } => (
+                REFUSED,
+                hint(
+                    "the report is too long for an issue: publish `fleetwright report --format html` where `report_url` points instead, and drop `report.issue`",
+                ),
+            ),
+            TrackingError::Forge { repository, .. } => (
+                REFUSED,
+                Some(format!(
+                    "check that {repository} exists on the campaign's forge and that its token may write issues there (fine-grained: Issues read and write; classic: repo; a GitHub App: issues: write), then run the command again"
+                )),
+            ),
+            TrackingError::State(_) => (
+                ERROR,
+                hint("check that the state database is readable and writable"),
             ),
         },
         Expected::Engine(e) => match e {
@@ -204,6 +230,27 @@ mod tests {
         let wrapped = anyhow::Error::new(EngineError::Panicked("x".into())).context("running");
         assert_eq!(classify(&wrapped).0, ERROR);
         assert!(classify(&wrapped).1.unwrap().contains("bug"));
+        let too_long = TrackingError::Forge {
+            campaign: "c".into(),
+            repository: "acme/platform".into(),
+            source: ForgeError::TooLong {
+                what: "the body",
+                forge: "GitHub",
+                chars: 70_000,
+                limit: 65_536,
+            },
+        };
+        let (code, hint) = classify(&too_long.into());
+        assert_eq!(code, REFUSED);
+        assert!(hint.unwrap().contains("too long"));
+        let refused = TrackingError::Forge {
+            campaign: "c".into(),
+            repository: "acme/platform".into(),
+            source: ForgeError::NotFound("404".into()),
+        };
+        let (code, hint) = classify(&refused.into());
+        assert_eq!(code, REFUSED);
+        assert!(hint.unwrap().contains("acme/platform"));
         // Anything else is unexpected.
         assert_eq!(code_of(std::io::Error::other("disk full")), ERROR);
     }

@@ -161,6 +161,13 @@ pub(super) async fn launched(
     name: &str,
 ) -> anyhow::Result<(crate::state::State, campaign::Loaded)> {
     let (state, row) = recorded_campaign(state_path, name).await?;
+    let loaded = campaign::load_all(&launched_file(&row)?)?;
+    same_name(&row, &loaded.campaign)?;
+    Ok((state, loaded))
+}
+
+/// The file a recorded campaign was launched from (refused when gone).
+pub(super) fn launched_file(row: &crate::state::CampaignRow) -> anyhow::Result<PathBuf> {
     let file = PathBuf::from(&row.file);
     if !file.is_file() {
         return Err(exit::Refusal::new(
@@ -173,19 +180,26 @@ pub(super) async fn launched(
         .hint("restore the campaign file at that path (campaign files are meant to live in git)")
         .into());
     }
-    let loaded = campaign::load_all(&file)?;
-    if loaded.campaign.name != row.name {
+    Ok(file)
+}
+
+/// Refused when the file a campaign was launched from names another one.
+pub(super) fn same_name(
+    row: &crate::state::CampaignRow,
+    campaign: &campaign::Campaign,
+) -> anyhow::Result<()> {
+    if campaign.name != row.name {
         return Err(exit::Refusal::new(
             exit::REFUSED,
             format!(
                 "{} now names campaign `{}`, not `{}`",
-                row.file, loaded.campaign.name, row.name
+                row.file, campaign.name, row.name
             ),
         )
         .hint("a campaign's name cannot change once launched; restore it")
         .into());
     }
-    Ok((state, loaded))
+    Ok(())
 }
 
 fn exit_code(report: &RunReport) -> u8 {

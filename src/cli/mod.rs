@@ -400,7 +400,7 @@ fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
                     ),
                 )
                 .hint(format!(
-                    "export {}=<token> (fine-grained: Contents and Pull requests read and write), or set github.app in the campaign; see docs/forges.md",
+                    "export {}=<token> (fine-grained: Contents and Pull requests read and write, and Issues for report.issue), or set github.app in the campaign; see docs/forges.md",
                     settings.token_env
                 ))
                 .into());
@@ -467,7 +467,24 @@ fn engine(
     ui: &Ui,
     jobs: Option<usize>,
 ) -> anyhow::Result<Engine> {
-    let forge: Arc<dyn crate::forge::Forge> = match (forge, github) {
+    let forge = forge_client(state, forge, github)?;
+    let workspace = workspace(cache)?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    Ok(
+        Engine::new(state.clone(), forge, workspace, ui.progress(), jobs)
+            .with_rewriter(crate::engine::Rewriter::child()),
+    )
+}
+
+/// The forge a campaign names, over `state` (`github` set up from its
+/// `github:` section). One per command: on GitHub, all of a command's
+/// requests share its pacing.
+fn forge_client(
+    state: &State,
+    forge: ForgeKind,
+    github: Option<&GitHubSettings>,
+) -> anyhow::Result<Arc<dyn crate::forge::Forge>> {
+    Ok(match (forge, github) {
         (ForgeKind::Local, _) => Arc::new(LocalForge::new(state.clone())),
         // ETags and answers kept in the state: the next process's sync is
         // conditional too.
@@ -481,13 +498,7 @@ fn engine(
             )
             .into());
         }
-    };
-    let workspace = workspace(cache)?;
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    Ok(
-        Engine::new(state.clone(), forge, workspace, ui.progress(), jobs)
-            .with_rewriter(crate::engine::Rewriter::child()),
-    )
+    })
 }
 
 /// The clone cache in `cache` (clones under `repos/`), created, and hidden

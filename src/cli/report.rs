@@ -1,5 +1,7 @@
 //! `fleetwright report`: a campaign's progress as an HTML page, a Markdown
-//! tracking issue, JSON or CSV, computed from the state database alone.
+//! tracking issue, JSON or CSV, computed from the state database alone;
+//! with `--publish-issue`, the Markdown published as the campaign's
+//! tracking issue (`engine::tracking`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -7,7 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 
-use super::{GlobalArgs, Ui, exit, recorded_campaign};
+use super::launch::{launched_file, lock, same_name};
+use super::{GlobalArgs, Ui, exit, forge_client, recorded_campaign};
+use crate::campaign::Campaign;
+use crate::engine::ReportRows;
+use crate::engine::tracking::{self, Action};
 use crate::escape::terminal;
 use std::collections::BTreeMap;
 
@@ -26,7 +32,7 @@ use crate::state::{CampaignRow, State};
 /// Example: fleetwright report modernize-deprecated-apis --format html --out reports/modernize.html
 #[derive(Debug, Args)]
 #[command(
-    after_help = "More examples:\n  fleetwright report modernize-deprecated-apis --format md > issue.md\n  fleetwright report modernize-deprecated-apis --split-by team --out reports/modernize\n  fleetwright report modernize-deprecated-apis --since 2026-11-01\n  fleetwright report modernize-deprecated-apis --format json\n  fleetwright report modernize-deprecated-apis --format csv --table days"
+    after_help = "More examples:\n  fleetwright report modernize-deprecated-apis --format md > issue.md\n  fleetwright report modernize-deprecated-apis --split-by team --out reports/modernize\n  fleetwright report modernize-deprecated-apis --since 2026-11-01\n  fleetwright report modernize-deprecated-apis --publish-issue\n  fleetwright report modernize-deprecated-apis --format json\n  fleetwright report modernize-deprecated-apis --format csv --table days"
 )]
 pub struct ReportArgs {
     /// The campaign name.
@@ -57,6 +63,13 @@ pub struct ReportArgs {
     /// lead gets a link to their own.
     #[arg(long, value_enum, value_name = "WHAT", requires = "out")]
     split_by: Option<SplitBy>,
+    /// Publish the Markdown report as the campaign's tracking issue (the
+    /// campaign file's `report.issue`): opened the first time, then edited
+    /// in place; nothing is sent when the report did not change. Prints the
+    /// issue's URL. The campaign file is read again from where it was
+    /// launched.
+    #[arg(long, conflicts_with_all = ["format", "table", "out", "split_by"])]
+    publish_issue: bool,
 }
 
 /// What `--split-by` splits by.
@@ -121,60 +134,12 @@ enum Table {
     Days,
 }
 
-/// What the report of a recorded campaign is built from: its rows, event
-/// log and scans, and the state's clock.
-pub struct Rows {
-    pub campaign: CampaignRow,
-    pub targets: Vec<crate::state::TargetRow>,
-    pub tranches: Vec<crate::state::TrancheRow>,
-    pub events: Vec<crate::state::EventRow>,
-    pub scans: Vec<crate::state::ScanRow>,
-    pub now: jiff::Timestamp,
-}
-
-impl Rows {
-    pub async fn read(state: &State, row: &CampaignRow) -> anyhow::Result<Rows> {
-        Ok(Rows {
-            campaign: row.clone(),
-            targets: state.targets(row.id).await?,
-            tranches: state.tranches(row.id).await?,
-            events: state.events(row.id).await?,
-            scans: state.scans(row.id).await?,
-            now: state.now(),
-        })
-    }
-
-    pub fn report(&self, options: &Options) -> CampaignReport {
-        CampaignReport::build_with(
-            &self.campaign,
-            &self.targets,
-            &self.tranches,
-            &self.events,
-            &self.scans,
-            self.now,
-            options,
-        )
-    }
-
-    fn by_team(&self, options: &Options) -> Vec<CampaignReport> {
-        CampaignReport::split_by_team(
-            &self.campaign,
-            &self.targets,
-            &self.tranches,
-            &self.events,
-            &self.scans,
-            self.now,
-            options,
-        )
-    }
-}
-
 /// The report of a recorded campaign, with the default options.
 pub async fn build(state: &State, row: &CampaignRow) -> anyhow::Result<CampaignReport> {
-    Ok(Rows::read(state, row).await?.report(&Options::default()))
+    Ok(crate::engine::campaign_report(state, row).await?)
 }
 
-pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Result<u8> {
+pub async fn run(args: ReportArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     if args.table != Table::Targets && args.format != Format::Csv {
         return Err(
             exit::Refusal::new(exit::USAGE, "--table only applies to --format csv")
@@ -182,8 +147,11 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
                 .into(),
         );
     }
+    if args.publish_issue {
+        return publish_issue(&args.campaign, global, ui).await;
+    }
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
-    let rows = Rows::read(&state, &row).await?;
+    let rows = ReportRows::read(&state, &row).await?;
     state.close().await;
     let options = Options {
         since: args.since.map(|s| s.start(rows.now)),
@@ -224,6 +192,67 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
             println!("{}", terminal(&path.display().to_string()));
         }
     }
+    Ok(exit::SUCCESS)
+}
+
+/// The campaign file of a recorded campaign, read again from where it was
+/// launched (only the file: its recipe and catalog are not needed).
+fn recorded_file(row: &CampaignRow) -> anyhow::Result<Campaign> {
+    let campaign = Campaign::load(&launched_file(row)?)?;
+    same_name(row, &campaign)?;
+    Ok(campaign)
+}
+
+/// `report --publish-issue`: the Markdown report as the campaign's
+/// tracking issue.
+async fn publish_issue(name: &str, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    let (state, row) = recorded_campaign(&global.state, name).await?;
+    let campaign = recorded_file(&row)?;
+    if campaign.tracking_issue.is_none() {
+        return Err(exit::Refusal::new(
+            exit::USAGE,
+            format!(
+                "campaign `{}` has no tracking issue: {} has no `report.issue`",
+                row.name, row.file
+            ),
+        )
+        .hint("add `report: {issue: {repository: OWNER/NAME}}` to the campaign file (docs/campaigns.md), or print the Markdown with --format md")
+        .into());
+    }
+    // One publisher at a time: two would both open an issue.
+    let _lock = lock(&global.state, &row.name, "report --publish-issue")?;
+    let forge = forge_client(&state, campaign.forge, Some(&campaign.github))?;
+    let report = build(&state, &row).await?;
+    let published = tracking::publish(&state, forge.as_ref(), &campaign, &row, &report).await;
+    state.close().await;
+    let Some(published) = published? else {
+        return Ok(exit::SUCCESS);
+    };
+    let what = match published.action {
+        Action::Opened => "opened",
+        Action::Updated => "updated",
+        Action::Unchanged => "unchanged since it was last published; nothing sent to",
+        Action::LeftClosed => {
+            return Err(exit::Refusal::new(
+                exit::REFUSED,
+                format!(
+                    "the tracking issue #{} of {} ({}) was closed by a person: it was not updated, reopened or opened again",
+                    published.number,
+                    published.repository,
+                    published.url
+                ),
+            )
+            .hint("reopen the issue on the forge to have it kept up to date again, or remove `report.issue` from the campaign file to stop publishing")
+            .into());
+        }
+    };
+    ui.note(format!(
+        "tracking issue #{} of {}: {what} it",
+        published.number,
+        terminal(&published.repository)
+    ));
+    super::output::write_stdout(&format!("{}\n", terminal(&published.url)))
+        .context("cannot write the issue's URL to stdout")?;
     Ok(exit::SUCCESS)
 }
 

@@ -165,6 +165,7 @@ async fn run_once(
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let done = engine.reconcile(&loaded).await?;
     print_reconciled(&done);
+    publish_tracking_issue(&engine, &loaded.campaign, &done.campaign, ui).await;
     state.close().await;
     let finished = done.campaign.status.is_finished();
     let code = if done.failed() > 0 || !done.sync.failed.is_empty() {
@@ -173,6 +174,36 @@ async fn run_once(
         exit::SUCCESS
     };
     Ok((code, finished))
+}
+
+/// A run ends by publishing the campaign's tracking issue (`report.issue`).
+/// A failure is a warning, never the run's: nothing is lost, and the next
+/// run tries again.
+async fn publish_tracking_issue(
+    engine: &crate::engine::Engine,
+    campaign: &campaign::Campaign,
+    row: &crate::state::CampaignRow,
+    ui: &Ui,
+) {
+    use crate::engine::tracking::Action;
+    match engine.publish_tracking_issue(campaign, row).await {
+        Ok(None) => {}
+        Ok(Some(p)) => {
+            let url = terminal(&p.url);
+            match p.action {
+                Action::Opened => println!("tracking issue opened: {url}"),
+                Action::Updated => println!("tracking issue updated: {url}"),
+                Action::Unchanged => println!("tracking issue unchanged: {url}"),
+                Action::LeftClosed => ui.note(format!(
+                    "warning: the tracking issue {url} was closed by a person: it is not updated, reopened or opened again; reopen it to have it kept up to date, or remove `report.issue` from the campaign file"
+                )),
+            }
+        }
+        Err(e) => ui.note(format!(
+            "warning: {}; the next run tries again",
+            terminal(&crate::urls::redact_text(&e.to_string()))
+        )),
+    }
 }
 
 /// What a run did, in a few lines (values from outside through

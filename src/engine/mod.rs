@@ -19,6 +19,7 @@ pub mod exact;
 pub mod isolate;
 mod prepare;
 mod rollout;
+pub mod tracking;
 
 pub use rollout::{Budget, GateEval, Reconciled, cancel, evaluate_gate, pause, resume};
 pub mod preview;
@@ -36,6 +37,7 @@ use crate::catalog::Catalog;
 use crate::forge::{Forge, ForgeError, PullRequest, RepoRef};
 use crate::git::Workspace;
 use crate::recipe::{Facts, Recipe};
+use crate::report::CampaignReport;
 use crate::reviewers::Reviewers;
 use crate::state::{
     CampaignRow, CampaignStatus, NewCampaign, NewTarget, PrState, PullRequestRecord, State,
@@ -173,6 +175,69 @@ impl RunReport {
         }
         counts
     }
+}
+
+/// What the report of a recorded campaign is built from: its rows, event
+/// log and scans, and the state's clock (read once, cut many ways: the
+/// whole campaign and each team's page).
+pub struct ReportRows {
+    pub campaign: CampaignRow,
+    pub targets: Vec<crate::state::TargetRow>,
+    pub tranches: Vec<crate::state::TrancheRow>,
+    pub events: Vec<crate::state::EventRow>,
+    pub scans: Vec<crate::state::ScanRow>,
+    pub now: jiff::Timestamp,
+}
+
+impl ReportRows {
+    /// Read `row`'s rows from the state.
+    pub async fn read(state: &State, row: &CampaignRow) -> Result<ReportRows, StateError> {
+        Ok(ReportRows {
+            campaign: row.clone(),
+            targets: state.targets(row.id).await?,
+            tranches: state.tranches(row.id).await?,
+            events: state.events(row.id).await?,
+            scans: state.scans(row.id).await?,
+            now: state.now(),
+        })
+    }
+
+    /// The campaign's report, cut by `options`.
+    pub fn report(&self, options: &crate::report::campaign::Options) -> CampaignReport {
+        CampaignReport::build_with(
+            &self.campaign,
+            &self.targets,
+            &self.tranches,
+            &self.events,
+            &self.scans,
+            self.now,
+            options,
+        )
+    }
+
+    /// One report per owning team (`report --split-by team`).
+    pub fn by_team(&self, options: &crate::report::campaign::Options) -> Vec<CampaignReport> {
+        CampaignReport::split_by_team(
+            &self.campaign,
+            &self.targets,
+            &self.tranches,
+            &self.events,
+            &self.scans,
+            self.now,
+            options,
+        )
+    }
+}
+
+/// The report of a recorded campaign, with the default options, as of the
+/// state's clock.
+pub async fn campaign_report(
+    state: &State,
+    row: &CampaignRow,
+) -> Result<CampaignReport, StateError> {
+    Ok(ReportRows::read(state, row)
+        .await?
+        .report(&Default::default()))
 }
 
 /// The engine, with its state, forge and clone cache.

@@ -8,14 +8,22 @@
 //! It keeps no conversation: reviewers and assignees of a new pull request
 //! are not stored, and a comment is checked against an existing pull
 //! request and written to the log only.
+//!
+//! Issues (a campaign's tracking issue) are rows of the state too
+//! (`local_issues`), numbered per repository apart from its pull requests,
+//! at `local://<repo>/issues/<n>`.
 
 use std::path::PathBuf;
 
 use async_trait::async_trait;
 
-use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
+use super::{
+    Forge, ForgeError, Issue, NewIssue, NewPullRequest, PullRequest, RepoRef, TRACKING_LABEL,
+};
 use crate::git::{self, Identity};
-use crate::state::{LocalPrChange, LocalPullRequest, NewLocalPullRequest, PrState, State};
+use crate::state::{
+    LocalIssue, LocalPrChange, LocalPullRequest, NewLocalPullRequest, PrState, State,
+};
 
 /// The local forge, backed by the state database.
 #[derive(Debug, Clone)]
@@ -75,6 +83,28 @@ impl LocalForge {
                 ForgeError::NotFound(format!("{} has no pull request #{number}", repo.name))
             })
     }
+}
+
+impl LocalForge {
+    fn to_issue(repo: &RepoRef, issue: &LocalIssue) -> Issue {
+        Issue {
+            number: issue.number,
+            url: issue_url(&repo.name, issue.number),
+            state: issue.state,
+        }
+    }
+
+    async fn get_issue(&self, repo: &RepoRef, number: i64) -> Result<LocalIssue, ForgeError> {
+        self.state
+            .local_issue(&repo.url, number)
+            .await?
+            .ok_or_else(|| ForgeError::NotFound(format!("{} has no issue #{number}", repo.name)))
+    }
+}
+
+/// The address the local forge gives an issue.
+pub fn issue_url(repo_name: &str, number: i64) -> String {
+    format!("local://{repo_name}/issues/{number}")
 }
 
 /// The address the local forge gives a pull request.
@@ -264,6 +294,51 @@ impl Forge for LocalForge {
             .update_local_pr(&repo.url, number, LocalPrChange::Text { title, body })
             .await?;
         Ok(())
+    }
+
+    async fn find_tracking_issue(
+        &self,
+        repo: &RepoRef,
+        marker: &str,
+    ) -> Result<Option<Issue>, ForgeError> {
+        let issues = self.state.local_issues(&repo.url).await?;
+        Ok(super::pick_tracking_issue(
+            issues
+                .iter()
+                .filter(|i| i.labels.iter().any(|l| l == TRACKING_LABEL) && i.body.contains(marker))
+                .map(|i| Self::to_issue(repo, i)),
+        ))
+    }
+
+    async fn issue(&self, repo: &RepoRef, number: i64) -> Result<Issue, ForgeError> {
+        Ok(Self::to_issue(repo, &self.get_issue(repo, number).await?))
+    }
+
+    /// The repository must be a git repository on this machine.
+    async fn open_issue(&self, repo: &RepoRef, issue: &NewIssue) -> Result<Issue, ForgeError> {
+        let bare = Self::bare_path(repo)?;
+        tokio::task::spawn_blocking(move || git::LocalRepo::open(&bare).map(drop))
+            .await
+            .map_err(|e| ForgeError::Refused(format!("a worker failed: {e}")))??;
+        let row = self
+            .state
+            .insert_local_issue(&repo.url, &issue.title, &issue.body, &issue.labels)
+            .await?;
+        Ok(Self::to_issue(repo, &row))
+    }
+
+    async fn update_issue(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<Issue, ForgeError> {
+        self.get_issue(repo, number).await?;
+        self.state
+            .update_local_issue(&repo.url, number, title, body)
+            .await?;
+        self.issue(repo, number).await
     }
 
     /// The local forge has no comment thread: the pull request must exist,

@@ -12,7 +12,13 @@ pub mod local;
 use async_trait::async_trait;
 
 use crate::git::{GitCredentials, GitError};
+pub use crate::state::IssueState;
 use crate::state::{PrState, StateError};
+
+/// The label every tracking issue carries: with the marker in its body
+/// (`engine::tracking::marker`), how a campaign finds its issue again when
+/// the state does not say (a crash after it was opened, a lost state).
+pub const TRACKING_LABEL: &str = "fleetwright/tracking";
 
 /// The forges a campaign can name (`forge:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -106,6 +112,32 @@ pub struct PullRequest {
     pub closed_at: Option<String>,
 }
 
+/// An issue to open (a campaign's tracking issue).
+#[derive(Debug, Clone)]
+pub struct NewIssue {
+    pub title: String,
+    pub body: String,
+    /// Created on the forge when they do not exist.
+    pub labels: Vec<String>,
+}
+
+/// An issue as the forge reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub number: i64,
+    pub url: String,
+    pub state: IssueState,
+}
+
+/// Of the issues holding a campaign's marker, the one it tracks: the
+/// oldest open one, else (a person closed it) the newest closed one.
+pub fn pick_tracking_issue(found: impl IntoIterator<Item = Issue>) -> Option<Issue> {
+    found.into_iter().min_by_key(|i| match i.state {
+        IssueState::Open => (0, i.number),
+        IssueState::Closed => (1, -i.number),
+    })
+}
+
 /// A forge failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
@@ -119,6 +151,14 @@ pub enum ForgeError {
     Forge {
         status: Option<u16>,
         message: String,
+    },
+    /// A text longer than the forge takes, refused before it is sent.
+    #[error("{what} is {chars} characters long; {forge} takes at most {limit}")]
+    TooLong {
+        what: &'static str,
+        forge: &'static str,
+        chars: usize,
+        limit: usize,
     },
     #[error(transparent)]
     Git(#[from] GitError),
@@ -201,6 +241,38 @@ pub trait Forge: Send + Sync {
         title: &str,
         body: &str,
     ) -> Result<(), ForgeError>;
+
+    /// The tracking issue of `repo` whose body holds `marker`, in any
+    /// state: among the issues carrying [`TRACKING_LABEL`], the one
+    /// [`pick_tracking_issue`] picks (pull requests are never issues here).
+    async fn find_tracking_issue(
+        &self,
+        repo: &RepoRef,
+        marker: &str,
+    ) -> Result<Option<Issue>, ForgeError>;
+
+    /// An issue by number.
+    async fn issue(&self, repo: &RepoRef, number: i64) -> Result<Issue, ForgeError>;
+
+    /// Open an issue. Not retried after a failure that may have opened it
+    /// (a lost answer): the caller looks for it first.
+    async fn open_issue(&self, repo: &RepoRef, issue: &NewIssue) -> Result<Issue, ForgeError>;
+
+    /// Replace an issue's title and body; its state, labels and comments
+    /// stay as they are (a closed issue is not reopened).
+    async fn update_issue(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<Issue, ForgeError>;
+
+    /// The longest issue body the forge takes, in characters; `None`: no
+    /// limit. A longer one is refused before anything is sent.
+    fn issue_body_limit(&self) -> Option<usize> {
+        None
+    }
 
     /// The token git uses over HTTPS for this forge's repositories, with
     /// the origins it may be offered to; `None` when git needs none (local

@@ -738,6 +738,146 @@ impl State {
         Ok(())
     }
 
+    // ----- the tracking issue ------------------------------------------------
+
+    /// The tracking issue recorded for a campaign, if any.
+    pub async fn tracking_issue(&self, campaign_id: i64) -> Result<Option<TrackingIssueRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM tracking_issues WHERE campaign_id = ?")
+                .bind(campaign_id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Remember a campaign's tracking issue (replacing what was recorded).
+    pub async fn record_tracking_issue(
+        &self,
+        campaign_id: i64,
+        issue: &TrackingIssueRecord<'_>,
+    ) -> Result<()> {
+        let at = self.stamp();
+        let published = issue.published.then_some(at.as_str());
+        sqlx::query(
+            "INSERT INTO tracking_issues
+                (campaign_id, repository, number, url, state, body_hash, published_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (campaign_id) DO UPDATE SET
+                repository = excluded.repository, number = excluded.number, url = excluded.url,
+                state = excluded.state, body_hash = excluded.body_hash,
+                published_at = COALESCE(excluded.published_at, tracking_issues.published_at),
+                updated_at = excluded.updated_at",
+        )
+        .bind(campaign_id)
+        .bind(issue.repository)
+        .bind(issue.number)
+        .bind(issue.url)
+        .bind(issue.state)
+        .bind(issue.body_hash)
+        .bind(published)
+        .bind(&at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    // ----- the local forge's issues -------------------------------------------
+
+    /// Every local issue of `repo_url`, by number.
+    pub async fn local_issues(&self, repo_url: &str) -> Result<Vec<LocalIssue>> {
+        let rows = sqlx::query("SELECT * FROM local_issues WHERE repo_url = ? ORDER BY number")
+            .bind(repo_url)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(LocalIssue::from_row).collect()
+    }
+
+    /// The local issue `number` of `repo_url`.
+    pub async fn local_issue(&self, repo_url: &str, number: i64) -> Result<Option<LocalIssue>> {
+        let row = sqlx::query("SELECT * FROM local_issues WHERE repo_url = ? AND number = ?")
+            .bind(repo_url)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| LocalIssue::from_row(&r)).transpose()
+    }
+
+    /// Open a local issue with the next number of its repository.
+    pub async fn insert_local_issue(
+        &self,
+        repo_url: &str,
+        title: &str,
+        body: &str,
+        labels: &[String],
+    ) -> Result<LocalIssue> {
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        let number: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_issues WHERE repo_url = ?",
+        )
+        .bind(repo_url)
+        .fetch_one(&mut *tx)
+        .await?
+        .get("next");
+        sqlx::query(
+            "INSERT INTO local_issues (repo_url, number, title, body, labels, state, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+        )
+        .bind(repo_url)
+        .bind(number)
+        .bind(title)
+        .bind(body)
+        .bind(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into()))
+        .bind(&at)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.local_issue(repo_url, number)
+            .await?
+            .ok_or_else(|| StateError::Unknown("local issue vanished".into()))
+    }
+
+    /// Replace a local issue's title and body (its state stays).
+    pub async fn update_local_issue(
+        &self,
+        repo_url: &str,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE local_issues SET title = ?, body = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+        )
+        .bind(title)
+        .bind(body)
+        .bind(self.stamp())
+        .bind(repo_url)
+        .bind(number)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Close or reopen a local issue, as a person would.
+    pub async fn set_local_issue_state(
+        &self,
+        repo_url: &str,
+        number: i64,
+        state: IssueState,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE local_issues SET state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+        )
+        .bind(state)
+        .bind(self.stamp())
+        .bind(repo_url)
+        .bind(number)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     // ----- rollout ---------------------------------------------------------
 
     /// The tranches of a campaign, in order (empty for a campaign recorded

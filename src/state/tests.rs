@@ -362,3 +362,70 @@ fn pr_record(number: i64, state: PrState) -> PullRequestRecord {
         closed_at: None,
     }
 }
+
+#[tokio::test]
+async fn a_tracking_issue_is_one_row_per_campaign_and_keeps_when_it_was_published() {
+    let (_dir, state) = fresh().await;
+    let c = state
+        .create_campaign(&campaign(), &[target("a", 0, 0)])
+        .await
+        .unwrap();
+    assert_eq!(state.tracking_issue(c.id).await.unwrap(), None);
+    let record = |number, state: IssueState, hash, published| TrackingIssueRecord {
+        repository: "acme/platform",
+        number,
+        url: "https://github.com/acme/platform/issues/7",
+        state,
+        body_hash: hash,
+        published,
+    };
+    state
+        .record_tracking_issue(c.id, &record(7, IssueState::Open, Some("h1"), true))
+        .await
+        .unwrap();
+    let first = state.tracking_issue(c.id).await.unwrap().unwrap();
+    assert_eq!((first.number, first.state), (7, IssueState::Open));
+    assert_eq!(first.body_hash.as_deref(), Some("h1"));
+    assert!(first.published_at.is_some());
+    // Found closed later: replaced in place; when it was published stays.
+    state
+        .record_tracking_issue(c.id, &record(7, IssueState::Closed, Some("h1"), false))
+        .await
+        .unwrap();
+    let second = state.tracking_issue(c.id).await.unwrap().unwrap();
+    assert_eq!(second.state, IssueState::Closed);
+    assert_eq!(second.published_at, first.published_at);
+}
+
+#[tokio::test]
+async fn local_issues_are_numbered_per_repository_and_keep_their_labels() {
+    let (_dir, state) = fresh().await;
+    let labels = vec!["fleetwright/tracking".to_string()];
+    let one = state
+        .insert_local_issue("/r/a.git", "A", "body", &labels)
+        .await
+        .unwrap();
+    let two = state
+        .insert_local_issue("/r/a.git", "B", "body", &[])
+        .await
+        .unwrap();
+    let other = state
+        .insert_local_issue("/r/b.git", "C", "body", &[])
+        .await
+        .unwrap();
+    assert_eq!((one.number, two.number, other.number), (1, 2, 1));
+    assert_eq!(one.labels, labels);
+    assert_eq!(one.state, IssueState::Open);
+    state
+        .update_local_issue("/r/a.git", 1, "A2", "new")
+        .await
+        .unwrap();
+    state
+        .set_local_issue_state("/r/a.git", 1, IssueState::Closed)
+        .await
+        .unwrap();
+    let one = state.local_issue("/r/a.git", 1).await.unwrap().unwrap();
+    assert_eq!((one.title.as_str(), one.body.as_str()), ("A2", "new"));
+    assert_eq!(one.state, IssueState::Closed);
+    assert_eq!(state.local_issues("/r/a.git").await.unwrap().len(), 2);
+}

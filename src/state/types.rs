@@ -201,6 +201,88 @@ impl PrState {
     }
 }
 
+/// State of an issue (a campaign's tracking issue), on any forge. Stored
+/// as its word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[sqlx(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum IssueState {
+    Open,
+    /// Closed, by a person: fleetwright never closes a tracking issue.
+    Closed,
+}
+
+impl IssueState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueState::Open => "open",
+            IssueState::Closed => "closed",
+        }
+    }
+
+    pub fn is_open(self) -> bool {
+        self == IssueState::Open
+    }
+}
+
+/// A campaign's tracking issue as the state remembers it (table
+/// `tracking_issues`): where it is and what was last published there.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TrackingIssueRow {
+    pub campaign_id: i64,
+    /// `owner/name` on GitHub; a bare repository's path on the local forge.
+    pub repository: String,
+    pub number: i64,
+    pub url: String,
+    /// As last seen.
+    pub state: IssueState,
+    /// The fingerprint of the last title and body published (see
+    /// `engine::tracking`); `None` when fleetwright has not published there
+    /// since it found the issue.
+    pub body_hash: Option<String>,
+    /// When fleetwright last published there (RFC 3339).
+    pub published_at: Option<String>,
+    pub updated_at: String,
+}
+
+/// What to remember of a campaign's tracking issue.
+#[derive(Debug, Clone)]
+pub struct TrackingIssueRecord<'a> {
+    pub repository: &'a str,
+    pub number: i64,
+    pub url: &'a str,
+    pub state: IssueState,
+    pub body_hash: Option<&'a str>,
+    /// Whether this record is of a publication (sets `published_at`).
+    pub published: bool,
+}
+
+/// An issue of the local forge (table `local_issues`): the issue itself,
+/// since the local forge has no other place to keep it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalIssue {
+    pub repo_url: String,
+    pub number: i64,
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+    pub state: IssueState,
+}
+
+impl LocalIssue {
+    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+        let labels: String = r.try_get("labels")?;
+        Ok(LocalIssue {
+            repo_url: r.try_get("repo_url")?,
+            number: r.try_get("number")?,
+            title: r.try_get("title")?,
+            body: r.try_get("body")?,
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
+            state: r.try_get("state")?,
+        })
+    }
+}
+
 /// What [`super::State::update_local_pr`] changes.
 #[derive(Debug, Clone, Copy)]
 pub enum LocalPrChange<'a> {

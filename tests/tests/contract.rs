@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use fleetwright::clock::ManualClock;
 use fleetwright::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
-use fleetwright::forge::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
+use fleetwright::forge::{
+    Forge, ForgeError, NewIssue, NewPullRequest, PullRequest, RepoRef, TRACKING_LABEL,
+};
 use fleetwright::secret::Secret;
 use serde_json::{Value, json};
 
@@ -509,6 +511,47 @@ async fn forge_calls(recorder: &Recorder, description: &Description) -> Vec<Row>
     )
     .await;
 
+    // The campaign's tracking issue: looked for by label (the examples'
+    // issues hold no marker), opened, read, edited.
+    let marker = "<!-- fleetwright:tracking-issue campaign=modernize-deprecated-apis -->";
+    check(&mut rows, r, d, "find_tracking_issue", Success, async {
+        forge
+            .find_tracking_issue(&repo, marker)
+            .await
+            .map(|_| Nothing)
+    })
+    .await;
+    check(&mut rows, r, d, "open_issue (labels)", Success, async {
+        forge
+            .open_issue(
+                &repo,
+                &NewIssue {
+                    title: "fleetwright: modernize-deprecated-apis".into(),
+                    body: format!("{marker}\n\n# Migration report"),
+                    labels: vec![TRACKING_LABEL.into(), "migration".into()],
+                },
+            )
+            .await
+            .map(|_| Nothing)
+    })
+    .await;
+    check(&mut rows, r, d, "issue", Success, async {
+        forge.issue(&repo, NUMBER).await.map(|_| Nothing)
+    })
+    .await;
+    check(&mut rows, r, d, "update_issue", Success, async {
+        forge
+            .update_issue(
+                &repo,
+                NUMBER,
+                "fleetwright: modernize-deprecated-apis",
+                &format!("{marker}\n\n# Migration report, again"),
+            )
+            .await
+            .map(|_| Nothing)
+    })
+    .await;
+
     // A GitHub App: the installation looked up per owner, its token minted
     // by octocrab, and git's token minted by the forge.
     let app = GitHubForge::new(config(&recorder.url, app_auth(None))).expect("an app forge");
@@ -597,6 +640,13 @@ async fn wrong_requests(recorder: &Recorder, description: &Description) -> Vec<R
         http::Method::PUT,
         format!("{pulls}/{NUMBER}/merge"),
         Some(json!({ "merge_method": "fast-forward" })),
+    )
+    .await;
+    probe(
+        "wrong: an issue with a misspelt field",
+        http::Method::POST,
+        format!("/repos/{REPO}/issues"),
+        Some(json!({ "title": "t", "bdy": "b" })),
     )
     .await;
     probe(

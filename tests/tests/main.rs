@@ -45,6 +45,10 @@ mod demo;
 /// `fleetwright report`: every format, from the state alone.
 mod report;
 
+/// The campaign's tracking issue (`report.issue`): `report --publish-issue`
+/// and `run`, on the local forge and the GitHub simulator.
+mod tracking;
+
 /// `status` and `report` at 10,000 targets built in the state (issue 11).
 mod scale;
 

@@ -180,6 +180,24 @@ impl Api {
         result.map_err(|e| self.forge_error(e.status, &e.message))
     }
 
+    /// [`Api::send`] for a request that must not be sent twice: a
+    /// transient failure is not retried (see [`Pacer::send_once`]).
+    pub(crate) async fn send_once(
+        &self,
+        crab: &Octocrab,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, ForgeError> {
+        let kind = Kind::of(&method);
+        let headers = HeaderMap::new();
+        let result = self
+            .pacer
+            .send_once(kind, || self.attempt(crab, &method, path, body, &headers))
+            .await;
+        result.map_err(|e| self.forge_error(e.status, &e.message))
+    }
+
     /// Send and require a 2xx answer; anything else becomes a
     /// [`ForgeError`] that says `what` failed.
     pub(crate) async fn call(

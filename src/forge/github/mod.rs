@@ -30,8 +30,10 @@ pub use pacing::PacingConfig;
 
 use self::api::{Api, BaseUrl, Redactor, query_value};
 use self::auth::Clients;
-use self::model::GhPull;
-use super::{Forge, ForgeError, NewPullRequest, PullRequest, RepoRef};
+use self::model::{GhIssue, GhPull};
+use super::{
+    Forge, ForgeError, Issue, NewIssue, NewPullRequest, PullRequest, RepoRef, TRACKING_LABEL,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::git::GitCredentials;
 use crate::state::PrState;
@@ -39,6 +41,9 @@ use crate::urls::Origin;
 
 /// GitHub's public API.
 pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// The longest issue (or pull request) body GitHub takes, in characters.
+pub const BODY_LIMIT: usize = 65_536;
 
 /// The merge methods GitHub knows.
 pub const MERGE_METHODS: [&str; 3] = ["merge", "squash", "rebase"];
@@ -105,6 +110,41 @@ pub fn git_origins(api_url: &str, git_url: Option<&str>) -> Result<Vec<Origin>, 
         origin.host = "github.com".to_string();
     }
     Ok(vec![origin])
+}
+
+/// What is wrong with `name` as a GitHub repository name (`owner/repo`,
+/// each part letters, digits, `-`, `_`, `.`, and neither `.` nor `..`);
+/// `None` when it is one. The name goes into API paths.
+pub fn repository_name_problem(name: &str) -> Option<String> {
+    let Some((owner, repo)) = name.split_once('/') else {
+        return Some("is not owner/name".to_string());
+    };
+    let fine = |part: &str| {
+        !part.is_empty()
+            && part != "."
+            && part != ".."
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    (!fine(owner) || !fine(repo)).then(|| {
+        "is not a GitHub repository name (owner/name: letters, digits, `-`, `_` and `.`)"
+            .to_string()
+    })
+}
+
+/// A body within [`BODY_LIMIT`], or the typed refusal (nothing is sent).
+fn check_body(body: &str) -> Result<(), ForgeError> {
+    let chars = body.chars().count();
+    if chars > BODY_LIMIT {
+        return Err(ForgeError::TooLong {
+            what: "the issue's body",
+            forge: "GitHub",
+            chars,
+            limit: BODY_LIMIT,
+        });
+    }
+    Ok(())
 }
 
 /// The GitHub forge.
@@ -176,18 +216,10 @@ impl GitHubForge {
                 repo.name
             ))
         };
-        let (owner, name) = repo.name.split_once('/').ok_or_else(bad)?;
-        let fine = |part: &str| {
-            !part.is_empty()
-                && part != "."
-                && part != ".."
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        };
-        if !fine(owner) || !fine(name) {
+        if repository_name_problem(&repo.name).is_some() {
             return Err(bad());
         }
+        let (owner, name) = repo.name.split_once('/').ok_or_else(bad)?;
         Ok(Repo { owner, name })
     }
 
@@ -201,6 +233,17 @@ impl GitHubForge {
     /// A pull request from GitHub's JSON.
     fn pull(&self, value: Value) -> Result<GhPull, ForgeError> {
         GhPull::from_value(value).map_err(|e| self.api.forge_error(None, &e))
+    }
+
+    /// An issue from GitHub's JSON.
+    fn gh_issue(&self, value: Value) -> Result<GhIssue, ForgeError> {
+        GhIssue::from_value(value).map_err(|e| self.api.forge_error(None, &e))
+    }
+
+    fn issue_of(&self, value: Value) -> Result<Issue, ForgeError> {
+        self.gh_issue(value)?
+            .to_issue()
+            .map_err(|e| self.api.forge_error(None, &e))
     }
 
     fn pull_request_of(&self, pull: &GhPull) -> Result<PullRequest, ForgeError> {
@@ -619,6 +662,89 @@ impl Forge for GitHubForge {
         self.write(&crab, Method::PATCH, &path, &text, &what)
             .await
             .map(|_| ())
+    }
+
+    async fn find_tracking_issue(
+        &self,
+        repo: &RepoRef,
+        marker: &str,
+    ) -> Result<Option<Issue>, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let what = format!("looking for the tracking issue in {}", r.full());
+        let path = format!(
+            "{}/issues?labels={}&state=all&per_page=100",
+            r.path(),
+            query_value(TRACKING_LABEL)
+        );
+        let mut found = Vec::new();
+        for value in self
+            .api
+            .get_all(&crab, &path, None, model::ISSUE_LIST_FIELDS, &what)
+            .await?
+        {
+            let issue = self.gh_issue(value)?;
+            if !issue.is_pull_request() && issue.body.as_deref().is_some_and(|b| b.contains(marker))
+            {
+                found.push(
+                    issue
+                        .to_issue()
+                        .map_err(|e| self.api.forge_error(None, &e))?,
+                );
+            }
+        }
+        Ok(super::pick_tracking_issue(found))
+    }
+
+    async fn issue(&self, repo: &RepoRef, number: i64) -> Result<Issue, ForgeError> {
+        let (r, crab) = self.client(repo).await?;
+        let what = format!("reading issue #{number} of {}", r.full());
+        let path = format!("{}/issues/{number}", r.path());
+        let response = self
+            .api
+            .get_cached(&crab, &path, model::ISSUE_FIELDS, &what)
+            .await?;
+        self.issue_of(self.api.json(&response.body, &what)?)
+    }
+
+    /// `POST …/issues`, sent once: after a lost answer GitHub may hold the
+    /// issue, so the caller looks for it instead of sending it again.
+    async fn open_issue(&self, repo: &RepoRef, issue: &NewIssue) -> Result<Issue, ForgeError> {
+        check_body(&issue.body)?;
+        let (r, crab) = self.client(repo).await?;
+        let what = format!("opening an issue in {}", r.full());
+        let path = format!("{}/issues", r.path());
+        let body = json!({ "title": issue.title, "body": issue.body, "labels": issue.labels });
+        let response = self
+            .api
+            .send_once(&crab, Method::POST, &path, Some(&body))
+            .await?;
+        let response = self.api.success(response, &what)?;
+        self.issue_of(self.api.json(&response.body, &what)?)
+    }
+
+    async fn update_issue(
+        &self,
+        repo: &RepoRef,
+        number: i64,
+        title: &str,
+        body: &str,
+    ) -> Result<Issue, ForgeError> {
+        check_body(body)?;
+        let (r, crab) = self.client(repo).await?;
+        let what = format!(
+            "updating the title and body of issue #{number} of {}",
+            r.full()
+        );
+        let path = format!("{}/issues/{number}", r.path());
+        let text = json!({ "title": title, "body": body });
+        let value = self
+            .write(&crab, Method::PATCH, &path, &text, &what)
+            .await?;
+        self.issue_of(value)
+    }
+
+    fn issue_body_limit(&self) -> Option<usize> {
+        Some(BODY_LIMIT)
     }
 
     async fn git_credentials(&self) -> Result<Option<GitCredentials>, ForgeError> {

@@ -9,8 +9,8 @@ use crate::state::{CiState, ReviewState};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::forge::PullRequest;
-use crate::state::PrState;
+use crate::forge::{Issue, PullRequest};
+use crate::state::{IssueState, PrState};
 
 /// The fields of a pull request [`GhPull`] reads: what is kept of one
 /// between syncs (see `api::slim`).
@@ -38,6 +38,61 @@ pub(crate) const CHECK_RUNS_FIELDS: &[&str] =
 
 /// The fields of a combined status [`combined_status`] reads.
 pub(crate) const STATUS_FIELDS: &[&str] = &["state", "total_count", "statuses.state"];
+
+/// The fields of an issue [`GhIssue`] reads, when it is read by number.
+pub(crate) const ISSUE_FIELDS: &[&str] = &["number", "html_url", "state", "pull_request.url"];
+
+/// The fields of each issue of a listing: its body too, for the marker.
+pub(crate) const ISSUE_LIST_FIELDS: &[&str] =
+    &["number", "html_url", "state", "body", "pull_request.url"];
+
+/// An issue as GitHub sends it (the fields fleetwright reads). GitHub's
+/// issues include pull requests, which carry `pull_request`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct GhIssue {
+    pub number: i64,
+    pub html_url: String,
+    pub state: String,
+    pub body: Option<String>,
+    pub pull_request: Option<Value>,
+}
+
+impl GhIssue {
+    /// Read an issue; `Err` says what is wrong with it.
+    pub(crate) fn from_value(value: Value) -> Result<GhIssue, String> {
+        let issue: GhIssue = serde_json::from_value(value)
+            .map_err(|e| format!("GitHub sent an issue fleetwright cannot read ({e})"))?;
+        if issue.number <= 0 {
+            return Err("GitHub sent an issue without a number".into());
+        }
+        Ok(issue)
+    }
+
+    /// Whether it is a pull request (GitHub lists those among issues).
+    pub(crate) fn is_pull_request(&self) -> bool {
+        self.pull_request.as_ref().is_some_and(|p| !p.is_null())
+    }
+
+    /// The forge-neutral issue.
+    pub(crate) fn to_issue(&self) -> Result<Issue, String> {
+        let state = match self.state.as_str() {
+            "open" => IssueState::Open,
+            "closed" => IssueState::Closed,
+            other => {
+                return Err(format!(
+                    "GitHub says issue #{} is `{other}`, which fleetwright does not know",
+                    self.number
+                ));
+            }
+        };
+        Ok(Issue {
+            number: self.number,
+            url: self.html_url.clone(),
+            state,
+        })
+    }
+}
 
 /// A pull request as GitHub sends it (the fields fleetwright reads).
 #[derive(Debug, Default, Deserialize)]

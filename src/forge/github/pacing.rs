@@ -227,18 +227,45 @@ impl Pacer {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<RawResponse, SendError>>,
     {
+        self.send_with(kind, true, attempt).await
+    }
+
+    /// [`Pacer::send`] for a request that must not be sent twice (opening
+    /// an issue, which GitHub would open twice): rate-limit refusals are
+    /// still waited out and sent again (GitHub did nothing with them), but
+    /// a transient failure (5xx, timeout, dropped connection), which may
+    /// have taken effect, is returned at once for the caller to look.
+    pub async fn send_once<F, Fut>(&self, kind: Kind, attempt: F) -> Result<RawResponse, SendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<RawResponse, SendError>>,
+    {
+        self.send_with(kind, false, attempt).await
+    }
+
+    async fn send_with<F, Fut>(
+        &self,
+        kind: Kind,
+        retry_transient: bool,
+        attempt: F,
+    ) -> Result<RawResponse, SendError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<RawResponse, SendError>>,
+    {
         match kind {
             Kind::Write => {
                 let mut writes = self.writes.lock().await;
-                self.run(Some(&mut writes), attempt).await
+                self.run(Some(&mut writes), retry_transient, attempt).await
             }
-            Kind::Read => self.run(None, attempt).await,
+            Kind::Read => self.run(None, retry_transient, attempt).await,
         }
     }
 
     async fn run<F, Fut>(
         &self,
         mut writes: Option<&mut VecDeque<Instant>>,
+        retry_transient: bool,
         mut attempt: F,
     ) -> Result<RawResponse, SendError>
     where
@@ -246,6 +273,10 @@ impl Pacer {
         Fut: Future<Output = Result<RawResponse, SendError>>,
     {
         let mut spent = Spent::default();
+        if !retry_transient {
+            // No transient retry left to spend.
+            spent.transient = self.config.max_retries;
+        }
         loop {
             self.wait_for_gate().await;
             if let Some(writes) = writes.as_deref_mut() {

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use serde_json::{Value, json};
 
 use super::model::{
-    CheckRun, CommitStatus, Label, PullState, Repo, SimComment, SimPull, SimReview,
+    CheckRun, CommitStatus, Label, PullState, Repo, SimComment, SimIssue, SimPull, SimReview,
 };
 
 /// Where the simulator's URLs point.
@@ -429,6 +429,49 @@ pub(super) fn issue(urls: &Urls, repo: &Repo, pull: &SimPull) -> Value {
         "closed_by": null,
         "author_association": "MEMBER",
         "draft": pull.draft,
+    })
+}
+
+/// The labels of an issue.
+fn issue_labels(urls: &Urls, repo: &Repo, names: &[String]) -> Value {
+    let list = names.iter().filter_map(|name| {
+        let known = repo.labels.get(name)?;
+        Some(label(urls, repo, name, known))
+    });
+    Value::Array(list.collect())
+}
+
+/// An issue that is not a pull request (`GET|POST|PATCH .../issues`).
+pub(super) fn plain_issue(urls: &Urls, repo: &Repo, issue: &SimIssue) -> Value {
+    let api = urls.repo_api(repo);
+    let n = issue.number;
+    json!({
+        "id": issue.id,
+        "node_id": format!("I_sim{}", issue.id),
+        "url": format!("{api}/issues/{n}"),
+        "repository_url": api,
+        "labels_url": format!("{api}/issues/{n}/labels{{/name}}"),
+        "comments_url": format!("{api}/issues/{n}/comments"),
+        "events_url": format!("{api}/issues/{n}/events"),
+        "html_url": format!("{}/issues/{n}", urls.repo_web(repo)),
+        "number": n,
+        "state": if issue.open { "open" } else { "closed" },
+        "state_reason": issue.state_reason,
+        "title": issue.title,
+        "body": issue.body,
+        "user": user(urls, &issue.author, "User"),
+        "labels": issue_labels(urls, repo, &issue.labels),
+        "assignee": null,
+        "assignees": [],
+        "milestone": null,
+        "locked": false,
+        "active_lock_reason": null,
+        "comments": 0,
+        "closed_at": opt_time(issue.closed_at),
+        "created_at": time(issue.created_at),
+        "updated_at": time(issue.updated_at),
+        "closed_by": issue.closed_by.as_deref().map(|login| user(urls, login, "User")),
+        "author_association": "MEMBER",
     })
 }
 

@@ -21,6 +21,8 @@
 //! `GET /repos/{o}/{r}`; `GET|POST /repos/{o}/{r}/pulls`;
 //! `GET|PATCH .../pulls/{n}`; `GET|PUT .../pulls/{n}/merge`;
 //! `GET .../pulls/{n}/reviews`; `GET|POST .../pulls/{n}/requested_reviewers`;
+//! `GET|POST .../issues` (issues and pull requests, filtered by `state` and
+//! `labels`); `GET|PATCH .../issues/{n}`;
 //! `GET|POST .../issues/{n}/comments`; `GET|POST .../issues/{n}/labels`;
 //! `POST .../issues/{n}/assignees`; `GET .../commits/{ref}/check-runs`;
 //! `GET .../commits/{ref}/status`; `GET .../contents/{path}`;
@@ -41,8 +43,12 @@
 //! statuses, merges and closes in the web UI) are the test's to make
 //! through the handle.
 //!
-//! Not simulated: forks, issues that are not pull requests, review
-//! comments, branch protection and required checks (use `set_mergeable`),
+//! Issues that are not pull requests can be opened, read, listed and edited
+//! (title, body, state), numbered with the pull requests; GitHub's 422s for
+//! a missing title and a title or body over its limits (256 and 65,536
+//! characters). Comments and labels endpoints serve pull requests only.
+//!
+//! Not simulated: forks, review comments, branch protection and required checks (use `set_mergeable`),
 //! git operations on merge (a merge records a made-up merge commit),
 //! GraphQL, webhooks, per-endpoint points and concurrency limits,
 //! installation token expiry, JWT signatures.
@@ -62,7 +68,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use limits::Limits;
-pub use model::{CheckRunState, PullState, SimComment, SimPull, SimReview};
+pub use model::{CheckRunState, PullState, SimComment, SimIssue, SimPull, SimReview};
 
 use self::model::{Ids, Repo, World, fake_sha};
 use self::server::{Armed, Shared};
@@ -220,6 +226,7 @@ impl GithubSim {
             branches: BTreeMap::from([(default_branch.to_string(), sha)]),
             git_dir: None,
             pulls: Vec::new(),
+            issues: Vec::new(),
             files: BTreeMap::new(),
             checks: BTreeMap::new(),
             statuses: BTreeMap::new(),
@@ -281,6 +288,27 @@ impl GithubSim {
             repo.sync_heads();
             repo.pull(number).cloned()
         })
+    }
+
+    /// Every issue of a repository that is not a pull request, by number.
+    pub fn issues(&self, owner: &str, name: &str) -> Vec<SimIssue> {
+        self.with_repo(owner, name, |repo, _, _| {
+            let mut issues = repo.issues.clone();
+            issues.sort_by_key(|i| i.number);
+            issues
+        })
+    }
+
+    /// Closes an issue as `who` would in the web UI (`completed`).
+    pub fn close_issue(&self, owner: &str, name: &str, number: u64, who: &str) {
+        self.with_issue(owner, name, number, |issue, now| {
+            issue.close(who, "completed", now)
+        });
+    }
+
+    /// Reopens an issue as someone in the web UI would.
+    pub fn reopen_issue(&self, owner: &str, name: &str, number: u64) {
+        self.with_issue(owner, name, number, |issue, now| issue.reopen(now));
     }
 
     /// Merges a pull request as someone in the web UI would.
@@ -382,6 +410,21 @@ impl GithubSim {
             .get_mut(&World::key(owner, name))
             .unwrap_or_else(|| panic!("sim: no repository {owner}/{name}"));
         change(repo, ids, now)
+    }
+
+    fn with_issue(
+        &self,
+        owner: &str,
+        name: &str,
+        number: u64,
+        change: impl FnOnce(&mut SimIssue, std::time::SystemTime),
+    ) {
+        self.with_repo(owner, name, |repo, _, now| {
+            let issue = repo
+                .issue_mut(number)
+                .unwrap_or_else(|| panic!("sim: no issue {owner}/{name}#{number}"));
+            change(issue, now);
+        });
     }
 
     fn with_pull(

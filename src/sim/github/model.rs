@@ -54,6 +54,47 @@ pub enum PullState {
     Merged,
 }
 
+/// An issue that is not a pull request (numbered in the same sequence as
+/// the repository's pull requests, as on GitHub).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimIssue {
+    pub number: u64,
+    pub id: u64,
+    pub title: String,
+    pub body: Option<String>,
+    /// `open` or `closed`.
+    pub open: bool,
+    /// `completed`, `not_planned` or `reopened`, once closed or reopened.
+    pub state_reason: Option<String>,
+    pub labels: Vec<String>,
+    /// Login of whoever opened it.
+    pub author: String,
+    /// Login of whoever closed it last.
+    pub closed_by: Option<String>,
+    pub created_at: SystemTime,
+    pub updated_at: SystemTime,
+    pub closed_at: Option<SystemTime>,
+}
+
+impl SimIssue {
+    /// Closes it, as `who` would in the web UI.
+    pub fn close(&mut self, who: &str, reason: &str, now: SystemTime) {
+        self.open = false;
+        self.state_reason = Some(reason.to_string());
+        self.closed_by = Some(who.to_string());
+        self.closed_at = Some(now);
+        self.updated_at = now;
+    }
+
+    /// Reopens it.
+    pub fn reopen(&mut self, now: SystemTime) {
+        self.open = true;
+        self.state_reason = Some("reopened".to_string());
+        self.closed_at = None;
+        self.updated_at = now;
+    }
+}
+
 /// A submitted review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimReview {
@@ -138,6 +179,8 @@ pub(super) struct Repo {
     pub branches: BTreeMap<String, String>,
     pub git_dir: Option<PathBuf>,
     pub pulls: Vec<SimPull>,
+    /// Issues that are not pull requests.
+    pub issues: Vec<SimIssue>,
     pub files: BTreeMap<String, String>,
     /// Commit SHA → check runs, one per name.
     pub checks: BTreeMap<String, Vec<CheckRun>>,
@@ -160,6 +203,21 @@ impl Repo {
 
     pub fn pull_mut(&mut self, number: u64) -> Option<&mut SimPull> {
         self.pulls.iter_mut().find(|pull| pull.number == number)
+    }
+
+    pub fn issue(&self, number: u64) -> Option<&SimIssue> {
+        self.issues.iter().find(|issue| issue.number == number)
+    }
+
+    pub fn issue_mut(&mut self, number: u64) -> Option<&mut SimIssue> {
+        self.issues.iter_mut().find(|issue| issue.number == number)
+    }
+
+    /// The next issue or pull request number: they share one sequence.
+    pub fn next_number(&self) -> u64 {
+        let pulls = self.pulls.iter().map(|p| p.number);
+        let issues = self.issues.iter().map(|i| i.number);
+        pulls.chain(issues).max().unwrap_or(0) + 1
     }
 
     /// The open pull request with this head branch, if any.

@@ -11,7 +11,7 @@ use axum::http::{HeaderName, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use super::json::{self, Urls, encode_component};
-use super::model::{Ids, PullState, Repo, SimComment, SimPull, World, fake_sha};
+use super::model::{Ids, PullState, Repo, SimComment, SimIssue, SimPull, World, fake_sha};
 use crate::sim::net::percent_decode;
 
 /// One request as the endpoints see it.
@@ -164,6 +164,10 @@ fn repo_route(repo: &mut Repo, ids: &mut Ids, urls: &Urls, call: &Call, rest: &[
         ("POST", ["pulls", n, "requested_reviewers"]) => {
             request_reviewers(repo, number(n), urls, call)
         }
+        ("GET", ["issues"]) => list_issues(repo, urls, call),
+        ("POST", ["issues"]) => create_issue(repo, ids, urls, call),
+        ("GET", ["issues", n]) => get_issue(repo, number(n), urls),
+        ("PATCH", ["issues", n]) => update_issue(repo, number(n), urls, call),
         ("GET", ["issues", n, "comments"]) => list_comments(repo, number(n), urls, call),
         ("POST", ["issues", n, "comments"]) => add_comment(repo, ids, number(n), urls, call),
         ("GET", ["issues", n, "labels"]) => with_pull(repo, number(n), |repo, pull| {
@@ -184,6 +188,196 @@ fn repo_route(repo: &mut Repo, ids: &mut Ids, urls: &Urls, call: &Call, rest: &[
         ("GET", ["contents", path @ ..]) => contents(repo, &path.join("/"), urls, call),
         _ => Reply::not_found(),
     }
+}
+
+/// The longest title GitHub takes for an issue, in characters.
+const ISSUE_TITLE_LIMIT: usize = 256;
+/// The longest body GitHub takes for an issue, in characters.
+const ISSUE_BODY_LIMIT: usize = 65_536;
+
+/// 422 with one error on an issue's field.
+fn issue_field_error(field: &str, code: &str, message: Option<&str>) -> Reply {
+    let mut error = json!({ "resource": "Issue", "field": field, "code": code });
+    if let Some(message) = message {
+        error["message"] = Value::String(message.to_string());
+    }
+    Reply::unprocessable(vec![error])
+}
+
+/// An issue's title and body within GitHub's limits, or GitHub's 422.
+fn issue_text_fits(body: &Map<String, Value>) -> Result<(), Reply> {
+    if string_field(body, "title").is_some_and(|t| t.chars().count() > ISSUE_TITLE_LIMIT) {
+        return Err(issue_field_error(
+            "title",
+            "custom",
+            Some("title is too long (maximum is 256 characters)"),
+        ));
+    }
+    if string_field(body, "body").is_some_and(|b| b.chars().count() > ISSUE_BODY_LIMIT) {
+        return Err(issue_field_error(
+            "body",
+            "custom",
+            Some("body is too long (maximum is 65536 characters)"),
+        ));
+    }
+    Ok(())
+}
+
+/// `GET .../issues`: issues and pull requests, as on GitHub (a pull
+/// request carries `pull_request`); `state` (open, closed, all; default
+/// open), `labels` (comma-separated, all of them), `sort` (created,
+/// updated), `direction` (default desc).
+fn list_issues(repo: &Repo, urls: &Urls, call: &Call) -> Reply {
+    let state = call.param("state").unwrap_or("open");
+    let wanted: Vec<&str> = call
+        .param("labels")
+        .map(|l| {
+            l.split(',')
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let keep = |open: bool, labels: &[String]| {
+        let state_ok = match state {
+            "all" => true,
+            "closed" => !open,
+            _ => open,
+        };
+        state_ok && wanted.iter().all(|w| labels.iter().any(|l| l == w))
+    };
+    // (number, created, updated, value)
+    let mut items: Vec<(u64, SystemTime, SystemTime, Value)> = Vec::new();
+    for issue in repo.issues.iter().filter(|i| keep(i.open, &i.labels)) {
+        items.push((
+            issue.number,
+            issue.created_at,
+            issue.updated_at,
+            json::plain_issue(urls, repo, issue),
+        ));
+    }
+    for pull in repo
+        .pulls
+        .iter()
+        .filter(|p| keep(p.state == PullState::Open, &p.labels))
+    {
+        items.push((
+            pull.number,
+            pull.created_at,
+            pull.updated_at,
+            json::issue(urls, repo, pull),
+        ));
+    }
+    if call.param("sort") == Some("updated") {
+        items.sort_by_key(|(n, _, updated, _)| (*updated, *n));
+    } else {
+        items.sort_by_key(|(n, created, _, _)| (*created, *n));
+    }
+    if call.param("direction") != Some("asc") {
+        items.reverse();
+    }
+    let (range, link) = paginate(call, urls, items.len());
+    let values = items.drain(range).map(|(_, _, _, value)| value).collect();
+    page_reply(values, link)
+}
+
+/// `POST .../issues`: `title` required; `body`, `labels` (created when
+/// unknown); 422 for a title or body over GitHub's limits.
+fn create_issue(repo: &mut Repo, ids: &mut Ids, urls: &Urls, call: &Call) -> Reply {
+    let body = match body_object(call) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    if string_field(&body, "title").is_none_or(str::is_empty) {
+        return issue_field_error("title", "missing_field", None);
+    }
+    if let Err(reply) = issue_text_fits(&body) {
+        return reply;
+    }
+    let labels = match string_list(call, "labels") {
+        Ok(labels) => labels,
+        Err(reply) => return reply,
+    };
+    let mut unique = Vec::new();
+    add_unique(&mut unique, labels);
+    for name in &unique {
+        repo.ensure_label(name, ids.fresh());
+    }
+    let issue = SimIssue {
+        number: repo.next_number(),
+        id: ids.fresh(),
+        title: string_field(&body, "title").unwrap_or_default().to_string(),
+        body: string_field(&body, "body").map(str::to_string),
+        open: true,
+        state_reason: None,
+        labels: unique,
+        author: call.actor.to_string(),
+        closed_by: None,
+        created_at: call.wall,
+        updated_at: call.wall,
+        closed_at: None,
+    };
+    let value = json::plain_issue(urls, repo, &issue);
+    let location = format!(
+        "{}/repos/{}/issues/{}",
+        urls.api,
+        repo.full_name(),
+        issue.number
+    );
+    repo.issues.push(issue);
+    Reply::created(value).with_header(header::LOCATION, location)
+}
+
+/// `GET .../issues/{n}`: an issue, or a pull request's issue side.
+fn get_issue(repo: &Repo, number: Option<u64>, urls: &Urls) -> Reply {
+    if let Some(issue) = number.and_then(|n| repo.issue(n)) {
+        return Reply::ok(json::plain_issue(urls, repo, issue));
+    }
+    with_pull(repo, number, |repo, pull| {
+        Reply::ok(json::issue(urls, repo, pull))
+    })
+}
+
+/// `PATCH .../issues/{n}`: `title`, `body`, `state` (`open`, `closed`)
+/// and `state_reason` of an issue; of a pull request, its title and body.
+fn update_issue(repo: &mut Repo, number: Option<u64>, urls: &Urls, call: &Call) -> Reply {
+    let body = match body_object(call) {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    if let Err(reply) = issue_text_fits(&body) {
+        return reply;
+    }
+    let state = string_field(&body, "state");
+    if state.is_some_and(|s| s != "open" && s != "closed") {
+        return issue_field_error("state", "invalid", None);
+    }
+    if let Some(issue) = number.and_then(|n| repo.issue_mut(n)) {
+        if let Some(title) = string_field(&body, "title") {
+            issue.title = title.to_string();
+        }
+        if let Some(text) = string_field(&body, "body") {
+            issue.body = Some(text.to_string());
+        }
+        match state {
+            Some("closed") if issue.open => {
+                let reason = string_field(&body, "state_reason").unwrap_or("completed");
+                issue.close(call.actor, reason, call.wall);
+            }
+            Some("open") if !issue.open => issue.reopen(call.wall),
+            _ => {}
+        }
+        issue.updated_at = call.wall;
+        let issue = issue.clone();
+        return Reply::ok(json::plain_issue(urls, repo, &issue));
+    }
+    let Some(pull) = number.and_then(|n| repo.pull_mut(n)) else {
+        return Reply::not_found();
+    };
+    let target = pull.state;
+    apply_update(pull, &body, target, call.wall);
+    let pull = pull.clone();
+    Reply::ok(json::issue(urls, repo, &pull))
 }
 
 /// Runs `answer` on pull request `number`, or 404.
@@ -365,7 +559,7 @@ fn create_pull(repo: &mut Repo, ids: &mut Ids, urls: &Urls, call: &Call) -> Repl
         ));
     }
     let pull = SimPull {
-        number: repo.pulls.iter().map(|p| p.number).max().unwrap_or(0) + 1,
+        number: repo.next_number(),
         id: ids.fresh(),
         title: title.to_string(),
         body: string_field(&body, "body").map(str::to_string),

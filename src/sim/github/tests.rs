@@ -1152,3 +1152,89 @@ async fn a_git_backed_repository_needs_real_branches_and_follows_pushes() {
     );
     sim.stop().await;
 }
+
+#[tokio::test]
+async fn issues_share_numbers_with_pull_requests_and_list_them_as_github_does() {
+    let sim = relaxed().await;
+    assert_eq!(open_pull(&sim, "fleetwright/a").await.status, 201);
+    let created = send(
+        &sim,
+        "POST",
+        &format!("{REPO}/issues"),
+        json!({"title": "Tracking", "body": "<!-- m -->", "labels": ["fleetwright/tracking", "migration"]}),
+    )
+    .await;
+    assert_eq!(created.status, 201);
+    // octocrab reads the shape.
+    let issue: models::issues::Issue = model(&created);
+    assert_eq!(issue.number, 2, "after pull request #1");
+    assert!(issue.pull_request.is_none());
+    assert!(created.header("location").unwrap().ends_with("/issues/2"));
+
+    // The listing holds pull requests too (with `pull_request`), filtered
+    // by state and by every label named.
+    let all = get(&sim, &format!("{REPO}/issues?state=all")).await;
+    assert_eq!(numbers(&all), [2, 1]);
+    assert!(all.json()[1]["pull_request"].is_object());
+    let labelled = get(
+        &sim,
+        &format!("{REPO}/issues?labels=fleetwright%2Ftracking,migration&state=all"),
+    )
+    .await;
+    assert_eq!(numbers(&labelled), [2]);
+    let _: Vec<models::issues::Issue> = model(&labelled);
+
+    // Edited, closed by a person: the listing of open ones leaves it out.
+    let edited = send(
+        &sim,
+        "PATCH",
+        &format!("{REPO}/issues/2"),
+        json!({"body": "new"}),
+    )
+    .await;
+    assert_eq!(edited.status, 200);
+    assert_eq!(edited.json()["body"], "new");
+    sim.close_issue("acme", "billing-api", 2, "alice");
+    let open = get(&sim, &format!("{REPO}/issues?labels=migration")).await;
+    assert!(numbers(&open).is_empty());
+    let one = get(&sim, &format!("{REPO}/issues/2")).await;
+    assert_eq!(one.json()["state"], "closed");
+    assert_eq!(one.json()["state_reason"], "completed");
+    assert_eq!(one.json()["closed_by"]["login"], "alice");
+    // Editing the text does not reopen it.
+    send(
+        &sim,
+        "PATCH",
+        &format!("{REPO}/issues/2"),
+        json!({"title": "T"}),
+    )
+    .await;
+    assert!(!sim.issues("acme", "billing-api")[0].open);
+}
+
+#[tokio::test]
+async fn an_issue_needs_a_title_and_a_body_within_githubs_limit() {
+    let sim = relaxed().await;
+    let path = format!("{REPO}/issues");
+    let missing = send(&sim, "POST", &path, json!({"body": "b"})).await;
+    assert_eq!(missing.status, 422);
+    assert_eq!(missing.json()["errors"][0]["code"], "missing_field");
+    let long = "x".repeat(65_537);
+    let too_long = send(&sim, "POST", &path, json!({"title": "t", "body": long})).await;
+    assert_eq!(too_long.status, 422);
+    assert!(
+        too_long.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("maximum is 65536")
+    );
+    let fits = send(
+        &sim,
+        "POST",
+        &path,
+        json!({"title": "t", "body": "x".repeat(65_536)}),
+    )
+    .await;
+    assert_eq!(fits.status, 201);
+    assert!(sim.issues("acme", "billing-api").len() == 1);
+}

@@ -1,6 +1,6 @@
 //! A recording proxy between the GitHub forge and prism: it keeps every
 //! request and answer (with prism's `sl-violations` header, which the forge
-//! never shows), and bridges the three places where prism, a stateless mock
+//! never shows), and bridges the four places where prism, a stateless mock
 //! of a description, is not GitHub:
 //!
 //! * **Accept**: GitHub's media type `application/vnd.github+json` (what
@@ -17,6 +17,12 @@
 //!   the answer into a 304 when the request's `If-None-Match` names that
 //!   tag, so the forge's conditional reads are exercised. Prism still sees
 //!   and validates every request.
+//! * **Example objects**: where the description's example `value` is a
+//!   `$ref` to an Example Object (its own defect: `GET
+//!   /repos/{owner}/{repo}/issues/{issue_number}` refers to
+//!   `#/components/examples/issue`), prism answers that object,
+//!   `{"value": {...}}`, instead of the example. The proxy answers its
+//!   `value`, and notes it.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -152,6 +158,20 @@ fn is_github_json(accept: &str) -> bool {
         .all(|t| t.starts_with("application/vnd.github") && t.ends_with("+json"))
 }
 
+/// The `value` of a body that is an OpenAPI Example Object (`value`, with
+/// at most `summary`, `description` and `x-` extensions beside it), not a
+/// resource.
+fn example_value(body: &[u8]) -> Option<Bytes> {
+    let serde_json::Value::Object(map) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    let only_example_keys = map
+        .keys()
+        .all(|k| matches!(k.as_str(), "value" | "summary" | "description") || k.starts_with("x-"));
+    let value = map.get("value").filter(|_| only_example_keys)?;
+    serde_json::to_vec(value).ok().map(Bytes::from)
+}
+
 fn etag_of(body: &[u8]) -> String {
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
@@ -229,6 +249,16 @@ async fn forward(State(inner): State<Arc<Inner>>, request: Request) -> Response 
             Err(_) => exchange.violations_raw = Some(raw),
         }
     }
+
+    let answer_body = match example_value(&answer_body) {
+        Some(inner_value) if answer_parts.status.is_success() => {
+            exchange.notes.push(
+                "the description's example is an Example Object: its `value` answered".into(),
+            );
+            inner_value
+        }
+        _ => answer_body,
+    };
 
     let headers = &mut answer_parts.headers;
     for name in [

@@ -525,3 +525,27 @@ async fn an_app_git_token_is_minted_anew_before_it_expires() {
     let fresh = forge.git_credentials().await.unwrap().unwrap().token;
     assert_eq!(fresh.expose(), "ghs_minted2", "5 minutes left: replaced");
 }
+
+#[tokio::test]
+async fn an_issue_body_over_githubs_limit_is_refused_before_it_is_sent() {
+    let (fake, url) = start().await;
+    let forge = forge(&url, &fake).await;
+    let new = NewIssue {
+        title: "fleetwright: c".into(),
+        body: "é".repeat(BODY_LIMIT + 1),
+        labels: vec![TRACKING_LABEL.into()],
+    };
+    let e = forge.open_issue(&repo("acme/api"), &new).await.unwrap_err();
+    assert!(
+        matches!(e, ForgeError::TooLong { chars, limit: BODY_LIMIT, .. } if chars == BODY_LIMIT + 1),
+        "{e:?}"
+    );
+    let e = forge
+        .update_issue(&repo("acme/api"), 1, "t", &new.body)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ForgeError::TooLong { .. }), "{e:?}");
+    assert!(lock(&fake).seen.is_empty(), "nothing was sent");
+    // Characters, not bytes: a body of exactly the limit is not refused here.
+    assert!(check_body(&"é".repeat(BODY_LIMIT)).is_ok());
+}
