@@ -287,6 +287,8 @@ pub struct AttentionGroup {
     /// The distinct problems (their first lines), the most frequent first
     /// (at most twenty), when the repositories do not all share one.
     pub reasons: Vec<ReasonCount>,
+    /// How many distinct problems there are (`reasons` keeps twenty).
+    pub distinct_reasons: usize,
     /// The next thing to do, said once.
     pub next: String,
     /// The repositories, in plan order.
@@ -294,6 +296,15 @@ pub struct AttentionGroup {
 }
 
 impl AttentionGroup {
+    /// How many of `reasons` are worth listing, at most `max`: when no two
+    /// repositories share one, three show what they look like.
+    pub fn reasons_listed(&self, max: usize) -> usize {
+        let all_different = self.reasons.first().is_some_and(|r| r.count == 1);
+        self.reasons
+            .len()
+            .min(if all_different { max.min(3) } else { max })
+    }
+
     fn new(kind: AttentionKind, campaign: &str) -> AttentionGroup {
         AttentionGroup {
             kind,
@@ -303,6 +314,7 @@ impl AttentionGroup {
             teams: Vec::new(),
             problem: kind.common_problem().map(str::to_string),
             reasons: Vec::new(),
+            distinct_reasons: 0,
             next: kind.next(campaign),
             repos: Vec::new(),
         }
@@ -447,7 +459,9 @@ pub fn build(
                     count,
                 })
                 .collect();
-            g.reasons = most_first(reasons.remove(&g.kind).unwrap_or_default())
+            let distinct = most_first(reasons.remove(&g.kind).unwrap_or_default());
+            g.distinct_reasons = distinct.len();
+            g.reasons = distinct
                 .into_iter()
                 .take(MAX_REASONS)
                 .map(|(reason, count)| ReasonCount { reason, count })
@@ -460,6 +474,7 @@ pub fn build(
             {
                 g.problem = Some(first);
                 g.reasons.clear();
+                g.distinct_reasons = 0;
                 for r in &mut g.repos {
                     r.problem = None;
                 }

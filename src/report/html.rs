@@ -474,7 +474,8 @@ fn cause(out: &mut String, g: &AttentionGroup) {
     }
     if g.count > 1 && !g.reasons.is_empty() {
         out.push_str(r#"<ul class="reasons">"#);
-        for r in &g.reasons {
+        let listed = g.reasons_listed(usize::MAX);
+        for r in &g.reasons[..listed] {
             let _ = write!(
                 out,
                 r#"<li><span class="n">{}×</span> {}</li>"#,
@@ -483,6 +484,19 @@ fn cause(out: &mut String, g: &AttentionGroup) {
                     format!("<code>{}</code>", esc(&r.reason))
                 } else {
                     esc(&r.reason)
+                }
+            );
+        }
+        let more = g.distinct_reasons.saturating_sub(listed);
+        if more > 0 {
+            let _ = write!(
+                out,
+                r#"<li class="muted">and {more} other {}{}</li>"#,
+                plural(more, "problem", "problems"),
+                if g.reasons[0].count == 1 {
+                    ": each repository has its own"
+                } else {
+                    ""
                 }
             );
         }

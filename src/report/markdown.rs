@@ -351,7 +351,8 @@ fn cause(
         let _ = writeln!(out, "> {}\n", text(&one_line(problem)));
     }
     if g.count > 1 && !g.reasons.is_empty() {
-        for r in g.reasons.iter().take(detail.reasons) {
+        let listed = g.reasons_listed(detail.reasons);
+        for r in &g.reasons[..listed] {
             let reason = if g.kind.shows_output() {
                 code(&r.reason)
             } else {
@@ -359,12 +360,17 @@ fn cause(
             };
             let _ = writeln!(out, "- {}× {reason}", r.count);
         }
-        let more = g.reasons.len().saturating_sub(detail.reasons);
+        let more = g.distinct_reasons.saturating_sub(listed);
         if more > 0 {
             let _ = writeln!(
                 out,
-                "- and {more} other {}",
-                plural(more, "reason", "reasons")
+                "- and {more} other {}{}",
+                plural(more, "problem", "problems"),
+                if g.reasons[0].count == 1 {
+                    ": each repository has its own"
+                } else {
+                    ""
+                }
             );
         }
         out.push('\n');

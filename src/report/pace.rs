@@ -210,7 +210,9 @@ impl Progress {
             Pace::Moving {
                 per_day, ends_on, ..
             } => {
-                let rate = if *per_day >= 1.0 {
+                let rate = if *per_day >= 10.0 {
+                    format!("{per_day:.0} a day")
+                } else if *per_day >= 1.0 {
                     format!("{per_day:.1} a day")
                 } else {
                     format!("{:.1} a week", per_day * 7.0)

@@ -1257,6 +1257,8 @@ async fn at_10_1000_and_10000_targets_attention_is_one_entry_per_cause_and_the_p
         if push.count > 1 {
             assert!(push.problem.is_none());
             assert_eq!(push.reasons.len(), push.count.min(20), "{n}");
+            assert_eq!(push.distinct_reasons, push.count, "{n}");
+            assert_eq!(push.reasons_listed(usize::MAX), 3, "{n}");
         }
         // Three reasons to decline, each counted.
         let declined = r
