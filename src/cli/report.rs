@@ -377,3 +377,58 @@ pub(super) fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn team_pages_have_safe_distinct_file_names() {
+        let owners = [
+            "group:default/payments",
+            "group:other/payments",
+            "group:default/Payments",
+            "group:default/../../etc/passwd",
+            "group:default/..",
+            "group:default/チーム",
+            "user:default/ana.silva",
+        ];
+        let names = team_files(owners.iter().copied());
+        let files: Vec<&str> = owners.iter().map(|o| names[*o].as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "payments",
+                "payments-2",
+                "payments-3",
+                "passwd",
+                "team",
+                "team-2",
+                "ana-silva"
+            ]
+        );
+        for f in files {
+            assert!(
+                f.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{f}"
+            );
+        }
+    }
+
+    #[test]
+    fn since_is_a_day_or_days_ago() {
+        let now: jiff::Timestamp = "2026-12-05T10:00:00Z".parse().unwrap();
+        assert_eq!(
+            parse_since("2026-11-28").unwrap().start(now).to_string(),
+            "2026-11-28T00:00:00Z"
+        );
+        assert_eq!(
+            parse_since("14d").unwrap().start(now).to_string(),
+            "2026-11-21T10:00:00Z"
+        );
+        for bad in ["yesterday", "-3d", "2026-13-01", "d"] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
+}

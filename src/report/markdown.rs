@@ -403,12 +403,22 @@ fn cause(
         }
     }
     let more = g.repos.len() - listed;
-    if more > 0 {
+    if more > 0 && listed > 0 {
         let _ = writeln!(
             out,
-            "{}_and {more} more: {} lists them all._",
-            if listed > 0 { "- " } else { "" },
+            "- _and {more} more: {} lists them all._",
             elsewhere(report, options)
+        );
+    } else if more > 0 {
+        let _ = writeln!(
+            out,
+            "_{} lists {}._",
+            elsewhere(report, options),
+            if more == 1 {
+                "the repository".to_string()
+            } else {
+                format!("the {more} repositories")
+            }
         );
     }
     if listed > 0 {
