@@ -710,7 +710,9 @@ impl Headline {
         let repos = plural(self.targets, "repository", "repositories");
         let mut s = format!(
             "{} of {} {repos} migrated ({}%)",
-            self.migrated, self.targets, self.migrated_percent
+            count(self.migrated),
+            count(self.targets),
+            self.migrated_percent
         );
         // What made them migrated: merged, or needing no change (less
         // those where the scan still finds places).
@@ -720,14 +722,14 @@ impl Headline {
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
+        .map(|(n, what)| format!("{} {what}", count(n)))
         .collect();
         if self.not_clean > 0 {
             let done_count = self.merged + self.not_needed;
             if let Some(last) = done.last_mut() {
                 last.push_str(&format!(
                     " (but the scan still finds places in {} of {})",
-                    self.not_clean,
+                    count(self.not_clean),
                     if done_count == 1 { "it" } else { "them" }
                 ));
             }
@@ -739,7 +741,7 @@ impl Headline {
                 self.declined,
                 format!(
                     "{} declined by {} owners",
-                    self.declined,
+                    count(self.declined),
                     plural(self.declined, "its", "their")
                 ),
             ),
@@ -747,11 +749,17 @@ impl Headline {
                 self.closed_by_platform_team,
                 format!(
                     "{} closed by the platform team",
-                    self.closed_by_platform_team
+                    count(self.closed_by_platform_team)
                 ),
             ),
-            (self.opted_out, format!("{} opted out", self.opted_out)),
-            (in_progress, format!("{in_progress} still in progress")),
+            (
+                self.opted_out,
+                format!("{} opted out", count(self.opted_out)),
+            ),
+            (
+                in_progress,
+                format!("{} still in progress", count(in_progress)),
+            ),
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
@@ -777,23 +785,43 @@ impl Headline {
                 let in_repos = plural(self.repos_left, "repository", "repositories");
                 s.push_str(&match (left > 0, all) {
                     (true, true) => format!(
-                        "The latest scan finds {left} {places} still to migrate in {} {in_repos}.",
-                        self.repos_left
+                        "The latest scan finds {} {places} still to migrate in {} {in_repos}.",
+                        count(left),
+                        count(self.repos_left)
                     ),
                     (true, false) => format!(
-                        "The latest scan finds {left} {places} still to migrate in {} of the {} {scanned} scanned.",
-                        self.repos_left, self.scanned_targets
+                        "The latest scan finds {} {places} still to migrate in {} of the {} {scanned} scanned.",
+                        count(left),
+                        count(self.repos_left),
+                        count(self.scanned_targets)
                     ),
                     (false, true) => "The latest scan finds no place left to migrate.".to_string(),
                     (false, false) => format!(
                         "The latest scan finds no place left to migrate in the {} {scanned} scanned.",
-                        self.scanned_targets
+                        count(self.scanned_targets)
                     ),
                 });
             }
         }
         s
     }
+}
+
+/// `n` as people read a count: `10,000`.
+pub fn count(n: impl TryInto<i64>) -> String {
+    let n: i64 = n.try_into().unwrap_or(i64::MAX);
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// `one` or `many`, by `n`.

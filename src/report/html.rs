@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::state::{CiState, ReviewState};
 
 use super::attention::{AttentionGroup, AttentionKind};
-use super::campaign::{CampaignReport, GLOSSARY, Outcome, PrLink, plural, short_ref};
+use super::campaign::{CampaignReport, GLOSSARY, Outcome, PrLink, count, plural, short_ref};
 use super::chart::{self, MATCHES_COLOR, SERIES};
 use super::{capitalize, human_day, human_time, link_url, status_reason_text};
 
@@ -233,43 +233,43 @@ fn summary(out: &mut String, report: &CampaignReport) {
         "migrated",
         format!(
             "{} of {} {}",
-            h.migrated,
-            h.targets,
+            count(h.migrated),
+            count(h.targets),
             plural(h.targets, "repository", "repositories")
         ),
     );
     card(
         out,
         "merged",
-        h.merged.to_string(),
+        count(h.merged),
         "merged",
         "pull requests merged".into(),
     );
     card(
         out,
         "not-needed",
-        h.not_needed.to_string(),
+        count(h.not_needed),
         "no change needed",
         "or not applicable".into(),
     );
     card(
         out,
         "open",
-        h.open_prs.to_string(),
+        count(h.open_prs),
         "open",
         "pull requests waiting".into(),
     );
     card(
         out,
         "declined",
-        h.declined.to_string(),
+        count(h.declined),
         "declined",
         "closed by their owners".into(),
     );
     card(
         out,
         "opted-out",
-        h.opted_out.to_string(),
+        count(h.opted_out),
         "opted out",
         "by their owners".into(),
     );
@@ -277,7 +277,7 @@ fn summary(out: &mut String, report: &CampaignReport) {
         card(
             out,
             "closed",
-            h.closed_by_platform_team.to_string(),
+            count(h.closed_by_platform_team),
             "closed",
             "by the platform team".into(),
         );
@@ -285,14 +285,14 @@ fn summary(out: &mut String, report: &CampaignReport) {
     card(
         out,
         "failed",
-        h.failed.to_string(),
+        count(h.failed),
         "failing",
         "need a person".into(),
     );
     card(
         out,
         "not-started",
-        h.not_started.to_string(),
+        count(h.not_started),
         "not started",
         "tranche not open yet".into(),
     );
@@ -300,7 +300,7 @@ fn summary(out: &mut String, report: &CampaignReport) {
         Some(left) => card(
             out,
             "matches",
-            left.to_string(),
+            count(left),
             "places to migrate",
             format!(
                 "in {} of the {} {} scanned{}",
@@ -392,7 +392,7 @@ fn attention(out: &mut String, report: &CampaignReport) {
             r#" <span class="count">{} {} · {} {}</span></h2><p class="lede">Grouped by cause, what holds the campaign up most first. Each cause says once what to do; its repositories are behind it.</p><ul class="attention">"#,
             holding.len(),
             plural(holding.len(), "cause", "causes"),
-            repos,
+            count(repos),
             plural(repos, "repository", "repositories"),
         );
         for g in holding {
@@ -430,7 +430,7 @@ fn cause(out: &mut String, g: &AttentionGroup) {
         let _ = write!(
             out,
             "<strong>{} {}</strong>",
-            g.count,
+            count(g.count),
             plural(g.count, "repository", "repositories")
         );
         if g.holds_gate > 0 {

@@ -15,7 +15,7 @@ use crate::escape::{code, line, table_code, text, url};
 
 use super::attention::AttentionGroup;
 use super::campaign::{
-    CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, plural, short_ref,
+    CampaignReport, GLOSSARY, PrLink, TargetLine, TrancheProgress, count, plural, short_ref,
 };
 use super::{capitalize, human_day, human_time, link_url, status_reason_text};
 
@@ -214,7 +214,7 @@ fn render_detail(report: &CampaignReport, options: &Options, detail: Detail) -> 
             "## Needs attention ({} {} · {} {})\n",
             holding.len(),
             plural(holding.len(), "cause", "causes"),
-            repos,
+            count(repos),
             plural(repos, "repository", "repositories")
         );
         for g in holding {
@@ -318,7 +318,7 @@ fn cause(
         let _ = write!(
             head,
             " — {} {}",
-            g.count,
+            count(g.count),
             plural(g.count, "repository", "repositories")
         );
         if g.holds_gate > 0 {

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::campaign::{Outcome, plural};
+use super::campaign::{Outcome, count, plural};
 use crate::state::{self, EventRow, ScanRow, TargetState};
 
 /// How far back `report` looks by default.
@@ -180,16 +180,17 @@ impl Progress {
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
+        .map(|(n, what)| format!("{} {what}", count(n)))
         .collect();
         let places = match self.places_removed {
             Some(n) if n > 0 => Some(format!(
-                "the scan finds {n} fewer {}",
+                "the scan finds {} fewer {}",
+                count(n),
                 plural(n.unsigned_abs() as usize, "place", "places")
             )),
             Some(n) if n < 0 => Some(format!(
                 "the scan finds {} more {} than then",
-                -n,
+                count(-n),
                 plural(n.unsigned_abs() as usize, "place", "places")
             )),
             _ => None,
@@ -202,7 +203,7 @@ impl Progress {
         };
         let left = format!(
             "{} {}",
-            self.left,
+            count(self.left),
             plural(self.left, "repository is", "repositories are")
         );
         match &self.pace {
@@ -220,11 +221,11 @@ impl Progress {
                 match ends_on {
                     Some(on) => s.push_str(&format!(
                         " At this pace ({rate}) the last of the {} left settles around {on}.",
-                        self.left
+                        count(self.left)
                     )),
                     None => s.push_str(&format!(
                         " At this pace ({rate}) the {} left take more than ten years.",
-                        self.left
+                        count(self.left)
                     )),
                 }
             }

@@ -1351,3 +1351,15 @@ pub fn row_link(data: &serde_json::Value, row: &serde_json::Value) -> Option<Str
         }
     ))
 }
+
+#[test]
+fn counts_read_with_thousands_separators() {
+    let shown: Vec<String> = [0i64, 7, 999, 1_000, 10_000, 1_234_567, -4_500]
+        .into_iter()
+        .map(count)
+        .collect();
+    assert_eq!(
+        shown,
+        ["0", "7", "999", "1,000", "10,000", "1,234,567", "-4,500"]
+    );
+}

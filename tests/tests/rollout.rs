@@ -425,7 +425,7 @@ fn a_broken_opt_out_file_fails_its_target_at_its_place_and_the_report_says_whose
     md.code(0);
     assert!(
         md.stdout
-            .contains("opt-out file is broken: ask its owners to fix"),
+            .contains("opt-out file is broken: ask their owners to fix"),
         "{md:?}"
     );
 }

@@ -273,19 +273,21 @@ fn report_in_every_format_covers_ten_thousand_targets() {
     out.code(0);
     assert_eq!(out.stdout.lines().count(), 4);
 
+    // The tracking issue keeps within GitHub's limit: the teams table
+    // holds every team, the checklists give way.
     let out = run(&["report", NAME, "--format", "md"]);
     out.code(0);
-    assert_eq!(out.stdout.matches("\n### team-").count(), 100);
-    assert_eq!(
-        out.stdout.matches("\n- [").count(),
-        N,
-        "one checklist line per target"
-    );
+    assert!(out.stdout.chars().count() <= 65_000);
+    assert!(out.stdout.contains("## Teams (100)"), "{}", out.stdout);
+    assert_eq!(out.stdout.matches("\n| team-").count(), 100);
 
     let out = run(&["report", NAME, "--format", "html"]);
     out.code(0);
-    assert!(
-        out.stdout.matches("acme/svc-").count() >= N,
-        "every target is on the page"
+    assert!(out.stdout.len() < 2_000_000, "{} bytes", out.stdout.len());
+    let data = crate::report::page_data(&out.stdout);
+    assert_eq!(
+        data["targets"].as_array().unwrap().len(),
+        N,
+        "every target is in the page's data"
     );
 }
