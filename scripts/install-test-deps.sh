@@ -3,7 +3,8 @@
 # Debian's `chromium` (the browser test renders the HTML report in it),
 # Node.js with npm (the GitHub contract test installs prism with npm into
 # the git-ignored .cache/npm) and bubblewrap (`bwrap`: verify commands and
-# recipe `run:` steps run in its sandbox, and the sandbox tests use it).
+# recipe `run:` steps run in its sandbox, and the sandbox tests use it)
+# and groff (the manual page test).
 # Idempotent and quiet when everything is there.
 #
 #   scripts/install-test-deps.sh
@@ -26,6 +27,8 @@ packages=""
 [ -x "$CHROMIUM" ] || packages=" chromium"
 command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 command -v bwrap >/dev/null 2>&1 || packages="$packages bubblewrap"
+# groff renders the manual page `fleetwright man` writes (the cli test).
+command -v groff >/dev/null 2>&1 || packages="$packages groff-base"
 if [ -z "$packages" ]; then
     check_bwrap
     exit 0

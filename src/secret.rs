@@ -122,6 +122,7 @@ const KEPT: &[&str] = &[
     "FLEETWRIGHT_STATE",
     "FLEETWRIGHT_CACHE",
     "FLEETWRIGHT_COLOR",
+    "FLEETWRIGHT_LOG_FORMAT",
     "FLEETWRIGHT_NOW",
     "SSL_CERT_FILE",
     "SSL_CERT_DIR",
@@ -256,6 +257,8 @@ mod tests {
         for name in [
             "FLEETWRIGHT_STATE",
             "FLEETWRIGHT_CACHE",
+            "FLEETWRIGHT_COLOR",
+            "FLEETWRIGHT_LOG_FORMAT",
             "XDG_STATE_HOME",
             "XDG_CACHE_HOME",
         ] {

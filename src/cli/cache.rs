@@ -19,13 +19,8 @@ use super::{GlobalArgs, Ui, exit, open_state};
 ///
 /// The cache is --cache DIR (FLEETWRIGHT_CACHE), else beside an explicit
 /// --state, else $XDG_CACHE_HOME/fleetwright (~/.cache/fleetwright).
-///
-/// Examples:
-///   fleetwright cache
-///   fleetwright cache list --json
-///   fleetwright cache prune --completed --dry-run
-///   fleetwright cache prune --older-than 30d
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright cache", "fleetwright cache list --json", "fleetwright cache prune --completed --dry-run", "fleetwright cache prune --older-than 30d"]))]
 pub struct CacheArgs {
     #[command(subcommand)]
     command: Option<CacheCommand>,
@@ -40,8 +35,7 @@ enum CacheCommand {
     List,
     /// Remove clones: those matching every option given. A clone a running
     /// fleetwright works in is left alone.
-    ///
-    /// Example: fleetwright cache prune --completed --older-than 7d --dry-run
+    #[command(after_help = super::examples(&["fleetwright cache prune --completed --older-than 7d --dry-run"]))]
     Prune(PruneArgs),
 }
 

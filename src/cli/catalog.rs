@@ -14,9 +14,8 @@ use crate::catalog::{Catalog, Problem, ProblemGroup, group_problems};
 use crate::escape::terminal;
 
 /// Read a catalog and list its problems.
-///
-/// Example: fleetwright catalog check catalog/all.yaml
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright catalog check catalog/all.yaml"]))]
 pub struct CatalogArgs {
     #[command(subcommand)]
     command: CatalogCommand,
@@ -27,8 +26,7 @@ enum CatalogCommand {
     /// List every problem of a catalog (file or directory), each at its
     /// file:line:column, grouped by kind. Exits 3 when there is any, so that
     /// it can check a catalog in its own CI.
-    ///
-    /// Example: fleetwright catalog check catalog/ --json
+    #[command(after_help = super::examples(&["fleetwright catalog check catalog/ --json"]))]
     Check(CheckArgs),
 }
 

@@ -25,9 +25,8 @@ use crate::state::{CampaignRow, CiState, State, TargetRow, TargetState};
 /// teams report CI, merge, decline or take their time. The gates, the CI
 /// pause and the stale nudges can be seen doing their job. Running it again
 /// on the same DIR rebuilds the sandbox.
-///
-/// Example: fleetwright demo --dir demo-fleet
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright demo --dir demo-fleet"]))]
 pub struct DemoArgs {
     /// Where to build the sandbox (created; rebuilt when it holds an earlier demo).
     #[arg(long, default_value = "demo-fleet")]

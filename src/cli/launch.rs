@@ -16,9 +16,8 @@ use crate::state::TargetState;
 ///
 /// Running it again resumes where a failed or interrupted run stopped; it
 /// never creates a second branch, commit or pull request for a target.
-///
-/// Example: fleetwright launch campaigns/modernize.yaml
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright launch campaigns/modernize.yaml"]))]
 pub struct LaunchArgs {
     /// The campaign file.
     campaign_file: PathBuf,
@@ -34,9 +33,8 @@ pub struct LaunchArgs {
 /// tranche anyway. When the last run was interrupted, it first finishes the
 /// open tranches and opens nothing. Failed targets of open tranches are
 /// retried. `fleetwright run` does all of this on its own.
-///
-/// Example: fleetwright advance modernize-deprecated-apis --force
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright advance modernize-deprecated-apis --force"]))]
 pub struct AdvanceArgs {
     /// The campaign name (as in its file's `name`).
     campaign: String,
@@ -79,9 +77,8 @@ pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> 
 /// Asks the forge about each open pull request (state, draft, CI, reviews)
 /// and records it: merged ones move their target to `merged`, closed ones to
 /// `declined`. Cheap when nothing changed (conditional requests).
-///
-/// Example: fleetwright sync modernize-deprecated-apis
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright sync modernize-deprecated-apis"]))]
 pub struct SyncArgs {
     /// The campaign name (as in its file's `name`).
     campaign: String,

@@ -8,9 +8,8 @@ use crate::forge::ForgeKind;
 
 /// Act as the app team on the local forge: merge or close a pull request,
 /// or report its CI.
-///
-/// Example: fleetwright local merge modernize-deprecated-apis billing-api
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright local merge modernize-deprecated-apis billing-api"]))]
 pub struct LocalArgs {
     #[command(subcommand)]
     command: LocalCommand,
@@ -19,8 +18,7 @@ pub struct LocalArgs {
 #[derive(Debug, Subcommand)]
 enum LocalCommand {
     /// Merge a target's pull request into the default branch of its bare repository.
-    ///
-    /// Example: fleetwright local merge modernize-deprecated-apis billing-api
+    #[command(after_help = super::examples(&["fleetwright local merge modernize-deprecated-apis billing-api"]))]
     Merge {
         /// The campaign name.
         campaign: String,
@@ -28,8 +26,7 @@ enum LocalCommand {
         repo: String,
     },
     /// Close a target's pull request without merging; the target becomes `declined`.
-    ///
-    /// Example: fleetwright local close modernize-deprecated-apis billing-api --comment "service retired in Q3"
+    #[command(after_help = super::examples(&["fleetwright local close modernize-deprecated-apis billing-api --comment \"service retired in Q3\""]))]
     Close {
         /// The campaign name.
         campaign: String,
@@ -40,8 +37,7 @@ enum LocalCommand {
         comment: Option<String>,
     },
     /// Report a CI result on a target's pull request, as a CI system would.
-    ///
-    /// Example: fleetwright local ci modernize-deprecated-apis billing-api failure
+    #[command(after_help = super::examples(&["fleetwright local ci modernize-deprecated-apis billing-api failure"]))]
     Ci {
         /// The campaign name.
         campaign: String,

@@ -19,6 +19,7 @@ mod report;
 mod rewrite;
 mod rollout;
 mod scan;
+mod shell;
 mod status;
 
 use std::ffi::OsString;
@@ -39,6 +40,14 @@ use crate::git::Workspace;
 use crate::secret::Secret;
 use crate::state::{CampaignRow, State};
 
+/// `--version`: the crate's version and the commit it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("FLEETWRIGHT_COMMIT"),
+    ")"
+);
+
 /// fleetwright: land one change in hundreds of repositories.
 ///
 /// A recipe rewrites code; a campaign points it at the repositories of a
@@ -47,9 +56,20 @@ use crate::state::{CampaignRow, State};
 #[derive(Debug, Parser)]
 #[command(
     name = "fleetwright",
-    version,
+    version = VERSION,
     propagate_version = true,
-    after_help = "Examples:\n  fleetwright demo --dir demo-fleet\n  fleetwright plan campaigns/logging.yaml\n  fleetwright preview campaigns/logging.yaml\n  fleetwright launch campaigns/logging.yaml\n  fleetwright run logging --watch 10m\n  fleetwright status modernize-logging\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused."
+    after_help = format!(
+        "{}\n\nExit codes: 0 ok, 1 unexpected error, 2 usage, 3 bad input file, 4 some targets failed, 5 not found, 6 refused.",
+        examples(&[
+            "fleetwright demo --dir demo-fleet",
+            "fleetwright plan campaigns/logging.yaml",
+            "fleetwright preview campaigns/logging.yaml",
+            "fleetwright launch campaigns/logging.yaml",
+            "fleetwright run logging --watch 10m",
+            "fleetwright status modernize-logging",
+            "source <(fleetwright completions bash)",
+        ])
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -102,6 +122,23 @@ pub struct GlobalArgs {
         default_value = "auto"
     )]
     color: ColorChoice,
+    /// How log lines are written to stderr: `text` for people, `json` (one
+    /// object a line) for cron, CI and log collectors.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "FLEETWRIGHT_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -130,9 +167,91 @@ enum Command {
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
     Cache(cache::CacheArgs),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
     /// One target's rewrite, in a child process of `run` (internal).
     #[command(name = "__rewrite", hide = true)]
     Rewrite,
+}
+
+/// The widest an example's line is in `--help`: narrower than an
+/// 80-column terminal, so clap never wraps one (a wrapped command cannot
+/// be copied).
+const EXAMPLE_WIDTH: usize = 76;
+
+/// `--help`'s examples: one command a line, each line kept whole; a
+/// command longer than [`EXAMPLE_WIDTH`] is split between its words with
+/// a shell continuation (` \`), so it still pastes as one command.
+pub(crate) fn examples(commands: &[&str]) -> String {
+    let mut out = String::from(if commands.len() == 1 {
+        "Example:"
+    } else {
+        "Examples:"
+    });
+    for command in commands {
+        let mut line = String::from("  ");
+        // An option stays on one line with its value.
+        let words = shell_words(command);
+        let mut units: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            match words.get(i + 1) {
+                Some(value) if words[i].starts_with('-') && !value.starts_with('-') => {
+                    units.push(format!("{} {value}", words[i]));
+                    i += 2;
+                }
+                _ => {
+                    units.push(words[i].to_string());
+                    i += 1;
+                }
+            }
+        }
+        for word in &units {
+            let indent = if line.trim().is_empty() { "" } else { " " };
+            if line.trim().is_empty() || line.len() + 1 + word.len() + 2 <= EXAMPLE_WIDTH {
+                line.push_str(indent);
+                line.push_str(word);
+            } else {
+                out.push('\n');
+                out.push_str(&line);
+                out.push_str(" \\");
+                line = format!("      {word}");
+            }
+        }
+        out.push('\n');
+        out.push_str(&line);
+    }
+    out
+}
+
+/// The words of a command as a shell splits it (a quoted string is one
+/// word), kept as written.
+fn shell_words(command: &str) -> Vec<&str> {
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut quote = None;
+    for (i, c) in command.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                start.get_or_insert(i);
+            }
+            (None, ' ') => {
+                if let Some(s) = start.take() {
+                    words.push(&command[s..i]);
+                }
+            }
+            (None, _) => {
+                start.get_or_insert(i);
+            }
+        }
+    }
+    if let Some(s) = start {
+        words.push(&command[s..]);
+    }
+    words
 }
 
 /// Parse `args` and run the command; the exit code says how it went.
@@ -156,7 +275,12 @@ where
     // Only the commands that use the state or the cache need them placed.
     if !matches!(
         cli.command,
-        Command::Recipe(_) | Command::Plan(_) | Command::Demo(_) | Command::Rewrite
+        Command::Recipe(_)
+            | Command::Plan(_)
+            | Command::Demo(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Rewrite
     ) {
         let resolved = locations::resolve(
             cli.global.state_arg.as_deref(),
@@ -190,8 +314,8 @@ where
             }
         };
     }
-    init_tracing(&cli.global);
     let ui = Ui::new(&cli.global);
+    init_tracing(&cli.global, &ui);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -233,6 +357,8 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Local(args) => local::run(args, global, ui).await,
         Command::Demo(args) => demo::run(args, ui).await,
         Command::Cache(args) => cache::run(args, global, ui).await,
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
         Command::Rewrite => rewrite::run(),
     }
 }
@@ -251,8 +377,10 @@ impl Ui {
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            // NO_COLOR counts when it is set and not empty (no-color.org).
             ColorChoice::Auto => {
-                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };
         Ui {
@@ -264,7 +392,7 @@ impl Ui {
     /// A note for the person (stderr), unless quiet.
     pub fn note(&self, text: impl std::fmt::Display) {
         if !self.quiet {
-            eprintln!("{text}");
+            let _ = progress::eprint_lines(format!("{text}\n").as_bytes());
         }
     }
 
@@ -278,7 +406,10 @@ impl Ui {
     }
 }
 
-fn init_tracing(global: &GlobalArgs) {
+/// Log lines to stderr, as `-v`/`-q`/`RUST_LOG` ask, in `--log-format`,
+/// coloured only when the terminal is (`--color`, `NO_COLOR`), never
+/// through a progress bar.
+fn init_tracing(global: &GlobalArgs, ui: &Ui) {
     use tracing_subscriber::EnvFilter;
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
@@ -288,11 +419,18 @@ fn init_tracing(global: &GlobalArgs) {
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("fleetwright={level}")));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_writer(progress::Stderr)
+        .with_target(false);
+    let _ = match global.log_format {
+        LogFormat::Text => builder.with_ansi(ui.color).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 /// The state at `path` and the campaign `name` recorded in it. Commands that
@@ -515,4 +653,72 @@ fn workspace(cache: &Path) -> anyhow::Result<Workspace> {
     // Repository code never sees the other clones.
     crate::sandbox::hide(cache);
     Ok(Workspace::new(repos))
+}
+
+#[cfg(test)]
+mod help_tests {
+    use clap::CommandFactory;
+
+    use super::{Cli, examples, shell_words};
+
+    /// Every command and subcommand, with its path (`fleetwright local
+    /// merge`).
+    fn all(cmd: &clap::Command, path: String, out: &mut Vec<(String, clap::Command)>) {
+        for sub in cmd.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            all(sub, name, out);
+        }
+        out.push((path, cmd.clone()));
+    }
+
+    #[test]
+    fn help_examples_keep_their_lines_on_an_80_column_terminal() {
+        let mut commands = Vec::new();
+        all(&Cli::command(), "fleetwright".into(), &mut commands);
+        let mut seen = 0;
+        for (path, cmd) in commands {
+            if cmd.is_hide_set() {
+                continue;
+            }
+            let source = cmd
+                .get_after_long_help()
+                .or(cmd.get_after_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let help = cmd.term_width(80).render_long_help().to_string();
+            for line in source.lines().filter(|l| l.starts_with("  ")) {
+                seen += 1;
+                assert!(line.len() <= 78, "{path}: `{line}` is {} wide", line.len());
+                assert!(
+                    help.lines().any(|h| h.trim_end() == line),
+                    "{path}: the example line `{line}` was broken in:\n{help}"
+                );
+            }
+        }
+        assert!(seen > 30, "only {seen} example lines");
+    }
+
+    #[test]
+    fn a_long_example_is_split_between_words_with_a_continuation() {
+        let text = examples(&[
+            "fleetwright local close modernize-deprecated-apis billing-api --comment \"service retired in Q3 after the big migration\"",
+        ]);
+        assert_eq!(
+            text,
+            "Example:\n  fleetwright local close modernize-deprecated-apis billing-api \\\n      --comment \"service retired in Q3 after the big migration\""
+        );
+        // Pasted back, the lines are the same command.
+        let joined = text
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().trim_end_matches('\\').trim())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(
+            shell_words(&joined),
+            shell_words(
+                "fleetwright local close modernize-deprecated-apis billing-api --comment \"service retired in Q3 after the big migration\""
+            )
+        );
+    }
 }

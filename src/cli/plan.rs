@@ -13,9 +13,8 @@ use crate::campaign::{self, Loaded, Plan};
 use crate::escape::terminal;
 
 /// Show the targets of a campaign per tranche, touching nothing.
-///
-/// Example: fleetwright plan campaigns/modernize.yaml
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright plan campaigns/modernize.yaml"]))]
 pub struct PlanArgs {
     /// The campaign file.
     campaign_file: PathBuf,

@@ -28,9 +28,8 @@ use crate::report::shorten;
 ///
 /// Writes DIR/index.html, DIR/preview.md and DIR/preview.json. Exits 4 when
 /// some repository is failing (the others are previewed).
-///
-/// Example: fleetwright preview campaigns/modernize.yaml --verify --out review/
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright preview campaigns/modernize.yaml --verify --out review/"]))]
 pub struct PreviewArgs {
     /// The campaign file.
     campaign_file: PathBuf,

@@ -1,8 +1,64 @@
 //! Progress bars on stderr, drawn by indicatif (hidden when stderr is not a
 //! terminal). Repository names and wait reasons go through
 //! [`terminal`] before they reach the bar.
+//!
+//! Everything else fleetwright writes to stderr while a bar may be drawn
+//! (log lines, notes) goes through [`eprint_lines`], which lifts the bars
+//! off the terminal, writes, and draws them again: a log line never tears
+//! a bar.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::Write as _;
+use std::sync::LazyLock;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The bars on stderr: every [`Bars`] draws through it, and writers to
+/// stderr suspend it.
+static TERMINAL: LazyLock<MultiProgress> =
+    LazyLock::new(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+
+/// Write `bytes` to stderr with the progress bars lifted off meanwhile.
+pub fn eprint_lines(bytes: &[u8]) -> std::io::Result<()> {
+    TERMINAL.suspend(|| {
+        let mut stderr = std::io::stderr().lock();
+        stderr.write_all(bytes).and_then(|()| stderr.flush())
+    })
+}
+
+/// stderr for `tracing`: each event written whole, the bars lifted off
+/// meanwhile ([`eprint_lines`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stderr;
+
+/// One event's text, written when the event is done.
+pub struct EventWriter(Vec<u8>);
+
+impl std::io::Write for EventWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for EventWriter {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let _ = eprint_lines(&self.0);
+        }
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Stderr {
+    type Writer = EventWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        EventWriter(Vec::with_capacity(256))
+    }
+}
 
 use crate::engine::Progress;
 use crate::escape::terminal;
@@ -17,7 +73,7 @@ pub struct Bars {
 
 impl Bars {
     pub fn new() -> Self {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        let bar = TERMINAL.add(ProgressBar::new(0));
         bar.set_style(
             ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())

@@ -15,9 +15,8 @@ use crate::recipe::{
 use crate::sandbox::Policy;
 
 /// Check, test or apply a recipe.
-///
-/// Example: fleetwright recipe test migrations-recipes/github-actions-bump/recipe.yaml
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright recipe test migrations-recipes/github-actions-bump/recipe.yaml"]))]
 pub struct RecipeArgs {
     #[command(subcommand)]
     command: RecipeCommand,
@@ -72,8 +71,7 @@ impl SandboxArgs {
 #[derive(Debug, Subcommand)]
 enum RecipeCommand {
     /// Check a recipe without applying it; problems come with file:line:column.
-    ///
-    /// Example: fleetwright recipe check migrations-recipes/modernize-deprecated-apis/recipe.yaml
+    #[command(after_help = super::examples(&["fleetwright recipe check migrations-recipes/modernize-deprecated-apis/recipe.yaml"]))]
     Check {
         /// The recipe file (a fleetwright recipe or a plain ast-grep rule file).
         recipe: PathBuf,
@@ -85,8 +83,7 @@ enum RecipeCommand {
     /// Cases are the folders of `fixtures/` beside the recipe file: `before/`,
     /// `after/`, and optionally `case.yaml` (`parameters`, `catalog`,
     /// `expect: not_applicable`). Prints a diff for each failing case.
-    ///
-    /// Example: fleetwright recipe test migrations-recipes/github-actions-bump/recipe.yaml
+    #[command(after_help = super::examples(&["fleetwright recipe test migrations-recipes/github-actions-bump/recipe.yaml"]))]
     Test {
         /// The recipe file.
         recipe: PathBuf,
@@ -99,8 +96,7 @@ enum RecipeCommand {
         sandbox: SandboxArgs,
     },
     /// Apply a recipe to a folder: rewrite the files, or print the diff with --dry-run.
-    ///
-    /// Example: fleetwright recipe apply migrations-recipes/modernize-deprecated-apis/recipe.yaml ~/src/billing --dry-run
+    #[command(after_help = super::examples(&["fleetwright recipe apply migrations-recipes/modernize-deprecated-apis/recipe.yaml ~/src/billing --dry-run"]))]
     Apply {
         /// The recipe file (a fleetwright recipe or a plain ast-grep rule file).
         recipe: PathBuf,

@@ -3,7 +3,6 @@
 //! with `--publish-issue`, the Markdown published as the campaign's
 //! tracking issue (`engine::tracking`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -28,11 +27,9 @@ use crate::state::{CampaignRow, State};
 /// needed); the burndown is replayed from the event log, one point per UTC
 /// day. Without --out the report goes to stdout; with --out it is written
 /// to that file (folders created) and its path printed.
-///
-/// Example: fleetwright report modernize-deprecated-apis --format html --out reports/modernize.html
 #[derive(Debug, Args)]
 #[command(
-    after_help = "More examples:\n  fleetwright report modernize-deprecated-apis --format md > issue.md\n  fleetwright report modernize-deprecated-apis --split-by team --out reports/modernize\n  fleetwright report modernize-deprecated-apis --since 2026-11-01\n  fleetwright report modernize-deprecated-apis --publish-issue\n  fleetwright report modernize-deprecated-apis --format json\n  fleetwright report modernize-deprecated-apis --format csv --table days"
+    after_help = super::examples(&["fleetwright report modernize-deprecated-apis --format html --out reports/modernize.html", "fleetwright report modernize-deprecated-apis --format md > issue.md", "fleetwright report modernize-deprecated-apis --split-by team --out reports/modernize", "fleetwright report modernize-deprecated-apis --since 2026-11-01", "fleetwright report modernize-deprecated-apis --publish-issue", "fleetwright report modernize-deprecated-apis --format json", "fleetwright report modernize-deprecated-apis --format csv --table days"])
 )]
 pub struct ReportArgs {
     /// The campaign name.
@@ -174,19 +171,7 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
     }
     let text = render(&args, &report, &html::Page::default(), &md);
     match &args.out {
-        None => {
-            // A reader that stops early (`| head`) is not an error.
-            let mut stdout = std::io::stdout().lock();
-            match stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-            {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    return Err(e).context("cannot write the report to stdout");
-                }
-                _ => {}
-            }
-        }
+        None => super::output::write_stdout(&text).context("cannot write the report to stdout")?,
         Some(path) => {
             write_file(path, &text)?;
             println!("{}", terminal(&path.display().to_string()));

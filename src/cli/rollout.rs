@@ -21,11 +21,8 @@ use crate::forge::ForgeKind;
 /// the previous one passes, opens the pull requests the throttles allow,
 /// nudges stale ones (once), and marks the campaign completed when every
 /// target is settled. A campaign file that was never launched is launched.
-///
-/// Examples:
-///   fleetwright run campaigns/modernize.yaml
-///   fleetwright run modernize-deprecated-apis --watch 10m
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright run campaigns/modernize.yaml", "fleetwright run modernize-deprecated-apis --watch 10m"]))]
 pub struct RunArgs {
     /// The campaign: its file, or the name of a launched campaign.
     campaign: String,
@@ -41,9 +38,8 @@ pub struct RunArgs {
 /// Pause a campaign: no pull request is opened until `resume`.
 ///
 /// Syncing still records what happens to the open pull requests.
-///
-/// Example: fleetwright pause modernize-deprecated-apis --reason "CI outage in the payments org"
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright pause modernize-deprecated-apis --reason \"CI outage in the payments org\""]))]
 pub struct PauseArgs {
     /// The campaign name.
     campaign: String,
@@ -56,18 +52,16 @@ pub struct PauseArgs {
 ///
 /// A campaign that paused itself on CI failures accepts the failures it has
 /// now, and pauses again only when more pull requests fail.
-///
-/// Example: fleetwright resume modernize-deprecated-apis
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright resume modernize-deprecated-apis"]))]
 pub struct ResumeArgs {
     /// The campaign name.
     campaign: String,
 }
 
 /// Cancel a campaign for good: nothing more is opened, synced or nudged.
-///
-/// Example: fleetwright cancel modernize-deprecated-apis --close-prs "Superseded by the v2 campaign."
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright cancel modernize-deprecated-apis --close-prs \"Superseded by the v2 campaign.\""]))]
 pub struct CancelArgs {
     /// The campaign name.
     campaign: String,

@@ -27,10 +27,8 @@ use crate::engine::scan::{ScanReport, TargetScan};
 /// campaign before its launch.
 ///
 /// Exits 4 when some repository could not be scanned (the others are).
-///
-/// Example: fleetwright scan modernize-deprecated-apis --json
-/// Example: fleetwright scan campaigns/modernize.yaml
 #[derive(Debug, Args)]
+#[command(after_help = super::examples(&["fleetwright scan modernize-deprecated-apis --json", "fleetwright scan campaigns/modernize.yaml"]))]
 pub struct ScanArgs {
     /// The campaign name (as in its file's `name`), or a campaign file.
     campaign: String,

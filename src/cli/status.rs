@@ -17,11 +17,9 @@ use crate::state::{CampaignRow, State, TargetFilter, TargetState};
 /// At most --limit targets are listed (50 by default; the last line says
 /// how many more match and how to see them); the counts are of every target
 /// the filters hold. --json prints every target the filters hold.
-///
-/// Example: fleetwright status modernize-deprecated-apis --target-state failed
 #[derive(Debug, Args)]
 #[command(
-    after_help = "More examples:\n  fleetwright status modernize-deprecated-apis --team payments --tranche 2\n  fleetwright status modernize-deprecated-apis --limit 0   (every target)\n  fleetwright status modernize-deprecated-apis --json"
+    after_help = super::examples(&["fleetwright status modernize-deprecated-apis --target-state failed", "fleetwright status modernize-deprecated-apis --team payments --tranche 2", "fleetwright status modernize-deprecated-apis --limit 0  # every target", "fleetwright status modernize-deprecated-apis --json"])
 )]
 pub struct StatusArgs {
     /// The campaign name.

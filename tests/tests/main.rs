@@ -36,6 +36,9 @@ mod sync;
 mod torture;
 mod verify;
 
+/// The command line: completions, manual pages, `--version`, log lines.
+mod cli;
+
 /// The clone cache: default places, `cache` and `cache prune`, shallow clones.
 mod cache;
 
