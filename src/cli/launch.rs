@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::actions::{Actions, Kind};
 use super::plan::warn_catalog_problems;
 use super::{Ui, campaign_engine, exit, open_state, recorded_campaign};
 use crate::campaign;
@@ -24,6 +25,10 @@ pub struct LaunchArgs {
     /// Targets prepared at once (default: the number of cores).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Print what it did as JSON (docs/campaigns.md): per target, its
+    /// state, failed step, reason and pull request.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Open the next tranche of a launched campaign, when its gate passes.
@@ -45,6 +50,9 @@ pub struct AdvanceArgs {
     /// Targets prepared at once (default: the number of cores).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Print what it did as JSON (docs/campaigns.md).
+    #[arg(long)]
+    json: bool,
 }
 
 pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
@@ -55,7 +63,11 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
     let state = open_state(&global.state).await?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.launch(&loaded).await?;
-    print_run(ui, &report, true);
+    if args.json {
+        Actions::of_run(Kind::Launch, &report).print(false)?;
+    } else {
+        print_run(ui, &report, true);
+    }
     state.close().await;
     Ok(exit_code(&report))
 }
@@ -67,7 +79,11 @@ pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> 
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.advance(&loaded, args.force).await?;
-    print_run(ui, &report, true);
+    if args.json {
+        Actions::of_run(Kind::Advance, &report).print(false)?;
+    } else {
+        print_run(ui, &report, true);
+    }
     state.close().await;
     Ok(exit_code(&report))
 }
@@ -82,6 +98,9 @@ pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> 
 pub struct SyncArgs {
     /// The campaign name (as in its file's `name`).
     campaign: String,
+    /// Print what it did as JSON (docs/campaigns.md).
+    #[arg(long)]
+    json: bool,
 }
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
@@ -89,6 +108,25 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     let _lock = lock(&global.state, &args.campaign, "sync")?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded).await?;
+    if args.json {
+        let row = state
+            .campaign(&loaded.campaign.name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the campaign vanished from the state"))?;
+        Actions::of_sync(&row, &report).print(false)?;
+    } else {
+        print_sync(&loaded.campaign.name, &report);
+    }
+    state.close().await;
+    Ok(if report.failed.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::TARGETS_FAILED
+    })
+}
+
+/// What a sync did, for the person who ran it.
+fn print_sync(campaign: &str, report: &crate::engine::SyncReport) {
     for (repo, from, to) in &report.moved {
         println!(
             "  {:<28} {from} -> {to}{}",
@@ -101,17 +139,11 @@ pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow
     }
     println!(
         "{}: {} open pull request(s) checked, {} changed, {} not reachable",
-        terminal(&loaded.campaign.name),
+        terminal(campaign),
         report.checked,
         report.moved.len(),
         report.failed.len()
     );
-    state.close().await;
-    Ok(if report.failed.is_empty() {
-        exit::SUCCESS
-    } else {
-        exit::TARGETS_FAILED
-    })
 }
 
 /// Refuse, once and before any target is touched, a campaign that runs

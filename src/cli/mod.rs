@@ -3,6 +3,7 @@
 //! It is the only layer that knows about the terminal (clap, indicatif,
 //! colours); the domain modules below it never print.
 
+mod actions;
 mod cache;
 mod catalog;
 mod demo;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::actions::{Actions, IssueAction, TrackingIssue};
 use super::launch::{launched, lock, print_outcomes};
 use super::plan::warn_catalog_problems;
 use super::{GlobalArgs, Ui, campaign_engine, engine, exit, open_state, recorded_campaign};
@@ -33,6 +34,10 @@ pub struct RunArgs {
     /// Targets prepared at once (default: the number of cores).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
+    /// Print what it did as JSON (docs/campaigns.md); with --watch, one
+    /// object a line per run.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Pause a campaign: no pull request is opened until `resume`.
@@ -158,8 +163,17 @@ async fn run_once(
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let done = engine.reconcile(&loaded).await?;
-    print_reconciled(&done);
-    publish_tracking_issue(&engine, &loaded.campaign, &done.campaign, ui).await;
+    let issue = publish_tracking_issue(&engine, &loaded.campaign, &done.campaign).await;
+    if args.json {
+        let mut actions = Actions::of_reconciled(&done);
+        actions.tracking_issue = issue;
+        actions.print(args.watch.is_some())?;
+    } else {
+        print_reconciled(&done);
+        if let Some(issue) = &issue {
+            print_tracking_issue(ui, issue);
+        }
+    }
     state.close().await;
     let finished = done.campaign.status.is_finished();
     let code = if done.failed() > 0 || !done.sync.failed.is_empty() {
@@ -170,38 +184,46 @@ async fn run_once(
     Ok((code, finished))
 }
 
-/// A run ends by publishing the campaign's tracking issue (`report.issue`).
-/// A failure is a warning, never the run's: nothing is lost, and the next
-/// run tries again.
+/// A run ends by publishing the campaign's tracking issue (`report.issue`);
+/// `None` when it has none. A failure is never the run's: nothing is lost,
+/// and the next run tries again.
 async fn publish_tracking_issue(
     engine: &crate::engine::Engine,
     campaign: &campaign::Campaign,
     row: &crate::state::CampaignRow,
-    ui: &Ui,
-) {
-    use crate::engine::tracking::Action;
+) -> Option<TrackingIssue> {
     match engine.publish_tracking_issue(campaign, row).await {
-        Ok(None) => {}
-        Ok(Some(p)) => {
-            let url = terminal(&p.url);
-            match p.action {
-                Action::Opened => println!("tracking issue opened: {url}"),
-                Action::Updated => println!("tracking issue updated: {url}"),
-                Action::Unchanged => println!("tracking issue unchanged: {url}"),
-                Action::LeftClosed => ui.note(format!(
-                    "warning: the tracking issue {url} was closed by a person: it is not updated, reopened or opened again; reopen it to have it kept up to date, or remove `report.issue` from the campaign file"
-                )),
-            }
-        }
-        Err(e) => ui.note(format!(
+        Ok(None) => None,
+        Ok(Some(p)) => Some(TrackingIssue {
+            action: p.action.into(),
+            url: Some(p.url),
+            error: None,
+        }),
+        Err(e) => Some(TrackingIssue {
+            action: IssueAction::Failed,
+            url: None,
+            error: Some(crate::urls::redact_text(&e.to_string()).into_owned()),
+        }),
+    }
+}
+
+/// What became of the tracking issue, for the person who ran `run`.
+fn print_tracking_issue(ui: &Ui, issue: &TrackingIssue) {
+    let url = terminal(issue.url.as_deref().unwrap_or_default());
+    match issue.action {
+        IssueAction::Opened => println!("tracking issue opened: {url}"),
+        IssueAction::Updated => println!("tracking issue updated: {url}"),
+        IssueAction::Unchanged => println!("tracking issue unchanged: {url}"),
+        IssueAction::LeftClosed => ui.note(format!(
+            "warning: the tracking issue {url} was closed by a person: it is not updated, reopened or opened again; reopen it to have it kept up to date, or remove `report.issue` from the campaign file"
+        )),
+        IssueAction::Failed => ui.note(format!(
             "warning: {}; the next run tries again",
-            terminal(&crate::urls::redact_text(&e.to_string()))
+            terminal(issue.error.as_deref().unwrap_or_default())
         )),
     }
 }
 
-/// What a run did, in a few lines (values from outside through
-/// [`terminal`]).
 pub(super) fn print_reconciled(done: &Reconciled) {
     let c = &done.campaign;
     let name = terminal(&c.name);

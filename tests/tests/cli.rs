@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::util::{Sandbox, command, python};
+use crate::util::{CAMPAIGN, Sandbox, command, python};
 
 /// The binary with no state, run in `dir`.
 fn fleetwright(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
@@ -162,4 +162,75 @@ fn log_lines_follow_color_no_color_and_log_format() {
             .all(|l| l.starts_with('{')),
         "{env}"
     );
+}
+
+/// `--json` of a command that succeeded: its whole stdout is one JSON
+/// document.
+fn json_of(run: &crate::util::Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{}", run.stdout))
+}
+
+#[test]
+fn launch_sync_advance_and_run_say_what_they_did_as_json() {
+    let sb = Sandbox::new(
+        vec![
+            python("svc-a", "team-a", "experimental"),
+            python("svc-b", "team-b", "production"),
+            python("svc-c", "team-b", "production"),
+        ],
+        "[1, rest]",
+    );
+    let launch = sb.run(&["launch", "campaign.yaml", "--json"]);
+    launch.code(0);
+    let json = json_of(&launch);
+    assert_eq!(json["schema"], 1);
+    assert_eq!(json["command"], "launch");
+    assert_eq!(json["launched"], true);
+    assert_eq!(json["opened_tranches"], serde_json::json!([1]));
+    // Every target it worked on, as `status` records it.
+    let status = sb.status();
+    let targets = json["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{json:#}");
+    for t in targets {
+        let recorded = crate::util::target(&status, t["repo"].as_str().unwrap());
+        assert_eq!(t["state"], recorded.state.as_str());
+        assert_eq!(t["pr"], recorded.pr.as_ref().unwrap().number);
+    }
+    assert_eq!(json["counts"]["pr_open"], 1);
+    assert_eq!(json["failed"], 0);
+
+    // The canary's CI reports back: sync asks the forge about its pull
+    // request (its state does not move).
+    let canary = targets[0]["repo"].as_str().unwrap().to_string();
+    sb.run(&["local", "ci", CAMPAIGN, &canary, "success"])
+        .code(0);
+    let sync = sb.run(&["sync", CAMPAIGN, "--json"]);
+    sync.code(0);
+    let json = json_of(&sync);
+    assert_eq!(json["command"], "sync");
+    assert_eq!(json["sync"]["checked"], 1);
+    assert_eq!(json["sync"]["moved"], serde_json::json!([]));
+    assert_eq!(json["sync"]["failed"], serde_json::json!([]));
+    sb.run(&["local", "merge", CAMPAIGN, &canary]).code(0);
+
+    // The gate passes: advance opens tranche 2 and its pull requests.
+    let advance = sb.run(&["advance", CAMPAIGN, "--json"]);
+    advance.code(0);
+    let json = json_of(&advance);
+    assert_eq!(json["command"], "advance");
+    assert_eq!(json["opened_tranches"], serde_json::json!([2]));
+    assert_eq!(json["gate"]["passed"], true, "{json:#}");
+    assert_eq!(json["targets"].as_array().unwrap().len(), 2);
+    assert_eq!(json["campaign"]["tranches_open"], 2);
+
+    // A run: the sync of the two open pull requests, nothing else to do.
+    let run = sb.run(&["run", CAMPAIGN, "--json"]);
+    run.code(0);
+    let json = json_of(&run);
+    assert_eq!(json["command"], "run");
+    assert_eq!(json["launched"], false);
+    assert_eq!(json["sync"]["checked"], 2);
+    assert_eq!(json["campaign"]["status"], "active");
+    assert_eq!(json["tracking_issue"], serde_json::Value::Null);
 }
