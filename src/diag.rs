@@ -104,7 +104,7 @@ impl FileText for Source {
 
 /// One problem at one place in one file.
 #[derive(Debug, Clone, thiserror::Error, miette::Diagnostic)]
-#[error("{}:{}:{}: {message}", path.display(), line, column)]
+#[error("{}: {message}", where_(.path, *.line, *.column, .place.as_deref()))]
 pub struct FileDiagnostic {
     /// What is wrong, in one sentence (names the field where there is one).
     pub message: String,
@@ -117,6 +117,10 @@ pub struct FileDiagnostic {
     /// What to do about it.
     #[help]
     pub help: Option<String>,
+    /// How to name the place instead of `path:line:column`, when the text
+    /// is not a file the user has (an entity read from a live Backstage
+    /// catalog: `entity component:default/x (from url:…)`).
+    pub place: Option<Arc<str>>,
     #[source_code]
     source_code: NamedSource<Arc<str>>,
     #[label("here")]
@@ -142,6 +146,7 @@ impl FileDiagnostic {
             line,
             column,
             help: None,
+            place: None,
             source_code: NamedSource::new(path.display().to_string(), file.shared()),
             span: SourceSpan::new(byte_offset.into(), len),
         }
@@ -193,14 +198,30 @@ impl FileDiagnostic {
             FileDiagnostic::at_offset(&self.path, original, start, end - start, self.message);
         FileDiagnostic {
             help: self.help,
+            place: self.place,
             ..moved
         }
+    }
+
+    /// The diagnostic named by `place` instead of `path:line:column` (the
+    /// snippet still shows the text, underlined).
+    pub fn placed(mut self, place: Arc<str>) -> Self {
+        self.place = Some(place);
+        self
     }
 
     /// Attach a hint saying what to do.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
+    }
+}
+
+/// `path:line:column`, or the place that stands for it.
+fn where_(path: &Path, line: usize, column: usize, place: Option<&str>) -> String {
+    match place {
+        Some(place) => place.to_string(),
+        None => format!("{}:{line}:{column}", path.display()),
     }
 }
 

@@ -6,6 +6,7 @@
 // on cold error paths only, so their size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod backstage;
 pub mod cache;
 pub mod campaign;
 pub mod catalog;

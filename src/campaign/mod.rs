@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::backstage::BackstageSource;
 use crate::catalog::{Catalog, CatalogError, EntityRef};
 use crate::diag::{FileDiagnostic, Source};
 use crate::forge::ForgeKind;
@@ -43,6 +44,8 @@ pub enum CampaignError {
     Recipe(#[from] RecipeError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    #[error("the catalog is the live Backstage at {0}, which this command does not read")]
+    Live(String),
 }
 
 /// One tranche size as written: `1`, `"25%"`, or `rest`.
@@ -302,8 +305,8 @@ pub struct Campaign {
     pub file: PathBuf,
     /// The recipe file, absolute.
     pub recipe: PathBuf,
-    /// The catalog file or folder, absolute.
-    pub catalog: PathBuf,
+    /// Where the catalog is: a file or folder, or a live Backstage.
+    pub catalog: CatalogSource,
     pub forge: ForgeKind,
     /// GitHub settings (defaults when the section is absent).
     pub github: GitHubSettings,
@@ -331,6 +334,46 @@ pub struct Campaign {
     pub parameters: crate::recipe::Values,
 }
 
+/// Where a campaign's catalog is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogSource {
+    /// A catalog file or a folder of them, absolute (`catalog: PATH`).
+    Files(PathBuf),
+    /// A live Backstage (`catalog: {backstage: {url, token_env, filter}}`).
+    Backstage(BackstageSource),
+}
+
+impl CatalogSource {
+    /// The file or folder, for a file catalog.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            CatalogSource::Files(path) => Some(path),
+            CatalogSource::Backstage(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CatalogSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CatalogSource::Files(path) => write!(f, "{}", path.display()),
+            CatalogSource::Backstage(b) => write!(f, "{}", b.url),
+        }
+    }
+}
+
+/// Where the catalog a campaign works from came from.
+#[derive(Debug, Clone)]
+pub enum CatalogOrigin {
+    /// Catalog files, read now.
+    Files,
+    /// A live catalog, read now: the snapshot to record when the campaign
+    /// is launched.
+    Read(crate::backstage::Snapshot),
+    /// The snapshot a launched campaign recorded (taken at `taken_at`).
+    Snapshot { taken_at: String },
+}
+
 /// A campaign with its recipe and catalog loaded and its plan made.
 #[derive(Debug)]
 pub struct Loaded {
@@ -338,6 +381,8 @@ pub struct Loaded {
     pub recipe: Arc<Recipe>,
     pub catalog: Catalog,
     pub plan: Plan,
+    /// Where `catalog` came from.
+    pub catalog_origin: CatalogOrigin,
 }
 
 impl Loaded {
@@ -355,19 +400,38 @@ impl Loaded {
     }
 }
 
-/// Load a campaign file, its recipe and catalog, and plan its targets.
-/// Catalog problems do not stop it: they are in `catalog.problems`.
+/// Load a campaign file, its recipe and catalog files, and plan its
+/// targets. Catalog problems do not stop it: they are in
+/// `catalog.problems`. A campaign on a live catalog is refused here: the
+/// command layer reads it (or its snapshot) and calls [`Loaded::new`].
 pub fn load_all(path: &Path) -> Result<Loaded, CampaignError> {
     let campaign = Campaign::load(path)?;
     let recipe = Arc::new(Recipe::load_with(&campaign.recipe, &campaign.parameters)?);
-    let catalog = Catalog::load(&campaign.catalog)?;
-    let plan = plan::plan(&campaign, &catalog);
-    Ok(Loaded {
-        campaign,
-        recipe,
-        catalog,
-        plan,
-    })
+    let catalog = match &campaign.catalog {
+        CatalogSource::Files(path) => Catalog::load(path)?,
+        CatalogSource::Backstage(b) => return Err(CampaignError::Live(b.url.clone())),
+    };
+    Ok(Loaded::new(campaign, recipe, catalog, CatalogOrigin::Files))
+}
+
+impl Loaded {
+    /// A campaign with its recipe and the catalog read (from `origin`),
+    /// planned.
+    pub fn new(
+        campaign: Campaign,
+        recipe: Arc<Recipe>,
+        catalog: Catalog,
+        catalog_origin: CatalogOrigin,
+    ) -> Loaded {
+        let plan = plan::plan(&campaign, &catalog);
+        Loaded {
+            campaign,
+            recipe,
+            catalog,
+            plan,
+            catalog_origin,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -379,7 +443,7 @@ struct RawCampaign {
     recipe: Spanned<String>,
     #[serde(default)]
     parameters: BTreeMap<String, String>,
-    catalog: Spanned<String>,
+    catalog: Spanned<RawCatalog>,
     #[serde(default)]
     forge: Option<Spanned<String>>,
     #[serde(default)]
@@ -456,6 +520,56 @@ struct RawVerify {
     /// Whether the command may use the network (default false).
     #[serde(default)]
     network: bool,
+}
+
+/// `catalog:` as written: a path, or `{backstage: {...}}`.
+#[derive(Debug)]
+enum RawCatalog {
+    Path(String),
+    Map(Box<RawCatalogMap>),
+}
+
+/// By hand rather than `untagged`, so that a mistake inside the map is
+/// reported as itself.
+impl<'de> Deserialize<'de> for RawCatalog {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawCatalog;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "a catalog file or folder, or {backstage: {url: https://..., token_env: BACKSTAGE_TOKEN, filter: {...}}}",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawCatalog, E> {
+                Ok(RawCatalog::Path(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawCatalog, A::Error> {
+                RawCatalogMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|m| RawCatalog::Map(Box::new(m)))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogMap {
+    backstage: Spanned<RawBackstage>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackstage {
+    url: Spanned<String>,
+    #[serde(default)]
+    token_env: Option<Spanned<String>>,
+    #[serde(default)]
+    filter: Option<Spanned<BTreeMap<String, Spanned<OneOrMany>>>>,
 }
 
 /// `sandbox:` as written: the word `none`, or the limits of the bubblewrap
@@ -793,23 +907,12 @@ impl Campaign {
                 .with_help("paths in a campaign file are relative to the campaign file"),
             );
         }
-        let catalog = base.join(&raw.catalog.value);
-        if raw.catalog.value.starts_with("http://") || raw.catalog.value.starts_with("https://") {
-            problems.push(
-                at(
-                    &raw.catalog,
-                    "live Backstage catalogs are not supported yet".into(),
-                )
-                .with_help(
-                    "export the catalog-info.yaml files and point `catalog` at their folder",
-                ),
-            );
-        } else if !catalog.exists() {
-            problems.push(
-                at(&raw.catalog, format!("catalog `{}` does not exist ({})", raw.catalog.value, catalog.display()))
-                    .with_help("point `catalog` at a catalog file or a folder of them, relative to the campaign file"),
-            );
-        }
+        let catalog = catalog_source(
+            &raw.catalog,
+            &base,
+            &mut problems,
+            &Place { path, text, doc },
+        );
         let forge = match raw.forge.as_ref() {
             None => ForgeKind::Local,
             Some(f) => f.value.parse().unwrap_or_else(|_| {
@@ -972,7 +1075,7 @@ impl Campaign {
             description: raw.description,
             file: absolute(path),
             recipe: normalize(&recipe),
-            catalog: normalize(&catalog),
+            catalog,
             forge,
             github,
             targets,
@@ -1226,6 +1329,145 @@ struct Place<'a, 'd> {
     path: &'a Path,
     text: &'a Source,
     doc: &'a yaml::Document<'d>,
+}
+
+/// `catalog:`, checked: a file or folder that exists, or a live Backstage
+/// with an https URL (plain http only on loopback), a variable name for
+/// its token and a filter Backstage can take.
+fn catalog_source(
+    raw: &Spanned<RawCatalog>,
+    base: &Path,
+    problems: &mut Vec<FileDiagnostic>,
+    place: &Place<'_, '_>,
+) -> CatalogSource {
+    let at = |v: &Spanned<String>, msg: String| {
+        yaml::diagnostic_at(place.path, place.text, place.doc, v, msg)
+    };
+    let b = match &raw.value {
+        RawCatalog::Path(value) => {
+            let spanned = Spanned {
+                value: value.clone(),
+                referenced: raw.referenced,
+                defined: raw.defined,
+            };
+            let catalog = base.join(value);
+            if value.starts_with("http://") || value.starts_with("https://") {
+                problems.push(
+                    at(&spanned, format!("catalog `{value}` is a URL, and a catalog path is a file or folder"))
+                        .with_help(format!(
+                            "for a live Backstage catalog write `catalog: {{backstage: {{url: {}, token_env: BACKSTAGE_TOKEN}}}}` (see docs/campaigns.md)",
+                            crate::urls::redact(value.trim_end_matches('/'))
+                        )),
+                );
+            } else if !catalog.exists() {
+                problems.push(
+                    at(&spanned, format!("catalog `{value}` does not exist ({})", catalog.display()))
+                        .with_help("point `catalog` at a catalog file or a folder of them, relative to the campaign file, or at a live Backstage (`catalog: {backstage: {url: ...}}`)"),
+                );
+            }
+            return CatalogSource::Files(normalize(&catalog));
+        }
+        RawCatalog::Map(map) => &map.backstage.value,
+    };
+    let url_help = "catalog.backstage.url is the base URL of Backstage's backend, such as `https://backstage.example.com` (the catalog API is below it, at /api/catalog); https only, plain http only on this machine's loopback";
+    let url = b.url.value.trim().trim_end_matches('/').to_string();
+    let origin = crate::urls::Origin::parse(&url);
+    let problem = if crate::urls::has_userinfo(&url) {
+        Some(format!(
+            "catalog.backstage.url `{}` holds credentials: the token comes from catalog.backstage.token_env",
+            crate::urls::redact(&url)
+        ))
+    } else if url.contains(['?', '#']) {
+        Some(format!(
+            "catalog.backstage.url `{}` holds a query or fragment",
+            crate::urls::redact(&url)
+        ))
+    } else {
+        match &origin {
+            None => Some(format!(
+                "catalog.backstage.url `{url}` is not an http(s) URL"
+            )),
+            Some(o) if !o.may_carry_token() => Some(format!(
+                "catalog.backstage.url `{url}` is plain http to another machine: the token goes only over https"
+            )),
+            Some(_) => None,
+        }
+    };
+    if let Some(problem) = problem {
+        problems.push(at(&b.url, problem).with_help(url_help));
+    }
+    let token_env = match &b.token_env {
+        None => crate::backstage::DEFAULT_TOKEN_ENV.to_string(),
+        Some(env) => {
+            if !is_env_name(&env.value) {
+                problems.push(
+                    at(env, format!("`{}` is not an environment variable name", env.value))
+                        .with_help("name the variable that holds the Backstage token (e.g. BACKSTAGE_TOKEN), never the token itself"),
+                );
+            }
+            env.value.clone()
+        }
+    };
+    let mut filter = Vec::new();
+    let filter_help = "catalog.backstage.filter selects components by field: `{spec.lifecycle: production, spec.type: [service, website]}` (each key a dotted path without `=` or `,`; a list means any of its values)";
+    for (key, values) in b.filter.iter().flat_map(|f| f.value.iter()) {
+        let list = values.value.clone().into_vec();
+        let shown = Spanned {
+            value: list.join(", "),
+            referenced: values.referenced,
+            defined: values.defined,
+        };
+        let key_ok = !key.is_empty()
+            && !key.contains(['=', ',', '&', '#'])
+            && !key.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !key_ok {
+            problems.push(
+                at(
+                    &shown,
+                    format!(
+                        "catalog.backstage.filter key `{}` is not a field path",
+                        crate::escape::terminal(key)
+                    ),
+                )
+                .with_help(filter_help),
+            );
+            continue;
+        }
+        if let Some(bad) = list.iter().find(|v| {
+            v.trim().is_empty() || v.contains([',', '&', '#']) || v.chars().any(char::is_control)
+        }) {
+            problems.push(
+                at(&shown, format!("catalog.backstage.filter `{key}`: `{}` cannot be a filter value (empty, or holds `,`, `&`, `#` or a control character)", crate::escape::terminal(bad)))
+                    .with_help(filter_help),
+            );
+            continue;
+        }
+        if key.eq_ignore_ascii_case("kind") {
+            if !list.iter().all(|v| v.eq_ignore_ascii_case("component")) {
+                problems.push(
+                    at(&shown, format!("catalog.backstage.filter kind `{}`: a campaign targets components", shown.value))
+                        .with_help("leave `kind` out (or write `kind: component`): fleetwright reads the components the filter selects, and every Group and User for the owners"),
+                );
+            }
+            continue;
+        }
+        filter.push(crate::backstage::Condition {
+            key: key.clone(),
+            values: list.iter().map(|v| v.trim().to_string()).collect(),
+        });
+    }
+    CatalogSource::Backstage(BackstageSource {
+        url,
+        token_env,
+        filter,
+    })
+}
+
+/// A name an environment variable can have (`BACKSTAGE_TOKEN`).
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
 }
 
 /// `report.issue`, checked: the repository on the campaign's forge, the

@@ -205,7 +205,7 @@ fn the_plan_selects_by_filter_excludes_and_puts_experimental_first() {
     std::fs::write(&catalog, docs.join("---\n")).unwrap();
     let text = "name: c\nrecipe: recipe.yaml\ncatalog: catalog\ntranches: [1, rest]\ntargets:\n  lifecycle: [production, experimental]\n  tags: python\n  exclude: [acme/delta]\n";
     let campaign = load(dir.path(), text).unwrap();
-    let catalog = Catalog::load(&campaign.catalog).unwrap();
+    let catalog = Catalog::load(campaign.catalog.path().unwrap()).unwrap();
     let plan = plan::plan(&campaign, &catalog);
     let repos: Vec<Vec<&str>> = plan
         .tranches
@@ -356,7 +356,7 @@ fn exclusions_by_tag_and_annotation_say_which_and_team_size_orders_small_teams_f
     std::fs::write(&catalog, docs.join("---\n")).unwrap();
     let text = "name: c\nrecipe: recipe.yaml\ncatalog: catalog\ntranches: [rest]\norder: team-size\ntargets:\n  exclude_tags: [LEGACY]\n  exclude_annotations: [fleetwright.io/skip, \"fleetwright.io/tier=2\"]\n";
     let campaign = load(dir.path(), text).unwrap();
-    let catalog = Catalog::load(&campaign.catalog).unwrap();
+    let catalog = Catalog::load(campaign.catalog.path().unwrap()).unwrap();
     let plan = plan::plan(&campaign, &catalog);
     let repos: Vec<&str> = plan.tranches[0]
         .targets
@@ -470,4 +470,78 @@ fn a_bad_tracking_issue_is_reported_at_its_place_with_a_hint() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0].2.contains("repo"), "{}", found[0].2);
     assert!(found[0].3.contains("report"), "{}", found[0].3);
+}
+
+#[test]
+fn a_live_backstage_catalog_is_read_with_its_filter() {
+    let dir = workspace();
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog:\n  backstage:\n    url: https://backstage.example.com/\n    token_env: BACKSTAGE_TOKEN\n    filter: {kind: component, spec.lifecycle: production, spec.type: [service, website]}\ntranches: [rest]\n";
+    let c = load(dir.path(), text).unwrap();
+    let CatalogSource::Backstage(b) = &c.catalog else {
+        panic!("a live catalog: {:?}", c.catalog);
+    };
+    assert_eq!(b.url, "https://backstage.example.com");
+    assert_eq!(b.token_env, "BACKSTAGE_TOKEN");
+    assert_eq!(
+        b.filter_sets()[0],
+        "kind=component,spec.lifecycle=production,spec.type=service,spec.type=website"
+    );
+    // The token variable defaults; loopback may be plain http (tests).
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog: {backstage: {url: \"http://127.0.0.1:7007\"}}\ntranches: [rest]\n";
+    let c = load(dir.path(), text).unwrap();
+    let CatalogSource::Backstage(b) = &c.catalog else {
+        panic!("a live catalog");
+    };
+    assert_eq!(b.token_env, crate::backstage::DEFAULT_TOKEN_ENV);
+    assert!(b.filter.is_empty());
+    // The file form is as it was.
+    let c = load(dir.path(), MINIMAL).unwrap();
+    assert!(c.catalog.path().is_some_and(|p| p.ends_with("catalog")));
+}
+
+#[test]
+fn a_bad_live_catalog_is_reported_at_its_place() {
+    let dir = workspace();
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog:\n  backstage:\n    url: http://backstage.example.com\n    token_env: \"my token\"\n    filter: {kind: group, spec.owner: \"a,b\"}\ntranches: [rest]\n";
+    let found = problems(load(dir.path(), text).unwrap_err());
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (5, 10));
+    assert!(
+        found[0].2.contains("plain http to another machine"),
+        "{found:?}"
+    );
+    assert_eq!(found[1].0, 6);
+    assert!(found[1].2.contains("not an environment variable name"));
+    assert!(
+        found
+            .iter()
+            .any(|p| p.2.contains("a campaign targets components"))
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.2.contains("cannot be a filter value"))
+    );
+    // Credentials in the URL are refused and not echoed.
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog: {backstage: {url: \"https://me:hunter2@backstage.example.com\"}}\ntranches: [rest]\n";
+    let found = problems(load(dir.path(), text).unwrap_err());
+    assert!(found[0].2.contains("holds credentials") && !found[0].2.contains("hunter2"));
+    // An unknown key is named.
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog: {backstage: {url: \"https://b.example.com\", tokn_env: X}}\ntranches: [rest]\n";
+    let found = problems(load(dir.path(), text).unwrap_err());
+    assert!(found[0].2.contains("tokn_env"), "{found:?}");
+    // A URL written as a path says how to write a live catalog.
+    let text =
+        "name: c\nrecipe: recipe.yaml\ncatalog: https://backstage.example.com\ntranches: [rest]\n";
+    match load(dir.path(), text).unwrap_err() {
+        CampaignError::Invalid(_, d) => {
+            assert!(
+                d[0].help
+                    .as_deref()
+                    .unwrap()
+                    .contains("{backstage: {url: https://backstage.example.com")
+            )
+        }
+        other => panic!("{other}"),
+    }
 }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde_saphyr::Location;
@@ -33,6 +34,24 @@ pub(super) fn load(path: &Path) -> Result<Catalog, CatalogError> {
     Ok(loader.finish())
 }
 
+/// Entities read from a live catalog: `(label, text)`, the text one
+/// entity as JSON (which is YAML), the label how problems name it.
+pub(super) fn load_entities(entities: impl IntoIterator<Item = (String, String)>) -> Catalog {
+    let mut loader = Loader {
+        live: true,
+        ..Loader::default()
+    };
+    for (label, text) in entities {
+        let label: Arc<str> = Arc::from(label);
+        loader.label = Some(Arc::clone(&label));
+        let path = PathBuf::from(&*label);
+        loader.load_text(&path, path.clone(), text);
+        loader.catalog.files.pop();
+    }
+    loader.label = None;
+    loader.finish()
+}
+
 #[derive(Default)]
 struct Loader {
     catalog: Catalog,
@@ -46,6 +65,12 @@ struct Loader {
     chain: Vec<(PathBuf, PathBuf)>,
     /// Where each entity was first defined.
     defined: HashMap<EntityRef, Origin>,
+    /// Entities from a live catalog: no files, no `Location`s to follow,
+    /// no relative repository paths.
+    live: bool,
+    /// How problems name the live entity being read (instead of
+    /// file:line:column).
+    label: Option<Arc<str>>,
 }
 
 /// One document of one file, for building diagnostics and origins.
@@ -62,11 +87,17 @@ struct Place {
     source: Source,
     offset: usize,
     len: usize,
+    /// The live entity's label, which names the place instead.
+    label: Option<Arc<str>>,
 }
 
 impl Place {
     fn diagnostic(&self, message: String) -> FileDiagnostic {
-        FileDiagnostic::at_offset(&self.path, &self.source, self.offset, self.len, message)
+        let d = FileDiagnostic::at_offset(&self.path, &self.source, self.offset, self.len, message);
+        match &self.label {
+            Some(label) => d.placed(Arc::clone(label)),
+            None => d,
+        }
     }
 }
 
@@ -334,8 +365,9 @@ impl Loader {
             origin: cx.origin(&h.kind_at),
             entity: h.entity,
         };
-        self.owner_at
-            .push((self.catalog.components.len(), cx.place(owner_at)));
+        let mut place = cx.place(owner_at);
+        place.label = self.label.clone();
+        self.owner_at.push((self.catalog.components.len(), place));
         self.catalog.components.push(component);
     }
 
@@ -458,8 +490,11 @@ impl Loader {
         if !self.first_definition(cx, &h) {
             return;
         }
-        for target in &targets {
-            self.follow(cx, &h.label, target);
+        // A live catalog's Locations were followed by Backstage already.
+        if !self.live {
+            for target in &targets {
+                self.follow(cx, &h.label, target);
+            }
         }
         self.catalog.others.push(h.entity);
     }
@@ -599,13 +634,13 @@ impl Loader {
             );
             return None;
         }
-        let base = base_dir(cx.path);
+        let base = (!self.live).then(|| base_dir(cx.path));
         let located = source.and_then(|s| {
             self.or_problem(
                 cx,
                 &h.label,
                 s,
-                repository::from_source_location(&s.value, &base),
+                repository::from_source_location(&s.value, base.as_deref()),
             )
         });
         let from_slug = slug.and_then(|s| {
@@ -768,6 +803,10 @@ impl Loader {
     }
 
     fn problem(&mut self, kind: ProblemKind, d: FileDiagnostic) {
+        let d = match &self.label {
+            Some(label) => d.placed(Arc::clone(label)),
+            None => d,
+        };
         self.catalog.problems.push(Problem::new(kind, d));
     }
 
@@ -786,13 +825,16 @@ impl Loader {
             .enumerate()
             .map(|(i, p)| (p.as_path(), i))
             .collect();
-        problems.sort_by_key(|d| {
-            (
-                order.get(d.path.as_path()).copied().unwrap_or(usize::MAX),
-                d.line,
-                d.column,
-            )
-        });
+        // A live catalog's problems stay in the order the entities came.
+        if !self.live {
+            problems.sort_by_key(|d| {
+                (
+                    order.get(d.path.as_path()).copied().unwrap_or(usize::MAX),
+                    d.line,
+                    d.column,
+                )
+            });
+        }
         self.catalog
     }
 
@@ -856,6 +898,7 @@ impl Cx<'_> {
             source: self.text.clone(),
             offset,
             len,
+            label: None,
         }
     }
 

@@ -10,10 +10,13 @@
 //!
 //! Invariants: this module only reads files. It never prints, never touches
 //! git, the network or the state database, and knows nothing of the terminal
-//! (no clap, no indicatif). Remote `Location` targets and the live catalog API
-//! are deliberately absent; the command layer decides what to do with
+//! (no clap, no indicatif). Remote `Location` targets are deliberately
+//! absent; entities read from the live catalog API (by [`crate::backstage`])
+//! come in as text through [`Catalog::from_entities`] and are checked the
+//! same way. The command layer decides what to do with
 //! [`Catalog::problems`].
 
+mod changes;
 mod entity;
 mod load;
 mod problem;
@@ -25,6 +28,7 @@ mod tests;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+pub use changes::{Changes, OwnerChange, changes};
 pub use entity::{Component, EntityRef, Group, Origin, Repository, User};
 pub use problem::{Problem, ProblemGroup, ProblemKind, SubjectCount, group_problems};
 
@@ -71,6 +75,16 @@ impl Catalog {
     /// problem in [`Catalog::problems`].
     pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
         load::load(path)
+    }
+
+    /// The catalog of entities read from a live catalog (or its snapshot):
+    /// `(label, text)` pairs, each text one entity as JSON, checked exactly
+    /// as a file's entities are; a problem is named by the entity's label
+    /// (`entity component:default/x (from url:…)`) instead of
+    /// file:line:column. `Location`s are not followed (Backstage did), and
+    /// a relative `backstage.io/source-location` names no repository.
+    pub fn from_entities(entities: impl IntoIterator<Item = (String, String)>) -> Catalog {
+        load::load_entities(entities)
     }
 
     pub fn group(&self, r: &EntityRef) -> Option<&Group> {

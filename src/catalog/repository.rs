@@ -35,8 +35,12 @@ pub(super) fn from_project_slug(slug: &str) -> Result<Repository, String> {
 }
 
 /// `backstage.io/source-location: url:<where>`; relative paths are taken from
-/// `base_dir` (the directory of the catalog file, absolute).
-pub(super) fn from_source_location(value: &str, base_dir: &Path) -> Result<Located, String> {
+/// `base_dir` (the directory of the catalog file, absolute; `None` for an
+/// entity read from a live catalog, where a relative path names nothing).
+pub(super) fn from_source_location(
+    value: &str,
+    base_dir: Option<&Path>,
+) -> Result<Located, String> {
     let value = value.trim();
     // Strip the location type once: the rest may itself hold `https:`.
     let target = value.strip_prefix("url:").unwrap_or(value);
@@ -81,7 +85,12 @@ pub(super) fn from_source_location(value: &str, base_dir: &Path) -> Result<Locat
         return local(PathBuf::from(target));
     }
     if target == "." || target == ".." || target.starts_with("./") || target.starts_with("../") {
-        return local(base_dir.join(target));
+        return match base_dir {
+            Some(base) => local(base.join(target)),
+            None => Err(format!(
+                "{SOURCE_LOCATION} `{value}` is a relative path, which names no repository in an entity read from Backstage: write the repository's URL (`url:https://host/org/repo/`)"
+            )),
+        };
     }
     Err(format!(
         "{SOURCE_LOCATION} `{value}` is neither a URL nor a path (write `url:https://host/org/repo` or `url:./relative/path`)"
@@ -161,7 +170,7 @@ mod tests {
     use super::*;
 
     fn located(value: &str) -> Located {
-        from_source_location(value, Path::new("/fleet/catalog")).unwrap()
+        from_source_location(value, Some(Path::new("/fleet/catalog"))).unwrap()
     }
 
     #[test]
@@ -229,7 +238,12 @@ mod tests {
             "url:https://",
             "url:file://x",
         ] {
-            assert!(from_source_location(bad, Path::new("/")).is_err(), "{bad}");
+            assert!(
+                from_source_location(bad, Some(Path::new("/"))).is_err(),
+                "{bad}"
+            );
         }
+        assert!(from_source_location("url:./x", None).is_err());
+        assert!(from_source_location("url:/srv/git/b", None).is_ok());
     }
 }

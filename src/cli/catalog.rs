@@ -198,7 +198,8 @@ fn subjects(g: &ProblemGroup<'_>, at_most: usize) -> Option<String> {
 /// out, they do not stop the campaign): a few one by one with their text,
 /// many grouped by kind with counts and examples, and the command that
 /// lists them all. Nothing under `-q`: it prints errors only.
-pub fn warn_problems(ui: &Ui, catalog: &Catalog, path: &Path) {
+/// `path` is the catalog file or folder (`None`: a live catalog).
+pub fn warn_problems(ui: &Ui, catalog: &Catalog, path: Option<&Path>) {
     if ui.quiet || catalog.problems.is_empty() {
         return;
     }
@@ -206,7 +207,7 @@ pub fn warn_problems(ui: &Ui, catalog: &Catalog, path: &Path) {
 }
 
 /// The text [`warn_problems`] prints.
-pub fn warnings(ui: &Ui, catalog: &Catalog, path: &Path) -> String {
+pub fn warnings(ui: &Ui, catalog: &Catalog, path: Option<&Path>) -> String {
     let mut out = String::new();
     let problems = &catalog.problems;
     if problems.len() <= SHOWN_ONE_BY_ONE {
@@ -236,11 +237,21 @@ pub fn warnings(ui: &Ui, catalog: &Catalog, path: &Path) -> String {
             let _ = writeln!(out, "    … and {} more", g.count - shown);
         }
     }
-    let _ = writeln!(
-        out,
-        "  `fleetwright catalog check {}` lists them all, each at its place",
-        terminal(&shown_path(path))
-    );
+    match path {
+        Some(path) => {
+            let _ = writeln!(
+                out,
+                "  `fleetwright catalog check {}` lists them all, each at its place",
+                terminal(&shown_path(path))
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  `fleetwright plan --json CAMPAIGN_FILE` lists them all (catalog_problems), each naming its entity"
+            );
+        }
+    }
     out
 }
 

@@ -61,6 +61,7 @@ enum Expected<'e> {
     Recipe(&'e RecipeError),
     Engine(&'e EngineError),
     Tracking(&'e TrackingError),
+    Backstage(&'e crate::backstage::BackstageError),
 }
 
 impl<'e> Expected<'e> {
@@ -79,6 +80,8 @@ impl<'e> Expected<'e> {
                 Some(Expected::Recipe(e))
             } else if let Some(e) = cause.downcast_ref::<TrackingError>() {
                 Some(Expected::Tracking(e))
+            } else if let Some(e) = cause.downcast_ref::<crate::backstage::BackstageError>() {
+                Some(Expected::Backstage(e))
             } else {
                 cause.downcast_ref::<EngineError>().map(Expected::Engine)
             }
@@ -109,6 +112,12 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
             CampaignError::Catalog(_) => {
                 (BAD_INPUT, hint("check the `catalog` path of the campaign"))
             }
+            CampaignError::Live(_) => (
+                BAD_INPUT,
+                hint(
+                    "this command works on catalog files only; `plan`, `preview`, `launch` and `run` read a live catalog",
+                ),
+            ),
         },
         Expected::Lock(e) => match e {
             crate::lock::LockError::Held { .. } => (
@@ -158,6 +167,12 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
                 hint("check that the state database is readable and writable"),
             ),
         },
+        // Bad input when the campaign or the token is wrong; 1 when
+        // Backstage or the network failed (try again).
+        Expected::Backstage(e) => (
+            if e.is_bad_input() { BAD_INPUT } else { ERROR },
+            Some(e.hint()),
+        ),
         Expected::Engine(e) => match e {
             EngineError::UnknownCampaign(_) => (
                 NOT_FOUND,

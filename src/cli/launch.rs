@@ -56,7 +56,7 @@ pub struct AdvanceArgs {
 }
 
 pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let loaded = campaign::load_all(&args.campaign_file)?;
+    let loaded = super::live::load_at(&args.campaign_file, &global.state, ui).await?;
     require_sandbox(&loaded)?;
     warn_catalog_problems(ui, &loaded);
     let _lock = lock(&global.state, &loaded.campaign.name, "launch")?;
@@ -73,7 +73,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 }
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    let (state, loaded) = launched(&global.state, &args.campaign, ui).await?;
     require_sandbox(&loaded)?;
     let _lock = lock(&global.state, &args.campaign, "advance")?;
     warn_catalog_problems(ui, &loaded);
@@ -104,7 +104,7 @@ pub struct SyncArgs {
 }
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let (state, loaded) = launched(&global.state, &args.campaign).await?;
+    let (state, loaded) = launched(&global.state, &args.campaign, ui).await?;
     let _lock = lock(&global.state, &args.campaign, "sync")?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded).await?;
@@ -184,13 +184,15 @@ pub(super) fn lock(
 }
 
 /// A launched campaign: its state, and its file loaded again from where it
-/// was launched (refused when gone or renamed).
+/// was launched (refused when gone or renamed), a live catalog from the
+/// snapshot its launch recorded.
 pub(super) async fn launched(
     state_path: &std::path::Path,
     name: &str,
+    ui: &Ui,
 ) -> anyhow::Result<(crate::state::State, campaign::Loaded)> {
     let (state, row) = recorded_campaign(state_path, name).await?;
-    let loaded = campaign::load_all(&launched_file(&row)?)?;
+    let loaded = super::live::load(&launched_file(&row)?, Some(&state), ui).await?;
     same_name(&row, &loaded.campaign)?;
     Ok((state, loaded))
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod demo;
 pub mod exit;
 mod launch;
+mod live;
 mod local;
 pub mod locations;
 mod output;
@@ -343,7 +344,7 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
     match cli.command {
         Command::Recipe(args) => recipe::run(args, ui),
         Command::Catalog(args) => catalog::run(args, ui),
-        Command::Plan(args) => plan::run(args, ui),
+        Command::Plan(args) => plan::run(args, global, ui).await,
         Command::Preview(args) => preview::run(args, global, ui).await,
         Command::Launch(args) => launch::launch(args, global, ui).await,
         Command::Advance(args) => launch::advance(args, global, ui).await,

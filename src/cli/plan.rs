@@ -7,9 +7,9 @@ use clap::Args;
 use serde::Serialize;
 
 use super::output::table;
-use super::{Ui, exit};
+use super::{GlobalArgs, Ui, exit};
 use crate::campaign::plan::{SkipKind, Skipped};
-use crate::campaign::{self, Loaded, Plan};
+use crate::campaign::{Loaded, Plan};
 use crate::escape::terminal;
 
 /// Show the targets of a campaign per tranche, touching nothing.
@@ -32,6 +32,9 @@ struct PlanJson<'a> {
     plan: &'a Plan,
     catalog_problems: Vec<String>,
     sandbox: SandboxJson,
+    /// A live catalog's changes since the launched campaign's snapshot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    since_snapshot: Option<&'a SnapshotChanges>,
 }
 
 /// How repository code (`verify`, `run:` steps) runs.
@@ -93,12 +96,105 @@ fn sandbox_lines(loaded: &Loaded) -> String {
 /// Print the catalog's problems as warnings: they leave entities out but do
 /// not stop the campaign.
 pub fn warn_catalog_problems(ui: &Ui, loaded: &Loaded) {
-    super::catalog::warn_problems(ui, &loaded.catalog, &loaded.campaign.catalog);
+    super::catalog::warn_problems(ui, &loaded.catalog, loaded.campaign.catalog.path());
 }
 
-pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let loaded = campaign::load_all(&args.campaign_file)?;
+/// What changed in a live catalog since the snapshot a launched campaign
+/// works from: `None` for a file catalog, or when the campaign was not
+/// launched (in the state the command line names, which `plan` never
+/// creates).
+async fn changes_since_snapshot(
+    loaded: &Loaded,
+    global: &GlobalArgs,
+) -> anyhow::Result<Option<SnapshotChanges>> {
+    if loaded.campaign.catalog.path().is_some() {
+        return Ok(None);
+    }
+    let Ok(at) = super::locations::resolve(
+        global.state_arg.as_deref(),
+        global.cache_arg.as_deref(),
+        |name| std::env::var(name).ok(),
+    ) else {
+        return Ok(None);
+    };
+    if !at.state.is_file() {
+        return Ok(None);
+    }
+    let state = super::open_state(&at.state).await?;
+    let Some(row) = state.campaign(&loaded.campaign.name).await? else {
+        state.close().await;
+        return Ok(None);
+    };
+    let snapshot = state.latest_catalog_snapshot(&row).await?;
+    state.close().await;
+    Ok(snapshot.map(|s| {
+        let earlier = crate::backstage::Snapshot::from_lines(&s.source, &s.entities).catalog();
+        SnapshotChanges {
+            taken_at: s.taken_at,
+            changes: crate::catalog::changes(&earlier, &loaded.catalog),
+        }
+    }))
+}
+
+/// The live catalog against the launched campaign's snapshot.
+#[derive(Serialize)]
+struct SnapshotChanges {
+    /// When the snapshot the campaign works from was taken.
+    taken_at: String,
+    #[serde(flatten)]
+    changes: crate::catalog::Changes,
+}
+
+/// The changes in a few lines (all of them: `--json` has them too).
+fn changes_lines(s: &SnapshotChanges) -> String {
+    use std::fmt::Write as _;
+    let c = &s.changes;
+    let mut out = String::new();
+    if c.is_empty() {
+        let _ = writeln!(
+            out,
+            "
+no component added, removed or given another owner since the snapshot of {} the campaign works from",
+            terminal(&s.taken_at)
+        );
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "
+changed since the snapshot of {} the campaign works from ({} added, {} removed, {} owner changed):",
+        terminal(&s.taken_at),
+        c.added.len(),
+        c.removed.len(),
+        c.owner_changed.len()
+    );
+    for e in &c.added {
+        let _ = writeln!(out, "  added          {}", terminal(&e.to_string()));
+    }
+    for e in &c.removed {
+        let _ = writeln!(out, "  removed        {}", terminal(&e.to_string()));
+    }
+    for o in &c.owner_changed {
+        let _ = writeln!(
+            out,
+            "  owner changed  {}: {} -> {}",
+            terminal(&o.component.to_string()),
+            terminal(&o.from.to_string()),
+            terminal(&o.to.to_string())
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  the launched campaign keeps its snapshot: its targets, owners and reviewers do not move (docs/campaigns.md, \"The live catalog\")"
+    );
+    out
+}
+
+pub async fn run(args: PlanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
+    // `plan` shows the catalog as it is now: a live one is read.
+    let loaded = super::live::load(&args.campaign_file, None, ui).await?;
     warn_catalog_problems(ui, &loaded);
+    let since_snapshot = changes_since_snapshot(&loaded, global).await?;
     let c = &loaded.campaign;
     if args.json {
         let json = PlanJson {
@@ -113,6 +209,7 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
                 .map(|p| p.to_string())
                 .collect(),
             sandbox: sandbox_json(&loaded),
+            since_snapshot: since_snapshot.as_ref(),
         };
         println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(exit::SUCCESS);
@@ -125,15 +222,21 @@ pub fn run(args: PlanArgs, ui: &Ui) -> anyhow::Result<u8> {
         terminal(&loaded.recipe.summary()),
         c.forge
     );
+    let read = match c.catalog.path() {
+        Some(_) => format!("in {} file(s)", loaded.catalog.files.len()),
+        None => "read from Backstage now".to_string(),
+    };
     println!(
-        "catalog {}: {} component(s) in {} file(s); {} selected as {} target(s) in {} tranche(s)",
-        terminal(&c.catalog.display().to_string()),
+        "catalog {}: {} component(s) {read}; {} selected as {} target(s) in {} tranche(s)",
+        terminal(&c.catalog.to_string()),
         loaded.catalog.components.len(),
-        loaded.catalog.files.len(),
         loaded.catalog.components.len() - plan.not_selected,
         plan.target_count(),
         plan.tranches.len()
     );
+    if let Some(s) = &since_snapshot {
+        print!("{}", changes_lines(s));
+    }
     for tranche in &plan.tranches {
         println!(
             "\ntranche {}, {} ({}): {} target(s)",

@@ -9,7 +9,6 @@ use clap::Args;
 use super::output::table;
 use super::plan::warn_catalog_problems;
 use super::{GlobalArgs, Ui, exit, scratch_engine};
-use crate::campaign;
 use crate::engine::preview::{Preview, PreviewOutcome, TargetPreview};
 use crate::escape;
 use crate::recipe::FileStatus;
@@ -49,7 +48,8 @@ pub struct PreviewArgs {
 }
 
 pub async fn run(args: PreviewArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let loaded = campaign::load_all(&args.campaign_file)?;
+    // A preview records nothing: a live catalog is read now.
+    let loaded = super::live::load(&args.campaign_file, None, ui).await?;
     if args.verify && loaded.campaign.verify.is_none() {
         return Err(exit::Refusal::new(
             exit::BAD_INPUT,

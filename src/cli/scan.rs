@@ -41,7 +41,7 @@ pub struct ScanArgs {
 }
 
 pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let report = match what(&args.campaign, &global.state).await? {
+    let report = match what(&args.campaign, &global.state, ui).await? {
         Scanned::Plan(loaded) => {
             if loaded.recipe.runs_commands() {
                 super::launch::require_sandbox(&loaded)?;
@@ -57,7 +57,7 @@ pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result
             report
         }
         Scanned::Recorded(name) => {
-            let (state, loaded) = launched(&global.state, &name).await?;
+            let (state, loaded) = launched(&global.state, &name, ui).await?;
             if loaded.recipe.runs_commands() {
                 super::launch::require_sandbox(&loaded)?;
             }
@@ -103,19 +103,23 @@ enum Scanned {
 
 /// What `arg` names: a recorded campaign (by its name, or by a file of
 /// it), or a campaign file whose campaign is not in the state at `state`.
-async fn what(arg: &str, state: &std::path::Path) -> anyhow::Result<Scanned> {
+async fn what(arg: &str, state: &std::path::Path, ui: &Ui) -> anyhow::Result<Scanned> {
     if !is_file_arg(arg) {
         return Ok(Scanned::Recorded(arg.to_string()));
     }
-    let loaded = campaign::load_all(std::path::Path::new(arg))?;
+    let path = std::path::Path::new(arg);
+    // The name first: a recorded campaign is scanned from the state (and
+    // a live catalog from its snapshot), without reading the catalog now.
+    let name = campaign::Campaign::load(path)?.name;
     if state.is_file() {
         let recorded = super::open_state(state).await?;
-        let known = recorded.campaign(&loaded.campaign.name).await?.is_some();
+        let known = recorded.campaign(&name).await?.is_some();
         recorded.close().await;
         if known {
-            return Ok(Scanned::Recorded(loaded.campaign.name));
+            return Ok(Scanned::Recorded(name));
         }
     }
+    let loaded = super::live::load(path, None, ui).await?;
     Ok(Scanned::Plan(Box::new(loaded)))
 }
 

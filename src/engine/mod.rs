@@ -361,7 +361,24 @@ impl Engine {
                         })
                         .collect(),
                 };
-                let row = self.state().create_campaign(&new, &targets).await?;
+                // A live catalog's snapshot is recorded with the plan made
+                // from it: every later run works from it.
+                let lines;
+                let snapshot = match &loaded.catalog_origin {
+                    crate::campaign::CatalogOrigin::Read(snapshot) => {
+                        lines = snapshot.to_lines();
+                        Some(crate::state::NewSnapshot {
+                            source: &snapshot.source,
+                            entity_count: snapshot.entities.len() as i64,
+                            entities: &lines,
+                        })
+                    }
+                    _ => None,
+                };
+                let row = self
+                    .state()
+                    .create_campaign_with_snapshot(&new, &targets, snapshot.as_ref())
+                    .await?;
                 let tranches: Vec<i64> = targets.iter().map(|t| t.tranche).collect();
                 self.open_next(&row, &tranches).await
             }

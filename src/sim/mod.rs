@@ -1,5 +1,5 @@
-//! Loopback servers for tests and the demo: a GitHub REST simulator and a
-//! real git smart-HTTP server.
+//! Loopback servers for tests and the demo: a GitHub REST simulator, a
+//! Backstage catalog simulator and a real git smart-HTTP server.
 //!
 //! They live in the library (not under `#[cfg(test)]`) so integration tests
 //! and the demo can start them too. Each binds `127.0.0.1` on a port the OS
@@ -13,7 +13,11 @@
 //!   under test can share.
 //! - [`GitHttpServer`]: `git http-backend` behind HTTP Basic auth, over a
 //!   folder of bare repositories, recording every request's headers.
+//! - [`backstage::BackstageSim`]: Backstage's catalog query API
+//!   (`/api/catalog/entities/by-query`) with real cursor paging, filters,
+//!   fields and a bearer token.
 
+pub mod backstage;
 pub mod git_http;
 pub mod github;
 mod net;

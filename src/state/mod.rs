@@ -210,6 +210,18 @@ impl State {
         campaign: &NewCampaign,
         targets: &[NewTarget],
     ) -> Result<CampaignRow> {
+        self.create_campaign_with_snapshot(campaign, targets, None)
+            .await
+    }
+
+    /// [`State::create_campaign`], and the snapshot of the live catalog the
+    /// plan was made from, in the same transaction.
+    pub async fn create_campaign_with_snapshot(
+        &self,
+        campaign: &NewCampaign,
+        targets: &[NewTarget],
+        snapshot: Option<&NewSnapshot<'_>>,
+    ) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
         let at = self.stamp();
         let exists = sqlx::query("SELECT id FROM campaigns WHERE name = ?")
@@ -284,10 +296,51 @@ impl State {
             )
             .await?;
         }
+        if let Some(snapshot) = snapshot {
+            insert_snapshot(&mut tx, id, snapshot, &at).await?;
+        }
         tx.commit().await?;
         self.campaign(&campaign.name)
             .await?
             .ok_or_else(|| StateError::Unknown(format!("campaign {} vanished", campaign.name)))
+    }
+
+    /// Record another snapshot of a campaign's live catalog.
+    pub async fn record_catalog_snapshot(
+        &self,
+        campaign: &CampaignRow,
+        snapshot: &NewSnapshot<'_>,
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        let at = self.stamp();
+        insert_snapshot(&mut tx, campaign.id, snapshot, &at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest snapshot of a campaign's live catalog, if any.
+    pub async fn latest_catalog_snapshot(
+        &self,
+        campaign: &CampaignRow,
+    ) -> Result<Option<CatalogSnapshotRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, source, taken_at, entity_count, entities FROM catalog_snapshots
+             WHERE campaign_id = ? ORDER BY id DESC LIMIT 1",
+        )
+        .bind(campaign.id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// How many snapshots a campaign has.
+    pub async fn catalog_snapshot_count(&self, campaign: &CampaignRow) -> Result<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM catalog_snapshots WHERE campaign_id = ?")
+                .bind(campaign.id)
+                .fetch_one(&self.pool)
+                .await?
+                .get("n"),
+        )
     }
 
     /// Open tranches `0..upto`: their `pending` targets become `queued`.
@@ -1409,3 +1462,23 @@ impl FromStr for TargetState {
 
 #[cfg(test)]
 mod tests;
+
+async fn insert_snapshot(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    campaign_id: i64,
+    snapshot: &NewSnapshot<'_>,
+    at: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO catalog_snapshots (campaign_id, source, taken_at, entity_count, entities)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(campaign_id)
+    .bind(snapshot.source)
+    .bind(at)
+    .bind(snapshot.entity_count)
+    .bind(snapshot.entities)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

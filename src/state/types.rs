@@ -482,6 +482,26 @@ impl CampaignRow {
     }
 }
 
+/// A snapshot of a live catalog about to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSnapshot<'a> {
+    /// The Backstage base URL read (never a token).
+    pub source: &'a str,
+    pub entity_count: i64,
+    /// One compact JSON entity a line.
+    pub entities: &'a str,
+}
+
+/// A recorded snapshot of a campaign's live catalog.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CatalogSnapshotRow {
+    pub id: i64,
+    pub source: String,
+    pub taken_at: String,
+    pub entity_count: i64,
+    pub entities: String,
+}
+
 /// A campaign about to be recorded.
 #[derive(Debug, Clone)]
 pub struct NewCampaign {

@@ -61,6 +61,13 @@ mod browser;
 /// Every GitHub request against GitHub's own OpenAPI description (prism).
 mod contract;
 
+/// A live Backstage catalog against the loopback Backstage simulator:
+/// paging, the token, the snapshot and what changed since.
+mod backstage;
+
+/// Every Backstage request against the catalog's own OpenAPI description.
+mod contract_backstage;
+
 /// Hostile input (issue 10): tokens offered only to the forge, repository
 /// code that looks for them, files that crash parsers, credentials in
 /// catalogs, network URLs on the local forge, names that would be
