@@ -2,15 +2,26 @@
 # Install what fleetwright's tests need beyond Rust, when it is missing:
 # Debian's `chromium` (the browser test renders the HTML report in it),
 # Node.js with npm (the GitHub contract test installs prism with npm into
-# the git-ignored .cache/npm) and bubblewrap (`bwrap`: verify commands and
-# recipe `run:` steps run in its sandbox, and the sandbox tests use it)
-# and groff (the manual page test).
+# the git-ignored .cache/npm), bubblewrap (`bwrap`: verify commands and
+# recipe `run:` steps run in its sandbox, and the sandbox tests use it),
+# openssh-server (`/usr/sbin/sshd`: the SSH remote tests start their own
+# sshd on loopback; as root it needs its /run/sshd folder, made here) and
+# groff (the manual page test).
 # Idempotent and quiet when everything is there.
 #
 #   scripts/install-test-deps.sh
 set -eu
 
 CHROMIUM=/usr/bin/chromium
+SSHD=/usr/sbin/sshd
+
+# sshd started by root (the tests start it as the current user) wants its
+# privilege separation folder, which a container without systemd lacks.
+make_sshd_dir() {
+    if [ "$(id -u)" -eq 0 ] && [ ! -d /run/sshd ]; then
+        mkdir -p -m 0755 /run/sshd
+    fi
+}
 
 # bubblewrap is only useful when it can create user namespaces: say how
 # to allow them when it cannot (the tests fail with the same hint).
@@ -29,8 +40,10 @@ command -v npm >/dev/null 2>&1 || packages="$packages nodejs npm"
 command -v bwrap >/dev/null 2>&1 || packages="$packages bubblewrap"
 # groff renders the manual page `fleetwright man` writes (the cli test).
 command -v groff >/dev/null 2>&1 || packages="$packages groff-base"
+[ -x "$SSHD" ] || packages="$packages openssh-server"
 if [ -z "$packages" ]; then
     check_bwrap
+    make_sshd_dir
     exit 0
 fi
 
@@ -63,5 +76,21 @@ if [ ! -x "$CHROMIUM" ]; then
     echo "install-test-deps: chromium was installed but $CHROMIUM is not there" >&2
     exit 1
 fi
+if [ ! -x "$SSHD" ]; then
+    echo "install-test-deps: openssh-server was installed but $SSHD is not there" >&2
+    exit 1
+fi
+# On a machine run by systemd, Debian's package starts a system sshd on
+# port 22: the tests start their own, so put back the machine as it was
+# (no SSH server listening) when this script installed it.
+case "$packages" in
+*openssh-server*)
+    if [ -d /run/systemd/system ]; then
+        $SUDO systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+        echo "install-test-deps: openssh-server installed for the tests; its system service is disabled" >&2
+    fi
+    ;;
+esac
 check_bwrap
-echo "install-test-deps: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $(bwrap --version) installed" >&2
+make_sshd_dir
+echo "install-test-deps: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $(bwrap --version), $("$SSHD" -V 2>&1 | head -n 1) installed" >&2

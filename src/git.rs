@@ -29,6 +29,13 @@ pub enum GitError {
     },
     #[error("{0}")]
     Refused(String),
+    /// An SSH host whose key `known_hosts` does not hold (or holds
+    /// another of): nothing was sent to it.
+    #[error("{0}")]
+    HostKey(Box<ssh::HostKeyRefusal>),
+    /// No SSH key to offer, or the host refused it.
+    #[error("{0}")]
+    SshAuth(String),
 }
 
 type Result<T, E = GitError> = std::result::Result<T, E>;
@@ -95,7 +102,7 @@ impl Default for Identity {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     root: PathBuf,
-    token: Token,
+    access: Access,
 }
 
 /// A clone found in the cache by [`Workspace::clones`].
@@ -151,34 +158,185 @@ impl GitCredentials {
     }
 }
 
-/// The credentials git offers when a remote over HTTP(S) asks for them:
-/// only ever handed to libgit2's credentials callback, never put in a URL,
-/// a `.git/config`, a log line or an error, and only for a URL on the
-/// forge's own git hosts, over https. Shared by the clones of a workspace,
-/// and replaceable (a GitHub App's token expires within the hour).
+/// What git may use to reach remotes: the forge's token for HTTP(S)
+/// remotes on its hosts, the campaign's SSH settings (key, known hosts)
+/// for SSH remotes, and the proxy settings of the environment. Shared by
+/// the clones of a workspace, and replaceable (a GitHub App's token
+/// expires within the hour).
+///
+/// The token is only ever handed to libgit2's credentials callback, never
+/// put in a URL, a `.git/config`, a log line or an error, and only for a
+/// URL on the forge's own git hosts, over https.
 #[derive(Clone, Default)]
-struct Token(std::sync::Arc<std::sync::RwLock<Option<GitCredentials>>>);
+struct Access {
+    credentials: std::sync::Arc<std::sync::RwLock<Option<GitCredentials>>>,
+    ssh: std::sync::Arc<std::sync::RwLock<ssh::SshSettings>>,
+    proxies: std::sync::Arc<std::sync::OnceLock<crate::proxy::ProxyEnv>>,
+}
 
-impl std::fmt::Debug for Token {
+impl std::fmt::Debug for Access {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(***)")
+        f.write_str("Access(***)")
     }
 }
 
-impl Token {
-    fn get(&self) -> Option<GitCredentials> {
-        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+/// What the callbacks of one connection saw go wrong, kept aside because
+/// libgit2 replaces a callback's message by its own ("invalid or unknown
+/// remote ssh hostkey"): the error then says what fleetwright refused.
+#[derive(Clone, Default)]
+struct Refusals(std::sync::Arc<std::sync::Mutex<Option<GitError>>>);
+
+impl Refusals {
+    fn set(&self, error: GitError) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
     }
 
-    /// Callbacks answering a credentials request with the token (as
+    /// `result`, with a refusal the callbacks recorded in place of
+    /// libgit2's error.
+    fn ctx<T>(
+        &self,
+        result: std::result::Result<T, git2::Error>,
+        action: impl FnOnce() -> String,
+    ) -> Result<T> {
+        result.map_err(
+            |source| match self.0.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                Some(refusal) => refusal,
+                None => GitError::Git {
+                    action: action(),
+                    source,
+                },
+            },
+        )
+    }
+}
+
+impl Access {
+    fn get(&self) -> Option<GitCredentials> {
+        self.credentials
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn ssh_settings(&self) -> ssh::SshSettings {
+        self.ssh.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The proxy options for a connection to `url` (the environment's
+    /// proxy for it, else none: libgit2 reads no proxy by itself here).
+    fn proxy_options<'a>(&self, url: &str) -> git2::ProxyOptions<'a> {
+        let mut options = git2::ProxyOptions::new();
+        let proxies = self.proxies.get_or_init(crate::proxy::ProxyEnv::from_env);
+        if let Some(proxy) = proxies.for_url(url) {
+            tracing::debug!(url = %crate::urls::redact(url), %proxy, "git goes through a proxy");
+            options.url(proxy.url());
+        }
+        options
+    }
+
+    /// Callbacks for one connection to `url`.
+    ///
+    /// Over HTTP(S): a credentials request is answered with the token (as
     /// `x-access-token`, the user name GitHub expects), once, and only when
     /// the URL asking (libgit2 gives the URL after any redirect) is on one
     /// of the forge's git origins over https: a token the remote refuses is
     /// not offered again, and a host that is not the forge's gets nothing.
-    fn callbacks<'a>(&self) -> RemoteCallbacks<'a> {
+    ///
+    /// Over SSH: the host key is checked against the known hosts file
+    /// first (an unknown or changed key ends the connection before any
+    /// credential is offered); then the campaign's key file, else the
+    /// ssh-agent's keys, are offered once. The token never goes over SSH.
+    fn callbacks<'a>(&self, url: &str) -> (RemoteCallbacks<'a>, Refusals) {
+        let refusals = Refusals::default();
+        let mut callbacks = RemoteCallbacks::new();
+        if let Some(remote) = crate::urls::SshRemote::parse(url) {
+            let settings = self.ssh_settings();
+            let check = settings.clone();
+            let seen = refusals.clone();
+            let host = remote.clone();
+            callbacks.certificate_check(move |cert, _hostname| {
+                let Some(hostkey) = cert.as_hostkey() else {
+                    return Ok(git2::CertificateCheckStatus::CertificatePassthrough);
+                };
+                let Some(key) = hostkey.hostkey() else {
+                    seen.set(GitError::Refused(format!(
+                        "the SSH host {host} sent no host key fleetwright could check; nothing was fetched or pushed"
+                    )));
+                    return Err(git2::Error::from_str("no host key to check"));
+                };
+                match ssh::check_host_key(&check, &host, key, hostkey.hash_sha256()) {
+                    Ok(()) => Ok(git2::CertificateCheckStatus::CertificateOk),
+                    Err(refusal) => {
+                        tracing::debug!("{refusal}");
+                        seen.set(GitError::HostKey(refusal));
+                        Err(git2::Error::from_str("host key refused"))
+                    }
+                }
+            });
+            let seen = refusals.clone();
+            let mut tried = false;
+            callbacks.credentials(move |_url, user, allowed| {
+                let user = user
+                    .map(str::to_string)
+                    .or_else(|| remote.user.clone())
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_else(|| "git".to_string());
+                if allowed.contains(git2::CredentialType::USERNAME) {
+                    return git2::Cred::username(&user);
+                }
+                if !allowed.contains(git2::CredentialType::SSH_KEY) {
+                    let e = GitError::SshAuth(format!(
+                        "the SSH host {remote} asks for a password or other credentials; fleetwright offers only keys (git.ssh.key, or ssh-agent)"
+                    ));
+                    seen.set(e);
+                    return Err(git2::Error::from_str("no usable SSH credentials"));
+                }
+                if tried {
+                    let what = match &settings.key {
+                        Some(key) => format!("the key {}", key.display()),
+                        None => "the ssh-agent's keys".to_string(),
+                    };
+                    seen.set(GitError::SshAuth(format!(
+                        "the SSH host {remote} refused {what} for user `{user}`: add its public key to that account (for GitHub: Settings, SSH keys, or a deploy key with write access), or name another in the campaign's git.ssh.key"
+                    )));
+                    return Err(git2::Error::from_str("SSH key refused"));
+                }
+                tried = true;
+                match &settings.key {
+                    Some(key) => {
+                        let passphrase = settings.passphrase().map_err(|why| {
+                            seen.set(GitError::SshAuth(why));
+                            git2::Error::from_str("no passphrase")
+                        })?;
+                        git2::Cred::ssh_key(
+                            &user,
+                            None,
+                            key,
+                            passphrase.as_ref().map(Secret::expose),
+                        )
+                        .inspect_err(|e| {
+                            seen.set(GitError::SshAuth(format!(
+                                "cannot use the SSH key {}: {} (a key protected by a passphrase needs git.ssh.passphrase_env)",
+                                key.display(),
+                                crate::secret::scrub(e.message())
+                            )));
+                        })
+                    }
+                    None => {
+                        if std::env::var_os("SSH_AUTH_SOCK").is_none() {
+                            seen.set(GitError::SshAuth(format!(
+                                "{remote} is an SSH remote, and there is no key to offer: name a private key in the campaign (git: {{ssh: {{key: PATH}}}}) or start ssh-agent and add one (`eval $(ssh-agent) && ssh-add`)"
+                            )));
+                            return Err(git2::Error::from_str("no SSH key"));
+                        }
+                        git2::Cred::ssh_key_from_agent(&user)
+                    }
+                }
+            });
+            return (callbacks, refusals);
+        }
         let credentials = self.get();
         let mut asked = false;
-        let mut callbacks = RemoteCallbacks::new();
         callbacks.credentials(move |url, _user, allowed| {
             let Some(credentials) = credentials.as_ref() else {
                 return Err(git2::Error::from_str(
@@ -203,7 +361,7 @@ impl Token {
                 ))
             }
         });
-        callbacks
+        (callbacks, refusals)
     }
 }
 
@@ -211,14 +369,24 @@ impl Workspace {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Workspace {
             root: root.into(),
-            token: Token::default(),
+            access: Access::default(),
         }
     }
 
     /// Offer these credentials to remotes that ask for them from now on
     /// (each time only if the remote is on one of their origins).
     pub fn set_credentials(&self, credentials: Option<GitCredentials>) {
-        *self.token.0.write().unwrap_or_else(|e| e.into_inner()) = credentials;
+        *self
+            .access
+            .credentials
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = credentials;
+    }
+
+    /// Reach SSH remotes with these settings from now on (the campaign's
+    /// `git.ssh`: its key, else ssh-agent's; its known hosts file).
+    pub fn set_ssh(&self, settings: ssh::SshSettings) {
+        *self.access.ssh.write().unwrap_or_else(|e| e.into_inner()) = settings;
     }
 
     /// The folder a repository's clone lives in: its name made safe, plus a
@@ -438,7 +606,7 @@ impl Workspace {
             default_branch,
             base,
             origin,
-            token: self.token.clone(),
+            access: self.access.clone(),
             _guard: guard,
         })
     }
@@ -456,9 +624,16 @@ impl Workspace {
         depth: i32,
     ) -> Result<String> {
         let mut remote = repo.find_remote("origin").ctx(|| "find origin".into())?;
-        let mut connection = remote
-            .connect_auth(Direction::Fetch, Some(self.token.callbacks()), None)
-            .ctx(|| format!("connect to {url}"))?;
+        let shown = crate::urls::redact(url);
+        let (callbacks, refusals) = self.access.callbacks(url);
+        let mut connection = refusals.ctx(
+            remote.connect_auth(
+                Direction::Fetch,
+                Some(callbacks),
+                Some(self.access.proxy_options(url)),
+            ),
+            || format!("connect to {shown}"),
+        )?;
         let remote = connection.remote();
         let head = remote
             .default_branch()
@@ -477,8 +652,10 @@ impl Workspace {
             specs.push(format!("+refs/heads/{branch}:refs/remotes/origin/{branch}"));
         }
         let mut options = git2::FetchOptions::new();
+        let (callbacks, refusals) = self.access.callbacks(url);
         options
-            .remote_callbacks(self.token.callbacks())
+            .remote_callbacks(callbacks)
+            .proxy_options(self.access.proxy_options(url))
             .follow_redirects(RemoteRedirect::None)
             .download_tags(AutotagOption::None);
         // (Not even depth 0 on a whole fetch: libgit2 then writes and
@@ -486,9 +663,9 @@ impl Workspace {
         if depth != FULL {
             options.depth(depth);
         }
-        remote
-            .download(&specs, Some(&mut options))
-            .ctx(|| format!("fetch {url}"))?;
+        refusals.ctx(remote.download(&specs, Some(&mut options)), || {
+            format!("fetch {shown}")
+        })?;
         remote
             .update_tips(
                 None,
@@ -970,7 +1147,7 @@ pub struct Checkout {
     pub base: Oid,
     /// The remote, when it is a repository on this machine.
     origin: Option<LocalRepo>,
-    token: Token,
+    access: Access,
     _guard: CloneGuard,
 }
 
@@ -1241,9 +1418,10 @@ impl Checkout {
             .find_remote("origin")
             .ctx(|| "find origin".into())?;
         Self::clear_local_branch_lock(&remote, branch);
+        let url = remote.url().unwrap_or_default().to_string();
         let mut rejection: Option<String> = None;
         {
-            let mut callbacks = self.token.callbacks();
+            let (mut callbacks, refusals) = self.access.callbacks(&url);
             callbacks.push_update_reference(|refname, status| {
                 if let Some(status) = status {
                     rejection = Some(format!("{refname}: {status}"));
@@ -1252,11 +1430,12 @@ impl Checkout {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
+            options.proxy_options(self.access.proxy_options(&url));
             options.follow_redirects(RemoteRedirect::None);
             let spec = format!("refs/heads/{branch}:refs/heads/{branch}");
-            remote
-                .push(&[spec.as_str()], Some(&mut options))
-                .ctx(|| format!("push {branch}"))?;
+            refusals.ctx(remote.push(&[spec.as_str()], Some(&mut options)), || {
+                format!("push {branch}")
+            })?;
         }
         match rejection {
             Some(why) => Err(GitError::Refused(format!(
@@ -1294,10 +1473,11 @@ impl Checkout {
             .find_remote("origin")
             .ctx(|| "find origin".into())?;
         Self::clear_local_branch_lock(&remote, branch);
+        let url = remote.url().unwrap_or_default().to_string();
         let mut problem: Option<String> = None;
         let target = format!("refs/heads/{branch}");
         {
-            let mut callbacks = self.token.callbacks();
+            let (mut callbacks, refusals) = self.access.callbacks(&url);
             callbacks.push_negotiation(|updates| {
                 for update in updates {
                     if update.dst_refname().ok() == Some(target.as_str()) && update.src() != expected {
@@ -1317,11 +1497,12 @@ impl Checkout {
             });
             let mut options = PushOptions::new();
             options.remote_callbacks(callbacks);
+            options.proxy_options(self.access.proxy_options(&url));
             options.follow_redirects(RemoteRedirect::None);
             let spec = format!("+refs/heads/{branch}:refs/heads/{branch}");
-            remote
-                .push(&[spec.as_str()], Some(&mut options))
-                .ctx(|| format!("push {branch}"))?;
+            refusals.ctx(remote.push(&[spec.as_str()], Some(&mut options)), || {
+                format!("push {branch}")
+            })?;
         }
         match problem {
             Some(why) => Err(GitError::Refused(format!(
@@ -1376,12 +1557,14 @@ pub fn is_campaign_commit(message: &str, campaign: &str) -> bool {
 }
 
 /// The filesystem path of a repository URL that names one on this machine:
-/// a plain path or a `file://` URL.
+/// a plain path or a `file://` URL. Never an SSH remote, scp-like ones
+/// included (`host:org/repo.git`, with or without a user: a `:` before any
+/// `/`, git's own rule), which would otherwise read as a relative path.
 pub fn local_path(url: &str) -> Option<PathBuf> {
     if let Some(rest) = url.strip_prefix("file://") {
         return Some(PathBuf::from(rest));
     }
-    if url.contains("://") || (url.contains('@') && url.contains(':')) {
+    if url.contains("://") || crate::urls::SshRemote::parse(url).is_some() {
         return None;
     }
     Some(PathBuf::from(url))
@@ -1434,6 +1617,11 @@ pub fn merge_in_bare(
 
 #[cfg(all(test, feature = "sim"))]
 mod shallow_tests;
+
+pub mod ssh;
+
+#[cfg(all(test, feature = "sim"))]
+mod ssh_tests;
 
 #[cfg(test)]
 mod tests {
@@ -1618,5 +1806,19 @@ mod tests {
         assert_eq!(local_path("/srv/r.git"), Some(PathBuf::from("/srv/r.git")));
         assert_eq!(local_path("https://github.com/a/b.git"), None);
         assert_eq!(local_path("git@github.com:a/b.git"), None);
+        // scp-like without a user is SSH too, as git reads it.
+        assert_eq!(local_path("github.com:a/b.git"), None);
+        assert_eq!(local_path("ssh://me@127.0.0.1:2222/srv/b.git"), None);
+        assert_eq!(
+            local_path("./x:y/b.git"),
+            Some(PathBuf::from("./x:y/b.git"))
+        );
+        // A clone's folder name comes from the URL's hash: an SSH remote
+        // and a path of the same spelling never share one.
+        let ws = Workspace::new("/cache");
+        assert_ne!(
+            ws.clone_dir("git@h:org/b.git", "org/b"),
+            ws.clone_dir("/srv/org/b.git", "org/b")
+        );
     }
 }

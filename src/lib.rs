@@ -21,6 +21,7 @@ pub mod git;
 pub mod lock;
 pub mod optout;
 pub mod paths;
+pub mod proxy;
 pub mod recipe;
 pub mod report;
 pub mod reviewers;

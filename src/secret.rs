@@ -131,6 +131,11 @@ const KEPT: &[&str] = &[
     "XDG_DATA_HOME",
     "XDG_STATE_HOME",
     "XDG_RUNTIME_DIR",
+    // Where ssh-agent listens: libssh2 reads it from the environment when
+    // git asks the agent for a key (`git::ssh`). Not a key itself; no child
+    // gets it (the sandbox and the rewrite workers start from an empty
+    // environment).
+    "SSH_AUTH_SOCK",
 ];
 
 fn kept(name: &OsStr) -> bool {
@@ -211,6 +216,16 @@ unsafe fn places_of(name: &OsStr) -> Vec<(*mut u8, usize)> {
         }
     }
     places
+}
+
+/// An environment variable that holds no secret (`https_proxy`,
+/// `no_proxy`): from what [`take_environment`] took, else from the
+/// environment itself. Not remembered for [`scrub`].
+pub fn plain_env_var(name: &str) -> Option<String> {
+    if let Some(value) = taken().get().and_then(|t| t.get(OsStr::new(name))) {
+        return Some(value.to_string_lossy().into_owned());
+    }
+    std::env::var(name).ok()
 }
 
 /// An environment variable that may hold a secret (a token named by a

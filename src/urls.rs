@@ -105,13 +105,126 @@ impl fmt::Display for Origin {
 }
 
 /// Whether `url` carries credentials in its userinfo (`user:pass@`,
-/// `token@`). `git@host:org/repo` (scp-like SSH) is a user name, not a
-/// credential, and is not counted.
+/// `token@`). `git@host:org/repo` (scp-like SSH) and `ssh://git@host/...`
+/// name a user, not a credential (SSH authenticates with a key), and are
+/// not counted; `ssh://user:password@host/...` is.
 pub fn has_userinfo(url: &str) -> bool {
-    let Some((_, rest)) = url.split_once("://") else {
+    let Some((scheme, rest)) = url.split_once("://") else {
         return false;
     };
-    authority(rest).contains('@')
+    let authority = authority(rest);
+    if is_ssh_scheme(scheme) {
+        return authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    }
+    authority.contains('@')
+}
+
+/// `ssh`, `git+ssh` and `ssh+git`: the schemes git reaches over SSH.
+fn is_ssh_scheme(scheme: &str) -> bool {
+    ["ssh", "git+ssh", "ssh+git"]
+        .iter()
+        .any(|s| scheme.eq_ignore_ascii_case(s))
+}
+
+/// Where an SSH remote points: `ssh://[user@]host[:port]/path` (also
+/// `git+ssh://`, `ssh+git://`) or git's scp-like `[user@]host:path` (a
+/// `:` before any `/`, as git tells them from local paths). Its host key is
+/// checked against `known_hosts` under [`SshRemote::known_hosts_name`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshRemote {
+    /// The user named in the URL (`git` in `git@github.com:org/repo`).
+    pub user: Option<String>,
+    /// Lower-cased, without brackets.
+    pub host: String,
+    pub port: u16,
+}
+
+impl SshRemote {
+    pub const DEFAULT_PORT: u16 = 22;
+
+    /// The SSH remote `url` names; `None` for anything else (a path,
+    /// `file://`, `http(s)://`).
+    pub fn parse(url: &str) -> Option<SshRemote> {
+        if let Some((scheme, rest)) = url.split_once("://") {
+            if !is_ssh_scheme(scheme) {
+                return None;
+            }
+            let authority = authority(rest);
+            if authority.contains(['?', '#', '\\']) {
+                return None;
+            }
+            let (user, host_port) = match authority.rsplit_once('@') {
+                Some((user, host)) => (Some(user), host),
+                None => (None, authority),
+            };
+            let (host, port) = split_host_port(host_port)?;
+            return Self::new(user, host, port);
+        }
+        // scp-like: `[user@]host:path`, the `:` before any `/`.
+        let colon = url.find(':')?;
+        if url[..colon].contains('/') || url.starts_with('/') {
+            return None;
+        }
+        let user_host = &url[..colon];
+        let (user, host) = match user_host.rsplit_once('@') {
+            Some((user, host)) => (Some(user), host),
+            None => (None, user_host),
+        };
+        let host = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        Self::new(user, host, Self::DEFAULT_PORT)
+    }
+
+    fn new(user: Option<&str>, host: &str, port: u16) -> Option<SshRemote> {
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        Some(SshRemote {
+            user: user
+                .map(|u| u.split(':').next().unwrap_or(u).to_string())
+                .filter(|u| !u.is_empty()),
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// The name `known_hosts` holds the host under: `host` on port 22,
+    /// `[host]:port` on any other (as OpenSSH writes them).
+    pub fn known_hosts_name(&self) -> String {
+        if self.port == Self::DEFAULT_PORT {
+            self.host.clone()
+        } else {
+            format!("[{}]:{}", self.host, self.port)
+        }
+    }
+}
+
+impl fmt::Display for SshRemote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} port {}", self.host, self.port)
+    }
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port` (SSH's default port 22).
+fn split_host_port(host_port: &str) -> Option<(&str, u16)> {
+    if let Some(bracketed) = host_port.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => SshRemote::DEFAULT_PORT,
+            None => return None,
+        };
+        return Some((host, port));
+    }
+    match host_port.split_once(':') {
+        Some((host, "")) => Some((host, SshRemote::DEFAULT_PORT)),
+        Some((host, port)) => Some((host, port.parse().ok()?)),
+        None => Some((host_port, SshRemote::DEFAULT_PORT)),
+    }
 }
 
 /// What follows `scheme://` up to the first `/`, as libgit2 reads it.
@@ -126,8 +239,13 @@ pub fn redact(url: &str) -> Cow<'_, str> {
     if let Some((scheme, rest)) = url.split_once("://") {
         let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
-        if let Some((_, host)) = authority.rsplit_once('@') {
-            out = Some(format!("{scheme}://***@{host}{tail}"));
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            // An SSH user name (`git`) is not a credential; a password is.
+            out = Some(if is_ssh_scheme(scheme) && !userinfo.contains(':') {
+                format!("{scheme}://{userinfo}@{host}{tail}")
+            } else {
+                format!("{scheme}://***@{host}{tail}")
+            });
         }
     }
     let current = out.as_deref().unwrap_or(url);
@@ -263,5 +381,48 @@ mod tests {
         assert!(!has_userinfo("https://h/a@b"));
         assert!(!has_userinfo("git@github.com:org/repo.git"));
         assert!(has_userinfo("https://github.com?@evil.example/o/r"));
+        assert!(!has_userinfo("ssh://git@github.com/org/repo.git"));
+        assert!(has_userinfo("ssh://git:hunter2@github.com/org/repo.git"));
+        assert_eq!(
+            redact("ssh://git@github.com:2222/org/repo.git"),
+            "ssh://git@github.com:2222/org/repo.git"
+        );
+        assert_eq!(
+            redact("ssh://git:hunter2@github.com/org/repo.git"),
+            "ssh://***@github.com/org/repo.git"
+        );
+    }
+
+    #[test]
+    fn ssh_remotes_are_told_apart_from_paths_and_web_urls() {
+        let r = |u: &str| SshRemote::parse(u);
+        let remote = r("ssh://git@GitHub.com/org/repo.git").unwrap();
+        assert_eq!(remote.user.as_deref(), Some("git"));
+        assert_eq!(remote.host, "github.com");
+        assert_eq!(remote.port, 22);
+        assert_eq!(remote.known_hosts_name(), "github.com");
+        let remote = r("ssh://me@127.0.0.1:2222/srv/git/a.git").unwrap();
+        assert_eq!((remote.host.as_str(), remote.port), ("127.0.0.1", 2222));
+        assert_eq!(remote.known_hosts_name(), "[127.0.0.1]:2222");
+        assert_eq!(r("git+ssh://h.example/x").unwrap().host, "h.example");
+        assert_eq!(
+            r("ssh://[::1]:2200/x").unwrap().known_hosts_name(),
+            "[::1]:2200"
+        );
+        let scp = r("git@github.com:org/repo.git").unwrap();
+        assert_eq!(
+            (scp.user.as_deref(), scp.host.as_str(), scp.port),
+            (Some("git"), "github.com", 22)
+        );
+        assert_eq!(r("github.com:org/repo.git").unwrap().user, None);
+        for not_ssh in [
+            "/srv/git/repo.git",
+            "./a:b/repo.git",
+            "file:///srv/r.git",
+            "https://github.com/org/repo.git",
+            "repo",
+        ] {
+            assert_eq!(r(not_ssh), None, "{not_ssh}");
+        }
     }
 }

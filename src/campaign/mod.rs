@@ -21,6 +21,7 @@ use crate::catalog::{Catalog, CatalogError, EntityRef};
 use crate::diag::{FileDiagnostic, Source};
 use crate::forge::ForgeKind;
 use crate::git::Identity;
+use crate::git::ssh::SshSettings;
 use crate::paths::{absolute, normalize};
 use crate::recipe::{Recipe, RecipeError};
 use crate::sandbox::Amount;
@@ -332,6 +333,9 @@ pub struct Campaign {
     pub sandbox: crate::sandbox::Policy,
     /// Values for the recipe's parameters.
     pub parameters: crate::recipe::Values,
+    /// How git reaches SSH remotes (`git.ssh`: a key file, else
+    /// ssh-agent's keys; the known hosts file).
+    pub ssh: SshSettings,
 }
 
 /// Where a campaign's catalog is.
@@ -473,6 +477,8 @@ struct RawCampaign {
     report_url: Option<Spanned<String>>,
     #[serde(default)]
     report: Option<RawReport>,
+    #[serde(default)]
+    git: Option<RawGit>,
     /// Present but null (`contact: #platform`, a YAML comment) is
     /// `Some` of `None`, an error rather than no contact.
     #[serde(default, deserialize_with = "present")]
@@ -486,6 +492,26 @@ where
     T: Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
+}
+
+/// `git:`: how git reaches the repositories.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGit {
+    #[serde(default)]
+    ssh: Option<RawSsh>,
+}
+
+/// `git.ssh:` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSsh {
+    #[serde(default)]
+    key: Option<Spanned<String>>,
+    #[serde(default)]
+    passphrase_env: Option<Spanned<String>>,
+    #[serde(default)]
+    known_hosts: Option<Spanned<String>>,
 }
 
 /// `report:`: how the campaign's report is published.
@@ -819,9 +845,10 @@ impl Campaign {
     /// Why a repository at `url` cannot be a target of this campaign's
     /// forge; `None` when it can. The one rule `plan` shows and the engine
     /// applies before it touches the repository: the local forge works on
-    /// repositories on this machine only (never a network URL); GitHub on
-    /// repositories of its own git host, over https, the only place its
-    /// token goes.
+    /// repositories on this machine only (never a network URL, SSH
+    /// included: its pull requests are merged in the bare repository
+    /// itself); GitHub on repositories of its own git host, over https (the
+    /// only place its token goes) or SSH (with the campaign's key).
     pub fn repository_refusal(&self, url: &str) -> Option<String> {
         let shown = crate::urls::redact(url);
         match self.forge {
@@ -838,8 +865,15 @@ impl Campaign {
                     Ok(origins) => origins,
                     Err(why) => return Some(why),
                 };
-                let on_forge = crate::urls::Origin::parse(url)
-                    .is_some_and(|o| o.may_carry_token() && origins.contains(&o));
+                // Over SSH git authenticates with the campaign's key, not
+                // the token: a repository on the forge's git host (any
+                // port, as GitHub Enterprise may serve SSH elsewhere) is
+                // the forge's.
+                let over_ssh = crate::urls::SshRemote::parse(url)
+                    .is_some_and(|r| origins.iter().any(|o| o.host == r.host));
+                let on_forge = over_ssh
+                    || crate::urls::Origin::parse(url)
+                        .is_some_and(|o| o.may_carry_token() && origins.contains(&o));
                 (!on_forge).then(|| {
                     let hosts: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
                     format!(
@@ -879,7 +913,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, git, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -924,6 +958,12 @@ impl Campaign {
             }),
         };
         let github = github_settings(raw.github.as_ref(), &base, &mut problems, path, text, doc);
+        let ssh = ssh_settings(
+            raw.git.as_ref().and_then(|g| g.ssh.as_ref()),
+            &base,
+            &mut problems,
+            &Place { path, text, doc },
+        );
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
         let auto_merge = match &raw.pull_request.auto_merge {
@@ -1088,6 +1128,7 @@ impl Campaign {
                 .and_then(|c| c.value)
                 .map(|c| c.trim().to_string()),
             parameters: raw.parameters,
+            ssh,
             verify: raw.verify.map(|v| Verify {
                 command: v.command.value,
                 timeout: verify_timeout.unwrap_or(std::time::Duration::from_secs(600)),
@@ -1320,6 +1361,74 @@ fn github_settings(
             .min_interval_ms
             .unwrap_or(defaults.min_interval_ms)
             .max(defaults.min_interval_ms);
+    }
+    settings
+}
+
+/// The `git.ssh` section, checked: the key and known hosts files exist
+/// (relative to the campaign file, or `~/...`), the passphrase variable is
+/// a name (its value is read when a key is used, never here).
+fn ssh_settings(
+    raw: Option<&RawSsh>,
+    base: &Path,
+    problems: &mut Vec<FileDiagnostic>,
+    place: &Place<'_, '_>,
+) -> SshSettings {
+    let mut settings = SshSettings::default();
+    let Some(raw) = raw else {
+        return settings;
+    };
+    let at = |v: &Spanned<String>, msg: String| {
+        yaml::diagnostic_at(place.path, place.text, place.doc, v, msg)
+    };
+    let resolve = |written: &str| match written.strip_prefix("~/") {
+        Some(rest) => Path::new(&std::env::var_os("HOME").unwrap_or_else(|| "/".into())).join(rest),
+        None => base.join(written),
+    };
+    if let Some(key) = &raw.key {
+        let full = normalize(&resolve(key.value.trim()));
+        if key.value.trim().ends_with(".pub") {
+            problems.push(
+                at(key, format!("git.ssh.key `{}` is a public key", key.value))
+                    .with_help("name the private key (the file without `.pub`); its public key goes on the forge account or as a deploy key"),
+            );
+        } else if !full.is_file() {
+            problems.push(
+                at(key, format!("git.ssh.key `{}` does not exist ({})", key.value, full.display()))
+                    .with_help("name a private key file, relative to the campaign file or `~/...`; or leave `key` out to use the keys of the running ssh-agent"),
+            );
+        }
+        settings.key = Some(full);
+    }
+    if let Some(env) = &raw.passphrase_env {
+        let valid = !env.value.is_empty()
+            && env
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !env.value.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            problems.push(
+                at(env, format!("`{}` is not an environment variable name", env.value))
+                    .with_help("name the variable that holds the key's passphrase (e.g. DEPLOY_KEY_PASSPHRASE), never the passphrase itself"),
+            );
+        } else if raw.key.is_none() {
+            problems.push(
+                at(env, "git.ssh.passphrase_env without git.ssh.key".into())
+                    .with_help("the passphrase is for the key file `key` names; ssh-agent holds its keys unlocked"),
+            );
+        }
+        settings.passphrase_env = Some(env.value.clone());
+    }
+    if let Some(file) = &raw.known_hosts {
+        let full = normalize(&resolve(file.value.trim()));
+        if !full.is_file() {
+            problems.push(
+                at(file, format!("git.ssh.known_hosts `{}` does not exist ({})", file.value, full.display()))
+                    .with_help("name a known_hosts file (OpenSSH's format), relative to the campaign file or `~/...`; fill it with `ssh-keyscan HOST >> FILE` after checking the fingerprints; without it, ~/.ssh/known_hosts is used"),
+            );
+        }
+        settings.known_hosts = Some(full);
     }
     settings
 }

@@ -545,3 +545,90 @@ fn a_bad_live_catalog_is_reported_at_its_place() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn git_ssh_is_read_with_paths_resolved_and_checked_at_its_place() {
+    let dir = workspace();
+    std::fs::write(dir.path().join("deploy_key"), "key").unwrap();
+    std::fs::write(dir.path().join("known_hosts"), "").unwrap();
+    let c = load(
+        dir.path(),
+        &format!("{MINIMAL}git:\n  ssh:\n    key: deploy_key\n    passphrase_env: KEY_PASS\n    known_hosts: ./known_hosts\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        c.ssh.key.as_deref(),
+        Some(dir.path().join("deploy_key").as_path())
+    );
+    assert_eq!(c.ssh.passphrase_env.as_deref(), Some("KEY_PASS"));
+    assert_eq!(c.ssh.known_hosts_file(), dir.path().join("known_hosts"));
+    // The default: ssh-agent and ~/.ssh/known_hosts.
+    let c = load(dir.path(), MINIMAL).unwrap();
+    assert_eq!(c.ssh, crate::git::ssh::SshSettings::default());
+    assert!(c.ssh.known_hosts_file().ends_with(".ssh/known_hosts"));
+
+    let err = load(
+        dir.path(),
+        &format!("{MINIMAL}git:\n  ssh:\n    key: deploy_key.pub\n    passphrase_env: KEY_PASS\n    known_hosts: nope\n    agent: yes\n"),
+    )
+    .unwrap_err();
+    let found = problems(err);
+    assert!(
+        found
+            .iter()
+            .any(|(l, _, m)| *l == 10 && m.contains("agent")),
+        "{found:?}"
+    );
+    let err = load(
+        dir.path(),
+        &format!("{MINIMAL}git:\n  ssh:\n    key: deploy_key.pub\n    passphrase_env: 1PASS\n    known_hosts: nope\n"),
+    )
+    .unwrap_err();
+    let found = problems(err);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (7, 10), "{found:?}");
+    assert!(found[0].2.contains("is a public key"), "{found:?}");
+    assert!(
+        found[1].2.contains("not an environment variable name"),
+        "{found:?}"
+    );
+    assert!(
+        found[2].2.contains("known_hosts `nope` does not exist"),
+        "{found:?}"
+    );
+    let err = load(
+        dir.path(),
+        &format!("{MINIMAL}git:\n  ssh:\n    passphrase_env: KEY_PASS\n"),
+    )
+    .unwrap_err();
+    assert!(problems(err)[0].2.contains("without git.ssh.key"));
+}
+
+#[test]
+fn github_takes_ssh_urls_on_its_own_git_host_only() {
+    let dir = workspace();
+    let c = load(dir.path(), &format!("{MINIMAL}forge: github\n")).unwrap();
+    for url in [
+        "ssh://git@github.com/acme/r.git",
+        "git@github.com:acme/r.git",
+        "ssh://git@github.com:443/acme/r.git",
+        "https://github.com/acme/r.git",
+    ] {
+        assert_eq!(c.repository_refusal(url), None, "{url}");
+    }
+    for url in [
+        "ssh://git@gitlab.com/acme/r.git",
+        "git@github.com.evil.example:acme/r.git",
+        "ssh://git@evil.example/github.com/r.git",
+    ] {
+        assert!(c.repository_refusal(url).is_some(), "{url}");
+    }
+    // The local forge: only this machine, never SSH.
+    let local = load(dir.path(), MINIMAL).unwrap();
+    assert!(
+        local
+            .repository_refusal("git@github.com:acme/r.git")
+            .is_some()
+    );
+    assert!(local.repository_refusal("github.com:acme/r.git").is_some());
+}

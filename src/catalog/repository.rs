@@ -107,10 +107,11 @@ fn web_repository(url: &str) -> Result<Repository, String> {
     repository_from_path(&base, path)
 }
 
-/// The path of `git@host:org/repo.git`.
+/// The path of an scp-like SSH remote, `git@host:org/repo.git` or
+/// `host:org/repo.git` (a `:` before any `/`, as git reads it).
 fn scp_path(target: &str) -> Option<&str> {
-    let (user_host, path) = target.split_once(':')?;
-    (user_host.contains('@') && !user_host.contains('/')).then_some(path)
+    crate::urls::SshRemote::parse(target)?;
+    target.split_once(':').map(|(_, path)| path)
 }
 
 /// Cut `/tree/<ref>/...`, `/blob/...`, `/-/tree/...`, `/src/...` from a path
@@ -212,6 +213,13 @@ mod tests {
     fn scp_urls_are_remote() {
         let l = located("url:git@github.com:acme/tools.git");
         assert_eq!(l.repository.url, "git@github.com:acme/tools.git");
+        assert_eq!(l.repository.name, "acme/tools");
+        let l = located("url:github.com:acme/tools.git");
+        assert_eq!(l.repository.url, "github.com:acme/tools.git");
+        assert_eq!(l.repository.name, "acme/tools");
+        assert!(!l.local);
+        let l = located("url:ssh://git@github.com:2222/acme/tools.git");
+        assert_eq!(l.repository.url, "ssh://git@github.com:2222/acme/tools.git");
         assert_eq!(l.repository.name, "acme/tools");
     }
 

@@ -120,6 +120,7 @@ impl Engine {
             return Ok(None);
         }
         let shared = self.shared.clone();
+        shared.workspace.set_ssh(loaded.campaign.ssh.clone());
         super::preview::credentials(&shared, &target.repo).await;
         let options = ApplyOptions {
             facts: Some(facts.get(&target.component).cloned().unwrap_or_default()),

@@ -962,6 +962,8 @@ async fn run_target(
             pr: None,
         };
     }
+    // How git reaches SSH remotes (the campaign's key, known hosts).
+    shared.workspace.set_ssh(campaign.ssh.clone());
     // The token git offers (a GitHub App's is renewed before it expires).
     match shared.forge.git_credentials().await {
         Ok(credentials) => shared.workspace.set_credentials(credentials),

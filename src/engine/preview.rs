@@ -314,6 +314,8 @@ impl Engine {
     pub async fn preview(&self, loaded: &Loaded, verify: bool) -> Result<Preview> {
         let at = format_time(self.state().now());
         let facts = facts(&loaded.catalog);
+        // How git reaches SSH remotes (the campaign's key, known hosts).
+        self.shared.workspace.set_ssh(loaded.campaign.ssh.clone());
         let planned: Vec<_> = loaded.plan.targets().collect();
         let progress = self.shared.progress.clone();
         progress.start(

@@ -177,6 +177,8 @@ impl Engine {
         subjects: Vec<(Subject, String, Option<TargetRow>)>,
     ) -> Result<ScanReport> {
         let at = format_time(self.state().now());
+        // How git reaches SSH remotes (the campaign's key, known hosts).
+        self.shared.workspace.set_ssh(loaded.campaign.ssh.clone());
         let progress = self.shared.progress.clone();
         progress.start(
             &format!("{}: scanning", loaded.campaign.name),

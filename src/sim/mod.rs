@@ -16,12 +16,16 @@
 //! - [`backstage::BackstageSim`]: Backstage's catalog query API
 //!   (`/api/catalog/entities/by-query`) with real cursor paging, filters,
 //!   fields and a bearer token.
+//! - [`sshd::SshServer`]: the system's OpenSSH server on a free loopback
+//!   port (it cannot take port 0), serving bare repositories by absolute
+//!   path, and [`sshd::SshAgent`]; both killed when dropped.
 
 pub mod backstage;
 pub mod git_http;
 pub mod github;
 mod net;
 pub mod report_fleet;
+pub mod sshd;
 #[cfg(test)]
 mod test_http;
 

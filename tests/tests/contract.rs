@@ -397,6 +397,7 @@ fn config(api_url: &str, auth: GitHubAuth) -> GitHubConfig {
         clock: Arc::new(ManualClock::new()),
         merge_method: "squash".to_string(),
         git_url: None,
+        proxies: None,
     }
 }
 

@@ -73,3 +73,7 @@ mod contract_backstage;
 /// catalogs, network URLs on the local forge, names that would be
 /// Markdown or terminal commands, concurrent first runs.
 mod hostile;
+
+/// SSH remotes (issue 14): clones and pushes through a real sshd with a key
+/// file or ssh-agent, host keys checked against known_hosts.
+mod ssh;

@@ -24,7 +24,8 @@ use std::time::Duration;
 use http::Method;
 use octocrab::models::{AppId, InstallationId};
 use octocrab::{
-    DefaultOctocrabBuilderConfig, NoAuth, NoSvc, NotLayerReady, Octocrab, OctocrabBuilder,
+    AuthState, DefaultOctocrabBuilderConfig, NoAuth, NoSvc, NotLayerReady, Octocrab,
+    OctocrabBuilder,
 };
 use serde_json::Value;
 
@@ -95,20 +96,41 @@ impl Clients {
         base: &BaseUrl,
         auth: &GitHubAuth,
         redactor: &Redactor,
+        proxies: &crate::proxy::ProxyEnv,
     ) -> Result<Self, ForgeError> {
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(ForgeError::Refused(
                 "the GitHub forge must be created inside a tokio runtime".into(),
             ));
         }
+        // The environment's proxy for the API's host (`https_proxy`, unless
+        // `no_proxy` names it; loopback never). Only the API's own host is
+        // ever asked: every request goes to it (`BaseUriLayer`).
+        let proxy = proxies.for_url(base.as_str()).cloned();
+        if let Some(proxy) = &proxy {
+            tracing::debug!(%proxy, "the GitHub API goes through a proxy");
+        }
         let mode = match auth {
             GitHubAuth::Token(token) => {
                 let token = checked_token(token)?;
                 redactor.add(token.expose());
-                let crab = builder(base)?
-                    .personal_token(token.expose().to_string())
-                    .build()
-                    .map_err(|e| build_error(&e, redactor))?;
+                let crab = match &proxy {
+                    Some(proxy) => {
+                        let mut bearer =
+                            http::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                                .map_err(|_| {
+                                    ForgeError::Refused(
+                                        "the GitHub token cannot travel in a header".into(),
+                                    )
+                                })?;
+                        bearer.set_sensitive(true);
+                        through_proxy(base, proxy, Some(bearer), AuthState::None)?
+                    }
+                    None => builder(base)?
+                        .personal_token(token.expose().to_string())
+                        .build()
+                        .map_err(|e| build_error(&e, redactor))?,
+                };
                 Mode::Token {
                     crab: Arc::new(crab),
                     token,
@@ -120,15 +142,29 @@ impl Clients {
                 installation_id,
             } => {
                 redactor.add(private_key_pem.expose());
-                let crab = builder(base)?
-                    .app_from_rsa_pem(AppId(*app_id), private_key_pem.expose())
-                    .map_err(|_| {
-                        ForgeError::Refused(format!(
-                            "the private key of GitHub App {app_id} is not an RSA key in PEM format"
-                        ))
-                    })?
-                    .build()
-                    .map_err(|e| build_error(&e, redactor))?;
+                let not_rsa = || {
+                    ForgeError::Refused(format!(
+                        "the private key of GitHub App {app_id} is not an RSA key in PEM format"
+                    ))
+                };
+                let crab = match &proxy {
+                    Some(proxy) => {
+                        let key = octocrab::EncodingKey::from_rsa_pem(
+                            private_key_pem.expose().as_bytes(),
+                        )
+                        .map_err(|_| not_rsa())?;
+                        let app = octocrab::auth::AppAuth {
+                            app_id: AppId(*app_id),
+                            key,
+                        };
+                        through_proxy(base, proxy, None, AuthState::App(app))?
+                    }
+                    None => builder(base)?
+                        .app_from_rsa_pem(AppId(*app_id), private_key_pem.expose())
+                        .map_err(|_| not_rsa())?
+                        .build()
+                        .map_err(|e| build_error(&e, redactor))?,
+                };
                 Mode::App(Box::new(App {
                     app_id: *app_id,
                     jwt: Arc::new(crab),
@@ -314,6 +350,90 @@ fn builder(base: &BaseUrl) -> Result<Builder, ForgeError> {
         .set_read_timeout(Some(Duration::from_secs(60)))
         .set_write_timeout(Some(Duration::from_secs(60)));
     Ok(builder)
+}
+
+/// A client like [`builder`]'s whose connections are `CONNECT` tunnels
+/// through `proxy`, with TLS to GitHub inside the tunnel: the proxy sees
+/// the API's host and port, never a header. octocrab's own client has no
+/// proxy, so the same stack is put together here (hyper-util's `Tunnel`
+/// under hyper-rustls under the timeouts; then octocrab's layers: its
+/// headers, the base URI, and the `Authorization` header for the API's
+/// host only).
+fn through_proxy(
+    base: &BaseUrl,
+    proxy: &crate::proxy::Proxy,
+    auth_header: Option<http::HeaderValue>,
+    auth_state: AuthState,
+) -> Result<Octocrab, ForgeError> {
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::client::legacy::connect::proxy::Tunnel;
+    use octocrab::service::middleware::auth_header::AuthHeaderLayer;
+    use octocrab::service::middleware::base_uri::BaseUriLayer;
+    use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
+    use tower::Layer as _;
+
+    let refused = |what: &str| {
+        ForgeError::Refused(format!(
+            "cannot reach the GitHub API through the proxy {proxy}: {what}"
+        ))
+    };
+    let origin = proxy
+        .origin()
+        .ok_or_else(|| refused("its URL is not http://HOST:PORT"))?;
+    let proxy_uri: http::Uri = format!("http://{}:{}", origin.host, origin.port)
+        .parse()
+        .map_err(|_| refused("its URL is not http://HOST:PORT"))?;
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(Duration::from_secs(10)));
+    let mut tunnel = Tunnel::new(proxy_uri, http);
+    if let Some(basic) = proxy.basic_auth() {
+        let mut value = http::HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| refused("its credentials cannot travel in a header"))?;
+        value.set_sensitive(true);
+        tunnel = tunnel.with_auth(value);
+    }
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| refused(&format!("no TLS root certificates: {e}")))?
+        .https_only()
+        .enable_http1()
+        .wrap_connector(tunnel);
+    let mut connector = hyper_timeout::TimeoutConnector::new(https);
+    connector.set_connect_timeout(Some(Duration::from_secs(10)));
+    connector.set_read_timeout(Some(Duration::from_secs(60)));
+    connector.set_write_timeout(Some(Duration::from_secs(60)));
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build::<_, octocrab::OctoBody>(connector);
+    let headers = vec![
+        (
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static("octocrab"),
+        ),
+        (
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/vnd.github+json"),
+        ),
+    ];
+    let service = ExtraHeadersLayer::new(Arc::new(headers)).layer(client);
+    let base_uri: http::Uri = base.as_str().parse().map_err(|_| {
+        ForgeError::Refused(format!("GitHub API URL `{}` is not a URL", base.as_str()))
+    })?;
+    let service = BaseUriLayer::new(base_uri.clone()).layer(service);
+    // Uploads are not used: the API's own host is the only one the
+    // header goes to.
+    let service = AuthHeaderLayer::new(auth_header, base_uri.clone(), base_uri).layer(service);
+    match OctocrabBuilder::new_empty()
+        .with_service(service)
+        .with_auth(auth_state)
+        .build()
+    {
+        Ok(crab) => Ok(crab),
+        Err(never) => match never {},
+    }
 }
 
 /// The token, trimmed, if it can travel in a header (a stray newline from

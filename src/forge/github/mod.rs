@@ -63,6 +63,9 @@ pub struct GitHubConfig {
     /// Where git clones and pushes this GitHub's repositories, when it is
     /// not the host of `api_url` (see [`git_origins`]).
     pub git_url: Option<String>,
+    /// The proxy settings the API client follows; `None`: the
+    /// environment's (`https_proxy`, `no_proxy`).
+    pub proxies: Option<crate::proxy::ProxyEnv>,
 }
 
 impl GitHubConfig {
@@ -75,6 +78,7 @@ impl GitHubConfig {
             clock: Arc::new(SystemClock),
             merge_method: "merge".to_string(),
             git_url: None,
+            proxies: None,
         }
     }
 }
@@ -189,7 +193,10 @@ impl GitHubForge {
         let git_origins =
             git_origins(&config.api_url, config.git_url.as_deref()).map_err(ForgeError::Refused)?;
         let redactor = Redactor;
-        let clients = Clients::new(&base, &config.auth, &redactor)?;
+        let proxies = config
+            .proxies
+            .unwrap_or_else(crate::proxy::ProxyEnv::from_env);
+        let clients = Clients::new(&base, &config.auth, &redactor, &proxies)?;
         let pacer = Arc::new(pacing::Pacer::new(config.pacing, config.clock));
         Ok(GitHubForge {
             api: Api::new(base, pacer, redactor),

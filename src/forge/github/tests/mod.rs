@@ -31,6 +31,7 @@ fn config(url: &str, clock: &ManualClock, auth: GitHubAuth) -> GitHubConfig {
         clock: Arc::new(clock.clone()),
         merge_method: "squash".to_string(),
         git_url: None,
+        proxies: None,
     }
 }
 
