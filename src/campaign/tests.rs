@@ -58,7 +58,7 @@ fn a_minimal_campaign_gets_the_documented_defaults() {
 #[test]
 fn every_problem_is_reported_at_its_place() {
     let dir = workspace();
-    let text = "name: Bad Name\nrecipe: missing.yaml\ncatalog: catalog\nforge: gitlab\ntranches: [0, \"150%\", rest, 2]\npull_request:\n  title: \"{{ repository }}\"\n";
+    let text = "name: Bad Name\nrecipe: missing.yaml\ncatalog: catalog\nforge: bitbucket\ntranches: [0, \"150%\", rest, 2]\npull_request:\n  title: \"{{ repository }}\"\n";
     let found = problems(load(dir.path(), text).unwrap_err());
     let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
     assert_eq!(

@@ -1,13 +1,15 @@
 //! Forges: where repositories and pull requests live.
 //!
 //! The engine talks to one trait, [`Forge`]; each forge (the embedded
-//! [`local`] forge and [`github`]) lives behind it, so that a campaign file
+//! [`local`] forge, [`github`] and [`gitlab`]) lives behind it, so that a campaign file
 //! switches forge with one line and nothing else in the engine changes.
 //! A forge never decides anything about a campaign: it opens, finds, merges
 //! and closes pull requests, and reports what it sees.
 
 pub mod github;
+pub mod gitlab;
 pub mod local;
+pub mod pacing;
 
 use async_trait::async_trait;
 
@@ -28,16 +30,19 @@ pub enum ForgeKind {
     Local,
     /// GitHub.com or GitHub Enterprise Server.
     Github,
+    /// GitLab.com or a self-managed GitLab.
+    Gitlab,
 }
 
 impl ForgeKind {
-    pub const ALL: [ForgeKind; 2] = [ForgeKind::Local, ForgeKind::Github];
+    pub const ALL: [ForgeKind; 3] = [ForgeKind::Local, ForgeKind::Github, ForgeKind::Gitlab];
 
     /// The word in campaign files and the state.
     pub fn as_str(self) -> &'static str {
         match self {
             ForgeKind::Local => "local",
             ForgeKind::Github => "github",
+            ForgeKind::Gitlab => "gitlab",
         }
     }
 }
@@ -54,7 +59,9 @@ impl std::str::FromStr for ForgeKind {
         ForgeKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("forge `{s}` is unknown: `forge` is `local` or `github`"))
+            .ok_or_else(|| {
+                format!("forge `{s}` is unknown: `forge` is `local`, `github` or `gitlab`")
+            })
     }
 }
 

@@ -13,10 +13,10 @@
 //! with the last `ETag` of each path), so syncing an unchanged pull request
 //! costs no rate limit.
 
-mod api;
+pub(crate) mod api;
 mod auth;
 mod model;
-pub mod pacing;
+pub use super::pacing;
 
 use std::sync::Arc;
 
@@ -751,6 +751,7 @@ impl Forge for GitHubForge {
         let token = self.clients.git_token(&self.api).await?;
         Ok(Some(GitCredentials {
             token,
+            username: "x-access-token",
             origins: self.git_origins.clone(),
         }))
     }
