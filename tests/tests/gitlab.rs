@@ -272,3 +272,39 @@ fn a_429_from_gitlab_is_waited_out() {
     assert_eq!(states(&sb.status())["remotes/svc-a"], "pr_open");
     stop(&rt, sim, git);
 }
+
+#[test]
+fn the_tracking_issue_lives_in_a_gitlab_project_and_is_opened_once() {
+    let rt = runtime();
+    let names = ["svc-a"];
+    let (sb, sim, git) = gitlab_sandbox(
+        &rt,
+        &names,
+        "[rest]",
+        "report:\n  issue:\n    repository: platform/sub/migrations\n",
+    );
+    sim.add_project("platform/sub/migrations", "main");
+    let out = run(&sb, &["run", "campaign.yaml"]);
+    out.code(0);
+    let issues = sim.issues("platform/sub/migrations");
+    assert_eq!(issues.len(), 1, "{out:?}");
+    assert_eq!(issues[0].labels, ["fleetwright/tracking"]);
+    assert!(
+        issues[0]
+            .description
+            .contains("<!-- fleetwright:tracking-issue campaign=modernize-logging -->"),
+        "{}",
+        issues[0].description
+    );
+    // Merged since: the next run edits the same issue in place.
+    sim.merge_by_person("remotes/svc-a", 1);
+    run(&sb, &["run", CAMPAIGN]).code(0);
+    let issues = sim.issues("platform/sub/migrations");
+    assert_eq!(issues.len(), 1);
+    assert!(
+        sim.requests().iter().any(
+            |r| r.method == "PUT" && r.path == "/projects/platform%2Fsub%2Fmigrations/issues/1"
+        )
+    );
+    stop(&rt, sim, git);
+}
