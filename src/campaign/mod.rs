@@ -1224,13 +1224,7 @@ fn github_settings(
         settings.git_url = Some(value.to_string());
     }
     if let Some(env) = &raw.token_env {
-        let valid = !env.value.is_empty()
-            && env
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !env.value.starts_with(|c: char| c.is_ascii_digit());
-        if !valid {
+        if !valid_env_name(&env.value) {
             problems.push(
                 yaml::diagnostic_at(path, text, doc, env, format!("`{}` is not an environment variable name", env.value))
                     .with_help("name the variable that holds the token (e.g. GITHUB_TOKEN), never the token itself"),

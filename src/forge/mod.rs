@@ -145,6 +145,51 @@ pub fn pick_tracking_issue(found: impl IntoIterator<Item = Issue>) -> Option<Iss
     })
 }
 
+/// A text within `limit` characters, or the typed refusal (nothing is
+/// sent): the one check of every forge's body limit.
+pub fn check_length(
+    what: &'static str,
+    forge: &'static str,
+    text: &str,
+    limit: usize,
+) -> Result<(), ForgeError> {
+    let chars = text.chars().count();
+    if chars > limit {
+        return Err(ForgeError::TooLong {
+            what,
+            forge,
+            chars,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The origin of a forge URL a token may be offered to, checked: an
+/// http(s) URL, no credentials in it (`token_key` says where the token
+/// comes from), https or plain http on loopback. `what` names the setting
+/// in messages (`github.api_url`).
+pub fn token_origin(url: &str, what: &str, token_key: &str) -> Result<crate::urls::Origin, String> {
+    let origin = crate::urls::Origin::parse(url).ok_or_else(|| {
+        format!(
+            "{what} `{}` is not an http(s) URL",
+            crate::urls::redact(url)
+        )
+    })?;
+    if crate::urls::has_userinfo(url) {
+        return Err(format!(
+            "{what} `{}`: credentials do not belong in a URL (the token comes from {token_key})",
+            crate::urls::redact(url)
+        ));
+    }
+    if !origin.may_carry_token() {
+        return Err(format!(
+            "{what} `{url}` is plain http to another machine: a token goes only over https"
+        ));
+    }
+    Ok(origin)
+}
+
 /// A forge failure.
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {

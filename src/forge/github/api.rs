@@ -620,7 +620,7 @@ fn error_entry(error: &Value) -> String {
 
 /// An error and its sources, on one line (octocrab's own Display may add
 /// a backtrace).
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = first_line(&error.to_string()).to_string();
     let mut source = error.source();
     while let Some(e) = source {

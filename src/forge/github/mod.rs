@@ -89,23 +89,7 @@ pub fn git_origins(api_url: &str, git_url: Option<&str>) -> Result<Vec<Origin>, 
         Some(url) => (url, "github.git_url"),
         None => (api_url, "github.api_url"),
     };
-    let mut origin = Origin::parse(url).ok_or_else(|| {
-        format!(
-            "{what} `{}` is not an http(s) URL",
-            crate::urls::redact(url)
-        )
-    })?;
-    if crate::urls::has_userinfo(url) {
-        return Err(format!(
-            "{what} `{}`: credentials do not belong in a URL (the token comes from github.token_env)",
-            crate::urls::redact(url)
-        ));
-    }
-    if !origin.may_carry_token() {
-        return Err(format!(
-            "{what} `{url}` is plain http to another machine: a token goes only over https"
-        ));
-    }
+    let mut origin = super::token_origin(url, what, "github.token_env")?;
     if git_url.is_none() && origin.host == "api.github.com" {
         origin.host = "github.com".to_string();
     }
@@ -135,16 +119,7 @@ pub fn repository_name_problem(name: &str) -> Option<String> {
 
 /// A body within [`BODY_LIMIT`], or the typed refusal (nothing is sent).
 fn check_body(body: &str) -> Result<(), ForgeError> {
-    let chars = body.chars().count();
-    if chars > BODY_LIMIT {
-        return Err(ForgeError::TooLong {
-            what: "the issue's body",
-            forge: "GitHub",
-            chars,
-            limit: BODY_LIMIT,
-        });
-    }
-    Ok(())
+    super::check_length("the issue's body", "GitHub", body, BODY_LIMIT)
 }
 
 /// The GitHub forge.

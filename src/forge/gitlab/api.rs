@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::forge::ForgeError;
-use crate::forge::github::api::{BaseUrl, next_link};
+use crate::forge::github::api::{BaseUrl, error_chain, next_link};
 use crate::forge::pacing::{Dialect, Kind, Pacer, RawResponse, SendError};
 use crate::secret::Secret;
 
@@ -351,17 +351,6 @@ pub(crate) fn gitlab_message(body: &str) -> String {
         return flatten(error);
     }
     "no explanation".into()
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

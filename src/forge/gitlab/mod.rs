@@ -98,24 +98,7 @@ pub fn git_origins(api_url: &str, git_url: Option<&str>) -> Result<Vec<Origin>, 
         Some(url) => (url, "gitlab.git_url"),
         None => (api_url, "gitlab.api_url"),
     };
-    let origin = Origin::parse(url).ok_or_else(|| {
-        format!(
-            "{what} `{}` is not an http(s) URL",
-            crate::urls::redact(url)
-        )
-    })?;
-    if crate::urls::has_userinfo(url) {
-        return Err(format!(
-            "{what} `{}`: credentials do not belong in a URL (the token comes from gitlab.token_env)",
-            crate::urls::redact(url)
-        ));
-    }
-    if !origin.may_carry_token() {
-        return Err(format!(
-            "{what} `{url}` is plain http to another machine: a token goes only over https"
-        ));
-    }
-    Ok(vec![origin])
+    Ok(vec![super::token_origin(url, what, "gitlab.token_env")?])
 }
 
 /// What is wrong with `path` as a GitLab project path (`group/project`, or
@@ -154,16 +137,7 @@ pub fn project_path_of_url(url: &str, origins: &[Origin]) -> Option<String> {
 
 /// A body within [`BODY_LIMIT`], or the typed refusal (nothing is sent).
 fn check_body(what: &'static str, body: &str) -> Result<(), ForgeError> {
-    let chars = body.chars().count();
-    if chars > BODY_LIMIT {
-        return Err(ForgeError::TooLong {
-            what,
-            forge: "GitLab",
-            chars,
-            limit: BODY_LIMIT,
-        });
-    }
-    Ok(())
+    super::check_length(what, "GitLab", body, BODY_LIMIT)
 }
 
 /// A merge request title as GitLab reads drafts: `Draft: ` first.
