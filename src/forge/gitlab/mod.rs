@@ -140,6 +140,10 @@ fn check_body(what: &'static str, body: &str) -> Result<(), ForgeError> {
     super::check_length(what, "GitLab", body, BODY_LIMIT)
 }
 
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// A merge request title as GitLab reads drafts: `Draft: ` first.
 pub fn draft_title(title: &str, draft: bool) -> String {
     let bare = strip_draft(title);
@@ -168,6 +172,11 @@ pub struct GitLabForge {
     git_origins: Vec<Origin>,
     token: Secret,
     merge_when_pipeline_succeeds: bool,
+    /// User ids by lowercase username (`None`: no such active user), and
+    /// group members' ids by group path, looked up once per process: a
+    /// campaign asks the same people on hundreds of merge requests.
+    people: std::sync::Mutex<std::collections::HashMap<String, Option<u64>>>,
+    groups: std::sync::Mutex<std::collections::HashMap<String, Vec<u64>>>,
 }
 
 /// A project's path, checked, and its `:id` in API paths.
@@ -200,6 +209,8 @@ impl GitLabForge {
             git_origins,
             token: config.token,
             merge_when_pipeline_succeeds: config.merge_when_pipeline_succeeds,
+            people: Default::default(),
+            groups: Default::default(),
         })
     }
 
@@ -249,6 +260,12 @@ impl GitLabForge {
     async fn user_ids(&self, usernames: &[String]) -> Result<Vec<u64>, ForgeError> {
         let mut ids = Vec::new();
         for name in usernames {
+            let key = name.to_ascii_lowercase();
+            let known = lock(&self.people).get(&key).copied();
+            if let Some(known) = known {
+                ids.extend(known);
+                continue;
+            }
             let what = format!("looking up the GitLab user {name}");
             let path = format!("/users?username={}", query_value(name));
             let users = self.api.get_all(&path, &what).await?;
@@ -256,10 +273,11 @@ impl GitLabForge {
                 .into_iter()
                 .filter_map(|u| serde_json::from_value::<GlUser>(u).ok())
                 .find(|u| u.username.eq_ignore_ascii_case(name) && u.is_active());
-            match found {
+            match &found {
                 Some(user) => ids.push(user.id),
                 None => tracing::warn!("{what}: no such active user; not asked to review"),
             }
+            lock(&self.people).insert(key, found.map(|u| u.id));
         }
         Ok(ids)
     }
@@ -274,21 +292,26 @@ impl GitLabForge {
             let top = p.path.split('/').next().unwrap_or_default();
             format!("{top}/{team}")
         };
+        if let Some(known) = lock(&self.groups).get(&group) {
+            return Ok(known.clone());
+        }
         let what = format!("reading the members of the GitLab group {group}");
         let path = format!("/groups/{}/members/all?per_page=100", query_value(&group));
-        match self.api.get_all(&path, &what).await {
-            Ok(members) => Ok(members
+        let ids: Vec<u64> = match self.api.get_all(&path, &what).await {
+            Ok(members) => members
                 .into_iter()
                 .filter_map(|m| serde_json::from_value::<GlUser>(m).ok())
                 .filter(GlUser::is_active)
                 .map(|m| m.id)
-                .collect()),
+                .collect(),
             Err(ForgeError::NotFound(message)) => {
                 tracing::warn!("{message}: the group is not asked to review");
-                Ok(Vec::new())
+                Vec::new()
             }
-            Err(e) => Err(e),
-        }
+            Err(e) => return Err(e),
+        };
+        lock(&self.groups).insert(group, ids.clone());
+        Ok(ids)
     }
 
     /// Create the merge request, or adopt the one GitLab says already exists

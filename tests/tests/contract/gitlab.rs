@@ -262,6 +262,11 @@ fn every_gitlab_request_matches_gitlabs_documentation() {
         sim.stop().await;
         requests
     });
+    // People and groups are looked up once, however many merge requests
+    // ask them.
+    let lookups = |path: &str| requests.iter().filter(|r| r.path == path).count();
+    assert_eq!(lookups("/users"), 3, "alice, nobody-here, team-a-lead");
+    assert_eq!(lookups("/groups/acme%2Fteam-a/members/all"), 1);
     let endpoints = endpoints();
     let mut all = Vec::new();
     for request in &requests {
