@@ -122,6 +122,9 @@ pub struct CachedClone {
 #[derive(Clone)]
 pub struct GitCredentials {
     pub token: Secret,
+    /// The user name sent with the token: `x-access-token` for GitHub,
+    /// `oauth2` for GitLab.
+    pub username: &'static str,
     /// Where the token may go; [`Origin::may_carry_token`] must hold too.
     pub origins: Vec<Origin>,
 }
@@ -237,7 +240,8 @@ impl Access {
     /// Callbacks for one connection to `url`.
     ///
     /// Over HTTP(S): a credentials request is answered with the token (as
-    /// `x-access-token`, the user name GitHub expects), once, and only when
+    /// the forge's user name: `x-access-token` for GitHub, `oauth2` for
+    /// GitLab), once, and only when
     /// the URL asking (libgit2 gives the URL after any redirect) is on one
     /// of the forge's git origins over https: a token the remote refuses is
     /// not offered again, and a host that is not the forge's gets nothing.
@@ -354,7 +358,7 @@ impl Access {
             }
             asked = true;
             if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT) {
-                git2::Cred::userpass_plaintext("x-access-token", credentials.token.expose())
+                git2::Cred::userpass_plaintext(credentials.username, credentials.token.expose())
             } else {
                 Err(git2::Error::from_str(
                     "the remote asks for credentials other than a token",

@@ -31,13 +31,21 @@ impl Reviewers {
     }
 }
 
-/// The owners CODEOWNERS (at the root, in `.github/` or `docs/`) names for
-/// `changed` paths of the checkout at `root`.
+/// The owners CODEOWNERS (at the root, in `.github/`, `.gitlab/` or
+/// `docs/`) names for `changed` paths of the checkout at `root`. GitLab's
+/// sections (`[Section]`, `^[Optional]`, `[Section][2]`, with default
+/// owners after the header) are read: in each section the last matching
+/// rule wins, and the owners of every section are asked (GitHub's files
+/// have no sections: one section, GitHub's rule).
 pub fn from_codeowners(root: &Path, changed: &[String]) -> Reviewers {
-    let Some(text) = ["CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS"]
-        .iter()
-        .find_map(|name| read_inside(root, name))
-    else {
+    let Some(text) = [
+        "CODEOWNERS",
+        ".github/CODEOWNERS",
+        ".gitlab/CODEOWNERS",
+        "docs/CODEOWNERS",
+    ]
+    .iter()
+    .find_map(|name| read_inside(root, name)) else {
         return Reviewers::default();
     };
     let mut found = Reviewers {
@@ -45,13 +53,20 @@ pub fn from_codeowners(root: &Path, changed: &[String]) -> Reviewers {
         ..Reviewers::default()
     };
     let rules = parse_codeowners(&text);
+    let sections = rules.iter().map(|r| r.section).max().map_or(0, |s| s + 1);
     for path in changed {
-        // The last matching rule wins, as on GitHub.
-        let Some(rule) = rules.iter().rev().find(|r| r.matcher.is_match(path)) else {
-            continue;
-        };
-        for owner in &rule.owners {
-            add_owner(&mut found, owner);
+        for section in 0..sections {
+            // The last matching rule of each section wins.
+            let Some(rule) = rules
+                .iter()
+                .rev()
+                .find(|r| r.section == section && r.matcher.is_match(path))
+            else {
+                continue;
+            };
+            for owner in &rule.owners {
+                add_owner(&mut found, owner);
+            }
         }
     }
     if found.is_empty() {
@@ -130,25 +145,60 @@ fn read_inside(root: &Path, rel: &str) -> Option<String> {
 struct Rule {
     matcher: GlobMatcher,
     owners: Vec<String>,
+    /// The GitLab section the rule is in (0 before any section header).
+    section: usize,
 }
 
-/// CODEOWNERS lines: a gitignore-style pattern, then owners.
+/// A GitLab section header, `[Name]`, `^[Name]` or `[Name][2]`, then its
+/// default owners; `None` for any other line.
+fn section_header(line: &str) -> Option<Vec<String>> {
+    let rest = line.strip_prefix('^').unwrap_or(line).strip_prefix('[')?;
+    let (_name, rest) = rest.split_once(']')?;
+    let rest = match rest.strip_prefix('[') {
+        Some(count) => count.split_once(']')?.1,
+        None => rest,
+    };
+    // `[abc]*.py @x` is a pattern with a character class, not a header.
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    Some(rest.split_whitespace().map(str::to_string).collect())
+}
+
+/// CODEOWNERS lines: a gitignore-style pattern, then owners; GitLab's
+/// section headers start a section whose default owners go to its rules
+/// that name none.
 fn parse_codeowners(text: &str) -> Vec<Rule> {
-    text.lines()
-        .filter_map(|line| {
-            let line = line.split(" #").next().unwrap_or(line).trim();
-            if line.is_empty() || line.starts_with('#') {
-                return None;
-            }
-            let mut parts = line.split_whitespace();
-            let pattern = parts.next()?;
-            let owners: Vec<String> = parts.map(str::to_string).collect();
-            Some(Rule {
-                matcher: codeowners_glob(pattern)?,
+    let mut section = 0;
+    let mut defaults: Vec<String> = Vec::new();
+    let mut rules = Vec::new();
+    for line in text.lines() {
+        let line = line.split(" #").next().unwrap_or(line).trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(owners) = section_header(line) {
+            section += 1;
+            defaults = owners;
+            continue;
+        }
+        let mut parts = line.split_whitespace();
+        let Some(pattern) = parts.next() else {
+            continue;
+        };
+        let mut owners: Vec<String> = parts.map(str::to_string).collect();
+        if owners.is_empty() {
+            owners = defaults.clone();
+        }
+        if let Some(matcher) = codeowners_glob(pattern) {
+            rules.push(Rule {
+                matcher,
                 owners,
-            })
-        })
-        .collect()
+                section,
+            });
+        }
+    }
+    rules
 }
 
 /// A CODEOWNERS pattern as a glob on repository-relative paths: anchored
@@ -198,6 +248,20 @@ mod tests {
         assert_eq!(found.teams, ["platform"]);
         // An e-mail owner is no reviewer: nobody.
         assert!(owners_of(file, &["README.md"]).is_empty());
+    }
+
+    #[test]
+    fn gitlab_sections_each_give_their_owners_with_defaults() {
+        let file = "* @everyone\n\n[Backend] @backend-lead\napp/\napp/billing/ @acme/billing\n\n^[Docs][2] @writer\n*.md\n";
+        let found = owners_of(file, &["app/billing/x.py"]);
+        assert_eq!(found.users, ["everyone"]);
+        assert_eq!(found.teams, ["billing"]);
+        let found = owners_of(file, &["app/README.md"]);
+        assert_eq!(found.users, ["everyone", "backend-lead", "writer"]);
+        assert!(section_header("[Backend]").is_some());
+        assert!(section_header("^[Docs][2] @w").is_some_and(|o| o == ["@w"]));
+        assert!(section_header("/app/ @x").is_none());
+        assert!(section_header("[abc]*.py @x").is_none());
     }
 
     #[test]

@@ -250,6 +250,43 @@ pub struct GitHubSettings {
     pub min_interval_ms: u64,
 }
 
+/// How to reach GitLab (`forge: gitlab`, the `gitlab:` section).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitLabSettings {
+    /// The REST API root: `https://gitlab.com/api/v4`, or
+    /// `https://HOST/api/v4` for a self-managed GitLab.
+    pub api_url: String,
+    /// Where git clones and pushes, when not the host of `api_url`.
+    pub git_url: Option<String>,
+    /// The environment variable holding the token.
+    pub token_env: String,
+    /// How the token is sent: `PRIVATE-TOKEN` or `Authorization: Bearer`.
+    pub token_header: crate::forge::gitlab::TokenHeader,
+    /// Merge with `merge_when_pipeline_succeeds` (GitLab's auto-merge).
+    pub merge_when_pipeline_succeeds: bool,
+    /// Write requests at most this many per minute / per hour, at least
+    /// `min_interval_ms` apart.
+    pub per_minute: u32,
+    pub per_hour: u32,
+    pub min_interval_ms: u64,
+}
+
+impl Default for GitLabSettings {
+    fn default() -> Self {
+        let pacing = crate::forge::gitlab::default_pacing();
+        GitLabSettings {
+            api_url: crate::forge::gitlab::DEFAULT_API_URL.to_string(),
+            git_url: None,
+            token_env: "GITLAB_TOKEN".to_string(),
+            token_header: crate::forge::gitlab::TokenHeader::PrivateToken,
+            merge_when_pipeline_succeeds: false,
+            per_minute: pacing.per_minute,
+            per_hour: pacing.per_hour,
+            min_interval_ms: pacing.min_interval.as_millis() as u64,
+        }
+    }
+}
+
 /// A GitHub App: its id, its private key file, its installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitHubAppSettings {
@@ -311,6 +348,8 @@ pub struct Campaign {
     pub forge: ForgeKind,
     /// GitHub settings (defaults when the section is absent).
     pub github: GitHubSettings,
+    /// GitLab settings (defaults when the section is absent).
+    pub gitlab: GitLabSettings,
     pub targets: TargetFilter,
     pub tranches: Vec<Tranche>,
     /// Order, gate, pauses, throttles, stale nudges.
@@ -452,6 +491,8 @@ struct RawCampaign {
     forge: Option<Spanned<String>>,
     #[serde(default)]
     github: Option<Spanned<RawGitHub>>,
+    #[serde(default)]
+    gitlab: Option<Spanned<RawGitLab>>,
     #[serde(default)]
     targets: RawFilter,
     tranches: Spanned<Vec<Spanned<RawTranche>>>,
@@ -659,6 +700,17 @@ struct RawGitHub {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawGitLab {
+    api_url: Option<Spanned<String>>,
+    git_url: Option<Spanned<String>>,
+    token_env: Option<Spanned<String>>,
+    token_header: Option<Spanned<String>>,
+    merge_when_pipeline_succeeds: Option<bool>,
+    pacing: Option<RawPacing>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawGitHubApp {
     id: u64,
     private_key_file: Spanned<String>,
@@ -857,11 +909,26 @@ impl Campaign {
                     "{shown} is a network URL, and the local forge works only on repositories on this machine: use `forge: github` for it, or point the catalog at a local path"
                 )
             }),
-            ForgeKind::Github => {
-                let origins = match crate::forge::github::git_origins(
-                    &self.github.api_url,
-                    self.github.git_url.as_deref(),
-                ) {
+            ForgeKind::Github | ForgeKind::Gitlab => {
+                let (origins, name, keys) = match self.forge {
+                    ForgeKind::Gitlab => (
+                        crate::forge::gitlab::git_origins(
+                            &self.gitlab.api_url,
+                            self.gitlab.git_url.as_deref(),
+                        ),
+                        "GitLab",
+                        "gitlab.api_url/git_url",
+                    ),
+                    _ => (
+                        crate::forge::github::git_origins(
+                            &self.github.api_url,
+                            self.github.git_url.as_deref(),
+                        ),
+                        "GitHub",
+                        "github.api_url/git_url",
+                    ),
+                };
+                let origins = match origins {
                     Ok(origins) => origins,
                     Err(why) => return Some(why),
                 };
@@ -877,7 +944,7 @@ impl Campaign {
                 (!on_forge).then(|| {
                     let hosts: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
                     format!(
-                        "{shown} is not on this campaign's GitHub ({}), and its token goes nowhere else: point the component's source-location at its repository there, exclude it, or run a campaign on its own forge (github.api_url/git_url)",
+                        "{shown} is not on this campaign's {name} ({}), and its token goes nowhere else: point the component's source-location at its repository there, exclude it, or run a campaign on its own forge ({keys})",
                         hosts.join(", ")
                     )
                 })
@@ -913,7 +980,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, git, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog, forge, github, gitlab, git, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -952,7 +1019,7 @@ impl Campaign {
             Some(f) => f.value.parse().unwrap_or_else(|_| {
                 problems.push(
                     at(f, format!("forge `{}` is not supported", f.value))
-                        .with_help("`forge` is `local` (the embedded forge) or `github` (GitHub.com or Enterprise Server)"),
+                        .with_help("`forge` is `local` (the embedded forge), `github` (GitHub.com or Enterprise Server) or `gitlab` (GitLab.com or self-managed)"),
                 );
                 ForgeKind::Local
             }),
@@ -964,6 +1031,7 @@ impl Campaign {
             &mut problems,
             &Place { path, text, doc },
         );
+        let gitlab = gitlab_settings(raw.gitlab.as_ref(), &mut problems, path, text, doc);
         let targets = filter(raw.targets, &mut problems, path, text, doc);
         let tranches = tranches(&raw.tranches, &mut problems, path, text, doc);
         let auto_merge = match &raw.pull_request.auto_merge {
@@ -1118,6 +1186,7 @@ impl Campaign {
             catalog,
             forge,
             github,
+            gitlab,
             targets,
             tranches,
             rollout,
@@ -1299,13 +1368,7 @@ fn github_settings(
         settings.git_url = Some(value.to_string());
     }
     if let Some(env) = &raw.token_env {
-        let valid = !env.value.is_empty()
-            && env
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !env.value.starts_with(|c: char| c.is_ascii_digit());
-        if !valid {
+        if !is_env_name(&env.value) {
             problems.push(
                 yaml::diagnostic_at(path, text, doc, env, format!("`{}` is not an environment variable name", env.value))
                     .with_help("name the variable that holds the token (e.g. GITHUB_TOKEN), never the token itself"),
@@ -1401,13 +1464,7 @@ fn ssh_settings(
         settings.key = Some(full);
     }
     if let Some(env) = &raw.passphrase_env {
-        let valid = !env.value.is_empty()
-            && env
-                .value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !env.value.starts_with(|c: char| c.is_ascii_digit());
-        if !valid {
+        if !is_env_name(&env.value) {
             problems.push(
                 at(env, format!("`{}` is not an environment variable name", env.value))
                     .with_help("name the variable that holds the key's passphrase (e.g. DEPLOY_KEY_PASSPHRASE), never the passphrase itself"),
@@ -1429,6 +1486,90 @@ fn ssh_settings(
             );
         }
         settings.known_hosts = Some(full);
+    }
+    settings
+}
+
+/// The `gitlab:` section, checked; the defaults where a key is absent.
+fn gitlab_settings(
+    raw: Option<&Spanned<RawGitLab>>,
+    problems: &mut Vec<FileDiagnostic>,
+    path: &Path,
+    text: &Source,
+    doc: &yaml::Document<'_>,
+) -> GitLabSettings {
+    let mut settings = GitLabSettings::default();
+    let Some(raw) = raw else {
+        return settings;
+    };
+    let raw = &raw.value;
+    if let Some(url) = &raw.api_url {
+        let value = url.value.trim_end_matches('/');
+        if let Err(why) = crate::forge::gitlab::git_origins(value, None) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, url, why)
+                    .with_help("GitLab.com is `https://gitlab.com/api/v4`; a self-managed GitLab is `https://HOST/api/v4`"),
+            );
+        }
+        settings.api_url = value.to_string();
+    }
+    if let Some(url) = &raw.git_url {
+        let value = url.value.trim_end_matches('/');
+        if let Err(why) = crate::forge::gitlab::git_origins(&settings.api_url, Some(value)) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, url, why)
+                    .with_help("`git_url` is where git clones this GitLab's repositories (default: the host of api_url), over https"),
+            );
+        }
+        settings.git_url = Some(value.to_string());
+    }
+    if let Some(env) = &raw.token_env {
+        if !is_env_name(&env.value) {
+            problems.push(
+                yaml::diagnostic_at(path, text, doc, env, format!("`{}` is not an environment variable name", env.value))
+                    .with_help("name the variable that holds the token (e.g. GITLAB_TOKEN), never the token itself"),
+            );
+        }
+        settings.token_env = env.value.clone();
+    }
+    if let Some(header) = &raw.token_header {
+        match header.value.parse() {
+            Ok(h) => settings.token_header = h,
+            Err(why) => problems.push(
+                yaml::diagnostic_at(path, text, doc, header, why)
+                    .with_help("`private_token` (PRIVATE-TOKEN header: personal, project and group access tokens) or `bearer` (Authorization: Bearer, for OAuth tokens)"),
+            ),
+        }
+    }
+    if let Some(flag) = raw.merge_when_pipeline_succeeds {
+        settings.merge_when_pipeline_succeeds = flag;
+    }
+    if let Some(pacing) = &raw.pacing {
+        let defaults = GitLabSettings::default();
+        let mut limit = |value: &Option<Spanned<u32>>, most: u32, what: &str| match value {
+            Some(v) if v.value == 0 => {
+                problems.push(
+                    yaml::diagnostic_at(path, text, doc, v, format!("`{what}` must be at least 1"))
+                        .with_help(
+                            "a budget of 0 would never write; lower it to slow fleetwright down",
+                        ),
+                );
+                most
+            }
+            Some(v) => v.value,
+            None => most,
+        };
+        settings.per_minute = limit(
+            &pacing.per_minute,
+            defaults.per_minute,
+            "gitlab.pacing.per_minute",
+        );
+        settings.per_hour = limit(
+            &pacing.per_hour,
+            defaults.per_hour,
+            "gitlab.pacing.per_hour",
+        );
+        settings.min_interval_ms = pacing.min_interval_ms.unwrap_or(defaults.min_interval_ms);
     }
     settings
 }
@@ -1600,6 +1741,15 @@ fn tracking_issue(
                 problems.push(
                     at(&raw.repository, format!("report.issue.repository `{written}` {why}"))
                         .with_help("name a repository on the campaign's GitHub as owner/name, e.g. `acme/platform-migrations`; the token must be able to write its issues"),
+                );
+            }
+            written.to_string()
+        }
+        ForgeKind::Gitlab => {
+            if let Some(why) = crate::forge::gitlab::project_path_problem(written) {
+                problems.push(
+                    at(&raw.repository, format!("report.issue.repository `{written}` {why}"))
+                        .with_help("name a project on the campaign's GitLab by its path, e.g. `acme/platform/migrations`; the token must be able to write its issues"),
                 );
             }
             written.to_string()

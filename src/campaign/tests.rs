@@ -58,7 +58,7 @@ fn a_minimal_campaign_gets_the_documented_defaults() {
 #[test]
 fn every_problem_is_reported_at_its_place() {
     let dir = workspace();
-    let text = "name: Bad Name\nrecipe: missing.yaml\ncatalog: catalog\nforge: gitlab\ntranches: [0, \"150%\", rest, 2]\npull_request:\n  title: \"{{ repository }}\"\n";
+    let text = "name: Bad Name\nrecipe: missing.yaml\ncatalog: catalog\nforge: bitbucket\ntranches: [0, \"150%\", rest, 2]\npull_request:\n  title: \"{{ repository }}\"\n";
     let found = problems(load(dir.path(), text).unwrap_err());
     let at: Vec<(usize, usize)> = found.iter().map(|(l, c, _)| (*l, *c)).collect();
     assert_eq!(
@@ -631,4 +631,60 @@ fn github_takes_ssh_urls_on_its_own_git_host_only() {
             .is_some()
     );
     assert!(local.repository_refusal("github.com:acme/r.git").is_some());
+}
+
+#[test]
+fn gitlab_settings_are_read_checked_and_scope_the_repositories() {
+    let dir = workspace();
+    let c = load(
+        dir.path(),
+        &format!(
+            "{MINIMAL}forge: gitlab\ngitlab:\n  api_url: https://gitlab.example.com/api/v4/\n  token_env: GL_TOKEN\n  token_header: bearer\n  merge_when_pipeline_succeeds: true\n  pacing: {{per_minute: 20}}\nreport:\n  issue:\n    repository: acme/platform/migrations\n"
+        ),
+    )
+    .unwrap();
+    assert_eq!(c.forge, crate::forge::ForgeKind::Gitlab);
+    assert_eq!(c.gitlab.api_url, "https://gitlab.example.com/api/v4");
+    assert_eq!(c.gitlab.token_env, "GL_TOKEN");
+    assert_eq!(
+        c.gitlab.token_header,
+        crate::forge::gitlab::TokenHeader::Bearer
+    );
+    assert!(c.gitlab.merge_when_pipeline_succeeds);
+    assert_eq!((c.gitlab.per_minute, c.gitlab.per_hour), (20, 1000));
+    // Nested groups are projects on the GitLab host; another host is not.
+    assert_eq!(
+        c.repository_refusal("https://gitlab.example.com/acme/platform/billing.git"),
+        None
+    );
+    let refused = c
+        .repository_refusal("https://github.com/acme/billing.git")
+        .unwrap();
+    assert!(refused.contains("GitLab"), "{refused}");
+    assert!(refused.contains("gitlab.api_url"), "{refused}");
+
+    // Defaults: GitLab.com and GITLAB_TOKEN.
+    let c = load(dir.path(), &format!("{MINIMAL}forge: gitlab\n")).unwrap();
+    assert_eq!(c.gitlab.api_url, "https://gitlab.com/api/v4");
+    assert_eq!(c.gitlab.token_env, "GITLAB_TOKEN");
+
+    // Plain http to another machine, a token header nobody knows, a
+    // token in the file, and a tracking issue that is not a project path.
+    let found = problems(
+        load(
+            dir.path(),
+            &format!(
+                "{MINIMAL}forge: gitlab\ngitlab:\n  api_url: http://gitlab.example.com/api/v4\n  token_header: basic\n  token_env: glpat-abc\nreport:\n  issue:\n    repository: migrations\n"
+            ),
+        )
+        .unwrap_err(),
+    );
+    let messages: Vec<&str> = found.iter().map(|(_, _, m)| m.as_str()).collect();
+    assert_eq!(found.len(), 4, "{messages:#?}");
+    assert!(messages[0].contains("plain http"), "{messages:#?}");
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("not a GitLab project path"))
+    );
 }

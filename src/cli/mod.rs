@@ -33,10 +33,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::campaign::GitHubSettings;
+use crate::campaign::{GitHubSettings, GitLabSettings};
 use crate::engine::{Engine, NoProgress, Progress};
 use crate::forge::ForgeKind;
 use crate::forge::github::{GitHubAuth, GitHubConfig, GitHubForge, PacingConfig};
+use crate::forge::gitlab::{GitLabConfig, GitLabForge};
 use crate::forge::local::LocalForge;
 use crate::git::Workspace;
 use crate::secret::Secret;
@@ -470,14 +471,7 @@ fn campaign_engine(
     ui: &Ui,
     jobs: Option<usize>,
 ) -> anyhow::Result<Engine> {
-    engine(
-        state,
-        cache,
-        campaign.forge,
-        Some(&campaign.github),
-        ui,
-        jobs,
-    )
+    engine(state, cache, campaign.forge, Some(campaign), ui, jobs)
 }
 
 /// An engine for work that records nothing (`preview`, the `scan` of a
@@ -597,17 +591,17 @@ async fn open_state(path: &Path) -> anyhow::Result<State> {
 }
 
 /// Build the engine over `state`: the forge the campaign names (`github`
-/// set up from its `github:` section), the clone cache in `cache`
-/// (clones under `repos/`), and progress for `ui`.
+/// and `gitlab` set up from their sections of `campaign`), the clone cache
+/// in `cache` (clones under `repos/`), and progress for `ui`.
 fn engine(
     state: &State,
     cache: &Path,
     forge: ForgeKind,
-    github: Option<&GitHubSettings>,
+    campaign: Option<&crate::campaign::Campaign>,
     ui: &Ui,
     jobs: Option<usize>,
 ) -> anyhow::Result<Engine> {
-    let forge = forge_client(state, forge, github)?;
+    let forge = forge_client(state, forge, campaign)?;
     let workspace = workspace(cache)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     Ok(
@@ -616,28 +610,67 @@ fn engine(
     )
 }
 
-/// The forge a campaign names, over `state` (`github` set up from its
-/// `github:` section). One per command: on GitHub, all of a command's
-/// requests share its pacing.
+/// The forge a campaign names, over `state` (`github` and `gitlab` set up
+/// from their sections of `campaign`). One per command: on GitHub and
+/// GitLab, all of a command's requests share its pacing.
 fn forge_client(
     state: &State,
     forge: ForgeKind,
-    github: Option<&GitHubSettings>,
+    campaign: Option<&crate::campaign::Campaign>,
 ) -> anyhow::Result<Arc<dyn crate::forge::Forge>> {
-    Ok(match (forge, github) {
+    Ok(match (forge, campaign) {
         (ForgeKind::Local, _) => Arc::new(LocalForge::new(state.clone())),
         // ETags and answers kept in the state: the next process's sync is
         // conditional too.
-        (ForgeKind::Github, Some(settings)) => {
-            Arc::new(github_forge(settings)?.keep_answers_in(state.clone()))
+        (ForgeKind::Github, Some(campaign)) => {
+            Arc::new(github_forge(&campaign.github)?.keep_answers_in(state.clone()))
         }
-        (ForgeKind::Github, None) => {
+        (ForgeKind::Gitlab, Some(campaign)) => Arc::new(gitlab_forge(&campaign.gitlab)?),
+        (ForgeKind::Github | ForgeKind::Gitlab, None) => {
             return Err(exit::Refusal::new(
                 exit::BAD_INPUT,
-                "the GitHub forge cannot be used here without the campaign file's `github:` settings",
+                format!("the {forge} forge cannot be used here without the campaign file's `{forge}:` settings"),
             )
             .into());
         }
+    })
+}
+
+/// The GitLab forge a campaign's `gitlab:` section describes: a token from
+/// the environment variable it names.
+fn gitlab_forge(settings: &GitLabSettings) -> anyhow::Result<GitLabForge> {
+    let token = crate::secret::env_var(&settings.token_env);
+    let token = token.as_ref().map_or("", |t| t.expose().trim());
+    if token.is_empty() {
+        return Err(exit::Refusal::new(
+            exit::BAD_INPUT,
+            format!(
+                "the environment variable {} holds no GitLab token",
+                settings.token_env
+            ),
+        )
+        .hint(format!(
+            "export {}=<token>: a personal, project or group access token with the `api` scope (and `write_repository` for pushes); see docs/forges.md",
+            settings.token_env
+        ))
+        .into());
+    }
+    let pacing = PacingConfig {
+        min_interval: std::time::Duration::from_millis(settings.min_interval_ms),
+        per_minute: settings.per_minute,
+        per_hour: settings.per_hour,
+        ..crate::forge::gitlab::default_pacing()
+    };
+    let config = GitLabConfig {
+        api_url: settings.api_url.clone(),
+        git_url: settings.git_url.clone(),
+        token_header: settings.token_header,
+        merge_when_pipeline_succeeds: settings.merge_when_pipeline_succeeds,
+        pacing,
+        ..GitLabConfig::new(Secret::new(token))
+    };
+    GitLabForge::new(config).map_err(|e| {
+        exit::Refusal::new(exit::BAD_INPUT, format!("cannot set up GitLab: {e}")).into()
     })
 }
 

@@ -93,7 +93,7 @@ pub enum TrackingError {
 /// The repository the issue lives in, as the forge names it.
 fn repo_ref(settings: &TrackingIssueSettings, forge: ForgeKind) -> RepoRef {
     let name = match forge {
-        ForgeKind::Github => settings.repository.clone(),
+        ForgeKind::Github | ForgeKind::Gitlab => settings.repository.clone(),
         ForgeKind::Local => {
             let path = std::path::Path::new(&settings.repository);
             let file = path
@@ -265,6 +265,7 @@ pub async fn publish(
 fn forge_name(forge: ForgeKind) -> &'static str {
     match forge {
         ForgeKind::Github => "GitHub",
+        ForgeKind::Gitlab => "GitLab",
         ForgeKind::Local => "the local forge",
     }
 }

@@ -1,13 +1,15 @@
 //! Forges: where repositories and pull requests live.
 //!
 //! The engine talks to one trait, [`Forge`]; each forge (the embedded
-//! [`local`] forge and [`github`]) lives behind it, so that a campaign file
+//! [`local`] forge, [`github`] and [`gitlab`]) lives behind it, so that a campaign file
 //! switches forge with one line and nothing else in the engine changes.
 //! A forge never decides anything about a campaign: it opens, finds, merges
 //! and closes pull requests, and reports what it sees.
 
 pub mod github;
+pub mod gitlab;
 pub mod local;
+pub mod pacing;
 
 use async_trait::async_trait;
 
@@ -28,16 +30,19 @@ pub enum ForgeKind {
     Local,
     /// GitHub.com or GitHub Enterprise Server.
     Github,
+    /// GitLab.com or a self-managed GitLab.
+    Gitlab,
 }
 
 impl ForgeKind {
-    pub const ALL: [ForgeKind; 2] = [ForgeKind::Local, ForgeKind::Github];
+    pub const ALL: [ForgeKind; 3] = [ForgeKind::Local, ForgeKind::Github, ForgeKind::Gitlab];
 
     /// The word in campaign files and the state.
     pub fn as_str(self) -> &'static str {
         match self {
             ForgeKind::Local => "local",
             ForgeKind::Github => "github",
+            ForgeKind::Gitlab => "gitlab",
         }
     }
 }
@@ -54,7 +59,9 @@ impl std::str::FromStr for ForgeKind {
         ForgeKind::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("forge `{s}` is unknown: `forge` is `local` or `github`"))
+            .ok_or_else(|| {
+                format!("forge `{s}` is unknown: `forge` is `local`, `github` or `gitlab`")
+            })
     }
 }
 
@@ -136,6 +143,51 @@ pub fn pick_tracking_issue(found: impl IntoIterator<Item = Issue>) -> Option<Iss
         IssueState::Open => (0, i.number),
         IssueState::Closed => (1, -i.number),
     })
+}
+
+/// A text within `limit` characters, or the typed refusal (nothing is
+/// sent): the one check of every forge's body limit.
+pub fn check_length(
+    what: &'static str,
+    forge: &'static str,
+    text: &str,
+    limit: usize,
+) -> Result<(), ForgeError> {
+    let chars = text.chars().count();
+    if chars > limit {
+        return Err(ForgeError::TooLong {
+            what,
+            forge,
+            chars,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// The origin of a forge URL a token may be offered to, checked: an
+/// http(s) URL, no credentials in it (`token_key` says where the token
+/// comes from), https or plain http on loopback. `what` names the setting
+/// in messages (`github.api_url`).
+pub fn token_origin(url: &str, what: &str, token_key: &str) -> Result<crate::urls::Origin, String> {
+    let origin = crate::urls::Origin::parse(url).ok_or_else(|| {
+        format!(
+            "{what} `{}` is not an http(s) URL",
+            crate::urls::redact(url)
+        )
+    })?;
+    if crate::urls::has_userinfo(url) {
+        return Err(format!(
+            "{what} `{}`: credentials do not belong in a URL (the token comes from {token_key})",
+            crate::urls::redact(url)
+        ));
+    }
+    if !origin.may_carry_token() {
+        return Err(format!(
+            "{what} `{url}` is plain http to another machine: a token goes only over https"
+        ));
+    }
+    Ok(origin)
 }
 
 /// A forge failure.

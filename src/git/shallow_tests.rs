@@ -62,6 +62,7 @@ fn workspace(dir: &Path, server: &GitHttpServer) -> Workspace {
     let ws = Workspace::new(dir.join("cache"));
     ws.set_credentials(Some(GitCredentials {
         token: crate::secret::Secret::new(TOKEN),
+        username: "x-access-token",
         origins: vec![Origin::parse(&server.base_url()).unwrap()],
     }));
     ws

@@ -11,6 +11,9 @@
 //!   GitHub's JSON shapes, primary and secondary rate limits, ETags and
 //!   injectable faults. Its time comes from a [`SimClock`], which the client
 //!   under test can share.
+//! - [`gitlab::GitlabSim`]: GitLab's REST v4 for what fleetwright uses
+//!   (merge requests, notes, approvals, pipelines, issues, users, group
+//!   members), with GitLab's rate-limit headers and 429s on demand.
 //! - [`GitHttpServer`]: `git http-backend` behind HTTP Basic auth, over a
 //!   folder of bare repositories, recording every request's headers.
 //! - [`backstage::BackstageSim`]: Backstage's catalog query API
@@ -23,6 +26,7 @@
 pub mod backstage;
 pub mod git_http;
 pub mod github;
+pub mod gitlab;
 mod net;
 pub mod report_fleet;
 pub mod sshd;

@@ -17,6 +17,7 @@
 //! ([`prism`]); without Node.js and npm the test fails with the hint.
 //! `cargo test contract -- --nocapture` shows the table.
 
+mod gitlab;
 mod prism;
 mod proxy;
 mod spec;

@@ -134,6 +134,7 @@ impl Drop for Recorder {
 fn credentials_for(url: &str) -> GitCredentials {
     GitCredentials {
         token: Secret::new(TOKEN),
+        username: "x-access-token",
         origins: vec![Origin::parse(url).unwrap()],
     }
 }

@@ -16,6 +16,8 @@ mod bad_input;
 /// Recipe-exact pull requests and `auto_merge: {when: recipe_exact}`.
 mod exact;
 mod github;
+/// `forge: gitlab` end to end against the GitLab simulator.
+mod gitlab;
 /// The pull request body: whom to ask, the why of each rule that changed the
 /// repository, rules in plain words, assignees, the text kept up to date.
 mod pr_body;

@@ -41,7 +41,12 @@ impl BaseUrl {
     /// Parse and check an API URL such as `https://api.github.com` or
     /// `https://ghe.example.com/api/v3`.
     pub(crate) fn parse(text: &str) -> Result<Self, ForgeError> {
-        let bad = |why: &str| ForgeError::Refused(format!("GitHub API URL `{text}`: {why}"));
+        Self::parse_for(text, "GitHub")
+    }
+
+    /// [`BaseUrl::parse`] for `forge`'s API (named in messages).
+    pub(crate) fn parse_for(text: &str, forge: &str) -> Result<Self, ForgeError> {
+        let bad = |why: &str| ForgeError::Refused(format!("{forge} API URL `{text}`: {why}"));
         let uri: Uri = text.parse().map_err(|_| bad("not a URL"))?;
         let scheme = uri.scheme_str().ok_or_else(|| bad("no scheme"))?;
         if scheme != "https" && scheme != "http" {
@@ -615,7 +620,7 @@ fn error_entry(error: &Value) -> String {
 
 /// An error and its sources, on one line (octocrab's own Display may add
 /// a backtrace).
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = first_line(&error.to_string()).to_string();
     let mut source = error.source();
     while let Some(e) = source {

@@ -13,10 +13,10 @@
 //! with the last `ETag` of each path), so syncing an unchanged pull request
 //! costs no rate limit.
 
-mod api;
+pub(crate) mod api;
 mod auth;
 mod model;
-pub mod pacing;
+pub use super::pacing;
 
 use std::sync::Arc;
 
@@ -93,23 +93,7 @@ pub fn git_origins(api_url: &str, git_url: Option<&str>) -> Result<Vec<Origin>, 
         Some(url) => (url, "github.git_url"),
         None => (api_url, "github.api_url"),
     };
-    let mut origin = Origin::parse(url).ok_or_else(|| {
-        format!(
-            "{what} `{}` is not an http(s) URL",
-            crate::urls::redact(url)
-        )
-    })?;
-    if crate::urls::has_userinfo(url) {
-        return Err(format!(
-            "{what} `{}`: credentials do not belong in a URL (the token comes from github.token_env)",
-            crate::urls::redact(url)
-        ));
-    }
-    if !origin.may_carry_token() {
-        return Err(format!(
-            "{what} `{url}` is plain http to another machine: a token goes only over https"
-        ));
-    }
+    let mut origin = super::token_origin(url, what, "github.token_env")?;
     if git_url.is_none() && origin.host == "api.github.com" {
         origin.host = "github.com".to_string();
     }
@@ -139,16 +123,7 @@ pub fn repository_name_problem(name: &str) -> Option<String> {
 
 /// A body within [`BODY_LIMIT`], or the typed refusal (nothing is sent).
 fn check_body(body: &str) -> Result<(), ForgeError> {
-    let chars = body.chars().count();
-    if chars > BODY_LIMIT {
-        return Err(ForgeError::TooLong {
-            what: "the issue's body",
-            forge: "GitHub",
-            chars,
-            limit: BODY_LIMIT,
-        });
-    }
-    Ok(())
+    super::check_length("the issue's body", "GitHub", body, BODY_LIMIT)
 }
 
 /// The GitHub forge.
@@ -758,6 +733,7 @@ impl Forge for GitHubForge {
         let token = self.clients.git_token(&self.api).await?;
         Ok(Some(GitCredentials {
             token,
+            username: "x-access-token",
             origins: self.git_origins.clone(),
         }))
     }

@@ -1,6 +1,9 @@
-//! Pacing: every request to GitHub goes through one [`Pacer`], so that a
-//! campaign of hundreds of repositories stays under GitHub's limits instead of
-//! failing at pull request #11 or dying after 50 repositories.
+//! Pacing: every request to a forge's API (GitHub, GitLab) goes through one
+//! [`Pacer`], so that a campaign of hundreds of repositories stays under the
+//! forge's limits instead of failing at pull request #11 or dying after 50
+//! repositories. The rules below are GitHub's; a forge names its rate-limit
+//! headers and the statuses that mean "slow down" in a [`Dialect`]
+//! ([`Dialect::GITHUB`], [`Dialect::GITLAB`]), and the machinery is the same.
 //!
 //! GitHub's rules (see `PRODUCT.md`): at most 80 content-creating requests a
 //! minute and 500 an hour, sent one at a time and at least a second apart;
@@ -94,6 +97,40 @@ impl PacingConfig {
     }
 }
 
+/// How a forge says "slow down": the headers of its rate limit and the
+/// statuses of a refusal. Everything else about pacing is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    /// The forge's name, for messages (`GitHub answered 502`).
+    pub forge: &'static str,
+    /// Requests left in the window (`x-ratelimit-remaining`).
+    pub remaining: &'static str,
+    /// When the window resets, in Unix seconds (`x-ratelimit-reset`).
+    pub reset: &'static str,
+    /// Whether a 403 may be a rate limit (GitHub's secondary limits); on
+    /// GitLab a 403 is always "not allowed", and only 429 is a limit.
+    pub forbidden_may_be_limit: bool,
+}
+
+impl Dialect {
+    /// GitHub: `x-ratelimit-*`, 403 or 429 over a limit.
+    pub const GITHUB: Dialect = Dialect {
+        forge: "GitHub",
+        remaining: "x-ratelimit-remaining",
+        reset: "x-ratelimit-reset",
+        forbidden_may_be_limit: true,
+    };
+
+    /// GitLab (docs.gitlab.com, "Rate limits"): `RateLimit-Remaining`,
+    /// `RateLimit-Reset` (Unix seconds) and `Retry-After` on a 429.
+    pub const GITLAB: Dialect = Dialect {
+        forge: "GitLab",
+        remaining: "ratelimit-remaining",
+        reset: "ratelimit-reset",
+        forbidden_may_be_limit: false,
+    };
+}
+
 /// Whether a request spends the write budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -176,6 +213,7 @@ struct Spent {
 #[derive(Debug)]
 pub struct Pacer {
     config: PacingConfig,
+    dialect: Dialect,
     clock: Arc<dyn Clock>,
     /// When the pacer was made: the first write goes `min_interval` later.
     started: Instant,
@@ -185,13 +223,20 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// A pacer; budgets of 0 are taken as 1 so that writes stay possible.
-    pub fn new(mut config: PacingConfig, clock: Arc<dyn Clock>) -> Self {
+    /// A pacer for GitHub; budgets of 0 are taken as 1 so that writes stay
+    /// possible.
+    pub fn new(config: PacingConfig, clock: Arc<dyn Clock>) -> Self {
+        Self::with_dialect(config, clock, Dialect::GITHUB)
+    }
+
+    /// A pacer for the forge that speaks `dialect`.
+    pub fn with_dialect(mut config: PacingConfig, clock: Arc<dyn Clock>, dialect: Dialect) -> Self {
         config.per_minute = config.per_minute.max(1);
         config.per_hour = config.per_hour.max(1);
         let started = clock.now();
         Pacer {
             config,
+            dialect,
             clock,
             started,
             writes: tokio::sync::Mutex::new(VecDeque::new()),
@@ -324,7 +369,7 @@ impl Pacer {
             spent.transient += 1;
             return self.backoff(
                 spent.transient,
-                &format!("GitHub answered {}", response.status),
+                &format!("{} answered {}", self.dialect.forge, response.status),
             );
         }
         self.note_primary_limit(&response);
@@ -350,7 +395,8 @@ impl Pacer {
     /// How long a rate-limit answer says to wait, and why; `None` when the
     /// answer is not a rate limit (a 403 can also mean "not allowed").
     fn rate_limit(&self, response: &RawResponse, earlier: u32) -> Option<(Duration, String)> {
-        if response.status != 403 && response.status != 429 {
+        let forbidden = response.status == 403 && self.dialect.forbidden_may_be_limit;
+        if !forbidden && response.status != 429 {
             return None;
         }
         if let Some(secs) = response
@@ -362,9 +408,9 @@ impl Pacer {
                 format!("secondary rate limit (retry-after {secs} s)"),
             ));
         }
-        if response.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
+        if response.header(self.dialect.remaining).map(str::trim) == Some("0") {
             let wait = self.until_reset(response).unwrap_or(MINUTE);
-            return Some((wait, "primary rate limit (x-ratelimit-remaining 0)".into()));
+            return Some((wait, self.primary_reason()));
         }
         if response.status == 429 || response.body.to_ascii_lowercase().contains("rate limit") {
             let wait = backoff(
@@ -387,7 +433,7 @@ impl Pacer {
     /// time has a one-second resolution, and clocks differ).
     fn until_reset(&self, response: &RawResponse) -> Option<Duration> {
         let reset = response
-            .header("x-ratelimit-reset")?
+            .header(self.dialect.reset)?
             .trim()
             .parse::<u64>()
             .ok()?;
@@ -398,12 +444,16 @@ impl Pacer {
     /// A successful answer that spent the last request of the hour closes
     /// the gate until the reset, so that the next request is not refused.
     fn note_primary_limit(&self, response: &RawResponse) {
-        if response.header("x-ratelimit-remaining").map(str::trim) != Some("0") {
+        if response.header(self.dialect.remaining).map(str::trim) != Some("0") {
             return;
         }
         if let Some(wait) = self.until_reset(response) {
-            self.block(wait, "primary rate limit (x-ratelimit-remaining 0)".into());
+            self.block(wait, self.primary_reason());
         }
+    }
+
+    fn primary_reason(&self) -> String {
+        format!("primary rate limit ({} 0)", self.dialect.remaining)
     }
 
     /// Close the gate for everybody until `wait` from now (or later, if it

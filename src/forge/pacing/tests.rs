@@ -51,8 +51,16 @@ impl Clock for RecordingClock {
 }
 
 fn pacer(config: PacingConfig) -> (Arc<Pacer>, RecordingClock) {
+    pacer_in(config, Dialect::GITHUB)
+}
+
+fn pacer_in(config: PacingConfig, dialect: Dialect) -> (Arc<Pacer>, RecordingClock) {
     let clock = RecordingClock::default();
-    let pacer = Arc::new(Pacer::new(config, Arc::new(clock.clone())));
+    let pacer = Arc::new(Pacer::with_dialect(
+        config,
+        Arc::new(clock.clone()),
+        dialect,
+    ));
     clock.pacer.set(Arc::downgrade(&pacer)).unwrap();
     (pacer, clock)
 }
@@ -328,6 +336,48 @@ async fn a_forbidden_answer_is_not_a_rate_limit() {
     assert_eq!(script.times().len(), 1);
     // Only the first write's spacing: a plain 403 is not waited out.
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(1)]);
+}
+
+#[tokio::test]
+async fn gitlab_429s_are_waited_out_by_retry_after_then_ratelimit_reset() {
+    let (pacer, clock) = pacer_in(PacingConfig::default(), Dialect::GITLAB);
+    let reset = (clock.unix_now() + 30).to_string();
+    let retry = response(429, &[("retry-after", "7")], r#"{"message":"Retry later"}"#);
+    let spent = response(
+        429,
+        &[("ratelimit-remaining", "0"), ("ratelimit-reset", &reset)],
+        r#"{"message":"Retry later"}"#,
+    );
+    let script = Script::new(vec![Ok(retry), Ok(spent), ok()]);
+    assert_eq!(script.send(&pacer, Kind::Write).await.unwrap().status, 201);
+    let times = script.times();
+    assert_eq!(times[1] - times[0], Duration::from_secs(7));
+    // Then until the reset, 30 s after the start (the first write went
+    // out 1 s in, the second 7 s later).
+    assert_eq!(times[2] - times[1], Duration::from_secs(30 - 1 - 7));
+    assert!(
+        clock
+            .statuses()
+            .iter()
+            .flatten()
+            .any(|s| s.ends_with("primary rate limit (ratelimit-remaining 0)")),
+        "{:?}",
+        clock.statuses()
+    );
+}
+
+#[tokio::test]
+async fn on_gitlab_a_403_is_a_refusal_even_when_it_says_rate_limit() {
+    let (pacer, _clock) = pacer_in(PacingConfig::default(), Dialect::GITLAB);
+    // GitHub's x-ratelimit headers mean nothing to GitLab's dialect.
+    let forbidden = response(
+        403,
+        &[("x-ratelimit-remaining", "0")],
+        r#"{"message":"403 Forbidden - rate limit"}"#,
+    );
+    let script = Script::new(vec![Ok(forbidden)]);
+    assert_eq!(script.send(&pacer, Kind::Read).await.unwrap().status, 403);
+    assert_eq!(script.times().len(), 1);
 }
 
 #[tokio::test]
