@@ -120,14 +120,28 @@ pub fn project_path_problem(path: &str) -> Option<String> {
 }
 
 /// The project path of a repository URL on one of `origins`:
-/// `https://gitlab.example.com/a/b/c.git` → `a/b/c`.
+/// `https://gitlab.example.com/a/b/c.git` → `a/b/c`; over SSH, on the
+/// host of one of them (`git@gitlab.example.com:a/b/c.git`,
+/// `ssh://git@gitlab.example.com:2222/a/b/c.git`) too.
 pub fn project_path_of_url(url: &str, origins: &[Origin]) -> Option<String> {
-    let origin = Origin::parse(url)?;
-    if !origins.contains(&origin) {
-        return None;
-    }
-    let rest = url.split_once("://")?.1;
-    let path = rest.split_once('/')?.1;
+    let path = match crate::urls::SshRemote::parse(url) {
+        Some(remote) => {
+            if !origins.iter().any(|o| o.host == remote.host) {
+                return None;
+            }
+            match url.split_once("://") {
+                Some((_, rest)) => rest.split_once('/')?.1,
+                None => url.split_once(':')?.1.trim_start_matches('/'),
+            }
+        }
+        None => {
+            let origin = Origin::parse(url)?;
+            if !origins.contains(&origin) {
+                return None;
+            }
+            url.split_once("://")?.1.split_once('/')?.1
+        }
+    };
     let path = path.split(['?', '#']).next()?.trim_end_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
     project_path_problem(path)
@@ -703,6 +717,26 @@ mod tests {
         );
         assert_eq!(
             project_path_of_url("https://gitlab.example.com/a/../b", &origins),
+            None
+        );
+        // SSH remotes on the GitLab host name their project too.
+        for url in [
+            "git@gitlab.example.com:acme/sub/billing.git",
+            "ssh://git@gitlab.example.com:2222/acme/sub/billing.git",
+            "gitlab.example.com:/acme/sub/billing",
+        ] {
+            assert_eq!(
+                project_path_of_url(url, &origins).as_deref(),
+                Some("acme/sub/billing"),
+                "{url}"
+            );
+        }
+        assert_eq!(
+            project_path_of_url("git@evil.example.com:acme/billing.git", &origins),
+            None
+        );
+        assert_eq!(
+            project_path_of_url("git@gitlab.example.com:acme/../billing.git", &origins),
             None
         );
         assert_eq!(
