@@ -258,3 +258,97 @@ mod tests {
         );
     }
 }
+
+/// The connection under an HTTP client of fleetwright's own (the GitLab
+/// forge, the live Backstage catalog, the GitHub API through a proxy):
+/// straight to the host, or through a proxy's `CONNECT` tunnel. One type
+/// for both, so a client is built the same way with or without a proxy.
+#[derive(Clone)]
+pub enum Connector {
+    Direct(hyper_util::client::legacy::connect::HttpConnector),
+    Tunnel(
+        hyper_util::client::legacy::connect::proxy::Tunnel<
+            hyper_util::client::legacy::connect::HttpConnector,
+        >,
+    ),
+}
+
+/// The boxed error of a [`Connector`].
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl tower::Service<http::Uri> for Connector {
+    type Response = hyper_util::rt::TokioIo<tokio::net::TcpStream>;
+    type Error = BoxError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Self::Response, BoxError>> + Send>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), BoxError>> {
+        match self {
+            Connector::Direct(c) => c.poll_ready(cx).map_err(Into::into),
+            Connector::Tunnel(t) => t.poll_ready(cx).map_err(Into::into),
+        }
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        match self {
+            Connector::Direct(c) => {
+                let connecting = c.call(uri);
+                Box::pin(async move { connecting.await.map_err(Into::into) })
+            }
+            Connector::Tunnel(t) => {
+                let connecting = t.call(uri);
+                Box::pin(async move { connecting.await.map_err(Into::into) })
+            }
+        }
+    }
+}
+
+/// An HTTPS connector (plain http too, which the callers allow to
+/// loopback only) with this machine's root certificates and the ring
+/// provider, through `proxy` when given: a `CONNECT host:port` tunnel
+/// (with `Proxy-Authorization: Basic` when the proxy URL has
+/// credentials), so the proxy never sees a header or a token. The error
+/// says what is wrong, for the caller to put in its own words.
+pub fn https_connector(
+    proxy: Option<&Proxy>,
+) -> Result<hyper_rustls::HttpsConnector<Connector>, String> {
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::client::legacy::connect::proxy::Tunnel;
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(std::time::Duration::from_secs(10)));
+    let connector = match proxy {
+        None => Connector::Direct(http),
+        Some(proxy) => {
+            let origin = proxy
+                .origin()
+                .ok_or_else(|| format!("the proxy {proxy} is not http://HOST:PORT"))?;
+            let uri: http::Uri = format!("http://{}:{}", origin.host, origin.port)
+                .parse()
+                .map_err(|_| format!("the proxy {proxy} is not http://HOST:PORT"))?;
+            let mut tunnel = Tunnel::new(uri, http);
+            if let Some(basic) = proxy.basic_auth() {
+                let mut value =
+                    http::HeaderValue::from_str(&format!("Basic {basic}")).map_err(|_| {
+                        format!("the credentials of the proxy {proxy} cannot travel in a header")
+                    })?;
+                value.set_sensitive(true);
+                tunnel = tunnel.with_auth(value);
+            }
+            Connector::Tunnel(tunnel)
+        }
+    };
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::ring::default_provider()));
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider)
+        .map_err(|e| format!("no TLS root certificates on this machine: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector))
+}

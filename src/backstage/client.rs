@@ -16,7 +16,6 @@ use http::{HeaderValue, Request, StatusCode};
 use http_body_util::Empty;
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::Value;
@@ -152,15 +151,25 @@ pub struct Page {
 pub struct Client {
     source: BackstageSource,
     token: Secret,
-    http: HyperClient<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    http: HyperClient<hyper_rustls::HttpsConnector<crate::proxy::Connector>, Empty<Bytes>>,
     page_size: u32,
 }
 
 impl Client {
-    /// A client for `source` with `token`. Refused when the URL may not
-    /// carry a token (plain http to another machine: the campaign check
+    /// A client for `source` with `token`, through the environment's proxy
+    /// for its host (`https_proxy`, `no_proxy`). Refused when the URL may
+    /// not carry a token (plain http to another machine: the campaign check
     /// refuses it first).
     pub fn new(source: &BackstageSource, token: Secret) -> Result<Client, BackstageError> {
+        Self::with_proxies(source, token, &crate::proxy::ProxyEnv::from_env())
+    }
+
+    /// [`Client::new`], with the proxies given (tests).
+    pub fn with_proxies(
+        source: &BackstageSource,
+        token: Secret,
+        proxies: &crate::proxy::ProxyEnv,
+    ) -> Result<Client, BackstageError> {
         let setup = |message: String| BackstageError::Setup {
             url: source.url.clone(),
             message,
@@ -170,15 +179,11 @@ impl Client {
                 "the URL is not https (plain http only on this machine's loopback)".to_string(),
             ));
         }
-        let provider = rustls::crypto::CryptoProvider::get_default()
-            .cloned()
-            .unwrap_or_else(|| std::sync::Arc::new(rustls::crypto::ring::default_provider()));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)
-            .map_err(|e| setup(e.to_string()))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let proxy = proxies.for_url(&source.url);
+        if let Some(proxy) = proxy {
+            tracing::debug!(%proxy, "the Backstage catalog goes through a proxy");
+        }
+        let https = crate::proxy::https_connector(proxy).map_err(setup)?;
         let http = HyperClient::builder(TokioExecutor::new()).build(https);
         Ok(Client {
             source: source.clone(),

@@ -395,3 +395,86 @@ fn the_github_api_goes_through_https_proxy_as_a_tunnel_that_never_sees_the_token
     assert!(find(Some("example.test")).is_err());
     assert_eq!(proxy.heads().len(), before, "{:?}", proxy.heads());
 }
+
+/// The `CONNECT` heads `proxy` recorded are for `host:443` only, with no
+/// token and no `Authorization` header in them.
+fn only_tunnels_to(proxy: &RecordingProxy, host: &str) {
+    let heads = proxy.heads();
+    assert!(!heads.is_empty(), "nothing went through the proxy");
+    for head in &heads {
+        assert!(
+            head.starts_with(&format!("CONNECT {host}:443 HTTP/1.1\r\n")),
+            "{head}"
+        );
+        assert!(!head.contains(TOKEN), "the token reached the proxy: {head}");
+        assert!(
+            !head.to_ascii_lowercase().contains("authorization"),
+            "{head}"
+        );
+    }
+}
+
+/// The proxies of an environment with `https_proxy` set to `proxy`, and
+/// `no_proxy` when given.
+fn proxies_to(
+    proxy: &RecordingProxy,
+    no_proxy: Option<&'static str>,
+) -> fleetwright::proxy::ProxyEnv {
+    let url = format!("http://127.0.0.1:{}", proxy.port);
+    fleetwright::proxy::ProxyEnv::from_vars(move |name| match name {
+        "https_proxy" => Some(url.clone()),
+        "no_proxy" => no_proxy.map(str::to_string),
+        _ => None,
+    })
+}
+
+#[test]
+fn the_gitlab_api_and_the_live_catalog_go_through_https_proxy_as_tunnels() {
+    use fleetwright::backstage::BackstageSource;
+    use fleetwright::backstage::Client;
+    use fleetwright::forge::gitlab::{GitLabConfig, GitLabForge};
+    use fleetwright::forge::{Forge, RepoRef};
+    use fleetwright::secret::Secret;
+
+    let rt = runtime();
+    let proxy = RecordingProxy::start(&rt);
+    let gitlab = |no_proxy| {
+        rt.block_on(async {
+            let forge = GitLabForge::new(GitLabConfig {
+                api_url: "https://gitlab.example.test/api/v4".into(),
+                proxies: Some(proxies_to(&proxy, no_proxy)),
+                ..GitLabConfig::new(Secret::new(TOKEN))
+            })
+            .unwrap();
+            let repo = RepoRef {
+                name: "acme/svc".into(),
+                url: "https://gitlab.example.test/acme/svc.git".into(),
+            };
+            forge.find_pull_request(&repo, "fleetwright/x").await
+        })
+    };
+    let found = gitlab(None);
+    assert!(found.is_err(), "{found:?}");
+    assert!(!format!("{}", found.unwrap_err()).contains(TOKEN));
+    only_tunnels_to(&proxy, "gitlab.example.test");
+    // no_proxy: direct (the name does not resolve), never the proxy.
+    let before = proxy.heads().len();
+    assert!(gitlab(Some("example.test")).is_err());
+    assert_eq!(proxy.heads().len(), before);
+
+    let proxy = RecordingProxy::start(&rt);
+    let source = BackstageSource {
+        url: "https://backstage.example.test".into(),
+        token_env: "BACKSTAGE_TOKEN".into(),
+        filter: Vec::new(),
+    };
+    let read = rt.block_on(async {
+        Client::with_proxies(&source, Secret::new(TOKEN), &proxies_to(&proxy, None))
+            .unwrap()
+            .read(&mut |_| {})
+            .await
+    });
+    assert!(read.is_err());
+    assert!(!format!("{}", read.err().unwrap()).contains(TOKEN));
+    only_tunnels_to(&proxy, "backstage.example.test");
+}

@@ -365,8 +365,6 @@ fn through_proxy(
     auth_header: Option<http::HeaderValue>,
     auth_state: AuthState,
 ) -> Result<Octocrab, ForgeError> {
-    use hyper_util::client::legacy::connect::HttpConnector;
-    use hyper_util::client::legacy::connect::proxy::Tunnel;
     use octocrab::service::middleware::auth_header::AuthHeaderLayer;
     use octocrab::service::middleware::base_uri::BaseUriLayer;
     use octocrab::service::middleware::extra_headers::ExtraHeadersLayer;
@@ -377,31 +375,7 @@ fn through_proxy(
             "cannot reach the GitHub API through the proxy {proxy}: {what}"
         ))
     };
-    let origin = proxy
-        .origin()
-        .ok_or_else(|| refused("its URL is not http://HOST:PORT"))?;
-    let proxy_uri: http::Uri = format!("http://{}:{}", origin.host, origin.port)
-        .parse()
-        .map_err(|_| refused("its URL is not http://HOST:PORT"))?;
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(Duration::from_secs(10)));
-    let mut tunnel = Tunnel::new(proxy_uri, http);
-    if let Some(basic) = proxy.basic_auth() {
-        let mut value = http::HeaderValue::from_str(&format!("Basic {basic}"))
-            .map_err(|_| refused("its credentials cannot travel in a header"))?;
-        value.set_sensitive(true);
-        tunnel = tunnel.with_auth(value);
-    }
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map_err(|e| refused(&format!("no TLS root certificates: {e}")))?
-        .https_only()
-        .enable_http1()
-        .wrap_connector(tunnel);
+    let https = crate::proxy::https_connector(Some(proxy)).map_err(|why| refused(&why))?;
     let mut connector = hyper_timeout::TimeoutConnector::new(https);
     connector.set_connect_timeout(Some(Duration::from_secs(10)));
     connector.set_read_timeout(Some(Duration::from_secs(60)));

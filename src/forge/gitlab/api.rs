@@ -14,7 +14,6 @@ use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
@@ -59,7 +58,7 @@ impl std::str::FromStr for TokenHeader {
     }
 }
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<crate::proxy::Connector>;
 
 /// The request layer of the GitLab forge.
 #[derive(Debug)]
@@ -72,22 +71,22 @@ pub(crate) struct Api {
 }
 
 impl Api {
+    /// The request layer for `base`, through `proxy` when the environment
+    /// names one for its host (a `CONNECT` tunnel: the proxy never sees
+    /// the token).
     pub(crate) fn new(
         base: BaseUrl,
         token: Secret,
         header: TokenHeader,
         pacer: Arc<Pacer>,
+        proxy: Option<&crate::proxy::Proxy>,
     ) -> Result<Self, ForgeError> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| {
-                ForgeError::Refused(format!(
-                    "cannot read this machine's TLS root certificates for GitLab: {e}"
-                ))
-            })?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        if let Some(proxy) = proxy {
+            tracing::debug!(%proxy, "the GitLab API goes through a proxy");
+        }
+        let https = crate::proxy::https_connector(proxy).map_err(|why| {
+            ForgeError::Refused(format!("cannot set up the connection to GitLab: {why}"))
+        })?;
         let client = Client::builder(TokioExecutor::new()).build(https);
         crate::secret::remember(token.expose());
         Ok(Api {

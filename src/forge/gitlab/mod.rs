@@ -72,6 +72,9 @@ pub struct GitLabConfig {
     /// Merge with `merge_when_pipeline_succeeds` (GitLab's auto-merge): a
     /// merge asked while the pipeline still runs happens when it passes.
     pub merge_when_pipeline_succeeds: bool,
+    /// The proxies to use (`None`: the environment's, `https_proxy` and
+    /// `no_proxy`).
+    pub proxies: Option<crate::proxy::ProxyEnv>,
 }
 
 impl GitLabConfig {
@@ -85,6 +88,7 @@ impl GitLabConfig {
             pacing: default_pacing(),
             clock: Arc::new(SystemClock),
             merge_when_pipeline_succeeds: false,
+            proxies: None,
         }
     }
 }
@@ -219,7 +223,16 @@ impl GitLabForge {
             api::DIALECT,
         ));
         Ok(GitLabForge {
-            api: Api::new(base, config.token.clone(), config.token_header, pacer)?,
+            api: Api::new(
+                base.clone(),
+                config.token.clone(),
+                config.token_header,
+                pacer,
+                config
+                    .proxies
+                    .unwrap_or_else(crate::proxy::ProxyEnv::from_env)
+                    .for_url(base.as_str()),
+            )?,
             git_origins,
             token: config.token,
             merge_when_pipeline_succeeds: config.merge_when_pipeline_succeeds,
