@@ -18,6 +18,27 @@ use git2::{
     RemoteUpdateFlags, Repository, Signature, build::CheckoutBuilder,
 };
 
+/// The path a symbolic link at `link` with `target` leads to, when it
+/// stays inside the repository (`None` for an absolute target, or one
+/// whose `..` climb out).
+fn join_inside(link: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.contains('\\') {
+        return None;
+    }
+    let mut parts: Vec<&str> = link.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 /// A git failure, with what was being done.
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -1179,7 +1200,67 @@ pub enum TreeEdit<'a> {
     Remove { path: &'a str },
 }
 
+/// A file at the head of a clone's default branch, read from git objects
+/// ([`Checkout::file_at_base`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileAtBase {
+    /// The file's bytes.
+    File(Vec<u8>),
+    /// Nothing at that path.
+    Missing,
+    /// Something that is not a file there (a folder, a submodule).
+    NotAFile,
+    /// A symbolic link leading out of the repository (or to another link):
+    /// never followed.
+    LinkOut(String),
+    /// Larger than the limit asked for (its size in bytes).
+    TooLarge(usize),
+}
+
 impl Checkout {
+    /// The file at `path` (a relative path, `/`-separated) in the tree of
+    /// the default branch's head, read from git objects (never the working
+    /// tree, where a symlink could lead anywhere). A symbolic link is
+    /// followed once when it leads to a file inside the repository;
+    /// a file larger than `max` bytes is not read.
+    pub fn file_at_base(&self, path: &str, max: usize) -> Result<FileAtBase> {
+        let tree = self
+            .repo
+            .find_commit(self.base)
+            .and_then(|c| c.tree())
+            .ctx(|| format!("cannot read the tree of {}", self.base))?;
+        let mut path = path.trim_start_matches("./").to_string();
+        for hop in 0..2 {
+            let entry = match tree.get_path(Path::new(&path)) {
+                Ok(entry) => entry,
+                Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(FileAtBase::Missing),
+                Err(e) => return Err(e).ctx(|| format!("cannot look up {path}")),
+            };
+            let blob = match entry.to_object(&self.repo).map(|o| o.into_blob()) {
+                Ok(Ok(blob)) => blob,
+                Ok(Err(_)) => return Ok(FileAtBase::NotAFile),
+                Err(e) => return Err(e).ctx(|| format!("cannot read {path}")),
+            };
+            if entry.filemode() != 0o120000 {
+                if blob.size() > max {
+                    return Ok(FileAtBase::TooLarge(blob.size()));
+                }
+                return Ok(FileAtBase::File(blob.content().to_vec()));
+            }
+            let target = String::from_utf8_lossy(blob.content()).into_owned();
+            let inside = if hop == 0 {
+                join_inside(&path, &target)
+            } else {
+                None
+            };
+            match inside {
+                Some(next) => path = next,
+                None => return Ok(FileAtBase::LinkOut(target)),
+            }
+        }
+        Ok(FileAtBase::NotAFile)
+    }
+
     /// What the remote holds under `branch` (as of the last fetch).
     pub fn remote_branch(&self, branch: &str, campaign: &str) -> Result<RemoteBranch> {
         let tip = match self

@@ -12,6 +12,7 @@ pub mod campaign;
 pub mod catalog;
 pub mod cli;
 pub mod clock;
+pub mod descriptors;
 pub mod diag;
 pub mod engine;
 pub mod escape;

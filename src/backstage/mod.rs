@@ -143,8 +143,34 @@ impl Snapshot {
     /// Each entity is pretty-printed one at a time (so a problem's snippet
     /// shows it on several lines) and labelled by its reference and where
     /// it was defined.
+    ///
+    /// A snapshot of descriptors read from repositories
+    /// ([`Snapshot::of_descriptors`]) holds one [`crate::descriptors::Descriptor`]
+    /// a line instead, and makes the catalog they do.
     pub fn catalog(&self) -> Catalog {
+        if self.holds_descriptors() {
+            let lines = self.entities.iter().map(String::as_str);
+            return crate::descriptors::catalog(&crate::descriptors::from_lines(lines));
+        }
         Catalog::from_entities(self.entities.iter().map(|e| entity_text(e)))
+    }
+
+    /// The snapshot of descriptors read from repositories (`source` is
+    /// [`crate::descriptors::InRepositories::source`]).
+    pub fn of_descriptors(
+        source: String,
+        descriptors: &[crate::descriptors::Descriptor],
+    ) -> Snapshot {
+        Snapshot {
+            source,
+            entities: crate::descriptors::to_lines(descriptors),
+        }
+    }
+
+    /// Whether it holds descriptors read from repositories rather than
+    /// Backstage entities.
+    pub fn holds_descriptors(&self) -> bool {
+        self.source.starts_with(crate::descriptors::SOURCE_PREFIX)
     }
 }
 

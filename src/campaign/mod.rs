@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::backstage::BackstageSource;
 use crate::catalog::{Catalog, CatalogError, EntityRef};
 use crate::diag::{FileDiagnostic, Source};
+use crate::escape::terminal;
 use crate::forge::ForgeKind;
 use crate::git::Identity;
 use crate::git::ssh::SshSettings;
@@ -47,6 +48,10 @@ pub enum CampaignError {
     Catalog(#[from] CatalogError),
     #[error("the catalog is the live Backstage at {0}, which this command does not read")]
     Live(String),
+    #[error(
+        "the catalog is read from the campaign's repositories, which this command does not read"
+    )]
+    InRepositories,
 }
 
 /// One tranche size as written: `1`, `"25%"`, or `rest`.
@@ -384,6 +389,9 @@ pub enum CatalogSource {
     Files(PathBuf),
     /// A live Backstage (`catalog: {backstage: {url, token_env, filter}}`).
     Backstage(BackstageSource),
+    /// A descriptor in each repository (`catalog: {in_repositories:
+    /// {repositories, path, groups}}`).
+    Repositories(crate::descriptors::InRepositories),
 }
 
 impl CatalogSource {
@@ -391,7 +399,7 @@ impl CatalogSource {
     pub fn path(&self) -> Option<&Path> {
         match self {
             CatalogSource::Files(path) => Some(path),
-            CatalogSource::Backstage(_) => None,
+            CatalogSource::Backstage(_) | CatalogSource::Repositories(_) => None,
         }
     }
 }
@@ -401,6 +409,9 @@ impl std::fmt::Display for CatalogSource {
         match self {
             CatalogSource::Files(path) => write!(f, "{}", path.display()),
             CatalogSource::Backstage(b) => write!(f, "{}", b.url),
+            CatalogSource::Repositories(r) => {
+                write!(f, "{} in {} repositories", r.path, r.repositories.len())
+            }
         }
     }
 }
@@ -453,6 +464,7 @@ pub fn load_all(path: &Path) -> Result<Loaded, CampaignError> {
     let catalog = match &campaign.catalog {
         CatalogSource::Files(path) => Catalog::load(path)?,
         CatalogSource::Backstage(b) => return Err(CampaignError::Live(b.url.clone())),
+        CatalogSource::Repositories(_) => return Err(CampaignError::InRepositories),
     };
     Ok(Loaded::new(campaign, recipe, catalog, CatalogOrigin::Files))
 }
@@ -605,7 +617,7 @@ impl<'de> Deserialize<'de> for RawCatalog {
             type Value = RawCatalog;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str(
-                    "a catalog file or folder, or {backstage: {url: https://..., token_env: BACKSTAGE_TOKEN, filter: {...}}}",
+                    "a catalog file or folder, {backstage: {url: https://..., token_env: BACKSTAGE_TOKEN, filter: {...}}}, or {in_repositories: {repositories: repos.txt, path: catalog-info.yaml, groups: catalog/groups.yaml}}",
                 )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawCatalog, E> {
@@ -626,7 +638,21 @@ impl<'de> Deserialize<'de> for RawCatalog {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCatalogMap {
-    backstage: Spanned<RawBackstage>,
+    #[serde(default)]
+    backstage: Option<Spanned<RawBackstage>>,
+    #[serde(default)]
+    in_repositories: Option<Spanned<RawInRepositories>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInRepositories {
+    /// A file listing them (one URL a line), or a list of URLs.
+    repositories: Spanned<OneOrMany>,
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    groups: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -980,7 +1006,7 @@ impl Campaign {
         };
         let raw: RawCampaign = yaml::parse(path, text, doc).map_err(|d| {
             invalid(vec![d.with_help(
-                "campaign keys: name, description, recipe, parameters, catalog, forge, github, gitlab, git, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
+                "campaign keys: name, description, recipe, parameters, catalog (a file or folder, {backstage: ...} or {in_repositories: ...}), forge, github, gitlab, git, targets, tranches, order, gate, pause_when, throttle, stale, pull_request, commit, verify, sandbox, report_url, report, contact (docs/campaigns.md)",
             )])
         })?;
         let mut problems = Vec::new();
@@ -1617,7 +1643,25 @@ fn catalog_source(
             }
             return CatalogSource::Files(normalize(&catalog));
         }
-        RawCatalog::Map(map) => &map.backstage.value,
+        RawCatalog::Map(map) => match (&map.backstage, &map.in_repositories) {
+            (Some(b), None) => &b.value,
+            (None, Some(r)) => return in_repositories(r, base, problems, place),
+            (both, _) => {
+                let spanned = Spanned {
+                    value: String::new(),
+                    referenced: raw.referenced,
+                    defined: raw.defined,
+                };
+                let what = if both.is_some() {
+                    "both `backstage` and `in_repositories`"
+                } else {
+                    "neither `backstage` nor `in_repositories`"
+                };
+                problems
+                    .push(at(&spanned, format!("catalog names {what}")).with_help(CATALOG_HELP));
+                return CatalogSource::Files(base.to_path_buf());
+            }
+        },
     };
     let url_help = "catalog.backstage.url is the base URL of Backstage's backend, such as `https://backstage.example.com` (the catalog API is below it, at /api/catalog); https only, plain http only on this machine's loopback";
     let url = b.url.value.trim().trim_end_matches('/').to_string();
@@ -1711,6 +1755,144 @@ fn catalog_source(
         token_env,
         filter,
     })
+}
+
+const CATALOG_HELP: &str = "`catalog` is a catalog file or folder, a live Backstage (`{backstage: {url: ...}}`) or the descriptors in the repositories (`{in_repositories: {repositories: repos.txt}}`), one of them (docs/campaigns.md)";
+
+/// `catalog: {in_repositories: ...}`, checked: the list file exists and
+/// holds URLs (or the list does), the descriptor's path is relative and
+/// stays inside a repository, the groups file or folder exists.
+fn in_repositories(
+    raw: &Spanned<RawInRepositories>,
+    base: &Path,
+    problems: &mut Vec<FileDiagnostic>,
+    place: &Place<'_, '_>,
+) -> CatalogSource {
+    let at = |v: &Spanned<String>, msg: String| {
+        yaml::diagnostic_at(place.path, place.text, place.doc, v, msg)
+    };
+    let r = &raw.value;
+    let list_spanned = Spanned {
+        value: String::new(),
+        referenced: r.repositories.referenced,
+        defined: r.repositories.defined,
+    };
+    let list_help = "catalog.in_repositories.repositories is a file with one repository URL a line (`#` comments and blank lines allowed), relative to the campaign file, or a list of URLs";
+    let mut repositories = Vec::new();
+    let mut list = None;
+    match &r.repositories.value {
+        OneOrMany::One(file) => {
+            let path = normalize(&base.join(file));
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    let source = Source::new(text.as_str());
+                    let mut offset = 0;
+                    for line in text.split_inclusive('\n') {
+                        let url = line.split('#').next().unwrap_or("").trim();
+                        if !url.is_empty() {
+                            let start = offset + line.find(url).unwrap_or(0);
+                            match repository_url_problem(url) {
+                                Some(why) => problems.push(
+                                    FileDiagnostic::at_offset(
+                                        &path,
+                                        &source,
+                                        start,
+                                        url.len(),
+                                        why,
+                                    )
+                                    .with_help(list_help)
+                                    .masking_userinfo(),
+                                ),
+                                None => repositories.push(url.to_string()),
+                            }
+                        }
+                        offset += line.len();
+                    }
+                }
+                Err(e) => problems.push(
+                    at(
+                        &list_spanned,
+                        format!(
+                            "catalog.in_repositories.repositories `{}` cannot be read ({}): {e}",
+                            terminal(file),
+                            path.display()
+                        ),
+                    )
+                    .with_help(list_help),
+                ),
+            }
+            list = Some(path);
+        }
+        OneOrMany::Many(urls) => {
+            for url in urls {
+                match repository_url_problem(url.trim()) {
+                    Some(why) => problems.push(
+                        at(&list_spanned, why)
+                            .with_help(list_help)
+                            .masking_userinfo(),
+                    ),
+                    None => repositories.push(url.trim().to_string()),
+                }
+            }
+        }
+    }
+    let path = match &r.path {
+        None => crate::descriptors::DEFAULT_PATH.to_string(),
+        Some(p) => {
+            let v = p.value.trim().trim_start_matches("./");
+            let bad = v.is_empty()
+                || v.starts_with('/')
+                || v.contains('\\')
+                || v.split('/').any(|s| s == ".." || s.is_empty())
+                || v.chars().any(char::is_control);
+            if bad {
+                problems.push(
+                    at(p, format!("catalog.in_repositories.path `{}` is not a path inside a repository", terminal(&p.value)))
+                        .with_help("write the descriptor's path relative to the repository's root, such as `catalog-info.yaml` or `deploy/catalog-info.yaml` (no `..`, not absolute)"),
+                );
+            }
+            v.to_string()
+        }
+    };
+    let groups = r.groups.as_ref().map(|g| {
+        let path = base.join(&g.value);
+        if !path.exists() {
+            problems.push(
+                at(g, format!("catalog.in_repositories.groups `{}` does not exist ({})", terminal(&g.value), path.display()))
+                    .with_help("point `groups` at a catalog file or folder holding the Group and User entities (the owners), relative to the campaign file, or leave it out"),
+            );
+        }
+        normalize(&path)
+    });
+    CatalogSource::Repositories(crate::descriptors::InRepositories {
+        repositories,
+        path,
+        groups,
+        list,
+    })
+}
+
+/// Why `url` cannot be a repository to read a descriptor from.
+fn repository_url_problem(url: &str) -> Option<String> {
+    if url.chars().any(char::is_control) || url.contains(char::is_whitespace) {
+        return Some(format!(
+            "`{}` is not a repository URL (it holds a space or a control character)",
+            terminal(url)
+        ));
+    }
+    if crate::urls::has_userinfo(url) {
+        return Some(format!(
+            "`{}` holds credentials: the forge's token is given to git by fleetwright",
+            crate::urls::redact(url)
+        ));
+    }
+    if crate::catalog::repository_at(url).is_none() {
+        return Some(format!(
+            "`{}` is not a repository URL (write `https://host/org/repo.git`, `git@host:org/repo.git` or an absolute path)",
+            terminal(url)
+        ));
+    }
+    None
 }
 
 /// A name an environment variable can have (`BACKSTAGE_TOKEN`).

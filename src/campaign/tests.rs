@@ -688,3 +688,36 @@ fn gitlab_settings_are_read_checked_and_scope_the_repositories() {
             .any(|m| m.contains("not a GitLab project path"))
     );
 }
+
+#[test]
+fn an_in_repositories_catalog_reads_its_list_and_locates_bad_lines() {
+    let dir = workspace();
+    std::fs::write(
+        dir.path().join("repos.txt"),
+        "# the fleet\n\nhttps://github.com/acme/billing.git  # payments\nnot a url\n",
+    )
+    .unwrap();
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog:\n  in_repositories:\n    repositories: repos.txt\ntranches: [rest]\n";
+    let found = problems_with_help(load(dir.path(), text).unwrap_err());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].0, found[0].1), (4, 1), "{found:#?}");
+    assert!(found[0].2.contains("`not a url`"), "{found:#?}");
+
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog:\n  in_repositories:\n    repositories: [https://github.com/acme/billing.git]\n    path: deploy/catalog-info.yaml\ntranches: [rest]\n";
+    let c = load(dir.path(), text).unwrap();
+    let CatalogSource::Repositories(r) = &c.catalog else {
+        panic!("{:?}", c.catalog);
+    };
+    assert_eq!(r.repositories, ["https://github.com/acme/billing.git"]);
+    assert_eq!(r.path, "deploy/catalog-info.yaml");
+    assert!(r.groups.is_none() && r.list.is_none());
+
+    // A path out of the repository, and a key it does not know.
+    let text = "name: c\nrecipe: recipe.yaml\ncatalog:\n  in_repositories:\n    repositories: []\n    path: ../x.yaml\ntranches: [rest]\n";
+    let found = problems_with_help(load(dir.path(), text).unwrap_err());
+    assert!(
+        found[0].2.contains("not a path inside a repository"),
+        "{found:#?}"
+    );
+    assert_eq!((found[0].0, found[0].1), (6, 11), "{found:#?}");
+}

@@ -52,6 +52,35 @@ pub(super) fn load_entities(entities: impl IntoIterator<Item = (String, String)>
     loader.finish()
 }
 
+/// Texts read from places that are not the user's files (a descriptor in
+/// a repository, or the file it stood in for in a snapshot): each named by
+/// `shown` in problems (`https://…/billing.git: catalog-info.yaml:3:5`),
+/// its components without a `backstage.io/source-location` given
+/// `repository`.
+pub(super) fn load_sourced(texts: impl IntoIterator<Item = super::SourcedText>) -> Catalog {
+    let mut loader = Loader {
+        live: true,
+        ..Loader::default()
+    };
+    for sourced in texts {
+        loader.default_repository = sourced.repository;
+        match sourced.content {
+            Ok(text) => {
+                let id = sourced.shown.clone();
+                loader.load_text(&sourced.shown, id, text);
+            }
+            Err(why) => {
+                let d = FileDiagnostic::at_offset(&sourced.shown, &Source::new(""), 0, 0, why)
+                    .placed(Arc::from(sourced.shown.display().to_string()))
+                    .with_help("check that the repository can be fetched and holds the descriptor at its default branch's head; the other repositories are still read");
+                loader.problem(ProblemKind::UnreadableFile, d);
+            }
+        }
+    }
+    loader.default_repository = None;
+    loader.finish()
+}
+
 #[derive(Default)]
 struct Loader {
     catalog: Catalog,
@@ -71,6 +100,9 @@ struct Loader {
     /// How problems name the live entity being read (instead of
     /// file:line:column).
     label: Option<Arc<str>>,
+    /// The repository a descriptor was read from: its components without
+    /// a `backstage.io/source-location` are in it.
+    default_repository: Option<Repository>,
 }
 
 /// One document of one file, for building diagnostics and origins.
@@ -621,6 +653,11 @@ impl Loader {
         let annotations = h.metadata.annotations.as_ref();
         let slug = annotations.and_then(|a| a.get(PROJECT_SLUG));
         let source = annotations.and_then(|a| a.get(SOURCE_LOCATION));
+        if source.is_none()
+            && let Some(repository) = &self.default_repository
+        {
+            return Some(repository.clone());
+        }
         if slug.is_none() && source.is_none() {
             let msg = format!(
                 "{}: no repository (no `{PROJECT_SLUG}` or `{SOURCE_LOCATION}` annotation)",

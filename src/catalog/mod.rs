@@ -48,6 +48,26 @@ pub struct Catalog {
     pub problems: Vec<Problem>,
 }
 
+/// One text for [`Catalog::from_sourced`].
+#[derive(Debug, Clone)]
+pub struct SourcedText {
+    /// How problems name it, before `:line:column`
+    /// (`https://…/billing.git: catalog-info.yaml`).
+    pub shown: PathBuf,
+    /// The text, or why it could not be read (one sentence).
+    pub content: Result<String, String>,
+    /// The repository its components are in when they name none.
+    pub repository: Option<Repository>,
+}
+
+/// The repository at `url` (a URL git clones, or a path on this machine),
+/// as a component's: `None` when `url` names no repository.
+pub fn repository_at(url: &str) -> Option<Repository> {
+    repository::from_source_location(url, None)
+        .ok()
+        .map(|l| l.repository)
+}
+
 /// The catalog path itself cannot be read (anything further in is a problem
 /// in [`Catalog::problems`] instead).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -85,6 +105,15 @@ impl Catalog {
     /// a relative `backstage.io/source-location` names no repository.
     pub fn from_entities(entities: impl IntoIterator<Item = (String, String)>) -> Catalog {
         load::load_entities(entities)
+    }
+
+    /// The catalog of texts that are not the user's files (descriptors
+    /// read from repositories): each named by [`SourcedText::shown`] in
+    /// problems, checked as a live catalog's entities (no `Location`s
+    /// followed, no relative repository paths); a text that could not be
+    /// read is an unreadable-file problem.
+    pub fn from_sourced(texts: impl IntoIterator<Item = SourcedText>) -> Catalog {
+        load::load_sourced(texts)
     }
 
     pub fn group(&self, r: &EntityRef) -> Option<&Group> {

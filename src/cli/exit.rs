@@ -112,6 +112,12 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
             CampaignError::Catalog(_) => {
                 (BAD_INPUT, hint("check the `catalog` path of the campaign"))
             }
+            CampaignError::InRepositories => (
+                BAD_INPUT,
+                hint(
+                    "this command works on catalog files only; `plan`, `preview`, `launch` and `run` read the repositories' descriptors",
+                ),
+            ),
             CampaignError::Live(_) => (
                 BAD_INPUT,
                 hint(

@@ -56,7 +56,8 @@ pub struct AdvanceArgs {
 }
 
 pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let loaded = super::live::load_at(&args.campaign_file, &global.state, ui).await?;
+    let loaded =
+        super::live::load_at(&args.campaign_file, &global.state, &global.cache, ui).await?;
     require_sandbox(&loaded)?;
     warn_catalog_problems(ui, &loaded);
     let _lock = lock(&global.state, &loaded.campaign.name, "launch")?;
@@ -73,7 +74,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 }
 
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let (state, loaded) = launched(&global.state, &args.campaign, ui).await?;
+    let (state, loaded) = launched(&global.state, &global.cache, &args.campaign, ui).await?;
     require_sandbox(&loaded)?;
     let _lock = lock(&global.state, &args.campaign, "advance")?;
     warn_catalog_problems(ui, &loaded);
@@ -104,7 +105,7 @@ pub struct SyncArgs {
 }
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let (state, loaded) = launched(&global.state, &args.campaign, ui).await?;
+    let (state, loaded) = launched(&global.state, &global.cache, &args.campaign, ui).await?;
     let _lock = lock(&global.state, &args.campaign, "sync")?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded).await?;
@@ -188,11 +189,12 @@ pub(super) fn lock(
 /// snapshot its launch recorded.
 pub(super) async fn launched(
     state_path: &std::path::Path,
+    cache: &std::path::Path,
     name: &str,
     ui: &Ui,
 ) -> anyhow::Result<(crate::state::State, campaign::Loaded)> {
     let (state, row) = recorded_campaign(state_path, name).await?;
-    let loaded = super::live::load(&launched_file(&row)?, Some(&state), ui).await?;
+    let loaded = super::live::load(&launched_file(&row)?, Some(&state), cache, ui).await?;
     same_name(&row, &loaded.campaign)?;
     Ok((state, loaded))
 }

@@ -5,10 +5,15 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use crate::backstage::{self, BackstageSource, Client, Snapshot};
 use crate::campaign::{Campaign, CampaignError, CatalogOrigin, CatalogSource, Loaded};
 use crate::catalog::Catalog;
+use crate::descriptors::{Content, InRepositories};
 use crate::escape::terminal;
+use crate::forge::Forge as _;
+use crate::forge::ForgeKind;
 use crate::recipe::Recipe;
 use crate::state::{NewSnapshot, State};
 
@@ -19,7 +24,12 @@ use super::Ui;
 /// snapshot `state` holds of the campaign when it has one; else it is read
 /// from Backstage (and, when the campaign is recorded without a snapshot,
 /// the reading is recorded as its first).
-pub(super) async fn load(path: &Path, state: Option<&State>, ui: &Ui) -> anyhow::Result<Loaded> {
+pub(super) async fn load(
+    path: &Path,
+    state: Option<&State>,
+    cache: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Loaded> {
     let campaign = Campaign::load(path)?;
     let recipe = Arc::new(
         Recipe::load_with(&campaign.recipe, &campaign.parameters).map_err(CampaignError::from)?,
@@ -29,7 +39,8 @@ pub(super) async fn load(path: &Path, state: Option<&State>, ui: &Ui) -> anyhow:
             let catalog = Catalog::load(catalog).map_err(CampaignError::from)?;
             return Ok(Loaded::new(campaign, recipe, catalog, CatalogOrigin::Files));
         }
-        CatalogSource::Backstage(source) => source.clone(),
+        CatalogSource::Backstage(source) => Live::Backstage(source.clone()),
+        CatalogSource::Repositories(source) => Live::Repositories(source.clone()),
     };
     let row = match state {
         Some(state) => state.campaign(&campaign.name).await?,
@@ -44,7 +55,7 @@ pub(super) async fn load(path: &Path, state: Option<&State>, ui: &Ui) -> anyhow:
             };
             return Ok(Loaded::new(campaign, recipe, catalog, origin));
         }
-        let snapshot = read(&source, ui).await?;
+        let snapshot = read_live(&source, &campaign, cache, ui).await?;
         record(state, row, &snapshot).await?;
         let catalog = snapshot.catalog();
         let origin = CatalogOrigin::Snapshot {
@@ -52,7 +63,7 @@ pub(super) async fn load(path: &Path, state: Option<&State>, ui: &Ui) -> anyhow:
         };
         return Ok(Loaded::new(campaign, recipe, catalog, origin));
     }
-    let snapshot = read(&source, ui).await?;
+    let snapshot = read_live(&source, &campaign, cache, ui).await?;
     let catalog = snapshot.catalog();
     Ok(Loaded::new(
         campaign,
@@ -65,14 +76,83 @@ pub(super) async fn load(path: &Path, state: Option<&State>, ui: &Ui) -> anyhow:
 /// [`load`] with the state at `state_path` when it exists: a command that
 /// may create the state (`launch`, `run FILE`) creates nothing before the
 /// campaign, its recipe and its catalog are loaded.
-pub(super) async fn load_at(path: &Path, state_path: &Path, ui: &Ui) -> anyhow::Result<Loaded> {
+pub(super) async fn load_at(
+    path: &Path,
+    state_path: &Path,
+    cache: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Loaded> {
     if !state_path.is_file() {
-        return load(path, None, ui).await;
+        return load(path, None, cache, ui).await;
     }
     let state = super::open_state(state_path).await?;
-    let loaded = load(path, Some(&state), ui).await;
+    let loaded = load(path, Some(&state), cache, ui).await;
     state.close().await;
     loaded
+}
+
+/// A catalog read now and snapshotted: a live Backstage, or the
+/// descriptors in the repositories.
+enum Live {
+    Backstage(BackstageSource),
+    Repositories(InRepositories),
+}
+
+async fn read_live(
+    source: &Live,
+    campaign: &Campaign,
+    cache: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Snapshot> {
+    match source {
+        Live::Backstage(source) => read(source, ui).await,
+        Live::Repositories(source) => read_repositories(source, campaign, cache, ui).await,
+    }
+}
+
+/// Read the descriptor in each repository `source` lists, through the
+/// clone cache in `cache` with the campaign's SSH settings and its forge's
+/// token, and the groups files.
+async fn read_repositories(
+    source: &InRepositories,
+    campaign: &Campaign,
+    cache: &Path,
+    ui: &Ui,
+) -> anyhow::Result<Snapshot> {
+    let workspace = super::workspace(cache)?;
+    workspace.set_ssh(campaign.ssh.clone());
+    let credentials = match campaign.forge {
+        ForgeKind::Local => None,
+        ForgeKind::Github => super::github_forge(&campaign.github)?
+            .git_credentials()
+            .await
+            .context("cannot get a git token from GitHub to read the repositories' descriptors")?,
+        ForgeKind::Gitlab => super::gitlab_forge(&campaign.gitlab)?
+            .git_credentials()
+            .await
+            .context("cannot get a git token for GitLab to read the repositories' descriptors")?,
+    };
+    workspace.set_credentials(credentials);
+    let snapshot_source = source.source();
+    let (source, campaign) = (source.clone(), campaign.clone());
+    let descriptors = tokio::task::spawn_blocking(move || {
+        let refusal = |url: &str| campaign.repository_refusal(url);
+        crate::descriptors::read(&source, &workspace, &refusal, &mut |_| {})
+    })
+    .await
+    .context("reading the repositories' descriptors stopped")?;
+    let read = descriptors
+        .iter()
+        .filter(|d| d.repository.is_some() && matches!(d.content, Content::Text(_)))
+        .count();
+    let listed = descriptors
+        .iter()
+        .filter(|d| d.repository.is_some())
+        .count();
+    ui.note(format!(
+        "read the catalog descriptors of {read} of {listed} repositories"
+    ));
+    Ok(Snapshot::of_descriptors(snapshot_source, &descriptors))
 }
 
 /// Read the live catalog `source` names, with its token from the

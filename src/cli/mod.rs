@@ -501,7 +501,7 @@ async fn scratch_engine(
 
 /// The GitHub forge a campaign's `github:` section describes: a token from
 /// the environment variable it names, or its GitHub App.
-fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
+pub(super) fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
     let auth = match &settings.app {
         Some(app) => {
             // Repository code never reads the App's key, wherever it is.
@@ -638,7 +638,7 @@ fn forge_client(
 
 /// The GitLab forge a campaign's `gitlab:` section describes: a token from
 /// the environment variable it names.
-fn gitlab_forge(settings: &GitLabSettings) -> anyhow::Result<GitLabForge> {
+pub(super) fn gitlab_forge(settings: &GitLabSettings) -> anyhow::Result<GitLabForge> {
     let token = crate::secret::env_var(&settings.token_env);
     let token = token.as_ref().map_or("", |t| t.expose().trim());
     if token.is_empty() {
@@ -676,7 +676,7 @@ fn gitlab_forge(settings: &GitLabSettings) -> anyhow::Result<GitLabForge> {
 
 /// The clone cache in `cache` (clones under `repos/`), created, and hidden
 /// from repository code like the state.
-fn workspace(cache: &Path) -> anyhow::Result<Workspace> {
+pub(super) fn workspace(cache: &Path) -> anyhow::Result<Workspace> {
     let repos = cache.join("repos");
     std::fs::create_dir_all(&repos).map_err(|e| {
         exit::Refusal::new(

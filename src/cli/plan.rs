@@ -1,6 +1,7 @@
 //! `fleetwright plan`: the targets of a campaign per tranche, with owners,
 //! without touching any repository or the state.
 
+use crate::campaign::CatalogSource;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -192,7 +193,7 @@ changed since the snapshot of {} the campaign works from ({} added, {} removed, 
 
 pub async fn run(args: PlanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     // `plan` shows the catalog as it is now: a live one is read.
-    let loaded = super::live::load(&args.campaign_file, None, ui).await?;
+    let loaded = super::live::load(&args.campaign_file, None, &global.cache, ui).await?;
     warn_catalog_problems(ui, &loaded);
     let since_snapshot = changes_since_snapshot(&loaded, global).await?;
     let c = &loaded.campaign;
@@ -222,9 +223,10 @@ pub async fn run(args: PlanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result
         terminal(&loaded.recipe.summary()),
         c.forge
     );
-    let read = match c.catalog.path() {
-        Some(_) => format!("in {} file(s)", loaded.catalog.files.len()),
-        None => "read from Backstage now".to_string(),
+    let read = match &c.catalog {
+        CatalogSource::Files(_) => format!("in {} file(s)", loaded.catalog.files.len()),
+        CatalogSource::Backstage(_) => "read from Backstage now".to_string(),
+        CatalogSource::Repositories(_) => "read from the repositories now".to_string(),
     };
     println!(
         "catalog {}: {} component(s) {read}; {} selected as {} target(s) in {} tranche(s)",

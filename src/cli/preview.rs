@@ -49,7 +49,7 @@ pub struct PreviewArgs {
 
 pub async fn run(args: PreviewArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     // A preview records nothing: a live catalog is read now.
-    let loaded = super::live::load(&args.campaign_file, None, ui).await?;
+    let loaded = super::live::load(&args.campaign_file, None, &global.cache, ui).await?;
     if args.verify && loaded.campaign.verify.is_none() {
         return Err(exit::Refusal::new(
             exit::BAD_INPUT,

@@ -150,12 +150,12 @@ async fn run_once(
     ui: &Ui,
 ) -> anyhow::Result<(u8, bool)> {
     let (name, loaded, state) = if file.is_file() {
-        let loaded = super::live::load_at(file, &global.state, ui).await?;
+        let loaded = super::live::load_at(file, &global.state, &global.cache, ui).await?;
         super::launch::require_sandbox(&loaded)?;
         let state = open_state(&global.state).await?;
         (loaded.campaign.name.clone(), loaded, state)
     } else {
-        let (state, loaded) = launched(&global.state, &args.campaign, ui).await?;
+        let (state, loaded) = launched(&global.state, &global.cache, &args.campaign, ui).await?;
         super::launch::require_sandbox(&loaded)?;
         (loaded.campaign.name.clone(), loaded, state)
     };
@@ -338,7 +338,7 @@ pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::R
             None,
         )?),
         (Some(_), _) => {
-            let (_, loaded) = launched(&global.state, &args.campaign, ui).await?;
+            let (_, loaded) = launched(&global.state, &global.cache, &args.campaign, ui).await?;
             Some(campaign_engine(
                 &state,
                 &global.cache,

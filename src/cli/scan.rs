@@ -41,7 +41,7 @@ pub struct ScanArgs {
 }
 
 pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
-    let report = match what(&args.campaign, &global.state, ui).await? {
+    let report = match what(&args.campaign, &global.state, &global.cache, ui).await? {
         Scanned::Plan(loaded) => {
             if loaded.recipe.runs_commands() {
                 super::launch::require_sandbox(&loaded)?;
@@ -57,7 +57,7 @@ pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result
             report
         }
         Scanned::Recorded(name) => {
-            let (state, loaded) = launched(&global.state, &name, ui).await?;
+            let (state, loaded) = launched(&global.state, &global.cache, &name, ui).await?;
             if loaded.recipe.runs_commands() {
                 super::launch::require_sandbox(&loaded)?;
             }
@@ -103,7 +103,12 @@ enum Scanned {
 
 /// What `arg` names: a recorded campaign (by its name, or by a file of
 /// it), or a campaign file whose campaign is not in the state at `state`.
-async fn what(arg: &str, state: &std::path::Path, ui: &Ui) -> anyhow::Result<Scanned> {
+async fn what(
+    arg: &str,
+    state: &std::path::Path,
+    cache: &std::path::Path,
+    ui: &Ui,
+) -> anyhow::Result<Scanned> {
     if !is_file_arg(arg) {
         return Ok(Scanned::Recorded(arg.to_string()));
     }
@@ -119,7 +124,7 @@ async fn what(arg: &str, state: &std::path::Path, ui: &Ui) -> anyhow::Result<Sca
             return Ok(Scanned::Recorded(name));
         }
     }
-    let loaded = super::live::load(path, None, ui).await?;
+    let loaded = super::live::load(path, None, cache, ui).await?;
     Ok(Scanned::Plan(Box::new(loaded)))
 }
 

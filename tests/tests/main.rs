@@ -12,6 +12,8 @@ mod campaign;
 
 /// Broken catalogs, recipes and campaign files: what is reported, and where.
 mod bad_input;
+/// Catalog descriptors read from inside each repository (`catalog: {in_repositories: ...}`).
+mod in_repositories;
 
 /// Recipe-exact pull requests and `auto_merge: {when: recipe_exact}`.
 mod exact;
