@@ -156,7 +156,7 @@ pub async fn run(args: ReportArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
     let report = rows.report(&options);
     let md = markdown::Options {
         max_chars: args.max_chars,
-        details_url: None,
+        ..markdown::Options::default()
     };
     if let (Some(SplitBy::Team), Some(dir)) = (args.split_by, &args.out) {
         let teams = rows.by_team(&options);
@@ -250,7 +250,14 @@ fn render(
 ) -> String {
     match (args.format, args.table) {
         (Format::Html, _) => html::render_page(report, page),
-        (Format::Md, _) => markdown::render_with(report, md),
+        (Format::Md, _) => markdown::render_with(
+            report,
+            &markdown::Options {
+                team_pages: page.team_pages,
+                index: page.index,
+                ..*md
+            },
+        ),
         (Format::Json, _) => format!(
             "{}\n",
             serde_json::to_string_pretty(report).unwrap_or_default()

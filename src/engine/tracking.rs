@@ -46,6 +46,7 @@ fn issue_body(report: &CampaignReport, campaign: &Campaign) -> String {
         &markdown::Options {
             max_chars: markdown::DEFAULT_MAX_CHARS,
             details_url: campaign.report_url.as_deref(),
+            ..markdown::Options::default()
         },
     )
 }

@@ -31,6 +31,11 @@ pub struct Options<'a> {
     /// Where the whole report is (`report_url`), named where a list is
     /// cut.
     pub details_url: Option<&'a str>,
+    /// On the index of `report --split-by team`: each team's page, by
+    /// owner ref, as a relative link (fleetwright's own file names).
+    pub team_pages: Option<&'a std::collections::BTreeMap<String, String>>,
+    /// On a team's page: the index, as a relative link.
+    pub index: Option<&'a str>,
 }
 
 impl Default for Options<'_> {
@@ -38,6 +43,8 @@ impl Default for Options<'_> {
         Options {
             max_chars: DEFAULT_MAX_CHARS,
             details_url: None,
+            team_pages: None,
+            index: None,
         }
     }
 }
@@ -153,6 +160,9 @@ fn render_detail(report: &CampaignReport, options: &Options, detail: Detail) -> 
                 text(&c.name),
                 text(&team.name)
             );
+            if let Some(index) = options.index {
+                let _ = writeln!(out, "[‹ Every team of the campaign]({})\n", url(index));
+            }
         }
         None => {
             let _ = writeln!(out, "# Migration report: {}\n", text(&c.name));
@@ -442,7 +452,10 @@ fn teams(out: &mut String, report: &CampaignReport, options: &Options, detail: D
         let _ = writeln!(
             out,
             "| {} | {} | {} | {}% ({} of {}) | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            text(&t.name),
+            match options.team_pages.and_then(|p| p.get(&t.owner)) {
+                Some(page) => format!("[{}]({})", text(&t.name), url(page)),
+                None => text(&t.name),
+            },
             t.targets,
             t.left,
             t.migrated_percent,

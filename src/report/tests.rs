@@ -1326,6 +1326,7 @@ async fn at_10_1000_and_10000_targets_attention_is_one_entry_per_cause_and_the_p
                 &markdown::Options {
                     max_chars: max,
                     details_url: Some("https://platform.example/at-scale.html"),
+                    ..markdown::Options::default()
                 },
             );
             assert!(

@@ -528,3 +528,40 @@ pub fn row_link(data: &serde_json::Value, row: &serde_json::Value) -> Option<Str
         }
     ))
 }
+
+#[test]
+fn a_markdown_report_split_by_team_links_the_index_and_the_team_pages() {
+    let sb = settled_campaign();
+    let dir = sb.file("split");
+    report(
+        &sb,
+        &[
+            "--format",
+            "md",
+            "--split-by",
+            "team",
+            "--out",
+            dir.to_str().unwrap(),
+        ],
+    );
+    let index = std::fs::read_to_string(dir.join("index.md")).unwrap();
+    let status = sb.status();
+    let teams: std::collections::BTreeSet<&str> = status
+        .targets
+        .iter()
+        .map(|t| fleetwright::report::campaign::short_ref(&t.owner))
+        .collect();
+    assert!(!teams.is_empty());
+    for team in teams {
+        assert!(
+            index.contains(&format!("| [{team}](teams/{team}.md) |")),
+            "{team} is not linked:\n{index}"
+        );
+        let page = std::fs::read_to_string(dir.join(format!("teams/{team}.md"))).unwrap();
+        assert!(
+            page.contains("[‹ Every team of the campaign](../index.md)"),
+            "{page}"
+        );
+        assert!(page.contains(&format!("· team {team}")), "{page}");
+    }
+}
