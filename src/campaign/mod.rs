@@ -601,38 +601,50 @@ struct RawVerify {
     network: bool,
 }
 
-/// `catalog:` as written: a path, or `{backstage: {...}}`.
+/// A key written either as one word (a path, `none`) or as a map of
+/// settings: `catalog:`, `sandbox:`.
 #[derive(Debug)]
-enum RawCatalog {
-    Path(String),
-    Map(Box<RawCatalogMap>),
+enum WordOrMap<M> {
+    Word(String),
+    Map(Box<M>),
+}
+
+/// What a [`WordOrMap`] key takes, for the error when it is neither.
+trait Expecting {
+    const EXPECTING: &'static str;
 }
 
 /// By hand rather than `untagged`, so that a mistake inside the map is
 /// reported as itself.
-impl<'de> Deserialize<'de> for RawCatalog {
+impl<'de, M: Deserialize<'de> + Expecting> Deserialize<'de> for WordOrMap<M> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RawCatalog;
+        struct Visitor<M>(std::marker::PhantomData<M>);
+        impl<'de, M: Deserialize<'de> + Expecting> serde::de::Visitor<'de> for Visitor<M> {
+            type Value = WordOrMap<M>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(
-                    "a catalog file or folder, {backstage: {url: https://..., token_env: BACKSTAGE_TOKEN, filter: {...}}}, or {in_repositories: {repositories: repos.txt, path: catalog-info.yaml, groups: catalog/groups.yaml}}",
-                )
+                f.write_str(M::EXPECTING)
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawCatalog, E> {
-                Ok(RawCatalog::Path(v.to_string()))
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<WordOrMap<M>, E> {
+                Ok(WordOrMap::Word(v.to_string()))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
                 map: A,
-            ) -> Result<RawCatalog, A::Error> {
-                RawCatalogMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(|m| RawCatalog::Map(Box::new(m)))
+            ) -> Result<WordOrMap<M>, A::Error> {
+                M::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|m| WordOrMap::Map(Box::new(m)))
             }
         }
-        d.deserialize_any(Visitor)
+        d.deserialize_any(Visitor(std::marker::PhantomData))
     }
+}
+
+/// `catalog:` as written: a path, or `{backstage: {...}}`, or
+/// `{in_repositories: {...}}`.
+type RawCatalog = WordOrMap<RawCatalogMap>;
+
+impl Expecting for RawCatalogMap {
+    const EXPECTING: &'static str = "a catalog file or folder, {backstage: {url: https://..., token_env: BACKSTAGE_TOKEN, filter: {...}}}, or {in_repositories: {repositories: repos.txt, path: catalog-info.yaml, groups: catalog/groups.yaml}}";
 }
 
 #[derive(Debug, Deserialize)]
@@ -667,37 +679,11 @@ struct RawBackstage {
 
 /// `sandbox:` as written: the word `none`, or the limits of the bubblewrap
 /// sandbox.
-#[derive(Debug)]
-enum RawSandbox {
-    Word(String),
-    Map(Box<RawSandboxMap>),
-}
+type RawSandbox = WordOrMap<RawSandboxMap>;
 
-/// By hand rather than `untagged`, so that a mistake inside the map is
-/// reported as itself.
-impl<'de> Deserialize<'de> for RawSandbox {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = RawSandbox;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str(
-                    "`none`, or {read_only: [paths], memory: 4GiB, cpu: 10m, file_size: 1GiB}",
-                )
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawSandbox, E> {
-                Ok(RawSandbox::Word(v.to_string()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                map: A,
-            ) -> Result<RawSandbox, A::Error> {
-                RawSandboxMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
-                    .map(|m| RawSandbox::Map(Box::new(m)))
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
+impl Expecting for RawSandboxMap {
+    const EXPECTING: &'static str =
+        "`none`, or {read_only: [paths], memory: 4GiB, cpu: 10m, file_size: 1GiB}";
 }
 
 #[derive(Debug, Deserialize)]
@@ -1269,15 +1255,15 @@ fn sandbox_policy(
         return policy;
     };
     let map = match &raw.value {
-        RawSandbox::Word(word) if word == "none" => return Policy::none(),
-        RawSandbox::Word(word) => {
+        WordOrMap::Word(word) if word == "none" => return Policy::none(),
+        WordOrMap::Word(word) => {
             problems.push(
                 yaml::diagnostic_at(path, text, doc, raw, format!("sandbox `{word}` is unknown"))
                     .with_help("`sandbox: none` runs repository code without a sandbox; otherwise give the sandbox's limits: `{read_only: [/opt/go], memory: 4GiB, cpu: 10m}`, or leave `sandbox` out"),
             );
             return policy;
         }
-        RawSandbox::Map(map) => map,
+        WordOrMap::Map(map) => map,
     };
     let home = std::env::var_os("HOME").map(PathBuf::from);
     for entry in &map.read_only {
@@ -1620,7 +1606,7 @@ fn catalog_source(
         yaml::diagnostic_at(place.path, place.text, place.doc, v, msg)
     };
     let b = match &raw.value {
-        RawCatalog::Path(value) => {
+        WordOrMap::Word(value) => {
             let spanned = Spanned {
                 value: value.clone(),
                 referenced: raw.referenced,
@@ -1643,7 +1629,7 @@ fn catalog_source(
             }
             return CatalogSource::Files(normalize(&catalog));
         }
-        RawCatalog::Map(map) => match (&map.backstage, &map.in_repositories) {
+        WordOrMap::Map(map) => match (&map.backstage, &map.in_repositories) {
             (Some(b), None) => &b.value,
             (None, Some(r)) => return in_repositories(r, base, problems, place),
             (both, _) => {

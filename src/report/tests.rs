@@ -659,7 +659,7 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
     }
     // The tables' rows are the page's data, drawn by its script (the
     // browser test checks the drawing): every target, every link.
-    let data = html_data(&page);
+    let data = report_fleet::page_data(&page);
     assert_eq!(data["targets"].as_array().unwrap().len(), 8);
     for t in &r.targets {
         if let Some(pr) = &t.pr {
@@ -668,7 +668,8 @@ async fn the_report_reads_back_from_json_and_renders_every_format() {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .any(|row| row_link(&data, row).as_deref() == Some(pr.url.as_str())),
+                    .any(|row| report_fleet::row_link(&data, row).as_deref()
+                        == Some(pr.url.as_str())),
                 "{}",
                 pr.url
             );
@@ -855,7 +856,7 @@ fn text_from_outside_cannot_inject_markup() {
     let data = &data[..data.find("</script>").unwrap()];
     assert!(!data[1..].contains('<'), "{data}");
     assert_eq!(
-        html_data(&page)["targets"][0][0],
+        report_fleet::page_data(&page)["targets"][0][0],
         r.targets[0].repo.as_str()
     );
     let md = markdown::render(&r);
@@ -1186,16 +1187,6 @@ fn every_state_has_words() {
     assert_eq!(TargetState::Pending.label(), "waiting for its tranche");
 }
 
-/// The JSON data an HTML report's script draws its tables from.
-pub(crate) fn html_data(page: &str) -> serde_json::Value {
-    let start = page
-        .find(r#"<script type="application/json" id="report-data">"#)
-        .expect("the page's data");
-    let rest = &page[start..];
-    let json = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
-    serde_json::from_str(json).expect("the page's data is JSON")
-}
-
 #[tokio::test]
 async fn at_10_1000_and_10000_targets_attention_is_one_entry_per_cause_and_the_pages_stay_small() {
     for n in [10, 1_000, 10_000] {
@@ -1284,7 +1275,7 @@ async fn at_10_1000_and_10000_targets_attention_is_one_entry_per_cause_and_the_p
             r.attention.len(),
             "{n}"
         );
-        let data = html_data(&page);
+        let data = report_fleet::page_data(&page);
         assert_eq!(data["targets"].as_array().unwrap().len(), n);
         assert_eq!(data["teams"].as_array().unwrap().len(), r.teams.len());
         // A cause lists at most 50 repositories; the rest are one click
@@ -1336,21 +1327,6 @@ async fn at_10_1000_and_10000_targets_attention_is_one_entry_per_cause_and_the_p
             );
         }
     }
-}
-
-/// The link the page's script makes of a repository row's pull request.
-pub fn row_link(data: &serde_json::Value, row: &serde_json::Value) -> Option<String> {
-    let rest = row[6].as_str()?;
-    let pull = row[11].as_u64().unwrap() & 64 != 0;
-    Some(format!(
-        "{}{rest}{}",
-        data["link"].as_str().unwrap(),
-        if pull {
-            format!("/pull/{}", row[5])
-        } else {
-            String::new()
-        }
-    ))
 }
 
 #[test]

@@ -216,3 +216,31 @@ pub fn causes(n: usize) -> BTreeMap<AttentionKind, usize> {
     }
     made
 }
+
+/// The JSON data an HTML report's script draws its tables from
+/// (`script#report-data`), for tests that read the page back.
+pub fn page_data(page: &str) -> serde_json::Value {
+    let start = page
+        .find(r#"<script type="application/json" id="report-data">"#)
+        .expect("the page's data");
+    let rest = &page[start..];
+    let json = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
+    serde_json::from_str(json).expect("the page's data is JSON")
+}
+
+/// The link the page's script makes of a repository row's pull request:
+/// the links' common start, the row's rest, and `/pull/N` when its flag
+/// (64) says so.
+pub fn row_link(data: &serde_json::Value, row: &serde_json::Value) -> Option<String> {
+    let rest = row[6].as_str()?;
+    let pull = row[11].as_u64().unwrap() & 64 != 0;
+    Some(format!(
+        "{}{rest}{}",
+        data["link"].as_str().unwrap(),
+        if pull {
+            format!("/pull/{}", row[5])
+        } else {
+            String::new()
+        }
+    ))
+}

@@ -84,7 +84,7 @@ fn a_persons_commit_flips_recipe_exact_off_and_the_policy_merges_only_exact_gree
     html.code(0);
     // The page's rows flag it (4: recipe-exact, 8: not), drawn as a tag by
     // its script.
-    let data = crate::report::page_data(&html.stdout);
+    let data = fleetwright::sim::report_fleet::page_data(&html.stdout);
     let flags = |name: &str| {
         data["targets"]
             .as_array()

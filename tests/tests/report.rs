@@ -208,7 +208,7 @@ fn the_html_report_is_one_self_contained_page_with_every_pull_request() {
     // The repositories table is drawn by the page's script from its data
     // (the browser test checks the drawing): one row per repository, each
     // pull request's address there to link.
-    let data = page_data(&html);
+    let data = fleetwright::sim::report_fleet::page_data(&html);
     assert_eq!(data["targets"].as_array().unwrap().len(), 5);
     let prs: Vec<&str> = status
         .targets
@@ -218,11 +218,9 @@ fn the_html_report_is_one_self_contained_page_with_every_pull_request() {
     assert_eq!(prs.len(), 4);
     for url in prs {
         assert!(
-            data["targets"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|row| row_link(&data, row).as_deref() == Some(url)),
+            data["targets"].as_array().unwrap().iter().any(|row| {
+                fleetwright::sim::report_fleet::row_link(&data, row).as_deref() == Some(url)
+            }),
             "no link to {url}"
         );
     }
@@ -502,31 +500,6 @@ fn pull_requests_closed_by_cancel_are_the_platform_teams_not_the_owners() {
             .count(),
         2
     );
-}
-
-/// The JSON data an HTML report's script draws its tables from.
-pub fn page_data(page: &str) -> serde_json::Value {
-    let start = page
-        .find(r#"<script type="application/json" id="report-data">"#)
-        .expect("the page's data");
-    let rest = &page[start..];
-    let json = &rest[rest.find('>').unwrap() + 1..rest.find("</script>").unwrap()];
-    serde_json::from_str(json).expect("the page's data is JSON")
-}
-
-/// The link the page's script makes of a repository row's pull request.
-pub fn row_link(data: &serde_json::Value, row: &serde_json::Value) -> Option<String> {
-    let rest = row[6].as_str()?;
-    let pull = row[11].as_u64().unwrap() & 64 != 0;
-    Some(format!(
-        "{}{rest}{}",
-        data["link"].as_str().unwrap(),
-        if pull {
-            format!("/pull/{}", row[5])
-        } else {
-            String::new()
-        }
-    ))
 }
 
 #[test]

@@ -284,7 +284,7 @@ fn report_in_every_format_covers_ten_thousand_targets() {
     let out = run(&["report", NAME, "--format", "html"]);
     out.code(0);
     assert!(out.stdout.len() < 2_000_000, "{} bytes", out.stdout.len());
-    let data = crate::report::page_data(&out.stdout);
+    let data = fleetwright::sim::report_fleet::page_data(&out.stdout);
     assert_eq!(
         data["targets"].as_array().unwrap().len(),
         N,

@@ -293,18 +293,8 @@ impl Api {
             };
             let response = self.get_cached(crab, &path, fields, what).await?;
             items.extend(self.page_items(&response, field, what)?);
-            next = match next_link(&response) {
-                Some(url) => Some(self.base.relative(&url).ok_or_else(|| {
-                    self.forge_error(
-                        None,
-                        &format!(
-                            "{what}: GitHub pointed the next page at {url}, outside {}",
-                            self.base.as_str()
-                        ),
-                    )
-                })?),
-                None => None,
-            };
+            next = next_page(&self.base, &response, "GitHub", what)
+                .map_err(|why| self.forge_error(None, &why))?;
         }
         if next.is_some() {
             tracing::warn!("{what}: stopped after {MAX_PAGES} pages");
@@ -564,6 +554,26 @@ fn slim_value(value: &Value, paths: &[&[&str]]) -> Value {
 }
 
 /// The `rel="next"` URL of a `Link` header.
+/// The path of the next page of a listing under `base` (`None`: the last
+/// page); a next page outside `base` is refused, with what to say (the
+/// forge's `name` in it): a token never follows a link elsewhere.
+pub(crate) fn next_page(
+    base: &BaseUrl,
+    response: &RawResponse,
+    name: &str,
+    what: &str,
+) -> Result<Option<String>, String> {
+    match next_link(response) {
+        Some(url) => base.relative(&url).map(Some).ok_or_else(|| {
+            format!(
+                "{what}: {name} pointed the next page at {url}, outside {}",
+                base.as_str()
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
 pub(crate) fn next_link(response: &RawResponse) -> Option<String> {
     let link = response.header("link")?;
     link.split(',').find_map(|part| {

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
 use crate::forge::ForgeError;
-use crate::forge::github::api::{BaseUrl, error_chain, next_link};
+use crate::forge::github::api::{BaseUrl, error_chain, next_page};
 use crate::forge::pacing::{Dialect, Kind, Pacer, RawResponse, SendError};
 use crate::secret::Secret;
 
@@ -109,11 +109,7 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<RawResponse, ForgeError> {
-        let kind = Kind::of(&method);
-        self.pacer
-            .send(kind, || self.attempt(&method, path, body))
-            .await
-            .map_err(|e| self.error(e.status, &e.message))
+        self.paced(false, method, path, body).await
     }
 
     /// [`Api::send`] for a write that must not be sent twice (opening an
@@ -124,11 +120,24 @@ impl Api {
         path: &str,
         body: Option<&Value>,
     ) -> Result<RawResponse, ForgeError> {
+        self.paced(true, method, path, body).await
+    }
+
+    async fn paced(
+        &self,
+        once: bool,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, ForgeError> {
         let kind = Kind::of(&method);
-        self.pacer
-            .send_once(kind, || self.attempt(&method, path, body))
-            .await
-            .map_err(|e| self.error(e.status, &e.message))
+        let attempt = || self.attempt(&method, path, body);
+        let sent = if once {
+            self.pacer.send_once(kind, attempt).await
+        } else {
+            self.pacer.send(kind, attempt).await
+        };
+        sent.map_err(|e| self.error(e.status, &e.message))
     }
 
     /// Send, require a 2xx, and read the JSON.
@@ -161,18 +170,8 @@ impl Api {
                     return Err(self.error(None, &format!("{what}: GitLab did not answer a list")));
                 }
             }
-            next = match next_link(&response) {
-                Some(url) => Some(self.base.relative(&url).ok_or_else(|| {
-                    self.error(
-                        None,
-                        &format!(
-                            "{what}: GitLab pointed the next page at {url}, outside {}",
-                            self.base.as_str()
-                        ),
-                    )
-                })?),
-                None => None,
-            };
+            next = next_page(&self.base, &response, "GitLab", what)
+                .map_err(|why| self.error(None, &why))?;
         }
         if next.is_some() {
             tracing::warn!("{what}: stopped after {MAX_PAGES} pages");
