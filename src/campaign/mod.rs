@@ -1345,6 +1345,87 @@ fn sandbox_policy(
     policy
 }
 
+/// How a forge's section checks where its token may go, and what its
+/// problems say, for [`endpoint`].
+struct ForgeKeys {
+    git_origins: fn(&str, Option<&str>) -> Result<Vec<crate::urls::Origin>, String>,
+    api_help: &'static str,
+    git_help: &'static str,
+    token_example: &'static str,
+}
+
+const GITHUB_KEYS: ForgeKeys = ForgeKeys {
+    git_origins: crate::forge::github::git_origins,
+    api_help: "GitHub.com is `https://api.github.com`; Enterprise Server is `https://HOST/api/v3`",
+    git_help: "`git_url` is where git clones this GitHub's repositories (default: github.com, or the Enterprise host of api_url), over https",
+    token_example: "GITHUB_TOKEN",
+};
+
+const GITLAB_KEYS: ForgeKeys = ForgeKeys {
+    git_origins: crate::forge::gitlab::git_origins,
+    api_help: "GitLab.com is `https://gitlab.com/api/v4`; a self-managed GitLab is `https://HOST/api/v4`",
+    git_help: "`git_url` is where git clones this GitLab's repositories (default: the host of api_url), over https",
+    token_example: "GITLAB_TOKEN",
+};
+
+/// The keys every forge's section has, as written: `api_url`, `git_url`,
+/// `token_env`.
+type RawEndpoint<'r> = [&'r Option<Spanned<String>>; 3];
+
+/// Those keys, checked each at its place: the API and git URLs where the
+/// forge's token may go, the name of the variable holding it; `None`
+/// where the section does not say.
+#[derive(Debug, Default)]
+struct Endpoint {
+    api_url: Option<String>,
+    git_url: Option<String>,
+    token_env: Option<String>,
+}
+
+/// `raw`'s endpoint keys, the git URL checked against the API URL given
+/// or else `default_api`.
+fn endpoint(
+    keys: &ForgeKeys,
+    [api_url, git_url, token_env]: RawEndpoint<'_>,
+    default_api: &str,
+    problems: &mut Vec<FileDiagnostic>,
+    place: &Place<'_, '_>,
+) -> Endpoint {
+    let at = |v: &Spanned<String>, msg: String, help: String| {
+        yaml::diagnostic_at(place.path, place.text, place.doc, v, msg).with_help(help)
+    };
+    let mut out = Endpoint::default();
+    if let Some(url) = api_url {
+        let value = url.value.trim_end_matches('/');
+        if let Err(why) = (keys.git_origins)(value, None) {
+            problems.push(at(url, why, keys.api_help.to_string()));
+        }
+        out.api_url = Some(value.to_string());
+    }
+    if let Some(url) = git_url {
+        let value = url.value.trim_end_matches('/');
+        let api = out.api_url.as_deref().unwrap_or(default_api);
+        if let Err(why) = (keys.git_origins)(api, Some(value)) {
+            problems.push(at(url, why, keys.git_help.to_string()));
+        }
+        out.git_url = Some(value.to_string());
+    }
+    if let Some(env) = token_env {
+        if !is_env_name(&env.value) {
+            problems.push(at(
+                env,
+                format!("`{}` is not an environment variable name", env.value),
+                format!(
+                    "name the variable that holds the token (e.g. {}), never the token itself",
+                    keys.token_example
+                ),
+            ));
+        }
+        out.token_env = Some(env.value.clone());
+    }
+    out
+}
+
 /// The `github:` section, checked; the defaults where a key is absent.
 fn github_settings(
     raw: Option<&Spanned<RawGitHub>>,
@@ -1359,35 +1440,16 @@ fn github_settings(
         return settings;
     };
     let raw = &raw.value;
-    if let Some(url) = &raw.api_url {
-        let value = url.value.trim_end_matches('/');
-        if let Err(why) = crate::forge::github::git_origins(value, None) {
-            problems.push(
-                yaml::diagnostic_at(path, text, doc, url, why)
-                    .with_help("GitHub.com is `https://api.github.com`; Enterprise Server is `https://HOST/api/v3`"),
-            );
-        }
-        settings.api_url = value.to_string();
-    }
-    if let Some(url) = &raw.git_url {
-        let value = url.value.trim_end_matches('/');
-        if let Err(why) = crate::forge::github::git_origins(&settings.api_url, Some(value)) {
-            problems.push(
-                yaml::diagnostic_at(path, text, doc, url, why)
-                    .with_help("`git_url` is where git clones this GitHub's repositories (default: github.com, or the Enterprise host of api_url), over https"),
-            );
-        }
-        settings.git_url = Some(value.to_string());
-    }
-    if let Some(env) = &raw.token_env {
-        if !is_env_name(&env.value) {
-            problems.push(
-                yaml::diagnostic_at(path, text, doc, env, format!("`{}` is not an environment variable name", env.value))
-                    .with_help("name the variable that holds the token (e.g. GITHUB_TOKEN), never the token itself"),
-            );
-        }
-        settings.token_env = env.value.clone();
-    }
+    let given = endpoint(
+        &GITHUB_KEYS,
+        [&raw.api_url, &raw.git_url, &raw.token_env],
+        &settings.api_url,
+        problems,
+        &Place { path, text, doc },
+    );
+    settings.api_url = given.api_url.unwrap_or(settings.api_url);
+    settings.git_url = given.git_url.or(settings.git_url);
+    settings.token_env = given.token_env.unwrap_or(settings.token_env);
     if let Some(method) = &raw.merge_method {
         if !["merge", "squash", "rebase"].contains(&method.value.as_str()) {
             problems.push(
@@ -1515,35 +1577,16 @@ fn gitlab_settings(
         return settings;
     };
     let raw = &raw.value;
-    if let Some(url) = &raw.api_url {
-        let value = url.value.trim_end_matches('/');
-        if let Err(why) = crate::forge::gitlab::git_origins(value, None) {
-            problems.push(
-                yaml::diagnostic_at(path, text, doc, url, why)
-                    .with_help("GitLab.com is `https://gitlab.com/api/v4`; a self-managed GitLab is `https://HOST/api/v4`"),
-            );
-        }
-        settings.api_url = value.to_string();
-    }
-    if let Some(url) = &raw.git_url {
-        let value = url.value.trim_end_matches('/');
-        if let Err(why) = crate::forge::gitlab::git_origins(&settings.api_url, Some(value)) {
-            problems.push(
-                yaml::diagnostic_at(path, text, doc, url, why)
-                    .with_help("`git_url` is where git clones this GitLab's repositories (default: the host of api_url), over https"),
-            );
-        }
-        settings.git_url = Some(value.to_string());
-    }
-    if let Some(env) = &raw.token_env {
-        if !is_env_name(&env.value) {
-            problems.push(
-                yaml::diagnostic_at(path, text, doc, env, format!("`{}` is not an environment variable name", env.value))
-                    .with_help("name the variable that holds the token (e.g. GITLAB_TOKEN), never the token itself"),
-            );
-        }
-        settings.token_env = env.value.clone();
-    }
+    let given = endpoint(
+        &GITLAB_KEYS,
+        [&raw.api_url, &raw.git_url, &raw.token_env],
+        &settings.api_url,
+        problems,
+        &Place { path, text, doc },
+    );
+    settings.api_url = given.api_url.unwrap_or(settings.api_url);
+    settings.git_url = given.git_url.or(settings.git_url);
+    settings.token_env = given.token_env.unwrap_or(settings.token_env);
     if let Some(header) = &raw.token_header {
         match header.value.parse() {
             Ok(h) => settings.token_header = h,
