@@ -5,8 +5,11 @@
 # the git-ignored .cache/npm), bubblewrap (`bwrap`: verify commands and
 # recipe `run:` steps run in its sandbox, and the sandbox tests use it),
 # openssh-server (`/usr/sbin/sshd`: the SSH remote tests start their own
-# sshd on loopback; as root it needs its /run/sshd folder, made here) and
-# groff (the manual page test).
+# sshd on loopback; as root it needs its /run/sshd folder, made here),
+# PostgreSQL's server (`postgresql`: the state tests make a throw-away
+# cluster in a temp folder with its `initdb` and start its `postgres` on
+# loopback, as the `postgres` user the package creates when run by root)
+# and groff (the manual page test).
 # Idempotent and quiet when everything is there.
 #
 #   scripts/install-test-deps.sh
@@ -14,6 +17,13 @@ set -eu
 
 CHROMIUM=/usr/bin/chromium
 SSHD=/usr/sbin/sshd
+
+# PostgreSQL's initdb: Debian's highest version, else the one on PATH.
+pg_initdb() {
+    # shellcheck disable=SC2012
+    ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 | grep . ||
+        command -v initdb
+}
 
 # sshd started by root (the tests start it as the current user) wants its
 # privilege separation folder, which a container without systemd lacks.
@@ -41,6 +51,7 @@ command -v bwrap >/dev/null 2>&1 || packages="$packages bubblewrap"
 # groff renders the manual page `fleetwright man` writes (the cli test).
 command -v groff >/dev/null 2>&1 || packages="$packages groff-base"
 [ -x "$SSHD" ] || packages="$packages openssh-server"
+pg_initdb >/dev/null 2>&1 || packages="$packages postgresql"
 if [ -z "$packages" ]; then
     check_bwrap
     make_sshd_dir
@@ -80,6 +91,10 @@ if [ ! -x "$SSHD" ]; then
     echo "install-test-deps: openssh-server was installed but $SSHD is not there" >&2
     exit 1
 fi
+if ! pg_initdb >/dev/null 2>&1; then
+    echo "install-test-deps: postgresql was installed but there is no /usr/lib/postgresql/*/bin/initdb" >&2
+    exit 1
+fi
 # On a machine run by systemd, Debian's package starts a system sshd on
 # port 22: the tests start their own, so put back the machine as it was
 # (no SSH server listening) when this script installed it.
@@ -91,6 +106,16 @@ case "$packages" in
     fi
     ;;
 esac
+# Likewise Debian's postgresql makes and starts a system cluster (port
+# 5432): harmless, but the tests make their own, so the service goes too.
+case "$packages" in
+*postgresql*)
+    if [ -d /run/systemd/system ]; then
+        $SUDO systemctl disable --now postgresql.service >/dev/null 2>&1 || true
+        echo "install-test-deps: postgresql installed for the tests; its system service is disabled" >&2
+    fi
+    ;;
+esac
 check_bwrap
 make_sshd_dir
-echo "install-test-deps: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $(bwrap --version), $("$SSHD" -V 2>&1 | head -n 1) installed" >&2
+echo "install-test-deps: $("$CHROMIUM" --version 2>/dev/null || echo chromium), $(bwrap --version), $("$SSHD" -V 2>&1 | head -n 1), $("$(pg_initdb)" --version) installed" >&2

@@ -2,9 +2,10 @@
 # The README's test command, and what CI runs after its lint steps: install
 # what the tests need when it is missing (Chromium for the browser test,
 # Node.js and npm for the GitHub contract test, bubblewrap, openssh-server
-# for the SSH tests), then run the whole suite. The tests start the servers
-# they use themselves (the GitHub simulator, a git smart-HTTP server, sshd,
-# prism), on loopback ports.
+# for the SSH tests, PostgreSQL for the state tests), then run the whole
+# suite. The tests start the servers they use themselves (the GitHub
+# simulator, a git smart-HTTP server, sshd, PostgreSQL in a throw-away
+# cluster, prism), on loopback ports.
 #
 #   scripts/test.sh            # everything
 #   scripts/test.sh rollout    # arguments go to `cargo test`

@@ -22,12 +22,17 @@
 //! - [`sshd::SshServer`]: the system's OpenSSH server on a free loopback
 //!   port (it cannot take port 0), serving bare repositories by absolute
 //!   path, and [`sshd::SshAgent`]; both killed when dropped.
+//! - [`postgres::PgServer`]: the system's PostgreSQL in a throw-away cluster
+//!   in a temp folder, on a free loopback port, with fresh databases on
+//!   demand; stopped when dropped, or (the shared one) when the test
+//!   process ends.
 
 pub mod backstage;
 pub mod git_http;
 pub mod github;
 pub mod gitlab;
 mod net;
+pub mod postgres;
 pub mod report_fleet;
 pub mod sshd;
 #[cfg(test)]

@@ -286,7 +286,7 @@ impl Drop for SshAgent {
 }
 
 /// A loopback port nobody listens on now.
-fn free_port() -> io::Result<u16> {
+pub(super) fn free_port() -> io::Result<u16> {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
     Ok(listener.local_addr()?.port())
 }
@@ -302,7 +302,7 @@ fn current_user() -> io::Result<String> {
 }
 
 /// `name` on PATH.
-fn which(name: &str) -> Option<PathBuf> {
+pub(super) fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
