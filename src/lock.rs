@@ -24,11 +24,48 @@ pub struct CampaignLock {
     path: PathBuf,
 }
 
+/// A campaign's lock, held: a `flock` beside a SQLite state, or a
+/// PostgreSQL advisory lock ([`crate::state::hold_campaign`]). Dropping it
+/// releases it.
+#[derive(Debug)]
+pub enum Held {
+    File(CampaignLock),
+    Database(crate::state::CampaignHold),
+}
+
+impl Held {
+    /// Take the lock of `campaign` for the state at `location` without
+    /// waiting: a second process gets [`LockError::Held`] at once.
+    pub async fn acquire(
+        location: &crate::state::Location,
+        campaign: &str,
+        command: &str,
+    ) -> Result<Held, LockError> {
+        match location {
+            crate::state::Location::Sqlite(path) => {
+                CampaignLock::acquire(path, campaign, command).map(Held::File)
+            }
+            crate::state::Location::Postgres(_) => {
+                match crate::state::hold_campaign(location, campaign, command).await {
+                    Ok(Ok(hold)) => Ok(Held::Database(hold)),
+                    Ok(Err(holder)) => Err(LockError::Held {
+                        campaign: campaign.to_string(),
+                        holder,
+                    }),
+                    Err(e) => Err(LockError::Database(e.to_string())),
+                }
+            }
+        }
+    }
+}
+
 /// Why a lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error("campaign `{campaign}` is locked by another fleetwright ({holder})")]
     Held { campaign: String, holder: String },
+    #[error("cannot take the campaign's lock in the state database: {0}")]
+    Database(String),
     #[error("cannot use the lock file {path}: {source}")]
     Io {
         path: PathBuf,

@@ -3,7 +3,6 @@
 //! running campaign needs. The accounting is [`crate::cache`]; this file
 //! gathers the state's campaigns, removes, and prints.
 
-use std::path::Path;
 use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
@@ -120,22 +119,21 @@ async fn gather(
 /// targets. The state is never created here.
 async fn campaigns(
     workspace: &Workspace,
-    path: &Path,
+    path: &crate::state::Location,
     ui: &Ui,
     need_state: bool,
 ) -> anyhow::Result<Vec<CampaignUse>> {
-    if !path.is_file() {
+    if !path.exists() {
         if need_state {
             return Err(exit::Refusal::new(
                 exit::NOT_FOUND,
-                format!("there is no state database at {}", path.display()),
+                format!("there is no state database at {path}"),
             )
             .hint("pass the state the campaigns were launched with (--state or FLEETWRIGHT_STATE)")
             .into());
         }
         ui.note(format!(
-            "no state at {}: no clone is known to a campaign",
-            path.display()
+            "no state at {path}: no clone is known to a campaign"
         ));
         return Ok(Vec::new());
     }
@@ -195,11 +193,7 @@ async fn prune(
             .collect();
         return Err(exit::Refusal::new(
             exit::NOT_FOUND,
-            format!(
-                "no campaign `{}` in {}",
-                terminal(name),
-                global.state.display()
-            ),
+            format!("no campaign `{}` in {}", terminal(name), global.state),
         )
         .hint(if names.is_empty() {
             "this state holds no campaign".to_string()

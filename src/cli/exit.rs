@@ -136,6 +136,12 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
                 ERROR,
                 hint("the locks/ folder next to the state database must be writable"),
             ),
+            crate::lock::LockError::Database(_) => (
+                ERROR,
+                hint(
+                    "check that the PostgreSQL state is reachable with the URL given (--state or FLEETWRIGHT_STATE)",
+                ),
+            ),
         },
         // The message says what to do (install bubblewrap, or `sandbox: none`).
         Expected::Sandbox(e) => match e {

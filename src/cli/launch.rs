@@ -60,7 +60,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
         super::live::load_at(&args.campaign_file, &global.state, &global.cache, ui).await?;
     require_sandbox(&loaded)?;
     warn_catalog_problems(ui, &loaded);
-    let _lock = lock(&global.state, &loaded.campaign.name, "launch")?;
+    let _lock = lock(&global.state, &loaded.campaign.name, "launch").await?;
     let state = open_state(&global.state).await?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.launch(&loaded).await?;
@@ -76,7 +76,7 @@ pub async fn launch(args: LaunchArgs, global: &super::GlobalArgs, ui: &Ui) -> an
 pub async fn advance(args: AdvanceArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &global.cache, &args.campaign, ui).await?;
     require_sandbox(&loaded)?;
-    let _lock = lock(&global.state, &args.campaign, "advance")?;
+    let _lock = lock(&global.state, &args.campaign, "advance").await?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let report = engine.advance(&loaded, args.force).await?;
@@ -106,7 +106,7 @@ pub struct SyncArgs {
 
 pub async fn sync(args: SyncArgs, global: &super::GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, loaded) = launched(&global.state, &global.cache, &args.campaign, ui).await?;
-    let _lock = lock(&global.state, &args.campaign, "sync")?;
+    let _lock = lock(&global.state, &args.campaign, "sync").await?;
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, None)?;
     let report = engine.sync(&loaded).await?;
     if args.json {
@@ -172,23 +172,24 @@ pub(super) fn require_sandbox(loaded: &campaign::Loaded) -> anyhow::Result<()> {
 }
 
 /// Hold the lock of `campaign` for `command` (see `src/lock.rs`).
-pub(super) fn lock(
-    state: &std::path::Path,
+pub(super) async fn lock(
+    state: &crate::state::Location,
     campaign: &str,
     command: &str,
-) -> anyhow::Result<crate::lock::CampaignLock> {
-    Ok(crate::lock::CampaignLock::acquire(
+) -> anyhow::Result<crate::lock::Held> {
+    Ok(crate::lock::Held::acquire(
         state,
         campaign,
         &format!("fleetwright {command} {campaign}"),
-    )?)
+    )
+    .await?)
 }
 
 /// A launched campaign: its state, and its file loaded again from where it
 /// was launched (refused when gone or renamed), a live catalog from the
 /// snapshot its launch recorded.
 pub(super) async fn launched(
-    state_path: &std::path::Path,
+    state_path: &crate::state::Location,
     cache: &std::path::Path,
     name: &str,
     ui: &Ui,

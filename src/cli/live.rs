@@ -78,11 +78,11 @@ pub(super) async fn load(
 /// campaign, its recipe and its catalog are loaded.
 pub(super) async fn load_at(
     path: &Path,
-    state_path: &Path,
+    state_path: &crate::state::Location,
     cache: &Path,
     ui: &Ui,
 ) -> anyhow::Result<Loaded> {
-    if !state_path.is_file() {
+    if !state_path.exists() {
         return load(path, None, cache, ui).await;
     }
     let state = super::open_state(state_path).await?;
@@ -123,11 +123,11 @@ async fn read_repositories(
     workspace.set_ssh(campaign.ssh.clone());
     let credentials = match campaign.forge {
         ForgeKind::Local => None,
-        ForgeKind::Github => super::github_forge(&campaign.github)?
+        ForgeKind::Github => super::github_forge(&campaign.github, None)?
             .git_credentials()
             .await
             .context("cannot get a git token from GitHub to read the repositories' descriptors")?,
-        ForgeKind::Gitlab => super::gitlab_forge(&campaign.gitlab)?
+        ForgeKind::Gitlab => super::gitlab_forge(&campaign.gitlab, None)?
             .git_credentials()
             .await
             .context("cannot get a git token for GitLab to read the repositories' descriptors")?,

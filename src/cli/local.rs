@@ -71,10 +71,10 @@ pub async fn run(args: LocalArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resul
     // Merge and close hold the campaign's lock from before they read the target.
     let _lock = match &args.command {
         LocalCommand::Merge { .. } => {
-            Some(super::launch::lock(&global.state, name, "local merge")?)
+            Some(super::launch::lock(&global.state, name, "local merge").await?)
         }
         LocalCommand::Close { .. } => {
-            Some(super::launch::lock(&global.state, name, "local close")?)
+            Some(super::launch::lock(&global.state, name, "local close").await?)
         }
         LocalCommand::Ci { .. } => None,
     };

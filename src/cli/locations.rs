@@ -14,12 +14,13 @@
 //! XDG Base Directory specification says). Pure: the environment comes in
 //! as a function, so tests do not touch the process's.
 
+use crate::state::Location;
 use std::path::{Path, PathBuf};
 
 /// The state database and the clone cache, resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Locations {
-    pub state: PathBuf,
+    pub state: Location,
     pub cache: PathBuf,
 }
 
@@ -38,12 +39,14 @@ pub fn resolve(
              pass {flag} (or set {var})"
         )
     };
-    let explicit_state = state.filter(|p| !p.as_os_str().is_empty());
-    let state_path = match explicit_state {
-        Some(path) => path.to_path_buf(),
+    let explicit_state = state
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| Location::parse(p.as_os_str()));
+    let state_path = match &explicit_state {
+        Some(location) => location.clone(),
         None => absolute("XDG_STATE_HOME")
             .or_else(|| home().map(|h| h.join(".local/state")))
-            .map(|dir| dir.join("fleetwright").join("fleetwright.db"))
+            .map(|dir| Location::Sqlite(dir.join("fleetwright").join("fleetwright.db")))
             .ok_or_else(|| {
                 nowhere(
                     "the state",
@@ -53,13 +56,12 @@ pub fn resolve(
                 )
             })?,
     };
-    let cache = match (cache.filter(|p| !p.as_os_str().is_empty()), explicit_state) {
+    // Beside an explicit SQLite state; a PostgreSQL state has no folder,
+    // and its clones go where the default state's do.
+    let beside = explicit_state.as_ref().and_then(Location::folder);
+    let cache = match (cache.filter(|p| !p.as_os_str().is_empty()), beside) {
         (Some(dir), _) => dir.to_path_buf(),
-        (None, Some(state)) => state
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .join("cache"),
+        (None, Some(folder)) => folder.join("cache"),
         (None, None) => absolute("XDG_CACHE_HOME")
             .or_else(|| home().map(|h| h.join(".cache")))
             .map(|dir| dir.join("fleetwright"))
@@ -85,7 +87,7 @@ pub const OLD_DEFAULT_STATE: &str = "state/fleetwright.db";
 /// A warning when the state is the default one, does not exist yet, and
 /// the current folder holds a state where the old default put it: the
 /// person probably means that one.
-pub fn old_state_warning(explicit: bool, state: &Path) -> Option<String> {
+pub fn old_state_warning(explicit: bool, state: &Location) -> Option<String> {
     if explicit || state.exists() || !Path::new(OLD_DEFAULT_STATE).is_file() {
         return None;
     }
@@ -93,7 +95,7 @@ pub fn old_state_warning(explicit: bool, state: &Path) -> Option<String> {
         "{OLD_DEFAULT_STATE} in this folder is not used: the state is now {} by default; \
          pass --state {OLD_DEFAULT_STATE} (or set FLEETWRIGHT_STATE) to use it, or move it there \
          with its -wal and -shm files (docs/campaigns.md, \"Where the state and the clones live\")",
-        state.display()
+        state
     ))
 }
 
@@ -114,6 +116,27 @@ mod tests {
             state: state.into(),
             cache: cache.into(),
         }
+    }
+
+    #[test]
+    fn a_postgres_state_is_a_url_and_its_clones_go_to_the_default_cache() {
+        let url = "postgres://fleetwright:s3cret@db.internal:5432/campaigns";
+        let at = resolve(Some(Path::new(url)), None, env(&[("HOME", "/home/ada")])).unwrap();
+        assert_eq!(at.state, Location::Postgres(url.into()));
+        assert_eq!(at.cache, PathBuf::from("/home/ada/.cache/fleetwright"));
+        // Shown without its password.
+        assert_eq!(
+            at.state.to_string(),
+            "postgres://***@db.internal:5432/campaigns"
+        );
+        assert!(!format!("{:?}", at.state).contains("s3cret"));
+        // Any other text is a SQLite file, even one named like a scheme.
+        assert_eq!(
+            resolve(Some(Path::new("postgres.db")), None, env(&[]))
+                .unwrap()
+                .state,
+            Location::Sqlite("postgres.db".into())
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ mod rewrite;
 mod rollout;
 mod scan;
 mod shell;
+mod statecmd;
 mod status;
+mod worker;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -41,7 +43,7 @@ use crate::forge::gitlab::{GitLabConfig, GitLabForge};
 use crate::forge::local::LocalForge;
 use crate::git::Workspace;
 use crate::secret::Secret;
-use crate::state::{CampaignRow, State};
+use crate::state::{CampaignRow, Location, State};
 
 /// `--version`: the crate's version and the commit it was built from.
 pub const VERSION: &str = concat!(
@@ -106,7 +108,7 @@ pub struct GlobalArgs {
     cache_arg: Option<PathBuf>,
     /// The state database, resolved (`locations`).
     #[arg(skip)]
-    state: PathBuf,
+    state: Location,
     /// The clone cache, resolved (`locations`).
     #[arg(skip)]
     cache: PathBuf,
@@ -161,6 +163,7 @@ enum Command {
     Advance(launch::AdvanceArgs),
     Sync(launch::SyncArgs),
     Run(rollout::RunArgs),
+    Worker(worker::WorkerArgs),
     Pause(rollout::PauseArgs),
     Resume(rollout::ResumeArgs),
     Cancel(rollout::CancelArgs),
@@ -170,6 +173,7 @@ enum Command {
     Local(local::LocalArgs),
     Demo(demo::DemoArgs),
     Cache(cache::CacheArgs),
+    State(statecmd::StateArgs),
     Completions(shell::CompletionsArgs),
     Man(shell::ManArgs),
     /// One target's rewrite, in a child process of `run` (internal).
@@ -351,6 +355,8 @@ async fn run(cli: Cli, ui: &Ui) -> anyhow::Result<u8> {
         Command::Advance(args) => launch::advance(args, global, ui).await,
         Command::Sync(args) => launch::sync(args, global, ui).await,
         Command::Run(args) => rollout::run(args, global, ui).await,
+        Command::Worker(args) => worker::run(args, global, ui).await,
+        Command::State(args) => statecmd::run(args, global, ui).await,
         Command::Pause(args) => rollout::pause(args, global, ui).await,
         Command::Resume(args) => rollout::resume(args, global, ui).await,
         Command::Cancel(args) => rollout::cancel(args, global, ui).await,
@@ -439,11 +445,11 @@ fn init_tracing(global: &GlobalArgs, ui: &Ui) {
 /// The state at `path` and the campaign `name` recorded in it. Commands that
 /// act on a launched campaign never create a state database: a wrong path or
 /// name is "not found", with the campaigns the state does hold as the hint.
-async fn recorded_campaign(path: &Path, name: &str) -> anyhow::Result<(State, CampaignRow)> {
+async fn recorded_campaign(path: &Location, name: &str) -> anyhow::Result<(State, CampaignRow)> {
     let not_found =
         |what: String| exit::Refusal::new(exit::NOT_FOUND, format!("no campaign `{name}`: {what}"));
-    if !path.is_file() {
-        return Err(not_found(format!("there is no state database at {}", path.display()))
+    if !path.exists() {
+        return Err(not_found(format!("there is no state database at {path}"))
             .hint("pass the state the campaign was launched with (--state or FLEETWRIGHT_STATE); `fleetwright launch` creates one")
             .into());
     }
@@ -458,9 +464,7 @@ async fn recorded_campaign(path: &Path, name: &str) -> anyhow::Result<(State, Ca
     } else {
         format!("campaigns in this state: {}", names.join(", "))
     };
-    Err(not_found(format!("it is not in {}", path.display()))
-        .hint(hint)
-        .into())
+    Err(not_found(format!("it is not in {path}")).hint(hint).into())
 }
 
 /// The engine for `campaign`, on the forge it names.
@@ -500,8 +504,12 @@ async fn scratch_engine(
 }
 
 /// The GitHub forge a campaign's `github:` section describes: a token from
-/// the environment variable it names, or its GitHub App.
-pub(super) fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubForge> {
+/// the environment variable it names, or its GitHub App. With `state`, its
+/// writes share one budget with every process of that state.
+pub(super) fn github_forge(
+    settings: &GitHubSettings,
+    state: Option<&State>,
+) -> anyhow::Result<GitHubForge> {
     let auth = match &settings.app {
         Some(app) => {
             // Repository code never reads the App's key, wherever it is.
@@ -554,6 +562,7 @@ pub(super) fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubFo
         pacing,
         merge_method: settings.merge_method.clone(),
         git_url: settings.git_url.clone(),
+        shared_budget: state.map(|s| shared_budget(s, &settings.api_url)),
         ..GitHubConfig::new(auth)
     };
     GitHubForge::new(config).map_err(|e| {
@@ -566,9 +575,11 @@ pub(super) fn github_forge(settings: &GitHubSettings) -> anyhow::Result<GitHubFo
 /// `FLEETWRIGHT_NOW` (an RFC 3339 time) freezes the state's clock at that
 /// time, for tests and rehearsals of a campaign's weeks; it is not needed
 /// for anything else.
-async fn open_state(path: &Path) -> anyhow::Result<State> {
+async fn open_state(location: &Location) -> anyhow::Result<State> {
     // Repository code never sees the state, the clone cache or the locks.
-    crate::sandbox::hide(path.parent().unwrap_or(Path::new(".")));
+    if let Some(folder) = location.folder() {
+        crate::sandbox::hide(folder);
+    }
     let clock: Arc<dyn crate::clock::Clock> = match std::env::var("FLEETWRIGHT_NOW") {
         Ok(now) if !now.trim().is_empty() => {
             let at: jiff::Timestamp = now.trim().parse().map_err(|e| {
@@ -585,9 +596,9 @@ async fn open_state(path: &Path) -> anyhow::Result<State> {
         }
         _ => Arc::new(crate::clock::SystemClock),
     };
-    State::open_with_clock(path, clock)
+    State::open_with_clock(location.clone(), clock)
         .await
-        .with_context(|| format!("cannot use the state at {}", path.display()))
+        .with_context(|| format!("cannot use the state at {location}"))
 }
 
 /// Build the engine over `state`: the forge the campaign names (`github`
@@ -623,9 +634,11 @@ fn forge_client(
         // ETags and answers kept in the state: the next process's sync is
         // conditional too.
         (ForgeKind::Github, Some(campaign)) => {
-            Arc::new(github_forge(&campaign.github)?.keep_answers_in(state.clone()))
+            Arc::new(github_forge(&campaign.github, Some(state))?.keep_answers_in(state.clone()))
         }
-        (ForgeKind::Gitlab, Some(campaign)) => Arc::new(gitlab_forge(&campaign.gitlab)?),
+        (ForgeKind::Gitlab, Some(campaign)) => {
+            Arc::new(gitlab_forge(&campaign.gitlab, Some(state))?)
+        }
         (ForgeKind::Github | ForgeKind::Gitlab, None) => {
             return Err(exit::Refusal::new(
                 exit::BAD_INPUT,
@@ -637,8 +650,12 @@ fn forge_client(
 }
 
 /// The GitLab forge a campaign's `gitlab:` section describes: a token from
-/// the environment variable it names.
-pub(super) fn gitlab_forge(settings: &GitLabSettings) -> anyhow::Result<GitLabForge> {
+/// the environment variable it names. With `state`, its writes share one
+/// budget with every process of that state.
+pub(super) fn gitlab_forge(
+    settings: &GitLabSettings,
+    state: Option<&State>,
+) -> anyhow::Result<GitLabForge> {
     let token = crate::secret::env_var(&settings.token_env);
     let token = token.as_ref().map_or("", |t| t.expose().trim());
     if token.is_empty() {
@@ -667,11 +684,23 @@ pub(super) fn gitlab_forge(settings: &GitLabSettings) -> anyhow::Result<GitLabFo
         token_header: settings.token_header,
         merge_when_pipeline_succeeds: settings.merge_when_pipeline_succeeds,
         pacing,
+        shared_budget: state.map(|s| shared_budget(s, &settings.api_url)),
         ..GitLabConfig::new(Secret::new(token))
     };
     GitLabForge::new(config).map_err(|e| {
         exit::Refusal::new(exit::BAD_INPUT, format!("cannot set up GitLab: {e}")).into()
     })
+}
+
+/// The forge write budget every process of `state` shares, for the forge
+/// at `api_url`, reserved as this process.
+fn shared_budget(state: &State, api_url: &str) -> Arc<dyn crate::forge::pacing::SharedBudget> {
+    let holder = format!("{}:{}", crate::state::hostname(), std::process::id());
+    Arc::new(crate::state::StateBudget::new(
+        state.clone(),
+        api_url,
+        &holder,
+    ))
 }
 
 /// The clone cache in `cache` (clones under `repos/`), created, and hidden

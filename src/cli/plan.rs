@@ -118,7 +118,7 @@ async fn changes_since_snapshot(
     ) else {
         return Ok(None);
     };
-    if !at.state.is_file() {
+    if !at.state.exists() {
         return Ok(None);
     }
     let state = super::open_state(&at.state).await?;

@@ -205,7 +205,7 @@ async fn publish_issue(name: &str, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
         .into());
     }
     // One publisher at a time: two would both open an issue.
-    let _lock = lock(&global.state, &row.name, "report --publish-issue")?;
+    let _lock = lock(&global.state, &row.name, "report --publish-issue").await?;
     let forge = forge_client(&state, campaign.forge, Some(&campaign))?;
     let report = build(&state, &row).await?;
     let published = tracking::publish(&state, forge.as_ref(), &campaign, &row, &report).await;

@@ -159,7 +159,7 @@ async fn run_once(
         super::launch::require_sandbox(&loaded)?;
         (loaded.campaign.name.clone(), loaded, state)
     };
-    let _lock = lock(&global.state, &name, "run")?;
+    let _lock = lock(&global.state, &name, "run").await?;
     warn_catalog_problems(ui, &loaded);
     let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
     let done = engine.reconcile(&loaded).await?;
@@ -324,7 +324,7 @@ pub async fn resume(args: ResumeArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::
 
 pub async fn cancel(args: CancelArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let (state, row) = recorded_campaign(&global.state, &args.campaign).await?;
-    let _lock = lock(&global.state, &args.campaign, "cancel")?;
+    let _lock = lock(&global.state, &args.campaign, "cancel").await?;
     // Closing pull requests needs the forge the campaign file names (and,
     // on GitHub, its token): set it up before anything is recorded.
     let engine = match (&args.close_prs, row.forge_kind()?) {

@@ -61,7 +61,7 @@ pub async fn run(args: ScanArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result
             if loaded.recipe.runs_commands() {
                 super::launch::require_sandbox(&loaded)?;
             }
-            let _lock = lock(&global.state, &name, "scan")?;
+            let _lock = lock(&global.state, &name, "scan").await?;
             warn_catalog_problems(ui, &loaded);
             let engine = campaign_engine(&state, &global.cache, &loaded.campaign, ui, args.jobs)?;
             let report = engine.scan(&loaded).await?;
@@ -105,7 +105,7 @@ enum Scanned {
 /// it), or a campaign file whose campaign is not in the state at `state`.
 async fn what(
     arg: &str,
-    state: &std::path::Path,
+    state: &crate::state::Location,
     cache: &std::path::Path,
     ui: &Ui,
 ) -> anyhow::Result<Scanned> {
@@ -116,7 +116,7 @@ async fn what(
     // The name first: a recorded campaign is scanned from the state (and
     // a live catalog from its snapshot), without reading the catalog now.
     let name = campaign::Campaign::load(path)?.name;
-    if state.is_file() {
+    if state.exists() {
         let recorded = super::open_state(state).await?;
         let known = recorded.campaign(&name).await?.is_some();
         recorded.close().await;

@@ -84,7 +84,7 @@ pub async fn run(args: StatusArgs, global: &GlobalArgs, _ui: &Ui) -> anyhow::Res
     // `status NAME --state failed` names a state database `failed`: say
     // which flag filters.
     if !global.state.exists()
-        && let Some(word) = global.state.to_str()
+        && let Some(word) = global.state.sqlite_path().and_then(|p| p.to_str())
         && word.parse::<TargetState>().is_ok()
     {
         return Err(exit::Refusal::new(

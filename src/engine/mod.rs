@@ -21,7 +21,9 @@ mod prepare;
 mod rollout;
 pub mod tracking;
 
-pub use rollout::{Budget, GateEval, Reconciled, cancel, evaluate_gate, pause, resume};
+pub use rollout::{
+    Budget, GateEval, Left, Reconciled, Worked, cancel, evaluate_gate, pause, resume,
+};
 pub mod preview;
 pub mod scan;
 
@@ -29,7 +31,6 @@ pub use isolate::Rewriter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::campaign::{Campaign, Loaded};
@@ -253,7 +254,39 @@ struct Shared {
     concurrency: usize,
     /// Where each target's rewrite runs (a child process from the CLI).
     rewriter: Rewriter,
+    /// Who this process is when it leases targets.
+    worker: Worker,
 }
+
+/// The process that leases targets ([`crate::state::Lease`]): its name in
+/// the `leases` table, how long its leases hold without a heartbeat, and,
+/// for `fleetwright worker`, when it started: a worker works on each
+/// target at most once, so a target that failed since it started (on it
+/// or on another worker) is not tried again until the next `run`.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub name: String,
+    pub lease: std::time::Duration,
+    pub once_since: Option<String>,
+    /// The targets this process leased (for `once_since`: each at most
+    /// once).
+    pub leased: Arc<std::sync::Mutex<std::collections::HashSet<i64>>>,
+}
+
+impl Worker {
+    /// `run`, `launch`, `advance`: `{what}@{host}:{pid}`, leases of
+    /// [`crate::state::LEASE_SECS`].
+    pub fn process(what: &str) -> Worker {
+        Worker {
+            name: format!("{what}@{}:{}", hostname(), std::process::id()),
+            lease: std::time::Duration::from_secs(crate::state::LEASE_SECS),
+            once_since: None,
+            leased: Arc::default(),
+        }
+    }
+}
+
+pub use crate::state::hostname;
 
 /// Why a target failed: the step and what happened.
 #[derive(Debug)]
@@ -293,8 +326,17 @@ impl Engine {
                 progress,
                 concurrency: concurrency.max(1),
                 rewriter: Rewriter::InProcess,
+                worker: Worker::process("run"),
             }),
         }
+    }
+
+    /// Lease targets as `worker` (`fleetwright worker`).
+    pub fn with_worker(mut self, worker: Worker) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.worker = worker;
+        }
+        self
     }
 
     /// Run each target's rewrite with `rewriter` (the command line runs
@@ -483,8 +525,58 @@ impl Engine {
         Ok(self.state().open_tranches(row, upto).await?)
     }
 
-    /// Work on every target of the open tranches that needs it. A target
-    /// that may open a pull request takes one of the budget's slots before
+    /// The targets of the open tranches this process would work on now,
+    /// in plan order, each with whether it may open a pull request (it
+    /// takes a throttle slot): first the refresh of open pull requests made
+    /// with another recipe, then every target that needs work. Held or not
+    /// by another process.
+    pub async fn candidates(
+        &self,
+        row: &CampaignRow,
+        recipe: &Recipe,
+    ) -> Result<Vec<(TargetRow, bool)>> {
+        if row.status != CampaignStatus::Active {
+            return Ok(Vec::new());
+        }
+        let once_since = self.shared.worker.once_since.as_deref();
+        let leased = self
+            .shared
+            .worker
+            .leased
+            .lock()
+            .map(|l| l.clone())
+            .unwrap_or_default();
+        let (refresh, fresh): (Vec<TargetRow>, Vec<TargetRow>) = self
+            .state()
+            .targets(row.id)
+            .await?
+            .into_iter()
+            .filter(|t| {
+                t.tranche < row.tranches_open
+                    && (t.state.needs_work() || stale(t, recipe))
+                    && !(once_since.is_some_and(|since| {
+                        leased.contains(&t.id)
+                            || (t.state == TargetState::Failed && t.updated_at.as_str() >= since)
+                    }))
+            })
+            // Only the refresh of an open pull request's branch opens
+            // nothing new; every other target may open a pull request and
+            // takes a slot (a `verify_failed` target retried on a new recipe
+            // too).
+            .partition(TargetRow::has_open_pr);
+        Ok(refresh
+            .into_iter()
+            .map(|t| (t, false))
+            .chain(fresh.into_iter().map(|t| (t, true)))
+            .collect())
+    }
+
+    /// Work on every target of the open tranches that needs it and that no
+    /// other process holds, each under a lease this process takes before
+    /// it starts and gives back when it ends (renewed meanwhile): `run` and
+    /// any number of `worker`s, on one machine or many, never work on one
+    /// target at once. A target that may open a pull request takes one of
+    /// the budget's slots (less those other processes' leases hold) before
     /// it starts, and gives it back when it ends without one; the targets
     /// left without a slot stay `queued` for a later run (their number is
     /// returned with the outcomes).
@@ -496,69 +588,45 @@ impl Engine {
     ) -> Result<(Vec<TargetOutcome>, usize)> {
         let recipe = &loaded.recipe;
         let facts = Arc::new(facts(&loaded.catalog));
-        let paused = row.status != CampaignStatus::Active;
-        let (refresh, mut fresh): (Vec<TargetRow>, Vec<TargetRow>) = self
-            .state()
-            .targets(row.id)
-            .await?
-            .into_iter()
-            .filter(|t| {
-                !paused
-                    && t.tranche < row.tranches_open
-                    && (t.state.needs_work() || stale(t, &loaded.recipe))
-            })
-            // Only the refresh of an open pull request's branch opens
-            // nothing new; every other target may open a pull request and
-            // takes a slot (a `verify_failed` target retried on a new recipe
-            // too).
-            .partition(TargetRow::has_open_pr);
+        let worker = self.shared.worker.clone();
+        let mut remaining: Vec<(TargetRow, bool)> = if row.status == CampaignStatus::Active {
+            self.candidates(row, recipe).await?
+        } else {
+            Vec::new()
+        };
+        // Slots that other processes' leases hold are taken.
         let mut slots = budget.slots;
+        if let Some(s) = slots.as_mut() {
+            let held = self
+                .state()
+                .live_leases(row.id)
+                .await?
+                .iter()
+                .filter(|(_, by, fresh)| *fresh && *by != worker.name)
+                .count();
+            *s = s.saturating_sub(held);
+        }
         let progress = self.shared.progress.clone();
-        let planned = refresh.len() + slots.map_or(fresh.len(), |s| s.min(fresh.len()));
+        let refresh = remaining.iter().filter(|(_, fresh)| !fresh).count();
+        let fresh_count = remaining.len() - refresh;
+        let planned = refresh + slots.map_or(fresh_count, |s| s.min(fresh_count));
         progress.start(&format!("{}: preparing", row.name), planned);
-        let limit = Arc::new(Semaphore::new(self.shared.concurrency));
         let campaign = Arc::new(loaded.campaign.clone());
-        let mut tasks = JoinSet::new();
+        let mut tasks: JoinSet<(i64, bool, TargetOutcome)> = JoinSet::new();
         // One look-up in the catalog per owner, not per target.
         let mut reviewers_of: HashMap<String, Reviewers> = HashMap::new();
-        let mut spawn =
-            |tasks: &mut JoinSet<(i64, bool, TargetOutcome)>, target: TargetRow, slot: bool| {
-                let shared = self.shared.clone();
-                let campaign = campaign.clone();
-                let recipe = recipe.clone();
-                let limit = limit.clone();
-                // A component gone from the catalog has no facts: its catalog
-                // preconditions do not hold (rather than hold unchecked).
-                let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
-                let reviewers = reviewers_of
-                    .entry(target.owner.clone())
-                    .or_insert_with(|| crate::reviewers::of_owner(&loaded.catalog, &target.owner))
-                    .clone();
-                tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    let position = target.position;
-                    (
-                        position,
-                        slot,
-                        run_target(&shared, &campaign, &recipe, facts, reviewers, target).await,
-                    )
-                });
-            };
-        for target in refresh {
-            spawn(&mut tasks, target, false);
-        }
-        fresh.reverse();
-        let mut start_fresh = |tasks: &mut JoinSet<_>, slots: &mut Option<usize>| {
-            while slots.is_none_or(|s| s > 0)
-                && let Some(target) = fresh.pop()
-            {
-                if let Some(s) = slots.as_mut() {
-                    *s -= 1;
+        // The heartbeat: this process's leases hold while it lives.
+        let heartbeat = {
+            let (state, worker) = (self.state().clone(), worker.clone());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(worker.lease / 3).await;
+                    if let Err(e) = state.renew_leases(&worker.name, worker.lease).await {
+                        tracing::warn!("cannot renew the leases of {}: {e}", worker.name);
+                    }
                 }
-                spawn(tasks, target, true);
-            }
+            })
         };
-        start_fresh(&mut tasks, &mut slots);
         // Say on the progress line when, and why, the forge makes us wait.
         let watcher = {
             let (forge, progress) = (self.shared.forge.clone(), progress.clone());
@@ -574,8 +642,78 @@ impl Engine {
                 }
             })
         };
+        let stop = |e: EngineError| {
+            heartbeat.abort();
+            watcher.abort();
+            e
+        };
         let mut outcomes = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
+        loop {
+            // Start what the concurrency and the slots allow, each under
+            // its lease.
+            while tasks.len() < self.shared.concurrency {
+                let eligible: Vec<(&TargetRow, bool)> = remaining
+                    .iter()
+                    .filter(|(_, fresh)| !fresh || slots.is_none_or(|s| s > 0))
+                    .map(|(t, fresh)| (t, *fresh))
+                    .collect();
+                if eligible.is_empty() {
+                    break;
+                }
+                let lease = self
+                    .state()
+                    .lease_first(&worker.name, &eligible, worker.lease)
+                    .await
+                    .map_err(|e| stop(e.into()))?;
+                // The candidates before the leased one (all of them when
+                // none was) are another process's, or moved on.
+                let passed: std::collections::HashSet<i64> = match &lease {
+                    Some(lease) => eligible
+                        .iter()
+                        .take_while(|(t, _)| t.id != lease.target_id)
+                        .map(|(t, _)| t.id)
+                        .collect(),
+                    None => eligible.iter().map(|(t, _)| t.id).collect(),
+                };
+                drop(eligible);
+                remaining.retain(|(t, _)| !passed.contains(&t.id));
+                let Some(lease) = lease else {
+                    break;
+                };
+                let at = remaining
+                    .iter()
+                    .position(|(t, _)| t.id == lease.target_id)
+                    .expect("the leased target is a candidate");
+                let (target, fresh) = remaining.remove(at);
+                if let Ok(mut leased) = worker.leased.lock() {
+                    leased.insert(target.id);
+                }
+                if fresh && let Some(s) = slots.as_mut() {
+                    *s -= 1;
+                }
+                let shared = self.shared.clone();
+                let campaign = campaign.clone();
+                let recipe = recipe.clone();
+                // A component gone from the catalog has no facts: its catalog
+                // preconditions do not hold (rather than hold unchecked).
+                let facts = Some(facts.get(&target.component).cloned().unwrap_or_default());
+                let reviewers = reviewers_of
+                    .entry(target.owner.clone())
+                    .or_insert_with(|| crate::reviewers::of_owner(&loaded.catalog, &target.owner))
+                    .clone();
+                tasks.spawn(async move {
+                    let (position, id) = (target.position, target.id);
+                    let outcome =
+                        run_target(&shared, &campaign, &recipe, facts, reviewers, target).await;
+                    if let Err(e) = shared.state.release_lease(&shared.worker.name, id).await {
+                        tracing::warn!("cannot give the lease of target {id} back: {e}");
+                    }
+                    (position, fresh, outcome)
+                });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
             match joined {
                 Ok((position, slot, outcome)) => {
                     // A slot not used for a pull request goes to the next
@@ -585,20 +723,20 @@ impl Engine {
                         && let Some(s) = slots.as_mut()
                     {
                         *s += 1;
-                        start_fresh(&mut tasks, &mut slots);
                     }
                     outcomes.push((position, outcome));
                 }
                 Err(e) => {
-                    watcher.abort();
-                    return Err(EngineError::Panicked(format!("a target's task: {e}")));
+                    return Err(stop(EngineError::Panicked(format!("a target's task: {e}"))));
                 }
             }
         }
+        heartbeat.abort();
         watcher.abort();
         progress.finish();
         outcomes.sort_by_key(|(position, _)| *position);
-        Ok((outcomes.into_iter().map(|(_, o)| o).collect(), fresh.len()))
+        let waiting = remaining.iter().filter(|(_, fresh)| *fresh).count();
+        Ok((outcomes.into_iter().map(|(_, o)| o).collect(), waiting))
     }
 
     /// Find a target by repository name or component name.

@@ -267,6 +267,48 @@ impl Engine {
         Ok(done)
     }
 
+    /// A worker's pass (`fleetwright worker` while another process runs the
+    /// campaign-wide steps): work on the targets of the open tranches that
+    /// the throttles allow and no other process holds; no sync, gate,
+    /// tranche or nudge.
+    pub async fn work(&self, loaded: &Loaded) -> Result<Worked> {
+        let row = self.campaign(&loaded.campaign.name).await?;
+        let budget = self.budget(&row, &loaded.campaign).await?;
+        let (outcomes, waiting) = self.run_open(&row, loaded, &budget).await?;
+        Ok(Worked {
+            campaign: row,
+            outcomes,
+            throttled: throttled(&budget, waiting),
+        })
+    }
+
+    /// What is left for this process on the open tranches of a campaign:
+    /// targets it would work on, how many of them another process holds,
+    /// and whether only the throttles keep it from the rest.
+    pub async fn left(&self, loaded: &Loaded) -> Result<Left> {
+        let row = self.campaign(&loaded.campaign.name).await?;
+        let candidates = self.candidates(&row, &loaded.recipe).await?;
+        let mine = &self.shared.worker.name;
+        let held: std::collections::HashSet<i64> = self
+            .state()
+            .live_leases(row.id)
+            .await?
+            .into_iter()
+            .filter(|(_, by, _)| by != mine)
+            .map(|(id, _, _)| id)
+            .collect();
+        let budget = self.budget(&row, &loaded.campaign).await?;
+        let free: Vec<&(TargetRow, bool)> = candidates
+            .iter()
+            .filter(|(t, _)| !held.contains(&t.id))
+            .collect();
+        Ok(Left {
+            targets: candidates.len(),
+            held: candidates.len() - free.len(),
+            throttled: budget.slots == Some(0) && free.iter().all(|(_, fresh)| *fresh),
+        })
+    }
+
     /// The gate between the newest open tranche and the next.
     pub(super) async fn gate(
         &self,
@@ -527,6 +569,25 @@ pub async fn cancel(state: &State, row: &CampaignRow, reason: Option<&str>) -> R
 }
 
 /// Why targets were left waiting for a later run, when some were.
+/// A worker's pass ([`Engine::work`]).
+#[derive(Debug)]
+pub struct Worked {
+    pub campaign: CampaignRow,
+    pub outcomes: Vec<TargetOutcome>,
+    pub throttled: Option<String>,
+}
+
+/// What is left for a worker ([`Engine::left`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Left {
+    /// Targets it would work on now.
+    pub targets: usize,
+    /// Of those, held by another process's lease.
+    pub held: usize,
+    /// The throttles leave no slot for the rest.
+    pub throttled: bool,
+}
+
 pub(super) fn throttled(budget: &Budget, waiting: usize) -> Option<String> {
     (waiting > 0).then(|| {
         format!(

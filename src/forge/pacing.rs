@@ -209,6 +209,24 @@ struct Spent {
     limits: u32,
 }
 
+/// A write budget shared with other processes: every process of one
+/// state reserves each write there before it sends it
+/// ([`crate::state::State::reserve_write`]), so that N workers together
+/// stay within one process's pace. The pacer's own budget still holds
+/// within the process.
+#[async_trait::async_trait]
+pub trait SharedBudget: Send + Sync + std::fmt::Debug {
+    /// Reserve one write at `now` within `config`'s interval and counts:
+    /// `Ok(Ok(id))` to send now, `Ok(Err(wait))` to ask again after it.
+    async fn reserve(
+        &self,
+        config: &PacingConfig,
+        now: std::time::SystemTime,
+    ) -> Result<Result<i64, Duration>, String>;
+    /// The reserved write `id` was answered (or given up) at `now`.
+    async fn answered(&self, id: i64, now: std::time::SystemTime);
+}
+
 /// The one queue all requests to one GitHub go through.
 #[derive(Debug)]
 pub struct Pacer {
@@ -220,6 +238,8 @@ pub struct Pacer {
     /// Answer times of writes in the last hour; locked for a whole write.
     writes: tokio::sync::Mutex<VecDeque<Instant>>,
     gate: Mutex<Gate>,
+    /// The budget shared with other processes, when there is one.
+    shared: Option<Arc<dyn SharedBudget>>,
 }
 
 impl Pacer {
@@ -241,6 +261,36 @@ impl Pacer {
             started,
             writes: tokio::sync::Mutex::new(VecDeque::new()),
             gate: Mutex::new(Gate::default()),
+            shared: None,
+        }
+    }
+
+    /// Reserve every write in `budget` too (shared with other processes).
+    pub fn share_budget(mut self, budget: Arc<dyn SharedBudget>) -> Self {
+        self.shared = Some(budget);
+        self
+    }
+
+    /// Wait for the shared budget to grant one write: its id, or the error
+    /// that keeps it from answering (the write is then not sent).
+    async fn reserve_shared(&self) -> Result<Option<i64>, SendError> {
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        loop {
+            match shared.reserve(&self.config, self.clock.wall()).await {
+                Ok(Ok(id)) => return Ok(Some(id)),
+                Ok(Err(wait)) => self.clock.sleep(wait).await,
+                Err(message) => {
+                    return Err(SendError {
+                        message: format!(
+                            "cannot reserve a write in the budget the campaign's processes share: {message}"
+                        ),
+                        status: None,
+                        transient: false,
+                    });
+                }
+            }
         }
     }
 
@@ -324,8 +374,11 @@ impl Pacer {
         }
         loop {
             self.wait_for_gate().await;
+            let mut reserved = None;
             if let Some(writes) = writes.as_deref_mut() {
                 self.wait_for_budget(writes).await;
+                // Then the budget of every process of the state.
+                reserved = self.reserve_shared().await?;
                 // A read may have closed the gate meanwhile; waiting more
                 // never breaks the budget.
                 self.wait_for_gate().await;
@@ -337,6 +390,9 @@ impl Pacer {
                 // reaches GitHub at least `min_interval` after this one did,
                 // whatever the network's delays.
                 *last = self.clock.now();
+            }
+            if let (Some(id), Some(shared)) = (reserved, &self.shared) {
+                shared.answered(id, self.clock.wall()).await;
             }
             match self.judge(outcome, &mut spent) {
                 Next::Done(result) => return result,

@@ -572,11 +572,11 @@ mod tests {
         assert!(long.ends_with("_4194304_18446744073709551615"));
     }
 
-    /// Not a test of its own: run by `shared_server_ends_with_its_process`
-    /// in a child process, it starts the shared server, writes where it
-    /// runs, and waits to be killed.
+    /// Not a test of its own (it returns at once in a test run): run by
+    /// `shared_server_ends_with_its_process` in a child process, with
+    /// `HELPER` set, it starts the shared server, writes where it runs, and
+    /// waits to be killed.
     #[test]
-    #[ignore = "a helper the shared server's test runs in a child process"]
     fn shared_server_helper() {
         let Some(report) = std::env::var_os(HELPER) else {
             return;
@@ -596,7 +596,6 @@ mod tests {
             .args([
                 "--exact",
                 "sim::postgres::tests::shared_server_helper",
-                "--ignored",
                 "--test-threads=1",
             ])
             .env(HELPER, &report)

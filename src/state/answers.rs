@@ -39,7 +39,7 @@ impl State {
     /// keeps it from being pruned.
     pub async fn forge_answer(&self, api_url: &str, path: &str) -> Result<Option<ForgeAnswer>> {
         let row = sqlx::query(
-            "SELECT etag, body, fields, link FROM forge_answers WHERE api_url = ? AND path = ?",
+            "SELECT etag, body, fields, link FROM forge_answers WHERE api_url = $1 AND path = $2",
         )
         .bind(api_url)
         .bind(path)
@@ -61,7 +61,7 @@ impl State {
         answer: &ForgeAnswer,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO forge_answers (api_url, path, etag, body, fields, link, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO forge_answers (api_url, path, etag, body, fields, link, used_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
              ON CONFLICT (api_url, path) DO UPDATE SET etag = excluded.etag, body = excluded.body,
                  fields = excluded.fields, link = excluded.link, used_at = excluded.used_at",
         )
@@ -85,7 +85,7 @@ impl State {
             return Ok(());
         };
         sqlx::query(
-            "UPDATE forge_answers SET used_at = ? WHERE api_url = ? AND path = ? AND used_at < ?",
+            "UPDATE forge_answers SET used_at = $1 WHERE api_url = $2 AND path = $3 AND used_at < $4",
         )
         .bind(format_time(now))
         .bind(api_url)
@@ -102,7 +102,7 @@ impl State {
     /// whose CI is no longer asked about. Returns how many were deleted.
     pub async fn forget_forge_answers(&self, api_url: &str, prefix: &str) -> Result<u64> {
         let mut tx = self.write().await?;
-        let mut deleted = sqlx::query("DELETE FROM forge_answers WHERE api_url = ? AND path = ?")
+        let mut deleted = sqlx::query("DELETE FROM forge_answers WHERE api_url = $1 AND path = $2")
             .bind(api_url)
             .bind(prefix)
             .execute(&mut *tx)
@@ -112,7 +112,7 @@ impl State {
         // follows '/'), and `prefix?` up to `prefix@` ('@' follows '?').
         for (from, to) in [('/', '0'), ('?', '@')] {
             deleted += sqlx::query(
-                "DELETE FROM forge_answers WHERE api_url = ? AND path >= ? AND path < ?",
+                "DELETE FROM forge_answers WHERE api_url = $1 AND path >= $2 AND path < $3",
             )
             .bind(api_url)
             .bind(format!("{prefix}{from}"))
@@ -134,7 +134,7 @@ impl State {
         else {
             return Ok(0);
         };
-        Ok(sqlx::query("DELETE FROM forge_answers WHERE used_at < ?")
+        Ok(sqlx::query("DELETE FROM forge_answers WHERE used_at < $1")
             .bind(format_time(cutoff))
             .execute(&self.writer)
             .await?

@@ -1,38 +1,183 @@
-//! The state: every campaign, target, changeset and event, in SQLite.
+//! The state: every campaign, target, changeset and event, in SQLite (the
+//! embedded default: one file, nothing to run) or in PostgreSQL (for a
+//! campaign that several processes or machines work on), chosen by the
+//! state's [`Location`].
 //!
 //! This module is the only place that speaks SQL. The engine talks to one
-//! type, [`State`]; fleets that outgrow one machine will move it to
-//! PostgreSQL (sqlx speaks both), and that change stays inside this module.
-//! Writes that belong together happen in one transaction, and every state
-//! change of a target appends a row to the `events` log in that same
-//! transaction, so the current state can always be explained from the log.
+//! type, [`State`], over sqlx's `Any` driver: every query is one text both
+//! databases run (`$1` placeholders, `RETURNING`, `ON CONFLICT`, TEXT times
+//! in RFC 3339, integers for booleans), and the schema is two sets of
+//! migrations kept in lock-step by a test (`state/migrations` for SQLite,
+//! `state/migrations-postgres` for PostgreSQL: same versions, same tables
+//! and columns). Writes that belong together happen in one transaction, and
+//! every state change of a target appends a row to the `events` log in that
+//! same transaction, so the current state can always be explained from the
+//! log. Write transactions are serialised on both: SQLite's `BEGIN
+//! IMMEDIATE` takes its one write lock; on PostgreSQL each write
+//! transaction takes one advisory transaction lock first, so a transaction
+//! that reads before it writes sees what the one before it wrote, exactly
+//! as on SQLite.
 
 mod answers;
+pub mod budget;
+pub mod copy;
+mod hold;
+mod leases;
 mod types;
 
 pub use answers::{ANSWER_TTL_DAYS, ForgeAnswer};
+pub use budget::{Reservation, StateBudget};
+pub use copy::{Copied, CopyError};
+pub use hold::{CampaignHold, hold_campaign};
+pub use leases::{LEASE_SECS, Lease, hostname};
 
 use crate::urls::{redact, redact_text};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{AssertSqlSafe, Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 
 use crate::clock::{Clock, SystemClock};
 use std::sync::Arc;
 
 pub use types::*;
 
+/// Where a state lives, as `--state` / `FLEETWRIGHT_STATE` say it: a
+/// `postgres://` (or `postgresql://`) URL is a PostgreSQL database, anything
+/// else the path of a SQLite file.
+///
+/// A URL may hold a password: `Display` and `Debug` show it redacted, and
+/// nothing else of this type is printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// What `--state` said.
+    pub fn parse(given: &std::ffi::OsStr) -> Location {
+        match given.to_str() {
+            Some(url) if Self::is_postgres_url(url) => Location::Postgres(url.to_string()),
+            _ => Location::Sqlite(PathBuf::from(given)),
+        }
+    }
+
+    fn is_postgres_url(s: &str) -> bool {
+        let lower = s.get(..13).unwrap_or(s).to_ascii_lowercase();
+        lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+    }
+
+    /// The SQLite file, when it is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Location::Sqlite(path) => Some(path),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// The folder beside a SQLite file (its locks, a default clone cache);
+    /// `None` for PostgreSQL.
+    pub fn folder(&self) -> Option<&Path> {
+        self.sqlite_path().map(|p| {
+            p.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        })
+    }
+
+    /// Whether the state already exists (a SQLite file on disk; a
+    /// PostgreSQL database is taken to exist).
+    pub fn exists(&self) -> bool {
+        match self {
+            Location::Sqlite(path) => path.exists(),
+            Location::Postgres(_) => true,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Location::Sqlite(_) => Backend::Sqlite,
+            Location::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => f.write_str(&redact(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "Sqlite({path:?})"),
+            Location::Postgres(url) => write!(f, "Postgres({:?})", redact(url)),
+        }
+    }
+}
+
+impl From<&Path> for Location {
+    fn from(path: &Path) -> Location {
+        Location::parse(path.as_os_str())
+    }
+}
+
+impl From<&str> for Location {
+    fn from(given: &str) -> Location {
+        Location::parse(given.as_ref())
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(path: &PathBuf) -> Location {
+        Location::parse(path.as_os_str())
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(path: PathBuf) -> Location {
+        Location::parse(path.as_os_str())
+    }
+}
+
+impl Default for Location {
+    /// Nowhere yet (the command line resolves it).
+    fn default() -> Location {
+        Location::Sqlite(PathBuf::new())
+    }
+}
+
+/// Which database a state is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres => "PostgreSQL",
+        }
+    }
+}
+
 /// Errors of the state database.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot open the state database {path}: {source}")]
-    Open { path: PathBuf, source: sqlx::Error },
-    #[error("cannot prepare the state database {path}: {source}")]
+    #[error("cannot open the state database {place}: {source}")]
+    Open { place: String, source: sqlx::Error },
+    #[error("cannot prepare the state database {place}: {source}")]
     Migrate {
-        path: PathBuf,
+        place: String,
         source: sqlx::migrate::MigrateError,
     },
     #[error("cannot create the state folder {path}: {source}")]
@@ -53,16 +198,24 @@ pub enum StateError {
 
 type Result<T, E = StateError> = std::result::Result<T, E>;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations");
+/// A write transaction.
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations");
+static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations-postgres");
+
+/// The advisory lock every PostgreSQL write transaction takes first
+/// (`pg_advisory_xact_lock`): "fleetwri" in ASCII.
+const WRITE_LOCK: i64 = 0x666c_6565_7477_7269;
 
 /// The state database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct State {
     /// Reads.
-    pool: SqlitePool,
+    pool: AnyPool,
     /// Writes: one connection (see [`State::open_with_clock`]).
-    writer: SqlitePool,
-    path: PathBuf,
+    writer: AnyPool,
+    location: Location,
     clock: Arc<dyn Clock>,
 }
 
@@ -76,79 +229,151 @@ pub fn parse_time(s: &str) -> Option<jiff::Timestamp> {
     s.parse().ok()
 }
 
+/// The URL sqlx's `Any` driver opens a SQLite file by (created when
+/// missing): every byte of the path but the unreserved ones
+/// percent-encoded, so that `?`, `#` and `%` in a folder name stay part of
+/// the path.
+fn sqlite_url(path: &Path) -> Result<String, String> {
+    let path = std::path::absolute(path).map_err(|e| e.to_string())?;
+    let Some(text) = path.to_str() else {
+        return Err(format!(
+            "the path {} is not UTF-8, which the database driver needs",
+            path.display()
+        ));
+    };
+    let mut url = String::from("sqlite://");
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            url.push(b as char);
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    Ok(url)
+}
+
+/// The password in a database URL's userinfo, if any.
+fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
 impl State {
-    /// Open (or create) the database at `path`, in WAL mode with a busy
-    /// timeout, and bring its schema up to date.
-    pub async fn open(path: &Path) -> Result<State> {
-        Self::open_with_clock(path, Arc::new(SystemClock)).await
+    /// Open (or create) the state at `location` and bring its schema up to
+    /// date: a SQLite file in WAL mode with a busy timeout, or a
+    /// PostgreSQL database.
+    pub async fn open(location: impl Into<Location>) -> Result<State> {
+        Self::open_with_clock(location, Arc::new(SystemClock)).await
     }
 
     /// [`State::open`], with the clock that stamps every row (a demo or a
     /// test runs weeks of a campaign in a second).
-    pub async fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<State> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| StateError::Folder {
-                path: parent.to_path_buf(),
-                source,
-            })?;
-        }
-        // Two first runs on a fresh state would both create the tables
-        // ("table campaigns already exists"), and both switch the new file
-        // to WAL, which SQLite answers with "database is locked" without
-        // waiting: opening (creating, WAL, migrations) runs under an
-        // exclusive flock, released when the file closes (or the process
-        // dies). A separate file: closing any descriptor of the database
-        // itself would drop SQLite's own POSIX locks.
-        let lock_path = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .join("locks")
-            // A dot first: no campaign's lock (`locks/<name>.lock`, a name
-            // starts with a letter or digit) can be this file.
-            .join(".migrations.lock");
-        let lock = tokio::task::spawn_blocking({
-            let lock_path = lock_path.clone();
-            move || crate::lock::exclusive(&lock_path)
-        })
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))
-        .and_then(|r| r)
-        .map_err(|source| StateError::Folder {
-            path: lock_path,
+    pub async fn open_with_clock(
+        location: impl Into<Location>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<State> {
+        sqlx::any::install_default_drivers();
+        let location = location.into();
+        let place = location.to_string();
+        let failed = |source| StateError::Open {
+            place: place.clone(),
             source,
-        })?;
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
+        };
+        let (url, lock) = match &location {
+            Location::Sqlite(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|source| StateError::Folder {
+                        path: parent.to_path_buf(),
+                        source,
+                    })?;
+                }
+                let url =
+                    sqlite_url(path).map_err(|e| failed(sqlx::Error::Configuration(e.into())))?;
+                // Two first runs on a fresh state would both create the
+                // tables ("table campaigns already exists"), and both switch
+                // the new file to WAL, which SQLite answers with "database
+                // is locked" without waiting: opening (creating, WAL,
+                // migrations) runs under an exclusive flock, released when
+                // the file closes (or the process dies). A separate file:
+                // closing any descriptor of the database itself would drop
+                // SQLite's own POSIX locks.
+                let lock_path = location
+                    .folder()
+                    .unwrap_or(Path::new("."))
+                    .join("locks")
+                    // A dot first: no campaign's lock (`locks/<name>.lock`, a
+                    // name starts with a letter or digit) can be this file.
+                    .join(".migrations.lock");
+                let lock = tokio::task::spawn_blocking({
+                    let lock_path = lock_path.clone();
+                    move || crate::lock::exclusive(&lock_path)
+                })
+                .await
+                .map_err(|e| std::io::Error::other(e.to_string()))
+                .and_then(|r| r)
+                .map_err(|source| StateError::Folder {
+                    path: lock_path,
+                    source,
+                })?;
+                (url, Some(lock))
+            }
+            Location::Postgres(url) => {
+                // Its password is a secret: scrubbed from every text shown
+                // or stored, like a forge token.
+                if let Some(password) = url_password(url) {
+                    crate::secret::remember(password);
+                }
+                (url.clone(), None)
+            }
+        };
+        let options: AnyConnectOptions = url.parse().map_err(&failed)?;
+        let backend = location.backend();
         let open = |connections| {
-            SqlitePoolOptions::new()
+            AnyPoolOptions::new()
                 .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(60))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                            )
+                            .await?;
+                        }
+                        Ok(())
+                    })
+                })
                 .connect_with(options.clone())
         };
-        let failed = |source| StateError::Open {
-            path: path.to_path_buf(),
-            source,
+        let pool = open(4).await.map_err(&failed)?;
+        let migrated = match backend {
+            Backend::Sqlite => SQLITE.run(&pool).await,
+            Backend::Postgres => {
+                // Several workers starting at once: one migrates, the
+                // others wait for it (sqlx takes an advisory lock).
+                POSTGRES.run(&pool).await
+            }
         };
-        let pool = open(4).await.map_err(failed)?;
-        let migrated = MIGRATOR.run(&pool).await;
         drop(lock);
         migrated.map_err(|source| StateError::Migrate {
-            path: path.to_path_buf(),
+            place: place.clone(),
             source,
         })?;
         // SQLite has one writer at a time: writes of this process queue
         // for one connection (a task waits its turn) instead of finding the
-        // database locked and sleeping in SQLite's busy handler.
-        let writer = open(1).await.map_err(failed)?;
+        // database locked and sleeping in SQLite's busy handler. PostgreSQL
+        // serialises write transactions with an advisory lock; one
+        // connection a process is enough there too.
+        let writer = open(1).await.map_err(&failed)?;
         Ok(State {
             pool,
             writer,
-            path: path.to_path_buf(),
+            location,
             clock,
         })
     }
@@ -167,19 +392,36 @@ impl State {
         format_time(self.now())
     }
 
-    /// Begin a write transaction. `BEGIN IMMEDIATE` takes the write lock
-    /// up front, so that a transaction that reads before it writes waits for
-    /// other writers (busy timeout) instead of failing with a stale snapshot.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    /// Begin a write transaction. SQLite: `BEGIN IMMEDIATE` takes the write
+    /// lock up front, so that a transaction that reads before it writes
+    /// waits for other writers (busy timeout) instead of failing with a
+    /// stale snapshot. PostgreSQL: the advisory lock [`WRITE_LOCK`], held
+    /// to the end of the transaction, does the same across processes.
+    async fn write(&self) -> Result<Tx<'static>> {
+        match self.backend() {
+            Backend::Sqlite => Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.writer.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
     }
 
-    /// Where the database lives.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the state lives.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
-    /// Close the pool, checkpointing the WAL.
+    /// Which database holds it.
+    pub fn backend(&self) -> Backend {
+        self.location.backend()
+    }
+
+    /// Close the pool (on SQLite, checkpointing the WAL).
     pub async fn close(self) {
         self.writer.close().await;
         self.pool.close().await;
@@ -189,7 +431,7 @@ impl State {
 
     /// The campaign named `name`, if it was launched.
     pub async fn campaign(&self, name: &str) -> Result<Option<CampaignRow>> {
-        Ok(sqlx::query_as("SELECT * FROM campaigns WHERE name = ?")
+        Ok(sqlx::query_as("SELECT * FROM campaigns WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await?)
@@ -224,7 +466,7 @@ impl State {
     ) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
         let at = self.stamp();
-        let exists = sqlx::query("SELECT id FROM campaigns WHERE name = ?")
+        let exists = sqlx::query("SELECT id FROM campaigns WHERE name = $1")
             .bind(&campaign.name)
             .fetch_optional(&mut *tx)
             .await?;
@@ -233,7 +475,7 @@ impl State {
         }
         let id: i64 = sqlx::query(
             "INSERT INTO campaigns (name, file, recipe_id, forge, status, tranche_count, tranches_open, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'active', ?, 0, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, 'active', $5, 0, $6, $7) RETURNING id",
         )
         .bind(&campaign.name)
         .bind(&campaign.file)
@@ -257,18 +499,20 @@ impl State {
         )
         .await?;
         for (idx, t) in campaign.tranches.iter().enumerate() {
-            sqlx::query("INSERT INTO tranches (campaign_id, idx, name, spec) VALUES (?, ?, ?, ?)")
-                .bind(id)
-                .bind(idx as i64)
-                .bind(&t.name)
-                .bind(&t.spec)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO tranches (campaign_id, idx, name, spec) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id)
+            .bind(idx as i64)
+            .bind(&t.name)
+            .bind(&t.spec)
+            .execute(&mut *tx)
+            .await?;
         }
         for t in targets {
             let target_id: i64 = sqlx::query(
                 "INSERT INTO targets (campaign_id, repo, url, component, owner, tranche, position, state, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8) RETURNING id",
             )
             .bind(id)
             .bind(&t.repo)
@@ -325,7 +569,7 @@ impl State {
     ) -> Result<Option<CatalogSnapshotRow>> {
         Ok(sqlx::query_as(
             "SELECT id, source, taken_at, entity_count, entities FROM catalog_snapshots
-             WHERE campaign_id = ? ORDER BY id DESC LIMIT 1",
+             WHERE campaign_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(campaign.id)
         .fetch_optional(&self.pool)
@@ -335,7 +579,7 @@ impl State {
     /// How many snapshots a campaign has.
     pub async fn catalog_snapshot_count(&self, campaign: &CampaignRow) -> Result<i64> {
         Ok(
-            sqlx::query("SELECT COUNT(*) AS n FROM catalog_snapshots WHERE campaign_id = ?")
+            sqlx::query("SELECT COUNT(*) AS n FROM catalog_snapshots WHERE campaign_id = $1")
                 .bind(campaign.id)
                 .fetch_one(&self.pool)
                 .await?
@@ -349,26 +593,28 @@ impl State {
     pub async fn open_tranches(&self, campaign: &CampaignRow, upto: i64) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
         let at = self.stamp();
-        let current: i64 = sqlx::query("SELECT tranches_open FROM campaigns WHERE id = ?")
+        let current: i64 = sqlx::query("SELECT tranches_open FROM campaigns WHERE id = $1")
             .bind(campaign.id)
             .fetch_one(&mut *tx)
             .await?
             .get("tranches_open");
         let upto = upto.min(campaign.tranche_count);
         if upto > current {
-            sqlx::query("UPDATE campaigns SET tranches_open = ?, updated_at = ?, ci_failures_acknowledged = 0 WHERE id = ?")
+            sqlx::query("UPDATE campaigns SET tranches_open = $1, updated_at = $2, ci_failures_acknowledged = 0 WHERE id = $3")
                 .bind(upto)
                 .bind(&at)
                 .bind(campaign.id)
                 .execute(&mut *tx)
                 .await?;
             for tranche in current..upto {
-                sqlx::query("UPDATE tranches SET opened_at = ? WHERE campaign_id = ? AND idx = ?")
-                    .bind(&at)
-                    .bind(campaign.id)
-                    .bind(tranche)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "UPDATE tranches SET opened_at = $1 WHERE campaign_id = $2 AND idx = $3",
+                )
+                .bind(&at)
+                .bind(campaign.id)
+                .bind(tranche)
+                .execute(&mut *tx)
+                .await?;
                 let detail = format!("tranche {}", tranche + 1);
                 insert_event(
                     &mut tx,
@@ -384,7 +630,7 @@ impl State {
             }
         }
         let pending = sqlx::query(
-            "SELECT id FROM targets WHERE campaign_id = ? AND tranche < ? AND state = 'pending' ORDER BY position",
+            "SELECT id FROM targets WHERE campaign_id = $1 AND tranche < $2 AND state = 'pending' ORDER BY position",
         )
         .bind(campaign.id)
         .bind(upto)
@@ -392,7 +638,7 @@ impl State {
         .await?;
         for row in pending {
             let target_id: i64 = row.get("id");
-            sqlx::query("UPDATE targets SET state = 'queued', updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE targets SET state = 'queued', updated_at = $1 WHERE id = $2")
                 .bind(&at)
                 .bind(target_id)
                 .execute(&mut *tx)
@@ -435,14 +681,11 @@ impl State {
         let limit = limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         // Only constant text is formatted into the query.
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "{TARGET_SELECT} WHERE t.campaign_id = ? {TARGET_FILTER} ORDER BY t.position LIMIT ?"
+            "{TARGET_SELECT} WHERE t.campaign_id = $1 {TARGET_FILTER} ORDER BY t.position LIMIT $5"
         )))
         .bind(campaign_id)
         .bind(filter.state.map(TargetState::as_str))
-        .bind(filter.state.map(TargetState::as_str))
         .bind(&filter.owner)
-        .bind(&filter.owner)
-        .bind(filter.tranche)
         .bind(filter.tranche)
         .bind(limit)
         .fetch_all(&self.pool)
@@ -458,14 +701,11 @@ impl State {
         filter: &TargetFilter,
     ) -> Result<std::collections::BTreeMap<TargetState, usize>> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT t.state AS state, COUNT(*) AS n FROM targets t WHERE t.campaign_id = ? {TARGET_FILTER} GROUP BY t.state"
+            "SELECT t.state AS state, COUNT(*) AS n FROM targets t WHERE t.campaign_id = $1 {TARGET_FILTER} GROUP BY t.state"
         )))
         .bind(campaign_id)
         .bind(filter.state.map(TargetState::as_str))
-        .bind(filter.state.map(TargetState::as_str))
         .bind(&filter.owner)
-        .bind(&filter.owner)
-        .bind(filter.tranche)
         .bind(filter.tranche)
         .fetch_all(&self.pool)
         .await?;
@@ -480,7 +720,7 @@ impl State {
 
     /// One target by id.
     pub async fn target(&self, target_id: i64) -> Result<TargetRow> {
-        let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = ?")))
+        let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = $1")))
             .bind(target_id)
             .fetch_one(&self.pool)
             .await?;
@@ -523,7 +763,7 @@ impl State {
     /// Every event of a campaign, oldest first.
     pub async fn events(&self, campaign_id: i64) -> Result<Vec<EventRow>> {
         Ok(
-            sqlx::query_as("SELECT id, target_id, kind, from_state, to_state, detail, at FROM events WHERE campaign_id = ? ORDER BY id")
+            sqlx::query_as("SELECT id, target_id, kind, from_state, to_state, detail, at FROM events WHERE campaign_id = $1 ORDER BY id")
                 .bind(campaign_id)
                 .fetch_all(&self.pool)
                 .await?,
@@ -604,7 +844,7 @@ impl State {
             set_reviewers(&mut tx, target, opened.reviewers, &at).await?;
         }
         update_changeset_pr(&mut tx, target, pr, &at).await?;
-        let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = ?")))
+        let row = sqlx::query(AssertSqlSafe(format!("{TARGET_SELECT} WHERE t.id = $1")))
             .bind(target.id)
             .fetch_one(&mut *tx)
             .await?;
@@ -653,7 +893,7 @@ impl State {
         for s in synced {
             update_changeset_pr(&mut tx, s.target, &s.record, &at).await?;
             if let Some((to, change)) = &s.to {
-                let current: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
+                let current: String = sqlx::query("SELECT state FROM targets WHERE id = $1")
                     .bind(s.target.id)
                     .fetch_one(&mut *tx)
                     .await?
@@ -676,7 +916,7 @@ impl State {
         head: &str,
     ) -> Result<Option<LocalPullRequest>> {
         let row = sqlx::query(
-            "SELECT * FROM local_pull_requests WHERE repo_url = ? AND head = ? ORDER BY number DESC LIMIT 1",
+            "SELECT * FROM local_pull_requests WHERE repo_url = $1 AND head = $2 ORDER BY number DESC LIMIT 1",
         )
         .bind(repo_url)
         .bind(head)
@@ -688,7 +928,7 @@ impl State {
     /// The local pull request `number` of `repo_url`.
     pub async fn local_pr(&self, repo_url: &str, number: i64) -> Result<Option<LocalPullRequest>> {
         let row =
-            sqlx::query("SELECT * FROM local_pull_requests WHERE repo_url = ? AND number = ?")
+            sqlx::query("SELECT * FROM local_pull_requests WHERE repo_url = $1 AND number = $2")
                 .bind(repo_url)
                 .bind(number)
                 .fetch_optional(&self.pool)
@@ -703,7 +943,7 @@ impl State {
         let mut tx = self.write().await?;
         let at = self.stamp();
         let number: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_pull_requests WHERE repo_url = ?",
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_pull_requests WHERE repo_url = $1",
         )
         .bind(&pr.repo_url)
         .fetch_one(&mut *tx)
@@ -712,7 +952,7 @@ impl State {
         sqlx::query(
             "INSERT INTO local_pull_requests
                 (repo_url, number, title, body, head, base, head_commit, state, draft, labels, ci_state, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, 'none', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, 'none', $10, $11)",
         )
         .bind(&pr.repo_url)
         .bind(number)
@@ -721,7 +961,7 @@ impl State {
         .bind(&pr.head)
         .bind(&pr.base)
         .bind(&pr.head_commit)
-        .bind(pr.draft)
+        .bind(i64::from(pr.draft))
         .bind(serde_json::to_string(&pr.labels).unwrap_or_else(|_| "[]".into()))
         .bind(&at)
         .bind(&at)
@@ -743,9 +983,9 @@ impl State {
         comment: Option<&str>,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE local_pull_requests SET state = ?, merge_commit = COALESCE(?, merge_commit),
-                close_comment = COALESCE(?, close_comment), updated_at = ?
-             WHERE repo_url = ? AND number = ?",
+            "UPDATE local_pull_requests SET state = $1, merge_commit = COALESCE($2, merge_commit),
+                close_comment = COALESCE($3, close_comment), updated_at = $4
+             WHERE repo_url = $5 AND number = $6",
         )
         .bind(state.as_str())
         .bind(merge_commit)
@@ -769,16 +1009,16 @@ impl State {
     ) -> Result<()> {
         let query = match change {
             LocalPrChange::Labels(labels) => sqlx::query(
-                "UPDATE local_pull_requests SET labels = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+                "UPDATE local_pull_requests SET labels = $1, updated_at = $2 WHERE repo_url = $3 AND number = $4",
             )
             .bind(serde_json::to_string(labels).unwrap_or_else(|_| "[]".into())),
             LocalPrChange::Text { title, body } => sqlx::query(
-                "UPDATE local_pull_requests SET title = ?, body = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+                "UPDATE local_pull_requests SET title = $1, body = $2, updated_at = $3 WHERE repo_url = $4 AND number = $5",
             )
             .bind(title)
             .bind(body),
             LocalPrChange::Ci(ci) => sqlx::query(
-                "UPDATE local_pull_requests SET ci_state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+                "UPDATE local_pull_requests SET ci_state = $1, updated_at = $2 WHERE repo_url = $3 AND number = $4",
             )
             .bind(ci),
         };
@@ -796,7 +1036,7 @@ impl State {
     /// The tracking issue recorded for a campaign, if any.
     pub async fn tracking_issue(&self, campaign_id: i64) -> Result<Option<TrackingIssueRow>> {
         Ok(
-            sqlx::query_as("SELECT * FROM tracking_issues WHERE campaign_id = ?")
+            sqlx::query_as("SELECT * FROM tracking_issues WHERE campaign_id = $1")
                 .bind(campaign_id)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -814,7 +1054,7 @@ impl State {
         sqlx::query(
             "INSERT INTO tracking_issues
                 (campaign_id, repository, number, url, state, body_hash, published_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (campaign_id) DO UPDATE SET
                 repository = excluded.repository, number = excluded.number, url = excluded.url,
                 state = excluded.state, body_hash = excluded.body_hash,
@@ -838,7 +1078,7 @@ impl State {
 
     /// Every local issue of `repo_url`, by number.
     pub async fn local_issues(&self, repo_url: &str) -> Result<Vec<LocalIssue>> {
-        let rows = sqlx::query("SELECT * FROM local_issues WHERE repo_url = ? ORDER BY number")
+        let rows = sqlx::query("SELECT * FROM local_issues WHERE repo_url = $1 ORDER BY number")
             .bind(repo_url)
             .fetch_all(&self.pool)
             .await?;
@@ -847,7 +1087,7 @@ impl State {
 
     /// The local issue `number` of `repo_url`.
     pub async fn local_issue(&self, repo_url: &str, number: i64) -> Result<Option<LocalIssue>> {
-        let row = sqlx::query("SELECT * FROM local_issues WHERE repo_url = ? AND number = ?")
+        let row = sqlx::query("SELECT * FROM local_issues WHERE repo_url = $1 AND number = $2")
             .bind(repo_url)
             .bind(number)
             .fetch_optional(&self.pool)
@@ -866,7 +1106,7 @@ impl State {
         let mut tx = self.write().await?;
         let at = self.stamp();
         let number: i64 = sqlx::query(
-            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_issues WHERE repo_url = ?",
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM local_issues WHERE repo_url = $1",
         )
         .bind(repo_url)
         .fetch_one(&mut *tx)
@@ -874,7 +1114,7 @@ impl State {
         .get("next");
         sqlx::query(
             "INSERT INTO local_issues (repo_url, number, title, body, labels, state, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, 'open', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, $7)",
         )
         .bind(repo_url)
         .bind(number)
@@ -900,7 +1140,7 @@ impl State {
         body: &str,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE local_issues SET title = ?, body = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+            "UPDATE local_issues SET title = $1, body = $2, updated_at = $3 WHERE repo_url = $4 AND number = $5",
         )
         .bind(title)
         .bind(body)
@@ -920,7 +1160,7 @@ impl State {
         state: IssueState,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE local_issues SET state = ?, updated_at = ? WHERE repo_url = ? AND number = ?",
+            "UPDATE local_issues SET state = $1, updated_at = $2 WHERE repo_url = $3 AND number = $4",
         )
         .bind(state)
         .bind(self.stamp())
@@ -937,7 +1177,7 @@ impl State {
     /// before schema 3).
     pub async fn tranches(&self, campaign_id: i64) -> Result<Vec<TrancheRow>> {
         Ok(sqlx::query_as(
-            "SELECT idx, name, spec, opened_at FROM tranches WHERE campaign_id = ? ORDER BY idx",
+            "SELECT idx, name, spec, opened_at FROM tranches WHERE campaign_id = $1 ORDER BY idx",
         )
         .bind(campaign_id)
         .fetch_all(&self.pool)
@@ -946,7 +1186,7 @@ impl State {
 
     /// A campaign's status as it is now (`None`: no such campaign).
     pub async fn campaign_status(&self, campaign_id: i64) -> Result<Option<String>> {
-        Ok(sqlx::query("SELECT status FROM campaigns WHERE id = ?")
+        Ok(sqlx::query("SELECT status FROM campaigns WHERE id = $1")
             .bind(campaign_id)
             .fetch_optional(&self.pool)
             .await?
@@ -970,7 +1210,7 @@ impl State {
     ) -> Result<CampaignRow> {
         let mut tx = self.write().await?;
         let at = self.stamp();
-        let from: CampaignStatus = sqlx::query("SELECT status FROM campaigns WHERE id = ?")
+        let from: CampaignStatus = sqlx::query("SELECT status FROM campaigns WHERE id = $1")
             .bind(campaign.id)
             .fetch_one(&mut *tx)
             .await?
@@ -982,12 +1222,12 @@ impl State {
             )));
         }
         sqlx::query(
-            "UPDATE campaigns SET status = ?, status_reason = ?, updated_at = ?,
-                 ci_failures_acknowledged = COALESCE(?, ci_failures_acknowledged)
-             WHERE id = ?",
+            "UPDATE campaigns SET status = $1, status_reason = $2, updated_at = $3,
+                 ci_failures_acknowledged = COALESCE($4, ci_failures_acknowledged)
+             WHERE id = $5",
         )
         .bind(status)
-        .bind(reason.map(redact_text))
+        .bind(reason.map(|r| redact_text(r).into_owned()))
         .bind(&at)
         .bind(acknowledged)
         .bind(campaign.id)
@@ -1013,7 +1253,7 @@ impl State {
     /// Record the last gate evaluation, in words (not an event: it is
     /// re-evaluated on every run).
     pub async fn set_gate_note(&self, campaign: &CampaignRow, note: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE campaigns SET gate_note = ? WHERE id = ?")
+        sqlx::query("UPDATE campaigns SET gate_note = $1 WHERE id = $2")
             .bind(note)
             .bind(campaign.id)
             .execute(&self.writer)
@@ -1062,11 +1302,11 @@ impl State {
         let mut tx = self.write().await?;
         let at = self.stamp();
         sqlx::query(
-            "UPDATE changesets SET exact_head = ?, exact_fingerprint = ?, recipe_exact = ? WHERE target_id = ?",
+            "UPDATE changesets SET exact_head = $1, exact_fingerprint = $2, recipe_exact = $3 WHERE target_id = $4",
         )
         .bind(&check.head)
         .bind(&check.fingerprint)
-        .bind(check.exact)
+        .bind(i64::from(check.exact))
         .bind(target.id)
         .execute(&mut *tx)
         .await?;
@@ -1098,7 +1338,7 @@ impl State {
     pub async fn mark_nudged(&self, target: &TargetRow, detail: &str) -> Result<()> {
         let mut tx = self.write().await?;
         let at = self.stamp();
-        sqlx::query("UPDATE changesets SET nudged_at = ? WHERE target_id = ?")
+        sqlx::query("UPDATE changesets SET nudged_at = $1 WHERE target_id = $2")
             .bind(&at)
             .bind(target.id)
             .execute(&mut *tx)
@@ -1122,7 +1362,7 @@ impl State {
     /// posted): the next run may try again.
     pub async fn clear_nudged(&self, target: &TargetRow, detail: &str) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE changesets SET nudged_at = NULL WHERE target_id = ?")
+        sqlx::query("UPDATE changesets SET nudged_at = NULL WHERE target_id = $1")
             .bind(target.id)
             .execute(&mut *tx)
             .await?;
@@ -1144,7 +1384,7 @@ impl State {
     /// How many pull requests the campaign opened at or after `since`.
     pub async fn opened_since(&self, campaign_id: i64, since: jiff::Timestamp) -> Result<usize> {
         let rows = sqlx::query(
-            "SELECT at FROM events WHERE campaign_id = ? AND kind = 'pull_request_opened'",
+            "SELECT at FROM events WHERE campaign_id = $1 AND kind = 'pull_request_opened'",
         )
         .bind(campaign_id)
         .fetch_all(&self.pool)
@@ -1159,7 +1399,7 @@ impl State {
     /// Record what a scan found at a target's default-branch head.
     pub async fn record_scan(&self, target: &TargetRow, scan: &NewScan) -> Result<()> {
         sqlx::query(
-            "INSERT INTO scans (campaign_id, target_id, commit_id, matches, error, at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO scans (campaign_id, target_id, commit_id, matches, error, at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(target.campaign_id)
         .bind(target.id)
@@ -1175,7 +1415,7 @@ impl State {
     /// Every scan of a campaign, oldest first.
     pub async fn scans(&self, campaign_id: i64) -> Result<Vec<ScanRow>> {
         Ok(sqlx::query_as(
-            "SELECT target_id, commit_id, matches, error, at FROM scans WHERE campaign_id = ? ORDER BY id",
+            "SELECT target_id, commit_id, matches, error, at FROM scans WHERE campaign_id = $1 ORDER BY id",
         )
         .bind(campaign_id)
         .fetch_all(&self.pool)
@@ -1195,12 +1435,21 @@ impl State {
         replay(&events, until)
     }
 
-    /// Run `PRAGMA integrity_check` and return its answer (`ok` when sound).
+    /// Check the database: SQLite's `PRAGMA integrity_check` (`ok` when
+    /// sound); on PostgreSQL, which checks itself, `ok` when it answers.
     pub async fn integrity_check(&self) -> Result<String> {
-        let row = sqlx::query("PRAGMA integrity_check")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<String, _>(0))
+        match self.backend() {
+            Backend::Sqlite => {
+                let row = sqlx::query("PRAGMA integrity_check")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.get::<String, _>(0))
+            }
+            Backend::Postgres => {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok("ok".into())
+            }
+        }
     }
 }
 
@@ -1273,8 +1522,9 @@ impl<'a> Replayer<'a> {
     }
 }
 
-/// The conditions of a [`TargetFilter`], each bound twice (`NULL`: any).
-const TARGET_FILTER: &str = "AND (? IS NULL OR t.state = ?) AND (? IS NULL OR t.owner = ?) AND (? IS NULL OR t.tranche = ?)";
+/// The conditions of a [`TargetFilter`], bound as `$2`..`$4` after the
+/// campaign as `$1` (`NULL`: any).
+const TARGET_FILTER: &str = "AND ($2 IS NULL OR t.state = $2) AND ($3 IS NULL OR t.owner = $3) AND ($4 IS NULL OR t.tranche = $4)";
 
 const TARGET_SELECT: &str =
     "SELECT t.*, c.branch AS cs_branch, c.base AS cs_base, c.number AS cs_number,
@@ -1286,7 +1536,7 @@ const TARGET_SELECT: &str =
 /// [`State::transition`] inside a transaction: the target's state (read
 /// here, in the transaction) becomes `to`, and the move is logged.
 async fn upsert_changeset(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     target: &TargetRow,
     forge: &str,
     branch: &str,
@@ -1295,7 +1545,7 @@ async fn upsert_changeset(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO changesets (target_id, forge, branch, base, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (target_id) DO UPDATE SET branch = excluded.branch, base = excluded.base, updated_at = excluded.updated_at",
     )
     .bind(target.id)
@@ -1310,12 +1560,12 @@ async fn upsert_changeset(
 }
 
 async fn set_reviewers(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     target: &TargetRow,
     reviewers: &str,
     at: &str,
 ) -> Result<()> {
-    sqlx::query("UPDATE changesets SET reviewers = ?, updated_at = ? WHERE target_id = ?")
+    sqlx::query("UPDATE changesets SET reviewers = $1, updated_at = $2 WHERE target_id = $3")
         .bind(reviewers)
         .bind(at)
         .bind(target.id)
@@ -1325,13 +1575,13 @@ async fn set_reviewers(
 }
 
 async fn transition_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     target: &TargetRow,
     to: TargetState,
     change: &Transition,
     at: &str,
 ) -> Result<()> {
-    let from: String = sqlx::query("SELECT state FROM targets WHERE id = ?")
+    let from: String = sqlx::query("SELECT state FROM targets WHERE id = $1")
         .bind(target.id)
         .fetch_one(&mut **tx)
         .await?
@@ -1354,17 +1604,17 @@ async fn transition_in(
         (None, None)
     };
     sqlx::query(
-        "UPDATE targets SET state = ?, step = ?, reason = ?,
-                default_branch = COALESCE(?, default_branch),
-                base_commit = COALESCE(?, base_commit),
-                head_commit = COALESCE(?, head_commit),
-                recipe_fingerprint = COALESCE(?, recipe_fingerprint),
-                updated_at = ?
-             WHERE id = ?",
+        "UPDATE targets SET state = $1, step = $2, reason = $3,
+                default_branch = COALESCE($4, default_branch),
+                base_commit = COALESCE($5, base_commit),
+                head_commit = COALESCE($6, head_commit),
+                recipe_fingerprint = COALESCE($7, recipe_fingerprint),
+                updated_at = $8
+             WHERE id = $9",
     )
     .bind(to.as_str())
     .bind(&step)
-    .bind(reason.as_deref().map(redact_text))
+    .bind(reason.as_deref().map(|r| redact_text(r).into_owned()))
     .bind(&change.default_branch)
     .bind(&change.base_commit)
     .bind(&change.head_commit)
@@ -1394,22 +1644,22 @@ async fn transition_in(
 
 /// Record what the forge says of a target's pull request.
 async fn update_changeset_pr(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     target: &TargetRow,
     pr: &PullRequestRecord,
     at: &str,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE changesets SET number = ?, url = ?, pr_state = ?, draft = ?, ci_state = ?,
-             review_state = COALESCE(?, review_state), merged_at = COALESCE(?, merged_at),
-             closed_at = COALESCE(?, closed_at), updated_at = ?, synced_at = ?,
-             opened_at = COALESCE(opened_at, ?)
-         WHERE target_id = ?",
+        "UPDATE changesets SET number = $1, url = $2, pr_state = $3, draft = $4, ci_state = $5,
+             review_state = COALESCE($6, review_state), merged_at = COALESCE($7, merged_at),
+             closed_at = COALESCE($8, closed_at), updated_at = $9, synced_at = $10,
+             opened_at = COALESCE(opened_at, $11)
+         WHERE target_id = $12",
     )
     .bind(pr.number)
-    .bind(redact(&pr.url))
+    .bind(redact(&pr.url).into_owned())
     .bind(pr.state.as_str())
-    .bind(pr.draft)
+    .bind(i64::from(pr.draft))
     .bind(pr.ci_state)
     .bind(pr.review_state)
     .bind(&pr.merged_at)
@@ -1425,7 +1675,7 @@ async fn update_changeset_pr(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_event(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut Tx<'_>,
     campaign_id: i64,
     target_id: Option<i64>,
     kind: &str,
@@ -1435,14 +1685,14 @@ async fn insert_event(
     at: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO events (campaign_id, target_id, kind, from_state, to_state, detail, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (campaign_id, target_id, kind, from_state, to_state, detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(campaign_id)
     .bind(target_id)
     .bind(kind)
     .bind(from)
     .bind(to)
-    .bind(detail.map(redact_text))
+    .bind(detail.map(|d| redact_text(d).into_owned()))
     .bind(at)
     .execute(&mut **tx)
     .await?;
@@ -1464,14 +1714,14 @@ impl FromStr for TargetState {
 mod tests;
 
 async fn insert_snapshot(
-    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    tx: &mut Tx<'static>,
     campaign_id: i64,
     snapshot: &NewSnapshot<'_>,
     at: &str,
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO catalog_snapshots (campaign_id, source, taken_at, entity_count, entities)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(campaign_id)
     .bind(snapshot.source)

@@ -1,12 +1,75 @@
 use super::*;
 
-async fn fresh() -> (tempfile::TempDir, State) {
-    let dir = tempfile::tempdir().unwrap();
-    let state = State::open(&dir.path().join("nested/fleetwright.db"))
-        .await
-        .unwrap();
-    (dir, state)
+/// A fresh, empty state on `backend`: a SQLite file in a temp folder, or
+/// a new database of the test process's PostgreSQL server (started on
+/// loopback on first use; a test fails, never skips, without PostgreSQL).
+pub(crate) struct Fixture {
+    _dir: tempfile::TempDir,
+    pub(crate) location: Location,
 }
+
+impl Fixture {
+    pub(crate) fn new(backend: Backend) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let location = match backend {
+            Backend::Sqlite => Location::Sqlite(dir.path().join("nested/fleetwright.db")),
+            Backend::Postgres => {
+                let server = crate::sim::postgres::PgServer::shared()
+                    .unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"));
+                Location::Postgres(server.database("state").unwrap())
+            }
+        };
+        Fixture {
+            _dir: dir,
+            location,
+        }
+    }
+
+    pub(crate) async fn open(&self) -> State {
+        State::open(self.location.clone()).await.unwrap()
+    }
+
+    pub(crate) async fn open_with_clock(&self, clock: Arc<dyn Clock>) -> State {
+        State::open_with_clock(self.location.clone(), clock)
+            .await
+            .unwrap()
+    }
+}
+
+async fn fresh(backend: Backend) -> (Fixture, State) {
+    let fixture = Fixture::new(backend);
+    let state = fixture.open().await;
+    (fixture, state)
+}
+
+/// Each test below runs on both databases: `<test>::sqlite` and
+/// `<test>::postgres`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both!(
+    opening_a_tranche_queues_only_its_targets_and_logs_it,
+    transitions_are_logged_and_failures_keep_their_step,
+    local_forge_numbers_per_repository_and_refuses_a_second_open_pr_for_a_head,
+    forge_answers_are_kept_per_api_url_and_forgotten_by_prefix,
+    forge_answers_unused_for_thirty_days_are_pruned_and_a_304_keeps_them,
+    ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch,
+    a_tracking_issue_is_one_row_per_campaign_and_keeps_when_it_was_published,
+    local_issues_are_numbered_per_repository_and_keep_their_labels,
+);
 
 fn target(repo: &str, tranche: i64, position: i64) -> NewTarget {
     NewTarget {
@@ -39,9 +102,8 @@ fn campaign() -> NewCampaign {
     }
 }
 
-#[tokio::test]
-async fn opening_a_tranche_queues_only_its_targets_and_logs_it() {
-    let (_dir, state) = fresh().await;
+async fn opening_a_tranche_queues_only_its_targets_and_logs_it(backend: Backend) {
+    let (_fixture, state) = fresh(backend).await;
     let c = state
         .create_campaign(&campaign(), &[target("a", 0, 0), target("b", 1, 1)])
         .await
@@ -65,9 +127,8 @@ async fn opening_a_tranche_queues_only_its_targets_and_logs_it() {
     assert_eq!(state.integrity_check().await.unwrap(), "ok");
 }
 
-#[tokio::test]
-async fn transitions_are_logged_and_failures_keep_their_step() {
-    let (_dir, state) = fresh().await;
+async fn transitions_are_logged_and_failures_keep_their_step(backend: Backend) {
+    let (_fixture, state) = fresh(backend).await;
     let c = state
         .create_campaign(&campaign(), &[target("a", 0, 0)])
         .await
@@ -100,9 +161,10 @@ async fn transitions_are_logged_and_failures_keep_their_step() {
     assert_eq!((t.step, t.reason), (None, None));
 }
 
-#[tokio::test]
-async fn local_forge_numbers_per_repository_and_refuses_a_second_open_pr_for_a_head() {
-    let (_dir, state) = fresh().await;
+async fn local_forge_numbers_per_repository_and_refuses_a_second_open_pr_for_a_head(
+    backend: Backend,
+) {
+    let (_fixture, state) = fresh(backend).await;
     let pr = |repo: &str| NewLocalPullRequest {
         repo_url: repo.into(),
         title: "t".into(),
@@ -139,9 +201,8 @@ fn answer(etag: &str) -> ForgeAnswer {
     }
 }
 
-#[tokio::test]
-async fn forge_answers_are_kept_per_api_url_and_forgotten_by_prefix() {
-    let (dir, state) = fresh().await;
+async fn forge_answers_are_kept_per_api_url_and_forgotten_by_prefix(backend: Backend) {
+    let (fixture, state) = fresh(backend).await;
     let (gh, ghe) = ("https://api.github.com", "https://ghe.example.com/api/v3");
     let pulls = "/repos/o/r/pulls";
     for path in [
@@ -175,9 +236,7 @@ async fn forge_answers_are_kept_per_api_url_and_forgotten_by_prefix() {
     assert_eq!(other.etag, "other");
     // A second State on the same file (the next process) reads them.
     state.close().await;
-    let state = State::open(&dir.path().join("nested/fleetwright.db"))
-        .await
-        .unwrap();
+    let state = fixture.open().await;
     assert_eq!(state.forge_answer_count().await.unwrap().0, 6);
     // Pull request 7 and what is under it go; #70, `7x` and the other
     // forge's #7 stay.
@@ -202,13 +261,10 @@ async fn forge_answers_are_kept_per_api_url_and_forgotten_by_prefix() {
     }
 }
 
-#[tokio::test]
-async fn forge_answers_unused_for_thirty_days_are_pruned_and_a_304_keeps_them() {
-    let dir = tempfile::tempdir().unwrap();
+async fn forge_answers_unused_for_thirty_days_are_pruned_and_a_304_keeps_them(backend: Backend) {
+    let fixture = Fixture::new(backend);
     let clock = crate::clock::ManualClock::new();
-    let state = State::open_with_clock(&dir.path().join("f.db"), Arc::new(clock.clone()))
-        .await
-        .unwrap();
+    let state = fixture.open_with_clock(Arc::new(clock.clone())).await;
     let api = "https://api.github.com";
     state
         .remember_forge_answer(api, "/old", &answer("a"))
@@ -235,9 +291,8 @@ async fn forge_answers_unused_for_thirty_days_are_pruned_and_a_304_keeps_them() 
 /// `status` lists 50 of them and counts them all with SQL; filters hold
 /// what they name; a sync's batch moves only the targets whose pull
 /// request changed. The shape is pinned, not the time.
-#[tokio::test]
-async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch() {
-    let (_dir, state) = fresh().await;
+async fn ten_thousand_targets_list_by_page_count_by_state_and_sync_in_one_batch(backend: Backend) {
+    let (_fixture, state) = fresh(backend).await;
     let n = 10_000;
     let targets: Vec<NewTarget> = (0..n)
         .map(|i| NewTarget {
@@ -363,9 +418,10 @@ fn pr_record(number: i64, state: PrState) -> PullRequestRecord {
     }
 }
 
-#[tokio::test]
-async fn a_tracking_issue_is_one_row_per_campaign_and_keeps_when_it_was_published() {
-    let (_dir, state) = fresh().await;
+async fn a_tracking_issue_is_one_row_per_campaign_and_keeps_when_it_was_published(
+    backend: Backend,
+) {
+    let (_fixture, state) = fresh(backend).await;
     let c = state
         .create_campaign(&campaign(), &[target("a", 0, 0)])
         .await
@@ -397,9 +453,8 @@ async fn a_tracking_issue_is_one_row_per_campaign_and_keeps_when_it_was_publishe
     assert_eq!(second.published_at, first.published_at);
 }
 
-#[tokio::test]
-async fn local_issues_are_numbered_per_repository_and_keep_their_labels() {
-    let (_dir, state) = fresh().await;
+async fn local_issues_are_numbered_per_repository_and_keep_their_labels(backend: Backend) {
+    let (_fixture, state) = fresh(backend).await;
     let labels = vec!["fleetwright/tracking".to_string()];
     let one = state
         .insert_local_issue("/r/a.git", "A", "body", &labels)
@@ -428,4 +483,218 @@ async fn local_issues_are_numbered_per_repository_and_keep_their_labels() {
     assert_eq!((one.title.as_str(), one.body.as_str()), ("A2", "new"));
     assert_eq!(one.state, IssueState::Closed);
     assert_eq!(state.local_issues("/r/a.git").await.unwrap().len(), 2);
+}
+
+on_both!(
+    a_lease_is_taken_by_one_worker_and_taken_over_when_it_expires,
+    two_states_share_one_write_budget,
+    a_state_is_copied_whole_into_an_empty_one_and_never_into_a_full_one,
+);
+
+async fn a_lease_is_taken_by_one_worker_and_taken_over_when_it_expires(backend: Backend) {
+    let (fixture, state) = fresh(backend).await;
+    let c = state
+        .create_campaign(&campaign(), &[target("a", 0, 0), target("b", 0, 1)])
+        .await
+        .unwrap();
+    state.open_tranches(&c, 1).await.unwrap();
+    // Another process on the same state.
+    let other = fixture.open().await;
+    let targets = state.targets(c.id).await.unwrap();
+    let candidates: Vec<_> = targets.iter().map(|t| (t, true)).collect();
+    let ttl = Duration::from_secs(60);
+    let first = state.lease_first("w1", &candidates, ttl).await.unwrap();
+    assert_eq!(first.map(|l| l.target_id), Some(targets[0].id));
+    // The second worker gets the next target, never the same one.
+    let second = other.lease_first("w2", &candidates, ttl).await.unwrap();
+    assert_eq!(second.map(|l| l.target_id), Some(targets[1].id));
+    assert_eq!(
+        other.lease_first("w3", &candidates, ttl).await.unwrap(),
+        None
+    );
+    assert_eq!(state.live_leases(c.id).await.unwrap().len(), 2);
+    // A target that moved on since it was read is not taken again.
+    state.release_lease("w1", targets[0].id).await.unwrap();
+    state
+        .transition(&targets[0], TargetState::NoChange, &Transition::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        other.lease_first("w3", &candidates, ttl).await.unwrap(),
+        None
+    );
+    // w2 dies: its lease runs out, and w3 takes the target over.
+    other.renew_leases("w2", Duration::ZERO).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let taken = other.lease_first("w3", &candidates, ttl).await.unwrap();
+    assert_eq!(taken.map(|l| l.target_id), Some(targets[1].id));
+    assert_eq!(
+        state.live_leases(c.id).await.unwrap(),
+        [(targets[1].id, "w3".to_string(), true)]
+    );
+    // The heartbeat renews only what the worker holds.
+    assert_eq!(state.renew_leases("w3", ttl).await.unwrap(), 1);
+    assert_eq!(state.renew_leases("w2", ttl).await.unwrap(), 0);
+}
+
+async fn two_states_share_one_write_budget(backend: Backend) {
+    use std::time::SystemTime;
+    let (fixture, one) = fresh(backend).await;
+    let two = fixture.open().await;
+    let limits = budget::Limits {
+        min_interval: Duration::from_secs(1),
+        per_minute: 2,
+        per_hour: 500,
+    };
+    let forge = "https://api.github.com";
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let Reservation::Granted(id) = one.reserve_write(forge, "p1", limits, t0).await.unwrap() else {
+        panic!("the first write waits");
+    };
+    // In flight: the other process waits, whatever the interval.
+    let at = t0 + Duration::from_secs(5);
+    assert!(matches!(
+        two.reserve_write(forge, "p2", limits, at).await.unwrap(),
+        Reservation::Wait(_)
+    ));
+    one.write_answered(id, t0 + Duration::from_millis(300))
+        .await
+        .unwrap();
+    // A second after the answer, not before.
+    assert_eq!(
+        two.reserve_write(forge, "p2", limits, t0 + Duration::from_millis(800))
+            .await
+            .unwrap(),
+        Reservation::Wait(Duration::from_millis(500))
+    );
+    let Reservation::Granted(id) = two
+        .reserve_write(forge, "p2", limits, t0 + Duration::from_millis(1300))
+        .await
+        .unwrap()
+    else {
+        panic!("the second write waits after the interval");
+    };
+    two.write_answered(id, t0 + Duration::from_millis(1400))
+        .await
+        .unwrap();
+    // Two in the minute: the third waits for the first to leave it.
+    assert_eq!(
+        one.reserve_write(forge, "p1", limits, t0 + Duration::from_secs(10))
+            .await
+            .unwrap(),
+        Reservation::Wait(Duration::from_millis(50_300))
+    );
+    // Another forge has its own budget.
+    assert!(matches!(
+        one.reserve_write(
+            "https://ghe.example.com/api/v3",
+            "p1",
+            limits,
+            t0 + Duration::from_secs(10)
+        )
+        .await
+        .unwrap(),
+        Reservation::Granted(_)
+    ));
+}
+
+async fn a_state_is_copied_whole_into_an_empty_one_and_never_into_a_full_one(backend: Backend) {
+    // From a SQLite file (the usual way) into `backend`.
+    let (_source_fixture, source) = fresh(Backend::Sqlite).await;
+    let c = source
+        .create_campaign(&campaign(), &[target("a", 0, 0), target("b", 1, 1)])
+        .await
+        .unwrap();
+    let c = source.open_tranches(&c, 1).await.unwrap();
+    let a = &source.targets(c.id).await.unwrap()[0];
+    source
+        .ensure_changeset(a, "local", "fleetwright/x", "main")
+        .await
+        .unwrap();
+    source
+        .insert_local_pr(&NewLocalPullRequest {
+            repo_url: "/remotes/a.git".into(),
+            title: "t".into(),
+            body: "b".into(),
+            head: "fleetwright/x".into(),
+            base: "main".into(),
+            head_commit: "abc".into(),
+            draft: true,
+            labels: vec!["x".into()],
+        })
+        .await
+        .unwrap();
+    let (_fixture, target_state) = fresh(backend).await;
+    let copied = source.copy_into(&target_state, |_, _| {}).await.unwrap();
+    let rows: std::collections::BTreeMap<_, _> = copied.tables.iter().cloned().collect();
+    assert_eq!(rows["targets"], 2);
+    assert_eq!(rows["events"], source.count_rows("events").await.unwrap());
+    // What the copy holds reads back the same.
+    let (was, is) = (
+        source.targets(c.id).await.unwrap(),
+        target_state.targets(c.id).await.unwrap(),
+    );
+    assert_eq!(
+        serde_json::to_string(&was).unwrap(),
+        serde_json::to_string(&is).unwrap()
+    );
+    assert_eq!(
+        serde_json::to_string(&source.events(c.id).await.unwrap()).unwrap(),
+        serde_json::to_string(&target_state.events(c.id).await.unwrap()).unwrap()
+    );
+    let pr = target_state
+        .local_pr("/remotes/a.git", 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pr.draft);
+    // New rows get new ids after the copied ones.
+    let mut second = campaign();
+    second.name = "c2".into();
+    let c2 = target_state
+        .create_campaign(&second, &[target("z", 0, 0)])
+        .await
+        .unwrap();
+    assert!(c2.id > c.id);
+    // A state that holds campaigns is never a copy's target.
+    let again = source.copy_into(&target_state, |_, _| {}).await;
+    assert!(matches!(again, Err(CopyError::NotEmpty(_))), "{again:?}");
+}
+
+/// The two sets of migrations are one schema: the same versions, and after
+/// them the same tables with the same columns (and both integer or both
+/// text); `state migrate` copies every table but the ones it names as not
+/// copied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_and_postgres_migrations_stay_in_lock_step() {
+    let versions = |m: &sqlx::migrate::Migrator| {
+        m.iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(versions(&SQLITE), versions(&POSTGRES));
+    let (_f1, sqlite) = fresh(Backend::Sqlite).await;
+    let (_f2, postgres) = fresh(Backend::Postgres).await;
+    let tables = sqlite.tables().await.unwrap();
+    assert_eq!(tables, postgres.tables().await.unwrap());
+    let mut listed: Vec<String> = copy::TABLES
+        .iter()
+        .chain(copy::NOT_COPIED)
+        .map(|t| t.to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(tables, listed);
+    for table in &tables {
+        let shape = |columns: Vec<copy::Column>| {
+            columns
+                .into_iter()
+                .map(|c| (c.name, c.integer))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            shape(sqlite.columns(table).await.unwrap()),
+            shape(postgres.columns(table).await.unwrap()),
+            "table {table}"
+        );
+    }
 }

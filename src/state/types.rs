@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, StateError};
 
@@ -203,13 +203,23 @@ impl PrState {
 
 /// State of an issue (a campaign's tracking issue), on any forge. Stored
 /// as its word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IssueState {
     Open,
     /// Closed, by a person: fleetwright never closes a tracking issue.
     Closed,
+}
+
+impl std::str::FromStr for IssueState {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "open" => Ok(IssueState::Open),
+            "closed" => Ok(IssueState::Closed),
+            other => Err(format!("unknown issue state `{other}`")),
+        }
+    }
 }
 
 impl IssueState {
@@ -270,7 +280,7 @@ pub struct LocalIssue {
 }
 
 impl LocalIssue {
-    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+    pub(super) fn from_row(r: &AnyRow) -> Result<Self> {
         let labels: String = r.try_get("labels")?;
         Ok(LocalIssue {
             repo_url: r.try_get("repo_url")?,
@@ -293,8 +303,7 @@ pub enum LocalPrChange<'a> {
 
 /// A pull request's checks, combined (`none`: it has none), stored as its
 /// word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CiState {
     None,
@@ -342,8 +351,7 @@ impl std::fmt::Display for CiState {
 }
 
 /// A pull request's reviews, as last synced, stored as its word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
-#[sqlx(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewState {
     Approved,
@@ -398,8 +406,7 @@ impl std::fmt::Display for ReviewState {
 
 /// A campaign's status, stored as its word (`active`, `paused`,
 /// `completed`, `cancelled`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, sqlx::Type)]
-#[sqlx(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CampaignStatus {
     /// Tranches open and pull requests are opened as the rollout allows.
@@ -661,7 +668,7 @@ impl TargetRow {
                 .is_some_and(|c| c.ci_state == Some(CiState::Failure))
     }
 
-    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+    pub(super) fn from_row(r: &AnyRow) -> Result<Self> {
         let state: String = r.try_get("state")?;
         let branch: Option<String> = r.try_get("cs_branch")?;
         let changeset = match branch {
@@ -674,7 +681,7 @@ impl TargetRow {
                     .try_get::<Option<String>, _>("cs_pr_state")?
                     .map(|s| PrState::parse(&s))
                     .transpose()?,
-                draft: r.try_get::<Option<bool>, _>("cs_draft")?.unwrap_or(false),
+                draft: r.try_get::<Option<i64>, _>("cs_draft")?.unwrap_or(0) != 0,
                 ci_state: r.try_get("cs_ci_state")?,
                 review_state: r.try_get("cs_review_state")?,
                 reviewers: r.try_get("cs_reviewers")?,
@@ -684,7 +691,8 @@ impl TargetRow {
                 recipe_exact: match (
                     r.try_get::<Option<String>, _>("cs_exact_head")?,
                     r.try_get::<Option<String>, _>("cs_exact_fingerprint")?,
-                    r.try_get::<Option<bool>, _>("cs_recipe_exact")?,
+                    r.try_get::<Option<i64>, _>("cs_recipe_exact")?
+                        .map(|e| e != 0),
                 ) {
                     (Some(head), Some(fingerprint), Some(exact)) => Some(RecipeExact {
                         head,
@@ -849,7 +857,7 @@ pub struct LocalPullRequest {
 }
 
 impl LocalPullRequest {
-    pub(super) fn from_row(r: &SqliteRow) -> Result<Self> {
+    pub(super) fn from_row(r: &AnyRow) -> Result<Self> {
         let labels: String = r.try_get("labels")?;
         Ok(LocalPullRequest {
             repo_url: r.try_get("repo_url")?,
@@ -860,7 +868,7 @@ impl LocalPullRequest {
             base: r.try_get("base")?,
             head_commit: r.try_get("head_commit")?,
             state: PrState::parse(&r.try_get::<String, _>("state")?)?,
-            draft: r.try_get("draft")?,
+            draft: r.try_get::<i64, _>("draft")? != 0,
             labels: serde_json::from_str(&labels).unwrap_or_default(),
             ci_state: r.try_get("ci_state")?,
             merge_commit: r.try_get("merge_commit")?,
@@ -881,3 +889,35 @@ pub struct NewLocalPullRequest {
     pub draft: bool,
     pub labels: Vec<String>,
 }
+
+/// A kind the state stores as its word (`as_str`, read back with
+/// `FromStr`), in either database.
+macro_rules! stored_as_word {
+    ($($kind:ty),*) => {$(
+        impl sqlx::Type<sqlx::Any> for $kind {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <str as sqlx::Type<sqlx::Any>>::type_info()
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Any> for $kind {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+            ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Any>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $kind {
+            fn decode(
+                value: <sqlx::Any as sqlx::Database>::ValueRef<'r>,
+            ) -> std::result::Result<Self, sqlx::error::BoxDynError> {
+                let word = <&str as sqlx::Decode<sqlx::Any>>::decode(value)?;
+                Ok(word.parse::<$kind>()?)
+            }
+        }
+    )*};
+}
+
+stored_as_word!(IssueState, CiState, ReviewState, CampaignStatus);

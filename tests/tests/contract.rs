@@ -399,6 +399,7 @@ fn config(api_url: &str, auth: GitHubAuth) -> GitHubConfig {
         merge_method: "squash".to_string(),
         git_url: None,
         proxies: None,
+        shared_budget: None,
     }
 }
 

@@ -66,6 +66,9 @@ pub struct GitHubConfig {
     /// The proxy settings the API client follows; `None`: the
     /// environment's (`https_proxy`, `no_proxy`).
     pub proxies: Option<crate::proxy::ProxyEnv>,
+    /// The write budget this process shares with the other processes of
+    /// its state (`None`: its own only).
+    pub shared_budget: Option<Arc<dyn pacing::SharedBudget>>,
 }
 
 impl GitHubConfig {
@@ -79,6 +82,7 @@ impl GitHubConfig {
             merge_method: "merge".to_string(),
             git_url: None,
             proxies: None,
+            shared_budget: None,
         }
     }
 }
@@ -172,7 +176,11 @@ impl GitHubForge {
             .proxies
             .unwrap_or_else(crate::proxy::ProxyEnv::from_env);
         let clients = Clients::new(&base, &config.auth, &redactor, &proxies)?;
-        let pacer = Arc::new(pacing::Pacer::new(config.pacing, config.clock));
+        let mut pacer = pacing::Pacer::new(config.pacing, config.clock);
+        if let Some(budget) = config.shared_budget {
+            pacer = pacer.share_budget(budget);
+        }
+        let pacer = Arc::new(pacer);
         Ok(GitHubForge {
             api: Api::new(base, pacer, redactor),
             clients,

@@ -75,6 +75,8 @@ pub struct GitLabConfig {
     /// The proxies to use (`None`: the environment's, `https_proxy` and
     /// `no_proxy`).
     pub proxies: Option<crate::proxy::ProxyEnv>,
+    /// The write budget shared with the other processes of the state.
+    pub shared_budget: Option<Arc<dyn crate::forge::pacing::SharedBudget>>,
 }
 
 impl GitLabConfig {
@@ -89,6 +91,7 @@ impl GitLabConfig {
             clock: Arc::new(SystemClock),
             merge_when_pipeline_succeeds: false,
             proxies: None,
+            shared_budget: None,
         }
     }
 }
@@ -217,11 +220,11 @@ impl GitLabForge {
         if config.token.expose().trim().is_empty() {
             return Err(ForgeError::Refused("the GitLab token is empty".into()));
         }
-        let pacer = Arc::new(Pacer::with_dialect(
-            config.pacing,
-            config.clock,
-            api::DIALECT,
-        ));
+        let mut pacer = Pacer::with_dialect(config.pacing, config.clock, api::DIALECT);
+        if let Some(budget) = config.shared_budget.clone() {
+            pacer = pacer.share_budget(budget);
+        }
+        let pacer = Arc::new(pacer);
         Ok(GitLabForge {
             api: Api::new(
                 base.clone(),

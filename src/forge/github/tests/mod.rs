@@ -32,6 +32,7 @@ fn config(url: &str, clock: &ManualClock, auth: GitHubAuth) -> GitHubConfig {
         merge_method: "squash".to_string(),
         git_url: None,
         proxies: None,
+        shared_budget: None,
     }
 }
 

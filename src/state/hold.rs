@@ -1,0 +1,96 @@
+//! A campaign's lock when the state is in PostgreSQL: one fleetwright at a
+//! time may run a campaign's campaign-wide steps (sync, gates, tranches,
+//! nudges), wherever it runs.
+//!
+//! On SQLite that is a `flock` beside the database ([`crate::lock`]);
+//! processes on several machines share no folder, so on PostgreSQL it is a
+//! session advisory lock, `pg_try_advisory_lock(NAMESPACE, hash(name))`, on
+//! a connection of its own that lives as long as the hold. PostgreSQL
+//! releases it when that connection ends, however the process ends. The
+//! connection's `application_name` says who holds it (pid, host, command),
+//! which a second process reads from `pg_stat_activity` to say whom it
+//! waits for.
+
+use sqlx::{AnyConnection, Connection, Row};
+
+use super::{Location, Result, StateError};
+
+/// The first key of every campaign lock: "flee".
+const NAMESPACE: i32 = 0x666c_6565;
+
+/// A held campaign lock on PostgreSQL; dropping it releases the lock.
+#[derive(Debug)]
+pub struct CampaignHold {
+    _connection: AnyConnection,
+}
+
+/// The second key: FNV-1a of the name, stable across versions and
+/// machines (two names that collide only wait for each other).
+fn key(campaign: &str) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in campaign.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash as i32
+}
+
+/// Who holds a lock: what fits in `application_name` (63 bytes).
+fn who(command: &str) -> String {
+    let host = super::hostname();
+    let mut who = format!("pid {} on {host}: `{command}`", std::process::id());
+    while who.len() > 63 {
+        who.pop();
+    }
+    who
+}
+
+/// Take the lock of `campaign` in the PostgreSQL state at `location`
+/// without waiting. `Err(holder)` when another process holds it.
+pub async fn hold_campaign(
+    location: &Location,
+    campaign: &str,
+    command: &str,
+) -> Result<std::result::Result<CampaignHold, String>> {
+    let Location::Postgres(url) = location else {
+        return Err(StateError::Unknown(
+            "a campaign hold is for a PostgreSQL state".into(),
+        ));
+    };
+    sqlx::any::install_default_drivers();
+    let mut connection = AnyConnection::connect(url)
+        .await
+        .map_err(|source| StateError::Open {
+            place: location.to_string(),
+            source,
+        })?;
+    sqlx::query("SELECT set_config('application_name', $1, false)")
+        .bind(who(command))
+        .execute(&mut connection)
+        .await?;
+    let taken: bool = sqlx::query("SELECT pg_try_advisory_lock($1, $2) AS taken")
+        .bind(NAMESPACE)
+        .bind(key(campaign))
+        .fetch_one(&mut connection)
+        .await?
+        .get("taken");
+    if taken {
+        return Ok(Ok(CampaignHold {
+            _connection: connection,
+        }));
+    }
+    let holder: Option<String> = sqlx::query(
+        "SELECT a.application_name AS holder FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+           AND l.classid = CAST(CAST($1 AS BIGINT) AS OID) AND l.objid = CAST(CAST($2 AS BIGINT) & 4294967295 AS OID)
+         LIMIT 1",
+    )
+    .bind(i64::from(NAMESPACE))
+    .bind(i64::from(key(campaign)))
+    .fetch_optional(&mut connection)
+    .await?
+    .map(|r| r.get("holder"));
+    Ok(Err(holder.filter(|h| !h.is_empty()).unwrap_or_else(|| {
+        "a process that has not said who it is".into()
+    })))
+}

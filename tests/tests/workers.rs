@@ -1,0 +1,287 @@
+//! `fleetwright worker`: several processes on one campaign, on a real
+//! PostgreSQL (a throw-away cluster on loopback, `sim::postgres`).
+//!
+//! What must hold: every target worked on exactly once (one branch, one
+//! commit, one pull request), a dead or frozen worker's targets taken over
+//! by the others, and all workers' forge writes together within one
+//! process's pace.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use fleetwright::sim::postgres::PgServer;
+use fleetwright::state::{Location, State};
+
+use crate::github::{TOKEN, github_sandbox, runtime};
+use crate::util::{BRANCH, CAMPAIGN, Sandbox, clean, command, python};
+
+/// A fresh database of the test process's PostgreSQL server.
+fn database(prefix: &str) -> String {
+    PgServer::shared()
+        .unwrap_or_else(|e| panic!("cannot start PostgreSQL: {e}"))
+        .database(prefix)
+        .unwrap()
+}
+
+/// `fleetwright worker` number `id` on the campaign file, against `state`,
+/// with its own clone cache (as a pod has), in the background.
+fn worker(sb: &Sandbox, state: &str, id: u32, extra: &[&str], env: &[(&str, &str)]) -> Child {
+    let cache = sb.path().join(format!("cache-{id}"));
+    command(sb.path(), env)
+        .arg("--state")
+        .arg(state)
+        .arg("--cache")
+        .arg(&cache)
+        .args(["--color", "never", "worker", "campaign.yaml", "--id"])
+        .arg(id.to_string())
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start a worker")
+}
+
+/// Wait for `child`: its exit code, stdout and stderr.
+fn finish(child: Child) -> (i32, String, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The state, read through the library.
+fn with_state<T>(url: &str, f: impl AsyncFnOnce(&State) -> T) -> T {
+    runtime().block_on(async {
+        let state = State::open(Location::Postgres(url.into())).await.unwrap();
+        let out = f(&state).await;
+        state.close().await;
+        out
+    })
+}
+
+/// Per target: (state, pull requests opened by the events, local pull
+/// requests of its repository).
+fn tally(url: &str) -> BTreeMap<String, (String, usize, i64)> {
+    with_state(url, async |s| {
+        let row = s.campaign(CAMPAIGN).await.unwrap().expect("the campaign");
+        let events = s.events(row.id).await.unwrap();
+        let mut out = BTreeMap::new();
+        for t in s.targets(row.id).await.unwrap() {
+            let opened = events
+                .iter()
+                .filter(|e| e.target_id == Some(t.id) && e.kind == "pull_request_opened")
+                .count();
+            let mut prs = 0;
+            while s.local_pr(&t.url, prs + 1).await.unwrap().is_some() {
+                prs += 1;
+            }
+            out.insert(t.repo.clone(), (t.state.as_str().to_string(), opened, prs));
+        }
+        out
+    })
+}
+
+/// Each repository that needed the change has one branch holding one
+/// commit on its default branch's head, and one pull request; the others
+/// have neither.
+fn assert_exactly_once(sb: &Sandbox, url: &str, changed: &[String]) {
+    let tally = tally(url);
+    assert_eq!(tally.len(), sb.fleet.repos.len());
+    for (repo, (state, opened, prs)) in &tally {
+        let bare = sb.bare(repo);
+        let branch = bare
+            .find_reference(&format!("refs/heads/{BRANCH}"))
+            .ok()
+            .and_then(|r| r.target());
+        if changed.contains(repo) {
+            assert_eq!(
+                (state.as_str(), *opened, *prs),
+                ("pr_open", 1, 1),
+                "{repo}"
+            );
+            let head = bare.find_commit(branch.expect("a branch")).unwrap();
+            assert_eq!(head.parent_count(), 1, "{repo}");
+            assert_eq!(head.parent_id(0).unwrap(), sb.initial_head(repo), "{repo}");
+        } else {
+            assert_eq!((state.as_str(), *opened, *prs), ("no_change", 0, 0), "{repo}");
+            assert!(branch.is_none(), "{repo}");
+        }
+    }
+}
+
+/// A fleet of `n` repositories, three in four of them needing the change.
+fn fleet(n: usize) -> (Sandbox, Vec<String>) {
+    let names: Vec<String> = (0..n).map(|i| format!("svc-{i:03}")).collect();
+    let repos = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let team = if i % 2 == 0 { "team-a" } else { "team-b" };
+            if i % 4 == 3 {
+                clean(name, team, "production")
+            } else {
+                python(name, team, "production")
+            }
+        })
+        .collect();
+    let changed = names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 4 != 3)
+        .map(|(_, n)| n.clone())
+        .collect();
+    (Sandbox::new(repos, "[rest]"), changed)
+}
+
+/// Which worker said it worked on how many targets.
+fn worked(stdout: &str) -> usize {
+    stdout
+        .lines()
+        .find_map(|l| l.split(" worked on ").nth(1))
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary line in {stdout}"))
+}
+
+#[test]
+fn four_workers_on_five_hundred_targets_work_each_exactly_once() {
+    let (sb, changed) = fleet(500);
+    let url = database("four_workers");
+    let started = Instant::now();
+    let workers: Vec<Child> = (0..4).map(|id| worker(&sb, &url, id, &["-j", "2"], &[])).collect();
+    let mut shares = Vec::new();
+    for child in workers {
+        let (code, stdout, stderr) = finish(child);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        shares.push(worked(&stdout));
+    }
+    eprintln!(
+        "4 workers, 500 targets: {:.1} s, shares {shares:?}",
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(shares.iter().sum::<usize>(), 500, "{shares:?}");
+    assert!(
+        shares.iter().filter(|n| **n > 0).count() >= 2,
+        "the work was not shared: {shares:?}"
+    );
+    assert_exactly_once(&sb, &url, &changed);
+    // Nothing is left leased, and the campaign is recorded once.
+    with_state(&url, async |s| {
+        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+        assert!(s.live_leases(row.id).await.unwrap().is_empty());
+        assert_eq!(s.campaign_names().await.unwrap(), [CAMPAIGN]);
+    });
+}
+
+/// Wait until `what` holds (checked every 50 ms), at most `within`.
+fn wait_for(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "waited {within:?} for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The worker names holding a live lease now.
+fn holders(url: &str) -> Vec<String> {
+    with_state(url, async |s| match s.campaign(CAMPAIGN).await.unwrap() {
+        Some(row) => s
+            .live_leases(row.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, w, _)| w)
+            .collect(),
+        None => Vec::new(),
+    })
+}
+
+#[test]
+fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
+    let (sb, changed) = fleet(60);
+    let url = database("taken_over");
+    // Leases of 2 s: a frozen worker's run out quickly.
+    let lease = ["--lease", "2", "-j", "1"];
+    let mut victims: Vec<Child> = (0..2).map(|id| worker(&sb, &url, id, &lease, &[])).collect();
+    // Both hold a lease: they are mid-way.
+    wait_for(Duration::from_secs(60), "both workers to hold a lease", || {
+        let held = holders(&url);
+        ["worker-0@", "worker-1@"]
+            .iter()
+            .all(|w| held.iter().any(|h| h.starts_with(w)))
+    });
+    // Worker 0 dies; worker 1 freezes (alive, but no heartbeat).
+    victims[0].kill().unwrap();
+    victims[0].wait().unwrap();
+    let frozen = victims.pop().unwrap();
+    // SAFETY: SIGSTOP to a child of this test.
+    assert_eq!(unsafe { libc::kill(frozen.id() as i32, libc::SIGSTOP) }, 0);
+    let frozen_held: Vec<String> = holders(&url)
+        .into_iter()
+        .filter(|h| h.starts_with("worker-1@"))
+        .collect();
+    assert!(!frozen_held.is_empty());
+    // Two more finish the campaign, taking both over.
+    let survivors: Vec<Child> = (2..4).map(|id| worker(&sb, &url, id, &lease, &[])).collect();
+    for child in survivors {
+        let (code, stdout, stderr) = finish(child);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+    }
+    // The frozen one never wakes.
+    let mut frozen = frozen;
+    frozen.kill().unwrap();
+    frozen.wait().unwrap();
+    assert_exactly_once(&sb, &url, &changed);
+    // The leases of the dead and the frozen worker were taken over.
+    let events = with_state(&url, async |s| {
+        let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+        s.events(row.id).await.unwrap()
+    });
+    assert!(events.len() > 60);
+}
+
+#[test]
+fn three_workers_write_to_github_no_faster_than_one_process_may() {
+    let rt = runtime();
+    let names: Vec<String> = (0..8).map(|i| format!("gh-{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (sb, sim, _git) = github_sandbox(&rt, &refs, "[rest]");
+    let url = database("github_pace");
+    let env = [("GH_E2E_TOKEN", TOKEN)];
+    let workers: Vec<Child> = (0..3)
+        .map(|id| worker(&sb, &url, id, &["-j", "2"], &env))
+        .collect();
+    for child in workers {
+        let (code, stdout, stderr) = finish(child);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN));
+    }
+    for name in &names {
+        assert_eq!(sim.pulls("remotes", name).len(), 1, "{name}");
+    }
+    let stats = sim.stats();
+    // GitHub's limits, on the simulator's clock: no write refused, none
+    // closer than a second to the one before, at most 80 in any minute.
+    assert_eq!(stats.violations, 0, "{:?}", stats.writes);
+    assert_eq!(stats.secondary_limited, 0);
+    assert!(stats.writes.len() >= names.len());
+    let at: Vec<Duration> = stats.writes.iter().map(|w| w.at).collect();
+    for pair in at.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_millis(990),
+            "two writes {:?} apart",
+            pair[1] - pair[0]
+        );
+    }
+    for (i, first) in at.iter().enumerate() {
+        let in_minute = at[i..]
+            .iter()
+            .take_while(|t| **t - *first < Duration::from_secs(60))
+            .count();
+        assert!(in_minute <= 80);
+    }
+    rt.block_on(async { sim.stop().await });
+}
