@@ -61,8 +61,12 @@ pub struct WorkerArgs {
 /// How long a worker waits before it looks again while other workers hold
 /// what is left.
 fn poll(lease: Duration) -> Duration {
-    (lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(5))
+    (lease / 4).clamp(Duration::from_millis(200), Duration::from_secs(2))
 }
+
+/// How long a worker waits for the leader to launch the campaign or open
+/// its first tranche.
+const LAUNCH_POLL: Duration = Duration::from_millis(200);
 
 pub async fn run(args: WorkerArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Result<u8> {
     let file = Path::new(&args.campaign);
@@ -107,7 +111,12 @@ pub async fn run(args: WorkerArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
                 Err(e) => return Err(e),
             }
         }
-        let recorded = state.campaign(&name).await?.is_some();
+        // Launched, with a tranche open: before that, only the leader has
+        // anything to do.
+        let recorded = state
+            .campaign(&name)
+            .await?
+            .is_some_and(|row| row.tranches_open > 0 || row.status.is_finished());
         if held.is_some() && !led_last {
             // The campaign-wide steps, then this worker's share.
             let done = engine.reconcile(&loaded).await?;
@@ -123,7 +132,7 @@ pub async fn run(args: WorkerArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
             throttled = worked.throttled;
         } else {
             // The leader has not launched it yet.
-            tokio::time::sleep(poll(lease)).await;
+            tokio::time::sleep(LAUNCH_POLL).await;
             continue;
         }
         let left = engine.left(&loaded).await?;
