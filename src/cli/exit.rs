@@ -17,6 +17,7 @@ use crate::engine::EngineError;
 use crate::engine::tracking::TrackingError;
 use crate::forge::ForgeError;
 use crate::recipe::RecipeError;
+use crate::state::StateError;
 
 pub const SUCCESS: u8 = 0;
 pub const ERROR: u8 = 1;
@@ -62,6 +63,7 @@ enum Expected<'e> {
     Engine(&'e EngineError),
     Tracking(&'e TrackingError),
     Backstage(&'e crate::backstage::BackstageError),
+    State(&'e StateError),
 }
 
 impl<'e> Expected<'e> {
@@ -82,6 +84,8 @@ impl<'e> Expected<'e> {
                 Some(Expected::Tracking(e))
             } else if let Some(e) = cause.downcast_ref::<crate::backstage::BackstageError>() {
                 Some(Expected::Backstage(e))
+            } else if let Some(e) = cause.downcast_ref::<StateError>() {
+                Some(Expected::State(e))
             } else {
                 cause.downcast_ref::<EngineError>().map(Expected::Engine)
             }
@@ -211,17 +215,47 @@ pub fn classify(error: &anyhow::Error) -> (u8, Option<String>) {
                     "this is a bug: please report it with the output of the same command run with -vv",
                 ),
             ),
-            EngineError::State(crate::state::StateError::Conflict(_)) => (
-                REFUSED,
-                hint(
-                    "another fleetwright changed the campaign first; look at `fleetwright status` and try again",
-                ),
-            ),
-            EngineError::State(_) => (
-                ERROR,
-                hint("check that the state database is readable and writable"),
-            ),
+            EngineError::State(e) => state(e),
         },
+        Expected::State(e) => state(e),
+    }
+}
+
+/// The code and hint of a failure of the state database.
+fn state(e: &StateError) -> (u8, Option<String>) {
+    let hint = |text: &str| Some(text.to_string());
+    match e {
+        StateError::Open { .. } => (
+            ERROR,
+            hint(
+                "check --state (or FLEETWRIGHT_STATE): a SQLite file in a writable folder, or a postgres://user:password@host:port/database URL of a server that answers",
+            ),
+        ),
+        StateError::Migrate { .. } => (
+            ERROR,
+            hint(
+                "the state's schema could not be brought up to date; if a newer fleetwright wrote it, use that version",
+            ),
+        ),
+        StateError::Folder { .. } => (ERROR, hint("the state's folder must be writable")),
+        StateError::Query(_) => (
+            ERROR,
+            hint("check that the state database is readable and writable"),
+        ),
+        StateError::Unknown(_) => (
+            ERROR,
+            hint("a newer fleetwright wrote this state: use that version"),
+        ),
+        StateError::CampaignExists(_) => (
+            REFUSED,
+            hint("give the campaign another `name`, or run the one recorded"),
+        ),
+        StateError::Conflict(_) => (
+            REFUSED,
+            hint(
+                "another fleetwright changed the campaign first; look at `fleetwright status` and try again",
+            ),
+        ),
     }
 }
 

@@ -86,12 +86,14 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The state database [default: $XDG_STATE_HOME/fleetwright/fleetwright.db,
-    /// else ~/.local/state/fleetwright/fleetwright.db]
+    /// The state: a SQLite file, or a PostgreSQL database given as
+    /// postgres://user:password@host:port/database [default:
+    /// $XDG_STATE_HOME/fleetwright/fleetwright.db, else
+    /// ~/.local/state/fleetwright/fleetwright.db]
     #[arg(
         long = "state",
         id = "state",
-        value_name = "PATH",
+        value_name = "PATH|URL",
         global = true,
         env = "FLEETWRIGHT_STATE"
     )]

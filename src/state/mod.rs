@@ -332,6 +332,22 @@ impl State {
         };
         let options: AnyConnectOptions = url.parse().map_err(&failed)?;
         let backend = location.backend();
+        if backend == Backend::Postgres {
+            // A database that cannot be reached is said at once (a pool
+            // would retry until its acquire timeout).
+            use sqlx::ConnectOptions;
+            match tokio::time::timeout(Duration::from_secs(15), options.connect()).await {
+                Ok(Ok(connection)) => {
+                    let _ = sqlx::Connection::close(connection).await;
+                }
+                Ok(Err(e)) => return Err(failed(e)),
+                Err(_) => {
+                    return Err(failed(sqlx::Error::Configuration(
+                        "no answer within 15 s".into(),
+                    )));
+                }
+            }
+        }
         let open = |connections| {
             AnyPoolOptions::new()
                 .max_connections(connections)

@@ -38,9 +38,9 @@ mod scan;
 mod sync;
 /// SIGKILL at random moments of `run`, at least 50 times.
 mod torture;
+mod verify;
 /// `fleetwright worker`: several processes on one campaign on PostgreSQL.
 mod workers;
-mod verify;
 
 /// The command line: completions, manual pages, `--version`, log lines.
 mod cli;

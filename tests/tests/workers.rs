@@ -97,16 +97,16 @@ fn assert_exactly_once(sb: &Sandbox, url: &str, changed: &[String]) {
             .ok()
             .and_then(|r| r.target());
         if changed.contains(repo) {
-            assert_eq!(
-                (state.as_str(), *opened, *prs),
-                ("pr_open", 1, 1),
-                "{repo}"
-            );
+            assert_eq!((state.as_str(), *opened, *prs), ("pr_open", 1, 1), "{repo}");
             let head = bare.find_commit(branch.expect("a branch")).unwrap();
             assert_eq!(head.parent_count(), 1, "{repo}");
             assert_eq!(head.parent_id(0).unwrap(), sb.initial_head(repo), "{repo}");
         } else {
-            assert_eq!((state.as_str(), *opened, *prs), ("no_change", 0, 0), "{repo}");
+            assert_eq!(
+                (state.as_str(), *opened, *prs),
+                ("no_change", 0, 0),
+                "{repo}"
+            );
             assert!(branch.is_none(), "{repo}");
         }
     }
@@ -151,7 +151,9 @@ fn four_workers_on_five_hundred_targets_work_each_exactly_once() {
     let (sb, changed) = fleet(500);
     let url = database("four_workers");
     let started = Instant::now();
-    let workers: Vec<Child> = (0..4).map(|id| worker(&sb, &url, id, &["-j", "2"], &[])).collect();
+    let workers: Vec<Child> = (0..4)
+        .map(|id| worker(&sb, &url, id, &["-j", "2"], &[]))
+        .collect();
     let mut shares = Vec::new();
     for child in workers {
         let (code, stdout, stderr) = finish(child);
@@ -205,14 +207,20 @@ fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
     let url = database("taken_over");
     // Leases of 2 s: a frozen worker's run out quickly.
     let lease = ["--lease", "2", "-j", "1"];
-    let mut victims: Vec<Child> = (0..2).map(|id| worker(&sb, &url, id, &lease, &[])).collect();
+    let mut victims: Vec<Child> = (0..2)
+        .map(|id| worker(&sb, &url, id, &lease, &[]))
+        .collect();
     // Both hold a lease: they are mid-way.
-    wait_for(Duration::from_secs(60), "both workers to hold a lease", || {
-        let held = holders(&url);
-        ["worker-0@", "worker-1@"]
-            .iter()
-            .all(|w| held.iter().any(|h| h.starts_with(w)))
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "both workers to hold a lease",
+        || {
+            let held = holders(&url);
+            ["worker-0@", "worker-1@"]
+                .iter()
+                .all(|w| held.iter().any(|h| h.starts_with(w)))
+        },
+    );
     // Worker 0 dies; worker 1 freezes (alive, but no heartbeat).
     victims[0].kill().unwrap();
     victims[0].wait().unwrap();
@@ -225,7 +233,9 @@ fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
         .collect();
     assert!(!frozen_held.is_empty());
     // Two more finish the campaign, taking both over.
-    let survivors: Vec<Child> = (2..4).map(|id| worker(&sb, &url, id, &lease, &[])).collect();
+    let survivors: Vec<Child> = (2..4)
+        .map(|id| worker(&sb, &url, id, &lease, &[]))
+        .collect();
     for child in survivors {
         let (code, stdout, stderr) = finish(child);
         assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -284,4 +294,122 @@ fn three_workers_write_to_github_no_faster_than_one_process_may() {
         assert!(in_minute <= 80);
     }
     rt.block_on(async { sim.stop().await });
+}
+
+/// The manifests in deploy/kubernetes/ run commands this binary takes,
+/// with the variables it reads: each container's `args` parse (`--help`
+/// after them exits 0), and every `FLEETWRIGHT_*` variable they set is one
+/// the binary documents. (`scripts/validate-kubernetes.sh` checks them
+/// against Kubernetes' schemas.)
+#[test]
+fn the_kubernetes_manifests_run_commands_this_binary_takes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kubernetes");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut commands = 0;
+    let mut variables = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(list) = line.strip_prefix("args: [") {
+                let args: Vec<String> = list
+                    .trim_end_matches(']')
+                    .split(',')
+                    .map(|a| a.trim().trim_matches('"').to_string())
+                    .collect();
+                let out = command(tmp.path(), &[])
+                    .args(&args)
+                    .arg("--help")
+                    .output()
+                    .unwrap();
+                assert!(
+                    out.status.success(),
+                    "{}: `fleetwright {}` does not parse: {}",
+                    path.display(),
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                commands += 1;
+            }
+            if let Some(name) = line.strip_prefix("- name: ")
+                && name.starts_with("FLEETWRIGHT_")
+            {
+                variables.insert(name.to_string());
+            }
+        }
+    }
+    assert!(
+        commands >= 2,
+        "no container args found in {}",
+        dir.display()
+    );
+    let help = |args: &[&str]| {
+        let out = command(tmp.path(), &[]).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let documented = help(&["--help"]) + &help(&["worker", "--help"]);
+    for name in &variables {
+        assert!(
+            documented.contains(&format!("env: {name}=")),
+            "{name} is set in deploy/kubernetes/ but fleetwright does not read it"
+        );
+    }
+    assert!(variables.contains("FLEETWRIGHT_WORKER_ID"), "{variables:?}");
+}
+
+/// A campaign launched on a SQLite file moves to PostgreSQL with `state
+/// migrate`, and goes on there: `status` reads the same, `run` continues,
+/// a second copy into it is refused. The URL's password is never printed,
+/// not even when the database cannot be reached.
+#[test]
+fn a_sqlite_state_moves_to_postgres_and_the_campaign_goes_on_there() {
+    let (sb, _) = fleet(6);
+    let url = database("migrated").replacen("fleetwright@", "fleetwright:s3cretPW99@", 1);
+    let secret = "s3cretPW99";
+    let unseen = |out: &crate::util::Run| {
+        assert!(
+            !out.stdout.contains(secret) && !out.stderr.contains(secret),
+            "the password was printed: {out:?}"
+        );
+    };
+    sb.run(&["launch", "campaign.yaml"]).code(0);
+    let before = sb.run(&["status", CAMPAIGN, "--json"]);
+    let out = sb.run(&["state", "migrate", "--to", &url]);
+    out.code(0);
+    unseen(&out);
+    assert!(out.stdout.contains("copied 11 table(s)"), "{out:?}");
+    let on_pg = |args: &[&str]| {
+        let out = crate::util::Run::of(
+            command(sb.path(), &[])
+                .args(["--state", &url, "--color", "never"])
+                .args(args),
+        );
+        unseen(&out);
+        out
+    };
+    let after = on_pg(&["status", CAMPAIGN, "--json"]);
+    after.code(0);
+    assert_eq!(before.stdout, after.stdout);
+    on_pg(&["report", CAMPAIGN, "--format", "md"]).code(0);
+    on_pg(&["run", "campaign.yaml"]).code(0);
+    // Never into a state that holds campaigns.
+    let again = sb.run(&["state", "migrate", "--to", &url]);
+    again.code(6);
+    assert!(
+        again.stderr.contains("already holds campaigns"),
+        "{again:?}"
+    );
+    unseen(&again);
+    // An unreachable database: a clear error, without the password.
+    let nowhere = "postgres://fleetwright:s3cretPW99@127.0.0.1:1/none";
+    let out = crate::util::Run::of(
+        command(sb.path(), &[]).args(["--state", nowhere, "--color", "never", "status", CAMPAIGN]),
+    );
+    assert_ne!(out.status, Some(0));
+    assert!(out.stderr.contains("127.0.0.1:1"), "{out:?}");
+    unseen(&out);
 }
