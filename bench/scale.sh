@@ -11,6 +11,11 @@
 # 3. all-repos (PyPI `all-repos`, installed into WORK at benchmark time) on
 #    a copy of the same repositories: `all-repos-clone`, then
 #    `all-repos-sed` of the same change, pushed (`merge_to_master`).
+# 4. Workers (issue 15): `fleetwright worker` x 1, 2 and 4 (each -j 1) on a
+#    fresh copy of W repositories (default 120) whose campaign has a
+#    CPU-heavy `verify:` (about half a second of Python), on a throw-away
+#    PostgreSQL cluster in WORK (Debian's postgresql; SQLite when it is
+#    missing): targets a minute for each.
 #
 # Each is measured with /usr/bin/time -v: wall time and peak RSS. It is a
 # benchmark, not a test: a slow machine never fails it. Results go to
@@ -19,6 +24,8 @@
 # Usage: bench/scale.sh [N]
 # Environment:
 #   N=1000         repositories of the fleet (10000 on request)
+#   W=120          repositories of the workers' fleet
+#   ONLY=workers   run section 4 only
 #   CATALOG=10000  components of the plan-only catalogs
 #   JOBS=2         parallel jobs for both tools
 #   WORK=<dir>     where everything goes (default: a temp dir, removed)
@@ -81,6 +88,94 @@ measure() {
         tail -20 "$out" >&2
     fi
 }
+
+w_n=${W:-120}
+worker_rows=()
+# The throw-away PostgreSQL of section 4 (globals: the EXIT trap uses them).
+pg_bin=""
+as=()
+stop_postgres() {
+    if [[ -n $pg_bin && -d $work/pg/data ]]; then
+        "${as[@]}" "$pg_bin/pg_ctl" -D "$work/pg/data" -m fast stop >/dev/null 2>&1 || true
+    fi
+}
+# The workers' figure: W repositories, a verify that burns CPU, 1, 2 and 4
+# workers, each preparing one target at a time.
+workers_section() {
+    echo "== workers on $w_n repositories with a CPU-heavy verify" >&2
+    local pristine=$work/workers-pristine
+    python3 "$repo/bench/gen_fleet.py" "$pristine" --repos "$w_n"
+    cat >>"$pristine/campaign.yaml" <<'YAML'
+verify:
+  command: python3 -c "sum(i * i for i in range(15000000))"
+  timeout: 5m
+YAML
+    local backend=SQLite port=""
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+    if [[ -n $pg_bin && -x $pg_bin/initdb ]]; then
+        backend=PostgreSQL
+        local pg=$work/pg
+        mkdir -p "$pg"
+        if [[ $(id -u) -eq 0 ]]; then
+            chmod 755 "$work"
+            chown postgres: "$pg"
+            as=(runuser -u postgres --)
+        fi
+        "${as[@]}" "$pg_bin/initdb" -D "$pg/data" -U fleetwright --auth=trust -N >/dev/null
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        "${as[@]}" "$pg_bin/pg_ctl" -D "$pg/data" -l "$pg/log" -w \
+            -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$pg -c fsync=off -c max_connections=200" \
+            start >/dev/null
+        # Stopped at exit, before WORK goes.
+        trap 'stop_postgres; [[ -n ${KEEP:-} || -n ${WORK:-} ]] || rm -rf "$work"' EXIT
+    fi
+    local w
+    for w in 1 2 4; do
+        local fleet=$work/workers-$w
+        rm -rf "$fleet"
+        cp -a "$pristine" "$fleet"
+        local state
+        if [[ $backend == PostgreSQL ]]; then
+            "$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U fleetwright "workers_$w"
+            state=postgres://fleetwright@127.0.0.1:$port/workers_$w
+        else
+            state=$fleet/state/fleetwright.db
+        fi
+        local start end i pids=()
+        start=$(date +%s.%N)
+        for ((i = 0; i < w; i++)); do
+            (cd "$fleet" && /usr/bin/time -v -o "$fleet/worker-$i.time" \
+                "$fw" --state "$state" --cache "$fleet/cache-$i" -q worker campaign.yaml --id "$i" -j 1 \
+                >"$fleet/worker-$i.out" 2>&1) &
+            pids+=($!)
+        done
+        local failed=0
+        for i in "${pids[@]}"; do wait "$i" || failed=$((failed + 1)); done
+        end=$(date +%s.%N)
+        local secs rate rss
+        secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+        # The largest of the workers (each with the verify commands it ran).
+        rss=$(cat "$fleet"/worker-*.time | awk -F': ' '/Maximum resident set size/ { if ($2 > m) m = $2 } END { printf "%d", m / 1024 }')
+        rate=$(awk -v n="$w_n" -v s="$secs" 'BEGIN { printf "%.0f", n * 60 / s }')
+        local note=""
+        [[ $failed -eq 0 ]] || note=" ($failed exited non-zero)"
+        echo "  $w worker(s): $secs s, $rate targets a minute, ${rss} MB peak RSS a worker$note" >&2
+        worker_rows+=("| $w$note | $secs s | $rate | ${rss} MB |")
+    done
+    echo
+    echo "workers on $w_n repositories, verify \`python3 -c \"sum(i * i for i in range(15000000))\"\`, state in $backend, each worker -j 1:"
+    echo
+    echo "| workers | wall | targets a minute | peak RSS of a worker |"
+    echo "| --- | --- | --- | --- |"
+    printf '%s\n' "${worker_rows[@]}"
+}
+
+if [[ ${ONLY:-} == workers ]]; then
+    echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+    echo "fleetwright: $("$fw" --version 2>/dev/null || echo "$fw")"
+    workers_section
+    exit 0
+fi
 
 echo "== catalogs of $catalog_n components (plan only)" >&2
 python3 "$repo/bench/gen_fleet.py" "$work/one-file" --repos "$catalog_n" --no-repos
@@ -161,3 +256,4 @@ echo
 echo "stderr of \`plan\` with 2,421 unknown owners: $unknown_stderr lines; with -q: $unknown_quiet lines"
 echo "stderr of \`launch -q\` with 200 unknown owners: $launch_quiet lines"
 echo "all-repos migrated $migrated of $n repositories"
+workers_section
