@@ -11,6 +11,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use ast_grep_config::RuleConfig;
+use ast_grep_core::matcher::{Matcher, MatcherExt};
 use ast_grep_core::tree_sitter::LanguageExt;
 
 use super::changes::{FileChange, FileStatus, RejectedFile};
@@ -203,31 +204,57 @@ fn one_pass(
     let grep = language.ast_grep(source);
     let mut edits = Vec::new();
     let mut reshaped = false;
-    for (index, rule) in rules.iter().enumerate() {
-        let Some(fixer) = rule.fixer.first() else {
-            continue;
-        };
-        if !active.get(index).copied().unwrap_or(true) {
-            continue;
+    // One traversal for every rule that may match (dispatched by the node
+    // kinds each rule can match, as ast-grep's combined scan does): what
+    // each rule's `find_all` would find, in one walk of the tree instead
+    // of one walk a rule. The order of the edits does not matter: `splice`
+    // sorts them.
+    let runs: Vec<(usize, &Config, _, _)> = rules
+        .iter()
+        .enumerate()
+        .filter(|(index, _)| active.get(*index).copied().unwrap_or(true))
+        .filter_map(|(index, rule)| {
+            let fixer = rule.fixer.first()?;
+            Some((index, *rule, fixer, rule.matcher.potential_kinds()))
+        })
+        .collect();
+    let found = if runs.is_empty() {
+        Vec::new()
+    } else {
+        grep.root()
+            .dfs()
+            .flat_map(|node| {
+                let kind = usize::from(node.kind_id());
+                runs.iter()
+                    .filter(move |(_, _, _, kinds)| kinds.as_ref().is_none_or(|k| k.contains(kind)))
+                    .filter_map(move |(index, rule, fixer, _)| {
+                        Some((
+                            *index,
+                            *rule,
+                            *fixer,
+                            rule.matcher.match_node(node.clone())?,
+                        ))
+                    })
+            })
+            .collect()
+    };
+    for (index, rule, fixer, m) in found {
+        let edit = m.make_edit(&rule.matcher, fixer);
+        let end = edit.position + edit.deleted_length;
+        let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
+        let matched = source.get(edit.position..end);
+        if layout && let Some(matched) = matched {
+            let kept = keep_layout(matched, &text, &literals(&m));
+            reshaped |= kept != text;
+            text = kept;
         }
-        for m in grep.root().find_all(&rule.matcher) {
-            let edit = m.make_edit(&rule.matcher, fixer);
-            let end = edit.position + edit.deleted_length;
-            let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
-            let matched = source.get(edit.position..end);
-            if layout && let Some(matched) = matched {
-                let kept = keep_layout(matched, &text, &literals(&m));
-                reshaped |= kept != text;
-                text = kept;
-            }
-            if matched != Some(text.as_str()) {
-                edits.push(Edit {
-                    start: edit.position,
-                    end,
-                    text,
-                    rule: index,
-                });
-            }
+        if matched != Some(text.as_str()) {
+            edits.push(Edit {
+                start: edit.position,
+                end,
+                text,
+                rule: index,
+            });
         }
     }
     // tree-sitter knows in O(1) whether a tree holds an error or a missing

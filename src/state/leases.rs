@@ -89,8 +89,10 @@ impl State {
         candidates: &[(&TargetRow, bool)],
         ttl: Duration,
     ) -> Result<Option<Lease>> {
-        // A few at a time: the first free one is usually among them.
-        for chunk in candidates.chunks(64) {
+        // A few at a time: the first free one is usually among them, and
+        // rows locked for a moment by another worker taking a lease (which
+        // this one skips) are few.
+        for chunk in candidates.chunks(8) {
             if let Some(lease) = self.lease_chunk(worker, chunk, ttl).await? {
                 return Ok(Some(lease));
             }
@@ -119,27 +121,44 @@ impl State {
             Backend::Postgres => "FOR UPDATE OF t SKIP LOCKED",
         };
         // Only integers and constant text are formatted into the query.
+        // First the candidates' rows, locked (on PostgreSQL, those another
+        // worker is taking are skipped); then, in a statement of its own,
+        // their leases: in PostgreSQL's READ COMMITTED each statement sees
+        // what was committed before it began, and a lease committed while
+        // the first statement waited is seen by the second, which runs with
+        // the rows locked (a join in the first would read the leases as
+        // they were when it began, and take a target twice).
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT t.id AS id, t.updated_at AS updated_at, l.worker AS holder, l.expires_at AS expires_at
-             FROM targets t LEFT JOIN leases l ON l.target_id = t.id
-             WHERE t.id IN ({ids})
-             {lock}"
+            "SELECT t.id AS id, t.updated_at AS updated_at FROM targets t WHERE t.id IN ({ids}) {lock}"
         )))
         .fetch_all(&mut *tx)
         .await?;
+        if rows.is_empty() {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let locked = rows
+            .iter()
+            .map(|r| r.get::<i64, _>("id").to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let held: std::collections::HashSet<i64> = sqlx::query(AssertSqlSafe(format!(
+            "SELECT target_id, worker, expires_at FROM leases WHERE target_id IN ({locked})"
+        )))
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .filter(|r| {
+            let holder: String = r.get("worker");
+            let expires: String = r.get("expires_at");
+            !(expires < now || holder == worker || dead_here(&holder))
+        })
+        .map(|r| r.get::<i64, _>("target_id"))
+        .collect();
         let free: std::collections::HashMap<i64, String> = rows
             .iter()
-            .filter(|r| {
-                let holder: Option<String> = r.get("holder");
-                let expires: Option<String> = r.get("expires_at");
-                match (holder, expires) {
-                    (Some(holder), Some(expires)) => {
-                        expires < now || holder == worker || dead_here(&holder)
-                    }
-                    _ => true,
-                }
-            })
             .map(|r| (r.get::<i64, _>("id"), r.get::<String, _>("updated_at")))
+            .filter(|(id, _)| !held.contains(id))
             .collect();
         let Some((target, fresh)) = chunk
             .iter()

@@ -698,3 +698,49 @@ async fn sqlite_and_postgres_migrations_stay_in_lock_step() {
         );
     }
 }
+
+on_both!(eight_processes_taking_leases_at_once_never_take_a_target_twice);
+
+/// Eight states on one database (eight processes) take leases on the same
+/// 120 candidates as fast as they can: every target is taken exactly once.
+async fn eight_processes_taking_leases_at_once_never_take_a_target_twice(backend: Backend) {
+    let (fixture, state) = fresh(backend).await;
+    let targets: Vec<NewTarget> = (0..120).map(|i| target(&format!("r{i}"), 0, i)).collect();
+    let c = state.create_campaign(&campaign(), &targets).await.unwrap();
+    state.open_tranches(&c, 1).await.unwrap();
+    let rows = Arc::new(state.targets(c.id).await.unwrap());
+    let mut tasks = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let (other, rows) = (fixture.open().await, rows.clone());
+        tasks.spawn(async move {
+            let name = format!("w{w}");
+            let mut taken = Vec::new();
+            loop {
+                // What this one has not taken yet (its own lease would be
+                // its to take again).
+                let candidates: Vec<_> = rows
+                    .iter()
+                    .filter(|t| !taken.contains(&t.id))
+                    .map(|t| (t, true))
+                    .collect();
+                match other
+                    .lease_first(&name, &candidates, Duration::from_secs(600))
+                    .await
+                    .unwrap()
+                {
+                    Some(lease) => taken.push(lease.target_id),
+                    None => break,
+                }
+            }
+            taken
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(taken) = tasks.join_next().await {
+        all.extend(taken.unwrap());
+    }
+    all.sort();
+    let distinct: std::collections::BTreeSet<_> = all.iter().copied().collect();
+    assert_eq!(all.len(), distinct.len(), "a target was leased twice");
+    assert_eq!(distinct.len(), 120);
+}
