@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # The rewrite benchmark: `fleetwright recipe apply` against the ast-grep CLI
-# of the same version, the same five rules (bench/rules.yaml) on the same
-# generated Python corpus (bench/gen_corpus.py). Fails if the two rewritten
-# trees are not byte-identical; prints both median wall times and their
-# ratio. It is a benchmark, not a test: a slow machine never fails it.
+# of the same version, on three corpora: the generated Python corpus
+# (bench/gen_corpus.py) with bench/rules.yaml, whose outputs must be
+# byte-identical; and real code fetched at benchmark time
+# (bench/fetch_corpus.py: PyPI sdists with bench/rules-python.yaml, npm
+# packages with bench/rules-js.yaml), whose outputs must agree but for a
+# multi-line match's kept layout (bench/compare_trees.py). Prints both
+# median wall times and their ratio per corpus. It is a benchmark, not a
+# test: a slow machine never fails it.
 #
 # Usage: bench/rewrite.sh
 # Environment:
+#   CORPUS=all      generated, python, js or all
 #   RUNS=5          timed runs of each tool (a fresh copy of the corpus each)
 #   LINES=320000    lines of Python asked of the generator (it gives a bit more)
 #   SEED=20240521   the corpus seed
@@ -66,11 +71,11 @@ mkdir -p "$work/bin"
 fleetwright="$work/bin/fleetwright"
 cp "$built" "$fleetwright"
 
-echo "== generating the corpus (seed $seed)" >&2
-rm -rf "$work/corpus"
-python3 "$repo/bench/gen_corpus.py" "$work/corpus" --seed "$seed" --lines "$lines" >&2
-py_files=$(find "$work/corpus" -name '*.py' | wc -l)
-py_lines=$(find "$work/corpus" -name '*.py' -exec cat {} + | wc -l)
+corpus=${CORPUS:-all}
+case $corpus in
+generated | python | js | all) ;;
+*) die "CORPUS must be generated, python, js or all (got '$corpus')" ;;
+esac
 
 now_us() {
     if [[ -n ${EPOCHREALTIME:-} ]]; then
@@ -80,61 +85,90 @@ now_us() {
     fi
 }
 
-# One timed run of a tool on a fresh copy; prints the wall time in ms.
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# One timed run of a tool on a fresh copy of SOURCE with RULES; prints the
+# wall time in ms. fleetwright skips files over 1 MiB by default; ast-grep
+# reads them all, so it is told to read them too.
 run() {
-    local tool=$1 dir="$work/$1"
+    local tool=$1 source=$2 rules=$3 dir="$work/$1"
     rm -rf "$dir"
-    cp -R "$work/corpus" "$dir"
+    cp -R "$source" "$dir"
     local start end
     start=$(now_us)
     case $tool in
-    fleetwright) "$fleetwright" recipe apply "$rules" "$dir" >"$work/$tool.log" 2>&1 ;;
+    fleetwright) "$fleetwright" recipe apply "$rules" "$dir" --max-file-size 1000000000 >"$work/$tool.log" 2>&1 ;;
     ast-grep) "$ast_grep" scan --rule "$rules" --update-all "$dir" >"$work/$tool.log" 2>&1 ;;
     esac || die "$tool failed, see $work/$tool.log: $(tail -3 "$work/$tool.log")"
     end=$(now_us)
     echo $(((end - start) / 1000))
 }
 
-median() {
-    sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+rows=()
+# bench NAME SOURCE RULES: RUNS alternating runs of both tools, the outputs
+# compared after each (byte-identical for the generated corpus; for real
+# code, bench/compare_trees.py: identical but for a multi-line match's kept
+# layout); one row of the table.
+bench() {
+    local name=$1 source=$2 rules=$3
+    local files lines
+    files=$(find "$source" -type f | wc -l)
+    lines=$(find "$source" -type f -exec cat {} + | wc -l)
+    echo "== $name: $lines lines in $files files, $runs runs of each tool" >&2
+    local fw_times=() ag_times=() agreement=""
+    for ((i = 1; i <= runs; i++)); do
+        # Alternate which tool goes first, so that neither always gets the
+        # warmer (or the busier) moment.
+        if ((i % 2)); then
+            fw_times+=("$(run fleetwright "$source" "$rules")")
+            ag_times+=("$(run ast-grep "$source" "$rules")")
+        else
+            ag_times+=("$(run ast-grep "$source" "$rules")")
+            fw_times+=("$(run fleetwright "$source" "$rules")")
+        fi
+        if [[ $name == generated ]]; then
+            if ! diff -r "$work/fleetwright" "$work/ast-grep" >"$work/diff.txt"; then
+                head -40 "$work/diff.txt" >&2
+                die "$name, run $i: the outputs differ (full diff: $work/diff.txt; set KEEP=1 to keep it)"
+            fi
+            agreement="byte-identical"
+        else
+            agreement=$(python3 "$repo/bench/compare_trees.py" "$source" "$work/fleetwright" "$work/ast-grep") ||
+                die "$name, run $i: the outputs disagree (set KEEP=1 to keep them in $work)"
+        fi
+        echo "   run $i: fleetwright ${fw_times[-1]} ms, ast-grep ${ag_times[-1]} ms" >&2
+    done
+    local changed
+    changed=$(diff -rq "$source" "$work/fleetwright" | wc -l || true)
+    ((changed > 0)) || die "$name: no file changed: the benchmark would measure nothing"
+    local fw_median ag_median ratio
+    fw_median=$(printf '%s\n' "${fw_times[@]}" | median)
+    ag_median=$(printf '%s\n' "${ag_times[@]}" | median)
+    ratio=$(awk -v a="$fw_median" -v b="$ag_median" 'BEGIN { printf "%.2f", a / b }')
+    echo "   $name: $agreement; $(tail -1 "$work/fleetwright.log")" >&2
+    rows+=("| $name | $lines lines, $files files | $changed | $fw_median ms (${fw_times[*]}) | $ag_median ms (${ag_times[*]}) | **$ratio** |")
 }
 
-echo "== $runs runs of each tool" >&2
-fw_times=()
-ag_times=()
-for ((i = 1; i <= runs; i++)); do
-    # Alternate which tool goes first, so that neither always gets the
-    # warmer (or the busier) moment.
-    if ((i % 2)); then
-        fw_times+=("$(run fleetwright)")
-        ag_times+=("$(run ast-grep)")
-    else
-        ag_times+=("$(run ast-grep)")
-        fw_times+=("$(run fleetwright)")
-    fi
-    if ! diff -r "$work/fleetwright" "$work/ast-grep" >"$work/diff.txt"; then
-        head -40 "$work/diff.txt" >&2
-        die "run $i: the outputs differ (full diff: $work/diff.txt; set KEEP=1 to keep it)"
-    fi
-    echo "   run $i: fleetwright ${fw_times[-1]} ms, ast-grep ${ag_times[-1]} ms, identical" >&2
-done
+if [[ $corpus == generated || $corpus == all ]]; then
+    echo "== generating the corpus (seed $seed)" >&2
+    rm -rf "$work/corpus"
+    python3 "$repo/bench/gen_corpus.py" "$work/corpus" --seed "$seed" --lines "$lines" >&2
+    bench generated "$work/corpus" "$rules"
+fi
+if [[ $corpus == python || $corpus == js || $corpus == all ]]; then
+    echo "== fetching the real-code corpora (cached in .cache/bench)" >&2
+    only=()
+    [[ $corpus == all ]] || only=(--only "$corpus")
+    rm -rf "$work/real"
+    python3 "$repo/bench/fetch_corpus.py" "$work/real" "${only[@]}" >&2
+    [[ $corpus == js ]] || bench "python (PyPI sdists)" "$work/real/python" "$repo/bench/rules-python.yaml"
+    [[ $corpus == python ]] || bench "js/ts (npm packages)" "$work/real/js" "$repo/bench/rules-js.yaml"
+fi
 
-changed=$(diff -rq "$work/corpus" "$work/fleetwright" | wc -l || true)
-((changed > 0)) || die "no file changed: the benchmark would measure nothing"
-fw_median=$(printf '%s\n' "${fw_times[@]}" | median)
-ag_median=$(printf '%s\n' "${ag_times[@]}" | median)
-ratio=$(awk -v a="$fw_median" -v b="$ag_median" 'BEGIN { printf "%.2f", a / b }')
-met=$(awk -v r="$ratio" 'BEGIN { print (r <= 0.5) ? "met" : "NOT met" }')
-
-cat <<EOF
-corpus:          $py_lines lines of Python in $py_files files (seed $seed)
-rules:           bench/rules.yaml (5 rules)
-machine:         $(nproc) cores, $(uname -sm)
-ast-grep:        $found_version ($(grep -o 'Applied [0-9]* changes' "$work/ast-grep.log" || echo '?'))
-fleetwright:     $(tail -1 "$work/fleetwright.log")
-files changed:   $changed
-byte-identical:  yes (all $runs runs)
-fleetwright:     median $fw_median ms  (runs: ${fw_times[*]})
-ast-grep:        median $ag_median ms  (runs: ${ag_times[*]})
-ratio:           $ratio  (target <= 0.50: $met)
-EOF
+echo "machine: $(nproc) cores, $(uname -sm); $found_version; fleetwright $("$fleetwright" --version | awk '{print $2, $3}')"
+echo
+echo "| corpus | size | files changed | fleetwright, median | ast-grep, median | ratio |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"

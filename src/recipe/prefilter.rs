@@ -23,7 +23,17 @@
 //!   `[_\p{XID_Start}][_\p{XID_Continue}]*` (keywords are extracted from that
 //!   same word token): the file's text right after it is not an ASCII letter,
 //!   digit or `_`. So `warn` is only found at a word end, not in `warning`.
-//!   Other languages and other leaves are plain substrings.
+//!   Before it, the run of ASCII letters, digits and `_` that ends where it
+//!   starts is empty, or starts with a digit (a number token may end right
+//!   there: `0x1for` is `0x1f` then `or`): a run that starts with a letter
+//!   or `_` would have been lexed as one longer identifier, so `warn` is not
+//!   found in `prewarn`. JavaScript and TypeScript identifiers
+//!   (`identifier`, `property_identifier`, `type_identifier`...) are lexed
+//!   the same way from `[A-Za-z_$][A-Za-z0-9_$]*` and Unicode: the same two
+//!   checks hold for them (`$` and non-ASCII count as non-word characters,
+//!   which only lets more files through). Only a leaf whose text is ASCII
+//!   letters, digits and `_` is looked for as a whole word. Other languages
+//!   and other leaves are plain substrings.
 //! - A pattern with `context` and `selector` matches with the selected node
 //!   only; its leaves are taken from the pattern ast-grep builds, which is
 //!   that node, never from the scaffolding around it.
@@ -70,9 +80,11 @@ pub(super) struct Needs {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Literal {
     text: String,
-    /// Only an occurrence not followed by an ASCII letter, digit or `_`
-    /// counts (a whole identifier, see the module documentation).
-    word_end: bool,
+    /// Only an occurrence that is a whole word counts: not followed by an
+    /// ASCII letter, digit or `_`, and not preceded by a run of them that
+    /// starts with a letter or `_` (a whole identifier, see the module
+    /// documentation).
+    word: bool,
 }
 
 impl Needs {
@@ -161,7 +173,7 @@ impl Needs {
 fn strength(clause: &[Literal]) -> (std::cmp::Reverse<(usize, bool)>, usize) {
     let weakest = clause
         .iter()
-        .map(|l| (l.text.len(), l.word_end))
+        .map(|l| (l.text.len(), l.word))
         .min()
         .unwrap_or((0, false));
     (std::cmp::Reverse(weakest), clause.len())
@@ -267,9 +279,8 @@ impl PatternView {
     fn needs(&self, language: SupportLang) -> Needs {
         let mut needs = Needs::default();
         if let Some(pattern) = self.build(language) {
-            let identifier =
-                (language == SupportLang::Python).then(|| language.kind_to_id("identifier"));
-            named_leaves(&pattern.node, identifier, &mut needs);
+            let identifiers = identifier_kinds(language);
+            named_leaves(&pattern.node, &identifiers, &mut needs);
         }
         needs
     }
@@ -287,10 +298,61 @@ fn compares_named_text(strictness: &MatchStrictness) -> bool {
     }
 }
 
+/// The node kinds of `language` whose leaves are lexed as whole words (see
+/// the module documentation); none for the languages not argued for.
+fn identifier_kinds(language: SupportLang) -> Vec<u16> {
+    let names: &[&str] = match language {
+        SupportLang::Python => &["identifier"],
+        SupportLang::JavaScript => &[
+            "identifier",
+            "property_identifier",
+            "shorthand_property_identifier",
+            "shorthand_property_identifier_pattern",
+            "statement_identifier",
+        ],
+        SupportLang::TypeScript | SupportLang::Tsx => &[
+            "identifier",
+            "property_identifier",
+            "shorthand_property_identifier",
+            "shorthand_property_identifier_pattern",
+            "statement_identifier",
+            "type_identifier",
+        ],
+        _ => &[],
+    };
+    names
+        .iter()
+        .map(|name| language.kind_to_id(name))
+        .filter(|id| *id != 0)
+        .collect()
+}
+
+/// Whether `text` is ASCII letters, digits and `_` only.
+fn is_ascii_word(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(is_word_byte)
+}
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Whether the occurrence `start..end` of `bytes` is a whole word: see
+/// [`Literal::word`].
+fn whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
+    if bytes.get(end).is_some_and(|b| is_word_byte(*b)) {
+        return false;
+    }
+    let mut run = start;
+    while run > 0 && is_word_byte(bytes[run - 1]) {
+        run -= 1;
+    }
+    run == start || bytes[run].is_ascii_digit()
+}
+
 /// The text of every named leaf under `node`; metavariables and unnamed
 /// leaves (punctuation, keywords, matched by kind alone) give nothing. A
-/// leaf of kind `identifier` (when given) must end a word.
-fn named_leaves(node: &PatternNode, identifier: Option<u16>, needs: &mut Needs) {
+/// leaf of one of the `identifiers` kinds must be a whole word.
+fn named_leaves(node: &PatternNode, identifiers: &[u16], needs: &mut Needs) {
     match node {
         PatternNode::MetaVar { .. } => {}
         PatternNode::Terminal {
@@ -301,13 +363,13 @@ fn named_leaves(node: &PatternNode, identifier: Option<u16>, needs: &mut Needs) 
             if *is_named {
                 needs.and(Needs::literal(Literal {
                     text: text.clone(),
-                    word_end: Some(*kind_id) == identifier,
+                    word: identifiers.contains(kind_id) && is_ascii_word(text),
                 }));
             }
         }
         PatternNode::Internal { children, .. } => {
             for child in children {
-                named_leaves(child, identifier, needs);
+                named_leaves(child, identifiers, needs);
             }
         }
     }
@@ -344,8 +406,8 @@ fn regex_needs(regex: &str) -> Needs {
         .iter()
         .map(|l| {
             let text = String::from_utf8(l.as_bytes().to_vec()).ok()?;
-            let word_end = false;
-            (!text.is_empty()).then_some(Literal { text, word_end })
+            let word = false;
+            (!text.is_empty()).then_some(Literal { text, word })
         })
         .collect();
     match texts {
@@ -362,26 +424,22 @@ pub(super) struct Prefilter {
     /// The distinct texts of all literals; `None` when there is none.
     searcher: Option<AhoCorasick>,
     /// Per text of `searcher`: whether some literal needs it at a word end.
-    word_end: Vec<bool>,
+    word: Vec<bool>,
     /// Per rule (in recipe order), its clauses as (text number, word end);
     /// no clause: the rule may match anything.
     rules: Vec<Vec<Vec<(usize, bool)>>>,
 }
 
-/// Which texts a file holds: anywhere, and at a word end.
+/// Which texts a file holds: anywhere, and as a whole word.
 struct Found {
     anywhere: Vec<bool>,
-    word_end: Vec<bool>,
+    word: Vec<bool>,
 }
 
 impl Found {
     /// Whether the literal is there; a text not scanned for counts as there.
-    fn has(&self, (text, word_end): (usize, bool)) -> bool {
-        let seen = if word_end {
-            &self.word_end
-        } else {
-            &self.anywhere
-        };
+    fn has(&self, (text, word): (usize, bool)) -> bool {
+        let seen = if word { &self.word } else { &self.anywhere };
         seen.get(text).copied().unwrap_or(true)
     }
 }
@@ -390,15 +448,15 @@ impl Prefilter {
     pub(super) fn new<'a>(needs: impl IntoIterator<Item = &'a Needs>) -> Prefilter {
         let mut numbers: HashMap<&'a str, usize> = HashMap::new();
         let mut texts: Vec<&'a str> = Vec::new();
-        let mut word_end: Vec<bool> = Vec::new();
+        let mut word: Vec<bool> = Vec::new();
         let mut number = |literal: &'a Literal| {
             let n = *numbers.entry(&literal.text).or_insert_with(|| {
                 texts.push(&literal.text);
-                word_end.push(false);
+                word.push(false);
                 texts.len() - 1
             });
-            word_end[n] |= literal.word_end;
-            (n, literal.word_end)
+            word[n] |= literal.word;
+            (n, literal.word)
         };
         let rules: Vec<Vec<Vec<(usize, bool)>>> = needs
             .into_iter()
@@ -421,34 +479,31 @@ impl Prefilter {
             } else {
                 Vec::new()
             },
-            word_end,
+            word,
             searcher,
         }
     }
 
     /// Which texts are in `text`, stopping as soon as all are found.
     fn found(&self, text: &str) -> Found {
-        let count = self.word_end.len();
+        let count = self.word.len();
         let mut found = Found {
             anywhere: vec![false; count],
-            word_end: vec![false; count],
+            word: vec![false; count],
         };
         let Some(searcher) = &self.searcher else {
             return found;
         };
         let bytes = text.as_bytes();
-        let mut missing = count + self.word_end.iter().filter(|w| **w).count();
+        let mut missing = count + self.word.iter().filter(|w| **w).count();
         for m in searcher.find_overlapping_iter(text) {
             let n = m.pattern().as_usize();
             if !found.anywhere[n] {
                 found.anywhere[n] = true;
                 missing -= 1;
             }
-            let ends_word = bytes
-                .get(m.end())
-                .is_none_or(|b| !(b.is_ascii_alphanumeric() || *b == b'_'));
-            if self.word_end[n] && ends_word && !found.word_end[n] {
-                found.word_end[n] = true;
+            if self.word[n] && !found.word[n] && whole_word(bytes, m.start(), m.end()) {
+                found.word[n] = true;
                 missing -= 1;
             }
             if missing == 0 {
@@ -469,7 +524,7 @@ impl Prefilter {
         } else {
             Found {
                 anywhere: Vec::new(),
-                word_end: Vec::new(),
+                word: Vec::new(),
             }
         };
         rules
@@ -520,10 +575,10 @@ mod tests {
         config(&format!("id: t\nlanguage: python\nrule:\n{rule}\n"))
     }
 
-    /// The clauses, sorted; a literal needed at a word end ends in `\b`.
+    /// The clauses, sorted; a literal needed as a whole word is `\bword\b`.
     fn clauses(needs: &Needs) -> Vec<Vec<String>> {
-        let show = |l: &Literal| match l.word_end {
-            true => format!("{}\\b", l.text),
+        let show = |l: &Literal| match l.word {
+            true => format!("\\b{}\\b", l.text),
             false => l.text.clone(),
         };
         let mut out: Vec<Vec<String>> = needs
@@ -563,9 +618,12 @@ mod tests {
     #[test]
     fn a_pattern_needs_its_named_leaves_not_metavariables() {
         let rule = python("  pattern: logging.warn($$$ARGS)");
-        assert_eq!(clauses(&Needs::of(&rule)), [[r"logging\b"], [r"warn\b"]]);
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [[r"\blogging\b"], [r"\bwarn\b"]]
+        );
         let rule = python("  pattern: $SELF.assertEquals($A, $_)");
-        assert_eq!(clauses(&Needs::of(&rule)), [[r"assertEquals\b"]]);
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"\bassertEquals\b"]]);
     }
 
     #[test]
@@ -643,11 +701,90 @@ mod tests {
         }
     }
 
+    /// The lexing fact the word start rests on, checked on odd Python and
+    /// JavaScript: before no identifier node is there a run of ASCII word
+    /// characters that starts with a letter or `_`.
+    #[test]
+    fn no_identifier_follows_a_word_that_starts_with_a_letter() {
+        let python = [
+            "x = 1if y else 2\n",
+            "z = 0x1for w in v\n",
+            "1_000j + 1e5and x\n",
+            "a.b.c_d(e_f1, _g)\n",
+            "x = 'unterminated\nwarn y\n",
+            "wärn = ünïcode_x1\n",
+            "print >>sys.stderr, x\nexec code\n",
+        ];
+        let js = [
+            "const a = 0x1fin b; let c = 1nlog;\n",
+            "console.log(x); a$b.c$ = $d;\n",
+            "x = y.z?.w ?? v; label: for (;;) break label;\n",
+            "class A { #p = 1; get q() { return this.#p } }\n",
+            "let é = 1; f(`${log}x`); /re/g.test(log)\n",
+            "var x = {log, y: 2}; ({a} = b);\n",
+        ];
+        let cases = python
+            .iter()
+            .map(|s| (SupportLang::Python, *s))
+            .chain(js.iter().map(|s| (SupportLang::JavaScript, *s)))
+            .chain(js.iter().map(|s| (SupportLang::TypeScript, *s)));
+        for (language, source) in cases {
+            let kinds = identifier_kinds(language);
+            assert!(!kinds.is_empty());
+            let grep = language.ast_grep(source);
+            for node in grep.root().dfs() {
+                if !kinds.contains(&node.kind_id()) || !is_ascii_word(&node.text()) {
+                    continue;
+                }
+                let range = node.range();
+                assert!(
+                    whole_word(source.as_bytes(), range.start, range.end),
+                    "{language:?} identifier {:?} is not a whole word in {source:?}",
+                    node.text()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_word_is_found_after_a_number_but_not_inside_a_longer_word() {
+        assert!(whole_word(b"warn", 0, 4));
+        assert!(whole_word(b"x.warn(", 2, 6));
+        assert!(whole_word(b"0x1fwarn", 4, 8));
+        assert!(!whole_word(b"prewarn", 3, 7));
+        assert!(!whole_word(b"_warn", 1, 5));
+        assert!(!whole_word(b"warning", 0, 4));
+        // Non-ASCII and `$` are not word characters: such text gets through.
+        assert!(whole_word("éwarn".as_bytes(), 2, 6));
+        assert!(whole_word(b"$warn$", 1, 5));
+    }
+
+    #[test]
+    fn a_javascript_identifier_is_needed_as_a_whole_word() {
+        let rule = config("id: t\nlanguage: javascript\nrule:\n  pattern: console.log($$$A)\n");
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"\bconsole\b"], [r"\blog\b"]]);
+        for source in [
+            "console.log(x)\n",
+            "console . log(x)\n",
+            "console/* c */.log(x)\n",
+            "console\n  .log(\n x)\n",
+        ] {
+            check(&rule, source, true);
+        }
+        for source in ["catalog.login(x); consoles.logs(y)\n", "myconsole.log(x)\n"] {
+            check(&rule, source, false);
+            assert!(!may_match(&rule, source), "{source:?}");
+        }
+    }
+
     #[test]
     fn punctuation_is_not_needed() {
         // `foo ( x )` matches `foo(x)`: only named leaves are literals.
         let rule = python("  pattern: foo(x, y)");
-        assert_eq!(clauses(&Needs::of(&rule)), [[r"foo\b"], [r"x\b"], [r"y\b"]]);
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [[r"\bfoo\b"], [r"\bx\b"], [r"\by\b"]]
+        );
         check(&rule, "foo( x ,\n   y )\n", true);
     }
 
@@ -655,7 +792,7 @@ mod tests {
     fn string_contents_are_needed_verbatim() {
         let rule = python("  pattern: open($F, 'rb')");
         // Python's `string_start` is a named leaf: the quote is needed too.
-        assert_eq!(clauses(&Needs::of(&rule)), [["'"], [r"open\b"], ["rb"]]);
+        assert_eq!(clauses(&Needs::of(&rule)), [["'"], [r"\bopen\b"], ["rb"]]);
         check(&rule, "open(path, 'rb')\n", true);
         check(&rule, "open(path, 'r')\n", false);
     }
@@ -674,7 +811,7 @@ mod tests {
             ));
             assert_eq!(
                 clauses(&Needs::of(&rule)),
-                [["1"], [r"foo\b"]],
+                [["1"], [r"\bfoo\b"]],
                 "{strictness}"
             );
             check(&rule, "foo(1)\n", true);
@@ -688,7 +825,7 @@ mod tests {
         let rule = python(
             "  pattern:\n    context: 'def helper(): return compute($A)'\n    selector: call",
         );
-        assert_eq!(clauses(&Needs::of(&rule)), [[r"compute\b"]]);
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"\bcompute\b"]]);
         check(&rule, "x = compute(1)\n", true);
     }
 
@@ -699,11 +836,11 @@ mod tests {
         );
         assert_eq!(
             clauses(&Needs::of(&rule)),
-            [[r"getcwdu\b"], [r"helper\b"], [r"os\b"]]
+            [[r"\bgetcwdu\b"], [r"\bhelper\b"], [r"\bos\b"]]
         );
         check(&rule, "helper(1, [os.getcwdu()])\n", true);
         let rule = python("  kind: list\n  has:\n    pattern: legacy_call\n    stopBy: end");
-        assert_eq!(clauses(&Needs::of(&rule)), [[r"legacy_call\b"]]);
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"\blegacy_call\b"]]);
         check(&rule, "y = [legacy_call]\n", true);
     }
 
@@ -712,7 +849,7 @@ mod tests {
         let rule = python("  any:\n    - pattern: os.getcwdu()\n    - pattern: os.getcwdb()");
         let needs = Needs::of(&rule);
         assert_eq!(needs.clauses.len(), 1);
-        assert_eq!(clauses(&needs), [[r"getcwdb\b", r"getcwdu\b"]]);
+        assert_eq!(clauses(&needs), [[r"\bgetcwdb\b", r"\bgetcwdu\b"]]);
         check(&rule, "os.getcwdb()\n", true);
         assert!(!may_match(&rule, "os.getcwd()\n"));
     }
@@ -725,7 +862,7 @@ mod tests {
         );
         assert_eq!(
             clauses(&Needs::of(&rule)),
-            [vec!["Mapping", "Sequence"], vec![r"collections\b"]]
+            [vec!["Mapping", "Sequence"], vec![r"\bcollections\b"]]
         );
         check(&rule, "isinstance(x, collections.Mapping)\n", true);
         check(&rule, "x = collections.OrderedDict()\n", false);
@@ -735,7 +872,7 @@ mod tests {
             "id: t\nlanguage: python\nrule:\n  all:\n    - pattern: $F($A)\n\
              constraints:\n  F:\n    pattern: legacy_call\n",
         );
-        assert_eq!(clauses(&Needs::of(&rule)), [[r"legacy_call\b"]]);
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"\blegacy_call\b"]]);
         check(&rule, "legacy_call(1)\n", true);
     }
 
@@ -748,7 +885,7 @@ mod tests {
         );
         assert_eq!(
             clauses(&Needs::of(&rule)),
-            [[r"first_call\b", r"second_call\b"]]
+            [[r"\bfirst_call\b", r"\bsecond_call\b"]]
         );
         check(&rule, "first_call()\n", true);
         // Bound only inside a relation: not counted either.
@@ -802,10 +939,10 @@ mod tests {
         assert_eq!(
             clauses(&Needs::of(&rule)),
             [
-                [r"ccc\b"],
-                [r"dddd\b"],
-                [r"first_name\b"],
-                [r"second_name\b"]
+                [r"\bccc\b"],
+                [r"\bdddd\b"],
+                [r"\bfirst_name\b"],
+                [r"\bsecond_name\b"]
             ]
         );
     }
