@@ -17,6 +17,7 @@
 #   SEED=20240521   the corpus seed
 #   WORK=<dir>      where the corpus and the copies go (default: a temp dir)
 #   KEEP=1          keep WORK afterwards
+#   FLEETWRIGHT=<path>  time this binary (default: cargo build --release)
 # See docs/benchmarks.md.
 set -euo pipefail
 
@@ -56,7 +57,11 @@ found_version=$("$ast_grep" --version 2>/dev/null || true)
     die "expected ast-grep $ast_grep_version at $ast_grep, found '${found_version}'"
 
 # Build, and copy the binary out: CARGO_TARGET_DIR may be shared, and
-# another build could replace it while we time it.
+# another build could replace it while we time it. FLEETWRIGHT=<path>
+# times that binary instead (an older build, for a before-and-after).
+if [[ -n ${FLEETWRIGHT:-} ]]; then
+    built=$FLEETWRIGHT
+else
 echo "== cargo build --release" >&2
 built=$(cd "$repo" && cargo build --release --locked --message-format=json-render-diagnostics |
     python3 -c '
@@ -66,7 +71,8 @@ for line in sys.stdin:
     if msg.get("reason") == "compiler-artifact" and msg["target"]["name"] == "fleetwright" and msg.get("executable"):
         print(msg["executable"])
 ')
-[[ -x $built ]] || die "cargo did not report the fleetwright binary"
+fi
+[[ -x $built ]] || die "no fleetwright binary at '$built'"
 mkdir -p "$work/bin"
 fleetwright="$work/bin/fleetwright"
 cp "$built" "$fleetwright"

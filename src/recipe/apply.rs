@@ -11,8 +11,9 @@ use std::ops::Range;
 use std::path::Path;
 
 use ast_grep_config::RuleConfig;
+use ast_grep_core::AstGrep;
 use ast_grep_core::matcher::{Matcher, MatcherExt};
-use ast_grep_core::tree_sitter::LanguageExt;
+use ast_grep_core::tree_sitter::{ContentExt, LanguageExt, StrDoc};
 
 use super::changes::{FileChange, FileStatus, RejectedFile};
 use super::prefilter::RuleFilter;
@@ -60,6 +61,8 @@ fn rewrite_with(
 ) -> Result<(Outcome, bool), ApplyError> {
     let mut counts = vec![0usize; rules.len()];
     let mut current: Option<String> = None;
+    // The tree of `current`, re-parsed incrementally from the last pass's.
+    let mut parsed: Option<AstGrep<StrDoc<SupportLang>>> = None;
     let mut errors_before = None;
     let mut reshaped = false;
     let mut last_counts = Vec::new();
@@ -79,7 +82,7 @@ fn rewrite_with(
             language,
             rules,
             &active,
-            text,
+            (text, parsed.take()),
             layout,
             errors_before.is_none(),
         );
@@ -101,6 +104,7 @@ fn rewrite_with(
             *total += n;
         }
         last_counts = pass.counts;
+        parsed = pass.next_tree;
         current = Some(next);
     }
     Err(ApplyError::NoFixedPoint {
@@ -190,18 +194,24 @@ struct Pass {
     errors: Vec<usize>,
     /// Keeping the layout changed some fix.
     reshaped: bool,
+    /// The tree of `text`: the input's with the edits made, re-parsed
+    /// incrementally (tree-sitter reuses every subtree no edit touched).
+    next_tree: Option<AstGrep<StrDoc<SupportLang>>>,
 }
 
-/// Run every rule once on `source`, except those `active` says cannot match.
+/// Run every rule once on `source` (parsed now, unless its tree is given),
+/// except those `active` says cannot match.
 fn one_pass(
     language: SupportLang,
     rules: &[&Config],
     active: &[bool],
-    source: &str,
+    (source, tree): (&str, Option<AstGrep<StrDoc<SupportLang>>>),
     layout: bool,
     want_errors: bool,
 ) -> Pass {
-    let grep = language.ast_grep(source);
+    let grep = tree
+        .filter(|g| g.root().get_doc().src == source)
+        .unwrap_or_else(|| language.ast_grep(source));
     let mut edits = Vec::new();
     let mut reshaped = false;
     // One traversal for every rule that may match (dispatched by the node
@@ -259,8 +269,16 @@ fn one_pass(
     }
     // tree-sitter knows in O(1) whether a tree holds an error or a missing
     // node; most files have neither, and walking them costs a parse's tenth.
+    // The lines are wanted of the input when it changes (to compare with
+    // the result), and of the result (a pass with no edit); not of a file
+    // the first pass leaves as it is.
     let has_errors = grep.root().get_inner_node().has_error();
-    let errors = if has_errors && (want_errors || edits.is_empty()) {
+    let wanted = if want_errors {
+        !edits.is_empty()
+    } else {
+        edits.is_empty()
+    };
+    let errors = if has_errors && wanted {
         grep.root()
             .dfs()
             .filter(|n| n.is_error() || n.is_missing())
@@ -275,15 +293,46 @@ fn one_pass(
             counts: vec![0; rules.len()],
             errors,
             reshaped,
+            next_tree: None,
         };
     }
-    let (text, counts) = splice(source, edits, rules.len());
+    let (text, counts, made) = splice(source, edits, rules.len());
+    let next_tree = reparse(&grep, &made, &text);
     Pass {
         text: Some(text),
         counts,
         errors,
         reshaped,
+        next_tree,
     }
+}
+
+/// The tree of `after`: `before`'s tree with the edits `made` (kept by
+/// [`splice`], in order, not overlapping) applied last first, each with the
+/// points tree-sitter needs, then re-parsed once from that edited tree.
+/// `None` (the caller parses afresh) when the edited text is not `after`.
+fn reparse(
+    before: &AstGrep<StrDoc<SupportLang>>,
+    made: &[(usize, usize, String)],
+    after: &str,
+) -> Option<AstGrep<StrDoc<SupportLang>>> {
+    let (first, rest) = made.split_first()?;
+    let edit = |(start, end, text): &(usize, usize, String)| ast_grep_core::source::Edit::<String> {
+        position: *start,
+        deleted_length: end - start,
+        inserted_text: text.as_bytes().to_vec(),
+    };
+    let mut doc = before.root().get_doc().clone();
+    // Last first: the positions of the edits before it stay true.
+    for made in rest.iter().rev() {
+        let input = doc.src.accept_edit(&edit(made));
+        doc.tree.edit(&input);
+    }
+    // The first is made by `Root::edit`, which re-parses from the edited
+    // tree.
+    let mut root = AstGrep::doc(doc);
+    root.edit(edit(first)).ok()?;
+    (root.root().get_doc().src == after).then_some(root)
 }
 
 /// Byte ranges, relative to `node`, of the strings and comments inside it:
@@ -427,10 +476,17 @@ impl Nesting<'_> {
 }
 
 /// Apply `edits` in position order, dropping any that overlaps an earlier one.
-fn splice(source: &str, mut edits: Vec<Edit>, rule_count: usize) -> (String, Vec<usize>) {
+/// `source` with `edits` made (sorted, overlapping ones dropped), the count
+/// of edits made per rule, and the edits made, in order.
+fn splice(
+    source: &str,
+    mut edits: Vec<Edit>,
+    rule_count: usize,
+) -> (String, Vec<usize>, Vec<(usize, usize, String)>) {
     edits.sort_by_key(|e| (e.start, e.rule, e.end));
     let mut counts = vec![0; rule_count];
     let mut out = String::with_capacity(source.len());
+    let mut made = Vec::new();
     let mut done = 0;
     for edit in edits {
         let valid = source.is_char_boundary(edit.start) && source.is_char_boundary(edit.end);
@@ -441,9 +497,10 @@ fn splice(source: &str, mut edits: Vec<Edit>, rule_count: usize) -> (String, Vec
         out.push_str(&edit.text);
         done = edit.end;
         counts[edit.rule] += 1;
+        made.push((edit.start, edit.end, edit.text));
     }
     out.push_str(&source[done..]);
-    (out, counts)
+    (out, counts, made)
 }
 
 /// The first line with more errors after than before (or the first error).
@@ -455,4 +512,67 @@ fn first_new_error(before: &[usize], after: &[usize]) -> usize {
         .find(|&line| count(after, line) > count(before, line))
         .or(after.first().copied())
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod reparse_tests {
+    use super::*;
+
+    fn edit(source: &str, from: &str, to: &str) -> Vec<Edit> {
+        source
+            .match_indices(from)
+            .map(|(start, _)| Edit {
+                start,
+                end: start + from.len(),
+                text: to.to_string(),
+                rule: 0,
+            })
+            .collect()
+    }
+
+    /// The next pass's tree, re-parsed from the edited tree, is the one a
+    /// fresh parse of the rewritten text gives: several edits, longer and
+    /// shorter, over lines, with non-ASCII text before them, and in code
+    /// with a syntax error.
+    #[test]
+    fn the_next_pass_gets_the_tree_a_fresh_parse_would_give() {
+        let cases = [
+            (
+                SupportLang::Python,
+                "# é\nimport logging\nlogging.warn('a')\nif x:\n    logging.warn(\n        'b')\n",
+                "warn",
+                "warning",
+            ),
+            (
+                SupportLang::Python,
+                "d = {k: v for k in d.keys()}\nx = (\nk in d.keys())\ny = [1,\n",
+                "d.keys()",
+                "d",
+            ),
+            (
+                SupportLang::JavaScript,
+                "const s = 'ü';\nconsole.log(a);\nfunction f() {\n  console.log(\n    b);\n}\n",
+                "console.log",
+                "console.debug",
+            ),
+            (
+                SupportLang::TypeScript,
+                "let a: number = 1;\nif (x.indexOf(y) !== -1) {\n  a = 2;\n}\n",
+                "x.indexOf(y) !== -1",
+                "x.includes(y)\n  ",
+            ),
+        ];
+        for (language, before, from, to) in cases {
+            let grep = language.ast_grep(before);
+            let (after, counts, made) = splice(before, edit(before, from, to), 1);
+            assert!(counts[0] > 0);
+            let next = reparse(&grep, &made, &after).expect("re-parsed");
+            assert_eq!(next.root().get_doc().src, after);
+            assert_eq!(
+                next.root().get_inner_node().to_sexp(),
+                language.ast_grep(&after).root().get_inner_node().to_sexp(),
+                "{language:?}: {after:?}"
+            );
+        }
+    }
 }
