@@ -62,23 +62,30 @@ fn with_state<T>(url: &str, f: impl AsyncFnOnce(&State) -> T) -> T {
     })
 }
 
-/// Per target: (state, pull requests opened by the events, local pull
-/// requests of its repository).
-fn tally(url: &str) -> BTreeMap<String, (String, usize, i64)> {
+/// Per target: (state, pull requests opened by the events, pull requests
+/// found open and adopted by the events, local pull requests of its
+/// repository).
+fn tally(url: &str) -> BTreeMap<String, (String, usize, usize, i64)> {
     with_state(url, async |s| {
         let row = s.campaign(CAMPAIGN).await.unwrap().expect("the campaign");
         let events = s.events(row.id).await.unwrap();
         let mut out = BTreeMap::new();
         for t in s.targets(row.id).await.unwrap() {
-            let opened = events
-                .iter()
-                .filter(|e| e.target_id == Some(t.id) && e.kind == "pull_request_opened")
-                .count();
+            let count = |kind: &str| {
+                events
+                    .iter()
+                    .filter(|e| e.target_id == Some(t.id) && e.kind == kind)
+                    .count()
+            };
+            let (opened, adopted) = (count("pull_request_opened"), count("pull_request_adopted"));
             let mut prs = 0;
             while s.local_pr(&t.url, prs + 1).await.unwrap().is_some() {
                 prs += 1;
             }
-            out.insert(t.repo.clone(), (t.state.as_str().to_string(), opened, prs));
+            out.insert(
+                t.repo.clone(),
+                (t.state.as_str().to_string(), opened, adopted, prs),
+            );
         }
         out
     })
@@ -86,25 +93,36 @@ fn tally(url: &str) -> BTreeMap<String, (String, usize, i64)> {
 
 /// Each repository that needed the change has one branch holding one
 /// commit on its default branch's head, and one pull request; the others
-/// have neither.
-fn assert_exactly_once(sb: &Sandbox, url: &str, changed: &[String]) {
+/// have neither. With `takeovers`, a pull request a dead worker opened
+/// without recording it may have been found and adopted by the one that
+/// took its target over (never opened again); without, every one was
+/// opened once and none adopted.
+fn assert_exactly_once(sb: &Sandbox, url: &str, changed: &[String], takeovers: bool) {
     let tally = tally(url);
     assert_eq!(tally.len(), sb.fleet.repos.len());
-    for (repo, (state, opened, prs)) in &tally {
+    for (repo, (state, opened, adopted, prs)) in &tally {
         let bare = sb.bare(repo);
         let branch = bare
             .find_reference(&format!("refs/heads/{BRANCH}"))
             .ok()
             .and_then(|r| r.target());
         if changed.contains(repo) {
-            assert_eq!((state.as_str(), *opened, *prs), ("pr_open", 1, 1), "{repo}");
+            assert_eq!((state.as_str(), *prs), ("pr_open", 1), "{repo}");
+            if takeovers {
+                assert!(
+                    *opened <= 1 && opened + adopted >= 1,
+                    "{repo}: {opened} opened, {adopted} adopted"
+                );
+            } else {
+                assert_eq!((*opened, *adopted), (1, 0), "{repo}");
+            }
             let head = bare.find_commit(branch.expect("a branch")).unwrap();
             assert_eq!(head.parent_count(), 1, "{repo}");
             assert_eq!(head.parent_id(0).unwrap(), sb.initial_head(repo), "{repo}");
         } else {
             assert_eq!(
-                (state.as_str(), *opened, *prs),
-                ("no_change", 0, 0),
+                (state.as_str(), *opened, *adopted, *prs),
+                ("no_change", 0, 0, 0),
                 "{repo}"
             );
             assert!(branch.is_none(), "{repo}");
@@ -169,7 +187,7 @@ fn four_workers_on_five_hundred_targets_work_each_exactly_once() {
         shares.iter().filter(|n| **n > 0).count() >= 2,
         "the work was not shared: {shares:?}"
     );
-    assert_exactly_once(&sb, &url, &changed);
+    assert_exactly_once(&sb, &url, &changed, false);
     // Nothing is left leased, and the campaign is recorded once.
     with_state(&url, async |s| {
         let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
@@ -204,6 +222,10 @@ fn holders(url: &str) -> Vec<String> {
 #[test]
 fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
     let (sb, changed) = fleet(60);
+    // Each target takes a moment (its verify), so that both workers are
+    // seen mid-target.
+    let campaign = sb.read("campaign.yaml") + "verify:\n  command: sleep 0.2\n";
+    sb.write("campaign.yaml", &campaign);
     let url = database("taken_over");
     // Leases of 2 s: a frozen worker's run out quickly.
     let lease = ["--lease", "2", "-j", "1"];
@@ -244,7 +266,7 @@ fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
     let mut frozen = frozen;
     frozen.kill().unwrap();
     frozen.wait().unwrap();
-    assert_exactly_once(&sb, &url, &changed);
+    assert_exactly_once(&sb, &url, &changed, true);
     // The leases of the dead and the frozen worker were taken over.
     let events = with_state(&url, async |s| {
         let row = s.campaign(CAMPAIGN).await.unwrap().unwrap();
