@@ -204,6 +204,15 @@ measure "run, no-op (sync only), $n targets" "$fleet" "$fw" --state "$state" run
 measure "status --json, $n targets" "$fleet" "$fw" --state "$state" status scale-bench --json
 measure "report --format html, $n targets" "$fleet" "$fw" --state "$state" report scale-bench --format html --out "$work/report.html"
 measure "scan, $n repositories" "$fleet" "$fw" --state "$state" scan scale-bench
+measure "scan again, $n unchanged repositories" "$fleet" "$fw" --state "$state" scan scale-bench
+# ast-grep on the same checkouts, as they are (it fetches nothing), when
+# bench/rewrite.sh has installed it.
+ast_grep=$repo/.cache/npm/node_modules/.bin/ast-grep
+if [[ -x $ast_grep ]]; then
+    printf 'id: python-logging-warn\nlanguage: python\nrule:\n  pattern: logging.warn($$$ARGS)\nfix: logging.warning($$$ARGS)\n' >"$work/ast-grep-rule.yaml"
+    measure "$("$ast_grep" --version) scan of the same $n checkouts (no fetch)" "$fleet" \
+        "$ast_grep" scan --rule "$work/ast-grep-rule.yaml" "$(dirname "$state")/cache/repos"
+fi
 
 echo "== all-repos on a copy of the same $n repositories" >&2
 ar=$work/all-repos

@@ -162,6 +162,12 @@ pub fn render(report: &ScanReport) -> String {
         if totals.scanned == 1 { "y" } else { "ies" },
         seconds(&report.at),
     ));
+    if totals.reused > 0 {
+        out.push_str(&format!(
+            "{} of them unchanged since their last scan (same head, same recipe): counted again without a checkout\n",
+            totals.reused
+        ));
+    }
     if totals.failed > 0 {
         out.push_str(&format!(
             "{} of {} repositories could not be scanned\n",
@@ -198,6 +204,7 @@ mod tests {
             files: 0,
             note: None,
             error: error.map(Into::into),
+            reused: false,
         }
     }
 
@@ -219,6 +226,7 @@ mod tests {
                 failed: 1,
                 matches: 7,
                 repositories_with_matches: 2,
+                reused: 0,
             },
             targets,
         };

@@ -267,6 +267,19 @@ pub(super) fn inspect(
     let checkout = workspace
         .sync(&subject.url, &subject.repo)
         .map_err(|e| error_chain(&e))?;
+    inspect_synced(checkout, rewriter, recipe, options, subject, progress)
+}
+
+/// [`inspect`] of a clone already fetched (`checkout`): reset it to the
+/// default-branch head and apply the recipe there without writing.
+pub(super) fn inspect_synced(
+    checkout: Checkout,
+    rewriter: &super::Rewriter,
+    recipe: &Recipe,
+    options: &ApplyOptions,
+    subject: &Subject,
+    progress: &dyn Progress,
+) -> std::result::Result<Inspected, String> {
     checkout.reset_to_base().map_err(|e| {
         format!(
             "cannot check out {} in the clone cache ({}): {}",

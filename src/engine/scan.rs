@@ -10,6 +10,14 @@
 //! burndown can be drawn from the code rather than from pull requests
 //! (declined pull requests and repositories fixed by hand count right).
 //!
+//! A scan of a recorded campaign records, with each count, what it was
+//! taken with (`scan_key`: the recipe's fingerprint and the target's
+//! catalog facts, hashed). The next scan fetches each repository, and when
+//! its default-branch head and the key are those of its last successful
+//! scan, records that count again without checking the clone out or
+//! running the recipe (`reused` in the report): a daily scan of a fleet
+//! that moved little costs a fetch per repository.
+//!
 //! Invariants:
 //! - a scan writes nothing to any repository or remote: it fetches, and
 //!   resets the clone cache's working tree, and that is all; it never looks
@@ -24,11 +32,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::preview::{Inspected, Subject, credentials, inspect, rejected_note};
+use super::preview::{Inspected, Subject, credentials, inspect, inspect_synced, rejected_note};
 use super::{Engine, EngineError, Result, Shared, facts};
 use crate::campaign::Loaded;
 use crate::recipe::{ApplyOptions, Recipe};
-use crate::state::{NewScan, TargetRow, TargetState, format_time};
+use crate::state::{NewScan, ScanRow, TargetRow, TargetState, format_time};
 
 /// What `fleetwright scan --json` prints: one campaign's scan.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +84,10 @@ pub struct TargetScan {
     /// Why the target could not be scanned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The count is the last scan's: the head and the recipe are unchanged
+    /// since.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reused: bool,
 }
 
 /// The scan in numbers.
@@ -91,6 +103,10 @@ pub struct ScanTotals {
     pub matches: usize,
     /// Scanned targets with at least one such place.
     pub repositories_with_matches: usize,
+    /// Scanned targets whose count is their last scan's (unchanged head
+    /// and recipe).
+    #[serde(default)]
+    pub reused: usize,
 }
 
 impl ScanTotals {
@@ -104,17 +120,21 @@ impl ScanTotals {
                 .iter()
                 .filter(|t| t.matches.is_some_and(|n| n > 0))
                 .count(),
+            reused: targets.iter().filter(|t| t.reused).count(),
         }
     }
 }
 
 impl TargetScan {
-    /// What the state records of it.
-    fn record(&self) -> NewScan {
+    /// What the state records of it, taken with `key`.
+    fn record(&self, key: &str) -> NewScan {
         NewScan {
             commit: self.commit.clone(),
             matches: self.matches.map(|n| n as i64),
             error: self.error.clone(),
+            key: self.matches.is_some().then(|| key.to_string()),
+            files: Some(self.files as i64),
+            note: self.note.clone(),
         }
     }
 }
@@ -130,6 +150,7 @@ impl Engine {
     pub async fn scan(&self, loaded: &Loaded) -> Result<ScanReport> {
         let row = self.campaign(&loaded.campaign.name).await?;
         let targets = self.state().targets(row.id).await?;
+        let mut last = self.state().latest_scans(row.id).await?;
         let facts = facts(&loaded.catalog);
         let subjects = targets
             .into_iter()
@@ -140,7 +161,12 @@ impl Engine {
                     component: target.component.clone(),
                     refusal: loaded.campaign.repository_refusal(&target.url),
                 };
-                (subject, target.state.as_str().to_string(), Some(target))
+                let previous = last.remove(&target.id);
+                (
+                    subject,
+                    target.state.as_str().to_string(),
+                    Some((target, previous)),
+                )
             })
             .collect();
         self.scan_subjects(loaded, &facts, subjects).await
@@ -174,7 +200,7 @@ impl Engine {
         &self,
         loaded: &Loaded,
         facts: &std::collections::HashMap<String, crate::recipe::Facts>,
-        subjects: Vec<(Subject, String, Option<TargetRow>)>,
+        subjects: Vec<(Subject, String, Option<Recorded>)>,
     ) -> Result<ScanReport> {
         let at = format_time(self.state().now());
         // How git reaches SSH remotes (the campaign's key, known hosts).
@@ -192,17 +218,30 @@ impl Engine {
             let limit = limit.clone();
             // A component gone from the catalog has no facts: its catalog
             // preconditions do not hold (as in a run).
+            let target_facts = facts.get(&subject.component).cloned().unwrap_or_default();
+            let key = scan_key(&recipe, &target_facts);
             let options = ApplyOptions {
-                facts: Some(facts.get(&subject.component).cloned().unwrap_or_default()),
+                facts: Some(target_facts),
                 sandbox: loaded.campaign.sandbox.clone(),
                 ..ApplyOptions::default()
             };
             tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let repo = subject.repo.clone();
-                let scanned = scan_target(&shared, &recipe, options, subject, state).await;
+                let (target, previous) = target.unzip();
+                // The last count still holds at the same head, with the same key.
+                let reusable = previous
+                    .flatten()
+                    .filter(|p| p.error.is_none() && p.scan_key.as_deref() == Some(key.as_str()));
+                let scanned =
+                    scan_target(&shared, &recipe, options, subject, state, reusable).await;
                 let recorded = match &target {
-                    Some(target) => shared.state.record_scan(target, &scanned.record()).await,
+                    Some(target) => {
+                        shared
+                            .state
+                            .record_scan(target, &scanned.record(&key))
+                            .await
+                    }
                     None => Ok(()),
                 };
                 let shown = target.map_or(TargetState::Pending, |t| t.state);
@@ -239,17 +278,39 @@ impl Engine {
     }
 }
 
+/// A target of a recorded campaign, with its last scan: where a scan's
+/// count is recorded, and what it may reuse.
+type Recorded = (TargetRow, Option<ScanRow>);
+
 /// The state a scan of a campaign that was not launched shows for each
 /// target.
 pub const NOT_LAUNCHED: &str = "not launched";
 
-/// Scan one target; never fails: what went wrong is in its `error`.
+/// What a scan counts with: the recipe's fingerprint (its text and
+/// parameters) and the target's catalog facts (its `applies_when`), hashed.
+fn scan_key(recipe: &Recipe, facts: &crate::recipe::Facts) -> String {
+    use sha1::Digest as _;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(recipe.fingerprint.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(serde_json::to_string(facts).unwrap_or_default().as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Scan one target; never fails: what went wrong is in its `error`. With
+/// `previous` (its last successful scan, taken with the same key), a head
+/// that has not moved since reuses that count.
 async fn scan_target(
     shared: &Arc<Shared>,
     recipe: &Arc<Recipe>,
     options: ApplyOptions,
     subject: Subject,
     state: String,
+    previous: Option<ScanRow>,
 ) -> TargetScan {
     let mut scan = TargetScan {
         repo: subject.repo.clone(),
@@ -261,28 +322,63 @@ async fn scan_target(
         files: 0,
         note: None,
         error: None,
+        reused: false,
     };
     if subject.refusal.is_none() {
         credentials(shared, &subject.repo).await;
     }
     let (worker, recipe) = (shared.clone(), recipe.clone());
     let counted = tokio::task::spawn_blocking(move || {
-        inspect(
-            &worker.workspace,
+        let Some(previous) = previous.filter(|_| subject.refusal.is_none()) else {
+            return inspect(
+                &worker.workspace,
+                &worker.rewriter,
+                &recipe,
+                &options,
+                &subject,
+                worker.progress.as_ref(),
+            )
+            .map(|inspected| (count(&inspected), false));
+        };
+        worker
+            .progress
+            .step(&subject.repo, crate::state::Step::Clone);
+        let checkout = worker
+            .workspace
+            .sync(&subject.url, &subject.repo)
+            .map_err(|e| super::error_chain(&e))?;
+        if previous.commit_id.as_deref() == Some(checkout.base.to_string().as_str())
+            && let Some(matches) = previous.matches
+        {
+            let found = Found {
+                default_branch: checkout.default_branch.clone(),
+                commit: checkout.base.to_string(),
+                matches: usize::try_from(matches).unwrap_or(0),
+                files: previous
+                    .files
+                    .and_then(|f| usize::try_from(f).ok())
+                    .unwrap_or(0),
+                note: previous.note,
+            };
+            return Ok((found, true));
+        }
+        inspect_synced(
+            checkout,
             &worker.rewriter,
             &recipe,
             &options,
             &subject,
             worker.progress.as_ref(),
         )
-        .map(|inspected| count(&inspected))
+        .map(|inspected| (count(&inspected), false))
     })
     .await
     .unwrap_or_else(|e| Err(format!("a worker failed: {e}")));
     match counted {
-        Ok(found) => {
-            tracing::info!(repo = %scan.repo, matches = found.matches, "scanned");
+        Ok((found, reused)) => {
+            tracing::info!(repo = %scan.repo, matches = found.matches, reused, "scanned");
             found.fill(&mut scan);
+            scan.reused = reused;
         }
         Err(error) => {
             tracing::info!(repo = %scan.repo, "not scanned: {error}");

@@ -331,6 +331,9 @@ mod tests {
             matches: Some(matches),
             error: None,
             at: at.into(),
+            scan_key: None,
+            files: None,
+            note: None,
         };
         (
             events,

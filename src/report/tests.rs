@@ -133,6 +133,7 @@ impl Scenario {
             commit: matches.map(|_| "abc".to_string()),
             matches,
             error: matches.is_none().then(|| "clone failed".to_string()),
+            ..NewScan::default()
         };
         self.state.record_scan(&t, &scan).await.unwrap();
     }
@@ -871,6 +872,9 @@ fn scan(id: i64, matches: i64, at: &str) -> state::ScanRow {
         matches: Some(matches),
         error: None,
         at: at.into(),
+        scan_key: None,
+        files: None,
+        note: None,
     }
 }
 

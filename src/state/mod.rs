@@ -1415,7 +1415,8 @@ impl State {
     /// Record what a scan found at a target's default-branch head.
     pub async fn record_scan(&self, target: &TargetRow, scan: &NewScan) -> Result<()> {
         sqlx::query(
-            "INSERT INTO scans (campaign_id, target_id, commit_id, matches, error, at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO scans (campaign_id, target_id, commit_id, matches, error, at, scan_key, files, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(target.campaign_id)
         .bind(target.id)
@@ -1423,15 +1424,33 @@ impl State {
         .bind(scan.matches)
         .bind(&scan.error)
         .bind(self.stamp())
+        .bind(&scan.key)
+        .bind(scan.files)
+        .bind(&scan.note)
         .execute(&self.writer)
         .await?;
         Ok(())
     }
 
+    /// The newest scan of each target of a campaign that has one.
+    pub async fn latest_scans(
+        &self,
+        campaign_id: i64,
+    ) -> Result<std::collections::HashMap<i64, ScanRow>> {
+        let rows: Vec<ScanRow> = sqlx::query_as(
+            "SELECT target_id, commit_id, matches, error, at, scan_key, files, note FROM scans
+             WHERE id IN (SELECT MAX(id) FROM scans WHERE campaign_id = $1 GROUP BY target_id)",
+        )
+        .bind(campaign_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.target_id, r)).collect())
+    }
+
     /// Every scan of a campaign, oldest first.
     pub async fn scans(&self, campaign_id: i64) -> Result<Vec<ScanRow>> {
         Ok(sqlx::query_as(
-            "SELECT target_id, commit_id, matches, error, at FROM scans WHERE campaign_id = $1 ORDER BY id",
+            "SELECT target_id, commit_id, matches, error, at, scan_key, files, note FROM scans WHERE campaign_id = $1 ORDER BY id",
         )
         .bind(campaign_id)
         .fetch_all(&self.pool)

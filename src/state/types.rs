@@ -545,6 +545,11 @@ pub struct NewScan {
     pub commit: Option<String>,
     pub matches: Option<i64>,
     pub error: Option<String>,
+    /// What the count was taken with (the recipe and the target's catalog
+    /// facts, hashed): the same head and key give the same count.
+    pub key: Option<String>,
+    pub files: Option<i64>,
+    pub note: Option<String>,
 }
 
 /// A scan as recorded.
@@ -555,6 +560,13 @@ pub struct ScanRow {
     pub matches: Option<i64>,
     pub error: Option<String>,
     pub at: String,
+    /// `None` for scans recorded before schema 9.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A planned target about to be recorded.

@@ -78,6 +78,7 @@ fn big_campaign(dir: &Path) -> std::path::PathBuf {
                         commit: Some("abc".into()),
                         matches: Some(3),
                         error: None,
+                        ..NewScan::default()
                     },
                 )
                 .await
@@ -126,6 +127,7 @@ fn big_campaign(dir: &Path) -> std::path::PathBuf {
                 commit: Some("def".into()),
                 matches: Some(1),
                 error: None,
+                ..NewScan::default()
             };
             state.record_scan(t, &scan).await.unwrap();
         }

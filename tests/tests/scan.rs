@@ -445,3 +445,49 @@ fn where_the_recipe_does_not_apply_a_scan_counts_zero_and_says_why() {
     assert_eq!(rows["two-untagged"][0].matches, Some(0));
     assert_eq!(rows["zed-gone"][0].matches, Some(0));
 }
+
+/// A second scan of repositories whose default-branch head and recipe did
+/// not move reuses each last count (no checkout, no rewrite), records it
+/// again, and counts anew what moved: a pushed commit, or another recipe.
+#[test]
+fn a_second_scan_reuses_the_counts_of_what_did_not_move() {
+    let sb = fleet();
+    sb.run(&["launch", "campaign.yaml"]).code(0);
+    let first = scan_json(&sb, &[], 0);
+    assert_eq!(first.totals.reused, 0);
+    let second = scan_json(&sb, &[], 0);
+    assert_eq!(second.totals.reused, second.totals.scanned);
+    assert_eq!(second.totals.matches, first.totals.matches);
+    for t in &first.targets {
+        let again = scanned(&second, &t.repo);
+        assert_eq!(
+            (again.matches, again.files, &again.commit, &again.note),
+            (t.matches, t.files, &t.commit, &t.note),
+            "{}",
+            t.repo
+        );
+    }
+    // Every scan is recorded, reused or not.
+    assert!(scan_rows(&sb).values().all(|rows| rows.len() == 2));
+    // A person fixes one repository: only it is counted anew.
+    fix_by_hand(&sb, &bare_path(&sb, "foxtrot-py"), "app.py", |t| {
+        t.replacen("logging.warn(", "logging.warning(", 1)
+    });
+    let third = scan_json(&sb, &[], 0);
+    let foxtrot = scanned(&third, "foxtrot-py");
+    assert!(!foxtrot.reused);
+    assert_eq!(
+        foxtrot.matches,
+        scanned(&first, "foxtrot-py").matches.map(|n| n - 1)
+    );
+    assert_eq!(third.totals.reused, third.totals.scanned - 1);
+    // Another recipe counts everything anew.
+    let recipe = sb.read("recipe.yaml").replace(
+        "title: Replace deprecated APIs",
+        "title: Replace deprecated APIs (v2)",
+    );
+    sb.write("recipe.yaml", &recipe);
+    let fourth = scan_json(&sb, &[], 0);
+    assert_eq!(fourth.totals.reused, 0);
+    assert_eq!(fourth.totals.matches, third.totals.matches);
+}
