@@ -37,6 +37,11 @@
 //! - A pattern with `context` and `selector` matches with the selected node
 //!   only; its leaves are taken from the pattern ast-grep builds, which is
 //!   that node, never from the scaffolding around it.
+//! - The same leaf n times in one pattern matches n distinct nodes (a
+//!   pattern's nodes match distinct nodes of the target, in order), whose
+//!   texts are n places of the file that do not overlap: the literal is
+//!   needed n times. Counts of different patterns (under `all`, say) do not
+//!   add up: two patterns may match the same node.
 //! - Every field of a rule object must hold at once, so their needs add up.
 //!   `inside`, `has`, `precedes` and `follows` need a node of the same file
 //!   matching their rule (`stopBy` and `field` only narrow where to look,
@@ -85,6 +90,10 @@ struct Literal {
     /// starts with a letter or `_` (a whole identifier, see the module
     /// documentation).
     word: bool,
+    /// How many times, at least, without overlapping: a pattern with the
+    /// same leaf twice (`isinstance($X, $A) or isinstance($X, $B)`) matches
+    /// two nodes, whose texts are two places of the file.
+    times: usize,
 }
 
 impl Needs {
@@ -280,7 +289,22 @@ impl PatternView {
         let mut needs = Needs::default();
         if let Some(pattern) = self.build(language) {
             let identifiers = identifier_kinds(language);
-            named_leaves(&pattern.node, &identifiers, &mut needs);
+            let mut leaves: Vec<Literal> = Vec::new();
+            named_leaves(&pattern.node, &identifiers, &mut leaves);
+            // The same leaf n times in one pattern: n places of the file.
+            let mut counted: Vec<Literal> = Vec::new();
+            for leaf in leaves {
+                match counted
+                    .iter_mut()
+                    .find(|l| l.text == leaf.text && l.word == leaf.word)
+                {
+                    Some(l) => l.times += 1,
+                    None => counted.push(leaf),
+                }
+            }
+            for literal in counted {
+                needs.and(Needs::literal(literal));
+            }
         }
         needs
     }
@@ -352,7 +376,7 @@ fn whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
 /// The text of every named leaf under `node`; metavariables and unnamed
 /// leaves (punctuation, keywords, matched by kind alone) give nothing. A
 /// leaf of one of the `identifiers` kinds must be a whole word.
-fn named_leaves(node: &PatternNode, identifiers: &[u16], needs: &mut Needs) {
+fn named_leaves(node: &PatternNode, identifiers: &[u16], leaves: &mut Vec<Literal>) {
     match node {
         PatternNode::MetaVar { .. } => {}
         PatternNode::Terminal {
@@ -361,15 +385,16 @@ fn named_leaves(node: &PatternNode, identifiers: &[u16], needs: &mut Needs) {
             kind_id,
         } => {
             if *is_named {
-                needs.and(Needs::literal(Literal {
+                leaves.push(Literal {
                     text: text.clone(),
                     word: identifiers.contains(kind_id) && is_ascii_word(text),
-                }));
+                    times: 1,
+                });
             }
         }
         PatternNode::Internal { children, .. } => {
             for child in children {
-                named_leaves(child, identifiers, needs);
+                named_leaves(child, identifiers, leaves);
             }
         }
     }
@@ -407,7 +432,11 @@ fn regex_needs(regex: &str) -> Needs {
         .map(|l| {
             let text = String::from_utf8(l.as_bytes().to_vec()).ok()?;
             let word = false;
-            (!text.is_empty()).then_some(Literal { text, word })
+            (!text.is_empty()).then_some(Literal {
+                text,
+                word,
+                times: 1,
+            })
         })
         .collect();
     match texts {
@@ -423,24 +452,27 @@ fn regex_needs(regex: &str) -> Needs {
 pub(super) struct Prefilter {
     /// The distinct texts of all literals; `None` when there is none.
     searcher: Option<AhoCorasick>,
-    /// Per text of `searcher`: whether some literal needs it at a word end.
-    word: Vec<bool>,
-    /// Per rule (in recipe order), its clauses as (text number, word end);
-    /// no clause: the rule may match anything.
-    rules: Vec<Vec<Vec<(usize, bool)>>>,
+    /// Per text of `searcher`: the most places any literal needs it at
+    /// (0: none), anywhere and as a whole word.
+    wanted: Vec<(usize, usize)>,
+    /// Per rule (in recipe order), its clauses as (text number, whole word,
+    /// places); no clause: the rule may match anything.
+    rules: Vec<Vec<Vec<(usize, bool, usize)>>>,
 }
 
-/// Which texts a file holds: anywhere, and as a whole word.
+/// How many places, not overlapping, of each text a file holds (counted up
+/// to what is wanted): anywhere, and as a whole word.
 struct Found {
-    anywhere: Vec<bool>,
-    word: Vec<bool>,
+    anywhere: Vec<usize>,
+    word: Vec<usize>,
 }
 
 impl Found {
-    /// Whether the literal is there; a text not scanned for counts as there.
-    fn has(&self, (text, word): (usize, bool)) -> bool {
+    /// Whether the literal is there as many times as it needs; a text not
+    /// scanned for counts as there.
+    fn has(&self, (text, word, times): (usize, bool, usize)) -> bool {
         let seen = if word { &self.word } else { &self.anywhere };
-        seen.get(text).copied().unwrap_or(true)
+        seen.get(text).is_none_or(|n| *n >= times)
     }
 }
 
@@ -448,17 +480,19 @@ impl Prefilter {
     pub(super) fn new<'a>(needs: impl IntoIterator<Item = &'a Needs>) -> Prefilter {
         let mut numbers: HashMap<&'a str, usize> = HashMap::new();
         let mut texts: Vec<&'a str> = Vec::new();
-        let mut word: Vec<bool> = Vec::new();
+        let mut wanted: Vec<(usize, usize)> = Vec::new();
         let mut number = |literal: &'a Literal| {
             let n = *numbers.entry(&literal.text).or_insert_with(|| {
                 texts.push(&literal.text);
-                word.push(false);
+                wanted.push((0, 0));
                 texts.len() - 1
             });
-            word[n] |= literal.word;
-            (n, literal.word)
+            let (anywhere, word) = &mut wanted[n];
+            let want = if literal.word { word } else { anywhere };
+            *want = (*want).max(literal.times);
+            (n, literal.word, literal.times)
         };
-        let rules: Vec<Vec<Vec<(usize, bool)>>> = needs
+        let rules: Vec<Vec<Vec<(usize, bool, usize)>>> = needs
             .into_iter()
             .map(|n| {
                 n.clauses
@@ -479,32 +513,51 @@ impl Prefilter {
             } else {
                 Vec::new()
             },
-            word,
+            wanted,
             searcher,
         }
     }
 
-    /// Which texts are in `text`, stopping as soon as all are found.
+    /// How many places of each text are in `text`, stopping as soon as
+    /// every count wanted is reached. Places of one text are counted
+    /// without overlap: the matches of a text come in the order they end,
+    /// and taking each that starts after the last one taken ends gives the
+    /// most places that do not overlap.
     fn found(&self, text: &str) -> Found {
-        let count = self.word.len();
+        let count = self.wanted.len();
         let mut found = Found {
-            anywhere: vec![false; count],
-            word: vec![false; count],
+            anywhere: vec![0; count],
+            word: vec![0; count],
         };
         let Some(searcher) = &self.searcher else {
             return found;
         };
         let bytes = text.as_bytes();
-        let mut missing = count + self.word.iter().filter(|w| **w).count();
+        let mut ends = vec![(0usize, 0usize); count];
+        let mut missing = self
+            .wanted
+            .iter()
+            .map(|(a, w)| usize::from(*a > 0) + usize::from(*w > 0))
+            .sum::<usize>();
         for m in searcher.find_overlapping_iter(text) {
             let n = m.pattern().as_usize();
-            if !found.anywhere[n] {
-                found.anywhere[n] = true;
-                missing -= 1;
+            let (want_any, want_word) = self.wanted[n];
+            if found.anywhere[n] < want_any && m.start() >= ends[n].0 {
+                ends[n].0 = m.end();
+                found.anywhere[n] += 1;
+                if found.anywhere[n] == want_any {
+                    missing -= 1;
+                }
             }
-            if self.word[n] && !found.word[n] && whole_word(bytes, m.start(), m.end()) {
-                found.word[n] = true;
-                missing -= 1;
+            if found.word[n] < want_word
+                && m.start() >= ends[n].1
+                && whole_word(bytes, m.start(), m.end())
+            {
+                ends[n].1 = m.end();
+                found.word[n] += 1;
+                if found.word[n] == want_word {
+                    missing -= 1;
+                }
             }
             if missing == 0 {
                 break;
@@ -577,9 +630,15 @@ mod tests {
 
     /// The clauses, sorted; a literal needed as a whole word is `\bword\b`.
     fn clauses(needs: &Needs) -> Vec<Vec<String>> {
-        let show = |l: &Literal| match l.word {
-            true => format!("\\b{}\\b", l.text),
-            false => l.text.clone(),
+        let show = |l: &Literal| {
+            let text = match l.word {
+                true => format!("\\b{}\\b", l.text),
+                false => l.text.clone(),
+            };
+            match l.times {
+                1 => text,
+                n => format!("{text}×{n}"),
+            }
         };
         let mut out: Vec<Vec<String>> = needs
             .clauses
@@ -778,6 +837,35 @@ mod tests {
     }
 
     #[test]
+    fn a_leaf_twice_in_a_pattern_is_needed_twice_in_the_file() {
+        let rule = python("  pattern: isinstance($X, $A) or isinstance($X, $B)");
+        assert_eq!(clauses(&Needs::of(&rule)), [[r"\bisinstance\b×2"]]);
+        for source in [
+            "ok = isinstance(x, A) or isinstance(x, B)\n",
+            "ok = (isinstance(x, A)\n      or isinstance(x, B))\n",
+        ] {
+            check(&rule, source, true);
+        }
+        for source in [
+            "ok = isinstance(x, A) or y\n",
+            "ok = isinstance(x, A) or notisinstance(x, B)\n",
+        ] {
+            check(&rule, source, false);
+            assert!(!may_match(&rule, source), "{source:?}");
+        }
+        // Two places that overlap count once: `aa` is twice in `aaa`, but
+        // not as two places.
+        let rule = python("  pattern: f('aa', 'aa')");
+        // (A string's quotes are named leaves too: two a string.)
+        assert_eq!(
+            clauses(&Needs::of(&rule)),
+            [[r"'×4"], [r"\bf\b"], [r"aa×2"]]
+        );
+        assert!(!may_match(&rule, "f('aaa')\n"));
+        assert!(may_match(&rule, "f('aa', 'aa')\n"));
+    }
+
+    #[test]
     fn punctuation_is_not_needed() {
         // `foo ( x )` matches `foo(x)`: only named leaves are literals.
         let rule = python("  pattern: foo(x, y)");
@@ -791,8 +879,9 @@ mod tests {
     #[test]
     fn string_contents_are_needed_verbatim() {
         let rule = python("  pattern: open($F, 'rb')");
-        // Python's `string_start` is a named leaf: the quote is needed too.
-        assert_eq!(clauses(&Needs::of(&rule)), [["'"], [r"\bopen\b"], ["rb"]]);
+        // Python's `string_start` and `string_end` are named leaves: the
+        // quote is needed twice.
+        assert_eq!(clauses(&Needs::of(&rule)), [["'×2"], [r"\bopen\b"], ["rb"]]);
         check(&rule, "open(path, 'rb')\n", true);
         check(&rule, "open(path, 'r')\n", false);
     }
