@@ -260,14 +260,24 @@ pub(super) fn inspect(
     subject: &Subject,
     progress: &dyn Progress,
 ) -> std::result::Result<Inspected, String> {
+    let checkout = fetch(workspace, subject, progress)?;
+    inspect_synced(checkout, rewriter, recipe, options, subject, progress)
+}
+
+/// Fetch `subject` into the clone cache (refused when the campaign refuses
+/// its repository): the clone, its default branch and that branch's head.
+pub(super) fn fetch(
+    workspace: &Workspace,
+    subject: &Subject,
+    progress: &dyn Progress,
+) -> std::result::Result<Checkout, String> {
     if let Some(why) = &subject.refusal {
         return Err(why.clone());
     }
     progress.step(&subject.repo, Step::Clone);
-    let checkout = workspace
+    workspace
         .sync(&subject.url, &subject.repo)
-        .map_err(|e| error_chain(&e))?;
-    inspect_synced(checkout, rewriter, recipe, options, subject, progress)
+        .map_err(|e| error_chain(&e))
 }
 
 /// [`inspect`] of a clone already fetched (`checkout`): reset it to the

@@ -32,9 +32,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use super::preview::{Inspected, Subject, credentials, inspect, inspect_synced, rejected_note};
+use super::preview::{Inspected, Subject, credentials, fetch, inspect_synced, rejected_note};
 use super::{Engine, EngineError, Result, Shared, facts};
 use crate::campaign::Loaded;
+use crate::git::Checkout;
 use crate::recipe::{ApplyOptions, Recipe};
 use crate::state::{NewScan, ScanRow, TargetRow, TargetState, format_time};
 
@@ -329,37 +330,14 @@ async fn scan_target(
     }
     let (worker, recipe) = (shared.clone(), recipe.clone());
     let counted = tokio::task::spawn_blocking(move || {
-        let Some(previous) = previous.filter(|_| subject.refusal.is_none()) else {
-            return inspect(
-                &worker.workspace,
-                &worker.rewriter,
-                &recipe,
-                &options,
-                &subject,
-                worker.progress.as_ref(),
-            )
-            .map(|inspected| (count(&inspected), false));
-        };
-        worker
-            .progress
-            .step(&subject.repo, crate::state::Step::Clone);
-        let checkout = worker
-            .workspace
-            .sync(&subject.url, &subject.repo)
-            .map_err(|e| super::error_chain(&e))?;
-        if previous.commit_id.as_deref() == Some(checkout.base.to_string().as_str())
+        let checkout = fetch(&worker.workspace, &subject, worker.progress.as_ref())?;
+        let head = checkout.base.to_string();
+        if let Some(previous) = previous.filter(|p| p.commit_id.as_deref() == Some(&head))
             && let Some(matches) = previous.matches
         {
-            let found = Found {
-                default_branch: checkout.default_branch.clone(),
-                commit: checkout.base.to_string(),
-                matches: usize::try_from(matches).unwrap_or(0),
-                files: previous
-                    .files
-                    .and_then(|f| usize::try_from(f).ok())
-                    .unwrap_or(0),
-                note: previous.note,
-            };
+            let as_count = |n: i64| usize::try_from(n).unwrap_or(0);
+            let files = previous.files.map_or(0, as_count);
+            let found = Found::at(&checkout, as_count(matches), files, previous.note);
             return Ok((found, true));
         }
         inspect_synced(
@@ -398,6 +376,17 @@ pub(super) struct Found {
 }
 
 impl Found {
+    /// What was found at `checkout`'s default-branch head.
+    fn at(checkout: &Checkout, matches: usize, files: usize, note: Option<String>) -> Found {
+        Found {
+            default_branch: checkout.default_branch.clone(),
+            commit: checkout.base.to_string(),
+            matches,
+            files,
+            note,
+        }
+    }
+
     pub(super) fn fill(self, scan: &mut TargetScan) {
         scan.default_branch = Some(self.default_branch);
         scan.commit = Some(self.commit);
@@ -410,13 +399,7 @@ impl Found {
 /// The places the recipe would still rewrite at an inspected head.
 pub(super) fn count(inspected: &Inspected) -> Found {
     let Inspected { checkout, changes } = inspected;
-    let found = |matches, files, note| Found {
-        default_branch: checkout.default_branch.clone(),
-        commit: checkout.base.to_string(),
-        matches,
-        files,
-        note,
-    };
+    let found = |matches, files, note| Found::at(checkout, matches, files, note);
     if let Some(reason) = &changes.not_applicable {
         return found(
             0,

@@ -209,9 +209,8 @@ fn one_pass(
     layout: bool,
     want_errors: bool,
 ) -> Pass {
-    let grep = tree
-        .filter(|g| g.root().get_doc().src == source)
-        .unwrap_or_else(|| language.ast_grep(source));
+    // `reparse` made the tree of exactly this text.
+    let grep = tree.unwrap_or_else(|| language.ast_grep(source));
     let mut edits = Vec::new();
     let mut reshaped = false;
     // One traversal for every rule that may match (dispatched by the node

@@ -74,6 +74,9 @@ pub(super) struct Column {
 /// parameters; SQLite 32,766).
 const MAX_PARAMS: usize = 30_000;
 
+/// Rows read from the source at once.
+const PAGE: usize = 2_000;
+
 impl State {
     /// The tables of the schema (but sqlx's own), sorted.
     pub async fn tables(&self) -> Result<Vec<String>> {
@@ -193,36 +196,63 @@ impl State {
             .map(|c| c.name.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let rows = sqlx::query(AssertSqlSafe(format!("SELECT {names} FROM {table}")))
+        // A page at a time, in a stable order: a state's event log or its
+        // catalog snapshots need not fit in memory at once.
+        let order = if columns.iter().any(|c| c.name == "id") {
+            "id".to_string()
+        } else {
+            names.clone()
+        };
+        let per_insert = (MAX_PARAMS / columns.len().max(1)).max(1);
+        let mut copied = 0usize;
+        loop {
+            let rows = sqlx::query(AssertSqlSafe(format!(
+                "SELECT {names} FROM {table} ORDER BY {order} LIMIT {PAGE} OFFSET {copied}"
+            )))
             .fetch_all(&self.pool)
             .await?;
-        let per_insert = (MAX_PARAMS / columns.len().max(1)).max(1);
-        for batch in rows.chunks(per_insert) {
-            let mut values = Vec::with_capacity(batch.len());
-            let mut n = 0;
-            for _ in batch {
-                let row = (0..columns.len())
-                    .map(|_| {
-                        n += 1;
-                        format!("${n}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                values.push(format!("({row})"));
+            for batch in rows.chunks(per_insert) {
+                Self::insert_rows(table, &names, columns, batch, tx).await?;
             }
-            let sql = format!("INSERT INTO {table} ({names}) VALUES {}", values.join(", "));
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for row in batch {
-                for (i, column) in columns.iter().enumerate() {
-                    query = if column.integer {
-                        query.bind(row.try_get::<Option<i64>, _>(i)?)
-                    } else {
-                        query.bind(row.try_get::<Option<String>, _>(i)?)
-                    };
-                }
+            copied += rows.len();
+            if rows.len() < PAGE {
+                return Ok(copied as i64);
             }
-            query.execute(&mut **tx).await?;
         }
-        Ok(rows.len() as i64)
+    }
+
+    /// Insert `batch` (rows of `columns`) into `table` in one statement.
+    async fn insert_rows(
+        table: &str,
+        names: &str,
+        columns: &[Column],
+        batch: &[sqlx::any::AnyRow],
+        tx: &mut Tx<'static>,
+    ) -> Result<()> {
+        let mut values = Vec::with_capacity(batch.len());
+        let mut n = 0;
+        for _ in batch {
+            let row = (0..columns.len())
+                .map(|_| {
+                    n += 1;
+                    format!("${n}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            values.push(format!("({row})"));
+        }
+        let sql = format!("INSERT INTO {table} ({names}) VALUES {}", values.join(", "));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for row in batch {
+            for (i, column) in columns.iter().enumerate() {
+                query = if column.integer {
+                    query.bind(row.try_get::<Option<i64>, _>(i)?)
+                } else {
+                    query.bind(row.try_get::<Option<String>, _>(i)?)
+                };
+            }
+        }
+        query.execute(&mut **tx).await?;
+        Ok(())
     }
 }

@@ -45,11 +45,17 @@ pub struct Lease {
     pub fresh: bool,
 }
 
-/// This machine's name (empty when it cannot be read).
+/// This machine's name (empty when it cannot be read), read once: every
+/// lease row a worker looks at is checked against it.
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+    static HOSTNAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOSTNAME
+        .get_or_init(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default()
+        })
+        .clone()
 }
 
 /// Whether `worker` (`what@host:pid`) names a process of this machine
@@ -64,7 +70,7 @@ fn dead_here(worker: &str) -> bool {
     let Ok(pid) = pid.parse::<i32>() else {
         return false;
     };
-    if host != hostname() || pid <= 0 || pid as u32 == std::process::id() {
+    if host != hostname().as_str() || pid <= 0 || pid as u32 == std::process::id() {
         return false;
     }
     // SAFETY: signal 0 only checks that the process exists.
@@ -112,10 +118,7 @@ impl State {
             .collect::<Vec<_>>()
             .join(", ");
         let now = wall(Duration::ZERO);
-        let mut tx = match self.backend() {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.writer.begin().await?,
-        };
+        let mut tx = self.begin_locking_rows().await?;
         let lock = match self.backend() {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE OF t SKIP LOCKED",

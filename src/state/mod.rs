@@ -262,6 +262,30 @@ fn url_password(url: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
+/// `text` with its `%XX` escapes decoded (an invalid one left as it is).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl State {
     /// Open (or create) the state at `location` and bring its schema up to
     /// date: a SQLite file in WAL mode with a busy timeout, or a
@@ -326,6 +350,8 @@ impl State {
                 // or stored, like a forge token.
                 if let Some(password) = url_password(url) {
                     crate::secret::remember(password);
+                    // As the driver sends it, `%40` being `@`.
+                    crate::secret::remember(&percent_decoded(password));
                 }
                 (url.clone(), None)
             }
@@ -414,17 +440,24 @@ impl State {
     /// stale snapshot. PostgreSQL: the advisory lock [`WRITE_LOCK`], held
     /// to the end of the transaction, does the same across processes.
     async fn write(&self) -> Result<Tx<'static>> {
-        match self.backend() {
-            Backend::Sqlite => Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?),
-            Backend::Postgres => {
-                let mut tx = self.writer.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITE_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(tx)
-            }
+        let mut tx = self.begin_locking_rows().await?;
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
         }
+        Ok(tx)
+    }
+
+    /// Begin a write transaction that, on PostgreSQL, serialises with the
+    /// others only through the rows its statements lock (leases: `FOR
+    /// UPDATE SKIP LOCKED`); on SQLite it is [`State::write`]'s.
+    async fn begin_locking_rows(&self) -> Result<Tx<'static>> {
+        Ok(match self.backend() {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
+        })
     }
 
     /// Where the state lives.
