@@ -2,6 +2,7 @@
 //! when the handle goes, cutting a connection on purpose, and the small
 //! encodings HTTP needs (base64, percent-decoding) without new crates.
 
+pub(crate) use crate::urls::percent_decode;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -228,29 +229,6 @@ pub(crate) fn base64_decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-/// Percent-decodes one path segment; `None` if it is not UTF-8 after.
-pub(crate) fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

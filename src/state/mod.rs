@@ -262,30 +262,6 @@ fn url_password(url: &str) -> Option<&str> {
     (!password.is_empty()).then_some(password)
 }
 
-/// `text` with its `%XX` escapes decoded (an invalid one left as it is).
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl State {
     /// Open (or create) the state at `location` and bring its schema up to
     /// date: a SQLite file in WAL mode with a busy timeout, or a
@@ -351,7 +327,9 @@ impl State {
                 if let Some(password) = url_password(url) {
                     crate::secret::remember(password);
                     // As the driver sends it, `%40` being `@`.
-                    crate::secret::remember(&percent_decoded(password));
+                    if let Some(decoded) = crate::urls::percent_decode(password) {
+                        crate::secret::remember(&decoded);
+                    }
                 }
                 (url.clone(), None)
             }

@@ -776,8 +776,10 @@ fn a_database_password_is_found_in_its_url_and_decoded_as_the_driver_sends_it() 
         url_password("postgres://fw:p%40ss%2Fw0rd@db:5432/x?sslmode=require"),
         Some("p%40ss%2Fw0rd")
     );
-    assert_eq!(percent_decoded("p%40ss%2Fw0rd"), "p@ss/w0rd");
-    assert_eq!(percent_decoded("100%zz%4"), "100%zz%4");
+    assert_eq!(
+        crate::urls::percent_decode("p%40ss%2Fw0rd").as_deref(),
+        Some("p@ss/w0rd")
+    );
     assert_eq!(url_password("postgres://fw@db/x"), None);
     assert_eq!(url_password("postgres://fw:@db/x"), None);
 }
