@@ -34,6 +34,15 @@ pub enum Held {
 }
 
 impl Held {
+    /// Whether the lock was lost while held: a PostgreSQL holder frozen for
+    /// longer than [`crate::state::STALL`] (a `flock` is never lost).
+    pub fn lost(&self) -> bool {
+        match self {
+            Held::File(_) => false,
+            Held::Database(hold) => hold.lost(),
+        }
+    }
+
     /// Take the lock of `campaign` for the state at `location` without
     /// waiting: a second process gets [`LockError::Held`] at once.
     pub async fn acquire(

@@ -98,6 +98,12 @@ pub async fn run(args: WorkerArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
     let mut outcomes = Vec::new();
     let mut throttled;
     loop {
+        if held.as_ref().is_some_and(crate::lock::Held::lost) {
+            // Frozen for longer than the server waits: another worker may
+            // lead now.
+            tracing::warn!(worker = %worker.name, "lost the campaign's lock; no longer leading");
+            held = None;
+        }
         if held.is_none() {
             match lock(&global.state, &name, "worker").await {
                 Ok(h) => {
@@ -117,6 +123,7 @@ pub async fn run(args: WorkerArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
             .campaign(&name)
             .await?
             .is_some_and(|row| row.tranches_open > 0 || row.status.is_finished());
+        let before = outcomes.len();
         if held.is_some() && !led_last {
             // The campaign-wide steps, then this worker's share.
             let done = engine.reconcile(&loaded).await?;
@@ -150,9 +157,10 @@ pub async fn run(args: WorkerArgs, global: &GlobalArgs, ui: &Ui) -> anyhow::Resu
             }
             break;
         }
-        if left.held == left.targets {
-            // Others hold the rest: wait for them to finish, or for their
-            // leases to run out.
+        if left.held == left.targets || outcomes.len() == before {
+            // Others hold the rest (their leases, or the rows of a lease
+            // being taken): wait for them to finish, or for their leases
+            // to run out, instead of asking again at once.
             tokio::time::sleep(poll(lease)).await;
         }
     }

@@ -10,6 +10,18 @@
 //! connection's `application_name` says who holds it (pid, host, command),
 //! which a second process reads from `pg_stat_activity` to say whom it
 //! waits for.
+//!
+//! A process that freezes while it holds the lock (SIGSTOP, a paused VM, a
+//! cut network) keeps its connection open, and PostgreSQL would keep the
+//! lock for it forever. So the connection asks the server to end it after
+//! [`super::STALL`] of silence (`idle_session_timeout`), and a task pings it
+//! every third of that while the hold lives: a frozen holder loses the lock
+//! after [`super::STALL`], and a live one never does. A holder that wakes
+//! from a freeze finds its hold [lost](CampaignHold::lost) and takes the
+//! lock again before it leads again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::{AnyConnection, Connection, Row};
 
@@ -21,7 +33,42 @@ const NAMESPACE: i32 = 0x666c_6565;
 /// A held campaign lock on PostgreSQL; dropping it releases the lock.
 #[derive(Debug)]
 pub struct CampaignHold {
-    _connection: AnyConnection,
+    /// Owns the connection and pings it.
+    keeper: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
+}
+
+impl CampaignHold {
+    /// Whether the connection that held the lock has ended (the server ended
+    /// it after a freeze, or the network did): the lock is no longer held.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for CampaignHold {
+    fn drop(&mut self) {
+        // The connection drops with the task: PostgreSQL releases the lock.
+        self.keeper.abort();
+    }
+}
+
+/// Keep the holding connection alive, and say when it is gone.
+fn keep(mut connection: AnyConnection) -> CampaignHold {
+    let lost = Arc::new(AtomicBool::new(false));
+    let keeper = tokio::spawn({
+        let lost = lost.clone();
+        async move {
+            loop {
+                tokio::time::sleep(super::STALL / 3).await;
+                if connection.ping().await.is_err() {
+                    lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
+        }
+    });
+    CampaignHold { keeper, lost }
 }
 
 /// The second key: FNV-1a of the name, stable across versions and
@@ -52,6 +99,16 @@ pub async fn hold_campaign(
     campaign: &str,
     command: &str,
 ) -> Result<std::result::Result<CampaignHold, String>> {
+    Ok(take(location, campaign, command).await?.map(keep))
+}
+
+/// Take the lock on a connection of its own, which the server ends after
+/// [`super::STALL`] of silence: the connection, or who holds the lock.
+pub(super) async fn take(
+    location: &Location,
+    campaign: &str,
+    command: &str,
+) -> Result<std::result::Result<AnyConnection, String>> {
     let Location::Postgres(url) = location else {
         return Err(StateError::Unknown(
             "a campaign hold is for a PostgreSQL state".into(),
@@ -75,9 +132,17 @@ pub async fn hold_campaign(
         .await?
         .get("taken");
     if taken {
-        return Ok(Ok(CampaignHold {
-            _connection: connection,
-        }));
+        // Ended by the server after a silence (PostgreSQL 14 and later; an
+        // older server keeps a frozen holder's lock until its connection
+        // drops).
+        if let Err(e) = sqlx::query("SELECT set_config('idle_session_timeout', $1, false)")
+            .bind(super::stall_setting())
+            .execute(&mut connection)
+            .await
+        {
+            tracing::debug!(error = %e, "the campaign's lock cannot end when its holder freezes");
+        }
+        return Ok(Ok(connection));
     }
     let holder: Option<String> = sqlx::query(
         "SELECT a.application_name AS holder FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid

@@ -208,6 +208,23 @@ static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./state/migrations-po
 /// (`pg_advisory_xact_lock`): "fleetwri" in ASCII.
 const WRITE_LOCK: i64 = 0x666c_6565_7477_7269;
 
+/// How long a PostgreSQL session of fleetwright may stay silent before the
+/// server ends it, releasing what it holds: inside a transaction
+/// (`idle_in_transaction_session_timeout`, every connection) and, for the
+/// connection that holds a campaign's lock, outside one too
+/// (`idle_session_timeout`, kept alive by pings every third of it). A
+/// process frozen (SIGSTOP, a VM paused, a network cut) while it held the
+/// write lock, some rows locked for a lease, or the campaign's lock would
+/// otherwise stop every other worker for as long as it stays frozen. No
+/// transaction of fleetwright waits on anything but the database between
+/// its statements, so a live process never comes near this.
+pub const STALL: Duration = Duration::from_secs(20);
+
+/// [`STALL`] as a PostgreSQL setting's value.
+pub(crate) fn stall_setting() -> String {
+    format!("{}ms", STALL.as_millis())
+}
+
 /// The state database. Cheap to clone (a connection pool).
 #[derive(Clone, Debug)]
 pub struct State {
@@ -358,12 +375,22 @@ impl State {
                 .acquire_timeout(Duration::from_secs(60))
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
-                        if backend == Backend::Sqlite {
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
-                            )
-                            .await?;
+                        match backend {
+                            Backend::Sqlite => {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                            }
+                            Backend::Postgres => {
+                                sqlx::query(
+                                    "SELECT set_config('idle_in_transaction_session_timeout', $1, false)",
+                                )
+                                .bind(stall_setting())
+                                .execute(&mut *conn)
+                                .await?;
+                            }
                         }
                         Ok(())
                     })

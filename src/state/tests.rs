@@ -724,6 +724,61 @@ async fn sqlite_and_postgres_migrations_stay_in_lock_step() {
     }
 }
 
+/// A process frozen inside a write transaction (here: one left open and
+/// silent) holds PostgreSQL's write lock only until the server ends its
+/// session, [`STALL`] later; the other processes' writes wait for it, then
+/// go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_transaction_gone_silent_is_ended_and_frees_the_other_writers() {
+    let fixture = Fixture::new(Backend::Postgres);
+    let frozen = fixture.open().await;
+    let other = fixture.open().await;
+    let tx = frozen.write().await.unwrap();
+    let started = std::time::Instant::now();
+    let created = tokio::time::timeout(
+        STALL * 3,
+        other.create_campaign(&campaign(), &[target("a", 0, 0)]),
+    )
+    .await
+    .expect("the other writer still waits: the silent transaction was never ended");
+    created.unwrap();
+    let waited = started.elapsed();
+    // It did wait for the lock (the test can fail both ways).
+    assert!(
+        waited >= STALL - Duration::from_secs(2),
+        "waited {waited:?}"
+    );
+    // The silent transaction is gone with its session.
+    assert!(tx.commit().await.is_err());
+    // And the frozen process, awake again, writes on a new connection.
+    frozen
+        .remember_forge_answer("https://api.github.com", "/x", &answer("e"))
+        .await
+        .unwrap();
+}
+
+/// A campaign's lock on PostgreSQL: a holder that goes silent (frozen) loses
+/// it [`STALL`] later, and another process takes it; a live holder, whose
+/// connection is pinged, keeps it however long it holds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_holder_loses_the_campaign_lock_and_a_live_one_keeps_it() {
+    let fixture = Fixture::new(Backend::Postgres);
+    let at = &fixture.location;
+    let live = hold_campaign(at, "live", "run").await.unwrap().unwrap();
+    // Taken, and never spoken on again: a frozen process.
+    let _frozen = hold::take(at, "frozen", "run").await.unwrap().unwrap();
+    for name in ["live", "frozen"] {
+        let second = hold_campaign(at, name, "worker").await.unwrap();
+        assert!(second.unwrap_err().contains("`run`"), "{name}");
+    }
+    tokio::time::sleep(STALL + Duration::from_secs(3)).await;
+    let second = hold_campaign(at, "frozen", "worker").await.unwrap();
+    assert!(second.is_ok(), "the frozen holder still holds the lock");
+    let second = hold_campaign(at, "live", "worker").await.unwrap();
+    assert!(second.is_err(), "the live holder lost the lock");
+    assert!(!live.lost());
+}
+
 on_both!(eight_processes_taking_leases_at_once_never_take_a_target_twice);
 
 /// Eight states on one database (eight processes) take leases on the same

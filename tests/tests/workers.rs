@@ -7,11 +7,12 @@
 //! process's pace.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use fleetwright::sim::postgres::PgServer;
-use fleetwright::state::{Location, State};
+use fleetwright::state::{Location, STALL, State};
 
 use crate::github::{TOKEN, github_sandbox, runtime};
 use crate::util::{BRANCH, CAMPAIGN, Sandbox, clean, command, python};
@@ -24,32 +25,71 @@ fn database(prefix: &str) -> String {
         .unwrap()
 }
 
-/// `fleetwright worker` number `id` on the campaign file, against `state`,
-/// with its own clone cache (as a pod has), in the background.
-fn worker(sb: &Sandbox, state: &str, id: u32, extra: &[&str], env: &[(&str, &str)]) -> Child {
-    let cache = sb.path().join(format!("cache-{id}"));
-    command(sb.path(), env)
-        .arg("--state")
-        .arg(state)
-        .arg("--cache")
-        .arg(&cache)
-        .args(["--color", "never", "worker", "campaign.yaml", "--id"])
-        .arg(id.to_string())
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start a worker")
+/// A worker process of a test: killed (even when stopped) and reaped when
+/// the test ends, however it ends.
+struct Spawned(Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-/// Wait for `child`: its exit code, stdout and stderr.
-fn finish(child: Child) -> (i32, String, String) {
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+/// `fleetwright worker` number `id` on the campaign file, against `state`,
+/// with its own clone cache (as a pod has), in the background.
+fn worker(sb: &Sandbox, state: &str, id: u32, extra: &[&str], env: &[(&str, &str)]) -> Spawned {
+    let cache = sb.path().join(format!("cache-{id}"));
+    Spawned(
+        command(sb.path(), env)
+            .arg("--state")
+            .arg(state)
+            .arg("--cache")
+            .arg(&cache)
+            .args(["--color", "never", "worker", "campaign.yaml", "--id"])
+            .arg(id.to_string())
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start a worker"),
     )
+}
+
+/// How long a worker of these tests may take: past it, the test fails
+/// with what the worker printed, instead of waiting forever.
+const WORKER_DEADLINE: Duration = Duration::from_secs(300);
+
+/// Wait for a worker, at most [`WORKER_DEADLINE`]: its exit code, stdout
+/// and stderr.
+fn finish(mut worker: Spawned) -> (i32, String, String) {
+    let child = &mut worker.0;
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = pipe.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + WORKER_DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let Some(status) = status else {
+        panic!("a worker still ran after {WORKER_DEADLINE:?} (killed)\n{stdout}\n{stderr}");
+    };
+    (status.code().unwrap_or(-1), stdout, stderr)
 }
 
 /// The state, read through the library.
@@ -169,7 +209,7 @@ fn four_workers_on_five_hundred_targets_work_each_exactly_once() {
     let (sb, changed) = fleet(500);
     let url = database("four_workers");
     let started = Instant::now();
-    let workers: Vec<Child> = (0..4)
+    let workers: Vec<Spawned> = (0..4)
         .map(|id| worker(&sb, &url, id, &["-j", "2"], &[]))
         .collect();
     let mut shares = Vec::new();
@@ -219,8 +259,36 @@ fn holders(url: &str) -> Vec<String> {
     })
 }
 
+/// The pid of the process that holds the campaign's lock (it leads), as
+/// its PostgreSQL connection says (`pid N on host: ...`).
+fn leader(url: &str) -> Option<u32> {
+    runtime().block_on(async {
+        use sqlx::{Connection, Row};
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(url).await.unwrap();
+        let names: Vec<String> = sqlx::query(
+            "SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2",
+        )
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("name"))
+        .collect();
+        let _ = db.close().await;
+        names.iter().find_map(|n| {
+            n.strip_prefix("pid ")?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+    })
+}
+
 #[test]
-fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
+fn a_killed_worker_and_a_frozen_leader_have_their_targets_and_the_lead_taken_over() {
     let (sb, changed) = fleet(60);
     // Each target takes a moment (its verify), so that both workers are
     // seen mid-target.
@@ -229,43 +297,79 @@ fn a_killed_worker_and_a_frozen_one_have_their_targets_taken_over() {
     let url = database("taken_over");
     // Leases of 2 s: a frozen worker's run out quickly.
     let lease = ["--lease", "2", "-j", "1"];
-    let mut victims: Vec<Child> = (0..2)
+    let mut victims: Vec<Spawned> = (0..2)
         .map(|id| worker(&sb, &url, id, &lease, &[]))
         .collect();
-    // Both hold a lease: they are mid-way.
+    // Both hold a lease (they are mid-way), and one of them leads.
+    let mut leading = None;
     wait_for(
         Duration::from_secs(60),
-        "both workers to hold a lease",
+        "both workers to hold a lease, one of them leading",
         || {
             let held = holders(&url);
+            leading = leader(&url);
             ["worker-0@", "worker-1@"]
                 .iter()
                 .all(|w| held.iter().any(|h| h.starts_with(w)))
+                && leading.is_some()
         },
     );
-    // Worker 0 dies; worker 1 freezes (alive, but no heartbeat).
-    victims[0].kill().unwrap();
-    victims[0].wait().unwrap();
-    let frozen = victims.pop().unwrap();
+    let leading = leading.unwrap();
+    let at = victims
+        .iter()
+        .position(|v| v.0.id() == leading)
+        .expect("a worker leads");
+    // The leader freezes (alive, but silent: no heartbeat, no ping, maybe
+    // inside a transaction); the other dies.
+    let frozen = victims.remove(at);
     // SAFETY: SIGSTOP to a child of this test.
-    assert_eq!(unsafe { libc::kill(frozen.id() as i32, libc::SIGSTOP) }, 0);
-    let frozen_held: Vec<String> = holders(&url)
-        .into_iter()
-        .filter(|h| h.starts_with("worker-1@"))
-        .collect();
-    assert!(!frozen_held.is_empty());
-    // Two more finish the campaign, taking both over.
-    let survivors: Vec<Child> = (2..4)
+    assert_eq!(
+        unsafe { libc::kill(frozen.0.id() as i32, libc::SIGSTOP) },
+        0
+    );
+    let frozen_at = Instant::now();
+    drop(victims);
+    let frozen_name = format!("worker-{at}@");
+    assert!(holders(&url).iter().any(|h| h.starts_with(&frozen_name)));
+    // Two more finish the campaign's targets, taking both over.
+    let survivors: Vec<Spawned> = (2..4)
         .map(|id| worker(&sb, &url, id, &lease, &[]))
         .collect();
     for child in survivors {
         let (code, stdout, stderr) = finish(child);
         assert_eq!(code, 0, "{stdout}\n{stderr}");
     }
+    // The campaign's lock the frozen leader held is free once the server
+    // has ended its silent session: a `run` (from cron) takes it then, and
+    // not before the frozen one went silent for that long.
+    let cache = sb.path().join("cache-run");
+    let run = loop {
+        let out = command(sb.path(), &[])
+            .arg("--state")
+            .arg(&url)
+            .arg("--cache")
+            .arg(&cache)
+            .args(["--color", "never", "run", "campaign.yaml"])
+            .output()
+            .unwrap();
+        let refused = out.status.code() == Some(6);
+        if !refused || frozen_at.elapsed() > STALL + Duration::from_secs(30) {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(run.status.code(), Some(0), "{said}");
+    assert!(
+        frozen_at.elapsed() >= STALL - Duration::from_secs(8),
+        "the lock was free before the frozen leader went silent for long: {said}"
+    );
     // The frozen one never wakes.
-    let mut frozen = frozen;
-    frozen.kill().unwrap();
-    frozen.wait().unwrap();
+    drop(frozen);
     assert_exactly_once(&sb, &url, &changed, true);
     // The leases of the dead and the frozen worker were taken over.
     let events = with_state(&url, async |s| {
@@ -283,7 +387,7 @@ fn three_workers_write_to_github_no_faster_than_one_process_may() {
     let (sb, sim, _git) = github_sandbox(&rt, &refs, "[rest]");
     let url = database("github_pace");
     let env = [("GH_E2E_TOKEN", TOKEN)];
-    let workers: Vec<Child> = (0..3)
+    let workers: Vec<Spawned> = (0..3)
         .map(|id| worker(&sb, &url, id, &["-j", "2"], &env))
         .collect();
     for child in workers {
