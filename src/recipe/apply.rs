@@ -78,10 +78,11 @@ fn rewrite_with(
             ));
         }
         let active = filter.active(text);
+        let anchors = filter.anchors(&active, text);
         let pass = one_pass(
             language,
             rules,
-            &active,
+            (&active, anchors.as_deref()),
             (text, parsed.take()),
             layout,
             errors_before.is_none(),
@@ -200,11 +201,12 @@ struct Pass {
 }
 
 /// Run every rule once on `source` (parsed now, unless its tree is given),
-/// except those `active` says cannot match.
+/// except those `active` says cannot match, on the nodes that hold one of
+/// the `anchors` (all nodes when `None`; see [`walk`]).
 fn one_pass(
     language: SupportLang,
     rules: &[&Config],
-    active: &[bool],
+    (active, anchors): (&[bool], Option<&[usize]>),
     (source, tree): (&str, Option<AstGrep<StrDoc<SupportLang>>>),
     layout: bool,
     want_errors: bool,
@@ -227,26 +229,19 @@ fn one_pass(
             Some((index, *rule, fixer, rule.matcher.potential_kinds()))
         })
         .collect();
-    let found = if runs.is_empty() {
-        Vec::new()
-    } else {
-        grep.root()
-            .dfs()
-            .flat_map(|node| {
-                let kind = usize::from(node.kind_id());
-                runs.iter()
-                    .filter(move |(_, _, _, kinds)| kinds.as_ref().is_none_or(|k| k.contains(kind)))
-                    .filter_map(move |(index, rule, fixer, _)| {
-                        Some((
-                            *index,
-                            *rule,
-                            *fixer,
-                            rule.matcher.match_node(node.clone())?,
-                        ))
-                    })
-            })
-            .collect()
-    };
+    let mut found = Vec::new();
+    if !runs.is_empty() {
+        walk(&grep, anchors, |node| {
+            let kind = usize::from(node.kind_id());
+            for (index, rule, fixer, kinds) in &runs {
+                if kinds.as_ref().is_none_or(|k| k.contains(kind))
+                    && let Some(m) = rule.matcher.match_node(node.clone())
+                {
+                    found.push((*index, *rule, *fixer, m));
+                }
+            }
+        });
+    }
     for (index, rule, fixer, m) in found {
         let edit = m.make_edit(&rule.matcher, fixer);
         let end = edit.position + edit.deleted_length;
@@ -303,6 +298,40 @@ fn one_pass(
         errors,
         reshaped,
         next_tree,
+    }
+}
+
+/// `visit` every node of `grep`'s tree that holds one of `anchors` (byte
+/// offsets, sorted), in pre-order, as `Node::dfs` would meet them; every
+/// node when `anchors` is `None`. A node that holds none of them is not
+/// entered: no rule can match it or anything under it (see
+/// `Prefilter::anchors`), and on real code most of a tree is such nodes.
+fn walk<'r>(
+    grep: &'r AstGrep<StrDoc<SupportLang>>,
+    anchors: Option<&[usize]>,
+    mut visit: impl FnMut(ast_grep_core::Node<'r, StrDoc<SupportLang>>),
+) {
+    let root = grep.root();
+    let Some(anchors) = anchors else {
+        root.dfs().for_each(visit);
+        return;
+    };
+    // Whether a node holds an anchor.
+    let holds = |node: &ast_grep_core::Node<'r, StrDoc<SupportLang>>| {
+        let range = node.range();
+        let next = anchors.partition_point(|a| *a < range.start);
+        anchors.get(next).is_some_and(|a| *a < range.end)
+    };
+    if !holds(&root) {
+        return;
+    }
+    // Pre-order: a node, then its children that hold an anchor, in order.
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        let at = stack.len();
+        stack.extend(node.children().filter(holds));
+        stack[at..].reverse();
+        visit(node);
     }
 }
 
@@ -573,5 +602,116 @@ mod reparse_tests {
                 "{language:?}: {after:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod walk_tests {
+    use ast_grep_config::{GlobalRules, from_yaml_string};
+
+    use super::super::prefilter::{Needs, Prefilter};
+    use super::*;
+
+    /// Per rule, the byte ranges of its matches.
+    type Found = Vec<Vec<Range<usize>>>;
+
+    /// The byte ranges each rule matches in `source`: by every rule's own
+    /// `find_all` over the whole tree, and by one walk of the nodes that
+    /// hold the rules' anchors.
+    fn both_ways(rules: &str, source: &str) -> (Found, Found) {
+        let configs = from_yaml_string::<SupportLang>(rules, &GlobalRules::default())
+            .unwrap_or_else(|e| panic!("{e}: {rules}"));
+        let language = configs[0].language;
+        let needs: Vec<(Needs, Needs)> = configs
+            .iter()
+            .map(|c| (Needs::of(c), Needs::within(c)))
+            .collect();
+        let prefilter = Prefilter::new(needs.iter().map(|(a, b)| (a, b)));
+        let numbers: Vec<usize> = (0..configs.len()).collect();
+        let active = prefilter.may_match(&numbers, source);
+        let anchors = prefilter.anchors(&numbers, &active, source);
+        assert!(anchors.is_some(), "every rule here has anchors: {rules}");
+        let grep = language.ast_grep(source);
+        let whole: Found = configs
+            .iter()
+            .map(|c| {
+                grep.root()
+                    .find_all(&c.matcher)
+                    .map(|m| m.range())
+                    .collect()
+            })
+            .collect();
+        let mut walked = vec![Vec::new(); configs.len()];
+        walk(&grep, anchors.as_deref(), |node| {
+            for (i, c) in configs.iter().enumerate() {
+                if let Some(m) = c.matcher.match_node(node.clone()) {
+                    walked[i].push(m.range());
+                }
+            }
+        });
+        (whole, walked)
+    }
+
+    /// Matches written oddly (comments and line breaks inside, nested in
+    /// one another, at the very start and end of the file), and rules whose
+    /// text is partly outside their match (`inside`), in a descendant
+    /// (`has`), in a `regex`, a constraint or one of `any`'s branches: a
+    /// walk of the anchored nodes finds every match a walk of the whole
+    /// tree does, in the same order, and the test fails when it does not.
+    #[test]
+    fn a_walk_of_the_anchored_nodes_finds_every_match() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "id: a\nlanguage: javascript\nrule: {pattern: console.log}\n",
+                "console.log(1)\nconsole /* c */ . log(2); x.console.log;\nconsole\n  .log(console.log(3))\nfunction f() { return console.log }",
+            ),
+            (
+                "id: a\nlanguage: python\nrule: {pattern: '$SELF.assertEquals($A, $B)'}\n---\nid: b\nlanguage: python\nrule: {pattern: 'isinstance($X, $A) or isinstance($X, $B)'}\n",
+                "self.assertEquals(\n  # note\n  a, self.assertEquals(b, c))\nif isinstance(x, A) or \\\n   isinstance(x, B): pass\nt.assertEquals(isinstance(y, C) or isinstance(y, D), 1)",
+            ),
+            (
+                "id: a\nlanguage: python\nrule:\n  pattern: $X.send()\n  inside:\n    kind: function_definition\n    stopBy: end\n    has: {pattern: marked(), stopBy: end}\n",
+                "def handler(a):\n    marked()\n    a.send()\n    if a:\n        b.send()\ndef other():\n    c.send()\n",
+            ),
+            (
+                "id: a\nlanguage: python\nrule:\n  kind: call\n  has: {pattern: secret_token, stopBy: end}\n",
+                "f(g(h(secret_token)))\nq(secret)\nsecret_token()\n",
+            ),
+            (
+                "id: a\nlanguage: python\nrule: {kind: identifier, regex: '^legacy_'}\n",
+                "legacy_a = legacy_b(x.legacy_c)\nnot_legacy_d = 1\n",
+            ),
+            (
+                "id: a\nlanguage: typescript\nrule:\n  any:\n    - pattern: $A.indexOf($B) !== -1\n    - pattern: JSON.parse(JSON.stringify($X))\n",
+                "if (a.indexOf(b) !== -1) {}\nconst c = JSON.parse(JSON.stringify(a.indexOf(JSON.parse(JSON.stringify(d))) !== -1));",
+            ),
+            (
+                "id: a\nlanguage: python\nrule: {pattern: $F($A)}\nconstraints:\n  A: {regex: '^token_'}\n",
+                "f(token_a)\ng(other)\nh(f(token_b))\n",
+            ),
+            (
+                "id: a\nlanguage: javascript\nrule: {pattern: 'typeof $X === \"undefined\"'}\n",
+                "typeof a === \"undefined\"\nif (typeof /* x */ b\n === \"undefined\" && typeof c === 'undefined') {}",
+            ),
+        ];
+        for (rules, source) in cases {
+            let (whole, walked) = both_ways(rules, source);
+            assert!(
+                whole.iter().any(|m| !m.is_empty()),
+                "the case finds nothing: {rules}"
+            );
+            assert_eq!(whole, walked, "{rules}\n{source}");
+        }
+    }
+
+    /// A rule whose matches need no known text (a `kind` alone) makes the
+    /// walk cover the whole tree.
+    #[test]
+    fn without_anchors_for_some_rule_the_whole_tree_is_walked() {
+        let rules = "id: a\nlanguage: python\nrule: {kind: call}\n";
+        let configs = from_yaml_string::<SupportLang>(rules, &GlobalRules::default()).unwrap();
+        let needs = [(Needs::of(&configs[0]), Needs::within(&configs[0]))];
+        let prefilter = Prefilter::new(needs.iter().map(|(a, b)| (a, b)));
+        assert_eq!(prefilter.anchors(&[0], &[true], "f(x)\n"), None);
     }
 }

@@ -99,6 +99,9 @@ pub struct Rule {
     /// Text a file must contain for the rule to match in it, so that files
     /// without it are not parsed (see `prefilter`).
     needs: prefilter::Needs,
+    /// Text the node of each of its matches contains, so that only the
+    /// parts of a tree that hold it are walked (see `prefilter`).
+    within: prefilter::Needs,
 }
 
 impl Rule {
@@ -113,6 +116,7 @@ impl Rule {
             .trim()
             .to_string();
         let needs = prefilter::Needs::of(&config);
+        let within = prefilter::Needs::within(&config);
         let collection = RuleCollection::try_new(vec![config]).map_err(|e| e.to_string())?;
         Ok(Rule {
             id,
@@ -121,6 +125,7 @@ impl Rule {
             note,
             collection,
             needs,
+            within,
         })
     }
 

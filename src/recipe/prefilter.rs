@@ -56,6 +56,19 @@
 //!   (`MetaVarEnv::match_constraints`): they give nothing.
 //! - `not`, `kind`, `nthChild`, `range` and `matches` (utility rules, which
 //!   may be defined elsewhere) give nothing.
+//!
+//! Where in a file a rule's matches can be ([`Needs::within`],
+//! [`Prefilter::anchors`]): the same argument, for the text inside the node
+//! a rule matches rather than anywhere in the file. A pattern's named
+//! leaves, a `regex` match's prefix, a `has` descendant and a bound
+//! metavariable's constraint are inside the matched node; an `inside`
+//! ancestor and `precedes`/`follows` siblings are not, and give nothing
+//! there. So every matched node contains the start of an occurrence of each
+//! clause of its rule's node needs, and so does each of its ancestors: a
+//! walk of the tree that enters only the nodes holding such a place meets
+//! every match (`apply::walk`, tested against whole-tree walks in
+//! `apply::walk_tests`). On real code that is a few paths down a tree of
+//! hundreds of thousands of nodes.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -100,17 +113,27 @@ impl Needs {
     /// The needs of a compiled rule, read from its serialized form (the
     /// compiled matcher is private to ast-grep-config).
     pub(super) fn of(config: &RuleConfig<SupportLang>) -> Needs {
+        Needs::scoped(config, Scope::File)
+    }
+
+    /// What the text of every node the rule matches contains (see
+    /// [`Scope::Node`]): where in a file its matches can be.
+    pub(super) fn within(config: &RuleConfig<SupportLang>) -> Needs {
+        Needs::scoped(config, Scope::Node)
+    }
+
+    fn scoped(config: &RuleConfig<SupportLang>, scope: Scope) -> Needs {
         let language = config.language;
         let Some(view) = RuleView::of(&config.rule) else {
             return Needs::default();
         };
-        let mut needs = view.needs(language);
+        let mut needs = view.needs(language, scope);
         let bound = view.bound_vars(language);
         for (var, constraint) in config.constraints.iter().flatten() {
             if bound.contains(var)
                 && let Some(constraint) = RuleView::of(constraint)
             {
-                needs.and(constraint.needs(language));
+                needs.and(constraint.needs(language, scope));
             }
         }
         needs.keep_strongest(MAX_CLAUSES);
@@ -188,6 +211,18 @@ fn strength(clause: &[Literal]) -> (std::cmp::Reverse<(usize, bool)>, usize) {
     (std::cmp::Reverse(weakest), clause.len())
 }
 
+/// Where needed text is: anywhere in the file, or inside the matched node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Anywhere in the file: every field of the rule counts.
+    File,
+    /// Inside the text of the node a rule matches. A pattern's nodes, a
+    /// `regex` match, a `has` descendant and a bound metavariable are all in
+    /// it; an `inside` ancestor and `precedes`/`follows` siblings are not,
+    /// and give nothing.
+    Node,
+}
+
 /// The parts of a serialized ast-grep rule that say something about text.
 /// Other keys (`kind`, `not`, `matches`, `nthChild`, `range`, and `stopBy`,
 /// `field` of a relation) are ignored, which only ever lets more files in.
@@ -223,7 +258,7 @@ impl RuleView {
         serde_json::from_value(value).ok()
     }
 
-    fn needs(&self, language: SupportLang) -> Needs {
+    fn needs(&self, language: SupportLang, scope: Scope) -> Needs {
         let mut needs = Needs::default();
         if let Some(pattern) = &self.pattern {
             needs.and(pattern.needs(language));
@@ -231,16 +266,19 @@ impl RuleView {
         if let Some(regex) = &self.regex {
             needs.and(regex_needs(regex));
         }
-        let related = [&self.inside, &self.has, &self.precedes, &self.follows];
+        let related = match scope {
+            Scope::File => [&self.inside, &self.has, &self.precedes, &self.follows],
+            Scope::Node => [&None, &self.has, &None, &None],
+        };
         for rule in related.into_iter().flatten() {
-            needs.and(rule.needs(language));
+            needs.and(rule.needs(language, scope));
         }
         for rule in self.all.iter().flatten() {
-            needs.and(rule.needs(language));
+            needs.and(rule.needs(language, scope));
         }
         if let Some(any) = &self.any {
             needs.and(Needs::any_of(
-                any.iter().map(|r| r.needs(language)).collect(),
+                any.iter().map(|r| r.needs(language, scope)).collect(),
             ));
         }
         needs
@@ -458,6 +496,10 @@ pub(super) struct Prefilter {
     /// Per rule (in recipe order), its clauses as (text number, whole word,
     /// places); no clause: the rule may match anything.
     rules: Vec<Vec<Vec<(usize, bool, usize)>>>,
+    /// Per rule, the clauses of what the text of each node it matches
+    /// contains ([`Needs::within`]), as (text number, whole word); no
+    /// clause: its matches may be anywhere.
+    within: Vec<Vec<Vec<(usize, bool)>>>,
 }
 
 /// How many places, not overlapping, of each text a file holds (counted up
@@ -477,11 +519,15 @@ impl Found {
 }
 
 impl Prefilter {
-    pub(super) fn new<'a>(needs: impl IntoIterator<Item = &'a Needs>) -> Prefilter {
+    /// The prefilter of rules given as (what a file must contain, what
+    /// each match's node contains).
+    pub(super) fn new<'a>(needs: impl IntoIterator<Item = (&'a Needs, &'a Needs)>) -> Prefilter {
         let mut numbers: HashMap<&'a str, usize> = HashMap::new();
         let mut texts: Vec<&'a str> = Vec::new();
         let mut wanted: Vec<(usize, usize)> = Vec::new();
-        let mut number = |literal: &'a Literal| {
+        // A literal's text number; `times`: how many places a file must hold
+        // (0: searched for, never required).
+        let mut number = |literal: &'a Literal, times: usize| {
             let n = *numbers.entry(&literal.text).or_insert_with(|| {
                 texts.push(&literal.text);
                 wanted.push((0, 0));
@@ -489,30 +535,49 @@ impl Prefilter {
             });
             let (anywhere, word) = &mut wanted[n];
             let want = if literal.word { word } else { anywhere };
-            *want = (*want).max(literal.times);
-            (n, literal.word, literal.times)
+            *want = (*want).max(times);
+            (n, literal.word, times)
         };
-        let rules: Vec<Vec<Vec<(usize, bool, usize)>>> = needs
-            .into_iter()
-            .map(|n| {
-                n.clauses
+        let mut rules: Vec<Vec<Vec<(usize, bool, usize)>>> = Vec::new();
+        let mut within: Vec<Vec<Vec<(usize, bool)>>> = Vec::new();
+        for (file, node) in needs {
+            rules.push(
+                file.clauses
                     .iter()
-                    .map(|c| c.iter().map(&mut number).collect())
-                    .collect()
-            })
-            .collect();
+                    .map(|c| c.iter().map(|l| number(l, l.times)).collect())
+                    .collect(),
+            );
+            // Registered for the search only: a file is not asked to hold
+            // any number of them.
+            within.push(
+                node.clauses
+                    .iter()
+                    .map(|c| {
+                        c.iter()
+                            .map(|l| {
+                                let (n, word, _) = number(l, 0);
+                                (n, word)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            );
+        }
         let searcher = if texts.is_empty() {
             None
         } else {
             AhoCorasick::new(&texts).ok()
         };
+        // Without a searcher nothing can be told apart: every rule runs,
+        // on every node.
+        let (rules, within) = if searcher.is_some() {
+            (rules, within)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Prefilter {
-            // Without a searcher nothing can be told apart: every rule runs.
-            rules: if searcher.is_some() {
-                rules
-            } else {
-                Vec::new()
-            },
+            rules,
+            within,
             wanted,
             searcher,
         }
@@ -591,6 +656,78 @@ impl Prefilter {
     }
 }
 
+impl Prefilter {
+    /// The places of `text` every node one of the `active` rules (numbered
+    /// `rules`) matches contains one of: the start of an occurrence of a
+    /// literal its nodes need, for each rule of the clause with the fewest
+    /// occurrences. Sorted, without repeats. `None` when some active rule's
+    /// nodes need nothing known: they may be anywhere.
+    ///
+    /// Why this is sound: a literal a node needs is the text of a named
+    /// leaf (or a `regex` match's prefix) inside it, a slice of the file
+    /// that starts inside the node; the search finds every occurrence of
+    /// the text (overlapping ones too), and a whole word where the leaf must
+    /// be one (see the module documentation). So every node a rule matches
+    /// contains the start of an occurrence of each of its clauses, and an
+    /// ancestor contains whatever its descendants do: a walk that enters
+    /// only nodes holding one of these places meets every match.
+    pub(super) fn anchors(
+        &self,
+        rules: &[usize],
+        active: &[bool],
+        text: &str,
+    ) -> Option<Vec<usize>> {
+        let searcher = self.searcher.as_ref()?;
+        let clauses: Vec<&Vec<Vec<(usize, bool)>>> = rules
+            .iter()
+            .zip(active)
+            .filter(|(_, on)| **on)
+            .map(|(r, _)| self.within.get(*r).filter(|c| !c.is_empty()))
+            .collect::<Option<_>>()?;
+        // Every place of each text wanted, anywhere and as a whole word.
+        let count = self.wanted.len();
+        let mut wanted = vec![(false, false); count];
+        for clause in clauses.iter().flat_map(|c| c.iter()) {
+            for (n, word) in clause {
+                let (any, whole) = &mut wanted[*n];
+                if *word {
+                    *whole = true;
+                } else {
+                    *any = true;
+                }
+            }
+        }
+        let bytes = text.as_bytes();
+        let mut places: Vec<(Vec<usize>, Vec<usize>)> = vec![(Vec::new(), Vec::new()); count];
+        for m in searcher.find_overlapping_iter(text) {
+            let n = m.pattern().as_usize();
+            let (any, whole) = wanted[n];
+            if any {
+                places[n].0.push(m.start());
+            }
+            if whole && whole_word(bytes, m.start(), m.end()) {
+                places[n].1.push(m.start());
+            }
+        }
+        let at = |(n, word): &(usize, bool)| {
+            let (any, whole) = &places[*n];
+            if *word { whole } else { any }
+        };
+        let mut anchors = Vec::new();
+        for rule in clauses {
+            let fewest = rule
+                .iter()
+                .min_by_key(|clause| clause.iter().map(|l| at(l).len()).sum::<usize>())?;
+            for literal in fewest {
+                anchors.extend_from_slice(at(literal));
+            }
+        }
+        anchors.sort_unstable();
+        anchors.dedup();
+        Some(anchors)
+    }
+}
+
 /// Which of one file's rules may match a text. `apply` asks again on every
 /// pass of the fixed point: a rule may match only once another rule's fix
 /// wrote its text.
@@ -604,6 +741,12 @@ impl RuleFilter<'_> {
     /// Per rule of the file, whether it may match `text`.
     pub(super) fn active(&self, text: &str) -> Vec<bool> {
         self.prefilter.may_match(self.numbers, text)
+    }
+
+    /// Where in `text` the nodes the `active` rules match can be: see
+    /// [`Prefilter::anchors`].
+    pub(super) fn anchors(&self, active: &[bool], text: &str) -> Option<Vec<usize>> {
+        self.prefilter.anchors(self.numbers, active, text)
     }
 }
 
@@ -660,7 +803,7 @@ mod tests {
 
     fn may_match(config: &RuleConfig<SupportLang>, source: &str) -> bool {
         let needs = Needs::of(config);
-        Prefilter::new([&needs]).may_match(&[0], source)[0]
+        Prefilter::new([(&needs, &Needs::within(config))]).may_match(&[0], source)[0]
     }
 
     /// The soundness property on one rule and one source: a match implies
@@ -1066,13 +1209,14 @@ mod tests {
             Needs::of(&python("  kind: call")),
             Needs::of(&python("  pattern: os.getcwdu()")),
         ];
-        let prefilter = Prefilter::new(&needs);
+        let none = Needs::default();
+        let prefilter = Prefilter::new(needs.iter().map(|n| (n, &none)));
         let text = "import logging, os\nlogging.warn('x')\nos.getcwd()\n";
         assert_eq!(prefilter.may_match(&[0, 1, 2], text), [true, true, false]);
         assert_eq!(prefilter.may_match(&[2, 0], text), [false, true]);
         // A number the prefilter does not know may always match.
         assert_eq!(prefilter.may_match(&[7], text), [true]);
-        let none = Prefilter::new([&Needs::default()]);
+        let none = Prefilter::new([(&none, &none)]);
         assert_eq!(none.may_match(&[0], ""), [true]);
     }
 }

@@ -104,6 +104,8 @@ pub(super) struct Tree<'a> {
 #[derive(Default)]
 struct Slot {
     on_disk: bool,
+    /// Its size on disk when walked: what it costs to rewrite, roughly.
+    size: u64,
     /// The file as on disk, once read: its text, or why it is left alone.
     original: Option<Result<String, SkipReason>>,
     /// The text now, once a step changed or created it.
@@ -157,6 +159,7 @@ impl<'a> Tree<'a> {
             .map(|entry| {
                 let slot = Slot {
                     on_disk: true,
+                    size: entry.size,
                     ..Slot::default()
                 };
                 (entry.rel, slot)
@@ -470,7 +473,12 @@ impl<'a> Tree<'a> {
                 (rel, slot)
             })
             .collect();
-        let results = par_map_in_order(jobs, |(rel, slot)| {
+        // The biggest first: a big file started last would keep one core
+        // busy alone at the end.
+        let cost = |(_, slot): &(PathBuf, Option<&Slot>)| {
+            slot.map_or(0, |s| s.text().map_or(s.size, |t| t.len() as u64))
+        };
+        let results = par_map_in_order(jobs, cost, |(rel, slot)| {
             let loaded = match slot {
                 Some(slot) if slot.current.is_some() || slot.original.is_some() => None,
                 _ => Some(walk::read_text(&rel, &root.join(&rel), max)?),
@@ -696,10 +704,12 @@ fn make_removable(dir: &Path) {
 
 /// `f` on every item, on all cores, the results in the order of `items` (so
 /// output does not depend on scheduling). Workers take items one at a time
-/// from a shared queue because files differ wildly in cost. A panic in `f`
-/// is resumed on the calling thread.
+/// from a shared queue because files differ wildly in cost, the costliest
+/// first (by `cost`), so that the last ones taken are small and the cores
+/// finish together. A panic in `f` is resumed on the calling thread.
 pub(super) fn par_map_in_order<T: Send, R: Send>(
     items: Vec<T>,
+    cost: impl Fn(&T) -> u64,
     f: impl Fn(T) -> R + Sync,
 ) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -707,7 +717,9 @@ pub(super) fn par_map_in_order<T: Send, R: Send>(
         return items.into_iter().map(f).collect();
     }
     let total = items.len();
-    let queue = std::sync::Mutex::new(items.into_iter().enumerate());
+    let mut items: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    items.sort_by_key(|(_, item)| std::cmp::Reverse(cost(item)));
+    let queue = std::sync::Mutex::new(items.into_iter());
     let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
     let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads.min(total))
@@ -883,11 +895,15 @@ mod tests {
     fn par_map_keeps_the_order_of_the_items() {
         let items: Vec<u64> = (0..1000).collect();
         // Uneven work, so that workers finish out of order.
-        let squares = par_map_in_order(items, |n| {
-            (0..(n % 7) * 1000).fold(0u64, |a, b| a.wrapping_add(b));
-            n * n
-        });
+        let squares = par_map_in_order(
+            items,
+            |n| n % 7,
+            |n| {
+                (0..(n % 7) * 1000).fold(0u64, |a, b| a.wrapping_add(b));
+                n * n
+            },
+        );
         assert_eq!(squares, (0..1000u64).map(|n| n * n).collect::<Vec<_>>());
-        assert!(par_map_in_order(Vec::<u8>::new(), |n| n).is_empty());
+        assert!(par_map_in_order(Vec::<u8>::new(), |_| 0, |n| n).is_empty());
     }
 }

@@ -337,7 +337,7 @@ impl Step {
 impl StepKind {
     /// An ast-grep step of `rules`.
     pub(super) fn ast_grep(rules: Vec<Rule>) -> StepKind {
-        let prefilter = Prefilter::new(rules.iter().map(|r| &r.needs));
+        let prefilter = Prefilter::new(rules.iter().map(|r| (&r.needs, &r.within)));
         StepKind::AstGrep { rules, prefilter }
     }
 }

@@ -16,6 +16,9 @@ use super::{ApplyError, Skipped};
 pub(super) struct FileEntry {
     /// Relative to the root, `/`-separated.
     pub rel: PathBuf,
+    /// Its size when walked (0 when it cannot be told): the biggest files
+    /// are rewritten first.
+    pub size: u64,
 }
 
 /// What a walk finds: the regular files, and the symlinks (never followed).
@@ -51,11 +54,12 @@ pub(super) fn walk(root: &Path) -> Result<Walked, ApplyError> {
                 symlinks.push(rel);
             }
         } else if file_type.is_file() {
+            let size = entry.metadata().map_or(0, |m| m.len());
             let abs = entry.into_path();
             let Some(rel) = relative(root, &abs) else {
                 continue;
             };
-            out.push(FileEntry { rel });
+            out.push(FileEntry { rel, size });
         }
     }
     Ok(Walked {
