@@ -111,6 +111,10 @@ enum RecipeCommand {
         /// Skip files larger than this many bytes.
         #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FILE_SIZE)]
         max_file_size: u64,
+        /// Print, on stderr, the time each step of the rewrite took (read,
+        /// prefilter, parse, match, fix, re-parse, check, write).
+        #[arg(long)]
+        profile: bool,
         #[command(flatten)]
         params: ParamArgs,
         #[command(flatten)]
@@ -142,9 +146,14 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
             dry_run,
             json,
             max_file_size,
+            profile,
             params,
             sandbox,
         } => {
+            let started = std::time::Instant::now();
+            if profile {
+                crate::recipe::profile::enable();
+            }
             let loaded = Recipe::load_with(&recipe, &params.values())?;
             let sandbox = sandbox.policy(&loaded)?;
             if !dir.is_dir() {
@@ -164,7 +173,11 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
                 .apply_with(&dir, &options)
                 .with_context(|| format!("applying {} to {}", recipe.display(), dir.display()))?;
             if !dry_run && changes.not_applicable.is_none() {
-                changes.write(&dir).context("writing the changes")?;
+                use crate::recipe::profile::{Step, time};
+                time(Step::Write, || changes.write(&dir)).context("writing the changes")?;
+            }
+            if profile {
+                print_profile(started.elapsed());
             }
             if json {
                 println!(
@@ -181,6 +194,32 @@ pub fn run(args: RecipeArgs, ui: &Ui) -> anyhow::Result<u8> {
             })
         }
     }
+}
+
+/// `apply --profile`: each step's time, summed over the threads, on stderr.
+fn print_profile(wall: std::time::Duration) {
+    let totals = crate::recipe::profile::totals();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = format!(
+        "profile: time of each step, summed over {threads} thread(s); wall time {} ms\n",
+        wall.as_millis()
+    );
+    let mut sum = std::time::Duration::ZERO;
+    for (step, took, runs) in &totals {
+        sum += *took;
+        out.push_str(&format!(
+            "  {:<10} {:>8} ms {:>8} run(s)\n",
+            step.name(),
+            took.as_millis(),
+            runs
+        ));
+    }
+    out.push_str(&format!(
+        "  {:<10} {:>8} ms\n",
+        "all steps",
+        sum.as_millis()
+    ));
+    eprint!("{out}");
 }
 
 /// What `apply` prints for people: warnings, the diff (dry run), a summary.

@@ -17,6 +17,7 @@ use ast_grep_core::tree_sitter::{ContentExt, LanguageExt, StrDoc};
 
 use super::changes::{FileChange, FileStatus, RejectedFile};
 use super::prefilter::RuleFilter;
+use super::profile::{self, Step};
 use super::structured::depth::{self, TooDeep};
 use super::{ApplyError, MAX_PASSES, SupportLang};
 
@@ -77,8 +78,11 @@ fn rewrite_with(
                 reshaped,
             ));
         }
-        let active = filter.active(text);
-        let anchors = filter.anchors(&active, text);
+        let (active, anchors) = profile::time(Step::Prefilter, || {
+            let active = filter.active(text);
+            let anchors = filter.anchors(&active, text);
+            (active, anchors)
+        });
         let pass = one_pass(
             language,
             rules,
@@ -212,7 +216,7 @@ fn one_pass(
     want_errors: bool,
 ) -> Pass {
     // `reparse` made the tree of exactly this text.
-    let grep = tree.unwrap_or_else(|| language.ast_grep(source));
+    let grep = tree.unwrap_or_else(|| profile::time(Step::Parse, || language.ast_grep(source)));
     let mut edits = Vec::new();
     let mut reshaped = false;
     // One traversal for every rule that may match (dispatched by the node
@@ -231,36 +235,40 @@ fn one_pass(
         .collect();
     let mut found = Vec::new();
     if !runs.is_empty() {
-        walk(&grep, anchors, |node| {
-            let kind = usize::from(node.kind_id());
-            for (index, rule, fixer, kinds) in &runs {
-                if kinds.as_ref().is_none_or(|k| k.contains(kind))
-                    && let Some(m) = rule.matcher.match_node(node.clone())
-                {
-                    found.push((*index, *rule, *fixer, m));
+        profile::time(Step::Match, || {
+            walk(&grep, anchors, |node| {
+                let kind = usize::from(node.kind_id());
+                for (index, rule, fixer, kinds) in &runs {
+                    if kinds.as_ref().is_none_or(|k| k.contains(kind))
+                        && let Some(m) = rule.matcher.match_node(node.clone())
+                    {
+                        found.push((*index, *rule, *fixer, m));
+                    }
                 }
-            }
+            })
         });
     }
-    for (index, rule, fixer, m) in found {
-        let edit = m.make_edit(&rule.matcher, fixer);
-        let end = edit.position + edit.deleted_length;
-        let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
-        let matched = source.get(edit.position..end);
-        if layout && let Some(matched) = matched {
-            let kept = keep_layout(matched, &text, &literals(&m));
-            reshaped |= kept != text;
-            text = kept;
+    profile::time(Step::Fix, || {
+        for (index, rule, fixer, m) in found {
+            let edit = m.make_edit(&rule.matcher, fixer);
+            let end = edit.position + edit.deleted_length;
+            let mut text = String::from_utf8_lossy(&edit.inserted_text).into_owned();
+            let matched = source.get(edit.position..end);
+            if layout && let Some(matched) = matched {
+                let kept = keep_layout(matched, &text, &literals(&m));
+                reshaped |= kept != text;
+                text = kept;
+            }
+            if matched != Some(text.as_str()) {
+                edits.push(Edit {
+                    start: edit.position,
+                    end,
+                    text,
+                    rule: index,
+                });
+            }
         }
-        if matched != Some(text.as_str()) {
-            edits.push(Edit {
-                start: edit.position,
-                end,
-                text,
-                rule: index,
-            });
-        }
-    }
+    });
     // tree-sitter knows in O(1) whether a tree holds an error or a missing
     // node; most files have neither, and walking them costs a parse's tenth.
     // The lines are wanted of the input when it changes (to compare with
@@ -273,11 +281,13 @@ fn one_pass(
         edits.is_empty()
     };
     let errors = if has_errors && wanted {
-        grep.root()
-            .dfs()
-            .filter(|n| n.is_error() || n.is_missing())
-            .map(|n| n.start_pos().line() + 1)
-            .collect()
+        profile::time(Step::Check, || {
+            grep.root()
+                .dfs()
+                .filter(|n| n.is_error() || n.is_missing())
+                .map(|n| n.start_pos().line() + 1)
+                .collect()
+        })
     } else {
         Vec::new()
     };
@@ -290,8 +300,8 @@ fn one_pass(
             next_tree: None,
         };
     }
-    let (text, counts, made) = splice(source, edits, rules.len());
-    let next_tree = reparse(&grep, &made, &text);
+    let (text, counts, made) = profile::time(Step::Fix, || splice(source, edits, rules.len()));
+    let next_tree = profile::time(Step::Reparse, || reparse(&grep, &made, &text));
     Pass {
         text: Some(text),
         counts,

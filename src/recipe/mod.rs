@@ -21,6 +21,7 @@ mod load;
 mod locate;
 mod params;
 mod prefilter;
+pub mod profile;
 mod run;
 mod steps;
 pub mod structured;

@@ -481,7 +481,9 @@ impl<'a> Tree<'a> {
         let results = par_map_in_order(jobs, cost, |(rel, slot)| {
             let loaded = match slot {
                 Some(slot) if slot.current.is_some() || slot.original.is_some() => None,
-                _ => Some(walk::read_text(&rel, &root.join(&rel), max)?),
+                _ => Some(super::profile::time(super::profile::Step::Read, || {
+                    walk::read_text(&rel, &root.join(&rel), max)
+                })?),
             };
             let text = match (&loaded, slot) {
                 (Some(Ok(text)), _) => Some(text.as_str()),

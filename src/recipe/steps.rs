@@ -361,7 +361,8 @@ fn ast_grep(
         prefilter,
         numbers: &numbers,
     };
-    if !filter.active(file.text).contains(&true) {
+    let may = super::profile::time(super::profile::Step::Prefilter, || filter.active(file.text));
+    if !may.contains(&true) {
         return Ok(FileResult::Unchanged);
     }
     Ok(

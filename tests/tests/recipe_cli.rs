@@ -315,3 +315,37 @@ fn check_refuses_a_nul_in_a_path_at_its_place() {
         "{out:?}"
     );
 }
+
+/// `--profile` says on stderr what each step took and how often it ran:
+/// the two files a rule may match are parsed (and re-parsed once changed),
+/// the one whose text no rule holds is read but never parsed, and stdout
+/// stays the summary it always is.
+#[test]
+fn apply_profile_shows_each_step_and_parses_only_what_may_match() {
+    let tmp = setup();
+    let out = run(
+        tmp.path(),
+        &["recipe", "apply", "recipe.yaml", "src", "--profile"],
+    );
+    out.code(0);
+    let runs = |step: &str| -> u64 {
+        let line = out
+            .stderr
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(step))
+            .unwrap_or_else(|| panic!("no `{step}` line: {out:?}"));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[2], "ms", "{line}");
+        fields[3].parse().unwrap_or_else(|_| panic!("{line}"))
+    };
+    assert_eq!(runs("read"), 3);
+    assert_eq!(runs("parse"), 2);
+    assert_eq!(runs("re-parse"), 2);
+    assert_eq!(runs("write"), 1);
+    for step in ["prefilter", "match", "fix", "check"] {
+        runs(step);
+    }
+    assert!(out.stderr.contains("all steps"), "{out:?}");
+    assert!(!out.stdout.contains("profile"), "{out:?}");
+    assert_eq!(read(tmp.path(), "svc/app.py"), PY_CLEAN);
+}
