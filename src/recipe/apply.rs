@@ -32,18 +32,19 @@ pub(super) enum Outcome {
 /// Rewrite one file until it stops changing, then check its syntax. Fixes
 /// keep the layout of what they matched (see [`keep_layout`]); when that
 /// parses worse than ast-grep's own output, and kept anything, ast-grep's
-/// output is used.
+/// output is used. `active`: what `filter` said of `before` (which rules
+/// may match it), already asked by the caller.
 pub(super) fn rewrite(
     rel: &Path,
     language: SupportLang,
     rules: &[&Config],
-    filter: &RuleFilter,
+    (filter, active): (&RuleFilter, &[bool]),
     before: &str,
 ) -> Result<Outcome, ApplyError> {
-    let (outcome, reshaped) = rewrite_with(rel, language, rules, filter, before, true)?;
+    let (outcome, reshaped) = rewrite_with(rel, language, rules, (filter, active), before, true)?;
     match outcome {
         Outcome::Rejected(_) if reshaped => {
-            Ok(rewrite_with(rel, language, rules, filter, before, false)?.0)
+            Ok(rewrite_with(rel, language, rules, (filter, active), before, false)?.0)
         }
         outcome => Ok(outcome),
     }
@@ -56,7 +57,7 @@ fn rewrite_with(
     rel: &Path,
     language: SupportLang,
     rules: &[&Config],
-    filter: &RuleFilter,
+    (filter, first_active): (&RuleFilter, &[bool]),
     before: &str,
     layout: bool,
 ) -> Result<(Outcome, bool), ApplyError> {
@@ -79,7 +80,10 @@ fn rewrite_with(
             ));
         }
         let (active, anchors) = profile::time(Step::Prefilter, || {
-            let active = filter.active(text);
+            let active = match current {
+                None => first_active.to_vec(),
+                Some(_) => filter.active(text),
+            };
             let anchors = filter.anchors(&active, text);
             (active, anchors)
         });

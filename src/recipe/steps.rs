@@ -366,7 +366,7 @@ fn ast_grep(
         return Ok(FileResult::Unchanged);
     }
     Ok(
-        match apply::rewrite(file.rel, language, &configs, &filter, file.text)? {
+        match apply::rewrite(file.rel, language, &configs, (&filter, &may), file.text)? {
             Outcome::Unchanged => FileResult::Unchanged,
             Outcome::Changed(change) => FileResult::Changed {
                 text: change.after,
