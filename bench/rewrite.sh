@@ -158,12 +158,21 @@ bench() {
     # The floor: fleetwright on the files that change alone, which any tool
     # must parse and rewrite; what a perfect prefilter would leave.
     rm -rf "$work/floor"
-    mkdir -p "$work/floor"
-    (cd "$source" && { diff -rq . "$work/fleetwright" || true; } | awk '/^Files / { print $2 }' |
-        while read -r rel; do
-            mkdir -p "$work/floor/$(dirname "$rel")"
-            cp "$rel" "$work/floor/$rel"
-        done)
+    python3 - "$source" "$work/fleetwright" "$work/floor" <<'PY'
+import os, shutil, sys
+
+source, rewritten, floor = sys.argv[1:4]
+os.makedirs(floor)
+for folder, _, names in os.walk(source):
+    for name in names:
+        rel = os.path.relpath(os.path.join(folder, name), source)
+        before, after = os.path.join(source, rel), os.path.join(rewritten, rel)
+        with open(before, "rb") as b:
+            same = os.path.exists(after) and open(after, "rb").read() == b.read()
+        if not same:
+            os.makedirs(os.path.join(floor, os.path.dirname(rel)), exist_ok=True)
+            shutil.copyfile(before, os.path.join(floor, rel))
+PY
     local floor_times=() floor_median floor_ratio
     for ((i = 1; i <= runs; i++)); do
         floor_times+=("$(run fleetwright "$work/floor" "$rules")")

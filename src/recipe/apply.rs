@@ -221,7 +221,6 @@ fn one_pass(
 ) -> Pass {
     // `reparse` made the tree of exactly this text.
     let grep = tree.unwrap_or_else(|| profile::time(Step::Parse, || language.ast_grep(source)));
-    let mut edits = Vec::new();
     let mut reshaped = false;
     // One traversal for every rule that may match (dispatched by the node
     // kinds each rule can match, as ast-grep's combined scan does): what
@@ -252,7 +251,9 @@ fn one_pass(
             })
         });
     }
-    profile::time(Step::Fix, || {
+    // The edits of the matches, spliced into the text (none: no edit).
+    let spliced = profile::time(Step::Fix, || {
+        let mut edits = Vec::new();
         for (index, rule, fixer, m) in found {
             let edit = m.make_edit(&rule.matcher, fixer);
             let end = edit.position + edit.deleted_length;
@@ -272,6 +273,7 @@ fn one_pass(
                 });
             }
         }
+        (!edits.is_empty()).then(|| splice(source, edits, rules.len()))
     });
     // tree-sitter knows in O(1) whether a tree holds an error or a missing
     // node; most files have neither, and walking them costs a parse's tenth.
@@ -279,12 +281,7 @@ fn one_pass(
     // the result), and of the result (a pass with no edit); not of a file
     // the first pass leaves as it is.
     let has_errors = grep.root().get_inner_node().has_error();
-    let wanted = if want_errors {
-        !edits.is_empty()
-    } else {
-        edits.is_empty()
-    };
-    let errors = if has_errors && wanted {
+    let errors = if has_errors && want_errors == spliced.is_some() {
         profile::time(Step::Check, || {
             grep.root()
                 .dfs()
@@ -295,7 +292,7 @@ fn one_pass(
     } else {
         Vec::new()
     };
-    if edits.is_empty() {
+    let Some((text, counts, made)) = spliced else {
         return Pass {
             text: None,
             counts: vec![0; rules.len()],
@@ -303,8 +300,7 @@ fn one_pass(
             reshaped,
             next_tree: None,
         };
-    }
-    let (text, counts, made) = profile::time(Step::Fix, || splice(source, edits, rules.len()));
+    };
     let next_tree = profile::time(Step::Reparse, || reparse(&grep, &made, &text));
     Pass {
         text: Some(text),
@@ -636,10 +632,7 @@ mod walk_tests {
         let configs = from_yaml_string::<SupportLang>(rules, &GlobalRules::default())
             .unwrap_or_else(|e| panic!("{e}: {rules}"));
         let language = configs[0].language;
-        let needs: Vec<(Needs, Needs)> = configs
-            .iter()
-            .map(|c| (Needs::of(c), Needs::within(c)))
-            .collect();
+        let needs: Vec<(Needs, Needs)> = configs.iter().map(Needs::of_rule).collect();
         let prefilter = Prefilter::new(needs.iter().map(|(a, b)| (a, b)));
         let numbers: Vec<usize> = (0..configs.len()).collect();
         let active = prefilter.may_match(&numbers, source);
@@ -724,7 +717,7 @@ mod walk_tests {
     fn without_anchors_for_some_rule_the_whole_tree_is_walked() {
         let rules = "id: a\nlanguage: python\nrule: {kind: call}\n";
         let configs = from_yaml_string::<SupportLang>(rules, &GlobalRules::default()).unwrap();
-        let needs = [(Needs::of(&configs[0]), Needs::within(&configs[0]))];
+        let needs = [Needs::of_rule(&configs[0])];
         let prefilter = Prefilter::new(needs.iter().map(|(a, b)| (a, b)));
         assert_eq!(prefilter.anchors(&[0], &[true], "f(x)\n"), None);
     }

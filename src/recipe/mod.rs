@@ -116,8 +116,7 @@ impl Rule {
             .unwrap_or_default()
             .trim()
             .to_string();
-        let needs = prefilter::Needs::of(&config);
-        let within = prefilter::Needs::within(&config);
+        let (needs, within) = prefilter::Needs::of_rule(&config);
         let collection = RuleCollection::try_new(vec![config]).map_err(|e| e.to_string())?;
         Ok(Rule {
             id,

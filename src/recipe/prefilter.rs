@@ -57,7 +57,7 @@
 //! - `not`, `kind`, `nthChild`, `range` and `matches` (utility rules, which
 //!   may be defined elsewhere) give nothing.
 //!
-//! Where in a file a rule's matches can be ([`Needs::within`],
+//! Where in a file a rule's matches can be ([`Needs::of_rule`],
 //! [`Prefilter::anchors`]): the same argument, for the text inside the node
 //! a rule matches rather than anywhere in the file. A pattern's named
 //! leaves, a `regex` match's prefix, a `has` descendant and a bound
@@ -112,32 +112,36 @@ struct Literal {
 impl Needs {
     /// The needs of a compiled rule, read from its serialized form (the
     /// compiled matcher is private to ast-grep-config).
+    #[cfg(test)]
     pub(super) fn of(config: &RuleConfig<SupportLang>) -> Needs {
-        Needs::scoped(config, Scope::File)
+        Needs::of_rule(config).0
     }
 
-    /// What the text of every node the rule matches contains (see
-    /// [`Scope::Node`]): where in a file its matches can be.
-    pub(super) fn within(config: &RuleConfig<SupportLang>) -> Needs {
-        Needs::scoped(config, Scope::Node)
-    }
-
-    fn scoped(config: &RuleConfig<SupportLang>, scope: Scope) -> Needs {
+    /// A rule's needs in a file ([`Scope::File`]) and in the node of each
+    /// of its matches ([`Scope::Node`]: where in a file its matches can
+    /// be), from one reading of the rule.
+    pub(super) fn of_rule(config: &RuleConfig<SupportLang>) -> (Needs, Needs) {
         let language = config.language;
         let Some(view) = RuleView::of(&config.rule) else {
-            return Needs::default();
+            return (Needs::default(), Needs::default());
         };
-        let mut needs = view.needs(language, scope);
         let bound = view.bound_vars(language);
-        for (var, constraint) in config.constraints.iter().flatten() {
-            if bound.contains(var)
-                && let Some(constraint) = RuleView::of(constraint)
-            {
+        let constraints: Vec<RuleView> = config
+            .constraints
+            .iter()
+            .flatten()
+            .filter(|(var, _)| bound.contains(*var))
+            .filter_map(|(_, constraint)| RuleView::of(constraint))
+            .collect();
+        let scoped = |scope| {
+            let mut needs = view.needs(language, scope);
+            for constraint in &constraints {
                 needs.and(constraint.needs(language, scope));
             }
-        }
-        needs.keep_strongest(MAX_CLAUSES);
-        needs
+            needs.keep_strongest(MAX_CLAUSES);
+            needs
+        };
+        (scoped(Scope::File), scoped(Scope::Node))
     }
 
     /// True when nothing is known: the rule may match any file.
@@ -497,7 +501,7 @@ pub(super) struct Prefilter {
     /// places); no clause: the rule may match anything.
     rules: Vec<Vec<Vec<(usize, bool, usize)>>>,
     /// Per rule, the clauses of what the text of each node it matches
-    /// contains ([`Needs::within`]), as (text number, whole word); no
+    /// contains ([`Scope::Node`]), as (text number, whole word); no
     /// clause: its matches may be anywhere.
     within: Vec<Vec<Vec<(usize, bool)>>>,
 }
@@ -802,8 +806,8 @@ mod tests {
     }
 
     fn may_match(config: &RuleConfig<SupportLang>, source: &str) -> bool {
-        let needs = Needs::of(config);
-        Prefilter::new([(&needs, &Needs::within(config))]).may_match(&[0], source)[0]
+        let (needs, within) = Needs::of_rule(config);
+        Prefilter::new([(&needs, &within)]).may_match(&[0], source)[0]
     }
 
     /// The soundness property on one rule and one source: a match implies
