@@ -11,5 +11,7 @@ fn main() -> std::process::ExitCode {
     unsafe { fleetwright::secret::take_environment() };
     // SAFETY: likewise, before any thread uses libgit2.
     unsafe { fleetwright::git::ignore_user_config() };
+    // SAFETY: likewise, before any tree-sitter object exists.
+    unsafe { fleetwright::recipe::arena::install() };
     fleetwright::cli::main_with_args(std::env::args_os())
 }

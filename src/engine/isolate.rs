@@ -228,6 +228,9 @@ impl Pool {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("LANG", "C.UTF-8")
             .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+            // How tree-sitter's memory is kept (src/recipe/arena.rs): the
+            // escape hatch reaches the processes that parse.
+            .envs(crate::recipe::arena::setting().map(|v| (crate::recipe::arena::SETTING, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -13,8 +13,9 @@ use std::path::Path;
 use ast_grep_config::RuleConfig;
 use ast_grep_core::AstGrep;
 use ast_grep_core::matcher::{Matcher, MatcherExt};
-use ast_grep_core::tree_sitter::{ContentExt, LanguageExt, StrDoc};
+use ast_grep_core::tree_sitter::{ContentExt, StrDoc};
 
+use super::arena::{self, Parsed, Trees};
 use super::changes::{FileChange, FileStatus, RejectedFile};
 use super::prefilter::RuleFilter;
 use super::profile::{self, Step};
@@ -41,30 +42,39 @@ pub(super) fn rewrite(
     (filter, active): (&RuleFilter, &[bool]),
     before: &str,
 ) -> Result<Outcome, ApplyError> {
-    let (outcome, reshaped) = rewrite_with(rel, language, rules, (filter, active), before, true)?;
-    match outcome {
-        Outcome::Rejected(_) if reshaped => {
-            Ok(rewrite_with(rel, language, rules, (filter, active), before, false)?.0)
+    // The file's trees live and die in one arena (see `arena`).
+    arena::with_trees(|trees| {
+        let file = (rel, language, rules, (filter, active), before);
+        let (outcome, reshaped) = rewrite_with(trees, file, true)?;
+        match outcome {
+            Outcome::Rejected(_) if reshaped => Ok(rewrite_with(trees, file, false)?.0),
+            outcome => Ok(outcome),
         }
-        outcome => Ok(outcome),
-    }
+    })
 }
+
+/// What `rewrite_with` rewrites: the file's path, language and text, the
+/// rules, and what the prefilter said of them.
+type File<'a> = (
+    &'a Path,
+    SupportLang,
+    &'a [&'a Config],
+    (&'a RuleFilter<'a>, &'a [bool]),
+    &'a str,
+);
 
 /// The fixed point of `before`, and whether keeping the layout changed any
 /// fix. The syntax errors of the original and of the result come from the
 /// trees the first and the last pass parse anyway.
-fn rewrite_with(
-    rel: &Path,
-    language: SupportLang,
-    rules: &[&Config],
-    (filter, first_active): (&RuleFilter, &[bool]),
-    before: &str,
+fn rewrite_with<'t>(
+    trees: &'t Trees,
+    (rel, language, rules, (filter, first_active), before): File<'_>,
     layout: bool,
 ) -> Result<(Outcome, bool), ApplyError> {
     let mut counts = vec![0usize; rules.len()];
     let mut current: Option<String> = None;
     // The tree of `current`, re-parsed incrementally from the last pass's.
-    let mut parsed: Option<AstGrep<StrDoc<SupportLang>>> = None;
+    let mut parsed: Option<Parsed<'t>> = None;
     let mut errors_before = None;
     let mut reshaped = false;
     let mut last_counts = Vec::new();
@@ -88,6 +98,7 @@ fn rewrite_with(
             (active, anchors)
         });
         let pass = one_pass(
+            trees,
             language,
             rules,
             (&active, anchors.as_deref()),
@@ -193,7 +204,7 @@ struct Edit {
 }
 
 /// What one pass of every rule over a text found.
-struct Pass {
+struct Pass<'t> {
     /// The rewritten text; `None` when no rule had an edit.
     text: Option<String>,
     /// Edits made, per rule.
@@ -205,22 +216,27 @@ struct Pass {
     reshaped: bool,
     /// The tree of `text`: the input's with the edits made, re-parsed
     /// incrementally (tree-sitter reuses every subtree no edit touched).
-    next_tree: Option<AstGrep<StrDoc<SupportLang>>>,
+    next_tree: Option<Parsed<'t>>,
 }
 
 /// Run every rule once on `source` (parsed now, unless its tree is given),
 /// except those `active` says cannot match, on the nodes that hold one of
 /// the `anchors` (all nodes when `None`; see [`walk`]).
-fn one_pass(
+fn one_pass<'t>(
+    trees: &'t Trees,
     language: SupportLang,
     rules: &[&Config],
     (active, anchors): (&[bool], Option<&[usize]>),
-    (source, tree): (&str, Option<AstGrep<StrDoc<SupportLang>>>),
+    (source, tree): (&str, Option<Parsed<'t>>),
     layout: bool,
     want_errors: bool,
-) -> Pass {
+) -> Pass<'t> {
     // `reparse` made the tree of exactly this text.
-    let grep = tree.unwrap_or_else(|| profile::time(Step::Parse, || language.ast_grep(source)));
+    let grep = tree.unwrap_or_else(|| {
+        profile::time(Step::Parse, || {
+            trees.parse(language, source.to_string(), None)
+        })
+    });
     let mut reshaped = false;
     // One traversal for every rule that may match (dispatched by the node
     // kinds each rule can match, as ast-grep's combined scan does): what
@@ -301,7 +317,7 @@ fn one_pass(
             next_tree: None,
         };
     };
-    let next_tree = profile::time(Step::Reparse, || reparse(&grep, &made, &text));
+    let next_tree = profile::time(Step::Reparse, || reparse(trees, &grep, &made, &text));
     Pass {
         text: Some(text),
         counts,
@@ -349,28 +365,32 @@ fn walk<'r>(
 /// [`splice`], in order, not overlapping) applied last first, each with the
 /// points tree-sitter needs, then re-parsed once from that edited tree.
 /// `None` (the caller parses afresh) when the edited text is not `after`.
-fn reparse(
-    before: &AstGrep<StrDoc<SupportLang>>,
+fn reparse<'t>(
+    trees: &'t Trees,
+    before: &Parsed<'t>,
     made: &[(usize, usize, String)],
     after: &str,
-) -> Option<AstGrep<StrDoc<SupportLang>>> {
-    let (first, rest) = made.split_first()?;
-    let edit = |(start, end, text): &(usize, usize, String)| ast_grep_core::source::Edit::<String> {
-        position: *start,
-        deleted_length: end - start,
-        inserted_text: text.as_bytes().to_vec(),
-    };
-    let mut doc = before.root().get_doc().clone();
-    // Last first: the positions of the edits before it stay true.
-    for made in rest.iter().rev() {
-        let input = doc.src.accept_edit(&edit(made));
-        doc.tree.edit(&input);
+) -> Option<Parsed<'t>> {
+    if made.is_empty() {
+        return None;
     }
-    // The first is made by `Root::edit`, which re-parses from the edited
-    // tree.
-    let mut root = AstGrep::doc(doc);
-    root.edit(edit(first)).ok()?;
-    (root.root().get_doc().src == after).then_some(root)
+    let StrDoc {
+        mut src,
+        lang,
+        mut tree,
+    } = before.root().get_doc().clone();
+    // Last first: the positions of the edits before it stay true.
+    for (start, end, text) in made.iter().rev() {
+        let input = src.accept_edit(&ast_grep_core::source::Edit::<String> {
+            position: *start,
+            deleted_length: end - start,
+            inserted_text: text.as_bytes().to_vec(),
+        });
+        tree.edit(&input);
+    }
+    let parsed = (src == after).then(|| trees.parse(lang, src, Some(&tree)));
+    arena::discard(tree);
+    parsed
 }
 
 /// Byte ranges, relative to `node`, of the strings and comments inside it:
@@ -554,6 +574,8 @@ fn first_new_error(before: &[usize], after: &[usize]) -> usize {
 
 #[cfg(test)]
 mod reparse_tests {
+    use ast_grep_core::tree_sitter::LanguageExt;
+
     use super::*;
 
     fn edit(source: &str, from: &str, to: &str) -> Vec<Edit> {
@@ -601,16 +623,18 @@ mod reparse_tests {
             ),
         ];
         for (language, before, from, to) in cases {
-            let grep = language.ast_grep(before);
-            let (after, counts, made) = splice(before, edit(before, from, to), 1);
-            assert!(counts[0] > 0);
-            let next = reparse(&grep, &made, &after).expect("re-parsed");
-            assert_eq!(next.root().get_doc().src, after);
-            assert_eq!(
-                next.root().get_inner_node().to_sexp(),
-                language.ast_grep(&after).root().get_inner_node().to_sexp(),
-                "{language:?}: {after:?}"
-            );
+            arena::with_trees(|trees| {
+                let grep = trees.parse(language, before.to_string(), None);
+                let (after, counts, made) = splice(before, edit(before, from, to), 1);
+                assert!(counts[0] > 0);
+                let next = reparse(trees, &grep, &made, &after).expect("re-parsed");
+                assert_eq!(next.root().get_doc().src, after);
+                assert_eq!(
+                    next.root().get_inner_node().to_sexp(),
+                    language.ast_grep(&after).root().get_inner_node().to_sexp(),
+                    "{language:?}: {after:?}"
+                );
+            });
         }
     }
 }
@@ -618,6 +642,7 @@ mod reparse_tests {
 #[cfg(test)]
 mod walk_tests {
     use ast_grep_config::{GlobalRules, from_yaml_string};
+    use ast_grep_core::tree_sitter::LanguageExt;
 
     use super::super::prefilter::{Needs, Prefilter};
     use super::*;

@@ -15,6 +15,7 @@
 //! fixed point, the syntax check of the result and the diagnostics.
 
 mod apply;
+pub mod arena;
 mod changes;
 mod fixtures;
 mod load;

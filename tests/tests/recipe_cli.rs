@@ -349,3 +349,87 @@ fn apply_profile_shows_each_step_and_parses_only_what_may_match() {
     assert!(!out.stdout.contains("profile"), "{out:?}");
     assert_eq!(read(tmp.path(), "svc/app.py"), PY_CLEAN);
 }
+
+/// The trees of a file live in an arena of their own (src/recipe/arena.rs).
+/// The same rewrite, of small files and of files whose trees outgrow the
+/// arena at once or half-way through a parse, comes out byte for byte the
+/// same with the arena, without it (`FLEETWRIGHT_TREE_ARENA=off`), and with
+/// arenas too small for the big files, and is the rewrite asked for.
+#[test]
+fn rewrites_are_the_same_with_the_tree_arena_without_it_and_when_files_outgrow_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("recipe.yaml"), RECIPE_YAML).unwrap();
+    // Nested calls take a second pass; the broken file goes through the
+    // syntax check; the big ones grow trees of many megabytes.
+    let unit = |n: usize| {
+        format!(
+            "def start_{n}(port):\n    if not port:\n        logging.warn(\"no port %d\", logging.warn({n}))\n        return [\n            {n},\n        ]\n    return port\n\n\n"
+        )
+    };
+    let mut files: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("small/s{i}.py"),
+                format!("import logging\n\n\n{}", unit(i)),
+            )
+        })
+        .collect();
+    for big in 0..2 {
+        let body: String = (0..1_500).map(unit).collect();
+        files.push((
+            format!("big/b{big}.py"),
+            format!("import logging\n\n\n{body}"),
+        ));
+    }
+    files.push((
+        "broken.py".into(),
+        format!("import logging\n\n\n{}def broken(:\n    pass\n", unit(7)),
+    ));
+    let expected = |text: &str| text.replace("logging.warn(", "logging.warning(");
+    // (name, FLEETWRIGHT_TREE_ARENA, whether the big files outgrow it)
+    let variants = [
+        ("arena", None, false),
+        ("off", Some("off"), false),
+        ("tiny", Some("65536"), true),
+        ("half", Some("4194304"), true),
+    ];
+    for (name, arena, outgrown) in variants {
+        let mut env = vec![("RUST_LOG", "fleetwright::recipe::arena=debug")];
+        env.extend(arena.map(|a| ("FLEETWRIGHT_TREE_ARENA", a)));
+        let dir = tmp.path().join(name);
+        for (rel, text) in &files {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let dir_arg = dir.to_str().unwrap();
+        let out = run_in_env(
+            tmp.path(),
+            &tmp.path().join("state.db"),
+            &env,
+            &["recipe", "apply", "recipe.yaml", dir_arg, "--profile"],
+        );
+        out.code(0);
+        assert_eq!(
+            out.stderr.contains("outgrew their arena"),
+            outgrown,
+            "{name}: {out:?}"
+        );
+        for (rel, text) in &files {
+            let after = std::fs::read_to_string(dir.join(rel)).unwrap();
+            assert!(
+                after == expected(text),
+                "{name}: {rel} is not the rewrite asked for: {out:?}"
+            );
+        }
+        let parses = out
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("  parse "))
+            .unwrap_or_else(|| panic!("{name}: no parse line: {out:?}"));
+        assert!(
+            parses.contains(&format!("{} run(s)", files.len())),
+            "{name}: {parses}"
+        );
+    }
+}
