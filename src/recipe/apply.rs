@@ -13,7 +13,7 @@ use std::path::Path;
 use ast_grep_config::RuleConfig;
 use ast_grep_core::AstGrep;
 use ast_grep_core::matcher::{Matcher, MatcherExt};
-use ast_grep_core::tree_sitter::{ContentExt, StrDoc};
+use ast_grep_core::tree_sitter::StrDoc;
 
 use super::arena::{self, Parsed, Trees};
 use super::changes::{FileChange, FileStatus, RejectedFile};
@@ -362,9 +362,9 @@ fn walk<'r>(
 }
 
 /// The tree of `after`: `before`'s tree with the edits `made` (kept by
-/// [`splice`], in order, not overlapping) applied last first, each with the
-/// points tree-sitter needs, then re-parsed once from that edited tree.
-/// `None` (the caller parses afresh) when the edited text is not `after`.
+/// [`splice`], in order, not overlapping, which made `after`) applied last
+/// first, then re-parsed once from that edited tree. `None` when nothing
+/// was made (the caller parses afresh).
 fn reparse<'t>(
     trees: &'t Trees,
     before: &Parsed<'t>,
@@ -374,23 +374,59 @@ fn reparse<'t>(
     if made.is_empty() {
         return None;
     }
-    let StrDoc {
-        mut src,
-        lang,
-        mut tree,
-    } = before.root().get_doc().clone();
+    let doc = before.root().get_doc();
+    let mut tree = doc.tree.clone();
     // Last first: the positions of the edits before it stay true.
-    for (start, end, text) in made.iter().rev() {
-        let input = src.accept_edit(&ast_grep_core::source::Edit::<String> {
-            position: *start,
-            deleted_length: end - start,
-            inserted_text: text.as_bytes().to_vec(),
-        });
-        tree.edit(&input);
+    for input in input_edits(&doc.src, made).iter().rev() {
+        tree.edit(input);
     }
-    let parsed = (src == after).then(|| trees.parse(lang, src, Some(&tree)));
+    let parsed = trees.parse(doc.lang, after.to_string(), Some(&tree));
     arena::discard(tree);
-    parsed
+    Some(parsed)
+}
+
+/// What tree-sitter is told of each edit of `made` (in order, not
+/// overlapping) when they are applied to `source` last first: each one's
+/// bytes and points in `source`, which the edits after it leave as they
+/// are. One pass over `source`, where editing a copy of it edit by edit
+/// moved its tail once an edit.
+fn input_edits(source: &str, made: &[(usize, usize, String)]) -> Vec<tree_sitter::InputEdit> {
+    let bytes = source.as_bytes();
+    // The point of `offset`, counting from the last point asked for.
+    let (mut at, mut row, mut line_start) = (0, 0, 0);
+    let mut point = |offset: usize| {
+        for (i, b) in bytes[at..offset].iter().enumerate() {
+            if *b == b'\n' {
+                row += 1;
+                line_start = at + i + 1;
+            }
+        }
+        at = offset;
+        tree_sitter::Point::new(row, offset - line_start)
+    };
+    made.iter()
+        .map(|(start, end, text)| {
+            let start_position = point(*start);
+            let old_end_position = point(*end);
+            let new_end_position = match text.rfind('\n') {
+                Some(last) => tree_sitter::Point::new(
+                    start_position.row + text.matches('\n').count(),
+                    text.len() - last - 1,
+                ),
+                None => {
+                    tree_sitter::Point::new(start_position.row, start_position.column + text.len())
+                }
+            };
+            tree_sitter::InputEdit {
+                start_byte: *start,
+                old_end_byte: *end,
+                new_end_byte: start + text.len(),
+                start_position,
+                old_end_position,
+                new_end_position,
+            }
+        })
+        .collect()
 }
 
 /// Byte ranges, relative to `node`, of the strings and comments inside it:
@@ -629,13 +665,73 @@ mod reparse_tests {
                 assert!(counts[0] > 0);
                 let next = reparse(trees, &grep, &made, &after).expect("re-parsed");
                 assert_eq!(next.root().get_doc().src, after);
+                // Kinds, bytes and points of every node.
+                let nodes = |root: ast_grep_core::Node<'_, StrDoc<SupportLang>>| {
+                    root.dfs()
+                        .map(|n| {
+                            let inner = n.get_inner_node();
+                            (
+                                n.kind().to_string(),
+                                n.range(),
+                                inner.start_position(),
+                                inner.end_position(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                };
+                let fresh = language.ast_grep(&after);
                 assert_eq!(
-                    next.root().get_inner_node().to_sexp(),
-                    language.ast_grep(&after).root().get_inner_node().to_sexp(),
+                    nodes(next.root()),
+                    nodes(fresh.root()),
                     "{language:?}: {after:?}"
                 );
             });
         }
+    }
+
+    /// What tree-sitter is told of each edit is what editing the text one
+    /// edit at a time, last first, tells it (ast-grep's `accept_edit`): on
+    /// edits that add and remove lines, several on one line, at the start
+    /// and at the end, after non-ASCII text.
+    #[test]
+    fn input_edits_are_those_of_editing_the_text_edit_by_edit() {
+        use ast_grep_core::tree_sitter::ContentExt;
+        let source = "a é b\nline two\n\nccc ddd\neee";
+        let made = vec![
+            (0, 1, "A\nA".to_string()),
+            (2, 4, String::new()),
+            (7, 11, "x".to_string()),
+            (12, 15, "y\nz\n".to_string()),
+            (16, 17, "q".to_string()),
+            (17, 20, "\n".to_string()),
+            (25, 28, "end".to_string()),
+        ];
+        assert_eq!(source.len(), 28);
+        let mine = input_edits(source, &made);
+        let mut text = source.to_string();
+        let mut theirs = Vec::new();
+        for (start, end, inserted) in made.iter().rev() {
+            theirs.push(text.accept_edit(&ast_grep_core::source::Edit::<String> {
+                position: *start,
+                deleted_length: end - start,
+                inserted_text: inserted.as_bytes().to_vec(),
+            }));
+        }
+        theirs.reverse();
+        assert_eq!(mine, theirs);
+        let (after, _, _) = splice(
+            source,
+            made.iter()
+                .map(|(start, end, text)| Edit {
+                    start: *start,
+                    end: *end,
+                    text: text.clone(),
+                    rule: 0,
+                })
+                .collect(),
+            1,
+        );
+        assert_eq!(text, after);
     }
 }
 

@@ -34,6 +34,24 @@
 //!   which only lets more files through). Only a leaf whose text is ASCII
 //!   letters, digits and `_` is looked for as a whole word. Other languages
 //!   and other leaves are plain substrings.
+//! - A string's content is needed together with its opening delimiter
+//!   (`"undefined`, not `undefined`), under `cst` and `smart` only. Under
+//!   these a pattern's unnamed leaf is never skipped either: it is matched
+//!   by a candidate of the same kind (`match_terminal`; only the candidate's
+//!   unnamed nodes may be skipped, and the first child of a candidate
+//!   `string` is its opening delimiter). In JavaScript and TypeScript that
+//!   kind is the token `"` or `'`, lexed only from that one character, and
+//!   the next child, the `string_fragment` the pattern names, is an
+//!   immediate token (`token.immediate`): no extra (space, comment) before
+//!   it, so it starts where the quote ends. In Python the delimiter is the
+//!   named `string_start` (its text is compared, prefix and quotes alike),
+//!   and the scanner starts `string_content` at once, skipping nothing. A
+//!   delimiter is never a zero-width `MISSING` token here: tree-sitter
+//!   inserts one only when the lookahead then reduces, and right after an
+//!   opening delimiter nothing reduces (the string needs its closing one).
+//!   Under `ast` and `relaxed` a pattern's unnamed leaves may be skipped,
+//!   so only the content is needed there. The lexing fact is checked on
+//!   odd and broken code by `a_strings_content_starts_where_its_opening_delimiter_ends`.
 //! - A pattern with `context` and `selector` matches with the selected node
 //!   only; its leaves are taken from the pattern ast-grep builds, which is
 //!   that node, never from the scaffolding around it.
@@ -330,9 +348,19 @@ impl PatternView {
     fn needs(&self, language: SupportLang) -> Needs {
         let mut needs = Needs::default();
         if let Some(pattern) = self.build(language) {
-            let identifiers = identifier_kinds(language);
+            let kinds = LeafKinds {
+                identifiers: identifier_kinds(language),
+                // An unnamed delimiter must be matched (not skipped) only
+                // under these two.
+                strings: matches!(
+                    pattern.strictness,
+                    MatchStrictness::Cst | MatchStrictness::Smart
+                )
+                .then(|| StringKinds::of(language))
+                .flatten(),
+            };
             let mut leaves: Vec<Literal> = Vec::new();
-            named_leaves(&pattern.node, &identifiers, &mut leaves);
+            named_leaves(&pattern.node, &kinds, &mut leaves);
             // The same leaf n times in one pattern: n places of the file.
             let mut counted: Vec<Literal> = Vec::new();
             for leaf in leaves {
@@ -415,10 +443,86 @@ fn whole_word(bytes: &[u8], start: usize, end: usize) -> bool {
     run == start || bytes[run].is_ascii_digit()
 }
 
+/// What `named_leaves` knows of a language's leaves.
+struct LeafKinds {
+    /// Kinds lexed as whole words (see [`identifier_kinds`]).
+    identifiers: Vec<u16>,
+    /// Its string literals, when the pattern's strictness lets their
+    /// delimiters count.
+    strings: Option<StringKinds>,
+}
+
+/// The string literal of a language whose content token starts right
+/// where its opening delimiter ends (see the module documentation):
+/// JavaScript and TypeScript `string` (an unnamed `"` or `'` token, then a
+/// `string_fragment`, an immediate token) and Python `string` (a named
+/// `string_start` token, then a `string_content` its scanner starts at
+/// once).
+struct StringKinds {
+    string: u16,
+    content: u16,
+    /// The opening delimiter is a named node of this kind (Python's
+    /// `string_start`, text-compared); `None`: an unnamed `"` or `'`.
+    named_start: Option<u16>,
+}
+
+impl StringKinds {
+    fn of(language: SupportLang) -> Option<StringKinds> {
+        let id = |name: &str| Some(language.kind_to_id(name)).filter(|id| *id != 0);
+        match language {
+            SupportLang::JavaScript | SupportLang::TypeScript | SupportLang::Tsx => {
+                Some(StringKinds {
+                    string: id("string")?,
+                    content: id("string_fragment")?,
+                    named_start: None,
+                })
+            }
+            SupportLang::Python => Some(StringKinds {
+                string: id("string")?,
+                content: id("string_content")?,
+                named_start: Some(id("string_start")?),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The text of a string's opening delimiter and its content, when the
+    /// pattern node `string_kind` with `children` starts with them.
+    fn opening(&self, string_kind: u16, children: &[PatternNode]) -> Option<String> {
+        if string_kind != self.string {
+            return None;
+        }
+        let [
+            PatternNode::Terminal {
+                text: delimiter,
+                is_named,
+                kind_id,
+            },
+            PatternNode::Terminal {
+                text: content,
+                is_named: true,
+                kind_id: content_kind,
+            },
+            ..,
+        ] = children
+        else {
+            return None;
+        };
+        let delimiter_ok = match self.named_start {
+            Some(start) => *is_named && *kind_id == start,
+            None => !*is_named && (delimiter == "\"" || delimiter == "'"),
+        };
+        (delimiter_ok && *content_kind == self.content && !content.is_empty())
+            .then(|| format!("{delimiter}{content}"))
+    }
+}
+
 /// The text of every named leaf under `node`; metavariables and unnamed
 /// leaves (punctuation, keywords, matched by kind alone) give nothing. A
-/// leaf of one of the `identifiers` kinds must be a whole word.
-fn named_leaves(node: &PatternNode, identifiers: &[u16], leaves: &mut Vec<Literal>) {
+/// leaf of one of the `identifiers` kinds must be a whole word. A string's
+/// content is needed with its opening delimiter (`"undefined`), when
+/// `kinds.strings` knows the string.
+fn named_leaves(node: &PatternNode, kinds: &LeafKinds, leaves: &mut Vec<Literal>) {
     match node {
         PatternNode::MetaVar { .. } => {}
         PatternNode::Terminal {
@@ -429,14 +533,29 @@ fn named_leaves(node: &PatternNode, identifiers: &[u16], leaves: &mut Vec<Litera
             if *is_named {
                 leaves.push(Literal {
                     text: text.clone(),
-                    word: identifiers.contains(kind_id) && is_ascii_word(text),
+                    word: kinds.identifiers.contains(kind_id) && is_ascii_word(text),
                     times: 1,
                 });
             }
         }
-        PatternNode::Internal { children, .. } => {
-            for child in children {
-                named_leaves(child, identifiers, leaves);
+        PatternNode::Internal { kind_id, children } => {
+            let opening = kinds
+                .strings
+                .as_ref()
+                .and_then(|strings| strings.opening(*kind_id, children));
+            let rest = match opening {
+                Some(text) => {
+                    leaves.push(Literal {
+                        text,
+                        word: false,
+                        times: 1,
+                    });
+                    &children[2..]
+                }
+                None => &children[..],
+            };
+            for child in rest {
+                named_leaves(child, kinds, leaves);
             }
         }
     }
@@ -1003,11 +1122,9 @@ mod tests {
         // Two places that overlap count once: `aa` is twice in `aaa`, but
         // not as two places.
         let rule = python("  pattern: f('aa', 'aa')");
-        // (A string's quotes are named leaves too: two a string.)
-        assert_eq!(
-            clauses(&Needs::of(&rule)),
-            [[r"'×4"], [r"\bf\b"], [r"aa×2"]]
-        );
+        // (A string's content is needed with its opening quote, and its
+        // closing quote is a named leaf too.)
+        assert_eq!(clauses(&Needs::of(&rule)), [["'aa×2"], ["'×2"], [r"\bf\b"]]);
         assert!(!may_match(&rule, "f('aaa')\n"));
         assert!(may_match(&rule, "f('aa', 'aa')\n"));
     }
@@ -1027,8 +1144,9 @@ mod tests {
     fn string_contents_are_needed_verbatim() {
         let rule = python("  pattern: open($F, 'rb')");
         // Python's `string_start` and `string_end` are named leaves: the
-        // quote is needed twice.
-        assert_eq!(clauses(&Needs::of(&rule)), [["'×2"], [r"\bopen\b"], ["rb"]]);
+        // content is needed after its opening quote, and the closing quote
+        // too.
+        assert_eq!(clauses(&Needs::of(&rule)), [["'"], ["'rb"], [r"\bopen\b"]]);
         check(&rule, "open(path, 'rb')\n", true);
         check(&rule, "open(path, 'r')\n", false);
     }
@@ -1054,6 +1172,144 @@ mod tests {
         }
         let relaxed = python("  pattern:\n    context: foo(bar)\n    strictness: relaxed");
         check(&relaxed, "foo(  # why\n    bar,\n)\n", true);
+    }
+
+    /// A string's content is needed with its opening delimiter under
+    /// `smart` and `cst`, where ast-grep must match the delimiter's kind
+    /// (`'undefined'` is another kind of quote, which it does not match);
+    /// under `ast` and `relaxed` the delimiter may be skipped, so only the
+    /// content is needed.
+    #[test]
+    fn a_string_is_needed_with_its_opening_delimiter_where_the_delimiter_must_match() {
+        for language in ["javascript", "typescript", "tsx"] {
+            let rule = config(&format!(
+                "id: t\nlanguage: {language}\nrule:\n  pattern: typeof $X === \"undefined\"\n"
+            ));
+            assert_eq!(clauses(&Needs::of(&rule)), [["\"undefined"]], "{language}");
+            for source in [
+                "if (typeof x === \"undefined\") {}\n",
+                "if (typeof(x)===\"undefined\") {}\n",
+                "if (typeof /* c */ x\n  === \"undefined\") {}\n",
+                "f(typeof a.b[c] === \"undefined\" && y)\n",
+            ] {
+                check(&rule, source, true);
+            }
+            for source in [
+                "if (typeof x === 'undefined') {}\n",
+                "if (typeof x === \"undef\\u0069ned\") {}\n",
+                "if (typeof x === undefined) {}\n",
+                "if (typeof x === `undefined`) {}\n",
+            ] {
+                check(&rule, source, false);
+                assert!(!may_match(&rule, source), "{language}: {source:?}");
+            }
+            let single = config(&format!(
+                "id: t\nlanguage: {language}\nrule:\n  pattern: \"f('a b')\"\n"
+            ));
+            assert_eq!(clauses(&Needs::of(&single)), [["'a b"], [r"\bf\b"]]);
+            check(&single, "f( 'a b' )\n", true);
+        }
+        let rule = python("  pattern: open($F, \"r\")");
+        assert_eq!(clauses(&Needs::of(&rule)), [["\""], ["\"r"], [r"\bopen\b"]]);
+        check(&rule, "with open(path, \"r\") as f:\n    pass\n", true);
+        check(&rule, "open(\n    path,\n    \"r\",  # read\n)\n", true);
+        for source in ["open(p, 'r')\n", "open(p, r\"r\")\n", "open(p, \"rb\")\n"] {
+            check(&rule, source, false);
+        }
+        assert!(!may_match(&rule, "open(p, 'r')\n"));
+        for strictness in ["ast", "relaxed"] {
+            let rule = python(&format!(
+                "  pattern:\n    context: open($F, \"r\")\n    strictness: {strictness}"
+            ));
+            assert_eq!(
+                clauses(&Needs::of(&rule)),
+                [["\"×2"], [r"\bopen\b"], ["r"]],
+                "{strictness}"
+            );
+            let rule = config(&format!(
+                "id: t\nlanguage: javascript\nrule:\n  pattern:\n    context: typeof $X === \"undefined\"\n    strictness: {strictness}\n"
+            ));
+            assert_eq!(clauses(&Needs::of(&rule)), [["undefined"]], "{strictness}");
+        }
+    }
+
+    /// The lexing fact the delimiter need rests on, checked on odd code,
+    /// broken code included: in every string node that starts with its
+    /// opening delimiter and a content token, the content starts where the
+    /// delimiter ends, and the delimiter's text is in the file there.
+    #[test]
+    fn a_strings_content_starts_where_its_opening_delimiter_ends() {
+        let js = [
+            r#"const a = "x", b = 'y', c = "\n" + "a\tb" + '';"#,
+            "f(\"unterminated\n, 'also);\n",
+            "x = \"a\" /* \"b\" */ + // 'c'\n 'd';\n",
+            r#"let j = <div title="t" data-x='y'>"text"</div>;"#,
+            r#"obj = { "key": 'value', ['k' + "2"]: `t${"in"}` };"#,
+            r#"import x from "m"; export * from './n';"#,
+            "s = \"a\\\nb\"; t = '\\u{1F600}x';\n",
+            r#"if (typeof x === "undefined" || typeof y == 'undefined') {}"#,
+            "broken( \"a\" ;; 'b' ) ) \"c\n",
+        ];
+        let python = [
+            r#"a = "x" + 'y' + """z""" + '''w'''"#,
+            r#"b = r"raw" + f"{x}y" + b'bytes' + rb"q" + u'u'"#,
+            r#"c = "esc\n" + 'a\'b'"#,
+            "d = \"unterminated\ne = 'x'\n",
+            "open(p, \"r\")  # \"r\"\nopen(p, 'r')\n",
+            r#"f"{'nested'} {x!r:>10}""#,
+            "s = (\"implicit\"\n     \"concat\")\n",
+            "def f(:\n    return \"x\" 'y'\n",
+        ];
+        let cases = js
+            .iter()
+            .flat_map(|s| {
+                [
+                    SupportLang::JavaScript,
+                    SupportLang::TypeScript,
+                    SupportLang::Tsx,
+                ]
+                .map(|l| (l, *s))
+            })
+            .chain(python.iter().map(|s| (SupportLang::Python, *s)));
+        let mut seen = 0;
+        for (language, source) in cases {
+            let strings = StringKinds::of(language).expect("known");
+            let grep = language.ast_grep(source);
+            for node in grep.root().dfs() {
+                if node.kind_id() != strings.string {
+                    continue;
+                }
+                let children: Vec<_> = node.children().collect();
+                let [delimiter, content, ..] = &children[..] else {
+                    continue;
+                };
+                let delimiter_ok = match strings.named_start {
+                    Some(start) => delimiter.kind_id() == start,
+                    None => ["\"", "'"].contains(&&*delimiter.kind()),
+                };
+                if content.kind_id() != strings.content || !delimiter_ok {
+                    continue;
+                }
+                seen += 1;
+                let (d, c) = (delimiter.range(), content.range());
+                assert_eq!(
+                    d.end,
+                    c.start,
+                    "{language:?}: content {:?} does not start where {:?} ends in {source:?}",
+                    content.text(),
+                    delimiter.text()
+                );
+                assert_eq!(
+                    &source[d.clone()],
+                    &*delimiter.text(),
+                    "{language:?}: {source:?}"
+                );
+                if strings.named_start.is_none() {
+                    assert_eq!(&source[d], &*delimiter.kind(), "{language:?}: {source:?}");
+                }
+            }
+        }
+        assert!(seen > 60, "the test saw only {seen} strings");
     }
 
     #[test]
