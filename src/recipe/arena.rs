@@ -63,6 +63,8 @@ const HEADER: usize = size_of::<usize>();
 
 /// Start of the reserved region; 0 when there is none.
 static BASE: AtomicUsize = AtomicUsize::new(0);
+/// Its end.
+static END: AtomicUsize = AtomicUsize::new(0);
 /// Bytes of one slot of it.
 static SLOT_SIZE: AtomicUsize = AtomicUsize::new(SLOT);
 /// tree-sitter allocates through the functions below.
@@ -202,11 +204,14 @@ fn reserve(slot: usize) -> bool {
     if BASE.load(Ordering::Acquire) != 0 {
         return true;
     }
+    let Some(size) = SLOTS.checked_mul(slot) else {
+        return false;
+    };
     // SAFETY: a fresh anonymous mapping, no access, no backing store.
     let base = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            SLOTS * slot,
+            size,
             libc::PROT_NONE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
             -1,
@@ -217,6 +222,7 @@ fn reserve(slot: usize) -> bool {
         return false;
     }
     SLOT_SIZE.store(slot, Ordering::Relaxed);
+    END.store(base as usize + size, Ordering::Relaxed);
     BASE.store(base as usize, Ordering::Release);
     true
 }
@@ -224,7 +230,7 @@ fn reserve(slot: usize) -> bool {
 /// Whether `at` lies in the reserved region.
 fn in_region(at: usize) -> bool {
     let base = BASE.load(Ordering::Relaxed);
-    base != 0 && at >= base && at < base + SLOTS * SLOT_SIZE.load(Ordering::Relaxed)
+    base != 0 && at >= base && at < END.load(Ordering::Relaxed)
 }
 
 /// A region pointer outside any live scope of its thread: memory that was
