@@ -375,11 +375,8 @@ fn reparse<'t>(
         return None;
     }
     let doc = before.root().get_doc();
-    let mut tree = doc.tree.clone();
     // Last first: the positions of the edits before it stay true.
-    for input in input_edits(&doc.src, made).iter().rev() {
-        tree.edit(input);
-    }
+    let tree = trees.edited(&doc.tree, &input_edits(&doc.src, made));
     let parsed = trees.parse(doc.lang, after.to_string(), Some(&tree));
     arena::discard(tree);
     Some(parsed)

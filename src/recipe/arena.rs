@@ -14,10 +14,12 @@
 //!   in `main`, before any tree-sitter object exists (tree-sitter's rule).
 //!   Without it (a library user, the unit tests), everything here is a
 //!   plain parse with the default allocator.
-//! - Everything of tree-sitter made in the scope is made there: its own
-//!   parser ([`Trees`]), its trees, their cursors. ast-grep's cached
-//!   parser, which lives across files, is never used inside a scope, so no
-//!   long-lived object keeps a pointer into the region.
+//! - Only what tree-sitter allocates while a method of [`Trees`] runs
+//!   comes from the slot (see [`taking`]): the scope's own parser, its
+//!   parses, a tree copied and edited. Anything else tree-sitter does on
+//!   the thread meanwhile (ast-grep's cached parser, which lives across
+//!   files; the cursors of a walk) uses the heap, so no object that
+//!   outlives the scope holds a pointer into the region.
 //! - A [`Parsed`] tree borrows the [`Trees`] of its scope, so none can
 //!   outlive it: the compiler sees to that.
 //! - Pointers outside the reserved region (made before the scope, or by
@@ -83,6 +85,9 @@ struct Bump {
     committed: usize,
     end: usize,
     overflowed: bool,
+    /// A [`Trees`] method runs: tree-sitter's allocations come from the
+    /// slot (see [`taking`]).
+    taking: bool,
 }
 
 impl Bump {
@@ -92,6 +97,7 @@ impl Bump {
         committed: 0,
         end: 0,
         overflowed: false,
+        taking: false,
     };
 
     /// Whether region allocations go on in this scope.
@@ -102,7 +108,7 @@ impl Bump {
     /// `size` bytes, aligned, with their size in front; `None` (and the
     /// scope overflowed) when the slot is full or will not commit.
     fn take(&mut self, size: usize) -> Option<usize> {
-        if !self.live() {
+        if !self.live() || !self.taking {
             return None;
         }
         let at = (self.top + HEADER).next_multiple_of(ALIGN);
@@ -301,7 +307,7 @@ unsafe extern "C" fn ts_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: a live block of this scope.
     let old = unsafe { size_of_block(at) };
     // The last block grows or shrinks where it is.
-    if at + old == bump.top && !bump.overflowed {
+    if at + old == bump.top && bump.live() && bump.taking {
         if let Some(end) = at.checked_add(size).filter(|end| *end <= bump.end)
             && bump.commit(end)
         {
@@ -418,8 +424,30 @@ fn enter() -> Option<Slot> {
         committed: committed.max(start),
         end: start + slot,
         overflowed: false,
+        taking: false,
     });
     Some(Slot)
+}
+
+/// Run `f` with tree-sitter's allocations on this thread coming from the
+/// scope's slot (if there is one). Only the methods of [`Trees`] do: what
+/// else tree-sitter does on the thread meanwhile (ast-grep's own cached
+/// parser, the cursors of a walk) uses the heap, so nothing that lives on
+/// after the scope can hold memory of the slot.
+fn taking<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let mut bump = CURRENT.get();
+            bump.taking = self.0;
+            CURRENT.set(bump);
+        }
+    }
+    let mut bump = CURRENT.get();
+    let _restore = Restore(bump.taking);
+    bump.taking = bump.start != 0;
+    CURRENT.set(bump);
+    f()
 }
 
 /// Run `f` with a [`Trees`] to parse in: in an arena of its own when
@@ -447,19 +475,21 @@ impl Trees {
         old: Option<&Tree>,
     ) -> Parsed<'t> {
         let mut slot = self.parser.borrow_mut();
-        if slot.as_ref().is_none_or(|(lang, _)| *lang != language) {
-            let mut parser = Parser::new();
-            parser
-                .set_language(&language.get_ts_language())
-                .expect("ast-grep's grammars match its tree-sitter");
-            if let Some((_, old)) = slot.replace((language, ManuallyDrop::new(parser))) {
-                discard(ManuallyDrop::into_inner(old));
+        let tree = taking(|| {
+            if slot.as_ref().is_none_or(|(lang, _)| *lang != language) {
+                let mut parser = Parser::new();
+                parser
+                    .set_language(&language.get_ts_language())
+                    .expect("ast-grep's grammars match its tree-sitter");
+                if let Some((_, old)) = slot.replace((language, ManuallyDrop::new(parser))) {
+                    discard(ManuallyDrop::into_inner(old));
+                }
             }
-        }
-        let (_, parser) = slot.as_mut().expect("made above");
-        let tree = parser
-            .parse(source.as_bytes(), old)
-            .expect("no timeout, no cancellation: tree-sitter always makes a tree");
+            let (_, parser) = slot.as_mut().expect("made above");
+            parser
+                .parse(source.as_bytes(), old)
+                .expect("no timeout, no cancellation: tree-sitter always makes a tree")
+        });
         Parsed {
             grep: ManuallyDrop::new(AstGrep::doc(StrDoc {
                 src: source,
@@ -468,6 +498,20 @@ impl Trees {
             })),
             _scope: std::marker::PhantomData,
         }
+    }
+}
+
+impl Trees {
+    /// A copy of `tree` with `edits` applied, last first (tree-sitter's
+    /// `ts_tree_edit`), for a parse that reuses it; [`discard`] it after.
+    pub(super) fn edited(&self, tree: &Tree, edits: &[tree_sitter::InputEdit]) -> Tree {
+        taking(|| {
+            let mut tree = tree.clone();
+            for edit in edits.iter().rev() {
+                tree.edit(edit);
+            }
+            tree
+        })
     }
 }
 
@@ -535,10 +579,19 @@ mod tests {
         SERIAL.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A scope whose allocations come from its slot, as in `taking`.
     fn scope() -> Slot {
         assert!(reserve(TEST_SLOT), "no address space for the test region");
         assert_eq!(SLOT_SIZE.load(Ordering::Relaxed), TEST_SLOT);
-        enter().expect("a free slot")
+        let slot = enter().expect("a free slot");
+        set_taking(true);
+        slot
+    }
+
+    fn set_taking(on: bool) {
+        let mut bump = CURRENT.get();
+        bump.taking = on;
+        CURRENT.set(bump);
     }
 
     fn fill(at: *mut c_void, len: usize, byte: u8) {
@@ -638,6 +691,34 @@ mod tests {
             assert!(!in_region(moved as usize));
             assert_eq!(bytes(moved, 64), &[5; 64][..]);
             for at in [big, after, moved, small] {
+                ts_free(at);
+            }
+        }
+    }
+
+    /// Outside `taking` (ast-grep's cached parser, a walk's cursor), a
+    /// scope's thread allocates on the heap; its region blocks can still be
+    /// freed (a no-op), and `taking` turns the slot on and back off.
+    #[test]
+    fn only_what_runs_taking_allocates_from_the_slot() {
+        let _serial = serial();
+        let _slot = scope();
+        unsafe {
+            let region = ts_malloc(32);
+            assert!(in_region(region as usize));
+            set_taking(false);
+            let heap = ts_malloc(32);
+            assert!(!in_region(heap as usize));
+            // A region block grown outside `taking` moves to the heap.
+            fill(region, 32, 9);
+            let moved = ts_realloc(region, 4096);
+            assert!(!in_region(moved as usize));
+            assert_eq!(bytes(moved, 32), &[9; 32]);
+            let inside = taking(|| ts_malloc(16));
+            assert!(in_region(inside as usize));
+            assert!(!CURRENT.get().taking, "taking restores what it found");
+            assert!(forgets());
+            for at in [heap, moved, inside] {
                 ts_free(at);
             }
         }
