@@ -376,10 +376,8 @@ fn reparse<'t>(
     }
     let doc = before.root().get_doc();
     // Last first: the positions of the edits before it stay true.
-    let tree = trees.edited(&doc.tree, &input_edits(&doc.src, made));
-    let parsed = trees.parse(doc.lang, after.to_string(), Some(&tree));
-    arena::discard(tree);
-    Some(parsed)
+    let tree = trees.edited(before, &input_edits(&doc.src, made));
+    Some(trees.parse(doc.lang, after.to_string(), Some(&tree)))
 }
 
 /// What tree-sitter is told of each edit of `made` (in order, not

@@ -20,16 +20,21 @@
 //!   the thread meanwhile (ast-grep's cached parser, which lives across
 //!   files; the cursors of a walk) uses the heap, so no object that
 //!   outlives the scope holds a pointer into the region.
-//! - A [`Parsed`] tree borrows the [`Trees`] of its scope, so none can
-//!   outlive it: the compiler sees to that.
+//! - A [`Parsed`] tree (and an [`Edited`] one) borrows the [`Trees`] of
+//!   its scope, so none can outlive it: the compiler sees to that. A clone
+//!   of one (ast-grep's `Root`, `StrDoc` and tree-sitter's `Tree` are
+//!   `Clone`) would not be bound so: nothing here clones a tree but
+//!   [`Trees::edited`], and nothing else may.
 //! - Pointers outside the reserved region (made before the scope, or by
 //!   another thread) go to the process's allocator, whatever the thread.
 //! - A file whose trees outgrow its slot ([`SLOT`]) finishes on the
 //!   ordinary heap, and its trees are then dropped the ordinary way (its
 //!   frees of region memory still do nothing).
 //! - `FLEETWRIGHT_TREE_ARENA=off` turns all of this off (see [`install`]).
-//! - A region pointer met when its thread has no live scope holding it is
-//!   a bug: the process aborts instead of reading freed memory.
+//! - A region pointer freed or grown when its thread has no live scope
+//!   holding it is a bug: the process aborts. That net is best effort: it
+//!   catches a stale pointer only when tree-sitter frees or grows it, and
+//!   not when a later scope has reused the same addresses.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
@@ -55,8 +60,10 @@ const MIN_SLOT: usize = 64 << 10;
 const SLOTS: usize = 64;
 /// Pages are made usable this many bytes at a time.
 const STEP: usize = 8 << 20;
-/// What a slot keeps committed after its file, for the next one (the rest
-/// goes back to the system).
+/// What a slot keeps of its pages after its file, for the next one (the
+/// rest goes back to the system): touching fresh pages again for every
+/// file cost an eighth of a rewrite's time. [`trim`] gives back the rest
+/// when the files are done.
 const KEEP: usize = 64 << 20;
 /// `malloc`'s alignment on 64-bit systems.
 const ALIGN: usize = 16;
@@ -242,11 +249,27 @@ fn in_region(at: usize) -> bool {
 /// A region pointer outside any live scope of its thread: memory that was
 /// taken back. Stop before using it.
 fn stray() -> ! {
-    const MESSAGE: &[u8] =
-        b"fleetwright: a tree-sitter object outlived its file's arena (a bug); aborting\n";
+    die(b"fleetwright: a tree-sitter object outlived its file's arena (a bug); aborting\n")
+}
+
+/// Out of memory: tree-sitter never checks for a null pointer, and its own
+/// allocator aborts too.
+fn out_of_memory() -> ! {
+    die(b"fleetwright: tree-sitter could not allocate memory; aborting\n")
+}
+
+fn die(message: &[u8]) -> ! {
     // SAFETY: writing a static buffer to stderr.
-    unsafe { libc::write(2, MESSAGE.as_ptr().cast(), MESSAGE.len()) };
+    unsafe { libc::write(2, message.as_ptr().cast(), message.len()) };
     std::process::abort()
+}
+
+/// `at`, unless the process's allocator gave none.
+fn non_null(at: *mut c_void, size: usize) -> *mut c_void {
+    if at.is_null() && size != 0 {
+        out_of_memory();
+    }
+    at
 }
 
 fn bump(size: usize) -> Option<usize> {
@@ -270,13 +293,13 @@ unsafe extern "C" fn ts_malloc(size: usize) -> *mut c_void {
     match bump(size) {
         Some(at) => at as *mut c_void,
         // SAFETY: the process's allocator.
-        None => unsafe { libc::malloc(size) },
+        None => non_null(unsafe { libc::malloc(size) }, size),
     }
 }
 
 unsafe extern "C" fn ts_calloc(count: usize, size: usize) -> *mut c_void {
     let Some(total) = count.checked_mul(size) else {
-        return std::ptr::null_mut();
+        out_of_memory();
     };
     match bump(total) {
         Some(at) => {
@@ -286,7 +309,7 @@ unsafe extern "C" fn ts_calloc(count: usize, size: usize) -> *mut c_void {
             at as *mut c_void
         }
         // SAFETY: the process's allocator.
-        None => unsafe { libc::calloc(count, size) },
+        None => non_null(unsafe { libc::calloc(count, size) }, total),
     }
 }
 
@@ -298,7 +321,7 @@ unsafe extern "C" fn ts_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     }
     if !in_region(at) {
         // SAFETY: a block of the process's allocator.
-        return unsafe { libc::realloc(ptr, size) };
+        return non_null(unsafe { libc::realloc(ptr, size) }, size);
     }
     let mut bump = CURRENT.get();
     if !bump.holds(at) {
@@ -351,8 +374,8 @@ fn forgets() -> bool {
 }
 
 /// Give the slot back: the bump pointer to its start, and the memory past
-/// [`KEEP`] to the system.
-struct Slot;
+/// [`KEEP`] to the system. It belongs to the thread that took it.
+struct Slot(std::marker::PhantomData<*const ()>);
 
 impl Drop for Slot {
     fn drop(&mut self) {
@@ -363,28 +386,43 @@ impl Drop for Slot {
                 "a file's trees outgrew their arena and went on on the heap"
             );
         }
-        let keep = bump.start + KEEP;
-        let mut committed = bump.committed;
-        if committed > keep {
-            // SAFETY: replaces this slot's pages past `keep` with fresh
-            // inaccessible ones, inside the reserved region.
-            let remapped = unsafe {
-                libc::mmap(
-                    keep as *mut c_void,
-                    committed - keep,
-                    libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
-                    -1,
-                    0,
-                )
-            };
-            if remapped != libc::MAP_FAILED {
-                committed = keep;
-            }
-        }
+        // SAFETY: this slot, no block of which is live any more.
+        let committed = unsafe { release(bump.start, bump.committed, KEEP) };
         FREE.lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((bump.start, committed));
+    }
+}
+
+/// Give back the pages of a slot from `start` committed up to `committed`
+/// past its first `keep` bytes: dropped and made inaccessible again (neither
+/// call ever unmaps, so the region stays whole whatever they answer).
+/// Returns how far the slot is committed now.
+///
+/// # Safety
+/// No block of the slot past `keep` is live.
+unsafe fn release(start: usize, committed: usize, keep: usize) -> usize {
+    let keep = start + keep;
+    if committed <= keep {
+        return committed;
+    }
+    let len = committed - keep;
+    // SAFETY: the caller's promise; inside the reserved region.
+    let released = unsafe {
+        libc::madvise(keep as *mut c_void, len, libc::MADV_DONTNEED) == 0
+            && libc::mprotect(keep as *mut c_void, len, libc::PROT_NONE) == 0
+    };
+    if released { keep } else { committed }
+}
+
+/// Give back every page of the slots no file holds, so that a process that
+/// parsed big files on many threads does not keep their memory once the
+/// files are done (a rewrite step calls it when its files are done).
+pub(super) fn trim() {
+    let mut free = FREE.lock().unwrap_or_else(|e| e.into_inner());
+    for (start, committed) in free.iter_mut() {
+        // SAFETY: a slot in the free list is held by no scope.
+        *committed = unsafe { release(*start, *committed, 0) };
     }
 }
 
@@ -426,7 +464,7 @@ fn enter() -> Option<Slot> {
         overflowed: false,
         taking: false,
     });
-    Some(Slot)
+    Some(Slot(std::marker::PhantomData))
 }
 
 /// Run `f` with tree-sitter's allocations on this thread coming from the
@@ -472,8 +510,9 @@ impl Trees {
         &'t self,
         language: SupportLang,
         source: String,
-        old: Option<&Tree>,
+        old: Option<&Edited<'t>>,
     ) -> Parsed<'t> {
+        let old = old.map(|edited| &*edited.tree);
         let mut slot = self.parser.borrow_mut();
         let tree = taking(|| {
             if slot.as_ref().is_none_or(|(lang, _)| *lang != language) {
@@ -502,16 +541,38 @@ impl Trees {
 }
 
 impl Trees {
-    /// A copy of `tree` with `edits` applied, last first (tree-sitter's
-    /// `ts_tree_edit`), for a parse that reuses it; [`discard`] it after.
-    pub(super) fn edited(&self, tree: &Tree, edits: &[tree_sitter::InputEdit]) -> Tree {
-        taking(|| {
-            let mut tree = tree.clone();
+    /// A copy of `parsed`'s tree with `edits` applied, last first
+    /// (tree-sitter's `ts_tree_edit`), for a parse that reuses it.
+    pub(super) fn edited<'t>(
+        &'t self,
+        parsed: &Parsed<'t>,
+        edits: &[tree_sitter::InputEdit],
+    ) -> Edited<'t> {
+        let tree = taking(|| {
+            let mut tree = parsed.root().get_doc().tree.clone();
             for edit in edits.iter().rev() {
                 tree.edit(edit);
             }
             tree
-        })
+        });
+        Edited {
+            tree: ManuallyDrop::new(tree),
+            _scope: std::marker::PhantomData,
+        }
+    }
+}
+
+/// An edited copy of a tree of a scope, to re-parse from; like
+/// [`Parsed`], it cannot outlive the scope.
+pub(super) struct Edited<'t> {
+    tree: ManuallyDrop<Tree>,
+    _scope: std::marker::PhantomData<&'t Trees>,
+}
+
+impl Drop for Edited<'_> {
+    fn drop(&mut self) {
+        // SAFETY: `tree` is never used again.
+        discard(unsafe { ManuallyDrop::take(&mut self.tree) });
     }
 }
 
@@ -523,9 +584,9 @@ impl Drop for Trees {
     }
 }
 
-/// Drop `value` (a tree, a parser), or forget it when its memory goes back
-/// with the scope's.
-pub(super) fn discard<T>(value: T) {
+/// Drop `value` (a tree or a parser the scope made), or forget it when its
+/// memory goes back with the scope's.
+fn discard<T>(value: T) {
     if forgets() {
         std::mem::forget(value);
     } else {
@@ -652,7 +713,6 @@ mod tests {
             let at = ts_calloc(32, 8);
             assert_eq!(at as usize, first);
             assert_eq!(bytes(at, 256), &[0; 256][..]);
-            assert!(ts_calloc(usize::MAX, 2).is_null());
         }
     }
 
@@ -721,6 +781,36 @@ mod tests {
             for at in [heap, moved, inside] {
                 ts_free(at);
             }
+        }
+    }
+
+    /// `trim` gives back every page of the free slots; a slot trimmed
+    /// commits its pages again when next used.
+    #[test]
+    fn trim_gives_the_pages_of_free_slots_back() {
+        let _serial = serial();
+        let start = {
+            let _slot = scope();
+            unsafe { fill(ts_malloc(1 << 20), 1 << 20, 1) };
+            CURRENT.get().start
+        };
+        let committed = |start: usize| {
+            FREE.lock()
+                .unwrap()
+                .iter()
+                .find(|(s, _)| *s == start)
+                .map(|(_, c)| *c)
+                .expect("the slot is free")
+        };
+        assert!(committed(start) >= start + (1 << 20));
+        trim();
+        assert_eq!(committed(start), start);
+        let _slot = scope();
+        assert_eq!(CURRENT.get().start, start);
+        unsafe {
+            let at = ts_calloc(1 << 20, 1);
+            assert!(in_region(at as usize));
+            assert_eq!(bytes(at, 1 << 20), &vec![0; 1 << 20][..]);
         }
     }
 

@@ -500,6 +500,8 @@ impl<'a> Tree<'a> {
             };
             Ok((rel, loaded, result))
         });
+        // The files' arenas give their pages back (see `arena`).
+        super::arena::trim();
         for outcome in results {
             let (rel, loaded, result) = outcome?;
             if let Some(loaded) = loaded {
