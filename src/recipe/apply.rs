@@ -110,7 +110,7 @@ fn rewrite_with<'t>(
         if errors_before.is_none() {
             errors_before = Some(pass.errors.clone());
         }
-        let Some(next) = pass.text.filter(|next| next != text) else {
+        let Some((next, tree)) = pass.next.filter(|(next, _)| next != text) else {
             let Some(after) = current else {
                 return Ok((Outcome::Unchanged, reshaped));
             };
@@ -124,7 +124,7 @@ fn rewrite_with<'t>(
             *total += n;
         }
         last_counts = pass.counts;
-        parsed = pass.next_tree;
+        parsed = Some(tree);
         current = Some(next);
     }
     Err(ApplyError::NoFixedPoint {
@@ -205,8 +205,10 @@ struct Edit {
 
 /// What one pass of every rule over a text found.
 struct Pass<'t> {
-    /// The rewritten text; `None` when no rule had an edit.
-    text: Option<String>,
+    /// The rewritten text and its tree (the input's with the edits made,
+    /// re-parsed incrementally: tree-sitter reuses every subtree no edit
+    /// touched); `None` when no rule had an edit.
+    next: Option<(String, Parsed<'t>)>,
     /// Edits made, per rule.
     counts: Vec<usize>,
     /// Lines of the input's syntax errors, when asked for or when nothing
@@ -214,9 +216,6 @@ struct Pass<'t> {
     errors: Vec<usize>,
     /// Keeping the layout changed some fix.
     reshaped: bool,
-    /// The tree of `text`: the input's with the edits made, re-parsed
-    /// incrementally (tree-sitter reuses every subtree no edit touched).
-    next_tree: Option<Parsed<'t>>,
 }
 
 /// Run every rule once on `source` (parsed now, unless its tree is given),
@@ -310,20 +309,18 @@ fn one_pass<'t>(
     };
     let Some((text, counts, made)) = spliced else {
         return Pass {
-            text: None,
+            next: None,
             counts: vec![0; rules.len()],
             errors,
             reshaped,
-            next_tree: None,
         };
     };
-    let next_tree = profile::time(Step::Reparse, || reparse(trees, &grep, &made, &text));
+    let tree = profile::time(Step::Reparse, || reparse(trees, &grep, &made, &text));
     Pass {
-        text: Some(text),
+        next: Some((text, tree)),
         counts,
         errors,
         reshaped,
-        next_tree,
     }
 }
 
@@ -363,21 +360,17 @@ fn walk<'r>(
 
 /// The tree of `after`: `before`'s tree with the edits `made` (kept by
 /// [`splice`], in order, not overlapping, which made `after`) applied last
-/// first, then re-parsed once from that edited tree. `None` when nothing
-/// was made (the caller parses afresh).
+/// first, then re-parsed once from that edited tree.
 fn reparse<'t>(
     trees: &'t Trees,
     before: &Parsed<'t>,
     made: &[(usize, usize, String)],
     after: &str,
-) -> Option<Parsed<'t>> {
-    if made.is_empty() {
-        return None;
-    }
+) -> Parsed<'t> {
     let doc = before.root().get_doc();
     // Last first: the positions of the edits before it stay true.
     let tree = trees.edited(before, &input_edits(&doc.src, made));
-    Some(trees.parse(doc.lang, after.to_string(), Some(&tree)))
+    trees.parse(doc.lang, after.to_string(), Some(&tree))
 }
 
 /// What tree-sitter is told of each edit of `made` (in order, not
@@ -658,7 +651,7 @@ mod reparse_tests {
                 let grep = trees.parse(language, before.to_string(), None);
                 let (after, counts, made) = splice(before, edit(before, from, to), 1);
                 assert!(counts[0] > 0);
-                let next = reparse(trees, &grep, &made, &after).expect("re-parsed");
+                let next = reparse(trees, &grep, &made, &after);
                 assert_eq!(next.root().get_doc().src, after);
                 // Kinds, bytes and points of every node.
                 let nodes = |root: ast_grep_core::Node<'_, StrDoc<SupportLang>>| {

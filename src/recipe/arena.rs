@@ -128,9 +128,28 @@ impl Bump {
         }
         // SAFETY: `at - HEADER .. end` is committed and in this thread's
         // slot, above every live block.
-        unsafe { *((at - HEADER) as *mut usize) = size };
+        unsafe { set_size_of_block(at, size) };
         self.top = end;
         Some(at)
+    }
+
+    /// Let the last block handed out, at `at` with `old` bytes, hold `size`
+    /// bytes where it is; false when it is not the last one, the scope
+    /// does not take from its slot now, or the slot has no room.
+    fn resize_last(&mut self, at: usize, old: usize, size: usize) -> bool {
+        if at + old != self.top || !self.live() || !self.taking {
+            return false;
+        }
+        let Some(end) = at.checked_add(size).filter(|end| *end <= self.end) else {
+            return false;
+        };
+        if !self.commit(end) {
+            return false;
+        }
+        // SAFETY: as in `take`: the last block, grown within the slot.
+        unsafe { set_size_of_block(at, size) };
+        self.top = end;
+        true
     }
 
     /// Make the slot usable up to `end`.
@@ -167,22 +186,18 @@ thread_local! {
 
 /// Reserve the region and hand tree-sitter the functions below. Without a
 /// region (an address-space limit), tree-sitter keeps its own.
-/// `FLEETWRIGHT_TREE_ARENA=off` leaves tree-sitter its own; a number of
-/// bytes sets the slot's size (at least 64 KiB; the tests use a small one
-/// to make files outgrow it).
+/// `FLEETWRIGHT_TREE_ARENA` set to a number of bytes sets the slot's size
+/// (at least 64 KiB; the tests use a small one to make files outgrow it);
+/// set to anything else (`off`, a typo) it leaves tree-sitter its own: the
+/// variable is an escape hatch, and a mistyped one must not leave the
+/// arena on.
 ///
 /// # Safety
 /// Call it before any tree-sitter object exists, while the process has one
 /// thread (tree-sitter's own rule for `ts_set_allocator`), and once.
 pub unsafe fn install() {
-    let slot = match setting() {
-        Some(value) if value == "off" => return,
-        Some(value) => value
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= MIN_SLOT)
-            .map_or(SLOT, |n| n.next_multiple_of(page_size())),
-        None => SLOT,
+    let Some(slot) = slot_size(setting().as_deref()) else {
+        return;
     };
     if !reserve(slot) {
         return;
@@ -197,6 +212,20 @@ pub unsafe fn install() {
         }));
     }
     INSTALLED.store(true, Ordering::Release);
+}
+
+/// The slot size `FLEETWRIGHT_TREE_ARENA` asks for (see [`install`]);
+/// `None`: no arena.
+fn slot_size(setting: Option<&str>) -> Option<usize> {
+    match setting {
+        None => Some(SLOT),
+        Some(value) => value
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= MIN_SLOT)
+            .and_then(|n| n.checked_next_multiple_of(page_size())),
+    }
 }
 
 /// The environment variable that turns the arena off or sizes its slots.
@@ -289,6 +318,14 @@ unsafe fn size_of_block(at: usize) -> usize {
     unsafe { *((at - HEADER) as *const usize) }
 }
 
+/// Record `size` in front of the block at `at`.
+///
+/// # Safety
+/// `at - HEADER .. at` is committed memory of the current thread's slot.
+unsafe fn set_size_of_block(at: usize, size: usize) {
+    unsafe { *((at - HEADER) as *mut usize) = size };
+}
+
 unsafe extern "C" fn ts_malloc(size: usize) -> *mut c_void {
     match bump(size) {
         Some(at) => at as *mut c_void,
@@ -330,29 +367,20 @@ unsafe extern "C" fn ts_realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: a live block of this scope.
     let old = unsafe { size_of_block(at) };
     // The last block grows or shrinks where it is.
-    if at + old == bump.top && bump.live() && bump.taking {
-        if let Some(end) = at.checked_add(size).filter(|end| *end <= bump.end)
-            && bump.commit(end)
-        {
-            // SAFETY: as in `take`.
-            unsafe { *((at - HEADER) as *mut usize) = size };
-            bump.top = end;
-            CURRENT.set(bump);
-            return ptr;
-        }
-        CURRENT.set(bump);
-    }
-    if size <= old {
-        // SAFETY: as in `take`; the block's tail is left unused.
-        unsafe { *((at - HEADER) as *mut usize) = size };
+    let resized = bump.resize_last(at, old, size);
+    CURRENT.set(bump);
+    if resized {
         return ptr;
     }
-    // SAFETY: as `malloc`.
-    let moved = unsafe { ts_malloc(size) };
-    if !moved.is_null() {
-        // SAFETY: `old` bytes at `ptr` are live; `moved` has `size > old`.
-        unsafe { std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), moved.cast::<u8>(), old) };
+    if size <= old {
+        // SAFETY: a live block; its tail is left unused.
+        unsafe { set_size_of_block(at, size) };
+        return ptr;
     }
+    // SAFETY: as `malloc`, which never gives null for `size > 0`.
+    let moved = unsafe { ts_malloc(size) };
+    // SAFETY: `old` bytes at `ptr` are live; `moved` has `size > old`.
+    unsafe { std::ptr::copy_nonoverlapping(ptr.cast::<u8>(), moved.cast::<u8>(), old) };
     moved
 }
 
@@ -501,7 +529,8 @@ pub(super) fn with_trees<R>(f: impl for<'t> FnOnce(&'t Trees) -> R) -> R {
 
 /// The parser of one scope, and the parent of its trees.
 pub(super) struct Trees {
-    parser: RefCell<Option<(SupportLang, ManuallyDrop<Parser>)>>,
+    /// Made at the first parse; the language it is set to.
+    parser: RefCell<Option<(Option<SupportLang>, ManuallyDrop<Parser>)>>,
 }
 
 impl Trees {
@@ -515,16 +544,14 @@ impl Trees {
         let old = old.map(|edited| &*edited.tree);
         let mut slot = self.parser.borrow_mut();
         let tree = taking(|| {
-            if slot.as_ref().is_none_or(|(lang, _)| *lang != language) {
-                let mut parser = Parser::new();
+            let (lang, parser) =
+                slot.get_or_insert_with(|| (None, ManuallyDrop::new(Parser::new())));
+            if *lang != Some(language) {
                 parser
                     .set_language(&language.get_ts_language())
                     .expect("ast-grep's grammars match its tree-sitter");
-                if let Some((_, old)) = slot.replace((language, ManuallyDrop::new(parser))) {
-                    discard(ManuallyDrop::into_inner(old));
-                }
+                *lang = Some(language);
             }
-            let (_, parser) = slot.as_mut().expect("made above");
             parser
                 .parse(source.as_bytes(), old)
                 .expect("no timeout, no cancellation: tree-sitter always makes a tree")
@@ -538,9 +565,7 @@ impl Trees {
             _scope: std::marker::PhantomData,
         }
     }
-}
 
-impl Trees {
     /// A copy of `parsed`'s tree with `edits` applied, last first
     /// (tree-sitter's `ts_tree_edit`), for a parse that reuses it.
     pub(super) fn edited<'t>(
@@ -562,6 +587,14 @@ impl Trees {
     }
 }
 
+impl Drop for Trees {
+    fn drop(&mut self) {
+        if let Some((_, parser)) = self.parser.get_mut().take() {
+            discard(ManuallyDrop::into_inner(parser));
+        }
+    }
+}
+
 /// An edited copy of a tree of a scope, to re-parse from; like
 /// [`Parsed`], it cannot outlive the scope.
 pub(super) struct Edited<'t> {
@@ -573,14 +606,6 @@ impl Drop for Edited<'_> {
     fn drop(&mut self) {
         // SAFETY: `tree` is never used again.
         discard(unsafe { ManuallyDrop::take(&mut self.tree) });
-    }
-}
-
-impl Drop for Trees {
-    fn drop(&mut self) {
-        if let Some((_, parser)) = self.parser.get_mut().take() {
-            discard(ManuallyDrop::into_inner(parser));
-        }
     }
 }
 
@@ -812,6 +837,27 @@ mod tests {
             assert!(in_region(at as usize));
             assert_eq!(bytes(at, 1 << 20), &vec![0; 1 << 20][..]);
         }
+    }
+
+    /// The escape hatch: `off`, and anything that is not a size, leaves
+    /// tree-sitter its own allocator; a size is rounded up to whole pages.
+    #[test]
+    fn the_setting_is_a_size_or_no_arena() {
+        assert_eq!(slot_size(None), Some(SLOT));
+        for value in [
+            "off",
+            "OFF",
+            "of",
+            "",
+            "64k",
+            "-1",
+            "65535",
+            "18446744073709551615",
+        ] {
+            assert_eq!(slot_size(Some(value)), None, "{value:?}");
+        }
+        assert_eq!(slot_size(Some("65536")), Some(65536));
+        assert_eq!(slot_size(Some(" 65537 ")), Some(65536 + page_size()));
     }
 
     #[test]

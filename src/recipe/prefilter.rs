@@ -52,6 +52,9 @@
 //!   Under `ast` and `relaxed` a pattern's unnamed leaves may be skipped,
 //!   so only the content is needed there. The lexing fact is checked on
 //!   odd and broken code by `a_strings_content_starts_where_its_opening_delimiter_ends`.
+//! - A literal that another literal of the same pattern contains, needed
+//!   at least as often, is dropped: the places of the longer one hold it
+//!   (a string's closing quote beside its opening quote and content).
 //! - A pattern with `context` and `selector` matches with the selected node
 //!   only; its leaves are taken from the pattern ast-grep builds, which is
 //!   that node, never from the scaffolding around it.
@@ -372,7 +375,20 @@ impl PatternView {
                     None => counted.push(leaf),
                 }
             }
-            for literal in counted {
+            // A literal another one holds, as often, adds nothing but work
+            // for the scan (a string's closing quote, needed with its
+            // content's opening one: `"` beside `"r`, found at every quote).
+            let implied = |l: &Literal| {
+                !l.word
+                    && counted.iter().any(|m| {
+                        !std::ptr::eq(m, l)
+                            && m.text.len() > l.text.len()
+                            && m.text.contains(&l.text)
+                            && m.times >= l.times
+                    })
+            };
+            let kept: Vec<Literal> = counted.iter().filter(|l| !implied(l)).cloned().collect();
+            for literal in kept {
                 needs.and(Needs::literal(literal));
             }
         }
@@ -1122,9 +1138,16 @@ mod tests {
         // Two places that overlap count once: `aa` is twice in `aaa`, but
         // not as two places.
         let rule = python("  pattern: f('aa', 'aa')");
-        // (A string's content is needed with its opening quote, and its
-        // closing quote is a named leaf too.)
-        assert_eq!(clauses(&Needs::of(&rule)), [["'aa×2"], ["'×2"], [r"\bf\b"]]);
+        // (A string's content is needed with its opening quote; its
+        // closing quote, a named leaf too, is in `'aa` as often.)
+        assert_eq!(clauses(&Needs::of(&rule)), [["'aa×2"], [r"\bf\b"]]);
+        // A literal held by another is kept when it is needed more often.
+        let more = python("  pattern: f('ab', 'a', 'a')");
+        assert_eq!(
+            clauses(&Needs::of(&more)),
+            [["'ab"], ["'a×2"], ["'×3"], [r"\bf\b"]]
+        );
+        check(&more, "f('ab', 'a', 'a')\n", true);
         assert!(!may_match(&rule, "f('aaa')\n"));
         assert!(may_match(&rule, "f('aa', 'aa')\n"));
     }
@@ -1144,9 +1167,9 @@ mod tests {
     fn string_contents_are_needed_verbatim() {
         let rule = python("  pattern: open($F, 'rb')");
         // Python's `string_start` and `string_end` are named leaves: the
-        // content is needed after its opening quote, and the closing quote
-        // too.
-        assert_eq!(clauses(&Needs::of(&rule)), [["'"], ["'rb"], [r"\bopen\b"]]);
+        // content is needed after its opening quote (the closing quote is
+        // in that).
+        assert_eq!(clauses(&Needs::of(&rule)), [["'rb"], [r"\bopen\b"]]);
         check(&rule, "open(path, 'rb')\n", true);
         check(&rule, "open(path, 'r')\n", false);
     }
@@ -1210,7 +1233,7 @@ mod tests {
             check(&single, "f( 'a b' )\n", true);
         }
         let rule = python("  pattern: open($F, \"r\")");
-        assert_eq!(clauses(&Needs::of(&rule)), [["\""], ["\"r"], [r"\bopen\b"]]);
+        assert_eq!(clauses(&Needs::of(&rule)), [["\"r"], [r"\bopen\b"]]);
         check(&rule, "with open(path, \"r\") as f:\n    pass\n", true);
         check(&rule, "open(\n    path,\n    \"r\",  # read\n)\n", true);
         for source in ["open(p, 'r')\n", "open(p, r\"r\")\n", "open(p, \"rb\")\n"] {
